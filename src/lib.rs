@@ -5,9 +5,16 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod confirm;
 pub mod context;
 pub mod error;
+pub mod interrupt;
 pub mod inventory;
+pub mod journal;
+pub mod lock;
+pub mod mutate;
 pub mod plan;
+pub mod privilege;
 pub mod render;
+pub mod state;
 pub mod sysfs;

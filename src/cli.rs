@@ -73,6 +73,12 @@ pub enum Command {
     ListTypes(ListTypesArgs),
     /// Show what `apply` would do for this node (read-only)
     Plan(PlanArgs),
+    /// Make the host match the configuration: remove undesired mdevs, create the planned
+    /// ones, verify, and record them in the state file and the audit log
+    Apply(ApplyArgs),
+    /// Undo what hostdev did: remove the mdevs it created (--all: every removable mdev)
+    /// and return vfio-bound devices to their original drivers
+    Teardown(TeardownArgs),
 }
 
 /// Options shared by every command that changes the host.
@@ -89,6 +95,30 @@ pub struct MutateArgs {
     /// Seconds to wait for another hostdev run to release the lock
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub lock_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub mutate: MutateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TeardownArgs {
+    #[command(flatten)]
+    pub mutate: MutateArgs,
+
+    /// Also remove every other mdev that is not in use, not only those hostdev created
+    #[arg(long)]
+    pub all: bool,
+
+    /// Only tear down mdevs
+    #[arg(long)]
+    pub mdevs: bool,
+
+    /// Only return vfio-bound devices to their original drivers
+    #[arg(long)]
+    pub vfio: bool,
 }
 
 #[derive(Debug, Args)]

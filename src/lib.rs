@@ -2,6 +2,7 @@
 //! KubeVirt's semantics. Data flows one way:
 //! cli → context/config → `Inventory::scan(&Sysfs)` → `plan()` (pure) → render | apply.
 
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,4 +1,6 @@
 //! One thin file per subcommand: read, decide, render.
 
+pub mod apply;
 pub mod list_types;
 pub mod plan;
+pub mod teardown;

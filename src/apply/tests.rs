@@ -32,12 +32,14 @@ pub fn copy_tree(src: &Path, dst: &Path) {
     }
 }
 
+type Hook = Rc<RefCell<Option<Box<dyn FnMut(usize)>>>>;
+
 #[derive(Clone, Default)]
 struct Faults {
     /// (path suffix, errno): writes to a matching path fail.
     errors: Rc<RefCell<Vec<(String, i32)>>>,
     /// Called after every write with the count so far (to open a device, ...).
-    after: Rc<RefCell<Option<Box<dyn FnMut(usize)>>>>,
+    after: Hook,
 }
 
 struct Model {

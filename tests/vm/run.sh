@@ -151,8 +151,11 @@ DEVICES=(
     -device edu,bus=br1,addr=01.0
     -netdev hubport,id=n4,hubid=0 -device e1000,netdev=n4,bus=br1,addr=02.0,romfile=
 )
-CMDLINE="console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet${APPEND}"
-[ "$NO_IOMMU" = 1 ] && CMDLINE="console=ttyS0 panic=-1 quiet${APPEND}"
+# default: as in the sysfs dump; a case's own intel_iommu=/iommu= replaces the default
+IOMMU_ARGS="intel_iommu=on iommu=pt"
+case " $APPEND " in *" intel_iommu="*|*" iommu="*) IOMMU_ARGS="";; esac
+[ "$NO_IOMMU" = 1 ] && IOMMU_ARGS=""
+CMDLINE="console=ttyS0 ${IOMMU_ARGS:+$IOMMU_ARGS }panic=-1 quiet${APPEND}"
 
 QCMD=("$QEMU" -L "$ROOT/usr/share/qemu" -L "$ROOT/usr/share/seabios"
       "${MACHINE[@]}" "${ACCEL_ARGS[@]}" -smp "$SMP" -m "$MEM"

@@ -22,6 +22,7 @@
 # HOSTDEV_VM_TIMEOUT (default 120 for tcg, 60 for kvm), HOSTDEV_VM_SMP (default 1),
 # HOSTDEV_BIN (default for --binary).
 set -euo pipefail
+trap 'echo "vm-run: ERROR: unexpected failure at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${HOSTDEV_VM_CACHE:-/var/cache/hostdev-vm}
@@ -110,7 +111,7 @@ if [ -n "$BINARY" ]; then
     [ -x "$BINARY" ] || die "--binary $BINARY is not an executable file"
     install -m 0755 "$BINARY" "$S/usr/local/bin/hostdev"
     # the loader and shared libraries it needs, at the same paths
-    ldd "$BINARY" 2>/dev/null | awk '/=> \//{print $3} /^\t\//{print $1}' | while read -r lib; do
+    { ldd "$BINARY" 2>/dev/null || true; } | awk '/=> \//{print $3} /^\t\//{print $1}' | while read -r lib; do
         [ -n "$lib" ] || continue
         mkdir -p "$S$(dirname "$lib")"
         cp -L "$lib" "$S$lib"

@@ -97,7 +97,7 @@ cleanup() {
     [ "$KEEP" = 1 ] && printf 'vm-run: kept %s\n' "$WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP
 
 # ------------------------------------------------------------ per-run initramfs
 S=$WORK/stage
@@ -172,11 +172,14 @@ printf 'vm-run: append: %s\n' "$CMDLINE"
 LOG=$WORK/console.log
 : > "$LOG"
 T0=$(date +%s.%N)
-# setsid: QEMU (under timeout) leads its own process group, so it can be killed as one
-setsid -w timeout -k 5 "$TIMEOUT" "${QCMD[@]}" </dev/null >"$LOG" 2>&1 &
+# setsid: QEMU (under timeout) runs in its own process group, killed as one on timeout or
+# clean-up; pdeathsig: if this script dies anyhow (even SIGKILL), timeout and QEMU die too
+setsid -w setpriv --pdeathsig TERM timeout -k 5 "$TIMEOUT" setpriv --pdeathsig KILL "${QCMD[@]}" </dev/null >"$LOG" 2>&1 &
 QPID=$!
 tail -n +1 -f --pid="$QPID" "$LOG" 2>/dev/null | tr -d '\r' &
 TPID=$!
+# poll rather than block in `wait`, so that INT/TERM/HUP run the clean-up promptly
+while kill -0 "$QPID" 2>/dev/null && ! grep -q '^@@HOSTDEV-VM-EXIT' "$LOG" 2>/dev/null; do sleep 0.3; done
 QRC=0
 wait "$QPID" || QRC=$?
 wait "$TPID" 2>/dev/null || true

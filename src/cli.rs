@@ -1,0 +1,86 @@
+//! The command line (clap derive only): one Args struct per subcommand; doc comments are
+//! the help text, and the man pages and completions are generated from this model.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hostdev",
+    version,
+    about = "Prepare hosts for PCI passthrough and configure mediated devices (vGPUs) with KubeVirt's semantics, without Kubernetes",
+    after_help = "Exit codes: 0 success, 1 failed or incomplete, 2 changes pending (plan --detailed-exitcode), \
+64 usage error, 65 invalid configuration, 66 configuration file or device not found, \
+75 another hostdev run holds the lock, 77 permission denied."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written
+    #[arg(long, env = "HOSTDEV_ROOT", default_value = "/", global = true, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub root: PathBuf,
+
+    /// Output format of data on stdout
+    #[arg(short, long, value_enum, default_value_t = Output::Table, global = true)]
+    pub output: Output,
+
+    /// More diagnostics on stderr (-vv logs every sysfs path read or written)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Node identity for nodeSelector matching [default: the host name]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub node_name: Option<String>,
+
+    /// Extra node label KEY=VALUE for nodeSelector matching (repeatable)
+    #[arg(long = "label", global = true, value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+
+    /// Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]
+    #[arg(short = 'f', long = "config", global = true, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+    Yaml,
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List mdev parents and their types: ID, name, available instances, device API,
+    /// description and existing instances
+    ListTypes(ListTypesArgs),
+    /// Show what `apply` would do for this node (read-only)
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListTypesArgs {}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit 0 when the host already matches the configuration, 2 when changes are pending
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}

@@ -1,0 +1,26 @@
+//! `hostdev list-types`: the mdev parents and their types.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::cli::{ListTypesArgs, Output};
+use crate::context::Context;
+use crate::inventory::Inventory;
+use crate::render;
+
+pub fn run(ctx: &Context, _args: &ListTypesArgs, out: &mut dyn Write) -> Result<i32> {
+    let inv = Inventory::scan(&ctx.sysfs)?;
+    let doc = render::types_doc(&inv);
+    if doc.parents.is_empty() {
+        ctx.warn(&format!(
+            "no mdev parents under {}: no mdev-capable driver is loaded (NVIDIA vGPU manager, i915 GVT-g, ...) or its types are not published yet",
+            ctx.sysfs.display(&ctx.sysfs.path(crate::sysfs::MDEV_BUS_CLASS))
+        ));
+    }
+    match ctx.output {
+        Output::Table => render::types_table(out, &doc)?,
+        f => render::document(out, f, &doc)?,
+    }
+    Ok(0)
+}

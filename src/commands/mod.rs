@@ -1,0 +1,4 @@
+//! One thin file per subcommand: read, decide, render.
+
+pub mod list_types;
+pub mod plan;

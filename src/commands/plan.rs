@@ -1,0 +1,32 @@
+//! `hostdev plan`: what `apply` would do on this node. Read-only.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::cli::{Output, PlanArgs};
+use crate::context::Context;
+use crate::inventory::Inventory;
+use crate::{plan, render};
+
+pub fn run(ctx: &Context, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
+    let config = ctx.load_config()?;
+    let node = ctx.node()?;
+    let inv = Inventory::scan(&ctx.sysfs)?;
+    if inv.uninspected_processes > 0 {
+        ctx.warn(&format!(
+            "could not inspect the open files of {} processes (not root): in-use mdevs may not be detected",
+            inv.uninspected_processes
+        ));
+    }
+    let plan = plan::plan(&config, &node, &inv);
+    match ctx.output {
+        Output::Table => render::plan_table(out, &plan)?,
+        f => render::document(out, f, &plan)?,
+    }
+    Ok(if args.detailed_exitcode && !plan.is_noop() {
+        2
+    } else {
+        0
+    })
+}

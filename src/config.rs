@@ -1,0 +1,792 @@
+//! The configuration file: KubeVirt's `mediatedDevicesConfiguration` and
+//! `permittedHostDevices`, in any of the four accepted shapes (contract §4), validated
+//! strictly before anything on the host is read. Errors name file, line, column and field.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+
+use crate::error::{fail, Code};
+
+/// Where the configuration came from, for messages.
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(PathBuf),
+    Stdin,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Stdin => f.write_str("<stdin>"),
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub source: Option<String>,
+    pub mdev: Option<MdevConfig>,
+    pub permitted: PermittedHostDevices,
+    /// Non-fatal findings (deprecated spellings), printed on stderr by the caller.
+    pub warnings: Vec<String>,
+}
+
+/// `mediatedDevicesConfiguration`, with the deprecated spelling already resolved.
+#[derive(Debug, Clone, Default)]
+pub struct MdevConfig {
+    pub enabled: bool,
+    pub types: Vec<String>,
+    pub node_types: Vec<NodeTypes>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NodeTypes {
+    pub node_selector: BTreeMap<String, String>,
+    pub types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PermittedHostDevices {
+    #[serde(default)]
+    pub pci_host_devices: Vec<PciHostDevice>,
+    #[serde(default)]
+    pub mediated_devices: Vec<MediatedHostDevice>,
+    /// Accepted for compatibility with KubeVirt CRs; hostdev does nothing with USB devices.
+    #[serde(default)]
+    pub usb: Option<yaml_serde::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PciHostDevice {
+    pub pci_vendor_selector: PciSelector,
+    pub resource_name: ResourceName,
+    #[serde(default)]
+    pub external_resource_provider: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MediatedHostDevice {
+    pub mdev_name_selector: MdevNameSelector,
+    pub resource_name: ResourceName,
+    #[serde(default)]
+    pub external_resource_provider: bool,
+}
+
+/// `vvvv:dddd`, hexadecimal, stored lower-case (KubeVirt matches case-insensitively).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PciSelector {
+    pub vendor: String,
+    pub device: String,
+}
+
+impl PciSelector {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "pciVendorSelector {s:?} is invalid: expected vendor:device in hexadecimal, e.g. \"10DE:1EB8\""
+            )
+        };
+        let (v, d) = s.split_once(':').ok_or_else(bad)?;
+        let hex4 = |x: &str| x.len() == 4 && x.chars().all(|c| c.is_ascii_hexdigit());
+        if !hex4(v) || !hex4(d) {
+            return Err(bad());
+        }
+        Ok(PciSelector {
+            vendor: v.to_ascii_lowercase(),
+            device: d.to_ascii_lowercase(),
+        })
+    }
+}
+
+impl fmt::Display for PciSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.vendor, self.device)
+    }
+}
+
+impl<'de> Deserialize<'de> for PciSelector {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PciSelector::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+/// A KubeVirt resource name, `domain/name`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ResourceName(pub String);
+
+impl<'de> Deserialize<'de> for ResourceName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = match s.split_once('/') {
+            Some((domain, name)) => {
+                !domain.is_empty()
+                    && !name.is_empty()
+                    && !name.contains('/')
+                    && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+            }
+            None => false,
+        };
+        if !ok {
+            return Err(de::Error::custom(format!(
+                "resourceName {s:?} is invalid: expected domain/name without spaces, e.g. \"nvidia.com/GRID_T4-1Q\""
+            )));
+        }
+        Ok(ResourceName(s))
+    }
+}
+
+/// An mdev type name selector (matched after KubeVirt's normalization).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdevNameSelector(pub String);
+
+impl<'de> Deserialize<'de> for MdevNameSelector {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if normalize(&s).is_empty() || s.contains('\0') {
+            return Err(de::Error::custom(format!(
+                "mdevNameSelector {s:?} is invalid: expected a type name such as \"GRID T4-1Q\""
+            )));
+        }
+        Ok(MdevNameSelector(s))
+    }
+}
+
+/// A desired mdev type (ID such as `nvidia-222`, or a type name). It becomes a sysfs
+/// directory name, so anything that could escape that directory is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeName(pub String);
+
+impl<'de> Deserialize<'de> for TypeName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() {
+            return Err(de::Error::custom("empty mdev type name: use a type ID such as \"nvidia-222\" (see `hostdev list-types`)"));
+        }
+        if s.contains('/') || s.contains('\0') || s == "." || s == ".." {
+            return Err(de::Error::custom(format!(
+                "invalid mdev type {s:?}: a type is a sysfs directory name and may not contain '/', NUL, or be '.' or '..'"
+            )));
+        }
+        Ok(TypeName(s))
+    }
+}
+
+/// A label key or value in a nodeSelector.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Label(pub String);
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(de::Error::custom(format!(
+                "invalid label {s:?} in nodeSelector: labels contain no spaces (e.g. kubernetes.io/hostname: node2)"
+            )));
+        }
+        Ok(Label(s))
+    }
+}
+
+/// KubeVirt's normalization of type names and selectors: every space becomes `_`,
+/// then surrounding whitespace is trimmed (`"GRID T4-1B\n"` → `"GRID_T4-1B"`).
+pub fn normalize(s: &str) -> String {
+    s.replace(' ', "_").trim().to_string()
+}
+
+// ---- the raw YAML model ----------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMdevConfig {
+    enabled: Option<bool>,
+    #[serde(rename = "mediatedDeviceTypes")]
+    current: Option<Vec<TypeName>>,
+    #[serde(rename = "mediatedDevicesTypes")]
+    deprecated: Option<Vec<TypeName>>,
+    #[serde(rename = "nodeMediatedDeviceTypes", default)]
+    node: Vec<RawNodeTypes>,
+}
+
+/// The fields of `mediatedDevicesConfiguration`, for "did you mean".
+const MDEV_FIELDS: &[&str] = &[
+    "enabled",
+    "mediatedDeviceTypes",
+    "mediatedDevicesTypes",
+    "nodeMediatedDeviceTypes",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNodeTypes {
+    #[serde(rename = "nodeSelector")]
+    node_selector: Option<BTreeMap<Label, Label>>,
+    #[serde(rename = "mediatedDeviceTypes")]
+    current: Option<Vec<TypeName>>,
+    #[serde(rename = "mediatedDevicesTypes")]
+    deprecated: Option<Vec<TypeName>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawConfiguration {
+    mediated_devices_configuration: Option<RawMdevConfig>,
+    permitted_host_devices: Option<PermittedHostDevices>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawSpec {
+    configuration: Option<RawConfiguration>,
+}
+
+/// Any of the four shapes; which one is decided by content.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawTop {
+    api_version: Option<yaml_serde::Value>,
+    kind: Option<String>,
+    spec: Option<RawSpec>,
+    configuration: Option<RawConfiguration>,
+    mediated_devices_configuration: Option<RawMdevConfig>,
+    permitted_host_devices: Option<PermittedHostDevices>,
+    #[serde(flatten)]
+    other: BTreeMap<String, yaml_serde::Value>,
+}
+
+const TOP_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "spec",
+    "status",
+    "configuration",
+    "mediatedDevicesConfiguration",
+    "permittedHostDevices",
+];
+
+// ---- loading -------------------------------------------------------------------
+
+/// Read and validate the configuration. `path` `-` reads stdin.
+pub fn load(path: &Path) -> anyhow::Result<Config> {
+    let (source, text) = if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            fail(
+                Code::NotFound,
+                format!("cannot read configuration from stdin: {e}"),
+            )
+        })?;
+        (Source::Stdin, s)
+    } else {
+        match std::fs::read_to_string(path) {
+            Ok(s) => (Source::File(path.to_path_buf()), s),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(fail(
+                    Code::NotFound,
+                    format!(
+                        "configuration file {} not found: create it (see `man hostdev` or the README's config reference) or pass -f FILE",
+                        path.display()
+                    ),
+                ))
+            }
+            Err(e) => {
+                return Err(fail(
+                    Code::NotFound,
+                    format!("cannot read configuration file {}: {e}", path.display()),
+                ))
+            }
+        }
+    };
+    parse(&text, &source)
+}
+
+/// Parse and validate configuration text; `source` names it in messages.
+pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
+    let cfg_err = |line: usize, col: usize, msg: String| {
+        fail(Code::Config, format!("{source}:{line}:{col}: {msg}"))
+    };
+    if text.trim().is_empty() {
+        return Err(cfg_err(
+            1,
+            1,
+            "the configuration is empty: add mediatedDevicesConfiguration and/or permittedHostDevices".into(),
+        ));
+    }
+    let raw: RawTop = yaml_serde::from_str(text).map_err(|e| {
+        let (line, col) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((1, 1));
+        let mut msg = e.to_string();
+        if let Some(i) = msg.rfind(" at line ") {
+            msg.truncate(i);
+        }
+        cfg_err(line, col, with_hint(&msg))
+    })?;
+
+    // Decide the shape.
+    let is_cr = raw.kind.is_some() || raw.api_version.is_some();
+    if let Some(kind) = &raw.kind {
+        if kind != "KubeVirt" {
+            return Err(cfg_err(1, 1, format!("kind: {kind:?} is not a KubeVirt CR: use kind: KubeVirt, or give just the configuration")));
+        }
+    }
+    if !is_cr {
+        if let Some(unknown) = raw.other.keys().find(|k| !TOP_FIELDS.contains(&k.as_str())) {
+            let (line, col) = find_key(text, unknown).unwrap_or((1, 1));
+            return Err(cfg_err(
+                line,
+                col,
+                format!(
+                    "unknown top-level field `{unknown}`{}; expected a KubeVirt CR, `spec`, `configuration`, or `mediatedDevicesConfiguration`/`permittedHostDevices`",
+                    did_you_mean(unknown, TOP_FIELDS)
+                ),
+            ));
+        }
+    }
+    // (field-path prefix for messages, the configuration)
+    let mut shapes: Vec<(&str, RawConfiguration)> = Vec::new();
+    if let Some(spec) = raw.spec {
+        shapes.push((
+            "spec.configuration.",
+            spec.configuration.unwrap_or_default(),
+        ));
+    }
+    if let Some(c) = raw.configuration {
+        shapes.push(("configuration.", c));
+    }
+    if raw.mediated_devices_configuration.is_some() || raw.permitted_host_devices.is_some() {
+        shapes.push((
+            "",
+            RawConfiguration {
+                mediated_devices_configuration: raw.mediated_devices_configuration,
+                permitted_host_devices: raw.permitted_host_devices,
+            },
+        ));
+    }
+    if shapes.len() > 1 {
+        return Err(cfg_err(1, 1, "the configuration is given in more than one place (spec.configuration, configuration, top level): keep exactly one".into()));
+    }
+    let Some((prefix, conf)) = shapes.pop() else {
+        return Err(cfg_err(
+            1,
+            1,
+            "no mediatedDevicesConfiguration or permittedHostDevices found: nothing to do".into(),
+        ));
+    };
+
+    let mut warnings = Vec::new();
+    let mdev = conf.mediated_devices_configuration.map(|m| {
+        let types = pick(m.current, m.deprecated, &format!("{prefix}mediatedDevicesConfiguration.mediatedDevicesTypes"), &mut warnings);
+        let node_types = m
+            .node
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| NodeTypes {
+                node_selector: n
+                    .node_selector
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.0, v.0))
+                    .collect(),
+                types: pick(
+                    n.current,
+                    n.deprecated,
+                    &format!("{prefix}mediatedDevicesConfiguration.nodeMediatedDeviceTypes[{i}].mediatedDevicesTypes"),
+                    &mut warnings,
+                ),
+            })
+            .collect();
+        MdevConfig {
+            enabled: m.enabled.unwrap_or(true),
+            types,
+            node_types,
+        }
+    });
+    let permitted = conf.permitted_host_devices.unwrap_or_default();
+
+    // Cross-entry checks: duplicate resource names.
+    check_duplicates(
+        permitted
+            .pci_host_devices
+            .iter()
+            .map(|d| &d.resource_name.0),
+        &format!("{prefix}permittedHostDevices.pciHostDevices"),
+        text,
+        source,
+    )?;
+    check_duplicates(
+        permitted
+            .mediated_devices
+            .iter()
+            .map(|d| &d.resource_name.0),
+        &format!("{prefix}permittedHostDevices.mediatedDevices"),
+        text,
+        source,
+    )?;
+
+    Ok(Config {
+        source: Some(source.to_string()),
+        mdev,
+        permitted,
+        warnings,
+    })
+}
+
+/// KubeVirt's precedence: the deprecated list is used only when the current one is empty.
+fn pick(
+    current: Option<Vec<TypeName>>,
+    deprecated: Option<Vec<TypeName>>,
+    deprecated_path: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
+    let current = current.unwrap_or_default();
+    let deprecated = deprecated.unwrap_or_default();
+    if !deprecated.is_empty() {
+        if current.is_empty() {
+            warnings.push(format!(
+                "{deprecated_path} is deprecated, use mediatedDeviceTypes"
+            ));
+        } else {
+            warnings.push(format!(
+                "{deprecated_path} is deprecated and ignored because mediatedDeviceTypes is set"
+            ));
+        }
+    }
+    let list = if current.is_empty() {
+        deprecated
+    } else {
+        current
+    };
+    list.into_iter().map(|t| t.0).collect()
+}
+
+fn check_duplicates<'a>(
+    names: impl Iterator<Item = &'a String>,
+    path: &str,
+    text: &str,
+    source: &Source,
+) -> anyhow::Result<()> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, name) in names.enumerate() {
+        if let Some(first) = seen.insert(name.as_str(), i) {
+            let (line, col) =
+                find_value_occurrence(text, "resourceName", name, 2).unwrap_or((1, 1));
+            return Err(fail(
+                Code::Config,
+                format!(
+                    "{source}:{line}:{col}: {path}[{i}].resourceName: duplicate resource name {name:?} (also used by entry {first}); give each entry its own resourceName"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Line and column (1-based) of the first `key:`.
+fn find_key(text: &str, key: &str) -> Option<(usize, usize)> {
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        let t2 = t.trim_start_matches("- ");
+        if t2.starts_with(&format!("{key}:")) || t2.starts_with(&format!("\"{key}\":")) {
+            return Some((i + 1, line.len() - t2.len() + 1));
+        }
+    }
+    None
+}
+
+/// Line and column of the n-th (1-based) `key: value` line.
+fn find_value_occurrence(text: &str, key: &str, value: &str, n: usize) -> Option<(usize, usize)> {
+    let mut count = 0;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(k) = line.find(&format!("{key}:")) {
+            if line[k..].contains(value) {
+                count += 1;
+                if count == n {
+                    return Some((i + 1, k + 1));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Add "did you mean" to serde's unknown-field messages.
+fn with_hint(msg: &str) -> String {
+    let Some(start) = msg.find("unknown field `") else {
+        return msg.to_string();
+    };
+    let rest = &msg[start + "unknown field `".len()..];
+    let Some(end) = rest.find('`') else {
+        return msg.to_string();
+    };
+    let field = &rest[..end];
+    let expected: Vec<&str> = rest[end..].split('`').skip(2).step_by(2).collect();
+    let candidates: Vec<&str> = if expected.is_empty() {
+        MDEV_FIELDS.to_vec()
+    } else {
+        expected
+    };
+    format!("{msg}{}", did_you_mean(field, &candidates))
+}
+
+fn did_you_mean(word: &str, candidates: &[&str]) -> String {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), *c))
+        .filter(|(d, c)| *d <= 3.max(c.len() / 4))
+        .min()
+        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+// ---- node selection (spec §2, contract §5) -------------------------------------------
+
+/// The node identity used for `nodeSelector` matching.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Node {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Node {
+    /// `kubernetes.io/hostname=<name>` is always set; extra labels are added on top.
+    pub fn new(name: &str, extra: &[(String, String)]) -> Self {
+        let mut labels = BTreeMap::new();
+        labels.insert("kubernetes.io/hostname".to_string(), name.to_string());
+        for (k, v) in extra {
+            labels.insert(k.clone(), v.clone());
+        }
+        Node {
+            name: name.to_string(),
+            labels,
+        }
+    }
+
+    fn matches(&self, selector: &BTreeMap<String, String>) -> bool {
+        selector
+            .iter()
+            .all(|(k, v)| self.labels.get(k).is_some_and(|l| l == v))
+    }
+}
+
+/// What the configuration asks of this node's mdevs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Desired {
+    /// No `mediatedDevicesConfiguration`: nothing created or removed.
+    NotConfigured,
+    /// `enabled: false`: nothing created or removed.
+    Disabled,
+    /// The ordered, de-duplicated list for this node (may be empty: remove everything removable).
+    Types(Vec<String>),
+}
+
+impl Config {
+    /// The node's desired list: the union of every matching node entry (entry order, then
+    /// list order, duplicates dropped); if that is empty, the global list.
+    pub fn desired_for(&self, node: &Node) -> Desired {
+        let Some(m) = &self.mdev else {
+            return Desired::NotConfigured;
+        };
+        if !m.enabled {
+            return Desired::Disabled;
+        }
+        let mut out: Vec<String> = Vec::new();
+        for entry in m
+            .node_types
+            .iter()
+            .filter(|e| node.matches(&e.node_selector))
+        {
+            for t in &entry.types {
+                if !out.contains(t) {
+                    out.push(t.clone());
+                }
+            }
+        }
+        if out.is_empty() {
+            for t in &m.types {
+                if !out.contains(t) {
+                    out.push(t.clone());
+                }
+            }
+        }
+        Desired::Types(out)
+    }
+
+    /// Normalized `mdevNameSelector`s of external providers: their mdevs are never removed.
+    pub fn external_mdev_selectors(&self) -> Vec<String> {
+        self.permitted
+            .mediated_devices
+            .iter()
+            .filter(|d| d.external_resource_provider)
+            .map(|d| normalize(&d.mdev_name_selector.0))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(yaml: &str) -> String {
+        let e = parse(yaml, &Source::File("c.yaml".into())).expect_err("must fail");
+        assert_eq!(crate::error::exit_code(&e), 65, "{e}");
+        e.to_string()
+    }
+
+    fn ok(yaml: &str) -> Config {
+        parse(yaml, &Source::File("c.yaml".into())).expect("valid")
+    }
+
+    #[test]
+    fn four_shapes_are_equivalent() {
+        let body = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\npermittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: 10DE:1EB8\n    resourceName: nvidia.com/T4\n";
+        let indent = |n: usize| {
+            body.lines()
+                .map(|l| format!("{}{l}\n", " ".repeat(n)))
+                .collect::<String>()
+        };
+        let shapes = [
+            format!("apiVersion: kubevirt.io/v1\nkind: KubeVirt\nmetadata: {{name: kubevirt}}\nspec:\n  configuration:\n{}", indent(4)),
+            format!("spec:\n  configuration:\n{}", indent(4)),
+            format!("configuration:\n{}", indent(2)),
+            body.to_string(),
+        ];
+        for s in &shapes {
+            let c = ok(s);
+            assert_eq!(
+                c.desired_for(&Node::new("n", &[])),
+                Desired::Types(vec!["nvidia-222".into()]),
+                "{s}"
+            );
+            assert_eq!(
+                c.permitted.pci_host_devices[0]
+                    .pci_vendor_selector
+                    .to_string(),
+                "10de:1eb8"
+            );
+        }
+    }
+
+    #[test]
+    fn other_kubevirt_fields_are_ignored() {
+        let c = ok("apiVersion: kubevirt.io/v1\nkind: KubeVirt\nspec:\n  certificateRotateStrategy: {}\n  configuration:\n    developerConfiguration: {featureGates: [GPU]}\n    mediatedDevicesConfiguration: {mediatedDeviceTypes: [a]}\n");
+        assert!(c.mdev.is_some());
+    }
+
+    #[test]
+    fn deprecated_spelling_used_only_when_current_is_empty() {
+        let c = ok("mediatedDevicesConfiguration:\n  mediatedDevicesTypes: [old]\n");
+        assert_eq!(c.mdev.as_ref().unwrap().types, vec!["old"]);
+        assert_eq!(c.warnings, vec!["mediatedDevicesConfiguration.mediatedDevicesTypes is deprecated, use mediatedDeviceTypes"]);
+        let c = ok("mediatedDevicesConfiguration:\n  mediatedDevicesTypes: [old]\n  mediatedDeviceTypes: [new]\n");
+        assert_eq!(c.mdev.as_ref().unwrap().types, vec!["new"]);
+        assert_eq!(c.warnings.len(), 1);
+        let c = ok("mediatedDevicesConfiguration:\n  nodeMediatedDeviceTypes:\n  - nodeSelector: {a: b}\n    mediatedDevicesTypes: [old]\n");
+        assert_eq!(c.mdev.as_ref().unwrap().node_types[0].types, vec!["old"]);
+        assert_eq!(
+            c.warnings,
+            vec!["mediatedDevicesConfiguration.nodeMediatedDeviceTypes[0].mediatedDevicesTypes is deprecated, use mediatedDeviceTypes"]
+        );
+    }
+
+    #[test]
+    fn unknown_field_names_line_column_and_suggests() {
+        let e = err("spec:\n  configuration:\n    mediatedDevicesConfiguration:\n      mediatedDeviceType: [nvidia-222]\n");
+        assert!(e.starts_with("c.yaml:4:7: spec.configuration.mediatedDevicesConfiguration: unknown field `mediatedDeviceType`"), "{e}");
+        assert!(e.ends_with("(did you mean `mediatedDeviceTypes`?)"), "{e}");
+        let e = err("mediatedDevicesConfig:\n  mediatedDeviceTypes: [a]\n");
+        assert_eq!(e, "c.yaml:1:1: unknown top-level field `mediatedDevicesConfig` (did you mean `mediatedDevicesConfiguration`?); expected a KubeVirt CR, `spec`, `configuration`, or `mediatedDevicesConfiguration`/`permittedHostDevices`");
+        let e = err("permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: 10de:1eb8\n    resourceName: a.com/b\n    externalResourceProvidr: true\n");
+        assert!(e.contains("unknown field `externalResourceProvidr`"), "{e}");
+        assert!(e.contains("did you mean `externalResourceProvider`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_types_are_reported_with_location() {
+        let e = err("mediatedDevicesConfiguration:\n  enabled: yes-please\n");
+        assert!(
+            e.starts_with("c.yaml:2:12: mediatedDevicesConfiguration.enabled: invalid type"),
+            "{e}"
+        );
+        let e = err("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: nvidia-222\n");
+        assert!(e.contains("mediatedDevicesConfiguration.mediatedDeviceTypes: invalid type: string \"nvidia-222\", expected a sequence"), "{e}");
+        let e = err("mediatedDevicesConfiguration: [\n");
+        assert!(e.starts_with("c.yaml:"), "{e}");
+    }
+
+    #[test]
+    fn bad_selectors_and_names_are_refused() {
+        let e = err("permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: \"10DE:1EB\"\n    resourceName: a.com/b\n");
+        assert!(
+            e.contains("pciVendorSelector \"10DE:1EB\" is invalid"),
+            "{e}"
+        );
+        assert!(e.starts_with("c.yaml:3:"), "{e}");
+        let e = err("permittedHostDevices:\n  mediatedDevices:\n  - mdevNameSelector: GRID T4-1Q\n    resourceName: GRID_T4-1Q\n");
+        assert!(
+            e.contains("resourceName \"GRID_T4-1Q\" is invalid: expected domain/name"),
+            "{e}"
+        );
+        let e = err("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [\"../x\"]\n");
+        assert!(e.contains("may not contain '/'"), "{e}");
+        let e = err("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [\"..\"]\n");
+        assert!(e.contains("invalid mdev type \"..\""), "{e}");
+        let e = err("mediatedDevicesConfiguration:\n  nodeMediatedDeviceTypes:\n  - nodeSelector: {\"bad key\": x}\n");
+        assert!(e.contains("invalid label \"bad key\""), "{e}");
+    }
+
+    #[test]
+    fn duplicate_resource_names_are_refused_at_the_second_entry() {
+        let e = err("permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: 10de:1eb8\n    resourceName: a.com/x\n  - pciVendorSelector: 10de:1db4\n    resourceName: a.com/x\n");
+        assert_eq!(e, "c.yaml:6:5: permittedHostDevices.pciHostDevices[1].resourceName: duplicate resource name \"a.com/x\" (also used by entry 0); give each entry its own resourceName");
+    }
+
+    #[test]
+    fn empty_or_meaningless_documents_are_refused() {
+        assert!(err("").contains("the configuration is empty"));
+        assert!(err("kind: KubeVirt\napiVersion: kubevirt.io/v1\n")
+            .contains("no mediatedDevicesConfiguration or permittedHostDevices"));
+        assert!(err("kind: Pod\n").contains("is not a KubeVirt CR"));
+        assert!(err("configuration: {}\nmediatedDevicesConfiguration: {}\n")
+            .contains("more than one place"));
+    }
+
+    #[test]
+    fn normalization_is_kubevirts() {
+        assert_eq!(normalize("GRID T4-1B\n"), "GRID_T4-1B");
+        assert_eq!(normalize("A  B"), "A__B");
+        assert_eq!(normalize(" X "), "_X_");
+        assert_eq!(normalize("\tX\n"), "X");
+    }
+
+    #[test]
+    fn missing_file_exits_66() {
+        let e = load(Path::new("/nonexistent/hostdev.yaml")).expect_err("missing");
+        assert_eq!(crate::error::exit_code(&e), 66);
+    }
+}

@@ -1,0 +1,105 @@
+//! The per-run context built from the global options: root, node identity, output.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cli::{GlobalArgs, Output};
+use crate::config::{self, Config, Node};
+use crate::error::{fail, Code};
+use crate::sysfs::Sysfs;
+
+pub struct Context {
+    pub sysfs: Sysfs,
+    pub output: Output,
+    pub verbose: u8,
+    pub quiet: bool,
+    node_name: Option<String>,
+    labels: Vec<(String, String)>,
+    config_path: Option<PathBuf>,
+}
+
+impl Context {
+    pub fn new(g: &GlobalArgs) -> Result<Context> {
+        if !g.root.is_dir() {
+            return Err(fail(
+                Code::NotFound,
+                format!("--root {}: no such directory", g.root.display()),
+            ));
+        }
+        Ok(Context {
+            sysfs: Sysfs::new(&g.root, g.verbose >= 2),
+            output: g.output,
+            verbose: g.verbose,
+            quiet: g.quiet,
+            node_name: g.node_name.clone(),
+            labels: g.labels.clone(),
+            config_path: g.config.clone(),
+        })
+    }
+
+    /// Print a warning on stderr unless `-q`.
+    pub fn warn(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("hostdev: warning: {msg}");
+        }
+    }
+
+    /// Print an informational line on stderr with `-v`.
+    pub fn info(&self, msg: &str) {
+        if self.verbose >= 1 {
+            eprintln!("hostdev: {msg}");
+        }
+    }
+
+    /// The configuration path: `-f`, else `<root>/etc/hostdev/config.yaml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.config_path
+            .clone()
+            .unwrap_or_else(|| self.sysfs.path("etc/hostdev/config.yaml"))
+    }
+
+    /// Load and validate the configuration; warnings go to stderr.
+    pub fn load_config(&self) -> Result<Config> {
+        let cfg = config::load(&self.config_path())?;
+        for w in &cfg.warnings {
+            self.warn(w);
+        }
+        Ok(cfg)
+    }
+
+    /// The node identity: `--node-name`, else the host name under the root.
+    pub fn node(&self) -> Result<Node> {
+        let name = match &self.node_name {
+            Some(n) => n.clone(),
+            None => self.host_name()?,
+        };
+        if name.is_empty() {
+            return Err(fail(Code::Usage, "--node-name must not be empty"));
+        }
+        Ok(Node::new(&name, &self.labels))
+    }
+
+    fn host_name(&self) -> Result<String> {
+        for rel in ["proc/sys/kernel/hostname", "etc/hostname"] {
+            if let Ok(Some(s)) = self.sysfs.read_opt(&self.sysfs.path(rel)) {
+                let s = s.trim();
+                if !s.is_empty() {
+                    return Ok(s.to_string());
+                }
+            }
+        }
+        if self.sysfs.is_real_root() {
+            if let Ok(h) = nix::unistd::gethostname() {
+                return Ok(h.to_string_lossy().into_owned());
+            }
+        }
+        Err(fail(
+            Code::Usage,
+            format!(
+                "cannot tell the node name: no proc/sys/kernel/hostname or etc/hostname under {}; pass --node-name NAME",
+                self.sysfs.root().display()
+            ),
+        ))
+    }
+}

@@ -183,16 +183,20 @@ pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env
             None => Some("is not bound to any driver".to_string()),
             Some("vfio-pci") => None,
             Some(_) if nvidia_vgpu_vf(dev) => None,
+            Some("nvidia") if dev.nvidia.is_some() && dev.sriov_totalvfs.is_none() => Some(
+                "is an NVIDIA vGPU VF without a vGPU profile (nvidia/current_vgpu_type is 0; write a type ID from nvidia/creatable_vgpu_types to it)".to_string(),
+            ),
             Some(d) => Some(format!("is bound to {d}, not vfio-pci")),
         };
         if let Some(why) = why_not {
+            let hint = if dev.nvidia.is_some() {
+                String::new()
+            } else {
+                format!(" (bind it with `hostdev bind vfio {}`)", dev.address)
+            };
             env.skipped.push(format!(
-                "{} ({}) matches {:?} for {} but {why}: skipped, as KubeVirt does (bind it with `hostdev bind vfio {}`)",
-                dev.address,
-                dev.vendor_device(),
-                e.written,
-                e.resource,
-                dev.address
+                "{} ({id}) matches {:?} for {} but {why}: skipped, as KubeVirt does{hint}",
+                dev.address, e.written, e.resource
             ));
             continue;
         }

@@ -189,7 +189,7 @@ pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env
             Some(d) => Some(format!("is bound to {d}, not vfio-pci")),
         };
         if let Some(why) = why_not {
-            let hint = if dev.nvidia.is_some() {
+            let hint = if dev.nvidia.is_some() || !dev.virtfns.is_empty() {
                 String::new()
             } else {
                 format!(" (bind it with `hostdev bind vfio {}`)", dev.address)

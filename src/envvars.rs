@@ -296,7 +296,10 @@ fn prefix(kind: Kind) -> &'static str {
 pub fn nvidia_vgpu_vf(dev: &PciDevice) -> bool {
     dev.driver.as_deref() == Some("nvidia")
         && dev.sriov_totalvfs.is_none()
-        && dev.nvidia.as_ref().is_some_and(|n| n.current_vgpu_type != 0)
+        && dev
+            .nvidia
+            .as_ref()
+            .is_some_and(|n| n.current_vgpu_type != 0)
 }
 
 fn empty_warning(v: &EnvVar, inv: &Inventory) -> String {
@@ -377,7 +380,13 @@ mod tests {
         }
     }
 
-    fn mdev(uuid: &str, parent: &str, type_id: &str, name: Option<&str>, group: Option<&str>) -> Mdev {
+    fn mdev(
+        uuid: &str,
+        parent: &str,
+        type_id: &str,
+        name: Option<&str>,
+        group: Option<&str>,
+    ) -> Mdev {
         Mdev {
             uuid: uuid.into(),
             parent: parent.into(),
@@ -438,14 +447,23 @@ mod tests {
         let c = config("permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: 8086:37c8\n    resourceName: intel.com/qat\n  mediatedDevices:\n  - mdevNameSelector: GRID T4-1Q\n    resourceName: nvidia.com/GRID_T4-1Q\n");
         let i = inv(
             vec![pci("0000:3d:00.0", "8086:37c8", Some("vfio-pci"), None)],
-            vec![mdev("u1", "0000:5e:00.0", "nvidia-230", Some("GRID T4-1Q"), None)],
+            vec![mdev(
+                "u1",
+                "0000:5e:00.0",
+                "nvidia-230",
+                Some("GRID T4-1Q"),
+                None,
+            )],
         );
         let env = discover(&c, &i, false);
         assert_eq!(
             values(&env),
             vec![
                 ("PCI_RESOURCE_INTEL_COM_QAT".into(), String::new()),
-                ("MDEV_PCI_RESOURCE_NVIDIA_COM_GRID_T4-1Q".into(), String::new())
+                (
+                    "MDEV_PCI_RESOURCE_NVIDIA_COM_GRID_T4-1Q".into(),
+                    String::new()
+                )
             ]
         );
         assert!(env.skipped[0].contains("0000:3d:00.0 (8086:37c8) matches \"8086:37c8\" for intel.com/qat but has no iommu_group link"), "{:?}", env.skipped);
@@ -497,27 +515,51 @@ mod tests {
         let i = inv(
             vec![],
             vec![
-                mdev("u3", "0000:5e:00.0", "nvidia-230", Some("GRID T4-1Q"), Some("22")),
-                mdev("u1", "0000:5e:00.0", "nvidia-230", Some("GRID T4-1Q\n"), Some("23")),
+                mdev(
+                    "u3",
+                    "0000:5e:00.0",
+                    "nvidia-230",
+                    Some("GRID T4-1Q"),
+                    Some("22"),
+                ),
+                mdev(
+                    "u1",
+                    "0000:5e:00.0",
+                    "nvidia-230",
+                    Some("GRID T4-1Q\n"),
+                    Some("23"),
+                ),
                 mdev("u2", "0000:86:00.0", "x-1", Some("A  B"), Some("24")),
                 mdev("u4", "0000:86:00.0", "x-2", Some("A B"), Some("25")),
                 mdev("u5", "0000:00:02.0", "i915-GVTg_V5_4", None, Some("26")),
                 mdev("u6", "0000:00:02.0", "i915-GVTg_V5_8", None, Some("27")),
-                mdev("u7", "0000:5e:00.0", "nvidia-231", Some("GRID T4-2Q"), Some("28")),
+                mdev(
+                    "u7",
+                    "0000:5e:00.0",
+                    "nvidia-231",
+                    Some("GRID T4-2Q"),
+                    Some("28"),
+                ),
             ],
         );
         let env = discover(&c, &i, false);
         assert_eq!(
             values(&env),
             vec![
-                ("MDEV_PCI_RESOURCE_NVIDIA_COM_GRID_T4-1Q".into(), "u1,u3".into()),
+                (
+                    "MDEV_PCI_RESOURCE_NVIDIA_COM_GRID_T4-1Q".into(),
+                    "u1,u3".into()
+                ),
                 ("MDEV_PCI_RESOURCE_EXAMPLE_COM_AB".into(), "u2".into()),
                 ("MDEV_PCI_RESOURCE_INTEL_COM_GVTG4".into(), "u5".into()),
                 // matching is case-sensitive, as in KubeVirt
                 ("MDEV_PCI_RESOURCE_NVIDIA_COM_LOWER".into(), String::new()),
             ]
         );
-        assert_eq!(env.vars[2].devices[0].type_id.as_deref(), Some("i915-GVTg_V5_4"));
+        assert_eq!(
+            env.vars[2].devices[0].type_id.as_deref(),
+            Some("i915-GVTg_V5_4")
+        );
     }
 
     #[test]
@@ -529,8 +571,19 @@ mod tests {
             "  - mdevNameSelector: GRID T4-1Q\n    resourceName: nvidia.com/GRID_T4-1Q\n    externalResourceProvider: true\n",
         ));
         let i = inv(
-            vec![pci("0000:3b:00.0", "10de:1eb8", Some("vfio-pci"), Some("11"))],
-            vec![mdev("u1", "0000:5e:00.0", "nvidia-230", Some("GRID T4-1Q"), Some("22"))],
+            vec![pci(
+                "0000:3b:00.0",
+                "10de:1eb8",
+                Some("vfio-pci"),
+                Some("11"),
+            )],
+            vec![mdev(
+                "u1",
+                "0000:5e:00.0",
+                "nvidia-230",
+                Some("GRID T4-1Q"),
+                Some("22"),
+            )],
         );
         let env = discover(&c, &i, false);
         assert!(env.vars.is_empty());
@@ -540,7 +593,10 @@ mod tests {
             values(&env),
             vec![
                 ("PCI_RESOURCE_NVIDIA_COM_T4".into(), "0000:3b:00.0".into()),
-                ("MDEV_PCI_RESOURCE_NVIDIA_COM_GRID_T4-1Q".into(), "u1".into()),
+                (
+                    "MDEV_PCI_RESOURCE_NVIDIA_COM_GRID_T4-1Q".into(),
+                    "u1".into()
+                ),
             ]
         );
         assert!(env.vars.iter().all(|v| v.external));
@@ -575,7 +631,12 @@ mod tests {
     fn same_selector_twice_last_entry_wins() {
         let c = config("permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: 10de:1eb8\n    resourceName: a.com/first\n  - pciVendorSelector: 10DE:1EB8\n    resourceName: a.com/second\n");
         let i = inv(
-            vec![pci("0000:3b:00.0", "10de:1eb8", Some("vfio-pci"), Some("11"))],
+            vec![pci(
+                "0000:3b:00.0",
+                "10de:1eb8",
+                Some("vfio-pci"),
+                Some("11"),
+            )],
             vec![],
         );
         let env = discover(&c, &i, false);
@@ -586,6 +647,12 @@ mod tests {
                 ("PCI_RESOURCE_A_COM_SECOND".into(), "0000:3b:00.0".into()),
             ]
         );
-        assert!(env.warnings[0].contains("pciHostDevices[0] (selector \"10de:1eb8\", a.com/first) is overridden by entry 1"), "{:?}", env.warnings);
+        assert!(
+            env.warnings[0].contains(
+                "pciHostDevices[0] (selector \"10de:1eb8\", a.com/first) is overridden by entry 1"
+            ),
+            "{:?}",
+            env.warnings
+        );
     }
 }

@@ -308,7 +308,10 @@ pub fn env_nul(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
         if v.name.is_empty() || v.name.contains(['=', '\0']) || v.value.contains('\0') {
             return Err(fail(
                 Code::Failure,
-                format!("{}={:?} cannot be written as a NUL-separated entry", v.name, v.value),
+                format!(
+                    "{}={:?} cannot be written as a NUL-separated entry",
+                    v.name, v.value
+                ),
             ));
         }
         write!(out, "{}={}\0", v.name, v.value)?;
@@ -325,7 +328,12 @@ pub fn env_shell(out: &mut dyn Write, vars: &[EnvVar]) -> Result<Vec<String>> {
             skipped.push(v.name.clone());
             continue;
         }
-        writeln!(out, "export {}='{}'", v.name, v.value.replace('\'', r"'\''"))?;
+        writeln!(
+            out,
+            "export {}='{}'",
+            v.name,
+            v.value.replace('\'', r"'\''")
+        )?;
     }
     Ok(skipped)
 }

@@ -125,7 +125,10 @@ mod tests {
         assert_eq!(resolve(Output::Table, None).unwrap(), Format::Env(Env));
         assert_eq!(resolve(Output::Table, Some(Nul)).unwrap(), Format::Env(Nul));
         assert_eq!(resolve(Output::Json, None).unwrap(), Format::Env(Json));
-        assert_eq!(resolve(Output::Json, Some(Json)).unwrap(), Format::Env(Json));
+        assert_eq!(
+            resolve(Output::Json, Some(Json)).unwrap(),
+            Format::Env(Json)
+        );
         assert_eq!(resolve(Output::Yaml, None).unwrap(), Format::Yaml);
         for (o, f) in [
             (Output::Json, Shell),

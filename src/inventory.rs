@@ -295,7 +295,6 @@ fn scan_parents(fs: &Sysfs, pci: &[PciDevice]) -> Result<Vec<Parent>> {
     let mut out = Vec::new();
     for name in fs.list(&base).with_context(|| ctx(fs, &base))? {
         let dir = base.join(&name);
-        let target = fs.read_link(&dir)?.unwrap_or_default();
         let pci_dev = pci
             .binary_search_by(|d| d.address.as_str().cmp(&name))
             .ok()
@@ -303,7 +302,7 @@ fn scan_parents(fs: &Sysfs, pci: &[PciDevice]) -> Result<Vec<Parent>> {
         let kind = match pci_dev {
             Some(d) if d.physfn.is_some() => ParentKind::Vf,
             Some(_) => ParentKind::Pci,
-            None if target.to_string_lossy().contains("devices/virtual/") => ParentKind::Virtual,
+            // not on the PCI bus: the sample drivers, vfio-ap, vfio-ccw, ...
             None => ParentKind::Virtual,
         };
         let types_dir = dir.join("mdev_supported_types");

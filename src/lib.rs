@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod confirm;
 pub mod context;
+pub mod envvars;
 pub mod error;
 pub mod interrupt;
 pub mod inventory;

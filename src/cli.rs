@@ -73,13 +73,15 @@ pub enum Command {
     ListTypes(ListTypesArgs),
     /// Show what `apply` would do for this node (read-only)
     Plan(PlanArgs),
-<<<<<<< HEAD
     /// Make the host match the configuration: remove undesired mdevs, create the planned
     /// ones, verify, and record them in the state file and the audit log
     Apply(ApplyArgs),
     /// Undo what hostdev did: remove the mdevs it created (--all: every removable mdev)
     /// and return vfio-bound devices to their original drivers
     Teardown(TeardownArgs),
+    /// Print the environment KubeVirt's device plugins would hand to virt-launcher
+    /// (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)
+    Env(EnvArgs),
 }
 
 /// Options shared by every command that changes the host.
@@ -120,11 +122,6 @@ pub struct TeardownArgs {
     /// Only return vfio-bound devices to their original drivers
     #[arg(long)]
     pub vfio: bool,
-=======
-    /// Print the environment KubeVirt's device plugins would hand to virt-launcher
-    /// (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)
-    Env(EnvArgs),
->>>>>>> main
 }
 
 #[derive(Debug, Args)]

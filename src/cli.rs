@@ -73,6 +73,38 @@ pub enum Command {
     ListTypes(ListTypesArgs),
     /// Show what `apply` would do for this node (read-only)
     Plan(PlanArgs),
+    /// Host readiness for PCI passthrough, and the IOMMU groups (read-only)
+    Iommu(IommuArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IommuArgs {
+    #[command(subcommand)]
+    pub command: IommuCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IommuCommand {
+    /// Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel,
+    /// the kernel command line, the VFIO modules, interrupt remapping, the default domain type
+    /// and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL
+    Check(IommuCheckArgs),
+    /// List the IOMMU groups with their devices (address, vendor:device, class, driver) and
+    /// whether each group is viable for passthrough
+    Groups(IommuGroupsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IommuCheckArgs {}
+
+#[derive(Debug, Args)]
+pub struct IommuGroupsArgs {
+    /// Only groups that contain a GPU (PCI class 0300 or 0302)
+    #[arg(long)]
+    pub gpu: bool,
+    /// Only the group of this PCI device (`0000:65:00.0` or `65:00.0`)
+    #[arg(long, value_name = "ADDR")]
+    pub device: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -107,6 +107,22 @@ pub struct IommuGroupsArgs {
     pub device: Option<String>,
 }
 
+/// Options shared by every command that changes the host.
+#[derive(Debug, Clone, Args)]
+pub struct MutateArgs {
+    /// Proceed without asking (required when stdin is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Print exactly the writes (path and value) that would be made, and make none
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds to wait for another hostdev run to release the lock
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub lock_timeout: u64,
+}
+
 #[derive(Debug, Args)]
 pub struct ListTypesArgs {}
 

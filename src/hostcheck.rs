@@ -318,22 +318,41 @@ pub fn boot_loader_howto(f: &HostFacts, args: &str) -> String {
              (check the entry's options with `bootctl list`), then reboot"
         ),
         BootLoader::Grub => {
-            let current = match &f.grub_cmdline {
-                Some(c) if !c.is_empty() => format!(" (now \"{c}\")"),
-                Some(_) => " (now empty)".to_string(),
-                None => String::new(),
-            };
             let regen = grub_regen(&f.os);
-            format!(
-                "GRUB: append `{args}` to GRUB_CMDLINE_LINUX in /etc/default/grub{current}, \
-                 then {regen}, then reboot"
-            )
+            match &f.grub_cmdline {
+                Some(c) => format!(
+                    "GRUB: in /etc/default/grub set `GRUB_CMDLINE_LINUX=\"{}\"`, then {regen}, then reboot",
+                    merge_args(c, args)
+                ),
+                None => format!(
+                    "GRUB: append `{args}` to GRUB_CMDLINE_LINUX in /etc/default/grub, then {regen}, then reboot"
+                ),
+            }
         }
         BootLoader::Unknown => format!(
             "add `{args}` to the kernel command line of your boot loader (no GRUB, systemd-boot \
              or kernelstub configuration found), then reboot"
         ),
     }
+}
+
+/// `current` with every IOMMU switch replaced by `args`.
+pub fn merge_args(current: &str, args: &str) -> String {
+    let keys = ["intel_iommu=", "amd_iommu=", "iommu="];
+    let mut words: Vec<&str> = current
+        .split_whitespace()
+        .filter(|w| !keys.iter().any(|k| w.starts_with(k)))
+        .collect();
+    words.extend(args.split_whitespace());
+    words.join(" ")
+}
+
+/// The argument on the kernel command line that switches the IOMMU off, if any.
+fn off_switch(f: &HostFacts) -> Option<String> {
+    ["iommu", "intel_iommu", "amd_iommu"]
+        .into_iter()
+        .find(|k| f.cmdline_value(k).is_some_and(|v| v.split(',').any(|o| o == "off")))
+        .map(|k| format!("{k}=off"))
 }
 
 /// How to take an argument off the kernel command line with the boot loader found.
@@ -469,6 +488,10 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
                 boot_loader_howto(f, args)
             ),
             _ => format!("{firmware_first}{}", boot_loader_howto(f, args)),
+        };
+        let howto = match off_switch(f) {
+            Some(off) => format!("{firmware_first}replace `{off}` with `{args}`. {}", boot_loader_howto(f, args)),
+            None => howto,
         };
         check(
             "iommu.kernel-enabled",
@@ -756,6 +779,7 @@ mod tests {
             acpi_dmar: true,
             iommu_units: vec!["dmar0".into()],
             intel_ecap: [("dmar0".to_string(), 0xf0205e_u64)].into(),
+            grub_cmdline: Some("ro intel_iommu=off".into()),
             group_types: [("1".to_string(), "DMA".to_string())].into(),
             cmdline: Some("ro quiet intel_iommu=on".into()),
             modules: VFIO_MODULES.iter().map(|m| (m.to_string(), true)).collect(),
@@ -801,7 +825,7 @@ mod tests {
         let k = find(&c, "kernel.cmdline");
         assert_eq!(k.status, Status::Fail);
         let r = k.remedy.as_deref().unwrap();
-        assert!(r.contains("GRUB_CMDLINE_LINUX in /etc/default/grub"), "{r}");
+        assert!(r.contains("in /etc/default/grub set `GRUB_CMDLINE_LINUX=\"ro intel_iommu=on iommu=pt\"`"), "{r}");
         assert!(r.contains("`sudo update-grub`"), "{r}");
         f.os = OsRelease::parse("ID=\"rhel\"\nID_LIKE=\"fedora\"\n");
         let r = find(&checks(&f), "iommu.kernel-enabled")

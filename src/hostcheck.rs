@@ -351,7 +351,10 @@ pub fn merge_args(current: &str, args: &str) -> String {
 fn off_switch(f: &HostFacts) -> Option<String> {
     ["iommu", "intel_iommu", "amd_iommu"]
         .into_iter()
-        .find(|k| f.cmdline_value(k).is_some_and(|v| v.split(',').any(|o| o == "off")))
+        .find(|k| {
+            f.cmdline_value(k)
+                .is_some_and(|v| v.split(',').any(|o| o == "off"))
+        })
         .map(|k| format!("{k}=off"))
 }
 
@@ -825,7 +828,12 @@ mod tests {
         let k = find(&c, "kernel.cmdline");
         assert_eq!(k.status, Status::Fail);
         let r = k.remedy.as_deref().unwrap();
-        assert!(r.contains("in /etc/default/grub set `GRUB_CMDLINE_LINUX=\"ro intel_iommu=on iommu=pt\"`"), "{r}");
+        assert!(
+            r.contains(
+                "in /etc/default/grub set `GRUB_CMDLINE_LINUX=\"ro intel_iommu=on iommu=pt\"`"
+            ),
+            "{r}"
+        );
         assert!(r.contains("`sudo update-grub`"), "{r}");
         f.os = OsRelease::parse("ID=\"rhel\"\nID_LIKE=\"fedora\"\n");
         let r = find(&checks(&f), "iommu.kernel-enabled")

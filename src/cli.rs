@@ -75,6 +75,39 @@ pub enum Command {
     Plan(PlanArgs),
     /// Host readiness for PCI passthrough, and the IOMMU groups (read-only)
     Iommu(IommuArgs),
+    /// Bind PCI devices to a driver for passthrough
+    Bind(BindArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BindArgs {
+    #[command(subcommand)]
+    pub command: BindCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BindCommand {
+    /// Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the
+    /// binding and record the original driver for `teardown`. Refuses devices the host
+    /// uses, devices whose IOMMU group has other endpoints on host drivers (unless
+    /// --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op
+    Vfio(BindVfioArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BindVfioArgs {
+    /// PCI address (`0000:65:00.0` or `65:00.0`) or `vendor:device` selector (every match);
+    /// none on a terminal: choose from a list
+    #[arg(value_name = "DEVICE", conflicts_with = "from_config")]
+    pub devices: Vec<String>,
+    /// Bind the devices of the non-external permittedHostDevices.pciHostDevices selectors
+    #[arg(long)]
+    pub from_config: bool,
+    /// Also bind every other endpoint of the devices' IOMMU groups
+    #[arg(long)]
+    pub with_group: bool,
+    #[command(flatten)]
+    pub mutate: MutateArgs,
 }
 
 #[derive(Debug, Args)]

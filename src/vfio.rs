@@ -9,6 +9,513 @@ pub fn normalize_address(s: &str) -> Option<String> {
     crate::hostcheck::is_pci_address(&full).then_some(full)
 }
 
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::config::PciSelector;
+use crate::error::{fail, Code};
+use crate::inventory::{device_paths, Inventory, PciDevice};
+use crate::journal::{now_rfc3339, Journal};
+use crate::state::{State, VfioRecord};
+use crate::sysfs::{self, Sysfs};
+
+pub const VFIO_PCI: &str = "vfio-pci";
+
+/// A DEVICE argument: an address or a `vendor:device` selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceArg {
+    Address(String),
+    Selector(PciSelector),
+}
+
+impl DeviceArg {
+    pub fn parse(s: &str) -> Result<DeviceArg> {
+        if let Some(a) = normalize_address(s) {
+            return Ok(DeviceArg::Address(a));
+        }
+        PciSelector::parse(s).map(DeviceArg::Selector).map_err(|_| {
+            fail(
+                Code::Usage,
+                format!(
+                    "DEVICE {s:?}: expected a PCI address (0000:65:00.0 or 65:00.0) or a vendor:device selector (10de:1eb8)"
+                ),
+            )
+        })
+    }
+}
+
+/// The addresses the arguments name, ascending; an argument that matches nothing is exit 66.
+pub fn select(inv: &Inventory, fs: &Sysfs, args: &[DeviceArg]) -> Result<Vec<String>> {
+    let mut out = BTreeSet::new();
+    for a in args {
+        let before = out.len();
+        match a {
+            DeviceArg::Address(addr) => {
+                if inv.pci_device(addr).is_none() {
+                    return Err(fail(
+                        Code::NotFound,
+                        format!(
+                            "no PCI device {addr} under {}; `hostdev iommu groups` lists the devices",
+                            fs.display(&fs.path(sysfs::PCI_DEVICES))
+                        ),
+                    ));
+                }
+                out.insert(addr.clone());
+            }
+            DeviceArg::Selector(sel) => {
+                out.extend(
+                    inv.pci
+                        .iter()
+                        .filter(|d| d.vendor == sel.vendor && d.device == sel.device)
+                        .map(|d| d.address.clone()),
+                );
+                if out.len() == before
+                    && !inv
+                        .pci
+                        .iter()
+                        .any(|d| d.vendor == sel.vendor && d.device == sel.device)
+                {
+                    return Err(fail(
+                        Code::NotFound,
+                        format!("no PCI device matches {sel} (vendor:device) on this host"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Why the host itself needs this device, if it does.
+pub fn host_use(fs: &Sysfs, inv: &Inventory, dev: &PciDevice) -> Option<String> {
+    let dir = fs.path(sysfs::PCI_DEVICES).join(&dev.address);
+    // the boot VGA device with an active framebuffer or connected display
+    if fs.read_opt(&dir.join("boot_vga")).ok().flatten().as_deref() == Some("1") {
+        let fb = fs
+            .path("sys/class/graphics")
+            .join("fb0")
+            .canonicalize()
+            .ok()
+            .zip(dir.canonicalize().ok())
+            .is_some_and(|(fb, d)| fb.starts_with(d));
+        let connected = connected_outputs(fs, &dir.join("drm"));
+        if fb || !connected.is_empty() {
+            let mut why = vec![];
+            if fb {
+                why.push("framebuffer fb0".to_string());
+            }
+            if !connected.is_empty() {
+                why.push(format!("connected display {}", connected.join(", ")));
+            }
+            return Some(format!(
+                "it is the boot VGA device with an active console ({})",
+                why.join(", ")
+            ));
+        }
+    }
+    // block devices below it that are mounted or used as swap
+    let blocks = block_devices_below(fs, &dir);
+    if !blocks.is_empty() {
+        let mounts = fs
+            .read_opt(&fs.path("proc/mounts"))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let swaps = fs
+            .read_opt(&fs.path("proc/swaps"))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        for (src, what) in
+            mounts
+                .lines()
+                .filter_map(|l| {
+                    let mut w = l.split_whitespace();
+                    Some((w.next()?, format!("mounted on {}", w.next()?)))
+                })
+                .chain(swaps.lines().skip(1).filter_map(|l| {
+                    Some((l.split_whitespace().next()?, "used as swap".to_string()))
+                }))
+        {
+            if let Some(name) = src.strip_prefix("/dev/") {
+                let name = name.strip_prefix("mapper/").unwrap_or(name);
+                if blocks.contains(name) {
+                    return Some(format!(
+                        "its disk /dev/{} is {what}",
+                        src.trim_start_matches("/dev/")
+                    ));
+                }
+            }
+        }
+    }
+    // the interface of the default route
+    let routes = fs
+        .read_opt(&fs.path("proc/net/route"))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    for l in routes.lines().skip(1) {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        if w.len() > 1 && w[1] == "00000000" && fs.exists(&dir.join("net").join(w[0])) {
+            return Some(format!(
+                "its network interface {} carries the default route",
+                w[0]
+            ));
+        }
+    }
+    // open VFIO handles (only possible once bound to a VFIO driver)
+    let holders = inv.holders_of(&device_paths(dev.iommu_group.as_deref(), &dev.cdevs));
+    if !holders.is_empty() {
+        let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
+        return Some(format!("it is in use by {}", who.join(", ")));
+    }
+    None
+}
+
+fn connected_outputs(fs: &Sysfs, drm: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for card in fs.list(drm).unwrap_or_default() {
+        for conn in fs.list(&drm.join(&card)).unwrap_or_default() {
+            let st = drm.join(&card).join(&conn).join("status");
+            if fs.read_opt(&st).ok().flatten().as_deref() == Some("connected") {
+                out.push(conn);
+            }
+        }
+    }
+    out
+}
+
+/// Names of the block devices (disks, partitions, and what holds them, e.g. `dm-0` and its
+/// mapper name) in the device's sysfs subtree.
+fn block_devices_below(fs: &Sysfs, dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<(PathBuf, usize)> = vec![(dir.to_path_buf(), 0)];
+    while let Some((d, depth)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            if !ft.is_dir() || ft.is_symlink() {
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let p = e.path();
+            if p.join("size").exists() || p.join("partition").exists() {
+                out.insert(name.clone());
+                for h in fs.list(&p.join("holders")).unwrap_or_default() {
+                    if let Some(n) = fs
+                        .read_opt(&fs.path("sys/block").join(&h).join("dm/name"))
+                        .ok()
+                        .flatten()
+                    {
+                        out.insert(n);
+                    }
+                    out.insert(h);
+                }
+            }
+            if depth < 8 {
+                stack.push((p, depth + 1));
+            }
+        }
+    }
+    out
+}
+
+/// NVIDIA vendor-specific VFIO virtual functions: `nvidia` registers them with VFIO itself;
+/// vfio-pci's probe returns -EINVAL and a rebind breaks them until an SR-IOV cycle.
+pub fn is_nvidia_vendor_vf(d: &PciDevice) -> bool {
+    d.nvidia.is_some() || (d.driver.as_deref() == Some("nvidia") && d.physfn.is_some())
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BindPlan {
+    /// Devices to bind, ascending.
+    pub bind: Vec<String>,
+    /// Already on vfio-pci.
+    pub already: Vec<String>,
+    /// (address, reason): nothing is changed while this is not empty.
+    pub refused: Vec<(String, String)>,
+}
+
+/// Decide what `bind vfio` does with the selected devices. Pure over the inventory and
+/// the host-use facts.
+pub fn plan_bind(fs: &Sysfs, inv: &Inventory, selected: &[String], with_group: bool) -> BindPlan {
+    let mut plan = BindPlan::default();
+    let mut want: BTreeSet<String> = selected.iter().cloned().collect();
+    if with_group {
+        for a in selected {
+            if let Some(g) = inv.group_of(a) {
+                want.extend(g.endpoints().iter().map(|d| d.address.clone()));
+            }
+        }
+    }
+    for a in &want {
+        let Some(d) = inv.pci_device(a) else { continue };
+        if d.driver.as_deref() == Some(VFIO_PCI) {
+            plan.already.push(a.clone());
+            continue;
+        }
+        if is_nvidia_vendor_vf(d) {
+            plan.refused.push((
+                a.clone(),
+                "it is an NVIDIA vendor-VFIO virtual function: the nvidia driver already registers it \
+                 with VFIO (use it as it is); vfio-pci's probe fails with EINVAL and a rebind breaks \
+                 the VF until an SR-IOV cycle"
+                    .into(),
+            ));
+            continue;
+        }
+        if d.is_bridge() {
+            plan.refused.push((
+                a.clone(),
+                "it is a PCI bridge; bridges are not assigned to VMs".into(),
+            ));
+            continue;
+        }
+        if let Some(why) = host_use(fs, inv, d) {
+            plan.refused
+                .push((a.clone(), format!("the host uses it: {why}")));
+            continue;
+        }
+        if let Some(g) = inv.group_of(a) {
+            let others: Vec<String> = g
+                .blockers()
+                .iter()
+                .filter(|o| !want.contains(&o.address))
+                .map(|o| {
+                    format!(
+                        "{} ({}, {})",
+                        o.address,
+                        o.vendor_device(),
+                        o.driver.as_deref().unwrap_or("-")
+                    )
+                })
+                .collect();
+            if !others.is_empty() {
+                plan.refused.push((
+                    a.clone(),
+                    format!(
+                        "IOMMU group {} is not viable: {} still on a host driver; pass --with-group to bind \
+                         every endpoint of the group",
+                        g.id,
+                        others.join(", ")
+                    ),
+                ));
+                continue;
+            }
+        }
+        plan.bind.push(a.clone());
+    }
+    plan
+}
+
+/// What happened to one device.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceResult {
+    pub address: String,
+    pub vendor_device: String,
+    pub original_driver: Option<String>,
+    /// `bound`, `already-bound`, `would-bind`, `failed`, `refused`, `restored`,
+    /// `would-restore`, `skipped`.
+    pub result: String,
+    pub detail: Option<String>,
+}
+
+fn dev_dir(fs: &Sysfs, addr: &str) -> PathBuf {
+    fs.path(sysfs::PCI_DEVICES).join(addr)
+}
+
+fn current_driver(fs: &Sysfs, addr: &str) -> Option<String> {
+    fs.link_name(&dev_dir(fs, addr).join("driver"))
+        .ok()
+        .flatten()
+}
+
+/// Bind one device: driver_override ← vfio-pci, unbind from its driver, drivers_probe ←
+/// address, then verify the `driver` link. On a failed verification the override is
+/// cleared and the device re-probed, so it returns to its own driver.
+pub fn bind_one(journal: &mut Journal, fs: &Sysfs, dev: &PciDevice) -> Result<(), String> {
+    let a = &dev.address;
+    let dir = dev_dir(fs, a);
+    let probe = fs.path(sysfs::PCI_DRIVERS_PROBE);
+    journal
+        .write(&dir.join("driver_override"), VFIO_PCI, "vfio.override")
+        .map_err(|e| format!("{e}; nothing was changed on {a}"))?;
+    if dev.driver.is_some() {
+        if let Err(e) = journal.write(&dir.join("driver/unbind"), a, "vfio.unbind") {
+            let undo = journal.write(&dir.join("driver_override"), "\n", "vfio.override-clear");
+            return Err(format!(
+                "{e}; {}",
+                match undo {
+                    Ok(()) => format!("driver_override of {a} cleared again; {a} is unchanged"),
+                    Err(u) => format!("{u}: driver_override of {a} is still vfio-pci"),
+                }
+            ));
+        }
+    }
+    let probed = journal.write(&probe, a, "vfio.probe");
+    if journal.dry_run {
+        return Ok(());
+    }
+    let now = current_driver(fs, a);
+    if probed.is_ok() && now.as_deref() == Some(VFIO_PCI) {
+        return Ok(());
+    }
+    let what = match (&probed, &now) {
+        (Err(e), _) => format!("{e}"),
+        (Ok(()), None) => format!(
+            "drivers_probe of {a} succeeded but bound no driver{}",
+            if dev.iommu_group.is_none() {
+                " ({a} has no IOMMU group: the IOMMU is off; see `hostdev iommu check`)"
+            } else {
+                ""
+            }
+        ),
+        (Ok(()), Some(other)) => {
+            format!("after drivers_probe {a} is bound to {other}, not vfio-pci")
+        }
+    };
+    // put it back: clear the override, re-probe (the original driver matches again)
+    let back = journal
+        .write(&dir.join("driver_override"), "\n", "vfio.override-clear")
+        .and_then(|_| {
+            if current_driver(fs, a).is_some() {
+                Ok(())
+            } else {
+                journal.write(&probe, a, "vfio.probe")
+            }
+        });
+    let after = current_driver(fs, a);
+    let state = match (back, &after) {
+        (Ok(()), d) if d == &dev.driver => {
+            format!("{a} is back on {}", d.as_deref().unwrap_or("no driver"))
+        }
+        (Ok(()), d) => format!(
+            "driver_override cleared; {a} is now on {} (was {})",
+            d.as_deref().unwrap_or("no driver"),
+            dev.driver.as_deref().unwrap_or("no driver")
+        ),
+        (Err(e), _) => format!(
+            "returning it failed too: {e}; {a} is on {}",
+            after.as_deref().unwrap_or("no driver")
+        ),
+    };
+    Err(format!("{what}; {state}"))
+}
+
+/// Return one recorded device to its original driver: clear `driver_override` (or restore
+/// the original one), unbind from vfio-pci, drivers_probe, verify.
+pub fn restore_one(journal: &mut Journal, fs: &Sysfs, rec: &VfioRecord) -> Result<(), String> {
+    let a = &rec.address;
+    let dir = dev_dir(fs, a);
+    let probe = fs.path(sysfs::PCI_DRIVERS_PROBE);
+    let ov = rec.original_override.clone().unwrap_or_else(|| "\n".into());
+    journal
+        .write(&dir.join("driver_override"), &ov, "vfio.override-restore")
+        .map_err(|e| e.to_string())?;
+    if current_driver(fs, a).as_deref() == Some(VFIO_PCI) {
+        journal
+            .write(&dir.join("driver/unbind"), a, "vfio.unbind")
+            .map_err(|e| e.to_string())?;
+    }
+    journal
+        .write(&probe, a, "vfio.probe")
+        .map_err(|e| e.to_string())?;
+    if journal.dry_run {
+        return Ok(());
+    }
+    let now = current_driver(fs, a);
+    if now == rec.original_driver {
+        Ok(())
+    } else {
+        Err(format!(
+            "after drivers_probe {a} is on {}, expected {}",
+            now.as_deref().unwrap_or("no driver"),
+            rec.original_driver.as_deref().unwrap_or("no driver")
+        ))
+    }
+}
+
+/// The vfio part of `teardown`: every device in the state's `vfio` section goes back to
+/// its original driver, except devices in use (open VFIO handles), which are skipped.
+/// Returns one result per record; restored records leave the state (saved by the caller).
+pub fn restore_all(
+    journal: &mut Journal,
+    fs: &Sysfs,
+    inv: &Inventory,
+    state: &mut State,
+) -> Vec<DeviceResult> {
+    let mut results = Vec::new();
+    let mut keep = Vec::new();
+    for rec in std::mem::take(&mut state.vfio) {
+        let dev = inv.pci_device(&rec.address);
+        let mut r = DeviceResult {
+            address: rec.address.clone(),
+            vendor_device: dev.map(|d| d.vendor_device()).unwrap_or_default(),
+            original_driver: rec.original_driver.clone(),
+            result: String::new(),
+            detail: None,
+        };
+        let Some(dev) = dev else {
+            r.result = "skipped".into();
+            r.detail = Some("the device is gone; dropped from the state file".into());
+            results.push(r);
+            continue;
+        };
+        if dev.driver.as_deref() != Some(VFIO_PCI) {
+            r.result = "skipped".into();
+            r.detail = Some(format!(
+                "no longer on vfio-pci (driver {}); dropped from the state file",
+                dev.driver.as_deref().unwrap_or("none")
+            ));
+            results.push(r);
+            continue;
+        }
+        let holders = inv.holders_of(&device_paths(dev.iommu_group.as_deref(), &dev.cdevs));
+        if !holders.is_empty() {
+            let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
+            r.result = "skipped".into();
+            r.detail = Some(format!("in use by {}; left on vfio-pci", who.join(", ")));
+            results.push(r);
+            keep.push(rec);
+            continue;
+        }
+        match restore_one(journal, fs, &rec) {
+            Ok(()) if journal.dry_run => {
+                r.result = "would-restore".into();
+                keep.push(rec);
+            }
+            Ok(()) => r.result = "restored".into(),
+            Err(e) => {
+                r.result = "failed".into();
+                r.detail = Some(e);
+                keep.push(rec);
+            }
+        }
+        results.push(r);
+    }
+    state.vfio = keep;
+    results
+}
+
+/// Record a binding (replacing an older record of the same device, keeping its original).
+pub fn record(state: &mut State, dev: &PciDevice) {
+    if state.vfio.iter().any(|r| r.address == dev.address) {
+        return;
+    }
+    state.vfio.push(VfioRecord {
+        address: dev.address.clone(),
+        original_driver: dev.driver.clone(),
+        original_override: dev.driver_override.clone(),
+        bound_at: now_rfc3339(),
+    });
+    state.vfio.sort_by(|a, b| a.address.cmp(&b.address));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -519,6 +519,257 @@ pub fn record(state: &mut State, dev: &PciDevice) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::Kernel;
+    use std::collections::HashMap;
+    use std::io;
+
+    /// In-memory kernel model for PCI driver binding: driver links move on unbind and
+    /// drivers_probe (to the override, else to the device's native driver), unless
+    /// `bind_on_probe` is false (a vfio-pci probe that "succeeds" without binding, as
+    /// with the IOMMU off).
+    struct Model {
+        root: PathBuf,
+        bind_on_probe: bool,
+        native: HashMap<String, Option<String>>,
+    }
+
+    impl Model {
+        fn new(root: &Path, bind_on_probe: bool) -> Model {
+            let mut native = HashMap::new();
+            let devs = root.join(sysfs::PCI_DEVICES);
+            for e in std::fs::read_dir(&devs).unwrap() {
+                let a = e.unwrap().file_name().to_string_lossy().into_owned();
+                let drv = std::fs::read_link(devs.join(&a).join("driver"))
+                    .ok()
+                    .and_then(|t| crate::sysfs::last_component(&t));
+                native.insert(a, drv);
+            }
+            Model {
+                root: root.to_path_buf(),
+                bind_on_probe,
+                native,
+            }
+        }
+    }
+
+    impl Kernel for Model {
+        fn write(&mut self, path: &Path, value: &str) -> io::Result<()> {
+            let rel = path.strip_prefix(&self.root).unwrap().to_path_buf();
+            let devs = self.root.join(sysfs::PCI_DEVICES);
+            if rel.ends_with("driver_override") {
+                let v = value.trim();
+                let v = if v.is_empty() { "(null)" } else { v };
+                return std::fs::write(path, format!("{v}\n"));
+            }
+            if rel.ends_with("driver/unbind") {
+                let link = devs.join(value).join("driver");
+                if link.symlink_metadata().is_err() {
+                    return Err(io::Error::from_raw_os_error(nix::libc::ENODEV));
+                }
+                return std::fs::remove_file(link);
+            }
+            if rel == Path::new(sysfs::PCI_DRIVERS_PROBE) {
+                let dir = devs.join(value);
+                if !dir.exists() {
+                    return Err(io::Error::from_raw_os_error(nix::libc::ENODEV));
+                }
+                if dir.join("driver").symlink_metadata().is_ok() {
+                    return Ok(());
+                }
+                let ov = std::fs::read_to_string(dir.join("driver_override")).unwrap();
+                let ov = ov.trim();
+                let target = if ov != "(null)" && !ov.is_empty() {
+                    self.bind_on_probe.then(|| ov.to_string())
+                } else {
+                    self.native.get(value).cloned().flatten()
+                };
+                if let Some(d) = target {
+                    let t = self.root.join(sysfs::PCI_DRIVERS).join(d);
+                    std::os::unix::fs::symlink(t, dir.join("driver"))?;
+                }
+                return Ok(());
+            }
+            Err(io::Error::other(format!(
+                "model: unexpected write to {}",
+                rel.display()
+            )))
+        }
+    }
+
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let (src, dst) = (e.path(), to.join(e.file_name()));
+            let ft = e.file_type().unwrap();
+            if ft.is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
+            } else if ft.is_dir() {
+                copy_tree(&src, &dst);
+            } else {
+                std::fs::copy(&src, &dst).unwrap();
+            }
+        }
+    }
+
+    fn host(name: &str) -> (tempfile::TempDir, Sysfs) {
+        let d = tempfile::tempdir().unwrap();
+        copy_tree(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures")
+                .join(name),
+            d.path(),
+        );
+        let fs = Sysfs::new(d.path(), false);
+        (d, fs)
+    }
+
+    fn journal(fs: &Sysfs, bind: bool) -> Journal {
+        Journal::with_kernel(
+            fs,
+            false,
+            Box::new(Model::new(fs.root(), bind)),
+            Box::new(io::sink()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn bind_then_restore_with_the_kernel_model() {
+        let (_d, fs) = host("host-intel");
+        let inv = Inventory::scan(&fs).unwrap();
+        let plan = plan_bind(&fs, &inv, &["0000:19:00.0".into()], false);
+        assert_eq!(plan.bind, vec!["0000:19:00.0"]);
+        let mut j = journal(&fs, true);
+        let dev = inv.pci_device("0000:19:00.0").unwrap();
+        bind_one(&mut j, &fs, dev).unwrap();
+        assert_eq!(
+            current_driver(&fs, "0000:19:00.0").as_deref(),
+            Some("vfio-pci")
+        );
+        let w: Vec<(String, String)> = j
+            .writes()
+            .iter()
+            .map(|w| (w.path.clone(), w.value.clone()))
+            .collect();
+        assert_eq!(
+            w,
+            vec![
+                (
+                    "/sys/bus/pci/devices/0000:19:00.0/driver_override".into(),
+                    "vfio-pci".into()
+                ),
+                (
+                    "/sys/bus/pci/devices/0000:19:00.0/driver/unbind".into(),
+                    "0000:19:00.0".into()
+                ),
+                ("/sys/bus/pci/drivers_probe".into(), "0000:19:00.0".into()),
+            ]
+        );
+        let mut state = State::default();
+        record(&mut state, dev);
+        assert_eq!(state.vfio[0].original_driver.as_deref(), Some("e1000e"));
+        let inv = Inventory::scan(&fs).unwrap();
+        let res = restore_all(&mut j, &fs, &inv, &mut state);
+        assert_eq!(res[0].result, "restored", "{res:?}");
+        assert!(state.vfio.is_empty());
+        assert_eq!(
+            current_driver(&fs, "0000:19:00.0").as_deref(),
+            Some("e1000e")
+        );
+        let ov =
+            std::fs::read_to_string(fs.path("sys/bus/pci/devices/0000:19:00.0/driver_override"))
+                .unwrap();
+        assert_eq!(ov, "(null)\n");
+        assert_eq!(
+            j.writes()[3].value,
+            "\n",
+            "restore clears driver_override with a newline"
+        );
+    }
+
+    #[test]
+    fn probe_that_binds_nothing_is_a_failure_and_rolls_back() {
+        let (_d, fs) = host("host-intel");
+        let inv = Inventory::scan(&fs).unwrap();
+        let mut j = journal(&fs, false);
+        let err = bind_one(&mut j, &fs, inv.pci_device("0000:19:00.0").unwrap()).unwrap_err();
+        assert_eq!(
+            err,
+            "drivers_probe of 0000:19:00.0 succeeded but bound no driver; 0000:19:00.0 is back on e1000e"
+        );
+        assert_eq!(
+            current_driver(&fs, "0000:19:00.0").as_deref(),
+            Some("e1000e")
+        );
+    }
+
+    #[test]
+    fn restore_skips_devices_in_use() {
+        let (d, fs) = host("host-intel");
+        // the T4 already on vfio-pci, recorded as ours, held open by a VM
+        let inv = Inventory::scan(&fs).unwrap();
+        let t4 = inv.pci_device("0000:5e:00.0").unwrap().clone();
+        let g = t4.iommu_group.clone().unwrap();
+        std::fs::create_dir_all(d.path().join("proc/4242/fd")).unwrap();
+        std::fs::write(d.path().join("proc/4242/comm"), "qemu-system-x86\n").unwrap();
+        std::os::unix::fs::symlink(format!("/dev/vfio/{g}"), d.path().join("proc/4242/fd/28"))
+            .unwrap();
+        let inv = Inventory::scan(&fs).unwrap();
+        let mut state = State::default();
+        state.vfio.push(VfioRecord {
+            address: t4.address.clone(),
+            original_driver: Some("nouveau".into()),
+            original_override: None,
+            bound_at: "2024-01-01T00:00:00Z".into(),
+        });
+        let mut j = journal(&fs, true);
+        let res = restore_all(&mut j, &fs, &inv, &mut state);
+        assert_eq!(res[0].result, "skipped");
+        assert_eq!(
+            res[0].detail.as_deref(),
+            Some("in use by pid 4242 (qemu-system-x86); left on vfio-pci")
+        );
+        assert_eq!(state.vfio.len(), 1);
+        assert!(j.writes().is_empty());
+    }
+
+    #[test]
+    fn refusals() {
+        let (_d, fs) = host("host-intel");
+        let inv = Inventory::scan(&fs).unwrap();
+        let p = plan_bind(
+            &fs,
+            &inv,
+            &[
+                "0000:86:00.4".into(),
+                "0000:01:00.0".into(),
+                "0000:03:00.0".into(),
+                "0000:18:00.0".into(),
+                "0000:5e:00.0".into(),
+            ],
+            false,
+        );
+        assert!(p.bind.is_empty());
+        assert_eq!(p.already, vec!["0000:5e:00.0"]);
+        let why: Vec<&str> = p.refused.iter().map(|(_, w)| w.as_str()).collect();
+        assert!(
+            why[0].contains("disk /dev/nvme0n1p2 is mounted on /"),
+            "{why:?}"
+        );
+        assert!(why[1].contains("boot VGA device"), "{why:?}");
+        assert!(why[2].contains("eno1 carries the default route"), "{why:?}");
+        assert!(
+            why[3].starts_with("it is an NVIDIA vendor-VFIO virtual function"),
+            "{why:?}"
+        );
+        let (_d2, fs2) = host("host-gpu-audio");
+        let inv2 = Inventory::scan(&fs2).unwrap();
+        let p = plan_bind(&fs2, &inv2, &["0000:65:00.0".into()], false);
+        assert_eq!(p.refused[0].1, "IOMMU group 2 is not viable: 0000:65:00.1 (10de:1aef, snd_hda_intel) still on a host driver; pass --with-group to bind every endpoint of the group");
+        let p = plan_bind(&fs2, &inv2, &["0000:65:00.0".into()], true);
+        assert_eq!(p.bind, vec!["0000:65:00.0", "0000:65:00.1"]);
+    }
 
     #[test]
     fn addresses() {

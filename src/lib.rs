@@ -2,11 +2,13 @@
 //! KubeVirt's semantics. Data flows one way:
 //! cli → context/config → `Inventory::scan(&Sysfs)` → `plan()` (pure) → render | apply.
 
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod confirm;
 pub mod context;
+pub mod envvars;
 pub mod error;
 pub mod hostcheck;
 pub mod interrupt;

@@ -221,8 +221,8 @@ impl HostFacts {
     pub fn cmdline_value(&self, key: &str) -> Option<String> {
         self.cmdline.as_deref().and_then(|c| {
             c.split_whitespace()
-                .filter_map(|w| w.strip_prefix(key)?.strip_prefix('=').map(str::to_string))
-                .last()
+                .rev()
+                .find_map(|w| w.strip_prefix(key)?.strip_prefix('=').map(str::to_string))
         })
     }
 
@@ -234,8 +234,8 @@ impl HostFacts {
 /// `GRUB_CMDLINE_LINUX="..."` (not `_DEFAULT`), quotes removed.
 fn grub_cmdline_linux(text: &str) -> Option<String> {
     text.lines()
-        .filter_map(|l| l.trim().strip_prefix("GRUB_CMDLINE_LINUX="))
-        .last()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("GRUB_CMDLINE_LINUX="))
         .map(|v| v.trim().trim_matches(['"', '\'']).to_string())
 }
 

@@ -34,6 +34,8 @@ pub struct VfioTeardown {
     /// Devices recorded in the state's `vfio` section that were not returned.
     pub left_bound: Vec<String>,
     pub note: Option<String>,
+    /// Recorded devices looked at (restored, skipped or failed).
+    pub handled: usize,
 }
 
 pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i32> {
@@ -142,7 +144,7 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
         outcome.differences = apply::verify(&after, &outcome);
     }
 
-    let nothing = targets.is_empty() && outcome.in_use.is_empty() && vfio.left_bound.is_empty();
+    let nothing = targets.is_empty() && outcome.in_use.is_empty() && vfio.handled == 0;
     match ctx.output {
         Output::Table => {
             if nothing {
@@ -204,6 +206,7 @@ pub fn teardown_vfio(
         return Ok(VfioTeardown {
             left_bound: Vec::new(),
             note: Some("no vfio bindings recorded in the state file; no driver to restore".into()),
+            handled: 0,
         });
     }
     let inv = Inventory::scan(&ctx.sysfs)?;
@@ -236,5 +239,6 @@ pub fn teardown_vfio(
     Ok(VfioTeardown {
         left_bound,
         note: Some(lines.join("\n")),
+        handled: results.len(),
     })
 }

@@ -43,6 +43,9 @@ pub struct Outcome {
     pub interrupted: bool,
     /// Creations were planned again after the removals.
     pub replanned: bool,
+    /// A saved plan was applied: exactly its actions, no re-plan after the removals.
+    #[serde(skip)]
+    pub saved_plan: bool,
 }
 
 impl Outcome {
@@ -264,6 +267,65 @@ pub fn execute(
     } else {
         of_kind(plan, ActionKind::Create)
     };
+    exec.create(&creations);
+    Ok(())
+}
+
+/// Run a saved plan exactly: its removals, then its creations, with no re-plan in
+/// between. `inv` is the host read under the lock: a removal whose UUID now names an mdev
+/// of another type or parent than the plan says is not done (the plan is stale). A parent
+/// whose removals failed or were refused gets none of its planned creations, as in
+/// [`execute`]. Everything else the host has changed since the plan was made shows up as
+/// the kernel's own error on the write (`ENOSPC`, `EEXIST`, ...).
+pub fn execute_saved(exec: &mut Executor, plan: &Plan, inv: &Inventory) -> Result<()> {
+    exec.outcome.saved_plan = true;
+    exec.outcome.in_use.extend(plan.blocked.iter().cloned());
+    let mut removals = Vec::new();
+    for a in of_kind(plan, ActionKind::Remove) {
+        match inv.mdevs.iter().find(|m| m.uuid == a.uuid) {
+            Some(m) if m.parent != a.parent || m.type_id.as_deref() != Some(a.type_id.as_str()) => {
+                exec.outcome.not_done.push(NotDone {
+                    reason: format!(
+                        "stale plan: mdev {} is now {} on {}, not {} on {}; re-run `hostdev plan`",
+                        a.uuid,
+                        m.type_id.as_deref().unwrap_or("(unknown type)"),
+                        m.parent,
+                        a.type_id,
+                        a.parent
+                    ),
+                    action: a,
+                })
+            }
+            _ => removals.push(a),
+        }
+    }
+    exec.remove(&removals)?;
+    if exec.outcome.interrupted {
+        exec.create(&of_kind(plan, ActionKind::Create));
+        return Ok(());
+    }
+    let stuck: BTreeSet<String> = exec
+        .outcome
+        .failed
+        .iter()
+        .chain(exec.outcome.not_done.iter())
+        .map(|f| f.action.parent.clone())
+        .chain(exec.outcome.in_use.iter().map(|b| b.parent.clone()))
+        .collect();
+    let mut creations = Vec::new();
+    for a in of_kind(plan, ActionKind::Create) {
+        if stuck.contains(a.parent.as_str()) {
+            exec.outcome.not_done.push(NotDone {
+                reason: format!(
+                    "skipped: {} still carries mdevs that could not be removed",
+                    a.parent
+                ),
+                action: a,
+            });
+        } else {
+            creations.push(a);
+        }
+    }
     exec.create(&creations);
     Ok(())
 }

@@ -169,6 +169,13 @@ pub struct MutateArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub mutate: MutateArgs,
+
+    /// Apply exactly the actions of a saved plan (`hostdev plan -o json > FILE`; `-` reads
+    /// stdin) instead of computing a new one; no re-plan after its removals. Refused (exit
+    /// 65) when it was made for another node or leaves a creation count unknown; exit 66
+    /// when a parent it names is not on this host
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub plan: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,7 @@ pub mod mutate;
 pub mod plan;
 pub mod privilege;
 pub mod render;
+pub mod saved_plan;
 pub mod state;
 pub mod sysfs;
 pub mod vfio;

@@ -1,6 +1,8 @@
 //! `hostdev apply`: plan, show, confirm, execute (removals, re-plan, creations), verify.
+//! `hostdev apply --plan FILE`: the same with a saved plan, carried out exactly (no re-plan).
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -12,12 +14,18 @@ use crate::inventory::Inventory;
 use crate::journal::WriteRecord;
 use crate::plan::{ActionKind, Plan, SCHEMA};
 use crate::state::State;
-use crate::{confirm, interrupt, mutate, plan, render};
+use crate::mutate::Session;
+use crate::{confirm, interrupt, mutate, plan, render, saved_plan};
 
 #[derive(Serialize)]
 struct ApplyDoc<'a> {
     schema: &'static str,
-    config: String,
+    /// The configuration planned from (absent when a saved plan was applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<String>,
+    /// The saved plan applied (`apply --plan FILE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved_plan: Option<String>,
     dry_run: bool,
     /// `converged` (nothing to do), `applied`, `incomplete`, `dry-run`.
     result: &'static str,
@@ -27,16 +35,77 @@ struct ApplyDoc<'a> {
     outcome: &'a Outcome,
 }
 
+/// Where the plan came from: computed from the configuration, or read from a saved plan.
+enum Source {
+    Config { shown: String },
+    Saved { shown: String },
+}
+
+impl Source {
+    fn doc_fields(&self) -> (Option<String>, Option<String>) {
+        match self {
+            Source::Config { shown } => (Some(shown.clone()), None),
+            Source::Saved { shown } => (None, Some(shown.clone())),
+        }
+    }
+}
+
 pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
+    if let Some(path) = &args.plan {
+        return run_saved(ctx, args, path, out);
+    }
     let config = ctx.load_config()?;
     let node = ctx.node()?;
     let cfg_shown = match ctx.config_path() {
         p if p.as_os_str() == "-" => "stdin".to_string(),
         p => ctx.sysfs.display(&p),
     };
-    let dry_run = args.mutate.dry_run;
     // Lock before reading the host, so the plan cannot go stale under another run.
     let mut session = mutate::begin(ctx, &args.mutate, "apply")?;
+    let inv = scan(ctx)?;
+    let the_plan = plan::plan(&config, &node, &inv);
+    let mut replan = || -> Result<Plan> {
+        let inv = Inventory::scan(&ctx.sysfs)?;
+        Ok(plan::plan(&config, &node, &inv))
+    };
+    carry_out(
+        ctx,
+        args,
+        &mut session,
+        &the_plan,
+        Source::Config { shown: cfg_shown },
+        &mut |exec| apply::execute(exec, &the_plan, &mut replan),
+        out,
+    )
+}
+
+/// `apply --plan FILE`: check the saved plan, then carry out exactly its actions.
+fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) -> Result<i32> {
+    let (shown, text) = saved_plan::read(path)?;
+    let the_plan = saved_plan::parse(&text, &shown)?;
+    let node = ctx.node()?;
+    saved_plan::check_node_and_counts(&the_plan, &node, &shown)?;
+    let mut session = mutate::begin(ctx, &args.mutate, "apply")?;
+    saved_plan::check_host(&ctx.sysfs, &the_plan, &shown)?;
+    let inv = scan(ctx)?;
+    if the_plan.count(ActionKind::Remove) > 0 && the_plan.count(ActionKind::Create) > 0 {
+        ctx.note(&format!(
+            "applying the saved plan {shown} as it is: its creations are not re-planned after its removals"
+        ));
+    }
+    carry_out(
+        ctx,
+        args,
+        &mut session,
+        &the_plan,
+        Source::Saved { shown },
+        &mut |exec| apply::execute_saved(exec, &the_plan, &inv),
+        out,
+    )
+}
+
+/// Read the host, warning when open files could not be inspected.
+fn scan(ctx: &Context) -> Result<Inventory> {
     let inv = Inventory::scan(&ctx.sysfs)?;
     if inv.uninspected_processes > 0 {
         ctx.warn(&format!(
@@ -44,19 +113,39 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
             inv.uninspected_processes
         ));
     }
-    let the_plan = plan::plan(&config, &node, &inv);
+    Ok(inv)
+}
+
+/// Show the plan, confirm, execute it through `run_plan`, verify, report.
+fn carry_out(
+    ctx: &Context,
+    args: &ApplyArgs,
+    session: &mut Session,
+    the_plan: &Plan,
+    source: Source,
+    run_plan: &mut dyn FnMut(&mut Executor) -> Result<()>,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let dry_run = args.mutate.dry_run;
+    let (config, saved) = source.doc_fields();
     if the_plan.is_noop() && the_plan.blocked.is_empty() {
         match ctx.output {
-            Output::Table => writeln!(out, "host already matches {cfg_shown}")?,
+            Output::Table => match &source {
+                Source::Config { shown } => writeln!(out, "host already matches {shown}")?,
+                Source::Saved { shown } => {
+                    writeln!(out, "the saved plan {shown} has no changes; nothing to do")?
+                }
+            },
             f => render::document(
                 out,
                 f,
                 &ApplyDoc {
                     schema: SCHEMA,
-                    config: cfg_shown,
+                    config,
+                    saved_plan: saved,
                     dry_run,
                     result: "converged",
-                    plan: &the_plan,
+                    plan: the_plan,
                     writes: &[],
                     outcome: &Outcome::default(),
                 },
@@ -66,7 +155,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
     }
     let mut state = State::load(&ctx.sysfs)?;
     if ctx.output == Output::Table {
-        render::plan_table(out, &the_plan)?;
+        render::plan_table(out, the_plan)?;
         writeln!(out)?;
         out.flush()?;
     }
@@ -91,11 +180,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
     }
     let stop = interrupt::requested;
     let mut exec = Executor::new(&mut session.journal, &mut state, &stop);
-    let mut replan = || -> Result<Plan> {
-        let inv = Inventory::scan(&ctx.sysfs)?;
-        Ok(plan::plan(&config, &node, &inv))
-    };
-    apply::execute(&mut exec, &the_plan, &mut replan)?;
+    run_plan(&mut exec)?;
     let mut outcome = exec.outcome;
     if dry_run {
         let unknown: Vec<&str> = the_plan
@@ -128,10 +213,11 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
             f,
             &ApplyDoc {
                 schema: SCHEMA,
-                config: cfg_shown,
+                config,
+                saved_plan: saved,
                 dry_run,
                 result,
-                plan: &the_plan,
+                plan: the_plan,
                 writes: session.journal.writes(),
                 outcome: &outcome,
             },
@@ -192,6 +278,8 @@ pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
         o.count(ActionKind::Create),
         if o.replanned {
             " (creations re-planned after the removals)"
+        } else if o.saved_plan && o.count(ActionKind::Remove) > 0 {
+            " (saved plan: creations as planned, not re-planned after the removals)"
         } else {
             ""
         }

@@ -256,3 +256,186 @@ fn teardown_vfio_alone_says_what_it_did() {
         .stdout
         .contains("no vfio bindings recorded in the state file; no driver to restore"));
 }
+
+// ---- saved plans (`apply --plan FILE`) -----------------------------------------------
+
+/// `plan -o json` saved to `<tmp>/plan.json` (outside the root), as the document value.
+fn save_plan(root: &Path) -> (std::path::PathBuf, serde_json::Value) {
+    let r = run_on(root, &["plan", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let file = root.parent().unwrap().join("plan.json");
+    std::fs::write(&file, &r.stdout).unwrap();
+    (file, serde_json::from_str(&r.stdout).unwrap())
+}
+
+fn write_plan(root: &Path, doc: &serde_json::Value) -> std::path::PathBuf {
+    let file = root.parent().unwrap().join("edited-plan.json");
+    std::fs::write(&file, serde_json::to_string_pretty(doc).unwrap()).unwrap();
+    file
+}
+
+/// The fixture copied into `<tmp>/root`, so saved plans can live next to it.
+fn copy_root(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let fixture = copy_fixture(name);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::rename(fixture.path(), &root).unwrap_or_else(|_| {
+        panic!("rename {} into the temp dir", fixture.path().display())
+    });
+    (dir, root)
+}
+
+#[test]
+fn saved_plan_dry_run_prints_exactly_its_writes() {
+    let (_d, root) = copy_root("t4-undesired-idle");
+    let (file, _) = save_plan(&root);
+    let expected = planned_writes(&root);
+    let before = snapshot(&root);
+    let r = run_on(&root, &["apply", "--plan", file.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let echoed: Vec<String> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("echo "))
+        .map(String::from)
+        .collect();
+    assert_eq!(echoed, expected);
+    assert_eq!(echoed.len(), 36);
+    assert!(r.stdout.contains(
+        "would remove 4 mdev(s), would create 32 mdev(s) (saved plan: creations as planned, not re-planned after the removals)"
+    ));
+    assert!(r.stderr.contains("its creations are not re-planned after its removals"));
+    assert_eq!(snapshot(&root), before, "a dry run changed the tree");
+}
+
+#[test]
+fn saved_plan_is_applied_write_for_write_from_a_file_or_stdin() {
+    let (_d, root) = copy_root("t4-2x");
+    let (file, doc) = save_plan(&root);
+    let expected = planned_writes(&root);
+    let r = run_on(&root, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
+    // The fake tree does not react to writes: verification notices (as for plain apply).
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("created 24 mdev(s)"), "{}", r.stdout);
+    let written: Vec<String> = audit(&root)
+        .iter()
+        .map(|l| {
+            format!(
+                "echo {} > {}",
+                l["value"].as_str().unwrap(),
+                l["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(written, expected);
+    // From stdin, JSON document out: names the saved plan, not a configuration.
+    let (_d2, root2) = copy_root("t4-2x");
+    let cfg = root2.join("config.yaml");
+    let r = common::hostdev_stdin(
+        &[
+            "--root",
+            root2.to_str().unwrap(),
+            "-f",
+            cfg.to_str().unwrap(),
+            "--node-name",
+            "node1",
+            "-o",
+            "json",
+            "apply",
+            "--plan",
+            "-",
+            "--dry-run",
+        ],
+        &serde_json::to_string(&doc).unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["saved_plan"], "stdin");
+    assert!(out.get("config").is_none());
+    assert_eq!(out["result"], "dry-run");
+    assert_eq!(out["writes"].as_array().unwrap().len(), 24);
+    assert_eq!(out["plan"]["actions"], doc["actions"]);
+}
+
+#[test]
+fn saved_plan_for_another_node_is_65() {
+    let (_d, root) = copy_root("t4-2x");
+    let (file, _) = save_plan(&root);
+    let cfg = root.join("config.yaml");
+    let r = hostdev(&[
+        "--root",
+        root.to_str().unwrap(),
+        "-f",
+        cfg.to_str().unwrap(),
+        "--node-name",
+        "node2",
+        "apply",
+        "--plan",
+        file.to_str().unwrap(),
+        "--yes",
+    ]);
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(r.stderr.contains(
+        "plan was made for node node1, this is node node2; use --node-name or re-run plan"
+    ), "{}", r.stderr);
+    assert!(audit(&root).is_empty());
+}
+
+#[test]
+fn saved_plan_naming_a_missing_parent_is_66() {
+    let (_d, root) = copy_root("t4-2x");
+    let (_, mut doc) = save_plan(&root);
+    let last = doc["actions"].as_array_mut().unwrap().last_mut().unwrap();
+    last["parent"] = "0000:99:00.0".into();
+    let file = write_plan(&root, &doc);
+    let r = run_on(&root, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(r.code, 66, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!(
+        "plan {} names mdev parent 0000:99:00.0, which is not on this host (/sys/class/mdev_bus/0000:99:00.0 does not exist)",
+        file.display()
+    )), "{}", r.stderr);
+    assert!(audit(&root).is_empty(), "nothing may be written before the check");
+}
+
+#[test]
+fn malformed_or_missing_saved_plan_is_refused() {
+    let (_d, root) = copy_root("t4-2x");
+    let file = root.parent().unwrap().join("bad.json");
+    std::fs::write(&file, "{\"schema\": \"hostdev/v1\", \"node\": {\"name\": \"node1\"}}").unwrap();
+    let r = run_on(&root, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!(
+        "plan {} is not a usable hostdev plan: missing field `parents`",
+        file.display()
+    )), "{}", r.stderr);
+    // The configuration is not a plan either.
+    let cfg = root.join("config.yaml");
+    let r = run_on(&root, &["apply", "--plan", cfg.to_str().unwrap(), "--yes"]);
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(r.stderr.contains("no \"schema\": \"hostdev/v1\" field"), "{}", r.stderr);
+    let r = run_on(&root, &["apply", "--plan", "/nonexistent/plan.json", "--yes"]);
+    assert_eq!(r.code, 66, "{}", r.stderr);
+    assert!(r.stderr.contains("plan file /nonexistent/plan.json not found"));
+    assert!(audit(&root).is_empty());
+}
+
+#[test]
+fn saved_plan_with_an_unknown_count_is_refused() {
+    let (_d, root) = copy_root("t4-2x");
+    let (_, mut doc) = save_plan(&root);
+    // What a plan looks like when a freed parent's capacity is unknown before removals.
+    doc["parents"][0]["create"] = serde_json::Value::Null;
+    let p0 = doc["parents"][0]["address"].as_str().unwrap().to_string();
+    doc["actions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|a| a["parent"] != p0.as_str());
+    let file = write_plan(&root, &doc);
+    let r = run_on(&root, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(r.stderr.contains(&p0), "{}", r.stderr);
+    assert!(r
+        .stderr
+        .contains("run `hostdev apply` without --plan (it re-plans after the removals), or apply the removals first"), "{}", r.stderr);
+    assert!(audit(&root).is_empty());
+}

@@ -510,3 +510,154 @@ fn dry_run_writes_nothing_and_lists_the_plan() {
     assert!(!h.root.join("var").exists());
     assert!(!h.root.join("run").exists());
 }
+
+/// Save the plan as `plan -o json` prints it, read it back as `apply --plan` does, and
+/// carry it out against the kernel model with [`execute_saved`].
+fn apply_saved(h: &Host, saved: &Plan) -> (Outcome, Vec<(String, String)>) {
+    let text = serde_json::to_string_pretty(saved).unwrap();
+    let p = crate::saved_plan::parse(&text, "p.json").unwrap();
+    crate::saved_plan::check_node_and_counts(&p, &Node::new(NODE, &[]), "p.json").unwrap();
+    crate::saved_plan::check_host(&h.fs, &p, "p.json").unwrap();
+    let model = Model {
+        root: h.root.clone(),
+        faults: h.faults.clone(),
+        n: 0,
+    };
+    let mut journal =
+        Journal::with_kernel(&h.fs, false, Box::new(model), Box::new(io::sink())).unwrap();
+    let mut state = State::load(&h.fs).unwrap();
+    let mut exec = Executor::new(&mut journal, &mut state, &never);
+    execute_saved(&mut exec, &p, &Inventory::scan(&h.fs).unwrap()).unwrap();
+    let mut outcome = exec.outcome;
+    outcome.differences = verify(&Inventory::scan(&h.fs).unwrap(), &outcome);
+    let writes = journal
+        .writes()
+        .iter()
+        .map(|w| (w.path.clone(), w.value.clone()))
+        .collect();
+    (outcome, writes)
+}
+
+fn action_writes(p: &Plan) -> Vec<(String, String)> {
+    p.actions
+        .iter()
+        .map(|a| match a.action {
+            ActionKind::Remove => (
+                format!("/sys/bus/mdev/devices/{}/remove", a.uuid),
+                "1".to_string(),
+            ),
+            ActionKind::Create => (
+                format!(
+                    "/sys/class/mdev_bus/{}/mdev_supported_types/{}/create",
+                    a.parent, a.type_id
+                ),
+                a.uuid.clone(),
+            ),
+        })
+        .collect()
+}
+
+/// Hand-made mdev, behind hostdev's back (through the kernel model).
+fn make_by_hand(h: &Host, parent: &str, type_id: &str, uuid: &str) {
+    let mut m = Model {
+        root: h.root.clone(),
+        faults: Faults::default(),
+        n: 0,
+    };
+    m.write(
+        &h.root.join(format!(
+            "sys/class/mdev_bus/{parent}/mdev_supported_types/{type_id}/create"
+        )),
+        uuid,
+    )
+    .unwrap();
+}
+
+#[test]
+fn saved_plan_is_carried_out_exactly_without_replan() {
+    let h = host("t4-undesired-idle");
+    let saved = replan(&h, T4_222);
+    assert_eq!(saved.count(ActionKind::Remove), 4);
+    assert_eq!(saved.count(ActionKind::Create), 32);
+    let (o, writes) = apply_saved(&h, &saved);
+    assert!(o.complete(), "{o:#?}");
+    assert!(!o.replanned);
+    assert!(o.saved_plan);
+    assert_eq!(writes, action_writes(&saved));
+    assert_eq!(State::load(&h.fs).unwrap().mdevs.len(), 32);
+    assert!(replan(&h, T4_222).is_noop());
+}
+
+#[test]
+fn stale_saved_plan_reports_the_kernel_errors_and_the_rest_continues() {
+    let h = host("t4-2x");
+    let saved = replan(&h, T4_222);
+    let first = |parent: &str| {
+        saved
+            .actions
+            .iter()
+            .find(|a| a.parent == parent)
+            .unwrap()
+            .uuid
+            .clone()
+    };
+    let (a, b) = ("0000:3b:00.0", "0000:5e:00.0");
+    // A's first planned UUID now names an mdev on B (EEXIST on A); B has one slot less
+    // than planned (ENOSPC on B's last creation).
+    let dup = first(a);
+    make_by_hand(&h, b, "nvidia-222", &dup);
+    let (o, writes) = apply_saved(&h, &saved);
+    let reasons: Vec<&str> = o.failed.iter().map(|f| f.reason.as_str()).collect();
+    let last_b = &saved.actions.last().unwrap().uuid;
+    assert_eq!(
+        reasons,
+        vec![
+            format!("write '{dup}' to /sys/class/mdev_bus/{a}/mdev_supported_types/nvidia-222/create: File exists (os error 17)"),
+            format!("write '{last_b}' to /sys/class/mdev_bus/{b}/mdev_supported_types/nvidia-222/create: No space left on device (os error 28)"),
+        ]
+    );
+    // A is skipped after its failure; B, after A, still got its 15.
+    assert_eq!(o.not_done.len(), 15);
+    assert!(o.not_done.iter().all(|n| n.action.parent == a));
+    assert_eq!(o.count(ActionKind::Create), 15);
+    assert!(o.done.iter().all(|d| d.parent == b));
+    assert_eq!(writes.len(), 17);
+    assert!(o.differences.is_empty());
+    assert!(!o.complete());
+    // Cause fixed (the hand-made mdev removed): a plain apply converges.
+    let mut m = Model {
+        root: h.root.clone(),
+        faults: Faults::default(),
+        n: 0,
+    };
+    m.write(
+        &h.root.join(format!("sys/bus/mdev/devices/{dup}/remove")),
+        "1",
+    )
+    .unwrap();
+    let (o2, _, _) = apply_once(&h, T4_222, &never);
+    assert!(o2.complete(), "{o2:#?}");
+    assert!(replan(&h, T4_222).is_noop());
+    assert_eq!(Inventory::scan(&h.fs).unwrap().mdevs.len(), 32);
+}
+
+#[test]
+fn saved_removal_of_an_mdev_that_changed_is_not_done_and_its_parent_gets_no_creations() {
+    let h = host("t4-undesired-idle");
+    let mut saved = replan(&h, T4_222);
+    // The plan claims ...0001 is an nvidia-229: it is not (the plan is stale).
+    saved.actions[0].type_id = "nvidia-229".into();
+    let (o, writes) = apply_saved(&h, &saved);
+    assert_eq!(o.not_done[0].action.uuid, "00000000-0000-4000-8000-000000000001");
+    assert!(o.not_done[0]
+        .reason
+        .starts_with("stale plan: mdev 00000000-0000-4000-8000-000000000001 is now nvidia-230 on 0000:3b:00.0, not nvidia-229"));
+    assert!(!writes.iter().any(|(p, _)| p.contains("000000000001")));
+    assert!(o
+        .not_done
+        .iter()
+        .filter(|n| n.action.action == ActionKind::Create)
+        .all(|n| n.action.parent == "0000:3b:00.0"));
+    assert_eq!(o.count(ActionKind::Create), 16);
+    assert!(o.done.iter().filter(|d| d.action == ActionKind::Create).all(|d| d.parent == "0000:5e:00.0"));
+}

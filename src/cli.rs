@@ -76,6 +76,10 @@ pub enum Command {
     /// Print the environment KubeVirt's device plugins would hand to virt-launcher
     /// (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)
     Env(EnvArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print the hostdev(1) man page, or write every page into a directory
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -115,4 +119,29 @@ pub enum EnvFormat {
     Json,
     Shell,
     Nul,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Install (or see contrib/install.sh): \
+bash: hostdev completions bash > /usr/share/bash-completion/completions/hostdev; \
+zsh: hostdev completions zsh > /usr/share/zsh/vendor-completions/_hostdev; \
+fish: hostdev completions fish > /usr/share/fish/vendor_completions.d/hostdev.fish; \
+for one bash session: source <(hostdev completions bash). \
+The bash script also completes the PCI addresses under <root>/sys/bus/pci/devices for `bind vfio`.")]
+pub struct CompletionsArgs {
+    /// The shell to generate the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Without --dir, hostdev(1) is printed on stdout (view it with `hostdev man | man -l -`). \
+With --dir, hostdev.1 and one page per subcommand (hostdev-plan.1, ...) are written there, e.g. \
+`hostdev man --dir /usr/local/share/man/man1`."
+)]
+pub struct ManArgs {
+    /// Write hostdev.1 and one page per subcommand (hostdev-<command>.1) into DIR, creating it
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
 }

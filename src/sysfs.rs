@@ -217,9 +217,8 @@ impl AttrDir<'_> {
                 Err(e) => return Err(annotate(e, &path)),
             }
         }
-        let text = String::from_utf8(buf).map_err(|e| {
-            annotate(io::Error::new(io::ErrorKind::InvalidData, e), &path)
-        })?;
+        let text = String::from_utf8(buf)
+            .map_err(|e| annotate(io::Error::new(io::ErrorKind::InvalidData, e), &path))?;
         Ok(Some(text.trim_end_matches(['\n', '\r']).to_string()))
     }
 
@@ -228,7 +227,10 @@ impl AttrDir<'_> {
         self.read_opt(name)?.ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("{}: No such file or directory", self.path.join(name).display()),
+                format!(
+                    "{}: No such file or directory",
+                    self.path.join(name).display()
+                ),
             )
         })
     }

@@ -12,3 +12,4 @@ pub mod inventory;
 pub mod plan;
 pub mod render;
 pub mod sysfs;
+pub mod wait;

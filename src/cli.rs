@@ -73,13 +73,124 @@ pub enum Command {
     ListTypes(ListTypesArgs),
     /// Show what `apply` would do for this node (read-only)
     Plan(PlanArgs),
+    /// Make the host match the configuration: remove undesired mdevs, create the planned
+    /// ones, verify, and record them in the state file and the audit log
+    Apply(ApplyArgs),
+    /// Undo what hostdev did: remove the mdevs it created (--all: every removable mdev)
+    /// and return vfio-bound devices to their original drivers
+    Teardown(TeardownArgs),
     /// Print the environment KubeVirt's device plugins would hand to virt-launcher
     /// (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)
     Env(EnvArgs),
+    /// Host readiness for PCI passthrough, and the IOMMU groups (read-only)
+    Iommu(IommuArgs),
+    /// Bind PCI devices to a driver for passthrough
+    Bind(BindArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
     /// Print the hostdev(1) man page, or write every page into a directory
     Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BindArgs {
+    #[command(subcommand)]
+    pub command: BindCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BindCommand {
+    /// Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the
+    /// binding and record the original driver for `teardown`. Refuses devices the host
+    /// uses, devices whose IOMMU group has other endpoints on host drivers (unless
+    /// --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op
+    Vfio(BindVfioArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BindVfioArgs {
+    /// PCI address (`0000:65:00.0` or `65:00.0`) or `vendor:device` selector (every match);
+    /// none on a terminal: choose from a list
+    #[arg(value_name = "DEVICE", conflicts_with = "from_config")]
+    pub devices: Vec<String>,
+    /// Bind the devices of the non-external permittedHostDevices.pciHostDevices selectors
+    #[arg(long)]
+    pub from_config: bool,
+    /// Also bind every other endpoint of the devices' IOMMU groups
+    #[arg(long)]
+    pub with_group: bool,
+    #[command(flatten)]
+    pub mutate: MutateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct IommuArgs {
+    #[command(subcommand)]
+    pub command: IommuCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IommuCommand {
+    /// Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel,
+    /// the kernel command line, the VFIO modules, interrupt remapping, the default domain type
+    /// and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL
+    Check(IommuCheckArgs),
+    /// List the IOMMU groups with their devices (address, vendor:device, class, driver) and
+    /// whether each group is viable for passthrough
+    Groups(IommuGroupsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IommuCheckArgs {}
+
+#[derive(Debug, Args)]
+pub struct IommuGroupsArgs {
+    /// Only groups that contain a GPU (PCI class 0300 or 0302)
+    #[arg(long)]
+    pub gpu: bool,
+    /// Only the group of this PCI device (`0000:65:00.0` or `65:00.0`)
+    #[arg(long, value_name = "ADDR")]
+    pub device: Option<String>,
+}
+
+/// Options shared by every command that changes the host.
+#[derive(Debug, Clone, Args)]
+pub struct MutateArgs {
+    /// Proceed without asking (required when stdin is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Print exactly the writes (path and value) that would be made, and make none
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds to wait for another hostdev run to release the lock
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub mutate: MutateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TeardownArgs {
+    #[command(flatten)]
+    pub mutate: MutateArgs,
+
+    /// Also remove every other mdev that is not in use, not only those hostdev created
+    #[arg(long)]
+    pub all: bool,
+
+    /// Only tear down mdevs
+    #[arg(long)]
+    pub mdevs: bool,
+
+    /// Only return vfio-bound devices to their original drivers
+    #[arg(long)]
+    pub vfio: bool,
 }
 
 #[derive(Debug, Args)]

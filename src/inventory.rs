@@ -123,6 +123,57 @@ impl PciDevice {
     }
 }
 
+/// Drivers that leave a device free for passthrough (an unbound endpoint is free too).
+pub const PASSTHROUGH_DRIVERS: [&str; 2] = ["vfio-pci", "pci-stub"];
+
+impl PciDevice {
+    /// Free for a VM: bound to vfio-pci or pci-stub, unbound, or an NVIDIA vendor-VFIO VF
+    /// (its `nvidia` driver registers it with VFIO itself).
+    pub fn is_passthrough_ready(&self) -> bool {
+        match self.driver.as_deref() {
+            None => true,
+            Some(d) => PASSTHROUGH_DRIVERS.contains(&d) || self.nvidia.is_some(),
+        }
+    }
+
+    /// Display and 3D controllers (classes 0300 and 0302).
+    pub fn is_gpu(&self) -> bool {
+        self.class.starts_with("0300") || self.class.starts_with("0302")
+    }
+}
+
+/// One IOMMU group and its PCI devices (ascending by address).
+#[derive(Debug, Clone)]
+pub struct IommuGroup<'a> {
+    pub id: String,
+    pub devices: Vec<&'a PciDevice>,
+}
+
+impl IommuGroup<'_> {
+    /// Endpoints still on a host driver: they make the group unusable for passthrough
+    /// (bridges are ignored: they need no driver and vfio tolerates pcieport).
+    pub fn blockers(&self) -> Vec<&PciDevice> {
+        self.devices
+            .iter()
+            .copied()
+            .filter(|d| !d.is_bridge() && !d.is_passthrough_ready())
+            .collect()
+    }
+
+    pub fn viable(&self) -> bool {
+        self.blockers().is_empty()
+    }
+
+    /// The endpoints (non-bridges) of the group.
+    pub fn endpoints(&self) -> Vec<&PciDevice> {
+        self.devices
+            .iter()
+            .copied()
+            .filter(|d| !d.is_bridge())
+            .collect()
+    }
+}
+
 impl Mdev {
     /// The `/dev` paths through which a process can hold this mdev.
     pub fn device_paths(&self) -> Vec<String> {
@@ -181,6 +232,27 @@ impl Inventory {
             .binary_search_by(|d| d.address.as_str().cmp(address))
             .ok()
             .map(|i| &self.pci[i])
+    }
+
+    /// The IOMMU groups of PCI devices, in numeric order (mdev groups are not listed).
+    pub fn iommu_groups(&self) -> Vec<IommuGroup<'_>> {
+        let mut groups: BTreeMap<(u64, String), Vec<&PciDevice>> = BTreeMap::new();
+        for d in &self.pci {
+            if let Some(g) = &d.iommu_group {
+                let key = (g.parse().unwrap_or(u64::MAX), g.clone());
+                groups.entry(key).or_default().push(d);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|((_, id), devices)| IommuGroup { id, devices })
+            .collect()
+    }
+
+    /// The group a PCI device belongs to.
+    pub fn group_of(&self, address: &str) -> Option<IommuGroup<'_>> {
+        let g = self.pci_device(address)?.iommu_group.as_deref()?;
+        self.iommu_groups().into_iter().find(|x| x.id == g)
     }
 
     /// Who holds any of these `/dev` paths open.
@@ -295,7 +367,6 @@ fn scan_parents(fs: &Sysfs, pci: &[PciDevice]) -> Result<Vec<Parent>> {
     let mut out = Vec::new();
     for name in fs.list(&base).with_context(|| ctx(fs, &base))? {
         let dir = base.join(&name);
-        let target = fs.read_link(&dir)?.unwrap_or_default();
         let pci_dev = pci
             .binary_search_by(|d| d.address.as_str().cmp(&name))
             .ok()
@@ -303,7 +374,7 @@ fn scan_parents(fs: &Sysfs, pci: &[PciDevice]) -> Result<Vec<Parent>> {
         let kind = match pci_dev {
             Some(d) if d.physfn.is_some() => ParentKind::Vf,
             Some(_) => ParentKind::Pci,
-            None if target.to_string_lossy().contains("devices/virtual/") => ParentKind::Virtual,
+            // not on the PCI bus: the sample drivers, vfio-ap, vfio-ccw, ...
             None => ParentKind::Virtual,
         };
         let types_dir = dir.join("mdev_supported_types");
@@ -388,6 +459,17 @@ fn scan_mdevs(fs: &Sysfs, parents: &[Parent]) -> Result<Vec<Mdev>> {
 
 fn read_name(fs: &Sysfs, type_link: &Path) -> Option<String> {
     fs.read_opt(&type_link.join("name")).ok().flatten()
+}
+
+/// Who holds any of these `/dev` paths open right now (a fresh scan of `<root>/proc`),
+/// for the re-check immediately before a remove or unbind.
+pub fn holders_now(fs: &Sysfs, paths: &[String]) -> Result<Vec<Holder>> {
+    let (holders, _) = scan_holders(fs)?;
+    let inv = Inventory {
+        holders,
+        ..Default::default()
+    };
+    Ok(inv.holders_of(paths))
 }
 
 /// Scan `<root>/proc/*/fd` for open `/dev/vfio/...` handles.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use hostdev::cli::{Cli, Command};
+use hostdev::cli::{BindCommand, Cli, Command, IommuCommand};
 use hostdev::commands;
 use hostdev::context::Context;
 use hostdev::error::exit_code;
@@ -28,7 +28,16 @@ fn main() -> ExitCode {
         _ => Context::new(&cli.global).and_then(|ctx| match &cli.command {
             Command::ListTypes(a) => commands::list_types::run(&ctx, a, &mut out),
             Command::Plan(a) => commands::plan::run(&ctx, a, &mut out),
+            Command::Apply(a) => commands::apply::run(&ctx, a, &mut out),
+            Command::Teardown(a) => commands::teardown::run(&ctx, a, &mut out),
             Command::Env(a) => commands::env::run(&ctx, a, &mut out),
+            Command::Iommu(a) => match &a.command {
+                IommuCommand::Check(a) => commands::iommu::check(&ctx, a, &mut out),
+                IommuCommand::Groups(a) => commands::iommu::groups(&ctx, a, &mut out),
+            },
+            Command::Bind(a) => match &a.command {
+                BindCommand::Vfio(a) => commands::bind::vfio(&ctx, a, &mut out),
+            },
             Command::Completions(_) | Command::Man(_) => unreachable!("dispatched above"),
         }),
     };

@@ -189,13 +189,17 @@ _hostdev() {
             return 0
             ;;
         hostdev__subcmd__apply)
-            opts="-y -o -v -q -f -h --yes --dry-run --lock-timeout --root --output --verbose --quiet --node-name --label --config --help"
+            opts="-y -o -v -q -f -h --yes --dry-run --lock-timeout --wait-for-parents --root --output --verbose --quiet --node-name --label --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-for-parents)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

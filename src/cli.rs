@@ -173,6 +173,12 @@ pub struct MutateArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub mutate: MutateArgs,
+
+    /// At boot: first wait up to SECONDS for the mdev parents (every GPU bound to nvidia
+    /// offers mdev types, and a parent offers a desired type), polling every 0.5 s; on
+    /// timeout, continue with the parents that exist and warn [default: 0, no wait]
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait_for_parents: u64,
 }
 
 #[derive(Debug, Args)]

@@ -30,7 +30,7 @@ pub const POLL: Duration = Duration::from_millis(500);
 pub enum WaitOutcome {
     /// Nothing desired: nothing to wait for.
     NotNeeded,
-    /// The host was ready after `waited` (zero when it already was).
+    /// The host was ready after `waited` (zero when it was at the first look).
     Ready {
         waited: Duration,
         /// Parents offering a desired type.
@@ -113,12 +113,14 @@ pub fn wait_for_parents(
         return Ok(WaitOutcome::NotNeeded);
     }
     let start = Instant::now();
+    let mut slept = false;
     loop {
         let p = probe(fs, desired)?;
         let waited = start.elapsed();
         if p.ready() {
             return Ok(WaitOutcome::Ready {
-                waited,
+                // Ready at the first look: no wait at all.
+                waited: if slept { waited } else { Duration::ZERO },
                 offering: p.offering,
             });
         }
@@ -130,6 +132,7 @@ pub fn wait_for_parents(
             });
         }
         std::thread::sleep(poll.min(timeout - waited));
+        slept = true;
     }
 }
 
@@ -359,7 +362,10 @@ mod tests {
         .expect("wait");
         assert!(start.elapsed() < Duration::from_secs(1));
         match out {
-            WaitOutcome::Ready { offering, .. } => assert_eq!(offering, ["0000:3b:00.0"]),
+            WaitOutcome::Ready { waited, offering } => {
+                assert_eq!(waited, Duration::ZERO);
+                assert_eq!(offering, ["0000:3b:00.0"]);
+            }
             other => panic!("not ready: {other:?}"),
         }
     }

@@ -1,17 +1,20 @@
 //! `hostdev apply`: plan, show, confirm, execute (removals, re-plan, creations), verify.
 
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::apply::{self, Executor, Outcome};
 use crate::cli::{ApplyArgs, Output};
+use crate::config::{Config, Desired, Node};
 use crate::context::Context;
 use crate::inventory::Inventory;
 use crate::journal::WriteRecord;
 use crate::plan::{ActionKind, Plan, SCHEMA};
 use crate::state::State;
+use crate::wait::{self, WaitOutcome};
 use crate::{confirm, interrupt, mutate, plan, render};
 
 #[derive(Serialize)]
@@ -37,6 +40,9 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
     let dry_run = args.mutate.dry_run;
     // Lock before reading the host, so the plan cannot go stale under another run.
     let mut session = mutate::begin(ctx, &args.mutate, "apply")?;
+    if args.wait_for_parents > 0 {
+        wait_for_parents(ctx, &config, &node, args.wait_for_parents)?;
+    }
     let inv = Inventory::scan(&ctx.sysfs)?;
     if inv.uninspected_processes > 0 {
         ctx.warn(&format!(
@@ -138,6 +144,30 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
         )?,
     }
     Ok(finish(ctx, "apply", &outcome))
+}
+
+/// `--wait-for-parents`: the vendor driver registers mdev parents some time after boot;
+/// wait (bounded) so the plan is not made against a half-registered host. A real run
+/// waits under the lock, so no other run changes mdevs meanwhile.
+fn wait_for_parents(ctx: &Context, config: &Config, node: &Node, seconds: u64) -> Result<()> {
+    let desired = match config.desired_for(node) {
+        Desired::Types(types) => types,
+        Desired::NotConfigured | Desired::Disabled => Vec::new(),
+    };
+    let outcome = wait::wait_for_parents(
+        &ctx.sysfs,
+        &desired,
+        Duration::from_secs(seconds),
+        wait::POLL,
+    )?;
+    match &outcome {
+        WaitOutcome::TimedOut { .. } => ctx.warn(&outcome.message(&desired)),
+        WaitOutcome::Ready { waited, .. } if !waited.is_zero() => {
+            ctx.note(&outcome.message(&desired))
+        }
+        _ => ctx.info(&outcome.message(&desired)),
+    }
+    Ok(())
 }
 
 fn plural(n: usize) -> &'static str {

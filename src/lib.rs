@@ -11,3 +11,4 @@ pub mod inventory;
 pub mod plan;
 pub mod render;
 pub mod sysfs;
+pub mod vgpu;

@@ -73,6 +73,9 @@ pub enum Command {
     ListTypes(ListTypesArgs),
     /// Show what `apply` would do for this node (read-only)
     Plan(PlanArgs),
+    /// Print the environment KubeVirt's device plugins would hand to virt-launcher
+    /// (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)
+    Env(EnvArgs),
 }
 
 #[derive(Debug, Args)]
@@ -83,4 +86,33 @@ pub struct PlanArgs {
     /// Exit 0 when the host already matches the configuration, 2 when changes are pending
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Names follow KubeVirt's ResourceNameToEnvVar: the prefix, then the resource name \
+upper-cased with `/` and `.` replaced by `_` (`-` is kept, e.g. MDEV_PCI_RESOURCE_NVIDIA_COM_GRID_T4-1Q). \
+Values are PCI addresses or mdev UUIDs, comma-joined in ascending order; a selector matching nothing \
+gives an empty value and a warning. `-o json` is the same as `--format json`; `-o yaml` prints the \
+same document as YAML."
+)]
+pub struct EnvArgs {
+    /// Output format: `env` (NAME=value lines, for systemd EnvironmentFile= and docker
+    /// --env-file), `json` (a hostdev/v1 document with the devices), `shell` (quoted export
+    /// lines), `nul` (NAME=value entries each ended by NUL, like `env -0`) [default: env]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<EnvFormat>,
+
+    /// Also print entries with `externalResourceProvider: true` (`"external": true` in JSON,
+    /// a note on stderr in the other formats)
+    #[arg(long)]
+    pub include_external: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvFormat {
+    Env,
+    Json,
+    Shell,
+    Nul,
 }

@@ -45,6 +45,13 @@ impl Context {
         }
     }
 
+    /// Print a note on stderr unless `-q`: worth knowing, nothing wrong.
+    pub fn note(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("hostdev: note: {msg}");
+        }
+    }
+
     /// Print an informational line on stderr with `-v`.
     pub fn info(&self, msg: &str) {
         if self.verbose >= 1 {

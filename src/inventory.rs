@@ -238,14 +238,9 @@ fn scan_pci(fs: &Sysfs) -> Result<Vec<PciDevice>> {
     let mut out = Vec::new();
     for address in fs.list(&base).with_context(|| ctx(fs, &base))? {
         let dir = base.join(&address);
-        let req = |attr: &str| -> Result<String> {
-            let p = dir.join(attr);
-            fs.read(&p).with_context(|| ctx(fs, &p))
-        };
-        let opt = |attr: &str| -> Result<Option<String>> {
-            let p = dir.join(attr);
-            fs.read_opt(&p).with_context(|| ctx(fs, &p))
-        };
+        let attrs = fs.dir(&dir)?;
+        let req = |attr: &str| -> Result<String> { Ok(attrs.read(attr)?) };
+        let opt = |attr: &str| -> Result<Option<String>> { Ok(attrs.read_opt(attr)?) };
         let link = |attr: &str| -> Result<Option<String>> {
             let p = dir.join(attr);
             fs.link_name(&p).with_context(|| ctx(fs, &p))
@@ -327,7 +322,6 @@ fn scan_parents(fs: &Sysfs, pci: &[PciDevice]) -> Result<Vec<Parent>> {
     let mut out = Vec::new();
     for name in fs.list(&base).with_context(|| ctx(fs, &base))? {
         let dir = base.join(&name);
-        let target = fs.read_link(&dir)?.unwrap_or_default();
         let pci_dev = pci
             .binary_search_by(|d| d.address.as_str().cmp(&name))
             .ok()
@@ -335,7 +329,7 @@ fn scan_parents(fs: &Sysfs, pci: &[PciDevice]) -> Result<Vec<Parent>> {
         let kind = match pci_dev {
             Some(d) if d.physfn.is_some() => ParentKind::Vf,
             Some(_) => ParentKind::Pci,
-            None if target.to_string_lossy().contains("devices/virtual/") => ParentKind::Virtual,
+            // not on the PCI bus: the sample drivers, vfio-ap, vfio-ccw, ...
             None => ParentKind::Virtual,
         };
         let types_dir = dir.join("mdev_supported_types");
@@ -354,8 +348,9 @@ fn scan_parents(fs: &Sysfs, pci: &[PciDevice]) -> Result<Vec<Parent>> {
 }
 
 fn read_type(fs: &Sysfs, dir: &Path, id: String) -> Result<MdevType> {
+    let attrs = fs.dir(dir)?;
+    let raw = attrs.read("available_instances")?;
     let p = dir.join("available_instances");
-    let raw = fs.read(&p).with_context(|| ctx(fs, &p))?;
     let available_instances = raw
         .lines()
         .next()
@@ -363,10 +358,7 @@ fn read_type(fs: &Sysfs, dir: &Path, id: String) -> Result<MdevType> {
         .trim()
         .parse()
         .with_context(|| format!("{}: expected a number, found {raw:?}", fs.display(&p)))?;
-    let opt = |attr: &str| -> Result<Option<String>> {
-        let p = dir.join(attr);
-        fs.read_opt(&p).with_context(|| ctx(fs, &p))
-    };
+    let opt = |attr: &str| -> Result<Option<String>> { Ok(attrs.read_opt(attr)?) };
     let description = opt("description")?;
     Ok(MdevType {
         max_instances: description.as_deref().and_then(max_instance),

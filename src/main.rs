@@ -20,10 +20,11 @@ fn main() -> ExitCode {
         }
     };
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     let result = Context::new(&cli.global).and_then(|ctx| match &cli.command {
         Command::ListTypes(a) => commands::list_types::run(&ctx, a, &mut out),
         Command::Plan(a) => commands::plan::run(&ctx, a, &mut out),
+        Command::Env(a) => commands::env::run(&ctx, a, &mut out),
     });
     let _ = out.flush();
     match result {

@@ -8,6 +8,8 @@ use comfy_table::{presets, Table};
 use serde::Serialize;
 
 use crate::cli::Output;
+use crate::envvars::EnvVar;
+use crate::error::{fail, Code};
 use crate::inventory::{device_paths, Inventory, ParentKind};
 use crate::plan::{ActionKind, CardKind, Plan, SCHEMA};
 use crate::vgpu::{self, Framework};
@@ -499,7 +501,14 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
         )?;
     }
     writeln!(out)?;
-    if plan.is_noop() {
+    if plan.is_noop() && !plan.problems.is_empty() {
+        let n = plan.problems.len();
+        writeln!(
+            out,
+            "no change planned, but {n} GPU{} not ready for vGPUs (see above)",
+            if n == 1 { " is" } else { "s are" }
+        )?;
+    } else if plan.is_noop() {
         writeln!(out, "host already matches the configuration")?;
     } else {
         write!(
@@ -519,4 +528,85 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
         writeln!(out)?;
     }
     Ok(())
+}
+
+// ---- env -------------------------------------------------------------------------
+
+/// The `env --format json` document.
+#[derive(Serialize)]
+pub struct EnvDoc<'a> {
+    pub schema: &'static str,
+    pub include_external: bool,
+    pub variables: &'a [EnvVar],
+}
+
+/// Characters a value may hold in `NAME=value` lines without quoting: systemd's
+/// EnvironmentFile= would unescape `\` and strip quotes and blanks, docker's --env-file
+/// takes everything literally, so only these mean the same to both.
+fn env_file_safe(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.:,/+@%".contains(c))
+}
+
+/// A name a POSIX shell accepts in `export`: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_shell_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `NAME=value` lines. Anything that could be misread is refused, naming the variable.
+pub fn env_lines(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
+    for v in vars {
+        let name_ok = !v.name.is_empty() && env_file_safe(&v.name) && !v.name.contains('=');
+        if !name_ok || !env_file_safe(&v.value) {
+            return Err(fail(
+                Code::Failure,
+                format!(
+                    "{}={:?} cannot be written as a NAME=value line without quoting (from {} on this host): use --format json or --format shell",
+                    v.name, v.value, v.resource_name
+                ),
+            ));
+        }
+        writeln!(out, "{}={}", v.name, v.value)?;
+    }
+    Ok(())
+}
+
+/// `NAME=value` entries each ended by NUL (like `env -0`).
+pub fn env_nul(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
+    for v in vars {
+        if v.name.is_empty() || v.name.contains(['=', '\0']) || v.value.contains('\0') {
+            return Err(fail(
+                Code::Failure,
+                format!(
+                    "{}={:?} cannot be written as a NUL-separated entry",
+                    v.name, v.value
+                ),
+            ));
+        }
+        write!(out, "{}={}\0", v.name, v.value)?;
+    }
+    Ok(())
+}
+
+/// `export NAME='value'` lines for the variables whose names are shell identifiers;
+/// returns the names that were skipped.
+pub fn env_shell(out: &mut dyn Write, vars: &[EnvVar]) -> Result<Vec<String>> {
+    let mut skipped = Vec::new();
+    for v in vars {
+        if !is_shell_identifier(&v.name) {
+            skipped.push(v.name.clone());
+            continue;
+        }
+        writeln!(
+            out,
+            "export {}='{}'",
+            v.name,
+            v.value.replace('\'', r"'\''")
+        )?;
+    }
+    Ok(skipped)
 }

@@ -1,0 +1,148 @@
+//! `hostdev env`: the environment KubeVirt's device plugins would hand to virt-launcher.
+//! Read-only.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::cli::{EnvArgs, EnvFormat, Output};
+use crate::context::Context;
+use crate::envvars;
+use crate::error::{fail, Code};
+use crate::inventory::Inventory;
+use crate::plan::SCHEMA;
+use crate::render::{self, EnvDoc};
+
+/// What to print: one of `--format`'s, or a YAML document (`-o yaml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Env(EnvFormat),
+    Yaml,
+}
+
+/// `-o json` is `--format json`; `-o yaml` is the JSON document as YAML; the default
+/// `-o table` leaves `--format` alone. Anything else contradicts itself.
+fn resolve(output: Output, format: Option<EnvFormat>) -> Result<Format> {
+    match (output, format) {
+        (Output::Table, f) => Ok(Format::Env(f.unwrap_or(EnvFormat::Env))),
+        (Output::Json, None | Some(EnvFormat::Json)) => Ok(Format::Env(EnvFormat::Json)),
+        (Output::Yaml, None) => Ok(Format::Yaml),
+        (o, Some(f)) => {
+            let o = match o {
+                Output::Json => "json",
+                _ => "yaml",
+            };
+            let f = match f {
+                EnvFormat::Env => "env",
+                EnvFormat::Json => "json",
+                EnvFormat::Shell => "shell",
+                EnvFormat::Nul => "nul",
+            };
+            Err(fail(
+                Code::Usage,
+                format!("-o {o} contradicts --format {f}: give one of them (`-o json` is the same as `--format json`)"),
+            ))
+        }
+    }
+}
+
+pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
+    let format = resolve(ctx.output, args.format)?;
+    let config = ctx.load_config()?;
+    let inv = Inventory::scan(&ctx.sysfs)?;
+    let env = envvars::discover(&config, &inv, args.include_external);
+
+    for s in &env.skipped {
+        ctx.info(s);
+    }
+    for w in &env.warnings {
+        ctx.warn(w);
+    }
+    if env.vars.is_empty() {
+        let p = &config.permitted;
+        ctx.warn(&if p.pci_host_devices.is_empty() && p.mediated_devices.is_empty() {
+            "the configuration has no permittedHostDevices: no variables".to_string()
+        } else {
+            "every permittedHostDevices entry is externalResourceProvider: true: no variables (--include-external shows them)".to_string()
+        });
+    }
+
+    let text_format = !matches!(format, Format::Yaml | Format::Env(EnvFormat::Json));
+    if text_format {
+        for v in env.vars.iter().filter(|v| v.external) {
+            ctx.note(&format!(
+                "{} comes from an externalResourceProvider entry ({}): an external device plugin serves it, not KubeVirt, and may name it differently",
+                v.name, v.resource_name
+            ));
+        }
+    }
+    match format {
+        Format::Env(EnvFormat::Env) => {
+            for v in env
+                .vars
+                .iter()
+                .filter(|v| !render::is_shell_identifier(&v.name))
+            {
+                ctx.note(&format!(
+                    "{} is not a shell identifier: docker --env-file and execve keep it, but systemd's EnvironmentFile= ignores names other than letters, digits and `_`",
+                    v.name
+                ));
+            }
+            render::env_lines(out, &env.vars)?
+        }
+        Format::Env(EnvFormat::Nul) => render::env_nul(out, &env.vars)?,
+        Format::Env(EnvFormat::Shell) => {
+            for name in render::env_shell(out, &env.vars)? {
+                ctx.warn(&format!(
+                    "{name} is not a valid shell variable name (KubeVirt keeps `-` in names): skipped; use --format env, nul or json to see it"
+                ));
+            }
+        }
+        Format::Env(EnvFormat::Json) | Format::Yaml => {
+            let doc = EnvDoc {
+                schema: SCHEMA,
+                include_external: args.include_external,
+                variables: &env.vars,
+            };
+            let o = if format == Format::Yaml {
+                Output::Yaml
+            } else {
+                Output::Json
+            };
+            render::document(out, o, &doc)?
+        }
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_and_format_agree_or_fail_with_64() {
+        use EnvFormat::*;
+        assert_eq!(resolve(Output::Table, None).unwrap(), Format::Env(Env));
+        assert_eq!(resolve(Output::Table, Some(Nul)).unwrap(), Format::Env(Nul));
+        assert_eq!(resolve(Output::Json, None).unwrap(), Format::Env(Json));
+        assert_eq!(
+            resolve(Output::Json, Some(Json)).unwrap(),
+            Format::Env(Json)
+        );
+        assert_eq!(resolve(Output::Yaml, None).unwrap(), Format::Yaml);
+        for (o, f) in [
+            (Output::Json, Shell),
+            (Output::Json, Env),
+            (Output::Yaml, Json),
+            (Output::Yaml, Nul),
+        ] {
+            let e = resolve(o, Some(f)).expect_err("contradiction");
+            assert_eq!(crate::error::exit_code(&e), 64);
+        }
+        let e = resolve(Output::Json, Some(Shell)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "-o json contradicts --format shell: give one of them (`-o json` is the same as `--format json`)"
+        );
+    }
+}

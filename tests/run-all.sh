@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine (run as root: the real-kernel suite
+# installs its QEMU, kernel and busybox through apt on first use and caches them):
+#   formatting, lints, unit and fixture tests, then hostdev against a real Linux kernel
+#   (QEMU with a virtual IOMMU, vfio-pci and the kernel's sample mdev drivers).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --locked --all-targets -- -D warnings
+step "cargo test (unit and fixture tests)"
+cargo test --locked
+step "cargo build --release"
+cargo build --release --locked
+step "real-kernel suite (tests/vm)"
+HOSTDEV_BIN="$PWD/target/release/hostdev" HOSTDEV_VM_JOBS="${HOSTDEV_VM_JOBS:-2}" bash tests/vm/run-suite.sh

@@ -1,0 +1,157 @@
+# tests/vm/lib.sh — assertion helpers for real-kernel VM cases (busybox ash, POSIX sh).
+#
+# The guest init runs every case as:  sh -c 'set -e; . /tests/lib.sh; . /tests/case.sh'
+# so a case needs no boilerplate: a failing assertion (or any failing command at top
+# level) ends the case with a non-zero status. Every failure prints what was expected
+# and what was seen, prefixed "FAIL:".
+#
+# Paths in the guest: /tests/case.sh, /tests/lib.sh, /tests/files/ (tests/vm/files/),
+# /usr/local/bin/hostdev, /usr/local/bin/vmtool.
+
+VM_FAILS=0
+
+# --- output --------------------------------------------------------------------
+step() { printf '\n--- %s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+fail() {
+    printf 'FAIL: %s\n' "$*"
+    exit 1
+}
+
+# --- generic assertions --------------------------------------------------------
+# assert_eq EXPECTED ACTUAL [WHAT]
+assert_eq() {
+    [ "$1" = "$2" ] || fail "${3:-value}: expected [$1], got [$2]"
+    note "ok: ${3:-value} = [$2]"
+}
+# assert_ne UNEXPECTED ACTUAL [WHAT]
+assert_ne() {
+    [ "$1" != "$2" ] || fail "${3:-value}: expected anything but [$1]"
+    note "ok: ${3:-value} = [$2] (not [$1])"
+}
+# assert_contains HAYSTACK NEEDLE [WHAT]
+assert_contains() {
+    case $1 in *"$2"*) note "ok: ${3:-output} contains [$2]";;
+        *) fail "${3:-output}: expected to contain [$2], got:
+$1";;
+    esac
+}
+# assert_not_contains HAYSTACK NEEDLE [WHAT]
+assert_not_contains() {
+    case $1 in *"$2"*) fail "${3:-output}: expected NOT to contain [$2], got:
+$1";;
+        *) note "ok: ${3:-output} does not contain [$2]";;
+    esac
+}
+# assert_match HAYSTACK EXTENDED_REGEX [WHAT]   (grep -E on the whole text)
+assert_match() {
+    printf '%s\n' "$1" | grep -Eq -- "$2" || fail "${3:-output}: expected to match /$2/, got:
+$1"
+    note "ok: ${3:-output} matches /$2/"
+}
+# assert_int_ge MIN ACTUAL [WHAT]
+assert_int_ge() {
+    [ "$2" -ge "$1" ] 2>/dev/null || fail "${3:-value}: expected an integer >= $1, got [$2]"
+    note "ok: ${3:-value} = $2 (>= $1)"
+}
+
+# --- commands ------------------------------------------------------------------
+# assert_exit CODE CMD [ARGS...]
+#   Runs CMD, expects exit status CODE. Afterwards $OUT and $ERR hold its stdout and
+#   stderr, and $RC its status (also when the assertion passes), for further checks.
+assert_exit() {
+    _want=$1; shift
+    RC=0
+    "$@" >/tmp/.vm-out 2>/tmp/.vm-err || RC=$?
+    OUT=$(cat /tmp/.vm-out); ERR=$(cat /tmp/.vm-err)
+    if [ "$RC" != "$_want" ]; then
+        fail "\`$*\`: expected exit $_want, got $RC
+--- stdout:
+$OUT
+--- stderr:
+$ERR"
+    fi
+    note "ok: \`$*\` exited $RC"
+}
+# run CMD [ARGS...]: like assert_exit without the check (sets OUT, ERR, RC); echoes both.
+run() {
+    RC=0
+    "$@" >/tmp/.vm-out 2>/tmp/.vm-err || RC=$?
+    OUT=$(cat /tmp/.vm-out); ERR=$(cat /tmp/.vm-err)
+    printf '$ %s  (exit %s)\n' "$*" "$RC"
+    [ -z "$OUT" ] || printf '%s\n' "$OUT" | sed 's/^/  | /'
+    [ -z "$ERR" ] || printf '%s\n' "$ERR" | sed 's/^/  ! /'
+    return 0
+}
+
+# --- files and links -------------------------------------------------------------
+# assert_file_eq PATH VALUE   (file content, trailing newline stripped)
+assert_file_eq() {
+    [ -e "$1" ] || fail "$1: expected content [$2], but it does not exist"
+    _got=$(cat "$1" 2>&1) || fail "$1: expected content [$2], read failed: $_got"
+    [ "$_got" = "$2" ] || fail "$1: expected content [$2], got [$_got]"
+    note "ok: $1 = [$2]"
+}
+assert_exists()  { [ -e "$1" ] || [ -L "$1" ] || fail "expected $1 to exist"; note "ok: exists $1"; }
+assert_missing() { [ ! -e "$1" ] && [ ! -L "$1" ] || fail "expected $1 NOT to exist"; note "ok: absent $1"; }
+# assert_link_name PATH NAME   (basename of the symlink's target)
+assert_link_name() {
+    [ -L "$1" ] || fail "expected $1 to be a symlink (to .../$2)"
+    _t=$(readlink "$1"); _b=${_t##*/}
+    [ "$_b" = "$2" ] || fail "$1: expected a link to .../$2, got $_t"
+    note "ok: $1 -> .../$2"
+}
+
+# --- sysfs writes with the exact errno (vmtool: open O_WRONLY + one write) ------------
+# sysfs_write PATH VALUE  -> status 0/1; $WRITE_ERR is "" or e.g. "ENOSPC: No space left on device (write PATH)"
+sysfs_write() {
+    WRITE_ERR=$(vmtool write "$1" "$2") && { WRITE_ERR=; return 0; }
+    return 1
+}
+# assert_write_ok PATH VALUE
+assert_write_ok() {
+    sysfs_write "$1" "$2" || fail "write [$2] > $1: expected success, got $WRITE_ERR"
+    note "ok: write [$2] > $1"
+}
+# assert_write_fails ERRNO PATH VALUE   (ERRNO like ENOSPC)
+assert_write_fails() {
+    if sysfs_write "$2" "$3"; then fail "write [$3] > $2: expected $1, but it succeeded"; fi
+    case $WRITE_ERR in "$1:"*) ;; *) fail "write [$3] > $2: expected $1, got $WRITE_ERR";; esac
+    note "ok: write [$3] > $2 failed: $WRITE_ERR"
+}
+
+# --- kernel-object helpers ------------------------------------------------------------
+PCI=/sys/bus/pci/devices
+MDEV_BUS=/sys/class/mdev_bus
+# pci_driver ADDR -> driver name or "" (unbound)
+pci_driver() { [ -L "$PCI/$1/driver" ] && basename "$(readlink "$PCI/$1/driver")" || true; }
+# iommu_group DEV_SYSFS_DIR -> group number or ""
+iommu_group() { [ -L "$1/iommu_group" ] && basename "$(readlink "$1/iommu_group")" || true; }
+# mdev_avail PARENT TYPE -> available_instances
+mdev_avail() { cat "$MDEV_BUS/$1/mdev_supported_types/$2/available_instances"; }
+# mdev_count -> number of mdevs on the mdev bus
+mdev_count() { ls /sys/bus/mdev/devices 2>/dev/null | wc -l | tr -d ' '; }
+# uuid N [PREFIX] -> a deterministic test UUID, e.g. uuid 7 -> 00000000-0000-4000-8000-000000000007
+uuid() { printf '%s-0000-4000-8000-%012d\n' "${2:-00000000}" "$1"; }
+# mdev_create PARENT TYPE UUID / mdev_remove UUID  (assert success)
+mdev_create() { assert_write_ok "$MDEV_BUS/$1/mdev_supported_types/$2/create" "$3"; }
+mdev_remove() { assert_write_ok "/sys/bus/mdev/devices/$1/remove" 1; }
+# hold_open PATH -> starts a background process holding PATH open (O_RDWR); sets HOLD_PID
+hold_open() {
+    vmtool hold "$1" >/tmp/.vm-hold 2>&1 &
+    HOLD_PID=$!
+    _i=0
+    while [ $_i -lt 50 ]; do
+        grep -q held /tmp/.vm-hold 2>/dev/null && { note "ok: pid $HOLD_PID holds $1 open"; return 0; }
+        kill -0 $HOLD_PID 2>/dev/null || break
+        sleep 0.1; _i=$((_i + 1))
+    done
+    fail "could not hold $1 open: $(cat /tmp/.vm-hold)"
+}
+release() { kill "${1:-$HOLD_PID}" 2>/dev/null || true; wait "${1:-$HOLD_PID}" 2>/dev/null || true; }
+# bind_driver_override ADDR DRIVER : driver_override + unbind + drivers_probe (the hostdev way)
+rebind_with_override() {
+    assert_write_ok "$PCI/$1/driver_override" "$2"
+    if [ -L "$PCI/$1/driver" ]; then assert_write_ok "$PCI/$1/driver/unbind" "$1"; fi
+    assert_write_ok /sys/bus/pci/drivers_probe "$1"
+}

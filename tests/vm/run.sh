@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# tests/vm/run.sh — boot the test VM once and run one case inside it.
+#
+#   tests/vm/run.sh [--binary PATH] [--append "ARGS"] [--no-iommu] [--timeout SECS]
+#                   [--mem MB] [--keep] CASE.sh
+#
+# Needs tests/vm/setup.sh to have run (it does not download anything itself).
+# Builds a per-run initramfs = cached base (busybox + modules) + /init + /tests/{lib.sh,
+# case.sh,files/} + /usr/local/bin/{hostdev,vmtool} (+ the shared libraries hostdev needs),
+# boots the q35 + intel-iommu VM under QEMU, streams the serial console, and exits with
+# the case's status. A boot that does not finish within the timeout is killed (the whole
+# QEMU process group) and fails with status 124; a boot that ends without the end marker
+# fails with status 1.
+#
+# The case file may carry header comments that add to the options:
+#   # vm-append: intel_iommu=off      extra kernel arguments
+#   # vm-no-iommu                     no intel-iommu device in the VM
+#   # vm-timeout: 240                 a longer timeout for this case
+#
+# Environment: HOSTDEV_VM_CACHE (default /var/cache/hostdev-vm), HOSTDEV_VM_ACCEL=tcg|kvm
+# (default tcg: software emulation; kvm only where /dev/kvm can run a stock kernel),
+# HOSTDEV_VM_TIMEOUT (default 120 for tcg, 60 for kvm), HOSTDEV_VM_SMP (default 1),
+# HOSTDEV_BIN (default for --binary).
+set -euo pipefail
+trap 'echo "vm-run: ERROR: unexpected failure at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${HOSTDEV_VM_CACHE:-/var/cache/hostdev-vm}
+ACCEL=${HOSTDEV_VM_ACCEL:-tcg}
+BINARY=${HOSTDEV_BIN:-}
+APPEND=""
+NO_IOMMU=0
+TIMEOUT=""
+MEM=${HOSTDEV_VM_MEM:-1024}
+SMP=${HOSTDEV_VM_SMP:-1}
+KEEP=0
+CASE=""
+
+usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 64; }
+die() { printf 'vm-run: ERROR: %s\n' "$*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+    case $1 in
+        --binary) BINARY=$2; shift 2;;
+        --append) APPEND="$APPEND $2"; shift 2;;
+        --no-iommu) NO_IOMMU=1; shift;;
+        --timeout) TIMEOUT=$2; shift 2;;
+        --mem) MEM=$2; shift 2;;
+        --keep) KEEP=1; shift;;
+        -h|--help) usage;;
+        -*) printf 'vm-run: unknown option %s\n' "$1" >&2; usage;;
+        *) [ -z "$CASE" ] || usage; CASE=$1; shift;;
+    esac
+done
+[ -n "$CASE" ] || usage
+[ -f "$CASE" ] || die "no such case: $CASE"
+
+# header comments of the case
+hdr_append=$(sed -n 's/^# *vm-append: *//p' "$CASE" | tr '\n' ' ')
+[ -z "$hdr_append" ] || APPEND="$APPEND $hdr_append"
+grep -q '^# *vm-no-iommu\b' "$CASE" && NO_IOMMU=1
+hdr_timeout=$(sed -n 's/^# *vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$CASE" | head -1)
+[ -n "$TIMEOUT" ] || TIMEOUT=${hdr_timeout:-${HOSTDEV_VM_TIMEOUT:-}}
+
+STAMP=$CACHE/setup.stamp
+[ -f "$STAMP" ] || die "the VM cache is not set up: run tests/vm/setup.sh (as root) first"
+KVER=$(sed -n 's/^kver=//p' "$STAMP")
+ROOT=$CACHE/root
+QEMU=$ROOT/usr/bin/qemu-system-x86_64
+VMLINUZ=$ROOT/boot/vmlinuz-$KVER
+BASE=$CACHE/base.cpio
+for f in "$QEMU" "$VMLINUZ" "$BASE"; do [ -e "$f" ] || die "missing $f: run tests/vm/setup.sh"; done
+command -v cpio >/dev/null || die "cpio not installed: run tests/vm/setup.sh"
+
+# vmtool: tiny static helper, rebuilt when its source changes
+VMTOOL=$CACHE/vmtool
+if [ ! -x "$VMTOOL" ] || [ "$HERE/guest/vmtool.c" -nt "$VMTOOL" ]; then
+    gcc -O2 -static -o "$VMTOOL.tmp" "$HERE/guest/vmtool.c" \
+        || die "cannot build guest/vmtool.c statically (gcc and libc6-dev needed: run tests/vm/setup.sh)"
+    mv "$VMTOOL.tmp" "$VMTOOL"
+fi
+
+# accelerator
+case $ACCEL in
+    tcg) ACCEL_ARGS=(-accel tcg -cpu max); TIMEOUT=${TIMEOUT:-120};;
+    kvm) [ -w /dev/kvm ] || die "HOSTDEV_VM_ACCEL=kvm but /dev/kvm is not usable"
+         ACCEL_ARGS=(-accel kvm -cpu host); TIMEOUT=${TIMEOUT:-60};;
+    *) die "HOSTDEV_VM_ACCEL must be tcg or kvm, not $ACCEL";;
+esac
+
+WORK=$(mktemp -d /tmp/hostdev-vm.XXXXXX)
+QPID=""
+cleanup() {
+    if [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; then
+        kill -KILL -- "-$QPID" 2>/dev/null || kill -KILL "$QPID" 2>/dev/null || true
+    fi
+    [ "$KEEP" = 1 ] && printf 'vm-run: kept %s\n' "$WORK" >&2 || rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ------------------------------------------------------------ per-run initramfs
+S=$WORK/stage
+mkdir -p "$S/tests/files" "$S/usr/local/bin"
+install -m 0755 "$HERE/guest/init" "$S/init"
+install -m 0644 "$HERE/lib.sh" "$S/tests/lib.sh"
+install -m 0644 "$CASE" "$S/tests/case.sh"
+if [ -d "$HERE/files" ]; then cp -a "$HERE/files/." "$S/tests/files/"; fi
+install -m 0755 "$VMTOOL" "$S/usr/local/bin/vmtool"
+if [ -n "$BINARY" ]; then
+    [ -x "$BINARY" ] || die "--binary $BINARY is not an executable file"
+    install -m 0755 "$BINARY" "$S/usr/local/bin/hostdev"
+    # the loader and shared libraries it needs, at the same paths
+    { ldd "$BINARY" 2>/dev/null || true; } | awk '/=> \//{print $3} /^\t\//{print $1}' | while read -r lib; do
+        [ -n "$lib" ] || continue
+        mkdir -p "$S$(dirname "$lib")"
+        cp -L "$lib" "$S$lib"
+    done
+fi
+GUEST_MODULES="vfio vfio_pci vfio_iommu_type1 mdev e1000e e1000 virtio_pci virtio_rng mtty mdpy mbochs"
+case_name=$(basename "$CASE" .sh)
+{
+    printf 'VM_MODULES=%q\n' "$GUEST_MODULES"
+    printf 'VM_CASE=%q\n' "$case_name"
+    printf 'VM_ACCEL=%q\n' "$ACCEL"
+    printf 'VM_IOMMU=%q\n' "$([ $NO_IOMMU = 1 ] && echo none || echo intel)"
+} > "$S/tests/env"
+(cd "$S" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 > "$WORK/run.cpio")
+cat "$BASE" "$WORK/run.cpio" > "$WORK/initrd.cpio"
+
+# ------------------------------------------------------------------ the machine
+# Same layout as shared/spec/real-sysfs-qemu-guest.txt:
+#   00:02.0 e1000e, 00:03.0 e1000e (own groups)   00:04.0 edu 1234:11e8 (no driver)
+#   00:05.0 virtio-rng          00:06.0 root port -> 01:00.0 e1000e
+#   00:07.0 e1000e + 00:07.1 edu (multifunction)
+#   00:08.0 root port -> 02:00.0 pcie-pci-bridge -> 03:01.0 edu, 03:02.0 e1000 (one group)
+# NICs hang on a hub with no host side; no option ROMs.
+MACHINE=(-machine q35,kernel-irqchip=split)
+IOMMU=(-device intel-iommu,intremap=on,caching-mode=on)
+[ "$NO_IOMMU" = 1 ] && IOMMU=()
+DEVICES=(
+    -netdev hubport,id=n0,hubid=0 -device e1000e,netdev=n0,addr=02.0,romfile=
+    -netdev hubport,id=n1,hubid=0 -device e1000e,netdev=n1,addr=03.0,romfile=
+    -device edu,addr=04.0
+    -device virtio-rng-pci,addr=05.0
+    -device pcie-root-port,id=rp1,chassis=1,addr=06.0
+    -netdev hubport,id=n2,hubid=0 -device e1000e,netdev=n2,bus=rp1,romfile=
+    -netdev hubport,id=n3,hubid=0 -device e1000e,netdev=n3,addr=07.0,multifunction=on,romfile=
+    -device edu,addr=07.1
+    -device pcie-root-port,id=rp2,chassis=2,addr=08.0
+    -device pcie-pci-bridge,id=br1,bus=rp2
+    -device edu,bus=br1,addr=01.0
+    -netdev hubport,id=n4,hubid=0 -device e1000,netdev=n4,bus=br1,addr=02.0,romfile=
+)
+# default: as in the sysfs dump; a case's own intel_iommu=/iommu= replaces the default
+IOMMU_ARGS="intel_iommu=on iommu=pt"
+case " $APPEND " in *" intel_iommu="*|*" iommu="*) IOMMU_ARGS="";; esac
+[ "$NO_IOMMU" = 1 ] && IOMMU_ARGS=""
+CMDLINE="console=ttyS0 ${IOMMU_ARGS:+$IOMMU_ARGS }panic=-1 quiet${APPEND}"
+
+QCMD=("$QEMU" -L "$ROOT/usr/share/qemu" -L "$ROOT/usr/share/seabios"
+      "${MACHINE[@]}" "${ACCEL_ARGS[@]}" -smp "$SMP" -m "$MEM"
+      -nodefaults -no-user-config -vga none -display none -no-reboot
+      -chardev stdio,id=con,signal=off -serial chardev:con
+      "${IOMMU[@]}" "${DEVICES[@]}"
+      -kernel "$VMLINUZ" -initrd "$WORK/initrd.cpio" -append "$CMDLINE")
+
+printf 'vm-run: case %s | accel=%s (%s) | iommu=%s | timeout %ss | kernel %s\n' \
+    "$case_name" "$ACCEL" "$([ "$ACCEL" = tcg ] && echo 'software emulation' || echo 'hardware')" \
+    "$([ "$NO_IOMMU" = 1 ] && echo none || echo intel-iommu)" "$TIMEOUT" "$KVER"
+printf 'vm-run: append: %s\n' "$CMDLINE"
+LOG=$WORK/console.log
+: > "$LOG"
+T0=$(date +%s.%N)
+# setsid: QEMU (under timeout) runs in its own process group, killed as one on timeout or
+# clean-up; pdeathsig: if this script dies anyhow (even SIGKILL), timeout and QEMU die too
+setsid -w setpriv --pdeathsig TERM timeout -k 5 "$TIMEOUT" setpriv --pdeathsig KILL "${QCMD[@]}" </dev/null >"$LOG" 2>&1 &
+QPID=$!
+tail -n +1 -f --pid="$QPID" "$LOG" 2>/dev/null | tr -d '\r' &
+TPID=$!
+# poll rather than block in `wait`, so that INT/TERM/HUP run the clean-up promptly
+while kill -0 "$QPID" 2>/dev/null && ! grep -q '^@@HOSTDEV-VM-EXIT' "$LOG" 2>/dev/null; do sleep 0.3; done
+QRC=0
+wait "$QPID" || QRC=$?
+wait "$TPID" 2>/dev/null || true
+QPID=""
+DT=$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+
+RC=$(tr -d '\r' < "$LOG" | sed -n 's/^@@HOSTDEV-VM-EXIT \([0-9][0-9]*\)@@$/\1/p' | tail -1)
+if [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then
+    printf 'vm-run: TIMEOUT: the VM did not finish within %ss; QEMU killed (case %s)\n' "$TIMEOUT" "$case_name"
+    exit 124
+fi
+if [ -z "$RC" ]; then
+    printf 'vm-run: FAILED: the VM ended (QEMU status %s) without the end marker after %ss (case %s)\n' "$QRC" "$DT" "$case_name"
+    exit 1
+fi
+printf 'vm-run: case %s exited %s after %ss (boot + case, accel=%s)\n' "$case_name" "$RC" "$DT" "$ACCEL"
+exit "$RC"

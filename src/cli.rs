@@ -73,9 +73,55 @@ pub enum Command {
     ListTypes(ListTypesArgs),
     /// Show what `apply` would do for this node (read-only)
     Plan(PlanArgs),
+    /// Make the host match the configuration: remove undesired mdevs, create the planned
+    /// ones, verify, and record them in the state file and the audit log
+    Apply(ApplyArgs),
+    /// Undo what hostdev did: remove the mdevs it created (--all: every removable mdev)
+    /// and return vfio-bound devices to their original drivers
+    Teardown(TeardownArgs),
     /// Print the environment KubeVirt's device plugins would hand to virt-launcher
     /// (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)
     Env(EnvArgs),
+}
+
+/// Options shared by every command that changes the host.
+#[derive(Debug, Clone, Args)]
+pub struct MutateArgs {
+    /// Proceed without asking (required when stdin is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Print exactly the writes (path and value) that would be made, and make none
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds to wait for another hostdev run to release the lock
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub mutate: MutateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TeardownArgs {
+    #[command(flatten)]
+    pub mutate: MutateArgs,
+
+    /// Also remove every other mdev that is not in use, not only those hostdev created
+    #[arg(long)]
+    pub all: bool,
+
+    /// Only tear down mdevs
+    #[arg(long)]
+    pub mdevs: bool,
+
+    /// Only return vfio-bound devices to their original drivers
+    #[arg(long)]
+    pub vfio: bool,
 }
 
 #[derive(Debug, Args)]

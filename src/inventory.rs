@@ -431,6 +431,17 @@ fn process_running(fs: &Sysfs, comm: &str) -> bool {
         })
 }
 
+/// Who holds any of these `/dev` paths open right now (a fresh scan of `<root>/proc`),
+/// for the re-check immediately before a remove or unbind.
+pub fn holders_now(fs: &Sysfs, paths: &[String]) -> Result<Vec<Holder>> {
+    let (holders, _) = scan_holders(fs)?;
+    let inv = Inventory {
+        holders,
+        ..Default::default()
+    };
+    Ok(inv.holders_of(paths))
+}
+
 /// Scan `<root>/proc/*/fd` for open `/dev/vfio/...` handles.
 fn scan_holders(fs: &Sysfs) -> Result<(BTreeMap<String, Vec<Holder>>, usize)> {
     let proc_dir = fs.path("proc");

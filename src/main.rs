@@ -24,6 +24,8 @@ fn main() -> ExitCode {
     let result = Context::new(&cli.global).and_then(|ctx| match &cli.command {
         Command::ListTypes(a) => commands::list_types::run(&ctx, a, &mut out),
         Command::Plan(a) => commands::plan::run(&ctx, a, &mut out),
+        Command::Apply(a) => commands::apply::run(&ctx, a, &mut out),
+        Command::Teardown(a) => commands::teardown::run(&ctx, a, &mut out),
         Command::Env(a) => commands::env::run(&ctx, a, &mut out),
     });
     let _ = out.flush();

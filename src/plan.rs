@@ -167,6 +167,9 @@ pub struct Blocked {
     /// A vendor-VFIO virtual function whose type would be cleared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// Its physical GPU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<String>,
     #[serde(rename = "type")]
     pub type_id: String,
     pub reason: String,
@@ -418,6 +421,7 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
                 uuid: mdev.uuid.clone(),
                 parent: mdev.parent.clone(),
                 address: None,
+                gpu: None,
                 type_id: type_id.clone(),
                 reason: in_use(&holders),
             });
@@ -875,6 +879,7 @@ fn vendor_card(
                 uuid: String::new(),
                 parent: String::new(),
                 address: Some(vf.dev.address.clone()),
+                gpu: Some(card.address.clone()),
                 type_id: id,
                 reason: in_use(&holders),
             });

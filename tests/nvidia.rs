@@ -174,3 +174,153 @@ fn vfs_not_enabled_is_reported_with_the_fix() {
         lt.stdout
     );
 }
+
+/// `--root <copy> -f <copy>/config.yaml --node-name n` followed by `args`.
+fn on_copy(root: &std::path::Path, args: &[&str]) -> common::Run {
+    let cfg = root.join("config.yaml");
+    let mut all = vec![
+        "--root",
+        root.to_str().expect("utf-8"),
+        "-f",
+        cfg.to_str().expect("utf-8"),
+        "--node-name",
+        "n",
+    ];
+    all.extend_from_slice(args);
+    common::hostdev(&all)
+}
+
+fn audit(root: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(root.join("var/log/hostdev/audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(json)
+        .collect()
+}
+
+#[test]
+fn apply_writes_the_type_id_to_free_vfs_and_never_touches_configured_ones() {
+    let dir = common::copy_fixture("l40s-vfio");
+    let root = dir.path();
+    let dry = on_copy(root, &["apply", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry
+        .stdout
+        .contains("echo 1145 > /sys/bus/pci/devices/0000:41:00.4/nvidia/current_vgpu_type"));
+    assert!(audit(root).is_empty(), "a dry run writes nothing");
+
+    let r = on_copy(root, &["apply", "--yes"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let lines = audit(root);
+    assert_eq!(lines.len(), 62);
+    assert!(lines.iter().all(|l| l["action"] == "vgpu.set"));
+    assert!(!lines.iter().any(|l| {
+        let p = l["path"].as_str().unwrap_or("");
+        p.contains("0000:61:00.4") || p.contains("0000:61:00.5")
+    }));
+    let read = |vf: &str| {
+        std::fs::read_to_string(
+            root.join(format!("sys/bus/pci/devices/{vf}/nvidia/current_vgpu_type")),
+        )
+        .expect("read")
+    };
+    assert_eq!(read("0000:41:00.4").trim(), "1145");
+    assert_eq!(read("0000:61:00.4").trim(), "1152");
+    // no driver was touched: the VFs stay on nvidia
+    assert!(!lines
+        .iter()
+        .any(|l| l["path"].as_str().unwrap_or("").contains("/drivers")));
+    let state = json(&std::fs::read_to_string(root.join("run/hostdev/state.json")).expect("state"));
+    assert_eq!(state["vgpu_vfs"].as_array().map(Vec::len), Some(62));
+    assert_eq!(state["vgpu_vfs"][0]["address"], "0000:41:00.4");
+    assert_eq!(state["vgpu_vfs"][0]["type_id"], 1145);
+
+    // teardown clears exactly what apply set (writes 0), never the VFs it did not configure
+    let t = on_copy(root, &["teardown", "--mdevs", "--yes"]);
+    let clears: Vec<Value> = audit(root)
+        .into_iter()
+        .filter(|l| l["action"] == "vgpu.clear")
+        .collect();
+    assert_eq!(clears.len(), 62, "{}\n{}", t.stdout, t.stderr);
+    assert!(clears.iter().all(|l| l["value"] == "0"));
+    assert!(!clears
+        .iter()
+        .any(|l| l["path"].as_str().unwrap_or("").contains("0000:61:00.4")));
+}
+
+#[test]
+fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
+    use hostdev::apply::Executor;
+    use hostdev::journal::Journal;
+    use hostdev::plan::ActionKind;
+    use hostdev::state::State;
+    use hostdev::sysfs::Sysfs;
+
+    let dir = common::copy_fixture("l40s-vfio");
+    let root = dir.path();
+    let fs = Sysfs::new(root, false);
+    let plan = json(&on_copy(root, &["plan", "-o", "json"]).stdout);
+    let sets: Vec<hostdev::plan::Action> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|a| a["gpu"] == "0000:61:00.0")
+        .map(|a| hostdev::plan::Action {
+            action: ActionKind::SetVgpuType,
+            uuid: String::new(),
+            parent: String::new(),
+            address: a["address"].as_str().map(String::from),
+            gpu: a["gpu"].as_str().map(String::from),
+            type_id: a["type"].as_str().unwrap_or("").into(),
+            type_name: None,
+        })
+        .collect();
+    assert_eq!(sets.len(), 30);
+    // the driver's view after four more 8Q vGPUs (equal-size mode, room for 6): the
+    // remaining free VFs list no creatable type any more
+    for a in &sets[4..] {
+        let vf = a.address.as_deref().expect("address");
+        std::fs::write(
+            root.join(format!(
+                "sys/bus/pci/devices/{vf}/nvidia/creatable_vgpu_types"
+            )),
+            "ID    : vGPU Name\n",
+        )
+        .expect("write fixture copy");
+    }
+    let mut journal = Journal::new(&fs, false).expect("journal");
+    let mut state = State::default();
+    let stop = || false;
+    let mut exec = Executor::new(&mut journal, &mut state, &stop);
+    exec.set_vgpu(&sets);
+    let o = exec.outcome;
+    assert_eq!(o.count(ActionKind::SetVgpuType), 4);
+    assert_eq!(o.capacity_reached.len(), 26);
+    assert!(o.failed.is_empty() && o.not_done.is_empty());
+    assert!(o.complete(), "capacity reached is not an error");
+    assert_eq!(journal.writes().len(), 4);
+}
+
+#[test]
+fn teardown_leaves_an_in_use_vf_alone() {
+    let dir = common::copy_fixture("l40s-vfio");
+    let root = dir.path();
+    let r = on_copy(root, &["teardown", "--mdevs", "--all", "--yes"]);
+    let clears: Vec<String> = audit(root)
+        .iter()
+        .filter(|l| l["action"] == "vgpu.clear")
+        .filter_map(|l| l["path"].as_str().map(String::from))
+        .collect();
+    // .4 is held by pid 4343; .5 is free and configured
+    assert_eq!(
+        clears,
+        vec!["/sys/bus/pci/devices/0000:61:00.5/nvidia/current_vgpu_type".to_string()]
+    );
+    assert_eq!(r.code, 1, "in use: incomplete");
+    assert!(
+        r.stdout
+            .contains("0000:61:00.4 (vGPU type 1152): in use by pid 4343"),
+        "{}",
+        r.stdout
+    );
+}

@@ -1,5 +1,7 @@
 //! One thin file per subcommand: read, decide, render.
 
+pub mod apply;
 pub mod env;
 pub mod list_types;
 pub mod plan;
+pub mod teardown;

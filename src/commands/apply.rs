@@ -1,0 +1,291 @@
+//! `hostdev apply`: plan, show, confirm, execute (removals, re-plan, creations), verify.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::apply::{self, Executor, Outcome};
+use crate::cli::{ApplyArgs, Output};
+use crate::context::Context;
+use crate::inventory::Inventory;
+use crate::journal::WriteRecord;
+use crate::plan::{Action, ActionKind, Plan, SCHEMA};
+use crate::state::State;
+use crate::{confirm, interrupt, mutate, plan, render};
+
+#[derive(Serialize)]
+struct ApplyDoc<'a> {
+    schema: &'static str,
+    config: String,
+    dry_run: bool,
+    /// `converged` (nothing to do), `applied`, `incomplete`, `dry-run`.
+    result: &'static str,
+    plan: &'a Plan,
+    writes: &'a [WriteRecord],
+    #[serde(flatten)]
+    outcome: &'a Outcome,
+}
+
+pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
+    let config = ctx.load_config()?;
+    let node = ctx.node()?;
+    let cfg_shown = match ctx.config_path() {
+        p if p.as_os_str() == "-" => "stdin".to_string(),
+        p => ctx.sysfs.display(&p),
+    };
+    let dry_run = args.mutate.dry_run;
+    // Lock before reading the host, so the plan cannot go stale under another run.
+    let mut session = mutate::begin(ctx, &args.mutate, "apply")?;
+    let inv = Inventory::scan(&ctx.sysfs)?;
+    if inv.uninspected_processes > 0 {
+        ctx.warn(&format!(
+            "could not inspect the open files of {} processes (not root): in-use mdevs may not be detected",
+            inv.uninspected_processes
+        ));
+    }
+    let the_plan = plan::plan(&config, &node, &inv);
+    if the_plan.is_noop() && the_plan.blocked.is_empty() {
+        match ctx.output {
+            Output::Table => writeln!(out, "host already matches {cfg_shown}")?,
+            f => render::document(
+                out,
+                f,
+                &ApplyDoc {
+                    schema: SCHEMA,
+                    config: cfg_shown,
+                    dry_run,
+                    result: "converged",
+                    plan: &the_plan,
+                    writes: &[],
+                    outcome: &Outcome::default(),
+                },
+            )?,
+        }
+        return Ok(0);
+    }
+    let mut state = State::load(&ctx.sysfs)?;
+    if ctx.output == Output::Table {
+        render::plan_table(out, &the_plan)?;
+        writeln!(out)?;
+        out.flush()?;
+    }
+    let n = the_plan.actions.len();
+    if n > 0 && !dry_run {
+        let removals =
+            the_plan.count(ActionKind::Remove) + the_plan.count(ActionKind::ClearVgpuType);
+        let creations =
+            the_plan.count(ActionKind::Create) + the_plan.count(ActionKind::SetVgpuType);
+        let prompt = format!(
+            "apply {n} change{} to this host ({} removal{}, {} creation{})?",
+            plural(n),
+            removals,
+            plural(removals),
+            creations,
+            plural(creations),
+        );
+        if !confirm::confirm(&prompt, args.mutate.yes)? {
+            eprintln!("hostdev: aborted; nothing was changed");
+            return Ok(1);
+        }
+    }
+    if dry_run && ctx.output == Output::Table {
+        writeln!(out, "dry run: these writes would be made (none were):")?;
+        out.flush()?;
+    }
+    let stop = interrupt::requested;
+    let mut exec = Executor::new(&mut session.journal, &mut state, &stop);
+    let mut replan = || -> Result<Plan> {
+        let inv = Inventory::scan(&ctx.sysfs)?;
+        Ok(plan::plan(&config, &node, &inv))
+    };
+    apply::execute(&mut exec, &the_plan, &mut replan)?;
+    let mut outcome = exec.outcome;
+    if dry_run {
+        let unknown: Vec<&str> = the_plan
+            .cards
+            .iter()
+            .filter(|p| p.create.is_none())
+            .map(|p| p.address.as_str())
+            .collect();
+        if !unknown.is_empty() {
+            ctx.warn(&format!(
+                "the creations on {} are planned after the removals run (their count is known only then); a real run writes them",
+                unknown.join(", ")
+            ));
+        }
+    } else if !outcome.done.is_empty() {
+        let after = Inventory::scan(&ctx.sysfs)?;
+        outcome.differences = apply::verify(&after, &outcome);
+    }
+    let result = if dry_run {
+        "dry-run"
+    } else if outcome.complete() {
+        "applied"
+    } else {
+        "incomplete"
+    };
+    match ctx.output {
+        Output::Table => summary(out, &outcome, dry_run)?,
+        f => render::document(
+            out,
+            f,
+            &ApplyDoc {
+                schema: SCHEMA,
+                config: cfg_shown,
+                dry_run,
+                result,
+                plan: &the_plan,
+                writes: session.journal.writes(),
+                outcome: &outcome,
+            },
+        )?,
+    }
+    Ok(finish(ctx, "apply", &outcome))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The closing diagnostic and the exit code: 0 when everything was done, else 1.
+pub fn finish(ctx: &Context, command: &str, o: &Outcome) -> i32 {
+    if o.complete() {
+        return 0;
+    }
+    let mut parts = Vec::new();
+    if o.interrupted {
+        parts.push("interrupted".to_string());
+    }
+    if !o.failed.is_empty() {
+        parts.push(format!("{} write(s) failed", o.failed.len()));
+    }
+    if !o.not_done.is_empty() {
+        parts.push(format!("{} change(s) not done", o.not_done.len()));
+    }
+    if !o.in_use.is_empty() {
+        parts.push(format!("{} mdev(s) in use left alone", o.in_use.len()));
+    }
+    if !o.differences.is_empty() {
+        parts.push(format!(
+            "{} difference(s) after verification",
+            o.differences.len()
+        ));
+    }
+    if !o.errors.is_empty() {
+        parts.push(o.errors.join("; "));
+    }
+    // An error, so shown even with -q.
+    let _ = ctx;
+    eprintln!("hostdev: {command} incomplete: {}", parts.join(", "));
+    1
+}
+
+/// What was and was not done, on stdout.
+pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
+    let verb = if dry_run { "would remove" } else { "removed" };
+    let verb2 = if dry_run { "would create" } else { "created" };
+    writeln!(
+        out,
+        "{verb} {} mdev(s), {verb2} {} mdev(s){}",
+        o.count(ActionKind::Remove),
+        o.count(ActionKind::Create),
+        if o.replanned {
+            " (creations re-planned after the removals)"
+        } else {
+            ""
+        }
+    )?;
+    let (set, clear) = (
+        o.count(ActionKind::SetVgpuType),
+        o.count(ActionKind::ClearVgpuType),
+    );
+    if set + clear > 0 || !o.capacity_reached.is_empty() {
+        let (v1, v2) = if dry_run {
+            ("would set", "would clear")
+        } else {
+            ("set", "cleared")
+        };
+        writeln!(
+            out,
+            "{v1} the vGPU type of {set} VF(s), {v2} it on {clear} VF(s)"
+        )?;
+    }
+    if !o.capacity_reached.is_empty() {
+        let gpus: std::collections::BTreeSet<&str> = o
+            .capacity_reached
+            .iter()
+            .filter_map(|a| a.gpu.as_deref())
+            .collect();
+        writeln!(
+            out,
+            "capacity reached on {} (the type is no longer creatable): {} VF(s) left free",
+            gpus.into_iter().collect::<Vec<_>>().join(", "),
+            o.capacity_reached.len()
+        )?;
+    }
+    if !o.gone.is_empty() {
+        writeln!(out, "already gone:")?;
+        for a in &o.gone {
+            writeln!(out, "  {}", describe(a))?;
+        }
+    }
+    if !o.in_use.is_empty() {
+        writeln!(out, "in use, left alone:")?;
+        for b in &o.in_use {
+            match &b.address {
+                Some(vf) => writeln!(out, "  {vf} (vGPU type {}): {}", b.type_id, b.reason)?,
+                None => writeln!(
+                    out,
+                    "  {} ({} on {}): {}",
+                    b.uuid, b.type_id, b.parent, b.reason
+                )?,
+            }
+        }
+    }
+    if !o.failed.is_empty() {
+        writeln!(out, "failed:")?;
+        for f in &o.failed {
+            let a = &f.action;
+            writeln!(out, "  {} {}: {}", kind(a.action), describe(a), f.reason)?;
+        }
+    }
+    if !o.not_done.is_empty() {
+        writeln!(out, "not done:")?;
+        for f in &o.not_done {
+            let a = &f.action;
+            writeln!(out, "  {} {}: {}", kind(a.action), describe(a), f.reason)?;
+        }
+    }
+    if !o.differences.is_empty() {
+        writeln!(out, "host differs from the plan after applying:")?;
+        for d in &o.differences {
+            writeln!(out, "  {d}")?;
+        }
+    }
+    for e in &o.errors {
+        writeln!(out, "error: {e}")?;
+    }
+    Ok(())
+}
+
+fn kind(k: ActionKind) -> &'static str {
+    match k {
+        ActionKind::Remove => "remove",
+        ActionKind::Create => "create",
+        ActionKind::SetVgpuType => "set-vgpu-type",
+        ActionKind::ClearVgpuType => "clear-vgpu-type",
+    }
+}
+
+/// `<uuid> (<type> on <parent>)`, or `<VF> (vGPU type <id>)` for a vendor-VFIO VF.
+fn describe(a: &Action) -> String {
+    match &a.address {
+        Some(vf) => format!("{vf} (vGPU type {})", a.type_id),
+        None => format!("{} ({} on {})", a.uuid, a.type_id, a.parent),
+    }
+}

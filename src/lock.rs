@@ -1,0 +1,127 @@
+//! The run lock: one mutating hostdev at a time per root. An exclusive `flock` on
+//! `<root>/run/hostdev/lock`; the holder's pid is written into the file so a waiting run
+//! can name it. The lock is released when the guard is dropped (or the process dies).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::error::{fail, Code};
+use crate::sysfs::Sysfs;
+
+/// Relative location of the lock file.
+pub const LOCK_FILE: &str = "run/hostdev/lock";
+
+/// Held while a mutating command runs.
+pub struct RunLock {
+    _lock: Flock<File>,
+    pub path: PathBuf,
+}
+
+impl std::fmt::Debug for RunLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RunLock({})", self.path.display())
+    }
+}
+
+/// Take the lock, waiting up to `timeout`; a run that cannot get it fails with exit 75
+/// naming the holder's pid.
+pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
+    let path = fs.path(LOCK_FILE);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("creating {} for the run lock", fs.display(dir)))?;
+    }
+    let deadline = Instant::now() + timeout;
+    let mut file = open(fs, &path)?;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(mut lock) => {
+                // Record who holds it; a failure here only loses the pid in messages.
+                let _ = lock.set_len(0);
+                let _ = lock.seek(SeekFrom::Start(0));
+                let _ = writeln!(lock, "{}", std::process::id());
+                let _ = lock.flush();
+                return Ok(RunLock { _lock: lock, path });
+            }
+            Err((f, Errno::EWOULDBLOCK)) => {
+                if Instant::now() >= deadline {
+                    let holder = holder_pid(&path)
+                        .map(|p| format!("pid {p}"))
+                        .unwrap_or_else(|| "another process".into());
+                    return Err(fail(
+                        Code::Locked,
+                        format!(
+                            "another hostdev run ({holder}) holds the lock {}; waited {}s. \
+                             Wait for it to finish or raise --lock-timeout",
+                            fs.display(&path),
+                            timeout.as_secs_f64()
+                        ),
+                    ));
+                }
+                file = f;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err((_, Errno::EINTR)) => {
+                file = open(fs, &path)?;
+            }
+            Err((_, e)) => {
+                return Err(anyhow::anyhow!(
+                    "locking {}: {}",
+                    fs.display(&path),
+                    std::io::Error::from(e)
+                ))
+            }
+        }
+    }
+}
+
+fn open(fs: &Sysfs, path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .open(path)
+        .with_context(|| format!("opening the run lock {}", fs.display(path)))
+}
+
+/// The pid written by the current holder, if readable.
+pub fn holder_pid(path: &Path) -> Option<u32> {
+    let mut s = String::new();
+    File::open(path).ok()?.read_to_string(&mut s).ok()?;
+    s.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::exit_code;
+
+    #[test]
+    fn second_lock_times_out_with_holder_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = Sysfs::new(dir.path(), false);
+        let first = acquire(&fs, Duration::from_secs(1)).unwrap();
+        assert_eq!(holder_pid(&first.path), Some(std::process::id()));
+        let t0 = Instant::now();
+        let err = acquire(&fs, Duration::from_millis(300)).unwrap_err();
+        assert!(t0.elapsed() >= Duration::from_millis(300));
+        assert_eq!(exit_code(&err), 75);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
+        assert!(msg.contains("/run/hostdev/lock"), "{msg}");
+        drop(first);
+        acquire(&fs, Duration::from_millis(0)).expect("free after release");
+    }
+}

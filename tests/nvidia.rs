@@ -324,3 +324,19 @@ fn teardown_leaves_an_in_use_vf_alone() {
         r.stdout
     );
 }
+
+#[test]
+fn env_exposes_configured_vendor_vfio_vfs_as_pci_devices() {
+    // KubeVirt's shouldPermitNvidia: driver nvidia, not a PF, non-zero current_vgpu_type
+    let r = on_fixture("l40s-vfio", &["env"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "PCI_RESOURCE_NVIDIA_COM_AD102GL_L40S=0000:61:00.4,0000:61:00.5\n"
+    );
+    let r = on_fixture("l40s-full", &["env"]);
+    assert_eq!(
+        r.stdout,
+        "PCI_RESOURCE_NVIDIA_COM_AD102GL_L40S=0000:41:00.4\n"
+    );
+}

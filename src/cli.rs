@@ -82,6 +82,71 @@ pub enum Command {
     /// Print the environment KubeVirt's device plugins would hand to virt-launcher
     /// (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)
     Env(EnvArgs),
+    /// Host readiness for PCI passthrough, and the IOMMU groups (read-only)
+    Iommu(IommuArgs),
+    /// Bind PCI devices to a driver for passthrough
+    Bind(BindArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BindArgs {
+    #[command(subcommand)]
+    pub command: BindCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BindCommand {
+    /// Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the
+    /// binding and record the original driver for `teardown`. Refuses devices the host
+    /// uses, devices whose IOMMU group has other endpoints on host drivers (unless
+    /// --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op
+    Vfio(BindVfioArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BindVfioArgs {
+    /// PCI address (`0000:65:00.0` or `65:00.0`) or `vendor:device` selector (every match);
+    /// none on a terminal: choose from a list
+    #[arg(value_name = "DEVICE", conflicts_with = "from_config")]
+    pub devices: Vec<String>,
+    /// Bind the devices of the non-external permittedHostDevices.pciHostDevices selectors
+    #[arg(long)]
+    pub from_config: bool,
+    /// Also bind every other endpoint of the devices' IOMMU groups
+    #[arg(long)]
+    pub with_group: bool,
+    #[command(flatten)]
+    pub mutate: MutateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct IommuArgs {
+    #[command(subcommand)]
+    pub command: IommuCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IommuCommand {
+    /// Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel,
+    /// the kernel command line, the VFIO modules, interrupt remapping, the default domain type
+    /// and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL
+    Check(IommuCheckArgs),
+    /// List the IOMMU groups with their devices (address, vendor:device, class, driver) and
+    /// whether each group is viable for passthrough
+    Groups(IommuGroupsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IommuCheckArgs {}
+
+#[derive(Debug, Args)]
+pub struct IommuGroupsArgs {
+    /// Only groups that contain a GPU (PCI class 0300 or 0302)
+    #[arg(long)]
+    pub gpu: bool,
+    /// Only the group of this PCI device (`0000:65:00.0` or `65:00.0`)
+    #[arg(long, value_name = "ADDR")]
+    pub device: Option<String>,
 }
 
 /// Options shared by every command that changes the host.

@@ -142,6 +142,57 @@ impl PciDevice {
     }
 }
 
+/// Drivers that leave a device free for passthrough (an unbound endpoint is free too).
+pub const PASSTHROUGH_DRIVERS: [&str; 2] = ["vfio-pci", "pci-stub"];
+
+impl PciDevice {
+    /// Free for a VM: bound to vfio-pci or pci-stub, unbound, or an NVIDIA vendor-VFIO VF
+    /// (its `nvidia` driver registers it with VFIO itself).
+    pub fn is_passthrough_ready(&self) -> bool {
+        match self.driver.as_deref() {
+            None => true,
+            Some(d) => PASSTHROUGH_DRIVERS.contains(&d) || self.nvidia.is_some(),
+        }
+    }
+
+    /// Display and 3D controllers (classes 0300 and 0302).
+    pub fn is_gpu(&self) -> bool {
+        self.class.starts_with("0300") || self.class.starts_with("0302")
+    }
+}
+
+/// One IOMMU group and its PCI devices (ascending by address).
+#[derive(Debug, Clone)]
+pub struct IommuGroup<'a> {
+    pub id: String,
+    pub devices: Vec<&'a PciDevice>,
+}
+
+impl IommuGroup<'_> {
+    /// Endpoints still on a host driver: they make the group unusable for passthrough
+    /// (bridges are ignored: they need no driver and vfio tolerates pcieport).
+    pub fn blockers(&self) -> Vec<&PciDevice> {
+        self.devices
+            .iter()
+            .copied()
+            .filter(|d| !d.is_bridge() && !d.is_passthrough_ready())
+            .collect()
+    }
+
+    pub fn viable(&self) -> bool {
+        self.blockers().is_empty()
+    }
+
+    /// The endpoints (non-bridges) of the group.
+    pub fn endpoints(&self) -> Vec<&PciDevice> {
+        self.devices
+            .iter()
+            .copied()
+            .filter(|d| !d.is_bridge())
+            .collect()
+    }
+}
+
 impl Mdev {
     /// The `/dev` paths through which a process can hold this mdev.
     pub fn device_paths(&self) -> Vec<String> {
@@ -208,6 +259,27 @@ impl Inventory {
             .binary_search_by(|d| d.address.as_str().cmp(address))
             .ok()
             .map(|i| &self.pci[i])
+    }
+
+    /// The IOMMU groups of PCI devices, in numeric order (mdev groups are not listed).
+    pub fn iommu_groups(&self) -> Vec<IommuGroup<'_>> {
+        let mut groups: BTreeMap<(u64, String), Vec<&PciDevice>> = BTreeMap::new();
+        for d in &self.pci {
+            if let Some(g) = &d.iommu_group {
+                let key = (g.parse().unwrap_or(u64::MAX), g.clone());
+                groups.entry(key).or_default().push(d);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|((_, id), devices)| IommuGroup { id, devices })
+            .collect()
+    }
+
+    /// The group a PCI device belongs to.
+    pub fn group_of(&self, address: &str) -> Option<IommuGroup<'_>> {
+        let g = self.pci_device(address)?.iommu_group.as_deref()?;
+        self.iommu_groups().into_iter().find(|x| x.id == g)
     }
 
     /// Who holds any of these `/dev` paths open.

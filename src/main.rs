@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use hostdev::cli::{Cli, Command};
+use hostdev::cli::{BindCommand, Cli, Command, IommuCommand};
 use hostdev::commands;
 use hostdev::context::Context;
 use hostdev::error::exit_code;
@@ -27,6 +27,13 @@ fn main() -> ExitCode {
         Command::Apply(a) => commands::apply::run(&ctx, a, &mut out),
         Command::Teardown(a) => commands::teardown::run(&ctx, a, &mut out),
         Command::Env(a) => commands::env::run(&ctx, a, &mut out),
+        Command::Iommu(a) => match &a.command {
+            IommuCommand::Check(a) => commands::iommu::check(&ctx, a, &mut out),
+            IommuCommand::Groups(a) => commands::iommu::groups(&ctx, a, &mut out),
+        },
+        Command::Bind(a) => match &a.command {
+            BindCommand::Vfio(a) => commands::bind::vfio(&ctx, a, &mut out),
+        },
     });
     let _ = out.flush();
     match result {

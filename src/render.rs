@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::cli::Output;
 use crate::envvars::EnvVar;
 use crate::error::{fail, Code};
+use crate::hostcheck::{self, BootLoader, Vendor};
 use crate::inventory::{device_paths, Inventory, ParentKind};
 use crate::plan::{ActionKind, CardKind, Plan, SCHEMA};
 use crate::vgpu::{self, Framework};
@@ -609,4 +610,124 @@ pub fn env_shell(out: &mut dyn Write, vars: &[EnvVar]) -> Result<Vec<String>> {
         )?;
     }
     Ok(skipped)
+}
+
+// ---- iommu check -----------------------------------------------------------------
+
+#[derive(Serialize)]
+pub struct CheckDoc {
+    pub schema: &'static str,
+    pub cpu_vendor: Vendor,
+    pub iommu_vendor: Vendor,
+    pub boot_loader: BootLoader,
+    pub distribution: Option<String>,
+    pub checks: Vec<hostcheck::Check>,
+    pub summary: Summary,
+}
+
+#[derive(Serialize, Default)]
+pub struct Summary {
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skip: usize,
+}
+
+pub fn check_table(out: &mut dyn Write, doc: &CheckDoc) -> Result<()> {
+    let mut t = table(&["CHECK", "STATUS", "DETAIL"]);
+    for c in &doc.checks {
+        t.add_row(vec![
+            c.id.to_string(),
+            c.status.as_str().to_string(),
+            c.detail.clone(),
+        ]);
+    }
+    write_table(out, &t)?;
+    let remedies: Vec<&hostcheck::Check> =
+        doc.checks.iter().filter(|c| c.remedy.is_some()).collect();
+    if !remedies.is_empty() {
+        writeln!(out, "\nremedies:")?;
+        for c in remedies {
+            writeln!(
+                out,
+                "  {} ({}): {}",
+                c.id,
+                c.status.as_str(),
+                c.remedy.as_deref().unwrap_or_default()
+            )?;
+        }
+    }
+    let s = &doc.summary;
+    writeln!(
+        out,
+        "\n{} passed, {} warnings, {} failed, {} skipped",
+        s.pass, s.warn, s.fail, s.skip
+    )?;
+    Ok(())
+}
+
+// ---- iommu groups ----------------------------------------------------------------
+
+#[derive(Serialize)]
+pub struct GroupsDoc {
+    pub schema: &'static str,
+    pub groups: Vec<GroupDoc>,
+}
+
+#[derive(Serialize)]
+pub struct GroupDoc {
+    pub group: String,
+    /// The group's default domain type (`DMA`, `DMA-FQ`, `identity`).
+    #[serde(rename = "type")]
+    pub domain_type: Option<String>,
+    pub viable: bool,
+    /// Endpoints on a host driver, which make the group not viable.
+    pub blockers: Vec<String>,
+    pub devices: Vec<GroupDevice>,
+}
+
+#[derive(Serialize)]
+pub struct GroupDevice {
+    pub address: String,
+    pub vendor_device: String,
+    pub class: String,
+    pub driver: Option<String>,
+    pub bridge: bool,
+}
+
+pub fn groups_table(out: &mut dyn Write, doc: &GroupsDoc) -> Result<()> {
+    let mut t = table(&["GROUP", "TYPE", "VIABLE", "DEVICE", "ID", "CLASS", "DRIVER"]);
+    for g in &doc.groups {
+        for (i, d) in g.devices.iter().enumerate() {
+            let (group, ty, viable) = if i == 0 {
+                (
+                    g.group.clone(),
+                    g.domain_type.clone().unwrap_or_else(|| "-".into()),
+                    if g.viable {
+                        "yes".to_string()
+                    } else {
+                        "no".to_string()
+                    },
+                )
+            } else {
+                (String::new(), String::new(), String::new())
+            };
+            let mut driver = d.driver.clone().unwrap_or_else(|| "-".into());
+            if d.bridge {
+                driver.push_str(" (bridge)");
+            } else if g.blockers.contains(&d.address) {
+                driver.push_str(" (host driver)");
+            }
+            t.add_row(vec![
+                group,
+                ty,
+                viable,
+                d.address.clone(),
+                d.vendor_device.clone(),
+                d.class.get(..4).unwrap_or(&d.class).to_string(),
+                driver,
+            ]);
+        }
+    }
+    write_table(out, &t)
 }

@@ -15,6 +15,8 @@ pub const MDEV_DEVICES: &str = "sys/bus/mdev/devices";
 pub const PCI_DEVICES: &str = "sys/bus/pci/devices";
 pub const PCI_DRIVERS: &str = "sys/bus/pci/drivers";
 pub const IOMMU_GROUPS: &str = "sys/kernel/iommu_groups";
+pub const CLASS_IOMMU: &str = "sys/class/iommu";
+pub const PCI_DRIVERS_PROBE: &str = "sys/bus/pci/drivers_probe";
 
 #[derive(Debug, Clone)]
 pub struct Sysfs {

@@ -268,8 +268,8 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
 /// restore (clear `driver_override`, unbind from vfio-pci, `drivers_probe`) through the
 /// same [`Journal`]. Until it lands, recorded devices are reported as left bound, honestly.
 pub fn teardown_vfio(
-    _ctx: &Context,
-    _journal: &mut Journal,
+    ctx: &Context,
+    journal: &mut Journal,
     state: &mut State,
 ) -> Result<VfioTeardown> {
     if state.vfio.is_empty() {
@@ -278,12 +278,35 @@ pub fn teardown_vfio(
             note: Some("no vfio bindings recorded in the state file; no driver to restore".into()),
         });
     }
+    let inv = Inventory::scan(&ctx.sysfs)?;
+    let results = crate::vfio::restore_all(journal, &ctx.sysfs, &inv, state);
+    if !journal.dry_run {
+        state.save(&ctx.sysfs)?;
+    }
+    let mut left_bound = Vec::new();
+    let mut lines = Vec::new();
+    for r in &results {
+        let to = r.original_driver.as_deref().unwrap_or("no driver");
+        match r.result.as_str() {
+            "restored" => lines.push(format!("{}: returned to {to}", r.address)),
+            "would-restore" => lines.push(format!("{}: would return to {to}", r.address)),
+            "failed" => {
+                left_bound.push(r.address.clone());
+                let why = r.detail.as_deref().unwrap_or("");
+                eprintln!("hostdev: returning {} to {to} failed: {why}", r.address);
+                lines.push(format!("{}: FAILED to return to {to}: {why}", r.address));
+            }
+            _ => {
+                let why = r.detail.as_deref().unwrap_or("");
+                if why.contains("in use") {
+                    left_bound.push(r.address.clone());
+                }
+                lines.push(format!("{}: skipped: {why}", r.address));
+            }
+        }
+    }
     Ok(VfioTeardown {
-        left_bound: state.vfio.iter().map(|r| r.address.clone()).collect(),
-        note: Some(
-            "returning vfio-bound devices to their original drivers is not implemented in this build; \
-             they were left bound to vfio-pci"
-                .into(),
-        ),
+        left_bound,
+        note: Some(lines.join("\n")),
     })
 }

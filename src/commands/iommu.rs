@@ -1,0 +1,125 @@
+//! `hostdev iommu check` and `hostdev iommu groups`: read-only views of the host's
+//! readiness for passthrough.
+
+use std::io::Write;
+
+use crate::cli::{IommuCheckArgs, IommuGroupsArgs, Output};
+use crate::context::Context;
+use crate::error::{fail, Code};
+use crate::hostcheck::{self, BootLoader, HostFacts, Status};
+use crate::inventory::Inventory;
+use crate::plan::SCHEMA;
+use crate::render::{self, CheckDoc, GroupDevice, GroupDoc, GroupsDoc, Summary};
+use crate::sysfs;
+use crate::vfio::normalize_address;
+use anyhow::Result;
+
+pub fn check(ctx: &Context, _args: &IommuCheckArgs, out: &mut dyn Write) -> Result<i32> {
+    let facts = HostFacts::read(&ctx.sysfs);
+    let checks = hostcheck::checks(&facts);
+    let mut summary = Summary::default();
+    for c in &checks {
+        *match c.status {
+            Status::Pass => &mut summary.pass,
+            Status::Warn => &mut summary.warn,
+            Status::Fail => &mut summary.fail,
+            Status::Skip => &mut summary.skip,
+        } += 1;
+    }
+    let failed = summary.fail > 0;
+    let doc = CheckDoc {
+        schema: SCHEMA,
+        cpu_vendor: facts.cpu_vendor(),
+        iommu_vendor: facts.iommu_vendor(),
+        boot_loader: facts.boot_loader.clone().unwrap_or(BootLoader::Unknown),
+        distribution: facts.os.pretty_name.clone().or(facts.os.id.clone()),
+        checks,
+        summary,
+    };
+    match ctx.output {
+        Output::Table => render::check_table(out, &doc)?,
+        f => render::document(out, f, &doc)?,
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Result<i32> {
+    let inv = Inventory::scan(&ctx.sysfs)?;
+    let want_device = match &args.device {
+        Some(a) => {
+            let addr = normalize_address(a).ok_or_else(|| {
+                fail(
+                    Code::Usage,
+                    format!(
+                        "--device {a:?}: expected a PCI address such as 0000:65:00.0 or 65:00.0"
+                    ),
+                )
+            })?;
+            let Some(dev) = inv.pci_device(&addr) else {
+                return Err(fail(
+                    Code::NotFound,
+                    format!(
+                        "--device {a}: no PCI device {addr} under {}",
+                        ctx.sysfs.display(&ctx.sysfs.path(sysfs::PCI_DEVICES))
+                    ),
+                ));
+            };
+            if dev.iommu_group.is_none() {
+                return Err(fail(
+                    Code::Failure,
+                    format!(
+                        "{addr} has no IOMMU group (no iommu_group link): the IOMMU is off; see `hostdev iommu check`"
+                    ),
+                ));
+            }
+            Some(addr)
+        }
+        None => None,
+    };
+    let all = inv.iommu_groups();
+    if all.is_empty() {
+        ctx.warn(&format!(
+            "no IOMMU groups under {}: the IOMMU is off or absent; see `hostdev iommu check`",
+            ctx.sysfs.display(&ctx.sysfs.path(sysfs::IOMMU_GROUPS))
+        ));
+    }
+    let groups_dir = ctx.sysfs.path(sysfs::IOMMU_GROUPS);
+    let groups = all
+        .iter()
+        .filter(|g| !args.gpu || g.devices.iter().any(|d| d.is_gpu()))
+        .filter(|g| match &want_device {
+            Some(a) => g.devices.iter().any(|d| &d.address == a),
+            None => true,
+        })
+        .map(|g| GroupDoc {
+            group: g.id.clone(),
+            domain_type: ctx
+                .sysfs
+                .read_opt(&groups_dir.join(&g.id).join("type"))
+                .ok()
+                .flatten(),
+            viable: g.viable(),
+            blockers: g.blockers().iter().map(|d| d.address.clone()).collect(),
+            devices: g
+                .devices
+                .iter()
+                .map(|d| GroupDevice {
+                    address: d.address.clone(),
+                    vendor_device: d.vendor_device(),
+                    class: d.class.clone(),
+                    driver: d.driver.clone(),
+                    bridge: d.is_bridge(),
+                })
+                .collect(),
+        })
+        .collect();
+    let doc = GroupsDoc {
+        schema: SCHEMA,
+        groups,
+    };
+    match ctx.output {
+        Output::Table => render::groups_table(out, &doc)?,
+        f => render::document(out, f, &doc)?,
+    }
+    Ok(0)
+}

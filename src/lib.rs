@@ -22,3 +22,4 @@ pub mod render;
 pub mod state;
 pub mod sysfs;
 pub mod vfio;
+pub mod vgpu;

@@ -22,4 +22,5 @@ pub mod render;
 pub mod state;
 pub mod sysfs;
 pub mod vfio;
+pub mod vgpu;
 pub mod wait;

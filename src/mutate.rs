@@ -32,6 +32,13 @@ pub fn begin(ctx: &Context, args: &MutateArgs, command: &str) -> Result<Session>
             Duration::from_secs(args.lock_timeout),
         )?)
     };
-    let journal = Journal::new(&ctx.sysfs, args.dry_run)?;
+    // Dry-run lines are the table-mode output; JSON/YAML documents carry the writes instead.
+    let echo: Box<dyn std::io::Write> = if ctx.output == crate::cli::Output::Table {
+        Box::new(std::io::stdout())
+    } else {
+        Box::new(std::io::sink())
+    };
+    let journal =
+        Journal::with_kernel(&ctx.sysfs, args.dry_run, Box::new(ctx.sysfs.clone()), echo)?;
     Ok(Session { lock, journal })
 }

@@ -12,7 +12,7 @@ use crate::config::{Config, Desired, Node};
 use crate::context::Context;
 use crate::inventory::Inventory;
 use crate::journal::WriteRecord;
-use crate::plan::{ActionKind, Plan, SCHEMA};
+use crate::plan::{Action, ActionKind, Plan, SCHEMA};
 use crate::state::State;
 use crate::wait::{self, WaitOutcome};
 use crate::{confirm, interrupt, mutate, plan, render};
@@ -78,13 +78,17 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
     }
     let n = the_plan.actions.len();
     if n > 0 && !dry_run {
+        let removals =
+            the_plan.count(ActionKind::Remove) + the_plan.count(ActionKind::ClearVgpuType);
+        let creations =
+            the_plan.count(ActionKind::Create) + the_plan.count(ActionKind::SetVgpuType);
         let prompt = format!(
             "apply {n} change{} to this host ({} removal{}, {} creation{})?",
             plural(n),
-            the_plan.count(ActionKind::Remove),
-            plural(the_plan.count(ActionKind::Remove)),
-            the_plan.count(ActionKind::Create),
-            plural(the_plan.count(ActionKind::Create)),
+            removals,
+            plural(removals),
+            creations,
+            plural(creations),
         );
         if !confirm::confirm(&prompt, args.mutate.yes)? {
             eprintln!("hostdev: aborted; nothing was changed");
@@ -105,7 +109,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
     let mut outcome = exec.outcome;
     if dry_run {
         let unknown: Vec<&str> = the_plan
-            .parents
+            .cards
             .iter()
             .filter(|p| p.create.is_none())
             .map(|p| p.address.as_str())
@@ -226,50 +230,65 @@ pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
             ""
         }
     )?;
+    let (set, clear) = (
+        o.count(ActionKind::SetVgpuType),
+        o.count(ActionKind::ClearVgpuType),
+    );
+    if set + clear > 0 || !o.capacity_reached.is_empty() {
+        let (v1, v2) = if dry_run {
+            ("would set", "would clear")
+        } else {
+            ("set", "cleared")
+        };
+        writeln!(
+            out,
+            "{v1} the vGPU type of {set} VF(s), {v2} it on {clear} VF(s)"
+        )?;
+    }
+    if !o.capacity_reached.is_empty() {
+        let gpus: std::collections::BTreeSet<&str> = o
+            .capacity_reached
+            .iter()
+            .filter_map(|a| a.gpu.as_deref())
+            .collect();
+        writeln!(
+            out,
+            "capacity reached on {} (the type is no longer creatable): {} VF(s) left free",
+            gpus.into_iter().collect::<Vec<_>>().join(", "),
+            o.capacity_reached.len()
+        )?;
+    }
     if !o.gone.is_empty() {
         writeln!(out, "already gone:")?;
         for a in &o.gone {
-            writeln!(out, "  {} ({} on {})", a.uuid, a.type_id, a.parent)?;
+            writeln!(out, "  {}", describe(a))?;
         }
     }
     if !o.in_use.is_empty() {
         writeln!(out, "in use, left alone:")?;
         for b in &o.in_use {
-            writeln!(
-                out,
-                "  {} ({} on {}): {}",
-                b.uuid, b.type_id, b.parent, b.reason
-            )?;
+            match &b.address {
+                Some(vf) => writeln!(out, "  {vf} (vGPU type {}): {}", b.type_id, b.reason)?,
+                None => writeln!(
+                    out,
+                    "  {} ({} on {}): {}",
+                    b.uuid, b.type_id, b.parent, b.reason
+                )?,
+            }
         }
     }
     if !o.failed.is_empty() {
         writeln!(out, "failed:")?;
         for f in &o.failed {
             let a = &f.action;
-            writeln!(
-                out,
-                "  {} {} ({} on {}): {}",
-                kind(a.action),
-                a.uuid,
-                a.type_id,
-                a.parent,
-                f.reason
-            )?;
+            writeln!(out, "  {} {}: {}", kind(a.action), describe(a), f.reason)?;
         }
     }
     if !o.not_done.is_empty() {
         writeln!(out, "not done:")?;
         for f in &o.not_done {
             let a = &f.action;
-            writeln!(
-                out,
-                "  {} {} ({} on {}): {}",
-                kind(a.action),
-                a.uuid,
-                a.type_id,
-                a.parent,
-                f.reason
-            )?;
+            writeln!(out, "  {} {}: {}", kind(a.action), describe(a), f.reason)?;
         }
     }
     if !o.differences.is_empty() {
@@ -288,5 +307,15 @@ fn kind(k: ActionKind) -> &'static str {
     match k {
         ActionKind::Remove => "remove",
         ActionKind::Create => "create",
+        ActionKind::SetVgpuType => "set-vgpu-type",
+        ActionKind::ClearVgpuType => "clear-vgpu-type",
+    }
+}
+
+/// `<uuid> (<type> on <parent>)`, or `<VF> (vGPU type <id>)` for a vendor-VFIO VF.
+fn describe(a: &Action) -> String {
+    match &a.address {
+        Some(vf) => format!("{vf} (vGPU type {})", a.type_id),
+        None => format!("{} ({} on {})", a.uuid, a.type_id, a.parent),
     }
 }

@@ -2,6 +2,9 @@
 //! then creations (a parent that fails is skipped for that type), each through the
 //! [`Journal`]; the state file follows every successful write; [`verify`] compares the
 //! re-read host with what was done. Stops cleanly between writes when asked to.
+//! NVIDIA vendor-VFIO virtual functions take the same road: their type is cleared with
+//! the removals (`nvidia/current_vgpu_type` ← `0`) and set with the creations (← the type
+//! ID, after re-reading `creatable_vgpu_types`); a VF is never bound or unbound.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -12,7 +15,7 @@ use serde::Serialize;
 use crate::inventory::{self, Inventory};
 use crate::journal::{now_rfc3339, Journal};
 use crate::plan::{Action, ActionKind, Blocked, Plan};
-use crate::state::{MdevRecord, State};
+use crate::state::{MdevRecord, State, VgpuVfRecord};
 use crate::sysfs::{self, Sysfs};
 
 /// An action that was not done, and why.
@@ -46,6 +49,9 @@ pub struct Outcome {
     /// A saved plan was applied: exactly its actions, no re-plan after the removals.
     #[serde(skip)]
     pub saved_plan: bool,
+    /// vGPU types not set because the GPU no longer lists the type as creatable: its
+    /// capacity is reached (the plan's count was an upper bound). Not an error.
+    pub capacity_reached: Vec<Action>,
 }
 
 impl Outcome {
@@ -74,6 +80,14 @@ pub struct Executor<'a> {
 
 pub fn remove_path(fs: &Sysfs, uuid: &str) -> PathBuf {
     fs.path(sysfs::MDEV_DEVICES).join(uuid).join("remove")
+}
+
+/// `nvidia/<attr>` of a vendor-VFIO virtual function.
+pub fn vgpu_path(fs: &Sysfs, vf: &str, attr: &str) -> PathBuf {
+    fs.path(sysfs::PCI_DEVICES)
+        .join(vf)
+        .join("nvidia")
+        .join(attr)
 }
 
 pub fn create_path(fs: &Sysfs, parent: &str, type_id: &str) -> PathBuf {
@@ -136,6 +150,8 @@ impl<'a> Executor<'a> {
                 self.outcome.in_use.push(Blocked {
                     uuid: a.uuid.clone(),
                     parent: a.parent.clone(),
+                    address: None,
+                    gpu: None,
                     type_id: a.type_id.clone(),
                     reason: format!("in use by {}", who.join(", ")),
                 });
@@ -203,6 +219,148 @@ impl<'a> Executor<'a> {
         }
     }
 
+    /// Who holds a vendor-VFIO VF open right now.
+    fn vf_holders(&self, vf: &str) -> Result<Vec<inventory::Holder>> {
+        let fs = self.fs();
+        let dev = fs.path(sysfs::PCI_DEVICES).join(vf);
+        let group = fs.link_name(&dev.join("iommu_group")).unwrap_or(None);
+        let cdevs = fs.list(&dev.join("vfio-dev")).unwrap_or_default();
+        inventory::holders_now(&fs, &inventory::device_paths(group.as_deref(), &cdevs))
+    }
+
+    /// The VF's `current_vgpu_type` now (`None`: unreadable, e.g. the VF is gone).
+    fn current_type(&self, vf: &str) -> Option<u32> {
+        let fs = self.fs();
+        fs.read_opt(&vgpu_path(&fs, vf, "current_vgpu_type"))
+            .ok()
+            .flatten()
+            .and_then(|s| s.trim().parse().ok())
+    }
+
+    /// Destroy the vGPU of vendor-VFIO VFs (`current_vgpu_type` ← `0`), never one a
+    /// process holds open (re-checked right before each write).
+    pub fn clear_vgpu(&mut self, actions: &[Action]) -> Result<()> {
+        let fs = self.fs();
+        for (i, a) in actions.iter().enumerate() {
+            if self.stopping(&actions[i..]) {
+                break;
+            }
+            let vf = a.address.clone().unwrap_or_default();
+            if matches!(self.current_type(&vf), None | Some(0)) {
+                self.outcome.gone.push(a.clone());
+                self.forget_vf(&vf);
+                continue;
+            }
+            let holders = self.vf_holders(&vf)?;
+            if !holders.is_empty() {
+                let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
+                self.outcome.in_use.push(Blocked {
+                    uuid: String::new(),
+                    parent: String::new(),
+                    address: Some(vf),
+                    gpu: a.gpu.clone(),
+                    type_id: a.type_id.clone(),
+                    reason: format!("in use by {}", who.join(", ")),
+                });
+                continue;
+            }
+            let path = vgpu_path(&fs, &vf, "current_vgpu_type");
+            match self.journal.write(&path, "0", "vgpu.clear") {
+                Ok(()) => {
+                    self.outcome.done.push(a.clone());
+                    self.forget_vf(&vf);
+                }
+                Err(e) => self.outcome.failed.push(NotDone {
+                    action: a.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Give free vendor-VFIO VFs a vGPU type (`current_vgpu_type` ← ID). Before each
+    /// write the VF's `creatable_vgpu_types` is read again: once the type is no longer
+    /// listed the GPU is full, and its remaining VFs are left free (not an error). After
+    /// a failed write, the GPU's remaining VFs are skipped.
+    pub fn set_vgpu(&mut self, actions: &[Action]) {
+        let fs = self.fs();
+        let mut full: BTreeSet<String> = BTreeSet::new();
+        let mut failed: BTreeSet<String> = BTreeSet::new();
+        for (i, a) in actions.iter().enumerate() {
+            if self.stopping(&actions[i..]) {
+                break;
+            }
+            let vf = a.address.clone().unwrap_or_default();
+            let gpu = a.gpu.clone().unwrap_or_else(|| vf.clone());
+            if full.contains(&gpu) {
+                self.outcome.capacity_reached.push(a.clone());
+                continue;
+            }
+            if failed.contains(&gpu) {
+                self.outcome.not_done.push(NotDone {
+                    action: a.clone(),
+                    reason: format!("skipped: an earlier vGPU type write on GPU {gpu} failed"),
+                });
+                continue;
+            }
+            match self.current_type(&vf) {
+                Some(0) => {}
+                other => {
+                    self.outcome.not_done.push(NotDone {
+                        action: a.clone(),
+                        reason: match other {
+                            Some(t) => format!("{vf} already carries vGPU type {t}"),
+                            None => format!(
+                                "{vf} has no readable nvidia/current_vgpu_type (is the VF gone?)"
+                            ),
+                        },
+                    });
+                    continue;
+                }
+            }
+            let creatable = fs
+                .read_opt(&vgpu_path(&fs, &vf, "creatable_vgpu_types"))
+                .ok()
+                .flatten()
+                .map(|s| inventory::parse_creatable(&s))
+                .unwrap_or_default();
+            let id: u32 = a.type_id.parse().unwrap_or(0);
+            if !creatable.iter().any(|(i, _)| *i == id) {
+                full.insert(gpu);
+                self.outcome.capacity_reached.push(a.clone());
+                continue;
+            }
+            let path = vgpu_path(&fs, &vf, "current_vgpu_type");
+            match self.journal.write(&path, &a.type_id, "vgpu.set") {
+                Ok(()) => {
+                    self.outcome.done.push(a.clone());
+                    if !self.journal.dry_run {
+                        self.state.add_vgpu_vf(VgpuVfRecord {
+                            address: vf,
+                            type_id: id,
+                            configured_at: now_rfc3339(),
+                        });
+                        self.save();
+                    }
+                }
+                Err(e) => {
+                    failed.insert(gpu);
+                    self.outcome.failed.push(NotDone {
+                        action: a.clone(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn forget_vf(&mut self, address: &str) {
+        if !self.journal.dry_run && self.state.drop_vgpu_vf(address) {
+            self.save();
+        }
+    }
+
     fn forget(&mut self, uuid: &str) {
         if !self.journal.dry_run && self.state.drop_mdev(uuid) {
             self.save();
@@ -238,7 +396,10 @@ pub fn execute(
 ) -> Result<()> {
     exec.outcome.in_use.extend(plan.blocked.iter().cloned());
     exec.remove(&of_kind(plan, ActionKind::Remove))?;
-    let removed_any = exec.outcome.count(ActionKind::Remove) > 0;
+    exec.clear_vgpu(&of_kind(plan, ActionKind::ClearVgpuType))?;
+    let removed_any = exec.outcome.count(ActionKind::Remove) > 0
+        || exec.outcome.count(ActionKind::ClearVgpuType) > 0;
+    let mut sets = of_kind(plan, ActionKind::SetVgpuType);
     let creations = if removed_any && !exec.journal.dry_run && !exec.outcome.interrupted {
         exec.outcome.replanned = true;
         let again = replan()?;
@@ -249,6 +410,26 @@ pub fn execute(
             .map(|a| a.parent)
             .chain(again.blocked.iter().map(|b| b.parent.clone()))
             .collect();
+        // the same for GPUs whose vGPU types could not all be cleared
+        let stuck_gpus: BTreeSet<String> = of_kind(&again, ActionKind::ClearVgpuType)
+            .into_iter()
+            .filter_map(|a| a.gpu)
+            .chain(again.blocked.iter().filter_map(|b| b.gpu.clone()))
+            .collect();
+        sets.clear();
+        for a in of_kind(&again, ActionKind::SetVgpuType) {
+            let gpu = a.gpu.clone().unwrap_or_default();
+            if stuck_gpus.contains(&gpu) {
+                exec.outcome.not_done.push(NotDone {
+                    reason: format!(
+                        "skipped: GPU {gpu} still carries vGPU types that could not be cleared"
+                    ),
+                    action: a,
+                });
+            } else {
+                sets.push(a);
+            }
+        }
         let mut creations = Vec::new();
         for a in of_kind(&again, ActionKind::Create) {
             if stuck.contains(a.parent.as_str()) {
@@ -268,11 +449,12 @@ pub fn execute(
         of_kind(plan, ActionKind::Create)
     };
     exec.create(&creations);
+    exec.set_vgpu(&sets);
     Ok(())
 }
 
-/// Run a saved plan exactly: its removals, then its creations, with no re-plan in
-/// between. `inv` is the host read under the lock: a removal whose UUID now names an mdev
+/// Run a saved plan exactly: its removals (and vGPU type clears), then its creations
+/// (and vGPU type sets), with no re-plan in between. `inv` is the host read under the lock: a removal whose UUID now names an mdev
 /// of another type or parent than the plan says is not done (the plan is stale). A parent
 /// whose removals failed or were refused gets none of its planned creations, as in
 /// [`execute`]. Everything else the host has changed since the plan was made shows up as
@@ -300,18 +482,38 @@ pub fn execute_saved(exec: &mut Executor, plan: &Plan, inv: &Inventory) -> Resul
         }
     }
     exec.remove(&removals)?;
+    exec.clear_vgpu(&of_kind(plan, ActionKind::ClearVgpuType))?;
     if exec.outcome.interrupted {
         exec.create(&of_kind(plan, ActionKind::Create));
+        exec.set_vgpu(&of_kind(plan, ActionKind::SetVgpuType));
         return Ok(());
     }
-    let stuck: BTreeSet<String> = exec
+    // Parents and GPUs that still carry what the plan meant to remove.
+    let left: Vec<(&Action, Option<&String>)> = exec
         .outcome
         .failed
         .iter()
         .chain(exec.outcome.not_done.iter())
-        .map(|f| f.action.parent.clone())
-        .chain(exec.outcome.in_use.iter().map(|b| b.parent.clone()))
+        .map(|f| (&f.action, f.action.gpu.as_ref()))
         .collect();
+    let mut stuck: BTreeSet<String> = BTreeSet::new();
+    let mut stuck_gpus: BTreeSet<String> = BTreeSet::new();
+    for (a, gpu) in left {
+        match a.action {
+            ActionKind::ClearVgpuType => stuck_gpus.extend(gpu.cloned()),
+            _ => {
+                stuck.insert(a.parent.clone());
+            }
+        }
+    }
+    for b in &exec.outcome.in_use {
+        match &b.address {
+            Some(_) => stuck_gpus.extend(b.gpu.clone()),
+            None => {
+                stuck.insert(b.parent.clone());
+            }
+        }
+    }
     let mut creations = Vec::new();
     for a in of_kind(plan, ActionKind::Create) {
         if stuck.contains(a.parent.as_str()) {
@@ -326,7 +528,22 @@ pub fn execute_saved(exec: &mut Executor, plan: &Plan, inv: &Inventory) -> Resul
             creations.push(a);
         }
     }
+    let mut sets = Vec::new();
+    for a in of_kind(plan, ActionKind::SetVgpuType) {
+        let gpu = a.gpu.clone().unwrap_or_default();
+        if stuck_gpus.contains(&gpu) {
+            exec.outcome.not_done.push(NotDone {
+                reason: format!(
+                    "skipped: GPU {gpu} still carries vGPU types that could not be cleared"
+                ),
+                action: a,
+            });
+        } else {
+            sets.push(a);
+        }
+    }
     exec.create(&creations);
+    exec.set_vgpu(&sets);
     Ok(())
 }
 
@@ -335,6 +552,27 @@ pub fn execute_saved(exec: &mut Executor, plan: &Plan, inv: &Inventory) -> Resul
 pub fn verify(inv: &Inventory, outcome: &Outcome) -> Vec<String> {
     let mut diffs = Vec::new();
     for a in &outcome.done {
+        if let Some(vf) = &a.address {
+            let now = inv
+                .pci_device(vf)
+                .and_then(|d| d.nvidia.as_ref())
+                .map(|n| n.current_vgpu_type);
+            let want = match a.action {
+                ActionKind::SetVgpuType => a.type_id.parse().ok(),
+                _ => Some(0),
+            };
+            if now != want {
+                diffs.push(format!(
+                    "VF {vf} should carry vGPU type {} but reads {}",
+                    want.map_or_else(|| a.type_id.clone(), |w: u32| w.to_string()),
+                    now.map_or_else(
+                        || "nothing (no nvidia/current_vgpu_type)".into(),
+                        |n| n.to_string()
+                    )
+                ));
+            }
+            continue;
+        }
         let found = inv.mdevs.iter().find(|m| m.uuid == a.uuid);
         match (a.action, found) {
             (ActionKind::Create, None) => diffs.push(format!(

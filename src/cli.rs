@@ -86,6 +86,10 @@ pub enum Command {
     Iommu(IommuArgs),
     /// Bind PCI devices to a driver for passthrough
     Bind(BindArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print the hostdev(1) man page, or write every page into a directory
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +180,12 @@ pub struct ApplyArgs {
     /// when a parent it names is not on this host
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub plan: Option<PathBuf>,
+
+    /// At boot: first wait up to SECONDS for the mdev parents (every GPU bound to nvidia
+    /// offers mdev types, and a parent offers a desired type), polling every 0.5 s; on
+    /// timeout, continue with the parents that exist and warn [default: 0, no wait]
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait_for_parents: u64,
 }
 
 #[derive(Debug, Args)]
@@ -233,4 +243,29 @@ pub enum EnvFormat {
     Json,
     Shell,
     Nul,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Install (or see contrib/install.sh): \
+bash: hostdev completions bash > /usr/share/bash-completion/completions/hostdev; \
+zsh: hostdev completions zsh > /usr/share/zsh/vendor-completions/_hostdev; \
+fish: hostdev completions fish > /usr/share/fish/vendor_completions.d/hostdev.fish; \
+for one bash session: source <(hostdev completions bash). \
+The bash script also completes the PCI addresses under <root>/sys/bus/pci/devices for `bind vfio`.")]
+pub struct CompletionsArgs {
+    /// The shell to generate the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Without --dir, hostdev(1) is printed on stdout (view it with `hostdev man | man -l -`). \
+With --dir, hostdev.1 and one page per subcommand (hostdev-plan.1, ...) are written there, e.g. \
+`hostdev man --dir /usr/local/share/man/man1`."
+)]
+pub struct ManArgs {
+    /// Write hostdev.1 and one page per subcommand (hostdev-<command>.1) into DIR, creating it
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
 }

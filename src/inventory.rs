@@ -10,6 +10,11 @@ use serde::Serialize;
 
 use crate::sysfs::{self, parent_component, Sysfs};
 
+/// NVIDIA's PCI vendor ID, as the inventory spells it.
+pub const NVIDIA_VENDOR: &str = "10de";
+/// The `comm` of NVIDIA's vGPU manager daemon.
+pub const VGPU_MANAGER_COMM: &str = "nvidia-vgpu-mgr";
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Inventory {
     /// mdev parents by name (PCI address, or a virtual device name such as `mtty`), ascending.
@@ -22,6 +27,8 @@ pub struct Inventory {
     pub holders: BTreeMap<String, Vec<Holder>>,
     /// Processes whose open files could not be inspected (not root).
     pub uninspected_processes: usize,
+    /// An `nvidia-vgpu-mgr` process runs (looked for only when an NVIDIA device is on `nvidia`).
+    pub vgpu_manager_running: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -110,6 +117,18 @@ pub struct Holder {
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "pid {} ({})", self.pid, self.command)
+    }
+}
+
+impl NvidiaVf {
+    /// Carries a vGPU, or can create one now.
+    pub fn is_vgpu_capable(&self) -> bool {
+        self.current_vgpu_type != 0 || !self.creatable.is_empty()
+    }
+
+    /// Whether type `id` is listed in `creatable_vgpu_types`.
+    pub fn can_create(&self, id: u32) -> bool {
+        self.creatable.iter().any(|(i, _)| *i == id)
     }
 }
 
@@ -203,7 +222,15 @@ impl Inventory {
             pci,
             holders: BTreeMap::new(),
             uninspected_processes: 0,
+            vgpu_manager_running: false,
         };
+        if inv
+            .pci
+            .iter()
+            .any(|d| d.vendor == NVIDIA_VENDOR && d.driver.as_deref() == Some("nvidia"))
+        {
+            inv.vgpu_manager_running = process_running(fs, VGPU_MANAGER_COMM);
+        }
         let watched: Vec<String> = inv
             .mdevs
             .iter()
@@ -459,6 +486,21 @@ fn scan_mdevs(fs: &Sysfs, parents: &[Parent]) -> Result<Vec<Mdev>> {
 
 fn read_name(fs: &Sysfs, type_link: &Path) -> Option<String> {
     fs.read_opt(&type_link.join("name")).ok().flatten()
+}
+
+/// Whether a process whose `comm` is `comm` runs (`<root>/proc/*/comm` is world-readable).
+fn process_running(fs: &Sysfs, comm: &str) -> bool {
+    let proc_dir = fs.path("proc");
+    fs.list(&proc_dir)
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        .any(|pid| {
+            fs.read_opt(&proc_dir.join(pid).join("comm"))
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.trim() == comm)
+        })
 }
 
 /// Who holds any of these `/dev` paths open right now (a fresh scan of `<root>/proc`),

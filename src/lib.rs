@@ -23,3 +23,5 @@ pub mod saved_plan;
 pub mod state;
 pub mod sysfs;
 pub mod vfio;
+pub mod vgpu;
+pub mod wait;

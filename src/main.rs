@@ -21,20 +21,26 @@ fn main() -> ExitCode {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = Context::new(&cli.global).and_then(|ctx| match &cli.command {
-        Command::ListTypes(a) => commands::list_types::run(&ctx, a, &mut out),
-        Command::Plan(a) => commands::plan::run(&ctx, a, &mut out),
-        Command::Apply(a) => commands::apply::run(&ctx, a, &mut out),
-        Command::Teardown(a) => commands::teardown::run(&ctx, a, &mut out),
-        Command::Env(a) => commands::env::run(&ctx, a, &mut out),
-        Command::Iommu(a) => match &a.command {
-            IommuCommand::Check(a) => commands::iommu::check(&ctx, a, &mut out),
-            IommuCommand::Groups(a) => commands::iommu::groups(&ctx, a, &mut out),
-        },
-        Command::Bind(a) => match &a.command {
-            BindCommand::Vfio(a) => commands::bind::vfio(&ctx, a, &mut out),
-        },
-    });
+    let result = match &cli.command {
+        // Generated from the clap model: no host, no --root needed.
+        Command::Completions(a) => commands::completions::run(a, &mut out),
+        Command::Man(a) => commands::man::run(a, &mut out),
+        _ => Context::new(&cli.global).and_then(|ctx| match &cli.command {
+            Command::ListTypes(a) => commands::list_types::run(&ctx, a, &mut out),
+            Command::Plan(a) => commands::plan::run(&ctx, a, &mut out),
+            Command::Apply(a) => commands::apply::run(&ctx, a, &mut out),
+            Command::Teardown(a) => commands::teardown::run(&ctx, a, &mut out),
+            Command::Env(a) => commands::env::run(&ctx, a, &mut out),
+            Command::Iommu(a) => match &a.command {
+                IommuCommand::Check(a) => commands::iommu::check(&ctx, a, &mut out),
+                IommuCommand::Groups(a) => commands::iommu::groups(&ctx, a, &mut out),
+            },
+            Command::Bind(a) => match &a.command {
+                BindCommand::Vfio(a) => commands::bind::vfio(&ctx, a, &mut out),
+            },
+            Command::Completions(_) | Command::Man(_) => unreachable!("dispatched above"),
+        }),
+    };
     let _ = out.flush();
     match result {
         Ok(code) => ExitCode::from(code as u8),

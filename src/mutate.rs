@@ -38,6 +38,7 @@ pub fn begin(ctx: &Context, args: &MutateArgs, command: &str) -> Result<Session>
     } else {
         Box::new(std::io::sink())
     };
-    let journal = Journal::with_kernel(&ctx.sysfs, args.dry_run, Box::new(ctx.sysfs.clone()), echo)?;
+    let journal =
+        Journal::with_kernel(&ctx.sysfs, args.dry_run, Box::new(ctx.sysfs.clone()), echo)?;
     Ok(Session { lock, journal })
 }

@@ -11,8 +11,9 @@ use crate::cli::Output;
 use crate::envvars::EnvVar;
 use crate::error::{fail, Code};
 use crate::hostcheck::{self, BootLoader, Vendor};
-use crate::inventory::{Inventory, ParentKind};
-use crate::plan::{ActionKind, Plan, SCHEMA};
+use crate::inventory::{device_paths, Inventory, ParentKind};
+use crate::plan::{ActionKind, CardKind, Plan, SCHEMA};
+use crate::vgpu::{self, Framework};
 
 /// Write a document as pretty JSON or YAML (stable field order, trailing newline).
 pub fn document<T: Serialize>(out: &mut dyn Write, format: Output, doc: &T) -> Result<()> {
@@ -53,6 +54,45 @@ pub fn write_table(out: &mut dyn Write, t: &Table) -> Result<()> {
 pub struct TypesDoc {
     pub schema: &'static str,
     pub parents: Vec<ParentDoc>,
+    /// The physical GPUs and the vGPU framework of each.
+    pub gpus: Vec<GpuDoc>,
+}
+
+#[derive(Serialize)]
+pub struct GpuDoc {
+    pub address: String,
+    pub vendor_device: String,
+    pub driver: Option<String>,
+    pub framework: Framework,
+    pub sriov_totalvfs: Option<u32>,
+    pub sriov_numvfs: Option<u32>,
+    /// The VFs that carry its vGPUs (`mdev-vf`: the mdev parents; `vendor-vfio`: every VF).
+    pub vfs: Vec<GpuVfDoc>,
+    /// `vendor-vfio`: the vGPU types its VFs can create now or carry.
+    pub vgpu_types: Vec<VendorTypeDoc>,
+    /// A missing precondition and its fix.
+    pub problem: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct GpuVfDoc {
+    pub address: String,
+    /// `vendor-vfio`: `nvidia/current_vgpu_type` (0: none).
+    pub current_vgpu_type: Option<u32>,
+    /// Its name, when some VF still lists the type as creatable; otherwise `null`.
+    pub current_type_name: Option<String>,
+    /// Who holds the VF open (`pid N (comm)`), if anyone.
+    pub in_use_by: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct VendorTypeDoc {
+    pub id: u32,
+    pub name: Option<String>,
+    /// Free VFs that list it in `creatable_vgpu_types`.
+    pub creatable_on: u32,
+    /// VFs whose `current_vgpu_type` is this type.
+    pub existing_instances: u32,
 }
 
 #[derive(Serialize)]
@@ -77,8 +117,13 @@ pub struct TypeDoc {
 }
 
 pub fn types_doc(inv: &Inventory) -> TypesDoc {
+    let names = vgpu::vendor_type_names(inv);
     TypesDoc {
         schema: SCHEMA,
+        gpus: vgpu::gpus(inv)
+            .into_iter()
+            .map(|g| gpu_doc(inv, &names, g))
+            .collect(),
         parents: inv
             .parents
             .iter()
@@ -115,7 +160,155 @@ pub fn types_doc(inv: &Inventory) -> TypesDoc {
     }
 }
 
+fn gpu_doc(
+    inv: &Inventory,
+    names: &std::collections::BTreeMap<String, std::collections::BTreeMap<u32, String>>,
+    g: vgpu::Gpu,
+) -> GpuDoc {
+    let no_names = Default::default();
+    let names = names.get(&g.vendor_device).unwrap_or(&no_names);
+    let mut vfs = Vec::new();
+    let mut types: std::collections::BTreeMap<u32, VendorTypeDoc> = Default::default();
+    for address in &g.vfs {
+        let dev = inv.pci_device(address);
+        let nv = dev.and_then(|d| d.nvidia.as_ref());
+        let holders = dev
+            .map(|d| inv.holders_of(&device_paths(d.iommu_group.as_deref(), &d.cdevs)))
+            .unwrap_or_default();
+        if let Some(nv) = nv {
+            let new = |id: u32| VendorTypeDoc {
+                id,
+                name: names.get(&id).cloned(),
+                creatable_on: 0,
+                existing_instances: 0,
+            };
+            if nv.current_vgpu_type != 0 {
+                types
+                    .entry(nv.current_vgpu_type)
+                    .or_insert_with(|| new(nv.current_vgpu_type))
+                    .existing_instances += 1;
+            }
+            for (id, _) in &nv.creatable {
+                types.entry(*id).or_insert_with(|| new(*id)).creatable_on += 1;
+            }
+        }
+        vfs.push(GpuVfDoc {
+            address: address.clone(),
+            current_vgpu_type: nv.map(|n| n.current_vgpu_type),
+            current_type_name: nv.and_then(|n| names.get(&n.current_vgpu_type).cloned()),
+            in_use_by: (!holders.is_empty()).then(|| {
+                holders
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
+        });
+    }
+    GpuDoc {
+        address: g.address,
+        vendor_device: g.vendor_device,
+        driver: g.driver,
+        framework: g.framework,
+        sriov_totalvfs: g.sriov_totalvfs,
+        sriov_numvfs: g.sriov_numvfs,
+        vfs,
+        vgpu_types: types.into_values().collect(),
+        problem: g.problem,
+    }
+}
+
+/// The types table: one row per (parent, type); the VF parents of an SR-IOV GPU are
+/// folded into one row per type under the GPU (AVAILABLE and EXISTING summed over its
+/// VFs), and a vendor-VFIO GPU shows its numeric types. Then the GPUs and their framework.
 pub fn types_table(out: &mut dyn Write, doc: &TypesDoc) -> Result<()> {
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let gpu_of = |p: &ParentDoc| {
+        doc.gpus.iter().find(|g| {
+            g.framework == Framework::MdevVf && g.vfs.iter().any(|v| v.address == p.address)
+        })
+    };
+    for p in &doc.parents {
+        if gpu_of(p).is_some() {
+            continue;
+        }
+        let kind = match p.kind {
+            ParentKind::Pci => "pci",
+            ParentKind::Vf => "vf",
+            ParentKind::Virtual => "virtual",
+        };
+        for ty in &p.types {
+            rows.push((
+                p.address.clone(),
+                vec![
+                    p.address.clone(),
+                    kind.to_string(),
+                    ty.id.clone(),
+                    ty.name.clone().unwrap_or_else(|| "-".into()),
+                    ty.available_instances.to_string(),
+                    ty.existing_instances.to_string(),
+                    ty.device_api.clone().unwrap_or_else(|| "-".into()),
+                    one_line(ty.description.as_deref().unwrap_or("-")),
+                ],
+            ));
+        }
+    }
+    for g in &doc.gpus {
+        match g.framework {
+            Framework::MdevVf => {
+                let vfs: Vec<&ParentDoc> = doc
+                    .parents
+                    .iter()
+                    .filter(|p| g.vfs.iter().any(|v| v.address == p.address))
+                    .collect();
+                let mut ids: Vec<&TypeDoc> = Vec::new();
+                for ty in vfs.iter().flat_map(|p| &p.types) {
+                    if !ids.iter().any(|t| t.id == ty.id) {
+                        ids.push(ty);
+                    }
+                }
+                ids.sort_by(|a, b| a.id.cmp(&b.id));
+                for ty in ids {
+                    let same = vfs.iter().flat_map(|p| &p.types).filter(|t| t.id == ty.id);
+                    let (avail, existing) = same.fold((0, 0), |(a, e), t| {
+                        (a + t.available_instances, e + t.existing_instances)
+                    });
+                    rows.push((
+                        g.address.clone(),
+                        vec![
+                            g.address.clone(),
+                            format!("{} vfs", vfs.len()),
+                            ty.id.clone(),
+                            ty.name.clone().unwrap_or_else(|| "-".into()),
+                            avail.to_string(),
+                            existing.to_string(),
+                            ty.device_api.clone().unwrap_or_else(|| "-".into()),
+                            one_line(ty.description.as_deref().unwrap_or("-")),
+                        ],
+                    ));
+                }
+            }
+            Framework::VendorVfio => {
+                for ty in &g.vgpu_types {
+                    rows.push((
+                        g.address.clone(),
+                        vec![
+                            g.address.clone(),
+                            "vendor-vfio".into(),
+                            ty.id.to_string(),
+                            ty.name.clone().unwrap_or_else(|| "-".into()),
+                            ty.creatable_on.to_string(),
+                            ty.existing_instances.to_string(),
+                            "-".into(),
+                            "-".into(),
+                        ],
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
     let mut t = table(&[
         "PARENT",
         "KIND",
@@ -126,26 +319,47 @@ pub fn types_table(out: &mut dyn Write, doc: &TypesDoc) -> Result<()> {
         "API",
         "DESCRIPTION",
     ]);
-    for p in &doc.parents {
-        let kind = match p.kind {
-            ParentKind::Pci => "pci",
-            ParentKind::Vf => "vf",
-            ParentKind::Virtual => "virtual",
-        };
-        for ty in &p.types {
-            t.add_row(vec![
-                p.address.clone(),
-                kind.to_string(),
-                ty.id.clone(),
-                ty.name.clone().unwrap_or_else(|| "-".into()),
-                ty.available_instances.to_string(),
-                ty.existing_instances.to_string(),
-                ty.device_api.clone().unwrap_or_else(|| "-".into()),
-                one_line(ty.description.as_deref().unwrap_or("-")),
-            ]);
+    for (_, r) in rows {
+        t.add_row(r);
+    }
+    write_table(out, &t)?;
+    if doc.gpus.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    let mut t = table(&["GPU", "DEVICE", "DRIVER", "FRAMEWORK", "VFS", "VGPUS"]);
+    for g in &doc.gpus {
+        let configured = g
+            .vfs
+            .iter()
+            .filter(|v| v.current_vgpu_type.is_some_and(|c| c != 0))
+            .count();
+        let mdevs: u32 = doc
+            .parents
+            .iter()
+            .filter(|p| p.address == g.address || g.vfs.iter().any(|v| v.address == p.address))
+            .flat_map(|p| &p.types)
+            .map(|t| t.existing_instances)
+            .sum();
+        t.add_row(vec![
+            g.address.clone(),
+            g.vendor_device.clone(),
+            g.driver.clone().unwrap_or_else(|| "-".into()),
+            g.framework.as_str().to_string(),
+            match (g.sriov_numvfs, g.sriov_totalvfs) {
+                (Some(n), Some(t)) => format!("{n}/{t}"),
+                _ => "-".into(),
+            },
+            (mdevs as usize + configured).to_string(),
+        ]);
+    }
+    write_table(out, &t)?;
+    for g in &doc.gpus {
+        if let Some(p) = &g.problem {
+            writeln!(out, "\n{p}")?;
         }
     }
-    write_table(out, &t)
+    Ok(())
 }
 
 fn one_line(s: &str) -> String {
@@ -185,53 +399,97 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
             }
         )?,
     }
-    if plan.parents.is_empty() {
-        writeln!(out, "no mdev parents on this host")?;
+    if plan.cards.is_empty() {
+        writeln!(out, "no mdev parents or vGPU-capable GPUs on this host")?;
     } else {
         writeln!(out)?;
         let mut t = table(&[
             "PARENT", "TYPE", "NAME", "EXISTING", "REMOVE", "CREATE", "STATUS",
         ]);
-        for p in &plan.parents {
+        for c in &plan.cards {
+            let address = match (c.kind, c.vfs) {
+                (CardKind::MdevParent, _) | (_, None) => c.address.clone(),
+                (CardKind::MdevVfGpu, Some(n)) => format!("{} ({n} VFs, mdev)", c.address),
+                (CardKind::VendorVfioGpu, Some(n)) => {
+                    format!("{} ({n} VFs, vendor-vfio)", c.address)
+                }
+            };
             t.add_row(vec![
-                p.address.clone(),
-                p.type_id.clone().unwrap_or_else(|| "-".into()),
-                p.type_name.clone().unwrap_or_else(|| "-".into()),
-                p.existing.to_string(),
-                p.remove.to_string(),
-                p.create
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "?".into()),
-                p.status.as_str().to_string(),
+                address,
+                c.type_id.clone().unwrap_or_else(|| "-".into()),
+                c.type_name.clone().unwrap_or_else(|| "-".into()),
+                c.existing.to_string(),
+                c.remove.to_string(),
+                match c.create {
+                    Some(n) if c.create_is_upper_bound => format!("<={n}"),
+                    Some(n) => n.to_string(),
+                    None => "?".into(),
+                },
+                c.status.as_str().to_string(),
             ]);
         }
         write_table(out, &t)?;
+        for c in plan.cards.iter().filter(|c| c.note.is_some()) {
+            writeln!(
+                out,
+                "note: {}: {}",
+                c.address,
+                c.note.as_deref().unwrap_or("")
+            )?;
+        }
     }
     for (kind, title) in [
-        (ActionKind::Remove, "remove"),
-        (ActionKind::Create, "create"),
+        (ActionKind::Remove, "remove {} mdev{}:"),
+        (ActionKind::ClearVgpuType, "clear the vGPU type of {} VF{}:"),
+        (ActionKind::Create, "create {} mdev{}:"),
+        (ActionKind::SetVgpuType, "set the vGPU type of {} VF{}:"),
     ] {
         let n = plan.count(kind);
         if n == 0 {
             continue;
         }
-        writeln!(out, "\n{title} {n} mdev{}:", if n == 1 { "" } else { "s" })?;
+        let title = title.replacen("{}", &n.to_string(), 1).replacen(
+            "{}",
+            if n == 1 { "" } else { "s" },
+            1,
+        );
+        writeln!(out, "\n{title}")?;
         for a in plan.actions.iter().filter(|a| a.action == kind) {
-            writeln!(out, "  {}  {}  {}", a.uuid, a.parent, a.type_id)?;
+            match kind {
+                ActionKind::Remove | ActionKind::Create => {
+                    writeln!(out, "  {}  {}  {}", a.uuid, a.parent, a.type_id)?
+                }
+                ActionKind::SetVgpuType | ActionKind::ClearVgpuType => writeln!(
+                    out,
+                    "  {}  {}  {}",
+                    a.address.as_deref().unwrap_or("-"),
+                    a.type_id,
+                    a.type_name.as_deref().unwrap_or("-")
+                )?,
+            }
         }
     }
     if !plan.blocked.is_empty() {
         writeln!(out, "\nblocked (left alone):")?;
         for b in &plan.blocked {
-            writeln!(
-                out,
-                "  {}  {}  {}  {}",
-                b.uuid, b.parent, b.type_id, b.reason
-            )?;
+            match &b.address {
+                Some(vf) => writeln!(out, "  {vf}  {}  {}", b.type_id, b.reason)?,
+                None => writeln!(
+                    out,
+                    "  {}  {}  {}  {}",
+                    b.uuid, b.parent, b.type_id, b.reason
+                )?,
+            }
+        }
+    }
+    if !plan.problems.is_empty() {
+        writeln!(out, "\nnot ready for vGPUs (fix, then re-run):")?;
+        for p in &plan.problems {
+            writeln!(out, "  {}", p.message)?;
         }
     }
     let unknown: Vec<&str> = plan
-        .parents
+        .cards
         .iter()
         .filter(|p| p.create.is_none())
         .map(|p| p.address.as_str())
@@ -244,16 +502,31 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
         )?;
     }
     writeln!(out)?;
-    if plan.is_noop() {
+    if plan.is_noop() && !plan.problems.is_empty() {
+        let n = plan.problems.len();
+        writeln!(
+            out,
+            "no change planned, but {n} GPU{} not ready for vGPUs (see above)",
+            if n == 1 { " is" } else { "s are" }
+        )?;
+    } else if plan.is_noop() {
         writeln!(out, "host already matches the configuration")?;
     } else {
-        writeln!(
+        write!(
             out,
             "{} to create, {} to remove, {} blocked",
             plan.count(ActionKind::Create),
             plan.count(ActionKind::Remove),
             plan.blocked.len()
         )?;
+        let (set, clear) = (
+            plan.count(ActionKind::SetVgpuType),
+            plan.count(ActionKind::ClearVgpuType),
+        );
+        if set + clear > 0 {
+            write!(out, "; vGPU type to set on {set} VFs, to clear on {clear}")?;
+        }
+        writeln!(out)?;
     }
     Ok(())
 }

@@ -15,7 +15,9 @@ use serde::Deserialize;
 
 use crate::config::Node;
 use crate::error::{fail, Code};
-use crate::plan::{Action, ActionKind, Blocked, ParentPlan, Plan, Status, SCHEMA};
+use crate::plan::{
+    Action, ActionKind, Blocked, CardKind, CardPlan, ParentPlan, Plan, Problem, Status, SCHEMA,
+};
 use crate::sysfs::{self, Sysfs};
 
 /// The plan document as `plan -o json` (or `-o yaml`) writes it. Unknown fields are
@@ -31,6 +33,41 @@ struct Doc {
     actions: Vec<DocAction>,
     #[serde(default)]
     blocked: Vec<DocBlocked>,
+    #[serde(default)]
+    cards: Vec<DocCard>,
+    #[serde(default)]
+    problems: Vec<DocProblem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DocCard {
+    address: String,
+    kind: String,
+    #[serde(rename = "type", default)]
+    type_id: Option<String>,
+    #[serde(default)]
+    type_name: Option<String>,
+    #[serde(default)]
+    existing: u32,
+    /// Required, as for parents.
+    create: serde_json::Value,
+    #[serde(default)]
+    create_is_upper_bound: bool,
+    #[serde(default)]
+    remove: u32,
+    status: String,
+    #[serde(default)]
+    vfs: Option<u32>,
+    #[serde(default)]
+    free_vfs: Option<u32>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DocProblem {
+    address: String,
+    message: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,16 +96,30 @@ struct DocParent {
 #[derive(Debug, Deserialize)]
 struct DocAction {
     action: String,
+    #[serde(default)]
     uuid: String,
+    #[serde(default)]
     parent: String,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    gpu: Option<String>,
     #[serde(rename = "type")]
     type_id: String,
+    #[serde(default)]
+    type_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct DocBlocked {
+    #[serde(default)]
     uuid: String,
+    #[serde(default)]
     parent: String,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    gpu: Option<String>,
     #[serde(rename = "type")]
     type_id: String,
     reason: String,
@@ -78,9 +129,12 @@ struct DocBlocked {
 pub fn read(path: &Path) -> Result<(String, String)> {
     if path == Path::new("-") {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| fail(Code::NotFound, format!("cannot read the plan from stdin: {e}")))?;
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            fail(
+                Code::NotFound,
+                format!("cannot read the plan from stdin: {e}"),
+            )
+        })?;
         return Ok(("stdin".to_string(), s));
     }
     let shown = path.display().to_string();
@@ -88,9 +142,7 @@ pub fn read(path: &Path) -> Result<(String, String)> {
         Ok(s) => Ok((shown, s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(fail(
             Code::NotFound,
-            format!(
-                "plan file {shown} not found: save one with `hostdev plan -o json > {shown}`"
-            ),
+            format!("plan file {shown} not found: save one with `hostdev plan -o json > {shown}`"),
         )),
         Err(e) => Err(fail(
             Code::NotFound,
@@ -116,6 +168,27 @@ fn component_ok(s: &str) -> bool {
 /// An mdev UUID as the kernel accepts it: 36 characters, hyphenated.
 fn uuid_ok(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+}
+
+/// `create`: a count, or `null` (unknown before the removals run).
+fn count(v: &serde_json::Value, shown: &str, what: &str) -> Result<Option<u32>> {
+    match v {
+        serde_json::Value::Null => Ok(None),
+        v => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| bad(shown, format!("{what}: create {v} is not a count or null"))),
+    }
+}
+
+fn card_kind(s: &str) -> Option<CardKind> {
+    Some(match s {
+        "mdev-parent" => CardKind::MdevParent,
+        "mdev-vf-gpu" => CardKind::MdevVfGpu,
+        "vendor-vfio-gpu" => CardKind::VendorVfioGpu,
+        _ => return None,
+    })
 }
 
 fn status(s: &str) -> Option<Status> {
@@ -192,10 +265,43 @@ pub fn parse(text: &str, shown: &str) -> Result<Plan> {
         parents: Vec::new(),
         actions: Vec::new(),
         blocked: Vec::new(),
+        cards: Vec::new(),
+        problems: doc
+            .problems
+            .into_iter()
+            .map(|p| Problem {
+                address: p.address,
+                message: p.message,
+            })
+            .collect(),
     };
+    for c in doc.cards {
+        let what = format!("card {}", c.address);
+        let kind = card_kind(&c.kind)
+            .ok_or_else(|| bad(shown, format!("{what}: unknown kind {:?}", c.kind)))?;
+        let st = status(&c.status)
+            .ok_or_else(|| bad(shown, format!("{what}: unknown status {:?}", c.status)))?;
+        plan.cards.push(CardPlan {
+            create: count(&c.create, shown, &what)?,
+            address: c.address,
+            kind,
+            type_id: c.type_id,
+            type_name: c.type_name,
+            existing: c.existing,
+            create_is_upper_bound: c.create_is_upper_bound,
+            remove: c.remove,
+            status: st,
+            vfs: c.vfs,
+            free_vfs: c.free_vfs,
+            note: c.note,
+        });
+    }
     for p in doc.parents {
         if !component_ok(&p.address) {
-            return Err(bad(shown, format!("parent address {:?} is not valid", p.address)));
+            return Err(bad(
+                shown,
+                format!("parent address {:?} is not valid", p.address),
+            ));
         }
         let st = status(&p.status).ok_or_else(|| {
             bad(
@@ -203,19 +309,7 @@ pub fn parse(text: &str, shown: &str) -> Result<Plan> {
                 format!("parent {}: unknown status {:?}", p.address, p.status),
             )
         })?;
-        let create = match &p.create {
-            serde_json::Value::Null => None,
-            v => Some(
-                v.as_u64()
-                    .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(|| {
-                        bad(
-                            shown,
-                            format!("parent {}: create {v} is not a count or null", p.address),
-                        )
-                    })?,
-            ),
-        };
+        let create = count(&p.create, shown, &format!("parent {}", p.address))?;
         plan.parents.push(ParentPlan {
             address: p.address,
             type_id: p.type_id,
@@ -228,49 +322,64 @@ pub fn parse(text: &str, shown: &str) -> Result<Plan> {
     }
     let mut seen_create = false;
     for (i, a) in doc.actions.into_iter().enumerate() {
+        let at = |msg: String| bad(shown, format!("actions[{i}]: {msg}"));
         let kind = match a.action.as_str() {
             "remove" => ActionKind::Remove,
             "create" => ActionKind::Create,
+            "set-vgpu-type" => ActionKind::SetVgpuType,
+            "clear-vgpu-type" => ActionKind::ClearVgpuType,
             other => {
-                return Err(bad(
-                    shown,
-                    format!("actions[{i}]: unknown action {other:?} (remove or create)"),
-                ))
+                return Err(at(format!(
+                    "unknown action {other:?} (remove, create, set-vgpu-type or clear-vgpu-type)"
+                )))
             }
         };
-        if kind == ActionKind::Remove && seen_create {
-            return Err(bad(
-                shown,
-                format!("actions[{i}]: a removal after a creation (removals come first)"),
-            ));
+        let creates = matches!(kind, ActionKind::Create | ActionKind::SetVgpuType);
+        if !creates && seen_create {
+            return Err(at("a removal after a creation (removals come first)".into()));
         }
-        seen_create |= kind == ActionKind::Create;
-        if !uuid_ok(&a.uuid) {
-            return Err(bad(
-                shown,
-                format!("actions[{i}]: {:?} is not a UUID", a.uuid),
-            ));
+        seen_create |= creates;
+        if a.gpu.as_deref().is_some_and(|g| !component_ok(g)) {
+            return Err(at(format!("gpu {:?} is not a valid PCI address", a.gpu)));
         }
-        if !component_ok(&a.parent) || !component_ok(&a.type_id) {
-            return Err(bad(
-                shown,
-                format!(
-                    "actions[{i}]: parent {:?} / type {:?} is not a valid sysfs name",
-                    a.parent, a.type_id
-                ),
-            ));
-        }
-        if plan.actions.iter().any(|b: &Action| b.uuid == a.uuid) {
-            return Err(bad(
-                shown,
-                format!("actions[{i}]: UUID {} appears twice", a.uuid),
-            ));
+        match kind {
+            ActionKind::Remove | ActionKind::Create => {
+                if !uuid_ok(&a.uuid) {
+                    return Err(at(format!("{:?} is not a UUID", a.uuid)));
+                }
+                if !component_ok(&a.parent) || !component_ok(&a.type_id) {
+                    return Err(at(format!(
+                        "parent {:?} / type {:?} is not a valid sysfs name",
+                        a.parent, a.type_id
+                    )));
+                }
+                if plan.actions.iter().any(|b: &Action| b.uuid == a.uuid) {
+                    return Err(at(format!("UUID {} appears twice", a.uuid)));
+                }
+            }
+            ActionKind::SetVgpuType | ActionKind::ClearVgpuType => {
+                if !a.address.as_deref().is_some_and(component_ok) {
+                    return Err(at(format!(
+                        "virtual function address {:?} is not valid",
+                        a.address
+                    )));
+                }
+                if a.type_id.parse::<u32>().is_err() {
+                    return Err(at(format!(
+                        "vGPU type {:?} is not a numeric type ID",
+                        a.type_id
+                    )));
+                }
+            }
         }
         plan.actions.push(Action {
             action: kind,
             uuid: a.uuid,
             parent: a.parent,
+            address: a.address,
+            gpu: a.gpu,
             type_id: a.type_id,
+            type_name: a.type_name,
         });
     }
     plan.blocked = doc
@@ -279,6 +388,8 @@ pub fn parse(text: &str, shown: &str) -> Result<Plan> {
         .map(|b| Blocked {
             uuid: b.uuid,
             parent: b.parent,
+            address: b.address,
+            gpu: b.gpu,
             type_id: b.type_id,
             reason: format!("{} (when the plan was made)", b.reason),
         })
@@ -298,12 +409,17 @@ pub fn check_node_and_counts(plan: &Plan, node: &Node, shown: &str) -> Result<()
             ),
         ));
     }
-    let unknown: Vec<&str> = plan
+    let mut unknown: Vec<&str> = Vec::new();
+    let rows = plan
         .parents
         .iter()
-        .filter(|p| p.create.is_none())
-        .map(|p| p.address.as_str())
-        .collect();
+        .map(|p| (p.address.as_str(), p.create))
+        .chain(plan.cards.iter().map(|c| (c.address.as_str(), c.create)));
+    for (address, create) in rows {
+        if create.is_none() && !unknown.contains(&address) {
+            unknown.push(address);
+        }
+    }
     if !unknown.is_empty() {
         return Err(fail(
             Code::Config,
@@ -324,7 +440,8 @@ pub fn check_host(fs: &Sysfs, plan: &Plan, shown: &str) -> Result<()> {
         .parents
         .iter()
         .map(|p| p.address.as_str())
-        .chain(plan.actions.iter().map(|a| a.parent.as_str()));
+        .chain(plan.actions.iter().map(|a| a.parent.as_str()))
+        .filter(|p| !p.is_empty());
     for p in parents {
         if !fs.exists(&bus.join(p)) {
             return Err(fail(
@@ -336,8 +453,30 @@ pub fn check_host(fs: &Sysfs, plan: &Plan, shown: &str) -> Result<()> {
             ));
         }
     }
-    for a in plan.actions.iter().filter(|a| a.action == ActionKind::Create) {
-        let t = bus.join(&a.parent).join("mdev_supported_types").join(&a.type_id);
+    for a in &plan.actions {
+        let Some(vf) = a.address.as_deref() else {
+            continue;
+        };
+        let nv = fs.path(sysfs::PCI_DEVICES).join(vf).join("nvidia");
+        if !fs.exists(&nv) {
+            return Err(fail(
+                Code::NotFound,
+                format!(
+                    "plan {shown} names virtual function {vf}, which is not a vendor-VFIO VF on this host ({} does not exist); re-run `hostdev plan`",
+                    fs.display(&nv)
+                ),
+            ));
+        }
+    }
+    for a in plan
+        .actions
+        .iter()
+        .filter(|a| a.action == ActionKind::Create)
+    {
+        let t = bus
+            .join(&a.parent)
+            .join("mdev_supported_types")
+            .join(&a.type_id);
         if !fs.exists(&t) {
             return Err(fail(
                 Code::NotFound,
@@ -404,21 +543,57 @@ mod tests {
             ("{not json".into(), "invalid JSON"),
             ("[1, 2]".into(), "not an object"),
             ("a: [b".into(), "invalid JSON/YAML"),
-            (GOOD.replace("hostdev/v1", "hostdev/v2"), "schema is \"hostdev/v2\""),
-            (GOOD.replace("\"schema\": \"hostdev/v1\",", ""), "no \"schema\""),
-            (GOOD.replace("\"actions\"", "\"actionz\""), "missing field `actions`"),
-            (GOOD.replace("\"create\", \"uuid\"", "\"destroy\", \"uuid\""), "unknown action \"destroy\""),
+            (
+                GOOD.replace("hostdev/v1", "hostdev/v2"),
+                "schema is \"hostdev/v2\"",
+            ),
+            (
+                GOOD.replace("\"schema\": \"hostdev/v1\",", ""),
+                "no \"schema\"",
+            ),
+            (
+                GOOD.replace("\"actions\"", "\"actionz\""),
+                "missing field `actions`",
+            ),
+            (
+                GOOD.replace("\"create\", \"uuid\"", "\"destroy\", \"uuid\""),
+                "unknown action \"destroy\"",
+            ),
             (GOOD.replace("11111111-0000", "1111-0000"), "is not a UUID"),
-            (GOOD.replace("\"type\": \"nvidia-222\"}", "\"type\": \"../../x\"}"), "not a valid sysfs name"),
-            (GOOD.replace("\"parent\": \"0000:3b:00.0\", \"type\": \"nvidia-230\"", "\"parent\": \"..\", \"type\": \"nvidia-230\""), "not a valid sysfs name"),
-            (GOOD.replace("\"status\": \"create\"", "\"status\": \"maybe\""), "unknown status \"maybe\""),
-            (GOOD.replace("11111111-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000001"), "appears twice"),
-            (r#"{"schema":"hostdev/v1","result":"applied","plan":{}}"#.into(), "output of `hostdev apply -o json`"),
+            (
+                GOOD.replace("\"type\": \"nvidia-222\"}", "\"type\": \"../../x\"}"),
+                "not a valid sysfs name",
+            ),
+            (
+                GOOD.replace(
+                    "\"parent\": \"0000:3b:00.0\", \"type\": \"nvidia-230\"",
+                    "\"parent\": \"..\", \"type\": \"nvidia-230\"",
+                ),
+                "not a valid sysfs name",
+            ),
+            (
+                GOOD.replace("\"status\": \"create\"", "\"status\": \"maybe\""),
+                "unknown status \"maybe\"",
+            ),
+            (
+                GOOD.replace(
+                    "11111111-0000-4000-8000-000000000001",
+                    "00000000-0000-4000-8000-000000000001",
+                ),
+                "appears twice",
+            ),
+            (
+                r#"{"schema":"hostdev/v1","result":"applied","plan":{}}"#.into(),
+                "output of `hostdev apply -o json`",
+            ),
         ];
         for (text, want) in cases {
             let (c, msg) = code(parse(&text, "p.json"));
             assert_eq!(c, 65, "{msg}");
-            assert!(msg.starts_with("plan p.json is not a usable hostdev plan: "), "{msg}");
+            assert!(
+                msg.starts_with("plan p.json is not a usable hostdev plan: "),
+                "{msg}"
+            );
             assert!(msg.contains(want), "{msg} should contain {want}");
         }
     }

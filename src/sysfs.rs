@@ -139,7 +139,8 @@ impl Sysfs {
         let mut f = fs::OpenOptions::new()
             .write(true)
             .create(false)
-            .truncate(false)
+            // as `echo VALUE > attr` does; sysfs ignores it, a fixture file then holds the value
+            .truncate(true)
             .open(path)?;
         f.write_all(value.as_bytes())?;
         f.flush()

@@ -279,9 +279,8 @@ fn copy_root(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let fixture = copy_fixture(name);
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    std::fs::rename(fixture.path(), &root).unwrap_or_else(|_| {
-        panic!("rename {} into the temp dir", fixture.path().display())
-    });
+    std::fs::rename(fixture.path(), &root)
+        .unwrap_or_else(|_| panic!("rename {} into the temp dir", fixture.path().display()));
     (dir, root)
 }
 
@@ -291,7 +290,10 @@ fn saved_plan_dry_run_prints_exactly_its_writes() {
     let (file, _) = save_plan(&root);
     let expected = planned_writes(&root);
     let before = snapshot(&root);
-    let r = run_on(&root, &["apply", "--plan", file.to_str().unwrap(), "--dry-run"]);
+    let r = run_on(
+        &root,
+        &["apply", "--plan", file.to_str().unwrap(), "--dry-run"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let echoed: Vec<String> = r
         .stdout
@@ -304,7 +306,9 @@ fn saved_plan_dry_run_prints_exactly_its_writes() {
     assert!(r.stdout.contains(
         "would remove 4 mdev(s), would create 32 mdev(s) (saved plan: creations as planned, not re-planned after the removals)"
     ));
-    assert!(r.stderr.contains("its creations are not re-planned after its removals"));
+    assert!(r
+        .stderr
+        .contains("its creations are not re-planned after its removals"));
     assert_eq!(snapshot(&root), before, "a dry run changed the tree");
 }
 
@@ -375,9 +379,13 @@ fn saved_plan_for_another_node_is_65() {
         "--yes",
     ]);
     assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(r.stderr.contains(
-        "plan was made for node node1, this is node node2; use --node-name or re-run plan"
-    ), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "plan was made for node node1, this is node node2; use --node-name or re-run plan"
+        ),
+        "{}",
+        r.stderr
+    );
     assert!(audit(&root).is_empty());
 }
 
@@ -394,28 +402,48 @@ fn saved_plan_naming_a_missing_parent_is_66() {
         "plan {} names mdev parent 0000:99:00.0, which is not on this host (/sys/class/mdev_bus/0000:99:00.0 does not exist)",
         file.display()
     )), "{}", r.stderr);
-    assert!(audit(&root).is_empty(), "nothing may be written before the check");
+    assert!(
+        audit(&root).is_empty(),
+        "nothing may be written before the check"
+    );
 }
 
 #[test]
 fn malformed_or_missing_saved_plan_is_refused() {
     let (_d, root) = copy_root("t4-2x");
     let file = root.parent().unwrap().join("bad.json");
-    std::fs::write(&file, "{\"schema\": \"hostdev/v1\", \"node\": {\"name\": \"node1\"}}").unwrap();
+    std::fs::write(
+        &file,
+        "{\"schema\": \"hostdev/v1\", \"node\": {\"name\": \"node1\"}}",
+    )
+    .unwrap();
     let r = run_on(&root, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
     assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(r.stderr.contains(&format!(
-        "plan {} is not a usable hostdev plan: missing field `parents`",
-        file.display()
-    )), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "plan {} is not a usable hostdev plan: missing field `parents`",
+            file.display()
+        )),
+        "{}",
+        r.stderr
+    );
     // The configuration is not a plan either.
     let cfg = root.join("config.yaml");
     let r = run_on(&root, &["apply", "--plan", cfg.to_str().unwrap(), "--yes"]);
     assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(r.stderr.contains("no \"schema\": \"hostdev/v1\" field"), "{}", r.stderr);
-    let r = run_on(&root, &["apply", "--plan", "/nonexistent/plan.json", "--yes"]);
+    assert!(
+        r.stderr.contains("no \"schema\": \"hostdev/v1\" field"),
+        "{}",
+        r.stderr
+    );
+    let r = run_on(
+        &root,
+        &["apply", "--plan", "/nonexistent/plan.json", "--yes"],
+    );
     assert_eq!(r.code, 66, "{}", r.stderr);
-    assert!(r.stderr.contains("plan file /nonexistent/plan.json not found"));
+    assert!(r
+        .stderr
+        .contains("plan file /nonexistent/plan.json not found"));
     assert!(audit(&root).is_empty());
 }
 

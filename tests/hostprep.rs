@@ -116,3 +116,29 @@ fn iommu_groups_device_filter() {
     );
     assert_eq!(bad.code, 64);
 }
+
+#[test]
+fn bind_from_an_mdev_only_config_has_nothing_to_do() {
+    let root = common::copy_fixture("t4-3x");
+    let before = common::snapshot(root.path());
+    let cfg = common::fixture("t4-3x").join("config.yaml");
+    let r = common::hostdev(&[
+        "--root",
+        root.path().to_str().unwrap(),
+        "-f",
+        cfg.to_str().unwrap(),
+        "bind",
+        "vfio",
+        "--from-config",
+        "--yes",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "no non-external permittedHostDevices.pciHostDevices entries: nothing to bind"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(before, common::snapshot(root.path()), "nothing written");
+}

@@ -553,6 +553,7 @@ fn action_writes(p: &Plan) -> Vec<(String, String)> {
                 ),
                 a.uuid.clone(),
             ),
+            k => panic!("no vGPU actions on this fixture: {k:?}"),
         })
         .collect()
 }
@@ -648,7 +649,10 @@ fn saved_removal_of_an_mdev_that_changed_is_not_done_and_its_parent_gets_no_crea
     // The plan claims ...0001 is an nvidia-229: it is not (the plan is stale).
     saved.actions[0].type_id = "nvidia-229".into();
     let (o, writes) = apply_saved(&h, &saved);
-    assert_eq!(o.not_done[0].action.uuid, "00000000-0000-4000-8000-000000000001");
+    assert_eq!(
+        o.not_done[0].action.uuid,
+        "00000000-0000-4000-8000-000000000001"
+    );
     assert!(o.not_done[0]
         .reason
         .starts_with("stale plan: mdev 00000000-0000-4000-8000-000000000001 is now nvidia-230 on 0000:3b:00.0, not nvidia-229"));
@@ -659,5 +663,9 @@ fn saved_removal_of_an_mdev_that_changed_is_not_done_and_its_parent_gets_no_crea
         .filter(|n| n.action.action == ActionKind::Create)
         .all(|n| n.action.parent == "0000:3b:00.0"));
     assert_eq!(o.count(ActionKind::Create), 16);
-    assert!(o.done.iter().filter(|d| d.action == ActionKind::Create).all(|d| d.parent == "0000:5e:00.0"));
+    assert!(o
+        .done
+        .iter()
+        .filter(|d| d.action == ActionKind::Create)
+        .all(|d| d.parent == "0000:5e:00.0"));
 }

@@ -3,18 +3,22 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::apply::{self, Executor, Outcome};
 use crate::cli::{ApplyArgs, Output};
+use crate::config::{Config, Desired, Node};
 use crate::context::Context;
+use crate::error::{fail, Code};
 use crate::inventory::Inventory;
 use crate::journal::WriteRecord;
-use crate::plan::{ActionKind, Plan, SCHEMA};
-use crate::state::State;
 use crate::mutate::Session;
+use crate::plan::{Action, ActionKind, Plan, SCHEMA};
+use crate::state::State;
+use crate::wait::{self, WaitOutcome};
 use crate::{confirm, interrupt, mutate, plan, render, saved_plan};
 
 #[derive(Serialize)]
@@ -62,6 +66,9 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
     };
     // Lock before reading the host, so the plan cannot go stale under another run.
     let mut session = mutate::begin(ctx, &args.mutate, "apply")?;
+    if args.wait_for_parents > 0 {
+        wait_for_parents(ctx, &config, &node, args.wait_for_parents)?;
+    }
     let inv = scan(ctx)?;
     let the_plan = plan::plan(&config, &node, &inv);
     let mut replan = || -> Result<Plan> {
@@ -81,6 +88,12 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
 
 /// `apply --plan FILE`: check the saved plan, then carry out exactly its actions.
 fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) -> Result<i32> {
+    if args.wait_for_parents > 0 {
+        return Err(fail(
+            Code::Usage,
+            "--wait-for-parents cannot be used with --plan: a saved plan names its parents; wait for them, then apply it",
+        ));
+    }
     let (shown, text) = saved_plan::read(path)?;
     let the_plan = saved_plan::parse(&text, &shown)?;
     let node = ctx.node()?;
@@ -88,7 +101,9 @@ fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) 
     let mut session = mutate::begin(ctx, &args.mutate, "apply")?;
     saved_plan::check_host(&ctx.sysfs, &the_plan, &shown)?;
     let inv = scan(ctx)?;
-    if the_plan.count(ActionKind::Remove) > 0 && the_plan.count(ActionKind::Create) > 0 {
+    let removals = the_plan.count(ActionKind::Remove) + the_plan.count(ActionKind::ClearVgpuType);
+    let creations = the_plan.count(ActionKind::Create) + the_plan.count(ActionKind::SetVgpuType);
+    if removals > 0 && creations > 0 {
         ctx.note(&format!(
             "applying the saved plan {shown} as it is: its creations are not re-planned after its removals"
         ));
@@ -161,13 +176,17 @@ fn carry_out(
     }
     let n = the_plan.actions.len();
     if n > 0 && !dry_run {
+        let removals =
+            the_plan.count(ActionKind::Remove) + the_plan.count(ActionKind::ClearVgpuType);
+        let creations =
+            the_plan.count(ActionKind::Create) + the_plan.count(ActionKind::SetVgpuType);
         let prompt = format!(
             "apply {n} change{} to this host ({} removal{}, {} creation{})?",
             plural(n),
-            the_plan.count(ActionKind::Remove),
-            plural(the_plan.count(ActionKind::Remove)),
-            the_plan.count(ActionKind::Create),
-            plural(the_plan.count(ActionKind::Create)),
+            removals,
+            plural(removals),
+            creations,
+            plural(creations),
         );
         if !confirm::confirm(&prompt, args.mutate.yes)? {
             eprintln!("hostdev: aborted; nothing was changed");
@@ -184,7 +203,7 @@ fn carry_out(
     let mut outcome = exec.outcome;
     if dry_run {
         let unknown: Vec<&str> = the_plan
-            .parents
+            .cards
             .iter()
             .filter(|p| p.create.is_none())
             .map(|p| p.address.as_str())
@@ -224,6 +243,30 @@ fn carry_out(
         )?,
     }
     Ok(finish(ctx, "apply", &outcome))
+}
+
+/// `--wait-for-parents`: the vendor driver registers mdev parents some time after boot;
+/// wait (bounded) so the plan is not made against a half-registered host. A real run
+/// waits under the lock, so no other run changes mdevs meanwhile.
+fn wait_for_parents(ctx: &Context, config: &Config, node: &Node, seconds: u64) -> Result<()> {
+    let desired = match config.desired_for(node) {
+        Desired::Types(types) => types,
+        Desired::NotConfigured | Desired::Disabled => Vec::new(),
+    };
+    let outcome = wait::wait_for_parents(
+        &ctx.sysfs,
+        &desired,
+        Duration::from_secs(seconds),
+        wait::POLL,
+    )?;
+    match &outcome {
+        WaitOutcome::TimedOut { .. } => ctx.warn(&outcome.message(&desired)),
+        WaitOutcome::Ready { waited, .. } if !waited.is_zero() => {
+            ctx.note(&outcome.message(&desired))
+        }
+        _ => ctx.info(&outcome.message(&desired)),
+    }
+    Ok(())
 }
 
 fn plural(n: usize) -> &'static str {
@@ -278,56 +321,73 @@ pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
         o.count(ActionKind::Create),
         if o.replanned {
             " (creations re-planned after the removals)"
-        } else if o.saved_plan && o.count(ActionKind::Remove) > 0 {
+        } else if o.saved_plan
+            && o.count(ActionKind::Remove) + o.count(ActionKind::ClearVgpuType) > 0
+        {
             " (saved plan: creations as planned, not re-planned after the removals)"
         } else {
             ""
         }
     )?;
+    let (set, clear) = (
+        o.count(ActionKind::SetVgpuType),
+        o.count(ActionKind::ClearVgpuType),
+    );
+    if set + clear > 0 || !o.capacity_reached.is_empty() {
+        let (v1, v2) = if dry_run {
+            ("would set", "would clear")
+        } else {
+            ("set", "cleared")
+        };
+        writeln!(
+            out,
+            "{v1} the vGPU type of {set} VF(s), {v2} it on {clear} VF(s)"
+        )?;
+    }
+    if !o.capacity_reached.is_empty() {
+        let gpus: std::collections::BTreeSet<&str> = o
+            .capacity_reached
+            .iter()
+            .filter_map(|a| a.gpu.as_deref())
+            .collect();
+        writeln!(
+            out,
+            "capacity reached on {} (the type is no longer creatable): {} VF(s) left free",
+            gpus.into_iter().collect::<Vec<_>>().join(", "),
+            o.capacity_reached.len()
+        )?;
+    }
     if !o.gone.is_empty() {
         writeln!(out, "already gone:")?;
         for a in &o.gone {
-            writeln!(out, "  {} ({} on {})", a.uuid, a.type_id, a.parent)?;
+            writeln!(out, "  {}", describe(a))?;
         }
     }
     if !o.in_use.is_empty() {
         writeln!(out, "in use, left alone:")?;
         for b in &o.in_use {
-            writeln!(
-                out,
-                "  {} ({} on {}): {}",
-                b.uuid, b.type_id, b.parent, b.reason
-            )?;
+            match &b.address {
+                Some(vf) => writeln!(out, "  {vf} (vGPU type {}): {}", b.type_id, b.reason)?,
+                None => writeln!(
+                    out,
+                    "  {} ({} on {}): {}",
+                    b.uuid, b.type_id, b.parent, b.reason
+                )?,
+            }
         }
     }
     if !o.failed.is_empty() {
         writeln!(out, "failed:")?;
         for f in &o.failed {
             let a = &f.action;
-            writeln!(
-                out,
-                "  {} {} ({} on {}): {}",
-                kind(a.action),
-                a.uuid,
-                a.type_id,
-                a.parent,
-                f.reason
-            )?;
+            writeln!(out, "  {} {}: {}", kind(a.action), describe(a), f.reason)?;
         }
     }
     if !o.not_done.is_empty() {
         writeln!(out, "not done:")?;
         for f in &o.not_done {
             let a = &f.action;
-            writeln!(
-                out,
-                "  {} {} ({} on {}): {}",
-                kind(a.action),
-                a.uuid,
-                a.type_id,
-                a.parent,
-                f.reason
-            )?;
+            writeln!(out, "  {} {}: {}", kind(a.action), describe(a), f.reason)?;
         }
     }
     if !o.differences.is_empty() {
@@ -346,5 +406,15 @@ fn kind(k: ActionKind) -> &'static str {
     match k {
         ActionKind::Remove => "remove",
         ActionKind::Create => "create",
+        ActionKind::SetVgpuType => "set-vgpu-type",
+        ActionKind::ClearVgpuType => "clear-vgpu-type",
+    }
+}
+
+/// `<uuid> (<type> on <parent>)`, or `<VF> (vGPU type <id>)` for a vendor-VFIO VF.
+fn describe(a: &Action) -> String {
+    match &a.address {
+        Some(vf) => format!("{vf} (vGPU type {})", a.type_id),
+        None => format!("{} ({} on {})", a.uuid, a.type_id, a.parent),
     }
 }

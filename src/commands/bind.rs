@@ -89,6 +89,8 @@ pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<i
     }
     if dry_run && ctx.output == Output::Table {
         writeln!(out, "dry run: these writes would be made (none were):")?;
+        // the journal echoes straight to stdout
+        out.flush()?;
     }
     load_vfio_pci(ctx, dry_run, out)?;
 
@@ -155,13 +157,13 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
             .map(|p| DeviceArg::Selector(p.pci_vendor_selector.clone()))
             .collect();
         if sels.is_empty() {
-            return Err(fail(
-                Code::Config,
-                format!(
-                    "{}: no non-external permittedHostDevices.pciHostDevices entries to bind",
-                    ctx.config_path().display()
-                ),
+            // An mdev-only configuration: nothing to bind is success (the boot unit runs
+            // `bind vfio --from-config` on every host).
+            ctx.warn(&format!(
+                "{}: no non-external permittedHostDevices.pciHostDevices entries: nothing to bind",
+                ctx.config_path().display()
             ));
+            return Ok(Vec::new());
         }
         return vfio::select(inv, &ctx.sysfs, &sels);
     }

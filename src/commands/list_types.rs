@@ -1,4 +1,5 @@
-//! `hostdev list-types`: the mdev parents and their types.
+//! `hostdev list-types`: the mdev parents and their types, and the vGPU framework of
+//! each physical GPU.
 
 use std::io::Write;
 
@@ -12,7 +13,11 @@ use crate::render;
 pub fn run(ctx: &Context, _args: &ListTypesArgs, out: &mut dyn Write) -> Result<i32> {
     let inv = Inventory::scan(&ctx.sysfs)?;
     let doc = render::types_doc(&inv);
-    if doc.parents.is_empty() {
+    let vendor_vfio = doc
+        .gpus
+        .iter()
+        .any(|g| g.framework == crate::vgpu::Framework::VendorVfio || g.problem.is_some());
+    if doc.parents.is_empty() && !vendor_vfio {
         ctx.warn(&format!(
             "no mdev parents under {}: no mdev-capable driver is loaded (NVIDIA vGPU manager, i915 GVT-g, ...) or its types are not published yet",
             ctx.sysfs.display(&ctx.sysfs.path(crate::sysfs::MDEV_BUS_CLASS))

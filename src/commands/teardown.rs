@@ -65,7 +65,10 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
                 action: ActionKind::Remove,
                 uuid: m.uuid.clone(),
                 parent: m.parent.clone(),
+                address: None,
+                gpu: None,
                 type_id: m.type_id.clone().unwrap_or_else(|| "(unknown type)".into()),
+                type_name: None,
             };
             let holders = inv.holders_of(&m.device_paths());
             if holders.is_empty() {
@@ -75,10 +78,73 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
                 in_use.push(Blocked {
                     uuid: action.uuid,
                     parent: action.parent,
+                    address: None,
+                    gpu: None,
                     type_id: action.type_id,
                     reason: format!("in use by {}", who.join(", ")),
                 });
             }
+        }
+        // NVIDIA vendor-VFIO VFs: the ones hostdev configured (`--all`: every configured
+        // VF) get `current_vgpu_type` ← 0; the VF stays bound to `nvidia`.
+        let mut stale_vfs: Vec<String> = Vec::new();
+        for rec in &state.vgpu_vfs {
+            let now = inv
+                .pci_device(&rec.address)
+                .and_then(|d| d.nvidia.as_ref())
+                .map_or(0, |n| n.current_vgpu_type);
+            if now == 0 {
+                stale_vfs.push(rec.address.clone());
+            }
+        }
+        for d in &inv.pci {
+            let Some(cur) = d
+                .nvidia
+                .as_ref()
+                .map(|n| n.current_vgpu_type)
+                .filter(|c| *c != 0)
+            else {
+                continue;
+            };
+            if !args.all && !state.vgpu_vfs.iter().any(|r| r.address == d.address) {
+                continue;
+            }
+            let holders = inv.holders_of(&crate::inventory::device_paths(
+                d.iommu_group.as_deref(),
+                &d.cdevs,
+            ));
+            if holders.is_empty() {
+                targets.push(Action {
+                    action: ActionKind::ClearVgpuType,
+                    uuid: String::new(),
+                    parent: String::new(),
+                    address: Some(d.address.clone()),
+                    gpu: d.physfn.clone(),
+                    type_id: cur.to_string(),
+                    type_name: None,
+                });
+            } else {
+                let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
+                in_use.push(Blocked {
+                    uuid: String::new(),
+                    parent: String::new(),
+                    address: Some(d.address.clone()),
+                    gpu: d.physfn.clone(),
+                    type_id: cur.to_string(),
+                    reason: format!("in use by {}", who.join(", ")),
+                });
+            }
+        }
+        if !stale_vfs.is_empty() && !dry_run {
+            for a in &stale_vfs {
+                state.drop_vgpu_vf(a);
+            }
+            state.save(&ctx.sysfs)?;
+            ctx.info(&format!(
+                "dropped {} VF(s) from the state file that no longer carry a vGPU type: {}",
+                stale_vfs.len(),
+                stale_vfs.join(", ")
+            ));
         }
         if !stale.is_empty() && !dry_run {
             // Already gone (e.g. after a reboot): forget them, nothing to write.
@@ -97,12 +163,15 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
     if ctx.output == Output::Table && !targets.is_empty() {
         writeln!(
             out,
-            "{} mdev(s) to remove{}:",
+            "{} mdev(s) or vGPU type(s) to remove{}:",
             targets.len(),
             if args.all { " (--all)" } else { "" }
         )?;
         for a in &targets {
-            writeln!(out, "  {} ({} on {})", a.uuid, a.type_id, a.parent)?;
+            match &a.address {
+                Some(vf) => writeln!(out, "  {vf} (vGPU type {})", a.type_id)?,
+                None => writeln!(out, "  {} ({} on {})", a.uuid, a.type_id, a.parent)?,
+            }
         }
         writeln!(out)?;
         out.flush()?;
@@ -111,7 +180,7 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
     if !targets.is_empty() || vfio_pending {
         if !dry_run {
             let prompt = format!(
-                "remove {} mdev(s){} from this host?",
+                "remove {} mdev(s) or vGPU type(s){} from this host?",
                 targets.len(),
                 if vfio_pending {
                     format!(" and return {} vfio-bound device(s)", state.vfio.len())
@@ -132,7 +201,10 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
     let stop = interrupt::requested;
     let mut exec = Executor::new(&mut session.journal, &mut state, &stop);
     exec.outcome.in_use = in_use;
-    exec.remove(&targets)?;
+    let (vf_targets, mdev_targets): (Vec<Action>, Vec<Action>) =
+        targets.iter().cloned().partition(|a| a.address.is_some());
+    exec.remove(&mdev_targets)?;
+    exec.clear_vgpu(&vf_targets)?;
     let mut outcome = exec.outcome;
     let vfio = if do_vfio {
         teardown_vfio(ctx, &mut session.journal, &mut state)?

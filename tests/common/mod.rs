@@ -142,3 +142,27 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
         }
     }
 }
+
+/// Keep a committed generated file equal to what the code generates (rust-analyzer's
+/// `ensure_file_contents`): with `HOSTDEV_REGEN=1` the file is rewritten, otherwise a
+/// difference fails the test and prints the command that regenerates it.
+pub fn ensure_file_contents(rel: &str, contents: &[u8], regen: &str) {
+    let path = repo().join(rel);
+    let current = std::fs::read(&path).ok();
+    if current.as_deref() == Some(contents) {
+        return;
+    }
+    if std::env::var_os("HOSTDEV_REGEN").is_some() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, contents).expect("write generated file");
+        return;
+    }
+    let what = if current.is_none() {
+        "is missing"
+    } else {
+        "is out of date"
+    };
+    panic!(
+        "{rel} {what}: it must equal what the binary generates.\nRegenerate with: {regen}\n(then review and commit the diff)"
+    );
+}

@@ -1,0 +1,318 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[hostdev] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'hostdev'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'hostdev'= {
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list-types 'List mdev parents and their types: ID, name, available instances, device API, description and existing instances'
+            cand plan 'Show what `apply` would do for this node (read-only)'
+            cand apply 'Make the host match the configuration: remove undesired mdevs, create the planned ones, verify, and record them in the state file and the audit log'
+            cand teardown 'Undo what hostdev did: remove the mdevs it created (--all: every removable mdev) and return vfio-bound devices to their original drivers'
+            cand env 'Print the environment KubeVirt''s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
+            cand iommu 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
+            cand bind 'Bind PCI devices to a driver for passthrough'
+            cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+            cand man 'Print the hostdev(1) man page, or write every page into a directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hostdev;list-types'= {
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hostdev;plan'= {
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --detailed-exitcode 'Exit 0 when the host already matches the configuration, 2 when changes are pending'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hostdev;apply'= {
+            cand --lock-timeout 'Seconds to wait for another hostdev run to release the lock'
+            cand --wait-for-parents 'At boot: first wait up to SECONDS for the mdev parents (every GPU bound to nvidia offers mdev types, and a parent offers a desired type), polling every 0.5 s; on timeout, continue with the parents that exist and warn [default: 0, no wait]'
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -y 'Proceed without asking (required when stdin is not a terminal)'
+            cand --yes 'Proceed without asking (required when stdin is not a terminal)'
+            cand --dry-run 'Print exactly the writes (path and value) that would be made, and make none'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hostdev;teardown'= {
+            cand --lock-timeout 'Seconds to wait for another hostdev run to release the lock'
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -y 'Proceed without asking (required when stdin is not a terminal)'
+            cand --yes 'Proceed without asking (required when stdin is not a terminal)'
+            cand --dry-run 'Print exactly the writes (path and value) that would be made, and make none'
+            cand --all 'Also remove every other mdev that is not in use, not only those hostdev created'
+            cand --mdevs 'Only tear down mdevs'
+            cand --vfio 'Only return vfio-bound devices to their original drivers'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hostdev;env'= {
+            cand --format 'Output format: `env` (NAME=value lines, for systemd EnvironmentFile= and docker --env-file), `json` (a hostdev/v1 document with the devices), `shell` (quoted export lines), `nul` (NAME=value entries each ended by NUL, like `env -0`) [default: env]'
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --include-external 'Also print entries with `externalResourceProvider: true` (`"external": true` in JSON, a note on stderr in the other formats)'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hostdev;iommu'= {
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand check 'Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel, the kernel command line, the VFIO modules, interrupt remapping, the default domain type and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL'
+            cand groups 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hostdev;iommu;check'= {
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hostdev;iommu;groups'= {
+            cand --device 'Only the group of this PCI device (`0000:65:00.0` or `65:00.0`)'
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --gpu 'Only groups that contain a GPU (PCI class 0300 or 0302)'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hostdev;iommu;help'= {
+            cand check 'Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel, the kernel command line, the VFIO modules, interrupt remapping, the default domain type and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL'
+            cand groups 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hostdev;iommu;help;check'= {
+        }
+        &'hostdev;iommu;help;groups'= {
+        }
+        &'hostdev;iommu;help;help'= {
+        }
+        &'hostdev;bind'= {
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand vfio 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hostdev;bind;vfio'= {
+            cand --lock-timeout 'Seconds to wait for another hostdev run to release the lock'
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --from-config 'Bind the devices of the non-external permittedHostDevices.pciHostDevices selectors'
+            cand --with-group 'Also bind every other endpoint of the devices'' IOMMU groups'
+            cand -y 'Proceed without asking (required when stdin is not a terminal)'
+            cand --yes 'Proceed without asking (required when stdin is not a terminal)'
+            cand --dry-run 'Print exactly the writes (path and value) that would be made, and make none'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hostdev;bind;help'= {
+            cand vfio 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hostdev;bind;help;vfio'= {
+        }
+        &'hostdev;bind;help;help'= {
+        }
+        &'hostdev;completions'= {
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hostdev;man'= {
+            cand --dir 'Write hostdev.1 and one page per subcommand (hostdev-<command>.1) into DIR, creating it'
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hostdev;help'= {
+            cand list-types 'List mdev parents and their types: ID, name, available instances, device API, description and existing instances'
+            cand plan 'Show what `apply` would do for this node (read-only)'
+            cand apply 'Make the host match the configuration: remove undesired mdevs, create the planned ones, verify, and record them in the state file and the audit log'
+            cand teardown 'Undo what hostdev did: remove the mdevs it created (--all: every removable mdev) and return vfio-bound devices to their original drivers'
+            cand env 'Print the environment KubeVirt''s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
+            cand iommu 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
+            cand bind 'Bind PCI devices to a driver for passthrough'
+            cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+            cand man 'Print the hostdev(1) man page, or write every page into a directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hostdev;help;list-types'= {
+        }
+        &'hostdev;help;plan'= {
+        }
+        &'hostdev;help;apply'= {
+        }
+        &'hostdev;help;teardown'= {
+        }
+        &'hostdev;help;env'= {
+        }
+        &'hostdev;help;iommu'= {
+            cand check 'Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel, the kernel command line, the VFIO modules, interrupt remapping, the default domain type and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL'
+            cand groups 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'
+        }
+        &'hostdev;help;iommu;check'= {
+        }
+        &'hostdev;help;iommu;groups'= {
+        }
+        &'hostdev;help;bind'= {
+            cand vfio 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'
+        }
+        &'hostdev;help;bind;vfio'= {
+        }
+        &'hostdev;help;completions'= {
+        }
+        &'hostdev;help;man'= {
+        }
+        &'hostdev;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

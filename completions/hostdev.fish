@@ -1,0 +1,214 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_hostdev_global_optspecs
+    string join \n root= o/output= v/verbose q/quiet node-name= label= f/config= h/help V/version
+end
+
+function __fish_hostdev_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_hostdev_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_hostdev_using_subcommand
+    set -l cmd (__fish_hostdev_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c hostdev -n "__fish_hostdev_needs_command" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_needs_command" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_needs_command" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_needs_command" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_needs_command" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_needs_command" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_needs_command" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_needs_command" -s V -l version -d 'Print version'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "list-types" -d 'List mdev parents and their types: ID, name, available instances, device API, description and existing instances'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "plan" -d 'Show what `apply` would do for this node (read-only)'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "apply" -d 'Make the host match the configuration: remove undesired mdevs, create the planned ones, verify, and record them in the state file and the audit log'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "teardown" -d 'Undo what hostdev did: remove the mdevs it created (--all: every removable mdev) and return vfio-bound devices to their original drivers'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "env" -d 'Print the environment KubeVirt\'s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "man" -d 'Print the hostdev(1) man page, or write every page into a directory'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when the host already matches the configuration, 2 when changes are pending'
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l lock-timeout -d 'Seconds to wait for another hostdev run to release the lock' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l wait-for-parents -d 'At boot: first wait up to SECONDS for the mdev parents (every GPU bound to nvidia offers mdev types, and a parent offers a desired type), polling every 0.5 s; on timeout, continue with the parents that exist and warn [default: 0, no wait]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s y -l yes -d 'Proceed without asking (required when stdin is not a terminal)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l dry-run -d 'Print exactly the writes (path and value) that would be made, and make none'
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l lock-timeout -d 'Seconds to wait for another hostdev run to release the lock' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s y -l yes -d 'Proceed without asking (required when stdin is not a terminal)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l dry-run -d 'Print exactly the writes (path and value) that would be made, and make none'
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l all -d 'Also remove every other mdev that is not in use, not only those hostdev created'
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l mdevs -d 'Only tear down mdevs'
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l vfio -d 'Only return vfio-bound devices to their original drivers'
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l format -d 'Output format: `env` (NAME=value lines, for systemd EnvironmentFile= and docker --env-file), `json` (a hostdev/v1 document with the devices), `shell` (quoted export lines), `nul` (NAME=value entries each ended by NUL, like `env -0`) [default: env]' -r -f -a "env\t''
+json\t''
+shell\t''
+nul\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l include-external -d 'Also print entries with `externalResourceProvider: true` (`"external": true` in JSON, a note on stderr in the other formats)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -f -a "check" -d 'Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel, the kernel command line, the VFIO modules, interrupt remapping, the default domain type and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -f -a "groups" -d 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l device -d 'Only the group of this PCI device (`0000:65:00.0` or `65:00.0`)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l gpu -d 'Only groups that contain a GPU (PCI class 0300 or 0302)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from help" -f -a "check" -d 'Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel, the kernel command line, the VFIO modules, interrupt remapping, the default domain type and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from help" -f -a "groups" -d 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -f -a "vfio" -d 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l lock-timeout -d 'Seconds to wait for another hostdev run to release the lock' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l from-config -d 'Bind the devices of the non-external permittedHostDevices.pciHostDevices selectors'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l with-group -d 'Also bind every other endpoint of the devices\' IOMMU groups'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s y -l yes -d 'Proceed without asking (required when stdin is not a terminal)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l dry-run -d 'Print exactly the writes (path and value) that would be made, and make none'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from help" -f -a "vfio" -d 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l dir -d 'Write hostdev.1 and one page per subcommand (hostdev-<command>.1) into DIR, creating it' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "list-types" -d 'List mdev parents and their types: ID, name, available instances, device API, description and existing instances'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "plan" -d 'Show what `apply` would do for this node (read-only)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "apply" -d 'Make the host match the configuration: remove undesired mdevs, create the planned ones, verify, and record them in the state file and the audit log'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "teardown" -d 'Undo what hostdev did: remove the mdevs it created (--all: every removable mdev) and return vfio-bound devices to their original drivers'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "env" -d 'Print the environment KubeVirt\'s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "man" -d 'Print the hostdev(1) man page, or write every page into a directory'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from iommu" -f -a "check" -d 'Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel, the kernel command line, the VFIO modules, interrupt remapping, the default domain type and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from iommu" -f -a "groups" -d 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from bind" -f -a "vfio" -d 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'

@@ -467,3 +467,48 @@ fn saved_plan_with_an_unknown_count_is_refused() {
         .contains("run `hostdev apply` without --plan (it re-plans after the removals), or apply the removals first"), "{}", r.stderr);
     assert!(audit(&root).is_empty());
 }
+
+#[test]
+fn saved_plan_round_trips_every_fixture_plan() {
+    // Every plan shape (mdev on PFs, on SR-IOV VFs, vendor-VFIO vGPU types, removals):
+    // `apply --plan saved --dry-run` prints exactly the writes of `apply --dry-run`, or,
+    // where a count is unknown before the removals, is refused with 65.
+    let mut applied = 0;
+    for fx in [
+        "t4-2x",
+        "t4-3x",
+        "t4-undesired-idle",
+        "a40-sriov",
+        "a40-2x",
+        "l40s-vfio",
+        "gvtg",
+    ] {
+        let (_d, root) = copy_root(fx);
+        let (file, doc) = save_plan(&root);
+        let echo = |r: &common::Run| -> Vec<String> {
+            r.stdout
+                .lines()
+                .filter(|l| l.starts_with("echo "))
+                .map(String::from)
+                .collect()
+        };
+        let plain = run_on(&root, &["apply", "--dry-run"]);
+        assert_eq!(plain.code, 0, "{fx}: {}", plain.stderr);
+        let saved = run_on(&root, &["apply", "--plan", file.to_str().unwrap(), "--dry-run"]);
+        let unknown = doc["parents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(doc["cards"].as_array().unwrap())
+            .any(|p| p["create"].is_null());
+        if unknown {
+            assert_eq!(saved.code, 65, "{fx}: {}", saved.stderr);
+            assert!(saved.stderr.contains("`create: null`"), "{fx}: {}", saved.stderr);
+            continue;
+        }
+        assert_eq!(saved.code, 0, "{fx}: {}", saved.stderr);
+        assert_eq!(echo(&saved), echo(&plain), "{fx}");
+        applied += usize::from(!echo(&saved).is_empty());
+    }
+    assert!(applied >= 5, "only {applied} fixtures had a plan to apply");
+}

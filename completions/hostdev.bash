@@ -189,7 +189,7 @@ _hostdev() {
             return 0
             ;;
         hostdev__subcmd__apply)
-            opts="-y -o -v -q -f -h --yes --dry-run --lock-timeout --wait-for-parents --root --output --verbose --quiet --node-name --label --config --help"
+            opts="-y -o -v -q -f -h --yes --dry-run --lock-timeout --plan --wait-for-parents --root --output --verbose --quiet --node-name --label --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,6 +197,21 @@ _hostdev() {
             case "${prev}" in
                 --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plan)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --wait-for-parents)

@@ -67,6 +67,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s v -l verbose -d
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s q -l quiet -d 'Only errors on stderr'
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s h -l help -d 'Print help'
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l lock-timeout -d 'Seconds to wait for another hostdev run to release the lock' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l plan -d 'Apply exactly the actions of a saved plan (`hostdev plan -o json > FILE`; `-` reads stdin) instead of computing a new one; no re-plan after its removals. Refused (exit 65) when it was made for another node or leaves a creation count unknown; exit 66 when a parent it names is not on this host' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l wait-for-parents -d 'At boot: first wait up to SECONDS for the mdev parents (every GPU bound to nvidia offers mdev types, and a parent offers a desired type), polling every 0.5 s; on timeout, continue with the parents that exist and warn [default: 0, no wait]' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''

@@ -494,7 +494,10 @@ fn saved_plan_round_trips_every_fixture_plan() {
         };
         let plain = run_on(&root, &["apply", "--dry-run"]);
         assert_eq!(plain.code, 0, "{fx}: {}", plain.stderr);
-        let saved = run_on(&root, &["apply", "--plan", file.to_str().unwrap(), "--dry-run"]);
+        let saved = run_on(
+            &root,
+            &["apply", "--plan", file.to_str().unwrap(), "--dry-run"],
+        );
         let unknown = doc["parents"]
             .as_array()
             .unwrap()
@@ -503,7 +506,11 @@ fn saved_plan_round_trips_every_fixture_plan() {
             .any(|p| p["create"].is_null());
         if unknown {
             assert_eq!(saved.code, 65, "{fx}: {}", saved.stderr);
-            assert!(saved.stderr.contains("`create: null`"), "{fx}: {}", saved.stderr);
+            assert!(
+                saved.stderr.contains("`create: null`"),
+                "{fx}: {}",
+                saved.stderr
+            );
             continue;
         }
         assert_eq!(saved.code, 0, "{fx}: {}", saved.stderr);

@@ -9,7 +9,7 @@
 //! through NVIDIA's vendor-specific VFIO interface (`nvidia/current_vgpu_type`). KubeVirt
 //! treats each VF as a card and so asks one GPU for several types it cannot host in
 //! equal-size mode; hostdev gives a GPU one type and one instance per free VF, up to
-//! the type's maximum (docs/nvidia.md).
+//! the type's maximum (README, "NVIDIA vGPUs").
 
 use std::collections::{BTreeMap, BTreeSet};
 

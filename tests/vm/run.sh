@@ -75,9 +75,10 @@ command -v cpio >/dev/null || die "cpio not installed: run tests/vm/setup.sh"
 # vmtool: tiny static helper, rebuilt when its source changes
 VMTOOL=$CACHE/vmtool
 if [ ! -x "$VMTOOL" ] || [ "$HERE/guest/vmtool.c" -nt "$VMTOOL" ]; then
-    gcc -O2 -static -o "$VMTOOL.tmp" "$HERE/guest/vmtool.c" \
+    # parallel runs may build it at the same time: each in its own file, renamed atomically
+    gcc -O2 -static -o "$VMTOOL.tmp.$$" "$HERE/guest/vmtool.c" \
         || die "cannot build guest/vmtool.c statically (gcc and libc6-dev needed: run tests/vm/setup.sh)"
-    mv "$VMTOOL.tmp" "$VMTOOL"
+    mv -f "$VMTOOL.tmp.$$" "$VMTOOL"
 fi
 
 # accelerator

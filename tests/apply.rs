@@ -519,3 +519,70 @@ fn saved_plan_round_trips_every_fixture_plan() {
     }
     assert!(applied >= 5, "only {applied} fixtures had a plan to apply");
 }
+
+/// Run `hostdev` on a terminal (util-linux `script` gives it a pty) answering `answer`.
+fn on_terminal(root: &Path, answer: &str) -> (i32, String) {
+    let cfg = root.join("config.yaml");
+    let cmd = format!(
+        "{} --root {} -f {} --node-name node1 apply",
+        env!("CARGO_BIN_EXE_hostdev"),
+        root.display(),
+        cfg.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` (package bsdutils) runs the command on a pty");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(answer.as_bytes())
+        .expect("answer");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn terminal_prompt_no_changes_nothing_and_yes_applies() {
+    let dir = copy_fixture("t4-1x");
+    let root = dir.path();
+    let before = snapshot(root);
+    let (code, out) = on_terminal(root, "n\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("apply 8 changes to this host (0 removals, 8 creations)? [y/N]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("hostdev: aborted; nothing was changed"),
+        "{out}"
+    );
+    // Only the (empty) lock and audit files may appear; no attribute was written.
+    let after: Vec<_> = snapshot(root)
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("run") && !p.starts_with("var"))
+        .collect();
+    assert!(before == after, "declining must not change the tree");
+    assert!(audit(root).is_empty());
+
+    let (_, out) = on_terminal(root, "y\n");
+    let written: Vec<String> = audit(root)
+        .iter()
+        .map(|w| {
+            format!(
+                "echo {} > {}",
+                w["value"].as_str().unwrap(),
+                w["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(written, planned_writes(root), "{out}");
+}

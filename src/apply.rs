@@ -7,7 +7,7 @@
 //! ID, after re-reading `creatable_vgpu_types`); a VF is never bound or unbound.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -157,18 +157,8 @@ impl<'a> Executor<'a> {
                 });
                 continue;
             }
-            match self
-                .journal
-                .write(&remove_path(&fs, &a.uuid), "1", "mdev.remove")
-            {
-                Ok(()) => {
-                    self.outcome.done.push(a.clone());
-                    self.forget(&a.uuid);
-                }
-                Err(e) => self.outcome.failed.push(NotDone {
-                    action: a.clone(),
-                    reason: e.to_string(),
-                }),
+            if self.write_action(a, &remove_path(&fs, &a.uuid), "1", "mdev.remove") {
+                self.forget(&a.uuid);
             }
         }
         Ok(())
@@ -195,26 +185,16 @@ impl<'a> Executor<'a> {
                 continue;
             }
             let path = create_path(&fs, &a.parent, &a.type_id);
-            match self.journal.write(&path, &a.uuid, "mdev.create") {
-                Ok(()) => {
-                    self.outcome.done.push(a.clone());
-                    if !self.journal.dry_run {
-                        self.state.add_mdev(MdevRecord {
-                            uuid: a.uuid.clone(),
-                            parent: a.parent.clone(),
-                            type_id: a.type_id.clone(),
-                            created_at: now_rfc3339(),
-                        });
-                        self.save();
-                    }
-                }
-                Err(e) => {
-                    failed.insert(key);
-                    self.outcome.failed.push(NotDone {
-                        action: a.clone(),
-                        reason: e.to_string(),
-                    });
-                }
+            if !self.write_action(a, &path, &a.uuid, "mdev.create") {
+                failed.insert(key);
+            } else if !self.journal.dry_run {
+                self.state.add_mdev(MdevRecord {
+                    uuid: a.uuid.clone(),
+                    parent: a.parent.clone(),
+                    type_id: a.type_id.clone(),
+                    created_at: now_rfc3339(),
+                });
+                self.save();
             }
         }
     }
@@ -265,15 +245,8 @@ impl<'a> Executor<'a> {
                 continue;
             }
             let path = vgpu_path(&fs, &vf, "current_vgpu_type");
-            match self.journal.write(&path, "0", "vgpu.clear") {
-                Ok(()) => {
-                    self.outcome.done.push(a.clone());
-                    self.forget_vf(&vf);
-                }
-                Err(e) => self.outcome.failed.push(NotDone {
-                    action: a.clone(),
-                    reason: e.to_string(),
-                }),
+            if self.write_action(a, &path, "0", "vgpu.clear") {
+                self.forget_vf(&vf);
             }
         }
         Ok(())
@@ -332,25 +305,33 @@ impl<'a> Executor<'a> {
                 continue;
             }
             let path = vgpu_path(&fs, &vf, "current_vgpu_type");
-            match self.journal.write(&path, &a.type_id, "vgpu.set") {
-                Ok(()) => {
-                    self.outcome.done.push(a.clone());
-                    if !self.journal.dry_run {
-                        self.state.add_vgpu_vf(VgpuVfRecord {
-                            address: vf,
-                            type_id: id,
-                            configured_at: now_rfc3339(),
-                        });
-                        self.save();
-                    }
-                }
-                Err(e) => {
-                    failed.insert(gpu);
-                    self.outcome.failed.push(NotDone {
-                        action: a.clone(),
-                        reason: e.to_string(),
-                    });
-                }
+            if !self.write_action(a, &path, &a.type_id, "vgpu.set") {
+                failed.insert(gpu);
+            } else if !self.journal.dry_run {
+                self.state.add_vgpu_vf(VgpuVfRecord {
+                    address: vf,
+                    type_id: id,
+                    configured_at: now_rfc3339(),
+                });
+                self.save();
+            }
+        }
+    }
+
+    /// Write one action's value through the journal and record it as done or failed
+    /// (with path, value and the kernel's error); true when the write succeeded.
+    fn write_action(&mut self, a: &Action, path: &Path, value: &str, what: &str) -> bool {
+        match self.journal.write(path, value, what) {
+            Ok(()) => {
+                self.outcome.done.push(a.clone());
+                true
+            }
+            Err(e) => {
+                self.outcome.failed.push(NotDone {
+                    action: a.clone(),
+                    reason: e.to_string(),
+                });
+                false
             }
         }
     }

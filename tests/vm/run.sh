@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
 # tests/vm/run.sh — boot the test VM once and run one case inside it.
 #
-#   tests/vm/run.sh [--binary PATH] [--append "ARGS"] [--no-iommu] [--timeout SECS]
-#                   [--mem MB] [--keep] CASE.sh
+#   tests/vm/run.sh [--kernel SERIES] [--binary PATH] [--append "ARGS"] [--no-iommu]
+#                   [--timeout SECS] [--mem MB] [--keep] CASE.sh
 #
-# Needs tests/vm/setup.sh to have run (it does not download anything itself).
-# Builds a per-run initramfs = cached base (busybox + modules) + /init + /tests/{lib.sh,
-# case.sh,files/} + /usr/local/bin/{hostdev,vmtool} (+ the shared libraries hostdev needs),
-# boots the q35 + intel-iommu VM under QEMU, streams the serial console, and exits with
-# the case's status. A boot that does not finish within the timeout is killed (the whole
-# QEMU process group) and fails with status 124; a boot that ends without the end marker
-# fails with status 1.
+# Needs tests/vm/setup.sh to have run for that kernel (it does not download anything).
+# Builds a per-run initramfs = cached base of the kernel (busybox + modules) + /init +
+# /tests/{lib.sh,case.sh,files/} + /usr/local/bin/{hostdev,vmtool} (+ the shared libraries
+# hostdev needs) [+ QEMU itself, for cases that start a VM inside the guest], boots the
+# q35 + intel-iommu VM under QEMU, streams the serial console, and exits with the case's
+# status. A boot that does not finish within the timeout is killed (the whole QEMU process
+# group) and fails with status 124; a boot that ends without the end marker fails with
+# status 1.
 #
 # The case file may carry header comments that add to the options:
 #   # vm-append: intel_iommu=off      extra kernel arguments
 #   # vm-no-iommu                     no intel-iommu device in the VM
 #   # vm-timeout: 240                 a longer timeout for this case
+#   # vm-kernels: 6.12                run only on these kernel series (default: every one)
+#   # vm-igb                          add an SR-IOV igb PF (8086:10c9) at 04:00.0
+#   # vm-qemu                         put QEMU (binary, libraries, firmware) into the guest
+#   # vm-iommufd                      boot the modules rebuilt with iommufd + the vfio cdev
 #
-# Environment: HOSTDEV_VM_CACHE (default /var/cache/hostdev-vm), HOSTDEV_VM_ACCEL=tcg|kvm
-# (default tcg: software emulation; kvm only where /dev/kvm can run a stock kernel),
-# HOSTDEV_VM_TIMEOUT (default 120 for tcg, 60 for kvm), HOSTDEV_VM_SMP (default 1),
-# HOSTDEV_BIN (default for --binary).
+# Environment: HOSTDEV_VM_CACHE (default /var/cache/hostdev-vm), HOSTDEV_VM_KERNEL
+# (default 6.1), HOSTDEV_VM_ACCEL=tcg|kvm (default tcg: software emulation; kvm only where
+# /dev/kvm can run a stock kernel), HOSTDEV_VM_TIMEOUT (default 120 for tcg, 60 for kvm),
+# HOSTDEV_VM_SMP (default 1), HOSTDEV_BIN (default for --binary).
 set -euo pipefail
 trap 'echo "vm-run: ERROR: unexpected failure at line $LINENO: $BASH_COMMAND" >&2' ERR
 
@@ -35,13 +40,15 @@ MEM=${HOSTDEV_VM_MEM:-1024}
 SMP=${HOSTDEV_VM_SMP:-1}
 KEEP=0
 CASE=""
+SERIES=${HOSTDEV_VM_KERNEL:-6.1}
 
-usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 64; }
+usage() { sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 64; }
 die() { printf 'vm-run: ERROR: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
     case $1 in
         --binary) BINARY=$2; shift 2;;
+        --kernel) SERIES=$2; shift 2;;
         --append) APPEND="$APPEND $2"; shift 2;;
         --no-iommu) NO_IOMMU=1; shift;;
         --timeout) TIMEOUT=$2; shift 2;;
@@ -62,14 +69,29 @@ grep -q '^# *vm-no-iommu\b' "$CASE" && NO_IOMMU=1
 hdr_timeout=$(sed -n 's/^# *vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$CASE" | head -1)
 [ -n "$TIMEOUT" ] || TIMEOUT=${hdr_timeout:-${HOSTDEV_VM_TIMEOUT:-}}
 
-STAMP=$CACHE/setup.stamp
-[ -f "$STAMP" ] || die "the VM cache is not set up: run tests/vm/setup.sh (as root) first"
-KVER=$(sed -n 's/^kver=//p' "$STAMP")
-ROOT=$CACHE/root
-QEMU=$ROOT/usr/bin/qemu-system-x86_64
-VMLINUZ=$ROOT/boot/vmlinuz-$KVER
-BASE=$CACHE/base.cpio
-for f in "$QEMU" "$VMLINUZ" "$BASE"; do [ -e "$f" ] || die "missing $f: run tests/vm/setup.sh"; done
+hdr_kernels=$(sed -n 's/^# *vm-kernels: *//p' "$CASE" | head -1)
+if [ -n "$hdr_kernels" ]; then
+    case " $hdr_kernels " in *" $SERIES "*) ;; *) die "case $(basename "$CASE") runs only on kernel(s) $hdr_kernels, not $SERIES";; esac
+fi
+IGB=0; grep -q '^# *vm-igb\b' "$CASE" && IGB=1
+GQEMU=0; grep -q '^# *vm-qemu\b' "$CASE" && GQEMU=1
+IOMMUFD=0; grep -q '^# *vm-iommufd\b' "$CASE" && IOMMUFD=1
+
+ENVF=$CACHE/$SERIES.env
+[ -f "$ENVF" ] || die "the VM cache is not set up for kernel $SERIES: run tests/vm/setup.sh $SERIES (as root) first"
+envget() { sed -n "s/^$1=//p" "$ENVF"; }
+KVER=$(envget kver)
+QEMU=$(envget qemu)
+QROOT=$(envget qemu_root)
+VMLINUZ=$(envget vmlinuz)
+BASE=$(envget base)
+if [ $IOMMUFD = 1 ]; then
+    BASE=$(envget base_iommufd)
+    [ -n "$BASE" ] || die "kernel $SERIES ($KVER) has no iommufd variant (case $(basename "$CASE") needs # vm-iommufd)"
+fi
+GUEST_QEMU=$(envget guest_qemu)
+for f in "$QEMU" "$VMLINUZ" "$BASE"; do [ -e "$f" ] || die "missing $f: run tests/vm/setup.sh $SERIES"; done
+[ $GQEMU = 0 ] || [ -e "$GUEST_QEMU" ] || die "missing $GUEST_QEMU: run tests/vm/setup.sh $SERIES"
 command -v cpio >/dev/null || die "cpio not installed: run tests/vm/setup.sh"
 
 # vmtool: tiny static helper, rebuilt when its source changes
@@ -118,16 +140,24 @@ if [ -n "$BINARY" ]; then
         cp -L "$lib" "$S$lib"
     done
 fi
-GUEST_MODULES="vfio vfio_pci vfio_iommu_type1 mdev e1000e e1000 virtio_pci virtio_rng mtty mdpy mbochs"
+GUEST_MODULES="vfio vfio_pci vfio_iommu_type1 mdev e1000e e1000 igb igbvf virtio_pci virtio_rng mtty mdpy mbochs"
+[ $IOMMUFD = 0 ] || GUEST_MODULES="iommufd $GUEST_MODULES"
 case_name=$(basename "$CASE" .sh)
 {
     printf 'VM_MODULES=%q\n' "$GUEST_MODULES"
     printf 'VM_CASE=%q\n' "$case_name"
+    printf 'VM_KERNEL=%q\n' "$SERIES"
+    printf 'VM_KVER=%q\n' "$KVER"
+    printf 'VM_IOMMUFD=%q\n' "$IOMMUFD"
     printf 'VM_ACCEL=%q\n' "$ACCEL"
     printf 'VM_IOMMU=%q\n' "$([ $NO_IOMMU = 1 ] && echo none || echo intel)"
 } > "$S/tests/env"
 (cd "$S" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 > "$WORK/run.cpio")
-cat "$BASE" "$WORK/run.cpio" > "$WORK/initrd.cpio"
+if [ $GQEMU = 1 ]; then
+    cat "$BASE" "$GUEST_QEMU" "$WORK/run.cpio" > "$WORK/initrd.cpio"
+else
+    cat "$BASE" "$WORK/run.cpio" > "$WORK/initrd.cpio"
+fi
 
 # ------------------------------------------------------------------ the machine
 # Same layout as shared/spec/real-sysfs-qemu-guest.txt:
@@ -135,6 +165,8 @@ cat "$BASE" "$WORK/run.cpio" > "$WORK/initrd.cpio"
 #   00:05.0 virtio-rng          00:06.0 root port -> 01:00.0 e1000e
 #   00:07.0 e1000e + 00:07.1 edu (multifunction)
 #   00:08.0 root port -> 02:00.0 pcie-pci-bridge -> 03:01.0 edu, 03:02.0 e1000 (one group)
+#   with # vm-igb: 00:09.0 root port -> 04:00.0 igb 8086:10c9 (SR-IOV PF, 7 VFs possible;
+#   VFs 8086:10ca at 04:10.0, 04:10.2, ... once sriov_numvfs is written)
 # NICs hang on a hub with no host side; no option ROMs.
 MACHINE=(-machine q35,kernel-irqchip=split)
 IOMMU=(-device intel-iommu,intremap=on,caching-mode=on)
@@ -153,22 +185,26 @@ DEVICES=(
     -device edu,bus=br1,addr=01.0
     -netdev hubport,id=n4,hubid=0 -device e1000,netdev=n4,bus=br1,addr=02.0,romfile=
 )
+[ $IGB = 0 ] || DEVICES+=(
+    -device pcie-root-port,id=rp3,chassis=3,addr=09.0
+    -netdev hubport,id=n5,hubid=0 -device igb,netdev=n5,bus=rp3,romfile=
+)
 # default: as in the sysfs dump; a case's own intel_iommu=/iommu= replaces the default
 IOMMU_ARGS="intel_iommu=on iommu=pt"
 case " $APPEND " in *" intel_iommu="*|*" iommu="*) IOMMU_ARGS="";; esac
 [ "$NO_IOMMU" = 1 ] && IOMMU_ARGS=""
 CMDLINE="console=ttyS0 ${IOMMU_ARGS:+$IOMMU_ARGS }panic=-1 quiet${APPEND}"
 
-QCMD=("$QEMU" -L "$ROOT/usr/share/qemu" -L "$ROOT/usr/share/seabios"
+QCMD=("$QEMU" -L "$QROOT/usr/share/qemu" -L "$QROOT/usr/share/seabios"
       "${MACHINE[@]}" "${ACCEL_ARGS[@]}" -smp "$SMP" -m "$MEM"
       -nodefaults -no-user-config -vga none -display none -no-reboot
       -chardev stdio,id=con,signal=off -serial chardev:con
       "${IOMMU[@]}" "${DEVICES[@]}"
       -kernel "$VMLINUZ" -initrd "$WORK/initrd.cpio" -append "$CMDLINE")
 
-printf 'vm-run: case %s | accel=%s (%s) | iommu=%s | timeout %ss | kernel %s\n' \
-    "$case_name" "$ACCEL" "$([ "$ACCEL" = tcg ] && echo 'software emulation' || echo 'hardware')" \
-    "$([ "$NO_IOMMU" = 1 ] && echo none || echo intel-iommu)" "$TIMEOUT" "$KVER"
+printf 'vm-run: case %s | kernel %s (%s%s) | accel=%s (%s) | iommu=%s | timeout %ss\n' \
+    "$case_name" "$SERIES" "$KVER" "$([ $IOMMUFD = 1 ] && echo ', iommufd modules')" "$ACCEL" "$([ "$ACCEL" = tcg ] && echo 'software emulation' || echo 'hardware')" \
+    "$([ "$NO_IOMMU" = 1 ] && echo none || echo intel-iommu)" "$TIMEOUT"
 printf 'vm-run: append: %s\n' "$CMDLINE"
 LOG=$WORK/console.log
 : > "$LOG"
@@ -196,5 +232,5 @@ if [ -z "$RC" ]; then
     printf 'vm-run: FAILED: the VM ended (QEMU status %s) without the end marker after %ss (case %s)\n' "$QRC" "$DT" "$case_name"
     exit 1
 fi
-printf 'vm-run: case %s exited %s after %ss (boot + case, accel=%s)\n' "$case_name" "$RC" "$DT" "$ACCEL"
+printf 'vm-run: case %s exited %s after %ss (boot + case, kernel %s, accel=%s)\n' "$case_name" "$RC" "$DT" "$SERIES" "$ACCEL"
 exit "$RC"

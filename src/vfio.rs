@@ -58,8 +58,9 @@ pub fn select(inv: &Inventory, fs: &Sysfs, args: &[DeviceArg]) -> Result<Vec<Str
                     return Err(fail(
                         Code::NotFound,
                         format!(
-                            "no PCI device {addr} under {}; `hostdev iommu groups` lists the devices",
-                            fs.display(&fs.path(sysfs::PCI_DEVICES))
+                            "no PCI device {addr} under {}{}; `hostdev iommu groups` lists the devices",
+                            fs.display(&fs.path(sysfs::PCI_DEVICES)),
+                            vf_hint(inv, fs, |pf, i| vf_address(fs, pf, i).as_deref() == Some(addr.as_str()))
                         ),
                     ));
                 }
@@ -80,13 +81,85 @@ pub fn select(inv: &Inventory, fs: &Sysfs, args: &[DeviceArg]) -> Result<Vec<Str
                 {
                     return Err(fail(
                         Code::NotFound,
-                        format!("no PCI device matches {sel} (vendor:device) on this host"),
+                        format!(
+                            "no PCI device matches {sel} (vendor:device) on this host{}",
+                            vf_hint(inv, fs, |pf, _| {
+                                pf.vendor == sel.vendor
+                                    && fs
+                                        .read_opt(&pf_dir(fs, pf).join("sriov_vf_device"))
+                                        .ok()
+                                        .flatten()
+                                        .is_some_and(|d| d.trim() == sel.device)
+                            })
+                        ),
                     ));
                 }
             }
         }
     }
     Ok(out.into_iter().collect())
+}
+
+fn pf_dir(fs: &Sysfs, pf: &PciDevice) -> PathBuf {
+    fs.path(sysfs::PCI_DEVICES).join(&pf.address)
+}
+
+/// The address VF `index` of this SR-IOV PF has (or would have once enabled): the PF's
+/// routing ID + `sriov_offset` + index × `sriov_stride`, as the PCI core computes it.
+fn vf_address(fs: &Sysfs, pf: &PciDevice, index: u32) -> Option<String> {
+    let num = |f: &str| -> Option<u32> {
+        fs.read_opt(&pf_dir(fs, pf).join(f))
+            .ok()
+            .flatten()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let (offset, stride) = (num("sriov_offset")?, num("sriov_stride")?);
+    let (domain, rest) = pf.address.split_once(':')?;
+    let (bus, devfn) = rest.split_once(':')?;
+    let (dev, func) = devfn.split_once('.')?;
+    let rid = (u32::from_str_radix(bus, 16).ok()? << 8)
+        | (u32::from_str_radix(dev, 16).ok()? << 3)
+        | u32::from_str_radix(func, 16).ok()?;
+    let vf = rid + offset + index * stride;
+    Some(format!(
+        "{domain}:{:02x}:{:02x}.{:x}",
+        vf >> 8,
+        (vf >> 3) & 0x1f,
+        vf & 7
+    ))
+}
+
+/// When a DEVICE argument names no device: the SR-IOV PFs that would have it as a virtual
+/// function (`wanted(pf, vf_index)`) once more VFs are enabled. hostdev never changes
+/// `sriov_numvfs`; it says where the administrator (or `sriov-manage`) does.
+fn vf_hint(inv: &Inventory, fs: &Sysfs, wanted: impl Fn(&PciDevice, u32) -> bool) -> String {
+    let mut hints = Vec::new();
+    for pf in inv.pci.iter().filter(|d| d.physfn.is_none()) {
+        let total = pf.sriov_totalvfs.unwrap_or(0);
+        let enabled = pf.sriov_numvfs.unwrap_or(0);
+        if let Some(i) = (enabled..total).find(|i| wanted(pf, *i)) {
+            let file = format!("{}/sriov_numvfs", fs.display(&pf_dir(fs, pf)));
+            // the kernel takes a new count only from 0 (else EBUSY)
+            let how = if enabled == 0 {
+                format!("echo {} > {file}", i + 1)
+            } else {
+                format!("echo 0 > {file}; echo {} > {file}", i + 1)
+            };
+            hints.push(format!(
+                ": it would be virtual function {i} (virtfn{i}) of the SR-IOV PF {} ({}, driver {}), which has \
+                 {enabled} of {total} VFs enabled; the PF's driver creates VFs when sriov_numvfs is written \
+                 (as root: `{how}`; NVIDIA GPUs: `{} -e {}`); hostdev never changes sriov_numvfs",
+                pf.address,
+                pf.vendor_device(),
+                pf.driver.as_deref().unwrap_or("none"),
+                crate::vgpu::SRIOV_MANAGE,
+                pf.address,
+            ));
+        }
+    }
+    hints.join("")
 }
 
 /// Why the host itself needs this device, if it does.

@@ -693,6 +693,15 @@ pub struct GroupDevice {
     pub class: String,
     pub driver: Option<String>,
     pub bridge: bool,
+    /// SR-IOV: the PF of a virtual function.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physfn: Option<String>,
+    /// SR-IOV: on a physical function, how many VFs are enabled (`sriov_numvfs`) of how
+    /// many it supports (`sriov_totalvfs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sriov_numvfs: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sriov_totalvfs: Option<u32>,
 }
 
 pub fn groups_table(out: &mut dyn Write, doc: &GroupsDoc) -> Result<()> {
@@ -717,6 +726,14 @@ pub fn groups_table(out: &mut dyn Write, doc: &GroupsDoc) -> Result<()> {
                 driver.push_str(" (bridge)");
             } else if g.blockers.contains(&d.address) {
                 driver.push_str(" (host driver)");
+            }
+            if let Some(pf) = &d.physfn {
+                driver.push_str(&format!("; VF of {pf}"));
+            } else if let Some(total) = d.sriov_totalvfs.filter(|t| *t > 0) {
+                driver.push_str(&format!(
+                    "; SR-IOV PF, {} of {total} VFs enabled",
+                    d.sriov_numvfs.unwrap_or(0)
+                ));
             }
             t.add_row(vec![
                 group,

@@ -109,6 +109,9 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
                     class: d.class.clone(),
                     driver: d.driver.clone(),
                     bridge: d.is_bridge(),
+                    physfn: d.physfn.clone(),
+                    sriov_numvfs: d.sriov_totalvfs.and(d.sriov_numvfs),
+                    sriov_totalvfs: d.sriov_totalvfs,
                 })
                 .collect(),
         })

@@ -48,6 +48,12 @@ pub struct EnvDevice {
     pub iommu_group: String,
     /// As the kernel reports it (`-1`: no NUMA affinity); null when unknown.
     pub numa_node: Option<i32>,
+    /// The device nodes a VM opens for this device that exist on this host:
+    /// `/dev/vfio/<group>` and, with the vfio cdev (iommufd), `/dev/vfio/devices/vfioN` --
+    /// only where the node exists (a kernel without iommufd lists `vfio-dev/vfioN` in sysfs
+    /// but creates no node). Filled in by `hostdev env`, which can look at `/dev`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_nodes: Vec<String>,
 }
 
 impl EnvDevice {
@@ -216,6 +222,7 @@ pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env
                 driver: dev.driver.clone(),
                 iommu_group: group,
                 numa_node: dev.numa_node,
+                device_nodes: vec![],
             });
         }
     }
@@ -256,6 +263,7 @@ pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env
                 driver: None,
                 iommu_group: group,
                 numa_node: inv.pci_device(&m.parent).and_then(|d| d.numa_node),
+                device_nodes: vec![],
             });
         }
     }

@@ -280,3 +280,33 @@ fn missing_config_exits_66() {
     ]);
     assert_eq!(r.code, 66, "{}", r.stderr);
 }
+
+#[test]
+fn device_nodes_list_a_cdev_only_where_its_node_exists() {
+    // A kernel without iommufd (Debian's 6.12): sysfs has vfio-dev/vfioN, /dev has no
+    // /dev/vfio/devices/ -- env lists the group node alone.
+    let dir = copy_fixture("env-mixed");
+    let root = dir.path().to_str().unwrap();
+    let cfg = dir.path().join("config.yaml");
+    let cfg = cfg.to_str().unwrap();
+    let with = hostdev(&["--root", root, "-f", cfg, "env", "-o", "json"]);
+    assert_eq!(with.code, 0, "{}", with.stderr);
+    assert!(
+        with.stdout.contains("\"/dev/vfio/devices/vfio0\""),
+        "{}",
+        with.stdout
+    );
+    std::fs::remove_dir_all(dir.path().join("dev/vfio/devices")).unwrap();
+    let without = hostdev(&["--root", root, "-f", cfg, "env", "-o", "json"]);
+    assert_eq!(without.code, 0, "{}", without.stderr);
+    assert!(
+        !without.stdout.contains("/dev/vfio/devices/"),
+        "{}",
+        without.stdout
+    );
+    assert!(
+        without.stdout.contains("\"/dev/vfio/11\""),
+        "{}",
+        without.stdout
+    );
+}

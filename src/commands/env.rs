@@ -50,7 +50,8 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
     let format = resolve(ctx.output, args.format)?;
     let config = ctx.load_config()?;
     let inv = Inventory::scan(&ctx.sysfs)?;
-    let env = envvars::discover(&config, &inv, args.include_external);
+    let mut env = envvars::discover(&config, &inv, args.include_external);
+    fill_device_nodes(ctx, &inv, &mut env.vars);
 
     for s in &env.skipped {
         ctx.info(s);
@@ -113,6 +114,30 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Each device's `/dev/vfio/<group>` and `/dev/vfio/devices/vfioN` (iommufd cdev), listed
+/// only where the node exists under the root: a kernel built without iommufd (Debian's
+/// 6.12) shows `vfio-dev/vfioN` in sysfs but has no `/dev/vfio/devices/vfioN`.
+fn fill_device_nodes(ctx: &Context, inv: &Inventory, vars: &mut [envvars::EnvVar]) {
+    for d in vars.iter_mut().flat_map(|v| v.devices.iter_mut()) {
+        let paths = if let Some(a) = &d.address {
+            inv.pci_device(a)
+                .map(|p| crate::inventory::device_paths(p.iommu_group.as_deref(), &p.cdevs))
+        } else if let Some(u) = &d.uuid {
+            inv.mdevs
+                .iter()
+                .find(|m| &m.uuid == u)
+                .map(|m| m.device_paths())
+        } else {
+            None
+        };
+        d.device_nodes = paths
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| ctx.sysfs.path(p.trim_start_matches('/')).exists())
+            .collect();
+    }
 }
 
 #[cfg(test)]

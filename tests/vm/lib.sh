@@ -155,3 +155,50 @@ rebind_with_override() {
     if [ -L "$PCI/$1/driver" ]; then assert_write_ok "$PCI/$1/driver/unbind" "$1"; fi
     assert_write_ok /sys/bus/pci/drivers_probe "$1"
 }
+
+# --- a VM inside the guest (cases with "# vm-qemu": QEMU is at /usr/bin/qemu-system-x86_64) ---
+# qemu_start ARGS...  starts a paused (-S) TCG machine with its monitor on a fifo, plus ARGS
+#   (e.g. -device vfio-pci,host=0000:00:03.0); sets QEMU_PID; the monitor's output collects in
+#   /tmp/qemu.out. qemu_monitor CMD [WAIT_FOR] sends CMD and waits (30 s) until WAIT_FOR (default:
+#   the next "(qemu)" prompt) appears in the output after it; $QEMU_REPLY is what it printed.
+#   qemu_quit ends it and waits for the process.
+qemu_start() {
+    rm -f /tmp/qemu.in /tmp/qemu.out; mkfifo /tmp/qemu.in; : > /tmp/qemu.out
+    printf '$ qemu-system-x86_64 -S ... %s\n' "$*"
+    qemu-system-x86_64 -S -display none -nodefaults -no-user-config -machine q35 \
+        -accel tcg,tb-size=16 -m 32M -monitor stdio "$@" </tmp/qemu.in >/tmp/qemu.out 2>&1 &
+    QEMU_PID=$!
+    exec 7>/tmp/qemu.in
+    _i=0
+    until grep -q '(qemu)' /tmp/qemu.out; do
+        kill -0 "$QEMU_PID" 2>/dev/null || { cat /tmp/qemu.out; fail "QEMU exited during start-up"; }
+        [ $_i -lt 300 ] || { cat /tmp/qemu.out; fail "QEMU did not start its monitor within 30 s"; }
+        sleep 0.1; _i=$((_i + 1))
+    done
+    note "ok: QEMU pid $QEMU_PID is up (monitor prompt)"
+}
+qemu_monitor() {
+    _before=$(wc -c < /tmp/qemu.out)
+    printf '%s\n' "$1" >&7
+    _i=0
+    while :; do
+        QEMU_REPLY=$(tail -c +$((_before + 1)) /tmp/qemu.out)
+        case $QEMU_REPLY in *"${2:-(qemu)}"*) break;; esac
+        kill -0 "$QEMU_PID" 2>/dev/null || { printf '%s\n' "$QEMU_REPLY"; fail "QEMU exited after '$1'"; }
+        [ $_i -lt 300 ] || { printf '%s\n' "$QEMU_REPLY"; fail "no '${2:-(qemu)}' from QEMU within 30 s after '$1'"; }
+        sleep 0.1; _i=$((_i + 1))
+    done
+}
+qemu_quit() {
+    printf 'quit\n' >&7 2>/dev/null || true
+    exec 7>&-
+    _i=0
+    while kill -0 "$QEMU_PID" 2>/dev/null; do
+        [ $_i -lt 100 ] || { kill -9 "$QEMU_PID"; break; }
+        sleep 0.1; _i=$((_i + 1))
+    done
+    wait "$QEMU_PID" 2>/dev/null || true
+    note "ok: QEMU pid $QEMU_PID has exited"
+}
+# fds_of PID -> the targets of its open file descriptors, one per line, sorted
+fds_of() { for f in /proc/$1/fd/*; do readlink "$f"; done 2>/dev/null | sort -u; }

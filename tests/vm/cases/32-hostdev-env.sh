@@ -21,6 +21,20 @@ assert_exit 0 hostdev env -f "$C"
 assert_eq "PCI_RESOURCE_INTEL_COM_E1000E=$A
 MDEV_PCI_RESOURCE_EXAMPLE_COM_MTTY=$UUIDS" "$OUT" "hostdev env"
 
+step "env -o json: the device nodes that exist -- /dev/vfio/<group>, a cdev node only where there is one"
+assert_exit 0 hostdev env -f "$C" -o json
+G=$(iommu_group "$PCI/$A")
+assert_contains "$OUT" "\"/dev/vfio/$G\""
+for n in $(ls "$PCI/$A/vfio-dev" 2>/dev/null); do
+    if [ -e "/dev/vfio/devices/$n" ]; then
+        assert_contains "$OUT" "\"/dev/vfio/devices/$n\""
+    else
+        # stock Debian kernels (no iommufd): vfio-dev/vfioN in sysfs, but no node
+        note "sysfs has $PCI/$A/vfio-dev/$n but there is no /dev/vfio/devices/$n"
+        assert_not_contains "$OUT" "/dev/vfio/devices/"
+    fi
+done
+
 step "env --format shell, sourced by sh"
 hostdev env -f "$C" --format shell >/tmp/env.sh
 assert_eq "$A" "$(sh -c '. /tmp/env.sh; echo "$PCI_RESOURCE_INTEL_COM_E1000E"')" "PCI_RESOURCE_INTEL_COM_E1000E from sh"

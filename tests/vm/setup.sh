@@ -16,6 +16,8 @@
 #   HOSTDEV_VM_CACHE      cache directory (default /var/cache/hostdev-vm)
 #   HOSTDEV_VM_KERNELS    kernel series to prepare (default "6.1 6.12")
 #   HOSTDEV_VM_REBUILD=1  rebuild the modules and initramfs images even if cached
+#   HOSTDEV_VM_REFRESH=1  ask apt again which kernel each series is (default: reuse the
+#                         one set up last time; a fresh cache always asks)
 #
 # Cache layout (everything keyed by version, so kernels and QEMU can move independently):
 #   $CACHE/qemu-<qemu version>/   QEMU + seabios unpacked (root/), guest.cpio (QEMU for the guest)
@@ -244,7 +246,14 @@ setup_kernel() {   # SERIES
         6.1) meta=linux-image-amd64;;
         *) meta=linux-image-$series-amd64;;
     esac
-    kver=$(apt-cache depends "$meta" 2>/dev/null | sed -n "s/.*Depends: linux-image-\(${series//./\\.}\.[0-9a-z.+-]*-amd64\)$/\1/p" | head -1)
+    # the kernel resolved last time, unless HOSTDEV_VM_REFRESH=1 asks apt again
+    kver=""
+    if [ "${HOSTDEV_VM_REFRESH:-0}" != 1 ] && [ -f "$CACHE/$series.env" ] \
+        && grep -qx "version=$SETUP_VERSION" "$CACHE/$series.env"; then
+        kver=$(sed -n 's/^kver=//p' "$CACHE/$series.env")
+        [ -f "$CACHE/kernel-$kver/.downloaded" ] || kver=""
+    fi
+    [ -n "$kver" ] || kver=$(apt-cache depends "$meta" 2>/dev/null | sed -n "s/.*Depends: linux-image-\(${series//./\\.}\.[0-9a-z.+-]*-amd64\)$/\1/p" | head -1)
     if [ -z "$kver" ]; then
         apt_update_once
         kver=$(apt-cache depends "$meta" 2>/dev/null | sed -n "s/.*Depends: linux-image-\(${series//./\\.}\.[0-9a-z.+-]*-amd64\)$/\1/p" | head -1)
@@ -252,18 +261,21 @@ setup_kernel() {   # SERIES
     [ -n "$kver" ] || die "cannot tell which kernel $meta depends on (apt-cache depends $meta)"
     kdir=$CACHE/kernel-$kver; root=$kdir/root
     # the image, the headers with their -common and kbuild, the source of the same version
-    local deps
-    deps=$(apt-cache depends "linux-headers-$kver" 2>/dev/null | sed -n 's/^ *Depends: \(linux-\(headers\|kbuild\)-[^ <>]*\)$/\1/p' | sort -u | tr '\n' ' ')
-    [ -n "$deps" ] || { apt_update_once; deps=$(apt-cache depends "linux-headers-$kver" 2>/dev/null | sed -n 's/^ *Depends: \(linux-\(headers\|kbuild\)-[^ <>]*\)$/\1/p' | sort -u | tr '\n' ' '); }
-    [ -n "$deps" ] || die "cannot resolve what linux-headers-$kver depends on"
-    ver=$(apt-cache show "linux-image-$kver" 2>/dev/null | sed -n 's/^Version: //p' | head -1)
-    [ -n "$ver" ] || die "no version for linux-image-$kver"
-    download_into "$kdir/debs" -- "linux-image-$kver" "linux-headers-$kver" $deps "linux-source-$series=$ver"
-    unpack_into "$root" $(for p in "linux-image-$kver" "linux-headers-$kver" $deps; do deb_of "$kdir/debs" "$p"; done)
+    if [ ! -f "$kdir/.downloaded" ]; then
+        local deps
+        deps=$(apt-cache depends "linux-headers-$kver" 2>/dev/null | sed -n 's/^ *Depends: \(linux-\(headers\|kbuild\)-[^ <>]*\)$/\1/p' | sort -u | tr '\n' ' ')
+        [ -n "$deps" ] || { apt_update_once; deps=$(apt-cache depends "linux-headers-$kver" 2>/dev/null | sed -n 's/^ *Depends: \(linux-\(headers\|kbuild\)-[^ <>]*\)$/\1/p' | sort -u | tr '\n' ' '); }
+        [ -n "$deps" ] || die "cannot resolve what linux-headers-$kver depends on"
+        ver=$(apt-cache show "linux-image-$kver" 2>/dev/null | sed -n 's/^Version: //p' | head -1)
+        [ -n "$ver" ] || die "no version for linux-image-$kver"
+        download_into "$kdir/debs" -- "linux-image-$kver" "linux-headers-$kver" $deps "linux-source-$series=$ver"
+        unpack_into "$root" $(for p in "linux-image-$kver" "linux-headers-$kver" $deps; do deb_of "$kdir/debs" "$p"; done)
+        touch "$kdir/.downloaded"
+    fi
     hdr=$root/usr/src/linux-headers-$kver
     [ -f "$hdr/Makefile" ] || die "no $hdr/Makefile after unpacking linux-headers-$kver"
     # the headers' Makefile includes the -common tree by its absolute, installed path
-    sed -i "s,^include /usr/src/,include $root/usr/src/," "$hdr/Makefile"
+    grep -q "^include $root/" "$hdr/Makefile" || sed -i "s,^include /usr/src/,include $root/usr/src/," "$hdr/Makefile"
     [ -f "$root/boot/vmlinuz-$kver" ] || die "no vmlinuz-$kver after unpacking linux-image-$kver"
     [ -f "$root/lib/modules/$kver/modules.dep" ] && [ "$root/lib/modules/$kver/modules.dep" -nt "$root/lib/modules/$kver/modules.order" ] \
         || { log "depmod the unpacked $kver modules"; depmod -b "$root" "$kver" || die "depmod -b $root $kver failed"; }
@@ -362,4 +374,4 @@ EOF
 }
 
 for k in $KERNELS; do setup_kernel "$k"; done
-log "ready in $(elapsed "$T0") s (kernels $KERNELS, $QV, cache $CACHE: $(du -sh "$CACHE" 2>/dev/null | cut -f1))"
+log "ready in $(elapsed "$T0") s (kernels $KERNELS, $QV, cache $CACHE)"

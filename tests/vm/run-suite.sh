@@ -99,8 +99,17 @@ echo "vm-suite: setup took $(since "$ts") s"
 
 # ------------------------------------------------------------------ the cases
 # the matrix: every case on every kernel it allows (# vm-kernels: narrows it)
+# Long cases first (those with a "# vm-timeout:" above the default), so that two VMs at a
+# time do not end with one long case running alone; otherwise in name order.
 JOB_CASE=(); JOB_KERNEL=()
-for c in "${CASES[@]}"; do
+ORDERED=()
+while read -r _ c; do ORDERED+=("$c"); done < <(
+    i=0
+    for c in "${CASES[@]}"; do
+        t=$(sed -n 's/^# *vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$c" | head -1)
+        printf '%06d %04d %s\n' "$((999999 - ${t:-120}))" "$i" "$c"; i=$((i + 1))
+    done | sort | cut -d' ' -f1,3-)
+for c in "${ORDERED[@]}"; do
     only=$(sed -n 's/^# *vm-kernels: *//p' "$c" | head -1)
     for k in $KERNELS; do
         if [ -n "$only" ]; then case " $only " in *" $k "*) ;; *) continue;; esac; fi

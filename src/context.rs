@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::cli::{GlobalArgs, Output};
 use crate::config::{self, Config, Node};
 use crate::error::{fail, Code};
-use crate::sysfs::Sysfs;
+use crate::host::sysfs::Sysfs;
 
 pub struct Context {
     pub sysfs: Sysfs,

@@ -250,11 +250,11 @@ fn apply_writes_the_type_id_to_free_vfs_and_never_touches_configured_ones() {
 
 #[test]
 fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
-    use hostdev::apply::Executor;
-    use hostdev::journal::Journal;
+    use hostdev::exec::apply::Executor;
+    use hostdev::exec::journal::Journal;
+    use hostdev::exec::state::State;
+    use hostdev::host::sysfs::Sysfs;
     use hostdev::plan::ActionKind;
-    use hostdev::state::State;
-    use hostdev::sysfs::Sysfs;
 
     let dir = common::copy_fixture("l40s-vfio");
     let root = dir.path();

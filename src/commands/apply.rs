@@ -8,18 +8,20 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::apply::{self, Executor, Outcome};
 use crate::cli::{ApplyArgs, Output};
 use crate::config::{Config, Desired, Node};
 use crate::context::Context;
 use crate::error::{fail, Code};
-use crate::inventory::Inventory;
-use crate::journal::WriteRecord;
-use crate::mutate::Session;
+use crate::exec::apply::{self, Executor, Outcome};
+use crate::exec::journal::WriteRecord;
+use crate::exec::mutate::Session;
+use crate::exec::state::State;
+use crate::exec::wait::{self, WaitOutcome};
+use crate::exec::{confirm, interrupt, mutate};
+use crate::host::inventory::Inventory;
+use crate::plan::saved;
 use crate::plan::{Action, ActionKind, Plan, SCHEMA};
-use crate::state::State;
-use crate::wait::{self, WaitOutcome};
-use crate::{confirm, interrupt, mutate, plan, render, saved_plan};
+use crate::{plan, render};
 
 #[derive(Serialize)]
 struct ApplyDoc<'a> {
@@ -94,12 +96,12 @@ fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) 
             "--wait-for-parents cannot be used with --plan: a saved plan names its parents; wait for them, then apply it",
         ));
     }
-    let (shown, text) = saved_plan::read(path)?;
-    let the_plan = saved_plan::parse(&text, &shown)?;
+    let (shown, text) = saved::read(path)?;
+    let the_plan = saved::parse(&text, &shown)?;
     let node = ctx.node()?;
-    saved_plan::check_node_and_counts(&the_plan, &node, &shown)?;
+    saved::check_node_and_counts(&the_plan, &node, &shown)?;
     let mut session = mutate::begin(ctx, &args.mutate, "apply")?;
-    saved_plan::check_host(&ctx.sysfs, &the_plan, &shown)?;
+    saved::check_host(&ctx.sysfs, &the_plan, &shown)?;
     let inv = scan(ctx)?;
     let removals = the_plan.count(ActionKind::Remove) + the_plan.count(ActionKind::ClearVgpuType);
     let creations = the_plan.count(ActionKind::Create) + the_plan.count(ActionKind::SetVgpuType);

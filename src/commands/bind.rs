@@ -8,12 +8,13 @@ use serde::Serialize;
 use crate::cli::{BindVfioArgs, Output};
 use crate::context::Context;
 use crate::error::{fail, Code};
-use crate::inventory::Inventory;
-use crate::journal::WriteRecord;
+use crate::exec::journal::WriteRecord;
+use crate::exec::state::State;
+use crate::exec::vfio::{self, DeviceArg, DeviceResult, VFIO_PCI};
+use crate::exec::{confirm, interrupt, mutate};
+use crate::host::inventory::Inventory;
 use crate::plan::SCHEMA;
-use crate::state::State;
-use crate::vfio::{self, DeviceArg, DeviceResult, VFIO_PCI};
-use crate::{confirm, interrupt, mutate, render};
+use crate::render;
 
 #[derive(Serialize)]
 struct BindDoc<'a> {
@@ -182,7 +183,7 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
              without a terminal there is no list to choose from",
         ));
     }
-    let candidates: Vec<&crate::inventory::PciDevice> = inv
+    let candidates: Vec<&crate::host::inventory::PciDevice> = inv
         .pci
         .iter()
         .filter(|d| {
@@ -230,7 +231,10 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
 /// `modprobe vfio-pci` when its driver directory is absent: run on the real root; under a
 /// fake root only say what would be run.
 fn load_vfio_pci(ctx: &Context, dry_run: bool, out: &mut dyn Write) -> Result<()> {
-    let drv = ctx.sysfs.path(crate::sysfs::PCI_DRIVERS).join(VFIO_PCI);
+    let drv = ctx
+        .sysfs
+        .path(crate::host::sysfs::PCI_DRIVERS)
+        .join(VFIO_PCI);
     if ctx.sysfs.exists(&drv) {
         return Ok(());
     }

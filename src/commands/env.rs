@@ -7,9 +7,9 @@ use anyhow::Result;
 
 use crate::cli::{EnvArgs, EnvFormat, Output};
 use crate::context::Context;
-use crate::envvars;
 use crate::error::{fail, Code};
-use crate::inventory::Inventory;
+use crate::host::inventory::Inventory;
+use crate::plan::env;
 use crate::plan::SCHEMA;
 use crate::render::{self, EnvDoc};
 
@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
     let format = resolve(ctx.output, args.format)?;
     let config = ctx.load_config()?;
     let inv = Inventory::scan(&ctx.sysfs)?;
-    let env = envvars::discover(&config, &inv, args.include_external);
+    let env = env::discover(&config, &inv, args.include_external);
 
     for s in &env.skipped {
         ctx.info(s);

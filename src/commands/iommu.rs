@@ -6,17 +6,17 @@ use std::io::Write;
 use crate::cli::{IommuCheckArgs, IommuGroupsArgs, Output};
 use crate::context::Context;
 use crate::error::{fail, Code};
-use crate::hostcheck::{self, BootLoader, HostFacts, Status};
-use crate::inventory::Inventory;
+use crate::exec::vfio::normalize_address;
+use crate::host::inventory::Inventory;
+use crate::host::iommu::{self, BootLoader, HostFacts, Status};
+use crate::host::sysfs;
 use crate::plan::SCHEMA;
 use crate::render::{self, CheckDoc, GroupDevice, GroupDoc, GroupsDoc, Summary};
-use crate::sysfs;
-use crate::vfio::normalize_address;
 use anyhow::Result;
 
 pub fn check(ctx: &Context, _args: &IommuCheckArgs, out: &mut dyn Write) -> Result<i32> {
     let facts = HostFacts::read(&ctx.sysfs);
-    let checks = hostcheck::checks(&facts);
+    let checks = iommu::checks(&facts);
     let mut summary = Summary::default();
     for c in &checks {
         *match c.status {

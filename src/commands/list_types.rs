@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::cli::{ListTypesArgs, Output};
 use crate::context::Context;
-use crate::inventory::Inventory;
+use crate::host::inventory::Inventory;
 use crate::render;
 
 pub fn run(ctx: &Context, _args: &ListTypesArgs, out: &mut dyn Write) -> Result<i32> {
@@ -16,11 +16,11 @@ pub fn run(ctx: &Context, _args: &ListTypesArgs, out: &mut dyn Write) -> Result<
     let vendor_vfio = doc
         .gpus
         .iter()
-        .any(|g| g.framework == crate::vgpu::Framework::VendorVfio || g.problem.is_some());
+        .any(|g| g.framework == crate::host::vgpu::Framework::VendorVfio || g.problem.is_some());
     if doc.parents.is_empty() && !vendor_vfio {
         ctx.warn(&format!(
             "no mdev parents under {}: no mdev-capable driver is loaded (NVIDIA vGPU manager, i915 GVT-g, ...) or its types are not published yet",
-            ctx.sysfs.display(&ctx.sysfs.path(crate::sysfs::MDEV_BUS_CLASS))
+            ctx.sysfs.display(&ctx.sysfs.path(crate::host::sysfs::MDEV_BUS_CLASS))
         ));
     }
     match ctx.output {

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::cli::{Output, PlanArgs};
 use crate::context::Context;
-use crate::inventory::Inventory;
+use crate::host::inventory::Inventory;
 use crate::{plan, render};
 
 pub fn run(ctx: &Context, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {

@@ -6,15 +6,16 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::apply::{Executor, Outcome};
 use crate::cli::{Output, TeardownArgs};
 use crate::commands::apply::{finish, summary};
 use crate::context::Context;
-use crate::inventory::Inventory;
-use crate::journal::{Journal, WriteRecord};
+use crate::exec::apply::{Executor, Outcome};
+use crate::exec::journal::{Journal, WriteRecord};
+use crate::exec::state::State;
+use crate::exec::{apply, confirm, interrupt, mutate};
+use crate::host::inventory::Inventory;
 use crate::plan::{Action, ActionKind, Blocked, SCHEMA};
-use crate::state::State;
-use crate::{apply, confirm, interrupt, mutate, render};
+use crate::render;
 
 #[derive(Serialize)]
 struct TeardownDoc<'a> {
@@ -109,7 +110,7 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
             if !args.all && !state.vgpu_vfs.iter().any(|r| r.address == d.address) {
                 continue;
             }
-            let holders = inv.holders_of(&crate::inventory::device_paths(
+            let holders = inv.holders_of(&crate::host::inventory::device_paths(
                 d.iommu_group.as_deref(),
                 &d.cdevs,
             ));
@@ -282,7 +283,7 @@ pub fn teardown_vfio(
         });
     }
     let inv = Inventory::scan(&ctx.sysfs)?;
-    let results = crate::vfio::restore_all(journal, &ctx.sysfs, &inv, state);
+    let results = crate::exec::vfio::restore_all(journal, &ctx.sysfs, &inv, state);
     if !journal.dry_run {
         state.save(&ctx.sysfs)?;
     }

@@ -6,7 +6,7 @@
 pub fn normalize_address(s: &str) -> Option<String> {
     let s = s.trim().to_ascii_lowercase();
     let full = if s.len() == 7 { format!("0000:{s}") } else { s };
-    crate::hostcheck::is_pci_address(&full).then_some(full)
+    crate::host::iommu::is_pci_address(&full).then_some(full)
 }
 
 use std::collections::BTreeSet;
@@ -17,10 +17,10 @@ use serde::Serialize;
 
 use crate::config::PciSelector;
 use crate::error::{fail, Code};
-use crate::inventory::{device_paths, Inventory, PciDevice};
-use crate::journal::{now_rfc3339, Journal};
-use crate::state::{State, VfioRecord};
-use crate::sysfs::{self, Sysfs};
+use crate::exec::journal::{now_rfc3339, Journal};
+use crate::exec::state::{State, VfioRecord};
+use crate::host::inventory::{device_paths, Inventory, PciDevice};
+use crate::host::sysfs::{self, Sysfs};
 
 pub const VFIO_PCI: &str = "vfio-pci";
 
@@ -519,7 +519,7 @@ pub fn record(state: &mut State, dev: &PciDevice) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::Kernel;
+    use crate::exec::journal::Kernel;
     use std::collections::HashMap;
     use std::io;
 
@@ -541,7 +541,7 @@ mod tests {
                 let a = e.unwrap().file_name().to_string_lossy().into_owned();
                 let drv = std::fs::read_link(devs.join(&a).join("driver"))
                     .ok()
-                    .and_then(|t| crate::sysfs::last_component(&t));
+                    .and_then(|t| crate::host::sysfs::last_component(&t));
                 native.insert(a, drv);
             }
             Model {

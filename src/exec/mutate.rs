@@ -1,6 +1,6 @@
 //! The preamble every command that changes the host runs, in this order: root check
 //! (exit 77), signal handler, run lock (exit 75), journal. Confirmation comes later,
-//! once the command has shown what it will do (see [`crate::confirm`]).
+//! once the command has shown what it will do (see [`crate::exec::confirm`]).
 
 use std::time::Duration;
 
@@ -8,9 +8,9 @@ use anyhow::Result;
 
 use crate::cli::MutateArgs;
 use crate::context::Context;
-use crate::journal::Journal;
-use crate::lock::{self, RunLock};
-use crate::{interrupt, privilege};
+use crate::exec::journal::Journal;
+use crate::exec::lock::{self, RunLock};
+use crate::exec::{interrupt, privilege};
 
 /// A mutating run in progress: holds the lock (real runs) until dropped.
 pub struct Session {

@@ -8,12 +8,12 @@ use comfy_table::{presets, Table};
 use serde::Serialize;
 
 use crate::cli::Output;
-use crate::envvars::EnvVar;
 use crate::error::{fail, Code};
-use crate::hostcheck::{self, BootLoader, Vendor};
-use crate::inventory::{device_paths, Inventory, ParentKind};
+use crate::host::inventory::{device_paths, Inventory, ParentKind};
+use crate::host::iommu::{self, BootLoader, Vendor};
+use crate::host::vgpu::{self, Framework};
+use crate::plan::env::EnvVar;
 use crate::plan::{ActionKind, CardKind, Plan, SCHEMA};
-use crate::vgpu::{self, Framework};
 
 /// Write a document as pretty JSON or YAML (stable field order, trailing newline).
 pub fn document<T: Serialize>(out: &mut dyn Write, format: Output, doc: &T) -> Result<()> {
@@ -621,7 +621,7 @@ pub struct CheckDoc {
     pub iommu_vendor: Vendor,
     pub boot_loader: BootLoader,
     pub distribution: Option<String>,
-    pub checks: Vec<hostcheck::Check>,
+    pub checks: Vec<iommu::Check>,
     pub summary: Summary,
 }
 
@@ -643,8 +643,7 @@ pub fn check_table(out: &mut dyn Write, doc: &CheckDoc) -> Result<()> {
         ]);
     }
     write_table(out, &t)?;
-    let remedies: Vec<&hostcheck::Check> =
-        doc.checks.iter().filter(|c| c.remedy.is_some()).collect();
+    let remedies: Vec<&iommu::Check> = doc.checks.iter().filter(|c| c.remedy.is_some()).collect();
     if !remedies.is_empty() {
         writeln!(out, "\nremedies:")?;
         for c in remedies {

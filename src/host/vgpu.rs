@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::inventory::{Inventory, ParentKind, PciDevice, NVIDIA_VENDOR};
+use crate::host::inventory::{Inventory, ParentKind, PciDevice, NVIDIA_VENDOR};
 
 /// NVIDIA's tool that enables and disables a GPU's virtual functions.
 pub const SRIOV_MANAGE: &str = "/usr/lib/nvidia/sriov-manage";

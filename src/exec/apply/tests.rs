@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use super::*;
 use crate::config::{parse, Node, Source};
-use crate::journal::Kernel;
+use crate::exec::journal::Kernel;
 use crate::plan::plan;
 
 pub fn copy_tree(src: &Path, dst: &Path) {
@@ -306,7 +306,7 @@ fn apply_removes_replans_creates_verifies_and_converges() {
     let (o2, writes2, _) = apply_once(&h, T4_222, &never);
     assert!(writes2.is_empty());
     assert!(o2.complete());
-    let audit = fs::read_to_string(h.root.join(crate::journal::AUDIT_LOG)).unwrap();
+    let audit = fs::read_to_string(h.root.join(crate::exec::journal::AUDIT_LOG)).unwrap();
     assert_eq!(audit.lines().count(), 36);
 }
 
@@ -515,9 +515,9 @@ fn dry_run_writes_nothing_and_lists_the_plan() {
 /// carry it out against the kernel model with [`execute_saved`].
 fn apply_saved(h: &Host, saved: &Plan) -> (Outcome, Vec<(String, String)>) {
     let text = serde_json::to_string_pretty(saved).unwrap();
-    let p = crate::saved_plan::parse(&text, "p.json").unwrap();
-    crate::saved_plan::check_node_and_counts(&p, &Node::new(NODE, &[]), "p.json").unwrap();
-    crate::saved_plan::check_host(&h.fs, &p, "p.json").unwrap();
+    let p = crate::plan::saved::parse(&text, "p.json").unwrap();
+    crate::plan::saved::check_node_and_counts(&p, &Node::new(NODE, &[]), "p.json").unwrap();
+    crate::plan::saved::check_host(&h.fs, &p, "p.json").unwrap();
     let model = Model {
         root: h.root.clone(),
         faults: h.faults.clone(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::sysfs::{self, parent_component, AttrDir, Sysfs};
+use crate::host::sysfs::{self, parent_component, AttrDir, Sysfs};
 
 /// NVIDIA's PCI vendor ID, as the inventory spells it.
 pub const NVIDIA_VENDOR: &str = "10de";

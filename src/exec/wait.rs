@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::config::normalize;
-use crate::sysfs::{self, Sysfs};
+use crate::host::sysfs::{self, Sysfs};
 
 /// The default poll interval.
 pub const POLL: Duration = Duration::from_millis(500);

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::error::{fail, Code};
-use crate::sysfs::Sysfs;
+use crate::host::sysfs::Sysfs;
 
 /// Fail with exit 77 when `command` would change the real host without root.
 pub fn require_root(fs: &Sysfs, command: &str) -> Result<()> {

@@ -13,7 +13,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::error::{fail, Code};
-use crate::sysfs::Sysfs;
+use crate::host::sysfs::Sysfs;
 
 /// Relative location of the lock file.
 pub const LOCK_FILE: &str = "run/hostdev/lock";

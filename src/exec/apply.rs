@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::inventory::{self, Inventory};
-use crate::journal::{now_rfc3339, Journal};
+use crate::exec::journal::{now_rfc3339, Journal};
+use crate::exec::state::{MdevRecord, State, VgpuVfRecord};
+use crate::host::inventory::{self, Inventory};
+use crate::host::sysfs::{self, Sysfs};
 use crate::plan::{Action, ActionKind, Blocked, Plan};
-use crate::state::{MdevRecord, State, VgpuVfRecord};
-use crate::sysfs::{self, Sysfs};
 
 /// An action that was not done, and why.
 #[derive(Debug, Clone, Serialize)]

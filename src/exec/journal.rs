@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use crate::sysfs::Sysfs;
+use crate::host::sysfs::Sysfs;
 
 /// Relative location of the audit log.
 pub const AUDIT_LOG: &str = "var/log/hostdev/audit.jsonl";

@@ -17,8 +17,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::config::{normalize, Config, Desired, Node};
-use crate::inventory::{device_paths, Inventory, Mdev, MdevType, Parent, ParentKind, PciDevice};
-use crate::vgpu;
+use crate::host::inventory::{
+    device_paths, Inventory, Mdev, MdevType, Parent, ParentKind, PciDevice,
+};
+use crate::host::vgpu;
 
 pub const SCHEMA: &str = "hostdev/v1";
 
@@ -596,7 +598,7 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
     plan
 }
 
-fn in_use(holders: &[crate::inventory::Holder]) -> String {
+fn in_use(holders: &[crate::host::inventory::Holder]) -> String {
     let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
     format!("in use by {}", who.join(", "))
 }
@@ -1086,7 +1088,7 @@ fn hands_off_card(
 mod tests {
     use super::*;
     use crate::config::{parse, Source};
-    use crate::inventory::{Holder, Mdev, NvidiaVf, ParentKind, PciDevice};
+    use crate::host::inventory::{Holder, Mdev, NvidiaVf, ParentKind, PciDevice};
 
     /// (id, name, max) of the T4 types the documentation's examples use.
     const T4: &[(&str, &str, u32)] = &[

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::sysfs::{self, Sysfs};
+use crate::host::sysfs::{self, Sysfs};
 
 /// Modules VFIO passthrough needs, in load order (as `sys/module` names them).
 pub const VFIO_MODULES: [&str; 3] = ["vfio", "vfio_pci", "vfio_iommu_type1"];

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::host::sysfs::Sysfs;
 use crate::plan::SCHEMA;
-use crate::sysfs::Sysfs;
 
 /// Relative location of the state file.
 pub const STATE_FILE: &str = "run/hostdev/state.json";

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::{normalize, Config};
-use crate::inventory::{Inventory, PciDevice};
+use crate::host::inventory::{Inventory, PciDevice};
 
 /// KubeVirt's `PCIResourcePrefix`.
 pub const PCI_PREFIX: &str = "PCI_RESOURCE";
@@ -334,7 +334,7 @@ fn empty_warning(v: &EnvVar, inv: &Inventory) -> String {
 mod tests {
     use super::*;
     use crate::config::{parse, Source};
-    use crate::inventory::{Mdev, NvidiaVf};
+    use crate::host::inventory::{Mdev, NvidiaVf};
 
     #[test]
     fn names_are_kubevirts_resource_name_to_env_var() {

@@ -15,10 +15,10 @@ use serde::Deserialize;
 
 use crate::config::Node;
 use crate::error::{fail, Code};
+use crate::host::sysfs::{self, Sysfs};
 use crate::plan::{
     Action, ActionKind, Blocked, CardKind, CardPlan, ParentPlan, Plan, Problem, Status, SCHEMA,
 };
-use crate::sysfs::{self, Sysfs};
 
 /// The plan document as `plan -o json` (or `-o yaml`) writes it. Unknown fields are
 /// ignored: later versions may add fields, never rename them.

@@ -654,7 +654,7 @@ mod tests {
 
     fn err(yaml: &str) -> String {
         let e = parse(yaml, &Source::File("c.yaml".into())).expect_err("must fail");
-        assert_eq!(crate::error::exit_code(&e), 65, "{e}");
+        assert_eq!(crate::error::exit_code(&e).as_i32(), 65, "{e}");
         e.to_string()
     }
 
@@ -787,6 +787,6 @@ mod tests {
     #[test]
     fn missing_file_exits_66() {
         let e = load(Path::new("/nonexistent/hostdev.yaml")).expect_err("missing");
-        assert_eq!(crate::error::exit_code(&e), 66);
+        assert_eq!(crate::error::exit_code(&e).as_i32(), 66);
     }
 }

@@ -28,7 +28,7 @@ impl Context {
             ));
         }
         Ok(Context {
-            sysfs: Sysfs::new(&g.root, g.verbose >= 2),
+            sysfs: Sysfs::new(&g.root),
             output: g.output,
             verbose: g.verbose,
             quiet: g.quiet,
@@ -36,27 +36,6 @@ impl Context {
             labels: g.labels.clone(),
             config_path: g.config.clone(),
         })
-    }
-
-    /// Print a warning on stderr unless `-q`.
-    pub fn warn(&self, msg: &str) {
-        if !self.quiet {
-            eprintln!("hostdev: warning: {msg}");
-        }
-    }
-
-    /// Print a note on stderr unless `-q`: worth knowing, nothing wrong.
-    pub fn note(&self, msg: &str) {
-        if !self.quiet {
-            eprintln!("hostdev: note: {msg}");
-        }
-    }
-
-    /// Print an informational line on stderr with `-v`.
-    pub fn info(&self, msg: &str) {
-        if self.verbose >= 1 {
-            eprintln!("hostdev: {msg}");
-        }
     }
 
     /// The configuration path: `-f`, else `<root>/etc/hostdev/config.yaml`.
@@ -70,7 +49,7 @@ impl Context {
     pub fn load_config(&self) -> Result<Config> {
         let cfg = config::load(&self.config_path())?;
         for w in &cfg.warnings {
-            self.warn(w);
+            log::warn!("{w}");
         }
         Ok(cfg)
     }

@@ -16,5 +16,6 @@ pub mod context;
 pub mod error;
 pub mod exec;
 pub mod host;
+pub mod logger;
 pub mod plan;
 pub mod render;

@@ -258,7 +258,7 @@ fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
 
     let dir = common::copy_fixture("l40s-vfio");
     let root = dir.path();
-    let fs = Sysfs::new(root, false);
+    let fs = Sysfs::new(root);
     let plan = json(&on_copy(root, &["plan", "-o", "json"]).stdout);
     let sets: Vec<hostdev::plan::Action> = plan["actions"]
         .as_array()

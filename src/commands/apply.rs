@@ -56,7 +56,7 @@ impl Source {
     }
 }
 
-pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<Code> {
     if let Some(path) = &args.plan {
         return run_saved(ctx, args, path, out);
     }
@@ -89,7 +89,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
 }
 
 /// `apply --plan FILE`: check the saved plan, then carry out exactly its actions.
-fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) -> Result<i32> {
+fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) -> Result<Code> {
     if args.wait_for_parents > 0 {
         return Err(fail(
             Code::Usage,
@@ -106,9 +106,9 @@ fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) 
     let removals = the_plan.count(ActionKind::Remove) + the_plan.count(ActionKind::ClearVgpuType);
     let creations = the_plan.count(ActionKind::Create) + the_plan.count(ActionKind::SetVgpuType);
     if removals > 0 && creations > 0 {
-        ctx.note(&format!(
+        log::info!(
             "applying the saved plan {shown} as it is: its creations are not re-planned after its removals"
-        ));
+        );
     }
     carry_out(
         ctx,
@@ -125,10 +125,10 @@ fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) 
 fn scan(ctx: &Context) -> Result<Inventory> {
     let inv = Inventory::scan(&ctx.sysfs)?;
     if inv.uninspected_processes > 0 {
-        ctx.warn(&format!(
+        log::warn!(
             "could not inspect the open files of {} processes (not root): in-use mdevs may not be detected",
             inv.uninspected_processes
-        ));
+        );
     }
     Ok(inv)
 }
@@ -142,7 +142,7 @@ fn carry_out(
     source: Source,
     run_plan: &mut dyn FnMut(&mut Executor) -> Result<()>,
     out: &mut dyn Write,
-) -> Result<i32> {
+) -> Result<Code> {
     let dry_run = args.mutate.dry_run;
     let (config, saved) = source.doc_fields();
     if the_plan.is_noop() && the_plan.blocked.is_empty() {
@@ -168,7 +168,7 @@ fn carry_out(
                 },
             )?,
         }
-        return Ok(0);
+        return Ok(Code::Ok);
     }
     let mut state = State::load(&ctx.sysfs)?;
     if ctx.output == Output::Table {
@@ -191,8 +191,8 @@ fn carry_out(
             plural(creations),
         );
         if !confirm::confirm(&prompt, args.mutate.yes)? {
-            eprintln!("hostdev: aborted; nothing was changed");
-            return Ok(1);
+            log::error!("aborted; nothing was changed");
+            return Ok(Code::Failure);
         }
     }
     if dry_run && ctx.output == Output::Table {
@@ -211,10 +211,10 @@ fn carry_out(
             .map(|p| p.address.as_str())
             .collect();
         if !unknown.is_empty() {
-            ctx.warn(&format!(
+            log::warn!(
                 "the creations on {} are planned after the removals run (their count is known only then); a real run writes them",
                 unknown.join(", ")
-            ));
+            );
         }
     } else if !outcome.done.is_empty() {
         let after = Inventory::scan(&ctx.sysfs)?;
@@ -262,11 +262,11 @@ fn wait_for_parents(ctx: &Context, config: &Config, node: &Node, seconds: u64) -
         wait::POLL,
     )?;
     match &outcome {
-        WaitOutcome::TimedOut { .. } => ctx.warn(&outcome.message(&desired)),
+        WaitOutcome::TimedOut { .. } => log::warn!("{}", outcome.message(&desired)),
         WaitOutcome::Ready { waited, .. } if !waited.is_zero() => {
-            ctx.note(&outcome.message(&desired))
+            log::info!("{}", outcome.message(&desired))
         }
-        _ => ctx.info(&outcome.message(&desired)),
+        _ => log::debug!("{}", outcome.message(&desired)),
     }
     Ok(())
 }
@@ -280,9 +280,9 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// The closing diagnostic and the exit code: 0 when everything was done, else 1.
-pub fn finish(ctx: &Context, command: &str, o: &Outcome) -> i32 {
+pub fn finish(ctx: &Context, command: &str, o: &Outcome) -> Code {
     if o.complete() {
-        return 0;
+        return Code::Ok;
     }
     let mut parts = Vec::new();
     if o.interrupted {
@@ -308,8 +308,8 @@ pub fn finish(ctx: &Context, command: &str, o: &Outcome) -> i32 {
     }
     // An error, so shown even with -q.
     let _ = ctx;
-    eprintln!("hostdev: {command} incomplete: {}", parts.join(", "));
-    1
+    log::error!("{command} incomplete: {}", parts.join(", "));
+    Code::Failure
 }
 
 /// What was and was not done, on stdout.

@@ -8,12 +8,13 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::{Cli, CompletionsArgs};
+use crate::error::Code;
 
-pub fn run(args: &CompletionsArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(args: &CompletionsArgs, out: &mut dyn Write) -> Result<Code> {
     let script = script(args.shell)?;
     out.write_all(&script)
         .with_context(|| format!("writing the {} completion script to stdout", args.shell))?;
-    Ok(0)
+    Ok(Code::Ok)
 }
 
 /// The complete script for `shell`, exactly as committed under `completions/`.

@@ -46,34 +46,37 @@ fn resolve(output: Output, format: Option<EnvFormat>) -> Result<Format> {
     }
 }
 
-pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
     let format = resolve(ctx.output, args.format)?;
     let config = ctx.load_config()?;
     let inv = Inventory::scan(&ctx.sysfs)?;
     let env = env::discover(&config, &inv, args.include_external);
 
     for s in &env.skipped {
-        ctx.info(s);
+        log::debug!("{}", s);
     }
     for w in &env.warnings {
-        ctx.warn(w);
+        log::warn!("{}", w);
     }
     if env.vars.is_empty() {
         let p = &config.permitted;
-        ctx.warn(&if p.pci_host_devices.is_empty() && p.mediated_devices.is_empty() {
-            "the configuration has no permittedHostDevices: no variables".to_string()
-        } else {
-            "every permittedHostDevices entry is externalResourceProvider: true: no variables (--include-external shows them)".to_string()
-        });
+        log::warn!(
+            "{}",
+            if p.pci_host_devices.is_empty() && p.mediated_devices.is_empty() {
+                "the configuration has no permittedHostDevices: no variables".to_string()
+            } else {
+                "every permittedHostDevices entry is externalResourceProvider: true: no variables (--include-external shows them)".to_string()
+            }
+        );
     }
 
     let text_format = !matches!(format, Format::Yaml | Format::Env(EnvFormat::Json));
     if text_format {
         for v in env.vars.iter().filter(|v| v.external) {
-            ctx.note(&format!(
+            log::info!(
                 "{} comes from an externalResourceProvider entry ({}): an external device plugin serves it, not KubeVirt, and may name it differently",
                 v.name, v.resource_name
-            ));
+            );
         }
     }
     match format {
@@ -83,19 +86,19 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
                 .iter()
                 .filter(|v| !render::is_shell_identifier(&v.name))
             {
-                ctx.note(&format!(
+                log::info!(
                     "{} is not a shell identifier: docker --env-file and execve keep it, but systemd's EnvironmentFile= ignores names other than letters, digits and `_`",
                     v.name
-                ));
+                );
             }
             render::env_lines(out, &env.vars)?
         }
         Format::Env(EnvFormat::Nul) => render::env_nul(out, &env.vars)?,
         Format::Env(EnvFormat::Shell) => {
             for name in render::env_shell(out, &env.vars)? {
-                ctx.warn(&format!(
+                log::warn!(
                     "{name} is not a valid shell variable name (KubeVirt keeps `-` in names): skipped; use --format env, nul or json to see it"
-                ));
+                );
             }
         }
         Format::Env(EnvFormat::Json) | Format::Yaml => {
@@ -112,7 +115,7 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
             render::document(out, o, &doc)?
         }
     }
-    Ok(0)
+    Ok(Code::Ok)
 }
 
 #[cfg(test)]
@@ -137,7 +140,7 @@ mod tests {
             (Output::Yaml, Nul),
         ] {
             let e = resolve(o, Some(f)).expect_err("contradiction");
-            assert_eq!(crate::error::exit_code(&e), 64);
+            assert_eq!(crate::error::exit_code(&e).as_i32(), 64);
         }
         let e = resolve(Output::Json, Some(Shell)).unwrap_err();
         assert_eq!(

@@ -4,6 +4,8 @@
 use std::io::Write;
 
 use anyhow::Result;
+
+use crate::error::Code;
 use serde::Serialize;
 
 use crate::cli::{Output, TeardownArgs};
@@ -39,7 +41,7 @@ pub struct VfioTeardown {
     pub handled: usize,
 }
 
-pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<Code> {
     // Neither flag: both parts.
     let do_mdevs = args.mdevs || !args.vfio;
     let do_vfio = args.vfio || !args.mdevs;
@@ -141,11 +143,11 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
                 state.drop_vgpu_vf(a);
             }
             state.save(&ctx.sysfs)?;
-            ctx.info(&format!(
+            log::debug!(
                 "dropped {} VF(s) from the state file that no longer carry a vGPU type: {}",
                 stale_vfs.len(),
                 stale_vfs.join(", ")
-            ));
+            );
         }
         if !stale.is_empty() && !dry_run {
             // Already gone (e.g. after a reboot): forget them, nothing to write.
@@ -153,11 +155,11 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
                 state.drop_mdev(u);
             }
             state.save(&ctx.sysfs)?;
-            ctx.info(&format!(
+            log::debug!(
                 "dropped {} mdev(s) from the state file that are no longer on the host: {}",
                 stale.len(),
                 stale.join(", ")
-            ));
+            );
         }
     }
 
@@ -190,8 +192,8 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
                 }
             );
             if !confirm::confirm(&prompt, args.mutate.yes)? {
-                eprintln!("hostdev: aborted; nothing was changed");
-                return Ok(1);
+                log::error!("aborted; nothing was changed");
+                return Ok(Code::Failure);
             }
         } else if ctx.output == Output::Table {
             writeln!(out, "dry run: these writes would be made (none were):")?;
@@ -255,12 +257,12 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
     }
     let code = finish(ctx, "teardown", &outcome);
     if !vfio.left_bound.is_empty() {
-        eprintln!(
-            "hostdev: teardown incomplete: {} vfio-bound device(s) were not returned to their drivers: {}",
+        log::error!(
+            "teardown incomplete: {} vfio-bound device(s) were not returned to their drivers: {}",
             vfio.left_bound.len(),
             vfio.left_bound.join(", ")
         );
-        return Ok(1);
+        return Ok(Code::Failure);
     }
     Ok(code)
 }
@@ -297,7 +299,7 @@ pub fn teardown_vfio(
             "failed" => {
                 left_bound.push(r.address.clone());
                 let why = r.detail.as_deref().unwrap_or("");
-                eprintln!("hostdev: returning {} to {to} failed: {why}", r.address);
+                log::error!("returning {} to {to} failed: {why}", r.address);
                 lines.push(format!("{}: FAILED to return to {to}: {why}", r.address));
             }
             _ => {

@@ -48,7 +48,7 @@ mod tests {
     #[test]
     fn no_terminal_refuses_with_exit_1() {
         let err = confirm_with("apply 3 changes?", false, false).unwrap_err();
-        assert_eq!(exit_code(&err), 1);
+        assert_eq!(exit_code(&err).as_i32(), 1);
         assert_eq!(
             err.to_string(),
             "refusing to apply 3 changes without confirmation: stdin is not a terminal; \

@@ -186,8 +186,7 @@ impl Journal {
             });
         if let Err(e) = res {
             // The change itself happened; say so loudly rather than abort half-way.
-            eprintln!(
-                "hostdev: warning: could not append to the audit log {}: {e} (the write of '{}' to {} was {})",
+            log::error!("warning: could not append to the audit log {}: {e} (the write of '{}' to {} was {})",
                 self.sysfs.display(path),
                 r.value,
                 r.path,
@@ -286,7 +285,7 @@ mod tests {
     #[test]
     fn dry_run_prints_and_writes_nothing() {
         let d = tempfile::tempdir().unwrap();
-        let fs = Sysfs::new(d.path(), false);
+        let fs = Sysfs::new(d.path());
         std::fs::create_dir_all(d.path().join("sys")).unwrap();
         std::fs::write(d.path().join("sys/remove"), "").unwrap();
         let buf = Buf::default();
@@ -309,7 +308,7 @@ mod tests {
     #[test]
     fn real_write_is_audited_and_errors_name_path_value_and_os_error() {
         let d = tempfile::tempdir().unwrap();
-        let fs = Sysfs::new(d.path(), false);
+        let fs = Sysfs::new(d.path());
         std::fs::create_dir_all(d.path().join("sys")).unwrap();
         std::fs::write(d.path().join("sys/create"), "").unwrap();
         let mut j = Journal::new(&fs, false).unwrap();

@@ -108,13 +108,13 @@ mod tests {
     #[test]
     fn second_lock_times_out_with_holder_pid() {
         let dir = tempfile::tempdir().unwrap();
-        let fs = Sysfs::new(dir.path(), false);
+        let fs = Sysfs::new(dir.path());
         let first = acquire(&fs, Duration::from_secs(1)).unwrap();
         assert_eq!(holder_pid(&first.path), Some(std::process::id()));
         let t0 = Instant::now();
         let err = acquire(&fs, Duration::from_millis(300)).unwrap_err();
         assert!(t0.elapsed() >= Duration::from_millis(300));
-        assert_eq!(exit_code(&err), 75);
+        assert_eq!(exit_code(&err).as_i32(), 75);
         let msg = err.to_string();
         assert!(
             msg.contains(&format!("pid {}", std::process::id())),

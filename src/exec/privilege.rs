@@ -30,7 +30,7 @@ mod tests {
     #[test]
     fn real_root_without_euid_0_is_77() {
         let err = check(true, false, "apply").unwrap_err();
-        assert_eq!(exit_code(&err), 77);
+        assert_eq!(exit_code(&err).as_i32(), 77);
         assert_eq!(
             err.to_string(),
             "hostdev apply changes the host: run it as root, e.g. `sudo hostdev apply ...`"

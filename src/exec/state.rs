@@ -174,7 +174,7 @@ mod tests {
 
     fn fs() -> (tempfile::TempDir, Sysfs) {
         let d = tempfile::tempdir().unwrap();
-        let s = Sysfs::new(d.path(), false);
+        let s = Sysfs::new(d.path());
         (d, s)
     }
 

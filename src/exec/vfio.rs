@@ -620,7 +620,7 @@ mod tests {
                 .join(name),
             d.path(),
         );
-        let fs = Sysfs::new(d.path(), false);
+        let fs = Sysfs::new(d.path());
         (d, fs)
     }
 

@@ -286,7 +286,7 @@ mod tests {
         }
 
         fn sysfs(&self) -> Sysfs {
-            Sysfs::new(self.root(), false)
+            Sysfs::new(self.root())
         }
 
         fn dev_dir(&self, addr: &str) -> PathBuf {
@@ -508,7 +508,7 @@ mod tests {
             ("gvtg", "i915-GVTg_V5_4"),
             ("env-vendor-vfio", "nvidia-222"),
         ] {
-            let p = probe(&Sysfs::new(repo.join(name), false), &desired(&[want])).expect("probe");
+            let p = probe(&Sysfs::new(repo.join(name)), &desired(&[want])).expect("probe");
             assert!(p.ready(), "{name}: {p:?}");
         }
     }

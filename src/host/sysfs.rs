@@ -21,16 +21,11 @@ pub const PCI_DRIVERS_PROBE: &str = "sys/bus/pci/drivers_probe";
 #[derive(Debug, Clone)]
 pub struct Sysfs {
     root: PathBuf,
-    /// `-vv`: log every path read or written on stderr.
-    trace: bool,
 }
 
 impl Sysfs {
-    pub fn new(root: impl Into<PathBuf>, trace: bool) -> Self {
-        Sysfs {
-            root: root.into(),
-            trace,
-        }
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Sysfs { root: root.into() }
     }
 
     pub fn root(&self) -> &Path {
@@ -61,9 +56,7 @@ impl Sysfs {
     }
 
     fn log(&self, what: &str, path: &Path) {
-        if self.trace {
-            eprintln!("hostdev: {what} {}", path.display());
-        }
+        log::trace!("{what} {}", path.display());
     }
 
     /// Read an attribute, trailing newline(s) removed. Errors name the path.

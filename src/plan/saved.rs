@@ -514,7 +514,7 @@ mod tests {
 
     fn code(r: Result<Plan>) -> (i32, String) {
         let e = r.unwrap_err();
-        (exit_code(&e), e.to_string())
+        (exit_code(&e).as_i32(), e.to_string())
     }
 
     #[test]
@@ -613,7 +613,7 @@ mod tests {
     fn wrong_node_is_65_with_the_fix() {
         let p = parse(GOOD, "p.json").unwrap();
         let e = check_node_and_counts(&p, &Node::new("node2", &[]), "p.json").unwrap_err();
-        assert_eq!(exit_code(&e), 65);
+        assert_eq!(exit_code(&e).as_i32(), 65);
         assert_eq!(
             e.to_string(),
             "plan p.json: plan was made for node node1, this is node node2; use --node-name or re-run plan"
@@ -624,7 +624,7 @@ mod tests {
     fn unknown_count_is_refused_with_the_alternatives() {
         let p = parse(&GOOD.replace("\"create\": 1", "\"create\": null"), "p.json").unwrap();
         let e = check_node_and_counts(&p, &Node::new("node1", &[]), "p.json").unwrap_err();
-        assert_eq!(exit_code(&e), 65);
+        assert_eq!(exit_code(&e).as_i32(), 65);
         let msg = e.to_string();
         assert!(msg.contains("0000:3b:00.0"), "{msg}");
         assert!(msg.contains("`create: null`"), "{msg}");

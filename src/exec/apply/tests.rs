@@ -210,7 +210,7 @@ fn host(scenario: &str) -> Host {
         .join(scenario);
     copy_tree(&src, &root);
     Host {
-        fs: Sysfs::new(&root, false),
+        fs: Sysfs::new(&root),
         root,
         _dir: dir,
         faults: Faults::default(),

@@ -567,9 +567,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 // ---- node selection (spec §2, contract §5) -------------------------------------------
 
 /// The node identity used for `nodeSelector` matching.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Node {
     pub name: String,
+    #[serde(default)]
     pub labels: BTreeMap<String, String>,
 }
 

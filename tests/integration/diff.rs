@@ -116,13 +116,17 @@ pub fn unified(old_name: &str, new_name: &str, expected: &str, actual: &str) -> 
 #[test]
 fn diff_shows_only_the_changed_lines_with_context() {
     let old: String = (1..=20).map(|n| format!("{n}\n")).collect();
-    let new = old.replace("\n5\n", "\nfive\n").replace("\n20\n", "\n20\n21\n");
+    let new = old
+        .replace("\n5\n", "\nfive\n")
+        .replace("\n20\n", "\n20\n21\n");
     assert_eq!(
         unified("golden", "actual", &old, &new),
         "--- golden\n+++ actual\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n@@ -18,3 +18,4 @@\n 18\n 19\n 20\n+21\n"
     );
     // changes six unchanged lines apart share one hunk
-    let near = old.replace("\n5\n", "\nfive\n").replace("\n12\n", "\ntwelve\n");
+    let near = old
+        .replace("\n5\n", "\nfive\n")
+        .replace("\n12\n", "\ntwelve\n");
     assert_eq!(
         unified("golden", "actual", &old, &near)
             .lines()

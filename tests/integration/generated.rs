@@ -1,8 +1,6 @@
 //! The committed `completions/` and `man/` equal what the binary generates
-//! (`HOSTDEV_REGEN=1 cargo test --test generated` rewrites them), and the bash completion
-//! completes subcommands, `--output` values and PCI addresses for `bind vfio`.
-
-mod common;
+//! (`HOSTDEV_REGEN=1 cargo test --test integration generated` rewrites them), and the bash
+//! completion completes subcommands, `--output` values and PCI addresses for `bind vfio`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -10,9 +8,10 @@ use std::process::Command;
 
 use clap::ValueEnum;
 use clap_complete::Shell;
-use common::{ensure_file_contents, fixture, hostdev, repo};
 
-const REGEN: &str = "HOSTDEV_REGEN=1 cargo test --test generated";
+use crate::util::{ensure_file_contents, fixture, hostdev, repo, REGEN_VAR};
+
+const REGEN: &str = "HOSTDEV_REGEN=1 cargo test --test integration generated";
 
 #[test]
 fn completions_are_up_to_date() {
@@ -55,7 +54,7 @@ fn man_pages_are_up_to_date() {
     let committed = names(&repo().join("man"));
     let stale: Vec<_> = committed.difference(&generated).collect();
     if !stale.is_empty() {
-        if std::env::var_os("HOSTDEV_REGEN").is_some() {
+        if std::env::var_os(REGEN_VAR).is_some() {
             for name in stale {
                 std::fs::remove_file(repo().join("man").join(name)).expect("remove stale page");
             }

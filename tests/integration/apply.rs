@@ -539,13 +539,13 @@ fn signal_after_start(root: &Path, args: &[&str], sig: nix::sys::signal::Signal)
 fn signals_end_the_wait_for_the_lock() {
     use nix::fcntl::{Flock, FlockArg};
     use nix::sys::signal::Signal;
-    let tmp = copy_fixture("t4-1x");
-    let root = tmp.path();
+    let host = Host::copy("t4-1x");
+    let root = host.root();
     let lock_path = root.join("run/hostdev/lock");
     std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
     let file = std::fs::File::create(&lock_path).unwrap();
     let _held = Flock::lock(file, FlockArg::LockExclusiveNonblock).expect("hold the lock");
-    let before = snapshot(root);
+    let before = host.snapshot();
     for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
         let (code, stderr) =
             signal_after_start(root, &["apply", "--yes", "--lock-timeout", "3600"], sig);
@@ -556,7 +556,7 @@ fn signals_end_the_wait_for_the_lock() {
             )) && stderr.contains("nothing was changed"),
             "{sig}: {stderr}"
         );
-        assert_eq!(snapshot(root), before, "{sig} changed the tree");
+        assert_eq!(host.snapshot(), before, "{sig} changed the tree");
     }
 }
 
@@ -566,8 +566,8 @@ fn signals_end_the_wait_for_the_lock() {
 fn signals_end_the_wait_for_parents_with_exit_1() {
     use nix::sys::signal::Signal;
     // No parent offers the desired type: the wait would last the whole timeout.
-    let tmp = copy_fixture("no-mdev");
-    let root = tmp.path();
+    let host = Host::copy("no-mdev");
+    let root = host.root();
     std::fs::write(
         root.join("config.yaml"),
         "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n",
@@ -589,12 +589,12 @@ fn signals_end_the_wait_for_parents_with_exit_1() {
 /// Issue 12 item 3: a FIFO as the lock file blocks nothing; it is refused at once.
 #[test]
 fn a_fifo_lock_file_is_refused_at_once() {
-    let tmp = copy_fixture("t4-1x");
-    let root = tmp.path();
+    let host = Host::copy("t4-1x");
+    let root = host.root();
     let lock_path = root.join("run/hostdev/lock");
     std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
     nix::unistd::mkfifo(&lock_path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
-    let run = run_on(root, &["apply", "--yes", "--lock-timeout", "3600"]);
+    let run = run_on(&host, &["apply", "--yes", "--lock-timeout", "3600"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr.contains("is not a regular file (it is a FIFO)"),
@@ -606,12 +606,12 @@ fn a_fifo_lock_file_is_refused_at_once() {
 /// Issue 12 item 4: the largest --lock-timeout and --wait-for-parents values do not panic.
 #[test]
 fn the_largest_timeouts_do_not_panic() {
-    let tmp = copy_fixture("t4-1x");
+    let host = Host::copy("t4-1x");
     let max = u64::MAX.to_string();
-    let run = run_on(tmp.path(), &["apply", "--dry-run", "--lock-timeout", &max]);
+    let run = run_on(&host, &["apply", "--dry-run", "--lock-timeout", &max]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let run = run_on(
-        tmp.path(),
+        &host,
         &[
             "apply",
             "--yes",

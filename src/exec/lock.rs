@@ -13,6 +13,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::error::{fail, Code};
+use crate::exec::interrupt;
 use crate::host::sysfs::Sysfs;
 
 /// Relative location of the lock file.
@@ -31,14 +32,16 @@ impl std::fmt::Debug for RunLock {
 }
 
 /// Take the lock, waiting up to `timeout`; a run that cannot get it fails with exit 75
-/// naming the holder's pid.
+/// naming the holder's pid. SIGINT/SIGTERM/SIGHUP end the wait within [`interrupt::SLICE`]
+/// (exit 1, nothing changed); a timeout too large to represent waits without limit.
 pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
     let path = fs.path(LOCK_FILE);
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)
             .with_context(|| format!("creating {} for the run lock", fs.display(dir)))?;
     }
-    let deadline = Instant::now() + timeout;
+    interrupt::install()?;
+    let deadline = Instant::now().checked_add(timeout);
     let mut file = open(fs, &path)?;
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -51,22 +54,34 @@ pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
                 return Ok(RunLock { _lock: lock, path });
             }
             Err((f, Errno::EWOULDBLOCK)) => {
-                if Instant::now() >= deadline {
-                    let holder = holder_pid(&path)
+                let holder = || {
+                    holder_pid(&path)
                         .map(|p| format!("pid {p}"))
-                        .unwrap_or_else(|| "another process".into());
+                        .unwrap_or_else(|| "another process".into())
+                };
+                if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(fail(
                         Code::Locked,
                         format!(
-                            "another hostdev run ({holder}) holds the lock {}; waited {}s. \
+                            "another hostdev run ({}) holds the lock {}; waited {}s. \
                              Wait for it to finish or raise --lock-timeout",
+                            holder(),
                             fs.display(&path),
                             timeout.as_secs_f64()
                         ),
                     ));
                 }
                 file = f;
-                std::thread::sleep(Duration::from_millis(100));
+                let left = deadline.map_or(interrupt::SLICE, |d| {
+                    d.saturating_duration_since(Instant::now())
+                });
+                if !interrupt::sleep(left.min(interrupt::SLICE)) {
+                    return Err(interrupt::interrupted_while(&format!(
+                        "waiting for the run lock {} (held by {})",
+                        fs.display(&path),
+                        holder()
+                    )));
+                }
             }
             Err((_, Errno::EINTR)) => {
                 file = open(fs, &path)?;
@@ -82,21 +97,62 @@ pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
     }
 }
 
+/// Open (creating) the lock file. O_NONBLOCK, so that a FIFO or device planted there
+/// cannot block the open, and then anything but a regular file is refused.
 fn open(fs: &Sysfs, path: &Path) -> Result<File> {
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o644)
+        .custom_flags(nix::libc::O_NONBLOCK)
         .open(path)
-        .with_context(|| format!("opening the run lock {}", fs.display(path)))
+        .with_context(|| format!("opening the run lock {}", fs.display(path)))?;
+    let kind = file
+        .metadata()
+        .with_context(|| format!("inspecting the run lock {}", fs.display(path)))?
+        .file_type();
+    if !kind.is_file() {
+        return Err(anyhow::anyhow!(
+            "the run lock {} is not a regular file (it is a {}): remove it and run again",
+            fs.display(path),
+            describe(kind)
+        ));
+    }
+    Ok(file)
 }
 
-/// The pid written by the current holder, if readable.
+fn describe(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "FIFO"
+    } else if kind.is_socket() {
+        "socket"
+    } else if kind.is_char_device() {
+        "character device"
+    } else if kind.is_block_device() {
+        "block device"
+    } else if kind.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }
+}
+
+/// The pid written by the current holder, if readable: a regular file, opened without
+/// blocking, of which at most 32 bytes are read.
 pub fn holder_pid(path: &Path) -> Option<u32> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
     let mut s = String::new();
-    File::open(path).ok()?.read_to_string(&mut s).ok()?;
+    file.take(32).read_to_string(&mut s).ok()?;
     s.trim().parse().ok()
 }
 
@@ -123,5 +179,32 @@ mod tests {
         assert!(msg.contains("/run/hostdev/lock"), "{msg}");
         drop(first);
         acquire(&fs, Duration::from_millis(0)).expect("free after release");
+    }
+
+    /// Issue 12 item 3: a FIFO planted as the lock file neither blocks the open nor the
+    /// read of the holder's pid; it is refused at once, naming what it is.
+    #[test]
+    fn a_fifo_as_the_lock_file_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = Sysfs::new(dir.path());
+        let path = fs.path(LOCK_FILE);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        assert_eq!(holder_pid(&path), None);
+        let err = acquire(&fs, Duration::from_secs(3600)).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("is not a regular file (it is a FIFO)"),
+            "{msg}"
+        );
+    }
+
+    /// Issue 12 item 4: `--lock-timeout 18446744073709551615` overflowed `Instant + Duration`.
+    #[test]
+    fn the_largest_timeout_does_not_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = Sysfs::new(dir.path());
+        let lock = acquire(&fs, Duration::from_secs(u64::MAX)).expect("free lock");
+        drop(lock);
     }
 }

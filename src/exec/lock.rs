@@ -2,15 +2,14 @@
 //! `<root>/run/hostdev/lock`; the holder's pid is written into the file so a waiting run
 //! can name it. The lock is released when the guard is dropped (or the process dies).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::{Flock, FlockArg, OFlag};
 
 use crate::error::{fail, Code};
 use crate::host::sysfs::Sysfs;
@@ -35,7 +34,7 @@ impl std::fmt::Debug for RunLock {
 pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
     let path = fs.path(LOCK_FILE);
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)
+        fs.create_dir_all(dir)
             .with_context(|| format!("creating {} for the run lock", fs.display(dir)))?;
     }
     let deadline = Instant::now() + timeout;
@@ -52,7 +51,7 @@ pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
             }
             Err((f, Errno::EWOULDBLOCK)) => {
                 if Instant::now() >= deadline {
-                    let holder = holder_pid(&path)
+                    let holder = holder_pid(fs, &path)
                         .map(|p| format!("pid {p}"))
                         .unwrap_or_else(|| "another process".into());
                     return Err(fail(
@@ -82,21 +81,17 @@ pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
     }
 }
 
+/// Open (or create) the lock file inside the root; a FIFO, device or directory there is
+/// refused at once, never waited on.
 fn open(fs: &Sysfs, path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        .open(path)
+    fs.open_own(path, OFlag::O_RDWR, 0o644)
         .with_context(|| format!("opening the run lock {}", fs.display(path)))
 }
 
-/// The pid written by the current holder, if readable.
-pub fn holder_pid(path: &Path) -> Option<u32> {
-    let mut s = String::new();
-    File::open(path).ok()?.read_to_string(&mut s).ok()?;
+/// The pid written by the current holder, if readable (at most 32 bytes are read: a pid
+/// and a newline; a larger file names no holder).
+pub fn holder_pid(fs: &Sysfs, path: &Path) -> Option<u32> {
+    let s = fs.read_limited(path, 32).ok()?;
     s.trim().parse().ok()
 }
 
@@ -110,7 +105,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fs = Sysfs::new(dir.path());
         let first = acquire(&fs, Duration::from_secs(1)).unwrap();
-        assert_eq!(holder_pid(&first.path), Some(std::process::id()));
+        assert_eq!(holder_pid(&fs, &first.path), Some(std::process::id()));
         let t0 = Instant::now();
         let err = acquire(&fs, Duration::from_millis(300)).unwrap_err();
         assert!(t0.elapsed() >= Duration::from_millis(300));

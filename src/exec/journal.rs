@@ -180,7 +180,9 @@ impl Journal {
             .map_err(io::Error::other)
             .and_then(|mut s| {
                 s.push('\n');
-                let mut f = self.sysfs.open_own(path, OFlag::O_WRONLY | OFlag::O_APPEND, 0o640)?;
+                let mut f = self
+                    .sysfs
+                    .open_own(path, OFlag::O_WRONLY | OFlag::O_APPEND, 0o640)?;
                 f.write_all(s.as_bytes())
             });
         if let Err(e) = res {

@@ -12,7 +12,8 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag};
 
 use crate::error::{fail, Code};
-use crate::host::sysfs::Sysfs;
+use crate::exec::interrupt;
+use crate::host::sysfs::{not_regular, Sysfs};
 
 /// Relative location of the lock file.
 pub const LOCK_FILE: &str = "run/hostdev/lock";
@@ -30,14 +31,16 @@ impl std::fmt::Debug for RunLock {
 }
 
 /// Take the lock, waiting up to `timeout`; a run that cannot get it fails with exit 75
-/// naming the holder's pid.
+/// naming the holder's pid. SIGINT/SIGTERM/SIGHUP end the wait within [`interrupt::SLICE`]
+/// (exit 1, nothing changed); a timeout too large to represent waits without limit.
 pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
     let path = fs.path(LOCK_FILE);
     if let Some(dir) = path.parent() {
         fs.create_dir_all(dir)
             .with_context(|| format!("creating {} for the run lock", fs.display(dir)))?;
     }
-    let deadline = Instant::now() + timeout;
+    interrupt::install()?;
+    let deadline = Instant::now().checked_add(timeout);
     let mut file = open(fs, &path)?;
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -50,22 +53,34 @@ pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
                 return Ok(RunLock { _lock: lock, path });
             }
             Err((f, Errno::EWOULDBLOCK)) => {
-                if Instant::now() >= deadline {
-                    let holder = holder_pid(fs, &path)
+                let holder = || {
+                    holder_pid(fs, &path)
                         .map(|p| format!("pid {p}"))
-                        .unwrap_or_else(|| "another process".into());
+                        .unwrap_or_else(|| "another process".into())
+                };
+                if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(fail(
                         Code::Locked,
                         format!(
-                            "another hostdev run ({holder}) holds the lock {}; waited {}s. \
+                            "another hostdev run ({}) holds the lock {}; waited {}s. \
                              Wait for it to finish or raise --lock-timeout",
+                            holder(),
                             fs.display(&path),
                             timeout.as_secs_f64()
                         ),
                     ));
                 }
                 file = f;
-                std::thread::sleep(Duration::from_millis(100));
+                let left = deadline.map_or(interrupt::SLICE, |d| {
+                    d.saturating_duration_since(Instant::now())
+                });
+                if !interrupt::sleep(left.min(interrupt::SLICE)) {
+                    return Err(interrupt::interrupted_while(&format!(
+                        "waiting for the run lock {} (held by {})",
+                        fs.display(&path),
+                        holder()
+                    )));
+                }
             }
             Err((_, Errno::EINTR)) => {
                 file = open(fs, &path)?;
@@ -81,15 +96,23 @@ pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
     }
 }
 
-/// Open (or create) the lock file inside the root; a FIFO, device or directory there is
-/// refused at once, never waited on.
+/// Open (creating) the lock file inside the root. O_NONBLOCK, so that a FIFO or device
+/// planted there cannot block the open, and then anything but a regular file is refused.
 fn open(fs: &Sysfs, path: &Path) -> Result<File> {
     fs.open_own(path, OFlag::O_RDWR, 0o644)
-        .with_context(|| format!("opening the run lock {}", fs.display(path)))
+        .map_err(|e| match not_regular(&e) {
+            Some(kind) => anyhow::anyhow!(
+                "the run lock {} is not a regular file (it is a {kind}): remove it and run again",
+                fs.display(path)
+            ),
+            None => {
+                anyhow::Error::new(e).context(format!("opening the run lock {}", fs.display(path)))
+            }
+        })
 }
 
-/// The pid written by the current holder, if readable (at most 32 bytes are read: a pid
-/// and a newline; a larger file names no holder).
+/// The pid written by the current holder, if readable: a regular file, resolved inside
+/// the root and opened without blocking, of which at most 32 bytes are read.
 pub fn holder_pid(fs: &Sysfs, path: &Path) -> Option<u32> {
     let s = fs.read_limited(path, 32).ok()?;
     s.trim().parse().ok()
@@ -118,5 +141,32 @@ mod tests {
         assert!(msg.contains("/run/hostdev/lock"), "{msg}");
         drop(first);
         acquire(&fs, Duration::from_millis(0)).expect("free after release");
+    }
+
+    /// Issue 12 item 3: a FIFO planted as the lock file neither blocks the open nor the
+    /// read of the holder's pid; it is refused at once, naming what it is.
+    #[test]
+    fn a_fifo_as_the_lock_file_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = Sysfs::new(dir.path());
+        let path = fs.path(LOCK_FILE);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        assert_eq!(holder_pid(&fs, &path), None);
+        let err = acquire(&fs, Duration::from_secs(3600)).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("is not a regular file (it is a FIFO)"),
+            "{msg}"
+        );
+    }
+
+    /// Issue 12 item 4: `--lock-timeout 18446744073709551615` overflowed `Instant + Duration`.
+    #[test]
+    fn the_largest_timeout_does_not_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = Sysfs::new(dir.path());
+        let lock = acquire(&fs, Duration::from_secs(u64::MAX)).expect("free lock");
+        drop(lock);
     }
 }

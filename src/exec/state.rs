@@ -84,8 +84,9 @@ impl State {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
             Err(e) => return Err(anyhow!("reading the state file {shown}: {e}")),
         };
-        let text = String::from_utf8(bytes)
-            .map_err(|e| anyhow!("the state file {shown} is corrupt (not UTF-8: {e}); move it aside and re-run"))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            anyhow!("the state file {shown} is corrupt (not UTF-8: {e}); move it aside and re-run")
+        })?;
         let state: State = serde_json::from_str(&text).map_err(|e| {
             anyhow!(
                 "the state file {shown} is corrupt ({e}); hostdev cannot tell what it created. \

@@ -95,14 +95,36 @@ fn errno_at(e: Errno, path: &Path) -> io::Error {
 /// The kind of a non-regular file, for messages.
 fn kind_name(mode: SFlag) -> &'static str {
     match mode & SFlag::S_IFMT {
-        SFlag::S_IFDIR => "a directory",
-        SFlag::S_IFIFO => "a FIFO",
-        SFlag::S_IFCHR => "a character device",
-        SFlag::S_IFBLK => "a block device",
-        SFlag::S_IFSOCK => "a socket",
-        SFlag::S_IFLNK => "a symlink",
-        _ => "not a regular file",
+        SFlag::S_IFDIR => "directory",
+        SFlag::S_IFIFO => "FIFO",
+        SFlag::S_IFCHR => "character device",
+        SFlag::S_IFBLK => "block device",
+        SFlag::S_IFSOCK => "socket",
+        SFlag::S_IFLNK => "symlink",
+        _ => "special file",
     }
+}
+
+/// The error of a file that is not a regular file (see [`not_regular`]).
+#[derive(Debug)]
+pub struct NotRegular {
+    /// `FIFO`, `directory`, `character device`, ...
+    pub kind: &'static str,
+}
+
+impl std::fmt::Display for NotRegular {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a {}, not a regular file", self.kind)
+    }
+}
+
+impl std::error::Error for NotRegular {}
+
+/// The kind of file, when `e` says it is not a regular file.
+pub fn not_regular(e: &io::Error) -> Option<&'static str> {
+    e.get_ref()
+        .and_then(|r| r.downcast_ref::<NotRegular>())
+        .map(|n| n.kind)
 }
 
 /// Refuse anything but a regular file (a FIFO would block, a device flood); the error
@@ -115,7 +137,9 @@ fn check_regular(fd: &OwnedFd) -> io::Result<()> {
     } else {
         Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{}, not a regular file", kind_name(mode)),
+            NotRegular {
+                kind: kind_name(mode),
+            },
         ))
     }
 }
@@ -197,9 +221,15 @@ pub fn human_size(n: usize) -> String {
 pub fn read_user_file(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut buf = Vec::new();
-        io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut buf)?;
+        io::stdin()
+            .lock()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut buf)?;
         if buf.len() > limit {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, TooLarge { limit }));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                TooLarge { limit },
+            ));
         }
         return Ok(buf);
     }
@@ -219,7 +249,10 @@ fn read_to_limit(mut file: File, limit: usize) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     (&mut file).take(limit as u64 + 1).read_to_end(&mut buf)?;
     if buf.len() > limit {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, TooLarge { limit }));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            TooLarge { limit },
+        ));
     }
     Ok(buf)
 }
@@ -446,9 +479,7 @@ impl Sysfs {
     /// The path `path` resolves to inside the root, as the host sees it (`/sys/devices/…`);
     /// `None` if it does not resolve.
     pub fn resolve(&self, path: &Path) -> Option<PathBuf> {
-        let fd = self
-            .open(path, OFlag::O_PATH, Mode::empty())
-            .ok()?;
+        let fd = self.open(path, OFlag::O_PATH, Mode::empty()).ok()?;
         let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
         let base = self.root.canonicalize().ok()?;
         let rel = real.strip_prefix(&base).ok()?;
@@ -560,13 +591,12 @@ impl Sysfs {
             renameat(Some(dirfd.as_raw_fd()), tmp, Some(dirfd.as_raw_fd()), name)?;
             Ok(())
         };
-        write().map_err(|e| {
+        write().inspect_err(|_| {
             let _ = nix::unistd::unlinkat(
                 Some(dirfd.as_raw_fd()),
                 tmp,
                 nix::unistd::UnlinkatFlags::NoRemoveDir,
             );
-            e
         })
     }
 
@@ -575,7 +605,9 @@ impl Sysfs {
         self.open(path, OFlag::O_PATH | OFlag::O_NOFOLLOW, Mode::empty())
             .ok()
             .and_then(|fd| fstat(fd.as_raw_fd()).ok())
-            .is_some_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK)
+            .is_some_and(|st| {
+                SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK
+            })
     }
 
     /// Read a regular file of hostdev's own (the state file, the default configuration)
@@ -655,7 +687,11 @@ impl AttrDir<'_> {
         let path = self.path.join(name);
         let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK;
         let beneath = ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS;
-        match open2(&self.fd, Path::new(name), how(flags, Mode::empty(), beneath)) {
+        match open2(
+            &self.fd,
+            Path::new(name),
+            how(flags, Mode::empty(), beneath),
+        ) {
             Ok(fd) => Ok(fd),
             Err(Errno::EXDEV) => self.fs.open(&path, flags, Mode::empty()),
             Err(e) => Err(errno_at(e, &path)),

@@ -2,29 +2,26 @@
 //! devices and oversized files where attributes, configs, plans and hostdev's own files
 //! are expected. Nothing outside the root may change or be printed, and nothing may block.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use common::{copy_tree, fixture, hostdev};
+use crate::util::{Host, Run};
 
 const SECRET: &str = "SECRET-OUTSIDE-THE-ROOT";
 
 /// `<tmp>/root` (a fixture copy) next to `<tmp>/outside` (a sentinel file and directories
 /// that mimic the ones a link replaces), with the sentinel's mtime pinned in the past.
 struct Hostile {
-    _dir: tempfile::TempDir,
+    host: Host,
     root: PathBuf,
     outside: PathBuf,
 }
 
 impl Hostile {
     fn new(name: &str) -> Hostile {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        copy_tree(&fixture(name), &root);
-        let outside = dir.path().join("outside");
+        let host = Host::copy(name);
+        let root = host.root().to_path_buf();
+        let outside = host.outside().join("outside");
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(outside.join("sentinel"), format!("{SECRET}\n")).unwrap();
         for d in ["dir", "dir/x", "dir/mdev_supported_types/nvidia-222"] {
@@ -45,7 +42,7 @@ impl Hostile {
             std::fs::write(outside.join(f), format!("{SECRET}\n")).unwrap();
         }
         let h = Hostile {
-            _dir: dir,
+            host,
             root,
             outside,
         };
@@ -91,16 +88,8 @@ impl Hostile {
         std::os::unix::fs::symlink(dest, at).unwrap();
     }
 
-    fn run(&self, args: &[&str]) -> common::Run {
-        let cfg = self.root.join("config.yaml");
-        let mut all = vec![
-            "--root",
-            self.root.to_str().unwrap(),
-            "-f",
-            cfg.to_str().unwrap(),
-        ];
-        all.extend_from_slice(args);
-        hostdev(&all)
+    fn run(&self, args: &[&str]) -> Run {
+        self.host.run(args)
     }
 }
 
@@ -124,7 +113,7 @@ fn walk(dir: &Path) -> Vec<(PathBuf, String)> {
     out
 }
 
-fn assert_confined(h: &Hostile, before: &[(PathBuf, String)], r: &common::Run, what: &str) {
+fn assert_confined(h: &Hostile, before: &[(PathBuf, String)], r: &Run, what: &str) {
     assert_eq!(
         h.outside_state(),
         before,
@@ -140,8 +129,10 @@ fn assert_confined(h: &Hostile, before: &[(PathBuf, String)], r: &common::Run, w
     );
 }
 
-const T4_TYPE: &str = "sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0/mdev_supported_types/nvidia-222";
-const T4_MDEV1: &str = "sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0/00000000-0000-4000-8000-000000000001";
+const T4_TYPE: &str =
+    "sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0/mdev_supported_types/nvidia-222";
+const T4_MDEV1: &str =
+    "sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0/00000000-0000-4000-8000-000000000001";
 
 /// Each (link, target) on t4-undesired-idle, where `apply --yes` removes four mdevs and
 /// creates nvidia-222 on both cards: no write may land outside the root.
@@ -150,7 +141,11 @@ fn apply_writes_never_follow_links_out_of_the_root() {
     let cases: &[(&str, String, &str)] = &[
         ("create file", format!("{T4_TYPE}/create"), "sentinel"),
         ("remove file", format!("{T4_MDEV1}/remove"), "sentinel"),
-        ("type directory", T4_TYPE.to_string(), "dir/mdev_supported_types/nvidia-222"),
+        (
+            "type directory",
+            T4_TYPE.to_string(),
+            "dir/mdev_supported_types/nvidia-222",
+        ),
         (
             "parent directory",
             "sys/class/mdev_bus/0000:5e:00.0".into(),
@@ -164,7 +159,11 @@ fn apply_writes_never_follow_links_out_of_the_root() {
         ("run/hostdev directory", "run/hostdev".into(), "dir"),
         ("lock file", "run/hostdev/lock".into(), "sentinel"),
         ("state file", "run/hostdev/state.json".into(), "sentinel"),
-        ("audit log", "var/log/hostdev/audit.jsonl".into(), "sentinel"),
+        (
+            "audit log",
+            "var/log/hostdev/audit.jsonl".into(),
+            "sentinel",
+        ),
         ("audit directory", "var/log/hostdev".into(), "dir"),
     ];
     for (what, rel, target) in cases {
@@ -184,7 +183,11 @@ fn apply_writes_never_follow_links_out_of_the_root() {
 fn bind_vfio_never_follows_a_driver_link_out_of_the_root() {
     for absolute in [true, false] {
         let h = Hostile::new("host-intel");
-        h.link_out("sys/devices/pci0000:19/0000:19:00.0/driver", "dir", absolute);
+        h.link_out(
+            "sys/devices/pci0000:19/0000:19:00.0/driver",
+            "dir",
+            absolute,
+        );
         let before = h.outside_state();
         let r = h.run(&["bind", "vfio", "0000:19:00.0", "--yes"]);
         assert_confined(&h, &before, &r, "driver link");
@@ -203,13 +206,16 @@ fn dry_run_names_the_path_inside_the_root_for_an_escaping_link() {
     assert_confined(&h, &before, &r, "dry run");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.contains(
-            "> /sys/class/mdev_bus/0000:5e:00.0/mdev_supported_types/nvidia-222/create"
-        ),
+        r.stdout
+            .contains("> /sys/class/mdev_bus/0000:5e:00.0/mdev_supported_types/nvidia-222/create"),
         "{}",
         r.stdout
     );
-    assert!(!r.stdout.contains(h.outside.to_str().unwrap()), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains(h.outside.to_str().unwrap()),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

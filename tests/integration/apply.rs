@@ -485,3 +485,147 @@ fn terminal_prompt_no_changes_nothing_and_yes_applies() {
     let (_, out) = on_terminal(root, "y\n");
     assert_eq!(audited_writes(&host), planned_writes(&host), "{out}");
 }
+
+/// Start `hostdev --root ROOT -f ROOT/config.yaml --node-name node1 ARGS`, send `sig` after
+/// ~300 ms, and return its exit code and stderr. The generous 20 s limit only catches a
+/// run that ignores the signal; it is not a timing assertion.
+fn signal_after_start(root: &Path, args: &[&str], sig: nix::sys::signal::Signal) -> (i32, String) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let cfg = root.join("config.yaml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hostdev"))
+        .args([
+            "--root",
+            root.to_str().unwrap(),
+            "-f",
+            cfg.to_str().unwrap(),
+        ])
+        .args(["--node-name", "node1"])
+        .args(args)
+        .env_remove("HOSTDEV_ROOT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hostdev");
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, sig).expect("send the signal");
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if t0.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("hostdev {args:?} still running 20 s after {sig}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    (status.code().unwrap_or(-1), stderr)
+}
+
+/// Issue 12 item 3: a run waiting for the lock ends on SIGINT, SIGTERM and SIGHUP with
+/// exit 1 and says that nothing was changed (it used to wait out --lock-timeout).
+#[test]
+fn signals_end_the_wait_for_the_lock() {
+    use nix::fcntl::{Flock, FlockArg};
+    use nix::sys::signal::Signal;
+    let host = Host::copy("t4-1x");
+    let root = host.root();
+    let lock_path = root.join("run/hostdev/lock");
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(&lock_path).unwrap();
+    let _held = Flock::lock(file, FlockArg::LockExclusiveNonblock).expect("hold the lock");
+    let before = host.snapshot();
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        let (code, stderr) =
+            signal_after_start(root, &["apply", "--yes", "--lock-timeout", "3600"], sig);
+        assert_eq!(code, 1, "{sig}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "interrupted ({sig}) while waiting for the run lock"
+            )) && stderr.contains("nothing was changed"),
+            "{sig}: {stderr}"
+        );
+        assert_eq!(host.snapshot(), before, "{sig} changed the tree");
+    }
+}
+
+/// Issue 12 item 3: `apply --wait-for-parents` interrupted exits 1 (it went on to plan and
+/// exited 0), in a real run (under the lock) and in a dry run (no lock, same handling).
+#[test]
+fn signals_end_the_wait_for_parents_with_exit_1() {
+    use nix::sys::signal::Signal;
+    // No parent offers the desired type: the wait would last the whole timeout.
+    let host = Host::copy("no-mdev");
+    let root = host.root();
+    std::fs::write(
+        root.join("config.yaml"),
+        "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n",
+    )
+    .unwrap();
+    for (sig, extra) in [(Signal::SIGTERM, "--yes"), (Signal::SIGHUP, "--dry-run")] {
+        let (code, stderr) =
+            signal_after_start(root, &["apply", extra, "--wait-for-parents", "3600"], sig);
+        assert_eq!(code, 1, "{sig} {extra}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "interrupted ({sig}) while waiting for mdev parents"
+            )) && stderr.contains("nothing was changed"),
+            "{sig} {extra}: {stderr}"
+        );
+    }
+}
+
+/// Issue 12 item 3: a FIFO as the lock file blocks nothing; it is refused at once.
+#[test]
+fn a_fifo_lock_file_is_refused_at_once() {
+    let host = Host::copy("t4-1x");
+    let root = host.root();
+    let lock_path = root.join("run/hostdev/lock");
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    nix::unistd::mkfifo(&lock_path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let run = run_on(&host, &["apply", "--yes", "--lock-timeout", "3600"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not a regular file (it is a FIFO)"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Issue 12 item 4: the largest --lock-timeout and --wait-for-parents values do not panic.
+#[test]
+fn the_largest_timeouts_do_not_panic() {
+    let host = Host::copy("t4-1x");
+    let max = u64::MAX.to_string();
+    let run = run_on(&host, &["apply", "--dry-run", "--lock-timeout", &max]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = run_on(
+        &host,
+        &[
+            "apply",
+            "--yes",
+            "--lock-timeout",
+            &max,
+            "--wait-for-parents",
+            &max,
+        ],
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "{}: {}",
+        run.code,
+        run.stderr
+    );
+}

@@ -10,9 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "hostdev",
     version,
     about = "Prepare hosts for PCI passthrough and configure mediated devices (vGPUs) with KubeVirt's semantics, without Kubernetes",
-    after_help = "Exit codes: 0 success, 1 failed or incomplete, 2 changes pending (plan --detailed-exitcode), \
-64 usage error, 65 invalid configuration, 66 configuration file or device not found, \
-75 another hostdev run holds the lock, 77 permission denied."
+    after_help = crate::error::Code::help_line()
 )]
 pub struct Cli {
     #[command(flatten)]

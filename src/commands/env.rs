@@ -7,9 +7,9 @@ use anyhow::Result;
 
 use crate::cli::{EnvArgs, EnvFormat, Output};
 use crate::context::Context;
-use crate::envvars;
 use crate::error::{fail, Code};
-use crate::inventory::Inventory;
+use crate::host::inventory::Inventory;
+use crate::plan::env;
 use crate::plan::SCHEMA;
 use crate::render::{self, EnvDoc};
 
@@ -46,35 +46,38 @@ fn resolve(output: Output, format: Option<EnvFormat>) -> Result<Format> {
     }
 }
 
-pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
     let format = resolve(ctx.output, args.format)?;
     let config = ctx.load_config()?;
     let inv = Inventory::scan(&ctx.sysfs)?;
-    let mut env = envvars::discover(&config, &inv, args.include_external);
+    let mut env = env::discover(&config, &inv, args.include_external);
     fill_device_nodes(ctx, &inv, &mut env.vars);
 
     for s in &env.skipped {
-        ctx.info(s);
+        log::debug!("{}", s);
     }
     for w in &env.warnings {
-        ctx.warn(w);
+        log::warn!("{}", w);
     }
     if env.vars.is_empty() {
         let p = &config.permitted;
-        ctx.warn(&if p.pci_host_devices.is_empty() && p.mediated_devices.is_empty() {
-            "the configuration has no permittedHostDevices: no variables".to_string()
-        } else {
-            "every permittedHostDevices entry is externalResourceProvider: true: no variables (--include-external shows them)".to_string()
-        });
+        log::warn!(
+            "{}",
+            if p.pci_host_devices.is_empty() && p.mediated_devices.is_empty() {
+                "the configuration has no permittedHostDevices: no variables".to_string()
+            } else {
+                "every permittedHostDevices entry is externalResourceProvider: true: no variables (--include-external shows them)".to_string()
+            }
+        );
     }
 
     let text_format = !matches!(format, Format::Yaml | Format::Env(EnvFormat::Json));
     if text_format {
         for v in env.vars.iter().filter(|v| v.external) {
-            ctx.note(&format!(
+            log::info!(
                 "{} comes from an externalResourceProvider entry ({}): an external device plugin serves it, not KubeVirt, and may name it differently",
                 v.name, v.resource_name
-            ));
+            );
         }
     }
     match format {
@@ -84,19 +87,19 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
                 .iter()
                 .filter(|v| !render::is_shell_identifier(&v.name))
             {
-                ctx.note(&format!(
+                log::info!(
                     "{} is not a shell identifier: docker --env-file and execve keep it, but systemd's EnvironmentFile= ignores names other than letters, digits and `_`",
                     v.name
-                ));
+                );
             }
             render::env_lines(out, &env.vars)?
         }
         Format::Env(EnvFormat::Nul) => render::env_nul(out, &env.vars)?,
         Format::Env(EnvFormat::Shell) => {
             for name in render::env_shell(out, &env.vars)? {
-                ctx.warn(&format!(
+                log::warn!(
                     "{name} is not a valid shell variable name (KubeVirt keeps `-` in names): skipped; use --format env, nul or json to see it"
-                ));
+                );
             }
         }
         Format::Env(EnvFormat::Json) | Format::Yaml => {
@@ -113,17 +116,17 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
             render::document(out, o, &doc)?
         }
     }
-    Ok(0)
+    Ok(Code::Ok)
 }
 
 /// Each device's `/dev/vfio/<group>` and `/dev/vfio/devices/vfioN` (iommufd cdev), listed
 /// only where the node exists under the root: a kernel built without iommufd (Debian's
 /// 6.12) shows `vfio-dev/vfioN` in sysfs but has no `/dev/vfio/devices/vfioN`.
-fn fill_device_nodes(ctx: &Context, inv: &Inventory, vars: &mut [envvars::EnvVar]) {
+fn fill_device_nodes(ctx: &Context, inv: &Inventory, vars: &mut [env::EnvVar]) {
     for d in vars.iter_mut().flat_map(|v| v.devices.iter_mut()) {
         let paths = if let Some(a) = &d.address {
             inv.pci_device(a)
-                .map(|p| crate::inventory::device_paths(p.iommu_group.as_deref(), &p.cdevs))
+                .map(|p| crate::host::inventory::device_paths(p.iommu_group.as_deref(), &p.cdevs))
         } else if let Some(u) = &d.uuid {
             inv.mdevs
                 .iter()
@@ -135,7 +138,7 @@ fn fill_device_nodes(ctx: &Context, inv: &Inventory, vars: &mut [envvars::EnvVar
         d.device_nodes = paths
             .unwrap_or_default()
             .into_iter()
-            .filter(|p| ctx.sysfs.path(p.trim_start_matches('/')).exists())
+            .filter(|p| ctx.sysfs.exists(&ctx.sysfs.path(p.trim_start_matches('/'))))
             .collect();
     }
 }
@@ -162,7 +165,7 @@ mod tests {
             (Output::Yaml, Nul),
         ] {
             let e = resolve(o, Some(f)).expect_err("contradiction");
-            assert_eq!(crate::error::exit_code(&e), 64);
+            assert_eq!(crate::error::exit_code(&e).as_i32(), 64);
         }
         let e = resolve(Output::Json, Some(Shell)).unwrap_err();
         assert_eq!(

@@ -202,3 +202,21 @@ qemu_quit() {
 }
 # fds_of PID -> the targets of its open file descriptors, one per line, sorted
 fds_of() { for f in /proc/$1/fd/*; do readlink "$f"; done 2>/dev/null | sort -u; }
+
+# --- a process that opens a vfio device as a VM does (the simulated NVIDIA driver's cases) ---
+# vfio_hold SYSFSDIR NAME: a background `vmtool vfio-hold` opens /dev/vfio/<group of SYSFSDIR>,
+#   attaches it to a container with the type1 IOMMU and holds the device fd of NAME (an mdev
+#   UUID or a PCI address) until killed; sets HOLD_PID (end it with `release`).
+vfio_hold() {
+    _g=$(iommu_group "$1")
+    [ -n "$_g" ] || fail "$1 has no IOMMU group"
+    vmtool vfio-hold "/dev/vfio/$_g" "$2" >/tmp/.vm-hold 2>&1 &
+    HOLD_PID=$!
+    _i=0
+    while [ $_i -lt 50 ]; do
+        grep -q held /tmp/.vm-hold 2>/dev/null && { note "ok: pid $HOLD_PID holds /dev/vfio/$_g and the device fd of $2"; return 0; }
+        kill -0 $HOLD_PID 2>/dev/null || break
+        sleep 0.1; _i=$((_i + 1))
+    done
+    fail "could not open $2 through /dev/vfio/$_g: $(cat /tmp/.vm-hold)"
+}

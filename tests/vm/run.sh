@@ -21,6 +21,8 @@
 #   # vm-igb                          add an SR-IOV igb PF (8086:10c9) at 04:00.0
 #   # vm-qemu                         put QEMU (binary, libraries, firmware) into the guest
 #   # vm-iommufd                      boot the modules rebuilt with iommufd + the vfio cdev
+#   # vm-nvsim                        the igb PF without igb/igbvf, for the simulated NVIDIA
+#                                     driver (the case runs `modprobe nvsim mode=pf|vf|vfio`)
 #
 # Environment: HOSTDEV_VM_CACHE (default /var/cache/hostdev-vm), HOSTDEV_VM_KERNEL
 # (default 6.1), HOSTDEV_VM_ACCEL=tcg|kvm (default tcg: software emulation; kvm only where
@@ -42,7 +44,7 @@ KEEP=0
 CASE=""
 SERIES=${HOSTDEV_VM_KERNEL:-6.1}
 
-usage() { sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 64; }
+usage() { sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 64; }
 die() { printf 'vm-run: ERROR: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -76,6 +78,7 @@ fi
 IGB=0; grep -q '^# *vm-igb\b' "$CASE" && IGB=1
 GQEMU=0; grep -q '^# *vm-qemu\b' "$CASE" && GQEMU=1
 IOMMUFD=0; grep -q '^# *vm-iommufd\b' "$CASE" && IOMMUFD=1
+NVSIM=0; grep -q '^# *vm-nvsim\b' "$CASE" && { NVSIM=1; IGB=1; }
 
 ENVF=$CACHE/$SERIES.env
 [ -f "$ENVF" ] || die "the VM cache is not set up for kernel $SERIES: run tests/vm/setup.sh $SERIES (as root) first"
@@ -142,6 +145,9 @@ if [ -n "$BINARY" ]; then
 fi
 GUEST_MODULES="vfio vfio_pci vfio_iommu_type1 mdev e1000e e1000 igb igbvf virtio_pci virtio_rng mtty mdpy mbochs"
 [ $IOMMUFD = 0 ] || GUEST_MODULES="iommufd $GUEST_MODULES"
+# the simulated NVIDIA driver binds the igb PF and VFs: igb and igbvf must not be loaded
+# (and the sample mdev drivers are left out, so that its GPU is the host's only mdev parent)
+[ $NVSIM = 0 ] || GUEST_MODULES=$(printf '%s\n' $GUEST_MODULES | grep -vx 'igb\|igbvf\|mtty\|mdpy\|mbochs' | tr '\n' ' ')
 case_name=$(basename "$CASE" .sh)
 {
     printf 'VM_MODULES=%q\n' "$GUEST_MODULES"

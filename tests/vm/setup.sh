@@ -299,14 +299,16 @@ setup_kernel() {   # SERIES
     fi
 
     # sample mdev drivers
+    # + nvsim, the simulated NVIDIA vGPU host driver (tests/vm/nvsim), rebuilt when it changes
     local build=$kdir/build/vfio-mdev
-    if [ "$REBUILD" = 1 ] || [ ! -f "$build/.built" ]; then
+    if [ "$REBUILD" = 1 ] || [ ! -f "$build/.built" ] || [ "$HERE/nvsim/nvsim.c" -nt "$build/.built" ]; then
         rm -rf "$build"; mkdir -p "$build"
         cp "$src"/samples/vfio-mdev/{mtty.c,mdpy.c,mbochs.c,mdpy-defs.h} "$build/"
-        echo 'obj-m := mtty.o mdpy.o mbochs.o' > "$build/Kbuild"
-        log "build $MODS against linux-headers-$kver"
+        cp "$HERE/nvsim/nvsim.c" "$build/"
+        echo 'obj-m := mtty.o mdpy.o mbochs.o nvsim.o' > "$build/Kbuild"
+        log "build $MODS nvsim against linux-headers-$kver"
         kmake "$hdr" "$build"
-        for m in $MODS; do [ -f "$build/$m.ko" ] || die "$m.ko was not built"; done
+        for m in $MODS nvsim; do [ -f "$build/$m.ko" ] || die "$m.ko was not built"; done
         touch "$build/.built"
     fi
     if [ "$REBUILD" = 1 ] || [ ! -f "$kdir/base.cpio" ] || [ "$kdir/base.cpio" -ot "$build/.built" ]; then

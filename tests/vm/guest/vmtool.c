@@ -3,6 +3,10 @@
  *   vmtool write PATH VALUE   open(PATH, O_WRONLY) + one write(VALUE); no newline added
  *   vmtool open PATH          open(PATH, O_RDWR) and close it
  *   vmtool hold PATH          open(PATH, O_RDWR), print "held", then sleep until killed
+ *   vmtool vfio-hold GROUP DEV  open /dev/vfio/vfio and GROUP (/dev/vfio/N), attach the
+ *                             group to the container, set the type1 IOMMU, get DEV's device
+ *                             fd (VFIO_GROUP_GET_DEVICE_FD: an mdev UUID or a PCI address),
+ *                             print "held", then sleep until killed -- what a VM does
  *
  * On success prints nothing (hold prints "held") and exits 0. On failure prints
  * "ERRNO_NAME: strerror" (e.g. "ENOSPC: No space left on device") and the failing
@@ -15,6 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/vfio.h>
 
 static int fail(const char *what, const char *path) {
     int e = errno;
@@ -41,6 +47,22 @@ int main(int argc, char **argv) {
         printf("held\n"); fflush(stdout);
         for (;;) pause();
     }
-    fprintf(stderr, "usage: vmtool write PATH VALUE | open PATH | hold PATH\n");
+    if (argc == 4 && !strcmp(argv[1], "vfio-hold")) {
+        int c = open("/dev/vfio/vfio", O_RDWR);
+        if (c < 0) return fail("open", "/dev/vfio/vfio");
+        int g = open(argv[2], O_RDWR);
+        if (g < 0) return fail("open", argv[2]);
+        struct vfio_group_status st = { .argsz = sizeof st };
+        if (ioctl(g, VFIO_GROUP_GET_STATUS, &st) < 0) return fail("VFIO_GROUP_GET_STATUS", argv[2]);
+        if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) { printf("NOTVIABLE: group %s is not viable\n", argv[2]); return 1; }
+        if (ioctl(g, VFIO_GROUP_SET_CONTAINER, &c) < 0) return fail("VFIO_GROUP_SET_CONTAINER", argv[2]);
+        if (ioctl(c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0 && ioctl(c, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU) < 0)
+            return fail("VFIO_SET_IOMMU", "/dev/vfio/vfio");
+        int d = ioctl(g, VFIO_GROUP_GET_DEVICE_FD, argv[3]);
+        if (d < 0) return fail("VFIO_GROUP_GET_DEVICE_FD", argv[3]);
+        printf("held\n"); fflush(stdout);
+        for (;;) pause();
+    }
+    fprintf(stderr, "usage: vmtool write PATH VALUE | open PATH | hold PATH | vfio-hold GROUP DEV\n");
     return 64;
 }

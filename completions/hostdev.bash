@@ -1571,9 +1571,16 @@ _hostdev_pci_devices() {
     done
     local prev="${COMP_WORDS[COMP_CWORD-1]}"
     if [[ $seen_vfio == 1 && $cur != -* ]] && ! _hostdev_takes_value "$prev"; then
-        local devices=("${root%/}"/sys/bus/pci/devices/*)
+        local devices=("${root%/}"/sys/bus/pci/devices/*) device name
         if [[ -e ${devices[0]} ]]; then
-            COMPREPLY=($(compgen -W "${devices[*]##*/}" -- "$cur"))
+            # Names come from the tree: only PCI addresses are offered, and they are matched
+            # here, never handed to `compgen -W` (which would expand `$(...)` in them).
+            COMPREPLY=()
+            for device in "${devices[@]}"; do
+                name="${device##*/}"
+                [[ $name =~ ^[0-9a-f]{4,8}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$ ]] || continue
+                [[ $name == "$cur"* ]] && COMPREPLY+=("$name")
+            done
             return 0
         fi
     fi

@@ -72,7 +72,7 @@ step "man pages -> $(d "$mandir")/"
 install -d -m 0755 "$(d "$mandir")"
 shopt -s nullglob
 pages=("$repo"/man/*.1)
-[[ ${#pages[@]} -gt 0 ]] || die "no man pages in $repo/man (regenerate: HOSTDEV_REGEN=1 cargo test --test generated)"
+[[ ${#pages[@]} -gt 0 ]] || die "no man pages in $repo/man (regenerate: HOSTDEV_REGEN=1 cargo test --test integration generated)"
 install -m 0644 "${pages[@]}" "$(d "$mandir")/"
 
 step "completions -> $(d "$bash_dir")/hostdev, $(d "$zsh_dir")/_hostdev, $(d "$fish_dir")/hostdev.fish"

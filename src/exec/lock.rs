@@ -2,18 +2,18 @@
 //! `<root>/run/hostdev/lock`; the holder's pid is written into the file so a waiting run
 //! can name it. The lock is released when the guard is dropped (or the process dies).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::{Flock, FlockArg, OFlag};
 
 use crate::error::{fail, Code};
-use crate::host::sysfs::Sysfs;
+use crate::exec::interrupt;
+use crate::host::sysfs::{not_regular, Sysfs};
 
 /// Relative location of the lock file.
 pub const LOCK_FILE: &str = "run/hostdev/lock";
@@ -31,14 +31,16 @@ impl std::fmt::Debug for RunLock {
 }
 
 /// Take the lock, waiting up to `timeout`; a run that cannot get it fails with exit 75
-/// naming the holder's pid.
+/// naming the holder's pid. SIGINT/SIGTERM/SIGHUP end the wait within [`interrupt::SLICE`]
+/// (exit 1, nothing changed); a timeout too large to represent waits without limit.
 pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
     let path = fs.path(LOCK_FILE);
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)
+        fs.create_dir_all(dir)
             .with_context(|| format!("creating {} for the run lock", fs.display(dir)))?;
     }
-    let deadline = Instant::now() + timeout;
+    interrupt::install()?;
+    let deadline = Instant::now().checked_add(timeout);
     let mut file = open(fs, &path)?;
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -51,22 +53,34 @@ pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
                 return Ok(RunLock { _lock: lock, path });
             }
             Err((f, Errno::EWOULDBLOCK)) => {
-                if Instant::now() >= deadline {
-                    let holder = holder_pid(&path)
+                let holder = || {
+                    holder_pid(fs, &path)
                         .map(|p| format!("pid {p}"))
-                        .unwrap_or_else(|| "another process".into());
+                        .unwrap_or_else(|| "another process".into())
+                };
+                if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(fail(
                         Code::Locked,
                         format!(
-                            "another hostdev run ({holder}) holds the lock {}; waited {}s. \
+                            "another hostdev run ({}) holds the lock {}; waited {}s. \
                              Wait for it to finish or raise --lock-timeout",
+                            holder(),
                             fs.display(&path),
                             timeout.as_secs_f64()
                         ),
                     ));
                 }
                 file = f;
-                std::thread::sleep(Duration::from_millis(100));
+                let left = deadline.map_or(interrupt::SLICE, |d| {
+                    d.saturating_duration_since(Instant::now())
+                });
+                if !interrupt::sleep(left.min(interrupt::SLICE)) {
+                    return Err(interrupt::interrupted_while(&format!(
+                        "waiting for the run lock {} (held by {})",
+                        fs.display(&path),
+                        holder()
+                    )));
+                }
             }
             Err((_, Errno::EINTR)) => {
                 file = open(fs, &path)?;
@@ -82,21 +96,25 @@ pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
     }
 }
 
+/// Open (creating) the lock file inside the root. O_NONBLOCK, so that a FIFO or device
+/// planted there cannot block the open, and then anything but a regular file is refused.
 fn open(fs: &Sysfs, path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        .open(path)
-        .with_context(|| format!("opening the run lock {}", fs.display(path)))
+    fs.open_own(path, OFlag::O_RDWR, 0o644)
+        .map_err(|e| match not_regular(&e) {
+            Some(kind) => anyhow::anyhow!(
+                "the run lock {} is not a regular file (it is a {kind}): remove it and run again",
+                fs.display(path)
+            ),
+            None => {
+                anyhow::Error::new(e).context(format!("opening the run lock {}", fs.display(path)))
+            }
+        })
 }
 
-/// The pid written by the current holder, if readable.
-pub fn holder_pid(path: &Path) -> Option<u32> {
-    let mut s = String::new();
-    File::open(path).ok()?.read_to_string(&mut s).ok()?;
+/// The pid written by the current holder, if readable: a regular file, resolved inside
+/// the root and opened without blocking, of which at most 32 bytes are read.
+pub fn holder_pid(fs: &Sysfs, path: &Path) -> Option<u32> {
+    let s = fs.read_limited(path, 32).ok()?;
     s.trim().parse().ok()
 }
 
@@ -110,7 +128,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fs = Sysfs::new(dir.path());
         let first = acquire(&fs, Duration::from_secs(1)).unwrap();
-        assert_eq!(holder_pid(&first.path), Some(std::process::id()));
+        assert_eq!(holder_pid(&fs, &first.path), Some(std::process::id()));
         let t0 = Instant::now();
         let err = acquire(&fs, Duration::from_millis(300)).unwrap_err();
         assert!(t0.elapsed() >= Duration::from_millis(300));
@@ -123,5 +141,32 @@ mod tests {
         assert!(msg.contains("/run/hostdev/lock"), "{msg}");
         drop(first);
         acquire(&fs, Duration::from_millis(0)).expect("free after release");
+    }
+
+    /// Issue 12 item 3: a FIFO planted as the lock file neither blocks the open nor the
+    /// read of the holder's pid; it is refused at once, naming what it is.
+    #[test]
+    fn a_fifo_as_the_lock_file_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = Sysfs::new(dir.path());
+        let path = fs.path(LOCK_FILE);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        assert_eq!(holder_pid(&fs, &path), None);
+        let err = acquire(&fs, Duration::from_secs(3600)).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("is not a regular file (it is a FIFO)"),
+            "{msg}"
+        );
+    }
+
+    /// Issue 12 item 4: `--lock-timeout 18446744073709551615` overflowed `Instant + Duration`.
+    #[test]
+    fn the_largest_timeout_does_not_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = Sysfs::new(dir.path());
+        let lock = acquire(&fs, Duration::from_secs(u64::MAX)).expect("free lock");
+        drop(lock);
     }
 }

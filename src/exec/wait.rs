@@ -12,7 +12,8 @@
 //!    settled driver offer other types; `plan` then reports the parents as unsupported).
 //!
 //! The check is repeated every `poll` up to `timeout`; on timeout `apply` continues with
-//! the parents that exist and warns, naming what it was waiting for.
+//! the parents that exist and warns, naming what it was waiting for. SIGINT, SIGTERM or
+//! SIGHUP ends the wait within a fraction of a second with exit 1 (nothing was changed).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::config::normalize;
+use crate::exec::interrupt;
 use crate::host::sysfs::{self, Sysfs};
 
 /// The default poll interval.
@@ -112,6 +114,8 @@ pub fn wait_for_parents(
     if desired.is_empty() {
         return Ok(WaitOutcome::NotNeeded);
     }
+    // Also in a dry run, which takes no lock: a signal ends the wait, not the process.
+    interrupt::install()?;
     let start = Instant::now();
     let mut slept = false;
     loop {
@@ -131,7 +135,13 @@ pub fn wait_for_parents(
                 offering: p.offering,
             });
         }
-        std::thread::sleep(poll.min(timeout - waited));
+        if !interrupt::sleep(poll.min(timeout - waited)) {
+            return Err(interrupt::interrupted_while(&format!(
+                "waiting for mdev parents ({:.1} s of {} s)",
+                start.elapsed().as_secs_f64(),
+                timeout.as_secs()
+            )));
+        }
         slept = true;
     }
 }

@@ -1,27 +1,12 @@
 //! Boot-time persistence: `apply --wait-for-parents SECONDS` waits (bounded) for the vendor
 //! driver to register the mdev parents, then plans against what exists.
 
-mod common;
-
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{copy_fixture, hostdev};
+use crate::util::{Host, Run};
 
-fn apply_dry_run(root: &Path, wait: &str) -> common::Run {
-    let cfg = root.join("config.yaml");
-    hostdev(&[
-        "--root",
-        root.to_str().expect("utf-8"),
-        "-f",
-        cfg.to_str().expect("utf-8"),
-        "--node-name",
-        "node1",
-        "apply",
-        "--dry-run",
-        "--wait-for-parents",
-        wait,
-    ])
+fn apply_dry_run(host: &Host, wait: &str) -> Run {
+    host.on_node("node1", &["apply", "--dry-run", "--wait-for-parents", wait])
 }
 
 fn creates_on(stdout: &str, parent: &str) -> usize {
@@ -33,9 +18,9 @@ fn creates_on(stdout: &str, parent: &str) -> usize {
 
 #[test]
 fn ready_host_does_not_wait() {
-    let dir = copy_fixture("t4-3x");
+    let host = Host::copy("t4-3x");
     let start = Instant::now();
-    let r = apply_dry_run(dir.path(), "30");
+    let r = apply_dry_run(&host, "30");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(start.elapsed() < Duration::from_secs(10));
     assert!(!r.stderr.contains("mdev parents"), "{}", r.stderr);
@@ -44,11 +29,11 @@ fn ready_host_does_not_wait() {
 
 #[test]
 fn timeout_warns_names_the_gpu_and_continues_with_what_exists() {
-    let dir = copy_fixture("t4-3x");
+    let host = Host::copy("t4-3x");
     // The third T4 is bound to nvidia but its vGPU types are not registered (yet).
-    std::fs::remove_file(dir.path().join("sys/class/mdev_bus/0000:86:00.0")).expect("rm");
+    std::fs::remove_file(host.path("sys/class/mdev_bus/0000:86:00.0")).expect("rm");
     let start = Instant::now();
-    let r = apply_dry_run(dir.path(), "1");
+    let r = apply_dry_run(&host, "1");
     assert!(start.elapsed() >= Duration::from_secs(1));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
@@ -67,15 +52,15 @@ fn timeout_warns_names_the_gpu_and_continues_with_what_exists() {
 
 #[test]
 fn parents_registered_during_the_wait_are_planned() {
-    let dir = copy_fixture("t4-3x");
-    let link = dir.path().join("sys/class/mdev_bus/0000:86:00.0");
+    let host = Host::copy("t4-3x");
+    let link = host.path("sys/class/mdev_bus/0000:86:00.0");
     let target = std::fs::read_link(&link).expect("readlink");
     std::fs::remove_file(&link).expect("rm");
     let late = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(1200));
         std::os::unix::fs::symlink(target, link).expect("symlink");
     });
-    let r = apply_dry_run(dir.path(), "30");
+    let r = apply_dry_run(&host, "30");
     late.join().expect("thread");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(

@@ -1,12 +1,9 @@
 //! `hostdev env`: the real binary against the fixtures, golden outputs for each format,
 //! and KubeVirt's discovery and naming rules end to end.
 
-mod common;
+use crate::util::{assert_golden, on_fixture, Host, Run};
 
-use common::{assert_golden, copy_fixture, hostdev, on_fixture};
-use serde_json::Value;
-
-fn ok(fixture: &str, args: &[&str]) -> common::Run {
+fn ok(fixture: &str, args: &[&str]) -> Run {
     let r = on_fixture(fixture, args);
     assert_eq!(r.code, 0, "stderr: {}", r.stderr);
     r
@@ -61,16 +58,15 @@ fn kubevirt_names_and_discovery_on_env_mixed() {
 
 #[test]
 fn single_space_selector_does_not_match_a_double_space_name() {
-    let dir = copy_fixture("env-mixed");
-    let cfg = dir.path().join("config.yaml");
+    let host = Host::copy("env-mixed");
+    let cfg = host.config();
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(
         &cfg,
         text.replace("\"Test  Double Space\"", "\"Test Double Space\""),
     )
     .unwrap();
-    let root = dir.path().to_str().unwrap();
-    let r = hostdev(&["--root", root, "-f", cfg.to_str().unwrap(), "env"]);
+    let r = host.run(&["env"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout
@@ -88,8 +84,7 @@ fn dash_o_json_equals_format_json_and_contradictions_exit_64() {
     let c = ok("env-mixed", &["env", "-o", "json", "--format", "json"]);
     assert_eq!(a.stdout, b.stdout);
     assert_eq!(a.stdout, c.stdout);
-    let doc: Value = serde_json::from_str(&a.stdout).unwrap();
-    assert_eq!(doc["schema"], "hostdev/v1");
+    assert_eq!(a.json()["schema"], "hostdev/v1");
     let y = ok("env-mixed", &["env", "-o", "yaml"]);
     assert!(y.stdout.starts_with("schema: hostdev/v1\n"), "{}", y.stdout);
     for args in [
@@ -108,7 +103,7 @@ fn dash_o_json_equals_format_json_and_contradictions_exit_64() {
 #[test]
 fn json_describes_each_device() {
     let r = ok("env-mixed", &["env", "--include-external", "-o", "json"]);
-    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    let doc = r.json();
     let vars = doc["variables"].as_array().unwrap();
     let by = |n: &str| vars.iter().find(|v| v["name"] == n).unwrap().clone();
     let t4 = by("PCI_RESOURCE_NVIDIA_COM_TU104GL_TESLA_T4");
@@ -206,20 +201,13 @@ fn nvidia_vendor_vfio_vfs_with_a_profile_are_permitted() {
 
 #[test]
 fn undesired_t4_mdevs_by_name_selector() {
-    let dir = copy_fixture("t4-undesired-idle");
-    let cfg = dir.path().join("config.yaml");
+    let host = Host::copy("t4-undesired-idle");
     std::fs::write(
-        &cfg,
+        host.config(),
         "permittedHostDevices:\n  mediatedDevices:\n  - mdevNameSelector: GRID_T4-1Q\n    resourceName: nvidia.com/GRID_T4-1Q\n",
     )
     .unwrap();
-    let r = hostdev(&[
-        "--root",
-        dir.path().to_str().unwrap(),
-        "-f",
-        cfg.to_str().unwrap(),
-        "env",
-    ]);
+    let r = host.run(&["env"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.stdout,
@@ -229,8 +217,8 @@ fn undesired_t4_mdevs_by_name_selector() {
 
 #[test]
 fn device_without_iommu_group_is_skipped_and_said_with_v() {
-    let dir = copy_fixture("env-mixed");
-    let root = dir.path();
+    let host = Host::copy("env-mixed");
+    let root = host.root();
     let link = root.join("sys/bus/pci/devices/0000:3d:00.0/iommu_group");
     std::fs::remove_file(
         std::fs::canonicalize(root.join("sys/bus/pci/devices/0000:3d:00.0"))
@@ -239,15 +227,7 @@ fn device_without_iommu_group_is_skipped_and_said_with_v() {
     )
     .unwrap();
     assert!(!link.exists());
-    let cfg = root.join("config.yaml");
-    let r = hostdev(&[
-        "--root",
-        root.to_str().unwrap(),
-        "-f",
-        cfg.to_str().unwrap(),
-        "env",
-        "-v",
-    ]);
+    let r = host.run(&["env", "-v"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout.contains("\nPCI_RESOURCE_INTEL_COM_QAT=\n"),
@@ -256,13 +236,7 @@ fn device_without_iommu_group_is_skipped_and_said_with_v() {
     );
     assert!(r.stderr.contains("hostdev: 0000:3d:00.0 (8086:37c8) matches \"8086:37c8\" for intel.com/qat but has no iommu_group link: skipped, as KubeVirt does"), "{}", r.stderr);
     // without -v only the warning about the empty variable
-    let r = hostdev(&[
-        "--root",
-        root.to_str().unwrap(),
-        "-f",
-        cfg.to_str().unwrap(),
-        "env",
-    ]);
+    let r = host.run(&["env"]);
     assert!(!r.stderr.contains("iommu_group link"), "{}", r.stderr);
     assert!(
         r.stderr.contains("PCI_RESOURCE_INTEL_COM_QAT is empty"),
@@ -273,10 +247,6 @@ fn device_without_iommu_group_is_skipped_and_said_with_v() {
 
 #[test]
 fn missing_config_exits_66() {
-    let r = hostdev(&[
-        "--root",
-        common::fixture("no-mdev").to_str().unwrap(),
-        "env",
-    ]);
+    let r = Host::bundled("no-mdev").cmd().arg("env").run();
     assert_eq!(r.code, 66, "{}", r.stderr);
 }

@@ -1,14 +1,9 @@
 //! list-types and plan: the real binary against the fixtures, with golden outputs, and the
 //! four scenarios of KubeVirt's documentation reproduced exactly.
 
-mod common;
-
-use common::{assert_golden, fixture, hostdev, hostdev_stdin, on_fixture, snapshot};
 use serde_json::Value;
 
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).expect("valid JSON on stdout")
-}
+use crate::util::{assert_golden, fixture, hostdev, json, on_fixture, Cmd, Host};
 
 /// (parent, type, create) for each parent that gets a type.
 fn assigned(plan: &Value) -> Vec<(String, String, u64)> {
@@ -235,39 +230,21 @@ fn detailed_exitcode() {
     );
     assert_eq!(r.code, 2, "changes pending");
     // a host that already matches: no mdev configuration means nothing to change
-    let root = fixture("t4-undesired-idle");
-    let r = hostdev_stdin(
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "-f",
-            "-",
-            "--node-name",
-            "n",
-            "plan",
-            "--detailed-exitcode",
-        ],
-        "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-230]\n",
-    );
+    let host = Host::bundled("t4-undesired-idle");
+    let plan_stdin = |config: &str| {
+        host.cmd()
+            .args(["-f", "-", "--node-name", "n", "plan", "--detailed-exitcode"])
+            .stdin(config)
+            .run()
+    };
+    let r = plan_stdin("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-230]\n");
     assert_eq!(
         r.code, 2,
         "12 more nvidia-230 fit: top-up pending\n{}",
         r.stdout
     );
     assert!(r.stdout.contains("top-up"), "{}", r.stdout);
-    let r = hostdev_stdin(
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "-f",
-            "-",
-            "--node-name",
-            "n",
-            "plan",
-            "--detailed-exitcode",
-        ],
-        "mediatedDevicesConfiguration:\n  enabled: false\n",
-    );
+    let r = plan_stdin("mediatedDevicesConfiguration:\n  enabled: false\n");
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(
         r.stdout.contains("host already matches the configuration"),
@@ -278,28 +255,20 @@ fn detailed_exitcode() {
 
 #[test]
 fn plan_never_writes() {
-    let root = fixture("t4-undesired-idle");
-    let before = snapshot(&root);
-    let r = on_fixture("t4-undesired-idle", &["--node-name", "n", "plan"]);
+    let host = Host::bundled("t4-undesired-idle");
+    let before = host.snapshot();
+    let r = host.on_node("n", &["plan"]);
     assert_eq!(r.code, 0);
-    assert_eq!(before, snapshot(&root));
+    assert_eq!(before, host.snapshot());
 }
 
 #[test]
 fn config_errors_exit_65_and_name_the_place() {
-    let root = fixture("t4-1x");
-    let r = hostdev_stdin(
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "-f",
-            "-",
-            "--node-name",
-            "n",
-            "plan",
-        ],
-        "mediatedDevicesConfiguration:\n  mediatedDeviceTypez: [nvidia-222]\n",
-    );
+    let r = Host::bundled("t4-1x")
+        .cmd()
+        .args(["-f", "-", "--node-name", "n", "plan"])
+        .stdin("mediatedDevicesConfiguration:\n  mediatedDeviceTypez: [nvidia-222]\n")
+        .run();
     assert_eq!(r.code, 65);
     assert_eq!(
         r.stderr,
@@ -310,21 +279,13 @@ fn config_errors_exit_65_and_name_the_place() {
 
 #[test]
 fn deprecated_spelling_warns_on_stderr() {
-    let root = fixture("t4-1x");
-    let r = hostdev_stdin(
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "-f",
-            "-",
-            "--node-name",
-            "n",
-            "plan",
-            "-o",
-            "json",
-        ],
-        "mediatedDevicesConfiguration:\n  mediatedDevicesTypes: [nvidia-223]\n",
-    );
+    let host = Host::bundled("t4-1x");
+    let config = "mediatedDevicesConfiguration:\n  mediatedDevicesTypes: [nvidia-223]\n";
+    let r = host
+        .cmd()
+        .args(["-f", "-", "--node-name", "n", "plan", "-o", "json"])
+        .stdin(config)
+        .run();
     assert_eq!(r.code, 0);
     assert_eq!(
         r.stderr,
@@ -334,28 +295,20 @@ fn deprecated_spelling_warns_on_stderr() {
         assigned(&json(&r.stdout)),
         vec![row("0000:3b:00.0", "nvidia-223", 8)]
     );
-    let q = hostdev_stdin(
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "-q",
-            "-f",
-            "-",
-            "--node-name",
-            "n",
-            "plan",
-            "-o",
-            "json",
-        ],
-        "mediatedDevicesConfiguration:\n  mediatedDevicesTypes: [nvidia-223]\n",
-    );
+    let q = host
+        .cmd()
+        .args(["-q", "-f", "-", "--node-name", "n", "plan", "-o", "json"])
+        .stdin(config)
+        .run();
     assert_eq!(q.stderr, "");
 }
 
 #[test]
 fn missing_config_and_usage_errors() {
-    let root = fixture("t4-1x");
-    let r = hostdev(&["--root", root.to_str().unwrap(), "--node-name", "n", "plan"]);
+    let r = Host::bundled("t4-1x")
+        .cmd()
+        .args(["--node-name", "n", "plan"])
+        .run();
     assert_eq!(r.code, 66, "default config under the root does not exist");
     assert!(
         r.stderr.contains("etc/hostdev/config.yaml not found"),
@@ -387,4 +340,14 @@ fn verbose_traces_every_sysfs_path() {
     assert!(!on_fixture("t4-1x", &["list-types"])
         .stderr
         .contains("read "));
+}
+
+#[test]
+fn hostdev_root_from_the_environment_is_the_root() {
+    let r = Cmd::default()
+        .env("HOSTDEV_ROOT", fixture("t4-3x"))
+        .arg("list-types")
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_golden("list-types-t4-3x.txt", &r.stdout);
 }

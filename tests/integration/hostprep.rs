@@ -1,18 +1,10 @@
 //! `iommu check`, `iommu groups` and `bind vfio` against the host-* fixtures.
 
-mod common;
+use crate::util::{assert_golden, Host, Run};
 
-use common::{assert_golden, fixture, hostdev};
-
-fn root_args(name: &str) -> Vec<String> {
-    vec!["--root".into(), fixture(name).display().to_string()]
-}
-
-fn run_on(name: &str, args: &[&str]) -> common::Run {
-    let mut all = root_args(name);
-    all.extend(args.iter().map(|s| s.to_string()));
-    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-    hostdev(&refs)
+/// `hostdev --root fixtures/NAME ARGS` (no configuration).
+fn run_on(name: &str, args: &[&str]) -> Run {
+    Host::bundled(name).cmd().args(args).run()
 }
 
 #[test]
@@ -119,19 +111,9 @@ fn iommu_groups_device_filter() {
 
 #[test]
 fn bind_from_an_mdev_only_config_has_nothing_to_do() {
-    let root = common::copy_fixture("t4-3x");
-    let before = common::snapshot(root.path());
-    let cfg = common::fixture("t4-3x").join("config.yaml");
-    let r = common::hostdev(&[
-        "--root",
-        root.path().to_str().unwrap(),
-        "-f",
-        cfg.to_str().unwrap(),
-        "bind",
-        "vfio",
-        "--from-config",
-        "--yes",
-    ]);
+    let host = Host::copy("t4-3x");
+    let before = host.snapshot();
+    let r = host.run(&["bind", "vfio", "--from-config", "--yes"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr.contains(
@@ -140,5 +122,5 @@ fn bind_from_an_mdev_only_config_has_nothing_to_do() {
         "{}",
         r.stderr
     );
-    assert_eq!(before, common::snapshot(root.path()), "nothing written");
+    assert_eq!(before, host.snapshot(), "nothing written");
 }

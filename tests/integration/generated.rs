@@ -1,8 +1,6 @@
 //! The committed `completions/` and `man/` equal what the binary generates
-//! (`HOSTDEV_REGEN=1 cargo test --test generated` rewrites them), and the bash completion
-//! completes subcommands, `--output` values and PCI addresses for `bind vfio`.
-
-mod common;
+//! (`HOSTDEV_REGEN=1 cargo test --test integration generated` rewrites them), and the bash
+//! completion completes subcommands, `--output` values and PCI addresses for `bind vfio`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -10,9 +8,10 @@ use std::process::Command;
 
 use clap::ValueEnum;
 use clap_complete::Shell;
-use common::{ensure_file_contents, fixture, hostdev, repo};
 
-const REGEN: &str = "HOSTDEV_REGEN=1 cargo test --test generated";
+use crate::util::{ensure_file_contents, fixture, hostdev, repo, REGEN_VAR};
+
+const REGEN: &str = "HOSTDEV_REGEN=1 cargo test --test integration generated";
 
 #[test]
 fn completions_are_up_to_date() {
@@ -55,7 +54,7 @@ fn man_pages_are_up_to_date() {
     let committed = names(&repo().join("man"));
     let stale: Vec<_> = committed.difference(&generated).collect();
     if !stale.is_empty() {
-        if std::env::var_os("HOSTDEV_REGEN").is_some() {
+        if std::env::var_os(REGEN_VAR).is_some() {
             for name in stale {
                 std::fs::remove_file(repo().join("man").join(name)).expect("remove stale page");
             }
@@ -157,7 +156,12 @@ fn completions_reject_an_unknown_shell() {
 /// script (equal to the committed one, see above), as bash would after `hostdev <words><TAB>`.
 fn bash_complete(words: &[&str], env_root: Option<&Path>) -> Vec<String> {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let script = tmp.path().join("hostdev.bash");
+    bash_complete_in(words, env_root, tmp.path())
+}
+
+/// [`bash_complete`] with bash's working directory `cwd` (the script is written there too).
+fn bash_complete_in(words: &[&str], env_root: Option<&Path>, cwd: &Path) -> Vec<String> {
+    let script = cwd.join("hostdev.bash");
     let run = hostdev(&["completions", "bash"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     std::fs::write(&script, run.stdout).expect("write script");
@@ -173,7 +177,8 @@ fn bash_complete(words: &[&str], env_root: Option<&Path>) -> Vec<String> {
         quoted.join(" ")
     );
     let mut cmd = Command::new("bash");
-    cmd.arg("--norc")
+    cmd.current_dir(cwd)
+        .arg("--norc")
         .arg("-c")
         .arg(prog)
         .env_remove("HOSTDEV_ROOT");
@@ -237,4 +242,43 @@ fn bash_completes_pci_addresses_for_bind_vfio_under_root() {
     assert!(!bash_complete(&["--root", root_s, "plan", "0000:3"], None)
         .iter()
         .any(|w| w.starts_with("0000:")));
+}
+
+/// Issue 12 item 2: device directory names are host data. Names with command substitutions
+/// (`$(...)`, backquotes) or other junk run nothing and are not offered; only PCI addresses are.
+#[test]
+fn bash_pci_completion_runs_nothing_from_device_names() {
+    let tree = tempfile::tempdir().expect("tempdir");
+    let devices = tree.path().join("sys/bus/pci/devices");
+    let hostile = [
+        "0000:00:01.0$(touch pwned-dollar)",
+        "0000:00:01.1`touch pwned-backquote`",
+        "$(touch pwned-bare)",
+        "0000:00:02.0;touch pwned-semicolon",
+        "0000:00:03.0 0000:00:04.0",
+        "0000:00:20.0",
+        "0000:00:05.8",
+        "*",
+    ];
+    for name in hostile.iter().chain(&["0000:00:01.2", "0000:65:00.0"]) {
+        std::fs::create_dir_all(devices.join(name)).expect("mkdir");
+    }
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let root = tree.path().to_str().expect("utf-8");
+    for cur in ["", "0000:00", "$(touch pwned-cur)"] {
+        let offered = bash_complete_in(&["--root", root, "bind", "vfio", cur], None, cwd.path());
+        let expected: Vec<&str> = ["0000:00:01.2", "0000:65:00.0"]
+            .into_iter()
+            .filter(|a| a.starts_with(cur))
+            .collect();
+        assert_eq!(offered, expected, "completing {cur:?}");
+    }
+    let made: Vec<String> = names(cwd.path())
+        .into_iter()
+        .filter(|n| n != "hostdev.bash")
+        .collect();
+    assert!(
+        made.is_empty(),
+        "completion ran commands from the tree: {made:?}"
+    );
 }

@@ -1,14 +1,9 @@
 //! NVIDIA vGPU frameworks against the fixtures: mdev on SR-IOV virtual functions (A40),
 //! vendor-specific VFIO (L40S), a full card, and a GPU whose VFs are not enabled.
 
-mod common;
-
-use common::{assert_golden, on_fixture};
 use serde_json::Value;
 
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("invalid JSON ({e}): {s}"))
-}
+use crate::util::{assert_golden, json, on_fixture, Host, Run};
 
 #[test]
 fn golden_list_types_and_plan() {
@@ -176,42 +171,23 @@ fn vfs_not_enabled_is_reported_with_the_fix() {
 }
 
 /// `--root <copy> -f <copy>/config.yaml --node-name n` followed by `args`.
-fn on_copy(root: &std::path::Path, args: &[&str]) -> common::Run {
-    let cfg = root.join("config.yaml");
-    let mut all = vec![
-        "--root",
-        root.to_str().expect("utf-8"),
-        "-f",
-        cfg.to_str().expect("utf-8"),
-        "--node-name",
-        "n",
-    ];
-    all.extend_from_slice(args);
-    common::hostdev(&all)
-}
-
-fn audit(root: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(root.join("var/log/hostdev/audit.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(json)
-        .collect()
+fn on_copy(host: &Host, args: &[&str]) -> Run {
+    host.on_node("n", args)
 }
 
 #[test]
 fn apply_writes_the_type_id_to_free_vfs_and_never_touches_configured_ones() {
-    let dir = common::copy_fixture("l40s-vfio");
-    let root = dir.path();
-    let dry = on_copy(root, &["apply", "--dry-run"]);
+    let host = Host::copy("l40s-vfio");
+    let dry = on_copy(&host, &["apply", "--dry-run"]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     assert!(dry
         .stdout
         .contains("echo 1145 > /sys/bus/pci/devices/0000:41:00.4/nvidia/current_vgpu_type"));
-    assert!(audit(root).is_empty(), "a dry run writes nothing");
+    assert!(host.audit().is_empty(), "a dry run writes nothing");
 
-    let r = on_copy(root, &["apply", "--yes"]);
+    let r = on_copy(&host, &["apply", "--yes"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    let lines = audit(root);
+    let lines = host.audit();
     assert_eq!(lines.len(), 62);
     assert!(lines.iter().all(|l| l["action"] == "vgpu.set"));
     assert!(!lines.iter().any(|l| {
@@ -219,9 +195,9 @@ fn apply_writes_the_type_id_to_free_vfs_and_never_touches_configured_ones() {
         p.contains("0000:61:00.4") || p.contains("0000:61:00.5")
     }));
     let read = |vf: &str| {
-        std::fs::read_to_string(
-            root.join(format!("sys/bus/pci/devices/{vf}/nvidia/current_vgpu_type")),
-        )
+        std::fs::read_to_string(host.path(&format!(
+            "sys/bus/pci/devices/{vf}/nvidia/current_vgpu_type"
+        )))
         .expect("read")
     };
     assert_eq!(read("0000:41:00.4").trim(), "1145");
@@ -230,14 +206,15 @@ fn apply_writes_the_type_id_to_free_vfs_and_never_touches_configured_ones() {
     assert!(!lines
         .iter()
         .any(|l| l["path"].as_str().unwrap_or("").contains("/drivers")));
-    let state = json(&std::fs::read_to_string(root.join("run/hostdev/state.json")).expect("state"));
+    let state = host.state();
     assert_eq!(state["vgpu_vfs"].as_array().map(Vec::len), Some(62));
     assert_eq!(state["vgpu_vfs"][0]["address"], "0000:41:00.4");
     assert_eq!(state["vgpu_vfs"][0]["type_id"], 1145);
 
     // teardown clears exactly what apply set (writes 0), never the VFs it did not configure
-    let t = on_copy(root, &["teardown", "--mdevs", "--yes"]);
-    let clears: Vec<Value> = audit(root)
+    let t = on_copy(&host, &["teardown", "--mdevs", "--yes"]);
+    let clears: Vec<Value> = host
+        .audit()
         .into_iter()
         .filter(|l| l["action"] == "vgpu.clear")
         .collect();
@@ -256,10 +233,9 @@ fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
     use hostdev::host::sysfs::Sysfs;
     use hostdev::plan::ActionKind;
 
-    let dir = common::copy_fixture("l40s-vfio");
-    let root = dir.path();
-    let fs = Sysfs::new(root);
-    let plan = json(&on_copy(root, &["plan", "-o", "json"]).stdout);
+    let host = Host::copy("l40s-vfio");
+    let fs = Sysfs::new(host.root());
+    let plan = on_copy(&host, &["plan", "-o", "json"]).json();
     let sets: Vec<hostdev::plan::Action> = plan["actions"]
         .as_array()
         .expect("actions")
@@ -281,7 +257,7 @@ fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
     for a in &sets[4..] {
         let vf = a.address.as_deref().expect("address");
         std::fs::write(
-            root.join(format!(
+            host.path(&format!(
                 "sys/bus/pci/devices/{vf}/nvidia/creatable_vgpu_types"
             )),
             "ID    : vGPU Name\n",
@@ -303,10 +279,10 @@ fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
 
 #[test]
 fn teardown_leaves_an_in_use_vf_alone() {
-    let dir = common::copy_fixture("l40s-vfio");
-    let root = dir.path();
-    let r = on_copy(root, &["teardown", "--mdevs", "--all", "--yes"]);
-    let clears: Vec<String> = audit(root)
+    let host = Host::copy("l40s-vfio");
+    let r = on_copy(&host, &["teardown", "--mdevs", "--all", "--yes"]);
+    let clears: Vec<String> = host
+        .audit()
         .iter()
         .filter(|l| l["action"] == "vgpu.clear")
         .filter_map(|l| l["path"].as_str().map(String::from))

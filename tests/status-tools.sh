@@ -24,10 +24,6 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 say "$(promtool --version 2>&1 | head -n1)"
 say "virt-xml-validate from $(dpkg-query -W -f '${Package} ${Version}' libvirt-clients 2>/dev/null || echo '?')"
-# The status/devices tests (their own test target, or the module of the integration crate).
-if [[ -f tests/status.rs ]]; then
-    HOSTDEV_REQUIRE_TOOLS=1 cargo test --locked --test status
-else
-    HOSTDEV_REQUIRE_TOOLS=1 cargo test --locked --test integration status
-fi
+# The status/devices module of the integration crate.
+HOSTDEV_REQUIRE_TOOLS=1 cargo test --locked --test integration status::
 say "PASS"

@@ -4,12 +4,10 @@
 //! promtool and the libvirt XML by virt-xml-validate when they are installed
 //! (tests/status-tools.sh installs them and sets HOSTDEV_REQUIRE_TOOLS=1).
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{assert_golden, copy_fixture, hostdev, Run};
+use crate::util::{assert_golden, fixture, hostdev, Host, Run};
 use serde_json::Value;
 
 const FIXTURE: &str = "status";
@@ -33,7 +31,7 @@ fn on(root: &Path, args: &[&str]) -> Run {
 }
 
 fn fixture_root() -> std::path::PathBuf {
-    common::fixture(FIXTURE)
+    fixture(FIXTURE)
 }
 
 fn json(r: &Run) -> Value {
@@ -184,8 +182,8 @@ fn wrong_driver_is_not_available_and_not_a_problem() {
 
 #[test]
 fn wrong_driver_on_every_device_leaves_the_resource_empty_a_problem() {
-    let dir = copy_fixture(FIXTURE);
-    let root = dir.path();
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
     // 0000:3d:00.0 moves to c6xx, like its sibling 0000:3f:00.0 (same depth in the tree).
     let qat = pci_dir(root, QAT);
     let target = std::fs::read_link(pci_dir(root, "0000:3f:00.0").join("driver")).unwrap();
@@ -202,8 +200,8 @@ fn wrong_driver_on_every_device_leaves_the_resource_empty_a_problem() {
 
 #[test]
 fn unbound_device_is_a_problem() {
-    let dir = copy_fixture(FIXTURE);
-    let root = dir.path();
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
     std::fs::remove_file(pci_dir(root, T4).join("driver")).unwrap();
     std::fs::remove_file(root.join("sys/bus/pci/drivers/vfio-pci").join(T4)).unwrap();
     let r = on(root, &["status"]);
@@ -221,8 +219,8 @@ fn unbound_device_is_a_problem() {
 
 #[test]
 fn non_viable_group_is_a_problem() {
-    let dir = copy_fixture(FIXTURE);
-    let root = dir.path();
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
     // 0000:3f:00.0 (c6xx) joins the T4's IOMMU group 11.
     let group = std::fs::read_link(pci_dir(root, T4).join("iommu_group")).unwrap();
     let other = pci_dir(root, "0000:3f:00.0");
@@ -243,8 +241,8 @@ fn non_viable_group_is_a_problem() {
 
 #[test]
 fn missing_dev_vfio_nodes_are_problems() {
-    let dir = copy_fixture(FIXTURE);
-    let root = dir.path();
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
     std::fs::remove_file(root.join("dev/vfio/17")).unwrap();
     std::fs::remove_file(root.join("dev/vfio/devices/vfio1")).unwrap();
     std::fs::remove_file(root.join("dev/vfio/21")).unwrap();
@@ -273,8 +271,8 @@ fn add_holder(root: &Path, pid: u32, comm: &str, node: &str) {
 
 #[test]
 fn in_use_is_shown_with_the_holder_and_is_not_a_problem() {
-    let dir = copy_fixture(FIXTURE);
-    let root = dir.path();
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
     add_holder(root, 4242, "qemu-system-x86", "/dev/vfio/11");
     let r = on(root, &["status"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -306,8 +304,8 @@ fn remove_gvtg_mdev(root: &Path, uuid: &str) {
 
 #[test]
 fn drift_after_an_mdev_is_removed_by_hand() {
-    let dir = copy_fixture(FIXTURE);
-    let root = dir.path();
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
     remove_gvtg_mdev(root, GVTG_2);
     let r = on(root, &["status"]);
     assert_eq!(r.code, 1);
@@ -327,8 +325,8 @@ fn drift_after_an_mdev_is_removed_by_hand() {
 
 #[test]
 fn textfile_is_written_atomically_and_stdout_stays_empty() {
-    let dir = copy_fixture(FIXTURE);
-    let root = dir.path();
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("hostdev.prom");
     std::fs::write(&file, "stale\n").unwrap();
@@ -370,18 +368,14 @@ fn textfile_is_written_atomically_and_stdout_stays_empty() {
 
 #[test]
 fn status_is_read_only() {
-    let dir = copy_fixture(FIXTURE);
-    let before = common::snapshot(dir.path());
-    add_holder(dir.path(), 1, "init", "/dev/null");
-    let before_holder = common::snapshot(dir.path());
+    let dir = Host::copy(FIXTURE);
+    let before = dir.snapshot();
+    add_holder(dir.root(), 1, "init", "/dev/null");
+    let before_holder = dir.snapshot();
     assert_ne!(before, before_holder);
     for args in [&["status"][..], &["devices", "--format", "libvirt"][..]] {
-        on(dir.path(), args);
-        assert_eq!(
-            common::snapshot(dir.path()),
-            before_holder,
-            "{args:?} changed the tree"
-        );
+        on(dir.root(), args);
+        assert_eq!(dir.snapshot(), before_holder, "{args:?} changed the tree");
     }
 }
 
@@ -437,8 +431,8 @@ fn devices_env_is_allocate_for_the_selection() {
 
 #[test]
 fn devices_free_excludes_held_and_unhealthy_and_n_too_many_exits_1() {
-    let dir = copy_fixture(FIXTURE);
-    let root = dir.path();
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
     add_holder(root, 4242, "qemu-system-x86", "/dev/vfio/20");
     let r = on(
         root,

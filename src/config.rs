@@ -1,5 +1,5 @@
 //! The configuration file: KubeVirt's `mediatedDevicesConfiguration` and
-//! `permittedHostDevices`, in any of the four accepted shapes (contract §4), validated
+//! `permittedHostDevices`, in any of the four accepted shapes (docs/configuration.md), validated
 //! strictly before anything on the host is read. Errors name file, line, column and field.
 
 use std::collections::BTreeMap;
@@ -581,7 +581,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-// ---- node selection (spec §2, contract §5) -------------------------------------------
+// ---- node selection (docs/planner.md) ---------------------------------------------------
 
 /// The node identity used for `nodeSelector` matching.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

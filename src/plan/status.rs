@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::host::inventory::{device_paths, Holder, Inventory};
 use crate::host::iommu::{Check, Status as CheckStatus};
 use crate::plan::env::{Env, EnvDevice, EnvVar, Kind, Unavailable};
-use crate::plan::{ActionKind, Plan, SCHEMA};
+use crate::plan::{Action, ActionKind, Blocked, MdevHandling, Plan, SCHEMA};
 
 /// One device a resource hands out, with its health.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,7 +92,7 @@ pub struct MdevRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct MdevStatus {
     /// `enabled`, `disabled` or `not-configured`, as in `hostdev plan`.
-    pub handling: &'static str,
+    pub handling: MdevHandling,
     pub desired_types: Vec<String>,
     /// The plan is empty: nothing to create, remove or unblock.
     pub matches: bool,
@@ -244,18 +244,23 @@ pub fn mdev_rows(plan: &Plan, inv: &Inventory) -> Vec<MdevRow> {
         }
     }
     for a in &plan.actions {
-        let card = a.gpu.clone().unwrap_or_else(|| {
-            if a.parent.is_empty() {
-                a.address.clone().unwrap_or_default()
-            } else {
-                card_of(inv, &a.parent)
-            }
-        });
-        let w = match a.action {
+        let (card, type_id, name) = match a {
+            Action::Remove(m) | Action::Create(m) => (
+                m.gpu.clone().unwrap_or_else(|| card_of(inv, &m.parent)),
+                m.type_id.clone(),
+                m.type_name.clone(),
+            ),
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v) => (
+                v.gpu.clone().unwrap_or_else(|| v.address.clone()),
+                v.type_id.to_string(),
+                v.type_name.clone(),
+            ),
+        };
+        let w = match a.kind() {
             ActionKind::Create | ActionKind::SetVgpuType => 1,
             ActionKind::Remove | ActionKind::ClearVgpuType => -1,
         };
-        deltas.push((card, a.type_id.clone(), a.type_name.clone(), 0, w));
+        deltas.push((card, type_id, name, 0, w));
     }
     for c in &plan.cards {
         if let (Some(t), Some(n)) = (&c.type_id, &c.type_name) {
@@ -351,13 +356,23 @@ pub fn report(
     }
     for b in &plan.blocked {
         drift += 1;
-        let what = match &b.address {
-            Some(vf) => format!("the vGPU type {} of {vf}", b.type_id),
-            None => format!("mdev {} ({}) on {}", b.uuid, b.type_id, b.parent),
+        let (what, reason) = match b {
+            Blocked::Vf {
+                address,
+                type_id,
+                reason,
+                ..
+            } => (format!("the vGPU type {type_id} of {address}"), reason),
+            Blocked::Mdev {
+                uuid,
+                parent,
+                type_id,
+                reason,
+                ..
+            } => (format!("mdev {uuid} ({type_id}) on {parent}"), reason),
         };
         problems.push(format!(
-            "drift: {what} is not wanted but cannot be removed: {}",
-            b.reason
+            "drift: {what} is not wanted but cannot be removed: {reason}"
         ));
     }
     if !plan.is_noop() && drift == 0 {

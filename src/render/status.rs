@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{table, write_table};
 use crate::plan::env::Kind;
 use crate::plan::status::{DeviceStatus, StatusDoc};
+use crate::plan::MdevHandling;
 
 fn kind_str(k: Kind) -> &'static str {
     match k {
@@ -56,9 +57,9 @@ pub fn status_table(out: &mut dyn Write, doc: &StatusDoc) -> Result<()> {
         )
     };
     match m.handling {
-        "disabled" => writeln!(out, "mdev configuration: disabled (enabled: false)")?,
-        "not-configured" => writeln!(out, "mdev configuration: none")?,
-        _ => writeln!(
+        MdevHandling::Disabled => writeln!(out, "mdev configuration: disabled (enabled: false)")?,
+        MdevHandling::NotConfigured => writeln!(out, "mdev configuration: none")?,
+        MdevHandling::Enabled => writeln!(
             out,
             "mdev configuration: {verdict} (desired types: {})",
             if m.desired_types.is_empty() {

@@ -1,10 +1,9 @@
 //! The configuration file: KubeVirt's `mediatedDevicesConfiguration` and
-//! `permittedHostDevices`, in any of the four accepted shapes (contract §4), validated
+//! `permittedHostDevices`, in any of the four accepted shapes (docs/configuration.md), validated
 //! strictly before anything on the host is read. Errors name file, line, column and field.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::de::{self, Deserializer};
@@ -278,36 +277,54 @@ const TOP_FIELDS: &[&str] = &[
 
 // ---- loading -------------------------------------------------------------------
 
+/// The largest configuration hostdev reads: 1 MiB, far above any real one (a config
+/// listing every NVIDIA type of every GPU is under 100 KiB).
+pub const CONFIG_MAX: usize = 1 << 20;
+
 /// Read and validate the configuration. `path` `-` reads stdin.
 pub fn load(path: &Path) -> anyhow::Result<Config> {
-    let (source, text) = if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| {
-            fail(
-                Code::NotFound,
-                format!("cannot read configuration from stdin: {e}"),
-            )
-        })?;
-        (Source::Stdin, s)
+    load_with(path, &|p| crate::host::sysfs::read_user_file(p, CONFIG_MAX))
+}
+
+/// As [`load`], reading the file with `read` (the default configuration is read through
+/// the root, see `Context::load_config`). At most [`CONFIG_MAX`] bytes; a FIFO, a device or
+/// a directory is refused without blocking.
+pub fn load_with(
+    path: &Path,
+    read: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
+) -> anyhow::Result<Config> {
+    let stdin = path == Path::new("-");
+    let shown = if stdin {
+        "configuration from stdin".to_string()
     } else {
-        match std::fs::read_to_string(path) {
-            Ok(s) => (Source::File(path.to_path_buf()), s),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(fail(
-                    Code::NotFound,
-                    format!(
-                        "configuration file {} not found: create it (see `man hostdev` or the README's config reference) or pass -f FILE",
-                        path.display()
-                    ),
-                ))
-            }
-            Err(e) => {
-                return Err(fail(
-                    Code::NotFound,
-                    format!("cannot read configuration file {}: {e}", path.display()),
-                ))
-            }
+        format!("configuration file {}", path.display())
+    };
+    let bytes = match read(path) {
+        Ok(b) => b,
+        Err(e) if crate::host::sysfs::is_too_large(&e) => {
+            return Err(fail(Code::Config, format!("the {shown} is {e}")))
         }
+        Err(e) if !stdin && e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail(
+                Code::NotFound,
+                format!(
+                    "configuration file {} not found: create it (see `man hostdev` or the README's config reference) or pass -f FILE",
+                    path.display()
+                ),
+            ))
+        }
+        Err(e) => return Err(fail(Code::NotFound, format!("cannot read {shown}: {e}"))),
+    };
+    let text = String::from_utf8(bytes).map_err(|_| {
+        fail(
+            Code::NotFound,
+            format!("cannot read {shown}: stream did not contain valid UTF-8"),
+        )
+    })?;
+    let source = if stdin {
+        Source::Stdin
+    } else {
+        Source::File(path.to_path_buf())
     };
     parse(&text, &source)
 }
@@ -576,7 +593,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-// ---- node selection (spec §2, contract §5) -------------------------------------------
+// ---- node selection (docs/planner.md) ---------------------------------------------------
 
 /// The node identity used for `nodeSelector` matching.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -42,12 +42,18 @@ impl Context {
     pub fn config_path(&self) -> PathBuf {
         self.config_path
             .clone()
-            .unwrap_or_else(|| self.sysfs.path("etc/hostdev/config.yaml"))
+            .unwrap_or_else(|| self.sysfs.path(crate::host::sysfs::DEFAULT_CONFIG))
     }
 
     /// Load and validate the configuration; warnings go to stderr.
     pub fn load_config(&self) -> Result<Config> {
-        let cfg = config::load(&self.config_path())?;
+        let cfg = match &self.config_path {
+            Some(p) => config::load(p)?,
+            // the default configuration lives under the root: read it inside the root
+            None => config::load_with(&self.config_path(), &|p| {
+                self.sysfs.read_own(p, config::CONFIG_MAX)
+            })?,
+        };
         for w in &cfg.warnings {
             log::warn!("{w}");
         }

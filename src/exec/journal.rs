@@ -5,9 +5,7 @@
 //! `<root>/var/log/hostdev/audit.jsonl`. Tests inspect [`Journal::writes`].
 
 use std::fmt;
-use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,6 +13,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use crate::host::sysfs::Sysfs;
+use nix::fcntl::OFlag;
 
 /// Relative location of the audit log.
 pub const AUDIT_LOG: &str = "var/log/hostdev/audit.jsonl";
@@ -181,7 +180,9 @@ impl Journal {
             .map_err(io::Error::other)
             .and_then(|mut s| {
                 s.push('\n');
-                let mut f = OpenOptions::new().append(true).open(path)?;
+                let mut f = self
+                    .sysfs
+                    .open_own(path, OFlag::O_WRONLY | OFlag::O_APPEND, 0o640)?;
                 f.write_all(s.as_bytes())
             });
         if let Err(e) = res {
@@ -198,14 +199,10 @@ impl Journal {
 
 fn open_audit(fs: &Sysfs, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)
+        fs.create_dir_all(dir)
             .with_context(|| format!("creating {} for the audit log", fs.display(dir)))?;
     }
-    OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o640)
-        .open(path)
+    fs.open_own(path, OFlag::O_WRONLY | OFlag::O_APPEND, 0o640)
         .with_context(|| {
             format!(
                 "opening the audit log {}; nothing was changed",

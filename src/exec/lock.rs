@@ -2,19 +2,18 @@
 //! `<root>/run/hostdev/lock`; the holder's pid is written into the file so a waiting run
 //! can name it. The lock is released when the guard is dropped (or the process dies).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::{Flock, FlockArg, OFlag};
 
 use crate::error::{fail, Code};
 use crate::exec::interrupt;
-use crate::host::sysfs::Sysfs;
+use crate::host::sysfs::{not_regular, Sysfs};
 
 /// Relative location of the lock file.
 pub const LOCK_FILE: &str = "run/hostdev/lock";
@@ -37,7 +36,7 @@ impl std::fmt::Debug for RunLock {
 pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
     let path = fs.path(LOCK_FILE);
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)
+        fs.create_dir_all(dir)
             .with_context(|| format!("creating {} for the run lock", fs.display(dir)))?;
     }
     interrupt::install()?;
@@ -55,7 +54,7 @@ pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
             }
             Err((f, Errno::EWOULDBLOCK)) => {
                 let holder = || {
-                    holder_pid(&path)
+                    holder_pid(fs, &path)
                         .map(|p| format!("pid {p}"))
                         .unwrap_or_else(|| "another process".into())
                 };
@@ -97,62 +96,25 @@ pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
     }
 }
 
-/// Open (creating) the lock file. O_NONBLOCK, so that a FIFO or device planted there
-/// cannot block the open, and then anything but a regular file is refused.
+/// Open (creating) the lock file inside the root. O_NONBLOCK, so that a FIFO or device
+/// planted there cannot block the open, and then anything but a regular file is refused.
 fn open(fs: &Sysfs, path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path)
-        .with_context(|| format!("opening the run lock {}", fs.display(path)))?;
-    let kind = file
-        .metadata()
-        .with_context(|| format!("inspecting the run lock {}", fs.display(path)))?
-        .file_type();
-    if !kind.is_file() {
-        return Err(anyhow::anyhow!(
-            "the run lock {} is not a regular file (it is a {}): remove it and run again",
-            fs.display(path),
-            describe(kind)
-        ));
-    }
-    Ok(file)
+    fs.open_own(path, OFlag::O_RDWR, 0o644)
+        .map_err(|e| match not_regular(&e) {
+            Some(kind) => anyhow::anyhow!(
+                "the run lock {} is not a regular file (it is a {kind}): remove it and run again",
+                fs.display(path)
+            ),
+            None => {
+                anyhow::Error::new(e).context(format!("opening the run lock {}", fs.display(path)))
+            }
+        })
 }
 
-fn describe(kind: fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if kind.is_fifo() {
-        "FIFO"
-    } else if kind.is_socket() {
-        "socket"
-    } else if kind.is_char_device() {
-        "character device"
-    } else if kind.is_block_device() {
-        "block device"
-    } else if kind.is_dir() {
-        "directory"
-    } else {
-        "special file"
-    }
-}
-
-/// The pid written by the current holder, if readable: a regular file, opened without
-/// blocking, of which at most 32 bytes are read.
-pub fn holder_pid(path: &Path) -> Option<u32> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut s = String::new();
-    file.take(32).read_to_string(&mut s).ok()?;
+/// The pid written by the current holder, if readable: a regular file, resolved inside
+/// the root and opened without blocking, of which at most 32 bytes are read.
+pub fn holder_pid(fs: &Sysfs, path: &Path) -> Option<u32> {
+    let s = fs.read_limited(path, 32).ok()?;
     s.trim().parse().ok()
 }
 
@@ -166,7 +128,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fs = Sysfs::new(dir.path());
         let first = acquire(&fs, Duration::from_secs(1)).unwrap();
-        assert_eq!(holder_pid(&first.path), Some(std::process::id()));
+        assert_eq!(holder_pid(&fs, &first.path), Some(std::process::id()));
         let t0 = Instant::now();
         let err = acquire(&fs, Duration::from_millis(300)).unwrap_err();
         assert!(t0.elapsed() >= Duration::from_millis(300));
@@ -190,7 +152,7 @@ mod tests {
         let path = fs.path(LOCK_FILE);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
-        assert_eq!(holder_pid(&path), None);
+        assert_eq!(holder_pid(&fs, &path), None);
         let err = acquire(&fs, Duration::from_secs(3600)).unwrap_err();
         let msg = format!("{err:#}");
         assert!(

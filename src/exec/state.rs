@@ -3,9 +3,6 @@
 //! then rename); a symlink at the final path is refused. A missing file is an empty state.
 //! Sections: `mdevs` (apply), `vfio` (bind vfio), `vgpu_vfs` (NVIDIA vendor-VFIO VFs).
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context as _, Result};
@@ -16,6 +13,9 @@ use crate::plan::SCHEMA;
 
 /// Relative location of the state file.
 pub const STATE_FILE: &str = "run/hostdev/state.json";
+
+/// The largest state file hostdev reads (a record is ~150 bytes: 100,000 records fit).
+pub const STATE_MAX: usize = 16 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,12 +78,15 @@ impl State {
     pub fn load(fs: &Sysfs) -> Result<State> {
         let path = State::path(fs);
         let shown = fs.display(&path);
-        refuse_symlink(&path, &shown)?;
-        let text = match fs::read_to_string(&path) {
+        refuse_symlink(fs, &path, &shown)?;
+        let bytes = match fs.read_own(&path, STATE_MAX) {
             Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
             Err(e) => return Err(anyhow!("reading the state file {shown}: {e}")),
         };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            anyhow!("the state file {shown} is corrupt (not UTF-8: {e}); move it aside and re-run")
+        })?;
         let state: State = serde_json::from_str(&text).map_err(|e| {
             anyhow!(
                 "the state file {shown} is corrupt ({e}); hostdev cannot tell what it created. \
@@ -107,27 +110,13 @@ impl State {
         let dir = path
             .parent()
             .ok_or_else(|| anyhow!("{shown}: no parent directory"))?;
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", fs.display(dir)))?;
-        refuse_symlink(&path, &shown)?;
+        fs.create_dir_all(dir)
+            .with_context(|| format!("creating {}", fs.display(dir)))?;
+        refuse_symlink(fs, &path, &shown)?;
         let mut json = serde_json::to_string_pretty(self)?;
         json.push('\n');
-        let tmp = dir.join(format!(".state.json.{}.tmp", std::process::id()));
-        let write = || -> io::Result<()> {
-            let _ = fs::remove_file(&tmp);
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o644)
-                .open(&tmp)?;
-            f.set_permissions(fs::Permissions::from_mode(0o644))?;
-            f.write_all(json.as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            anyhow!("writing the state file {shown}: {e}")
-        })
+        fs.write_atomic(&path, json.as_bytes(), 0o644)
+            .map_err(|e| anyhow!("writing the state file {shown}: {e}"))
     }
 
     /// Record a created mdev (replacing an older record of the same UUID).
@@ -159,18 +148,20 @@ impl State {
     }
 }
 
-fn refuse_symlink(path: &Path, shown: &str) -> Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => Err(anyhow!(
+fn refuse_symlink(fs: &Sysfs, path: &Path, shown: &str) -> Result<()> {
+    if fs.is_symlink(path) {
+        return Err(anyhow!(
             "refusing to use the state file {shown}: it is a symlink; remove it and re-run"
-        )),
-        _ => Ok(()),
+        ));
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
 
     fn fs() -> (tempfile::TempDir, Sysfs) {
         let d = tempfile::tempdir().unwrap();

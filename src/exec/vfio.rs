@@ -95,11 +95,8 @@ pub fn host_use(fs: &Sysfs, inv: &Inventory, dev: &PciDevice) -> Option<String> 
     // the boot VGA device with an active framebuffer or connected display
     if fs.read_opt(&dir.join("boot_vga")).ok().flatten().as_deref() == Some("1") {
         let fb = fs
-            .path("sys/class/graphics")
-            .join("fb0")
-            .canonicalize()
-            .ok()
-            .zip(dir.canonicalize().ok())
+            .resolve(&fs.path(sysfs::CLASS_GRAPHICS).join("fb0"))
+            .zip(fs.resolve(&dir))
             .is_some_and(|(fb, d)| fb.starts_with(d));
         let connected = connected_outputs(fs, &dir.join("drm"));
         if fb || !connected.is_empty() {
@@ -194,21 +191,16 @@ fn block_devices_below(fs: &Sysfs, dir: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut stack: Vec<(PathBuf, usize)> = vec![(dir.to_path_buf(), 0)];
     while let Some((d, depth)) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
+        let Ok(names) = fs.subdirs(&d) else {
             continue;
         };
-        for e in rd.flatten() {
-            let Ok(ft) = e.file_type() else { continue };
-            if !ft.is_dir() || ft.is_symlink() {
-                continue;
-            }
-            let name = e.file_name().to_string_lossy().into_owned();
-            let p = e.path();
-            if p.join("size").exists() || p.join("partition").exists() {
+        for name in names {
+            let p = d.join(&name);
+            if fs.exists(&p.join("size")) || fs.exists(&p.join("partition")) {
                 out.insert(name.clone());
                 for h in fs.list(&p.join("holders")).unwrap_or_default() {
                     if let Some(n) = fs
-                        .read_opt(&fs.path("sys/block").join(&h).join("dm/name"))
+                        .read_opt(&fs.path(sysfs::SYS_BLOCK).join(&h).join("dm/name"))
                         .ok()
                         .flatten()
                     {

@@ -562,8 +562,8 @@ fn scan_holders(fs: &Sysfs) -> Result<(BTreeMap<String, Vec<Holder>>, usize)> {
     let pids = fs.list(&proc_dir).unwrap_or_default();
     for pid in pids.iter().filter_map(|p| p.parse::<u32>().ok()) {
         let fd_dir: PathBuf = proc_dir.join(pid.to_string()).join("fd");
-        let fds = match std::fs::read_dir(&fd_dir) {
-            Ok(rd) => rd,
+        let fds = match fs.read_links(&fd_dir) {
+            Ok(links) => links,
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 skipped += 1;
                 continue;
@@ -571,12 +571,10 @@ fn scan_holders(fs: &Sysfs) -> Result<(BTreeMap<String, Vec<Holder>>, usize)> {
             Err(_) => continue, // the process exited
         };
         let mut held: Vec<String> = Vec::new();
-        for fd in fds.flatten() {
-            if let Ok(t) = std::fs::read_link(fd.path()) {
-                let t = t.to_string_lossy().into_owned();
-                if t.starts_with("/dev/vfio/") && !held.contains(&t) {
-                    held.push(t);
-                }
+        for (_, t) in fds {
+            let t = t.to_string_lossy().into_owned();
+            if t.starts_with("/dev/vfio/") && !held.contains(&t) {
+                held.push(t);
             }
         }
         if held.is_empty() {

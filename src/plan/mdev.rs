@@ -1,5 +1,5 @@
 //! The planner: a pure, deterministic function (configuration, node, inventory) → plan,
-//! reproducing KubeVirt's mdev types manager with the differences of contract §5:
+//! reproducing KubeVirt's mdev types manager with the differences of docs/kubevirt-differences.md:
 //! desired-list round-robin order, top-up of partly filled parents, in-use protection,
 //! and deterministic UUIDv5 names.
 //!
@@ -9,7 +9,7 @@
 //! through NVIDIA's vendor-specific VFIO interface (`nvidia/current_vgpu_type`). KubeVirt
 //! treats each VF as a card and so asks one GPU for several types it cannot host in
 //! equal-size mode; hostdev gives a GPU one type and one instance per free VF, up to
-//! the type's maximum (README, "NVIDIA vGPUs").
+//! the type's maximum (docs/nvidia.md).
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -7,7 +7,6 @@
 //! `/sys/bus/mdev/devices/<uuid>/`.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::Result;
@@ -127,29 +126,54 @@ struct DocBlocked {
 
 /// Read a saved plan from `path` (`-`: stdin). Exit 66 when it cannot be read.
 pub fn read(path: &Path) -> Result<(String, String)> {
-    if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| {
-            fail(
+    let stdin = path == Path::new("-");
+    let shown = if stdin {
+        "stdin".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let bytes = match crate::host::sysfs::read_user_file(path, PLAN_MAX) {
+        Ok(b) => b,
+        Err(e) if crate::host::sysfs::is_too_large(&e) => {
+            return Err(fail(Code::Config, format!("the plan {shown} is {e}")))
+        }
+        Err(e) if stdin => {
+            return Err(fail(
                 Code::NotFound,
                 format!("cannot read the plan from stdin: {e}"),
-            )
-        })?;
-        return Ok(("stdin".to_string(), s));
-    }
-    let shown = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok((shown, s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(fail(
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail(
+                Code::NotFound,
+                format!(
+                    "plan file {shown} not found: save one with `hostdev plan -o json > {shown}`"
+                ),
+            ))
+        }
+        Err(e) => {
+            return Err(fail(
+                Code::NotFound,
+                format!("cannot read the plan file {shown}: {e}"),
+            ))
+        }
+    };
+    let text = String::from_utf8(bytes).map_err(|_| {
+        let what = if stdin {
+            "cannot read the plan from stdin".to_string()
+        } else {
+            format!("cannot read the plan file {shown}")
+        };
+        fail(
             Code::NotFound,
-            format!("plan file {shown} not found: save one with `hostdev plan -o json > {shown}`"),
-        )),
-        Err(e) => Err(fail(
-            Code::NotFound,
-            format!("cannot read the plan file {shown}: {e}"),
-        )),
-    }
+            format!("{what}: stream did not contain valid UTF-8"),
+        )
+    })?;
+    Ok((shown, text))
 }
+
+/// The largest saved plan hostdev reads: 16 MiB (a plan of 10,000 actions is ~3 MiB).
+pub const PLAN_MAX: usize = 16 << 20;
 
 fn bad(shown: &str, what: impl std::fmt::Display) -> anyhow::Error {
     fail(

@@ -12,6 +12,7 @@ mod boot;
 mod docs;
 mod env;
 mod generated;
+mod hostile;
 mod hostprep;
 mod nvidia;
 mod plan;

@@ -596,9 +596,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 // ---- node selection (docs/planner.md) ---------------------------------------------------
 
 /// The node identity used for `nodeSelector` matching.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Node {
     pub name: String,
+    #[serde(default)]
     pub labels: BTreeMap<String, String>,
 }
 

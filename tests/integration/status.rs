@@ -261,6 +261,19 @@ fn missing_dev_vfio_nodes_are_problems() {
     assert!(m.contains("hostdev_problems 3\n"), "{m}");
 }
 
+#[test]
+fn a_kernel_without_the_vfio_cdev_is_healthy_without_dev_vfio_devices() {
+    // Debian's 6.1 and 6.12 (no iommufd): vfio-dev/vfioN in sysfs, no /dev/vfio/devices/.
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
+    std::fs::remove_dir_all(root.join("dev/vfio/devices")).unwrap();
+    let r = on(root, &["status"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = on(root, &["status", "-o", "json"]);
+    assert!(!r.stdout.contains("/dev/vfio/devices/"), "{}", r.stdout);
+    assert!(r.stdout.contains("\"/dev/vfio/17\""), "{}", r.stdout);
+}
+
 /// pid `pid` (`comm`) holds `/dev/vfio/<group>` open.
 fn add_holder(root: &Path, pid: u32, comm: &str, node: &str) {
     let p = root.join("proc").join(pid.to_string());

@@ -3,9 +3,9 @@
 #
 #   tests/vm/setup.sh [KERNEL...]     KERNEL: 6.1, 6.12 (default: $HOSTDEV_VM_KERNELS or both)
 #
-# Installs (as root, Debian 12) the few packages the harness needs (QEMU's runtime
-# libraries, cpio, kmod, gcc-12, make), downloads with `apt-get download` and unpacks with
-# `dpkg-deb -x` (never installs) QEMU 10 + seabios from bookworm-backports (through a
+# Installs (as root, Debian 12) the few packages the harness needs (cpio, kmod, gcc-12,
+# make, and the shared libraries the QEMU backport's Depends names), downloads with
+# `apt-get download` and unpacks with `dpkg-deb -x` (never installs) QEMU 10 + seabios from bookworm-backports (through a
 # private apt directory in the cache; the machine's own apt configuration is not changed),
 # busybox-static, and for each kernel series the Debian kernel image, its headers, kbuild
 # and source; builds the vfio-mdev sample drivers (mtty, mdpy, mbochs) against those
@@ -57,10 +57,10 @@ fi
 [ "$(id -u)" -eq 0 ] || die "must run as root (apt-get, cache in $CACHE): sudo $0"
 mkdir -p "$CACHE"
 
-# Installed: QEMU's runtime libraries, and what building modules and the initramfs needs.
+# Installed: what building modules and the initramfs needs (QEMU's libraries: below).
 # Never qemu-system-x86 (that would remove the newer qemu-utils backport on our image) and
 # never linux-headers-* (they pull in a kernel image and run initramfs-tools on the host).
-RUNTIME_PKGS="cpio kmod xz-utils make gcc-12 libc6-dev libcapstone4 libfdt1 libibverbs1 libpmem1 librdmacm1 libslirp0 libvdeplug2"
+RUNTIME_PKGS="cpio kmod xz-utils make gcc-12 libc6-dev"
 
 missing_pkgs() {
     local p out=""
@@ -143,6 +143,17 @@ if [ $have_qdebs = 0 ]; then
 fi
 QDEB=$(deb_of "$QDEBS" qemu-system-x86)
 QVERSION=$(dpkg-deb -f "$QDEB" Version)
+# QEMU's shared libraries: what the backport's Depends names (all in bookworm itself),
+# installed from the machine's own suites when missing
+QLIBS=$(dpkg-deb -f "$QDEB" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/^ *//; s/ *$//' \
+        | grep -v -e '^qemu-' -e '^seabios' -e '^ipxe' -e '^<' -e '^$' | sort -u | tr '\n' ' ')
+NEED=$(missing_pkgs $QLIBS)
+if [ -n "$NEED" ]; then
+    apt_update_once
+    log "apt-get install --no-install-recommends $NEED (QEMU's libraries)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $NEED >/dev/null \
+        || die "apt-get install $NEED failed"
+fi
 case $QVERSION in *:[89].*|*:1[0-9].*) ;; *) die "QEMU $QVERSION from $QDEB: the SR-IOV cases need QEMU >= 8 (igb)";; esac
 QDIR=$CACHE/qemu-$(printf '%s' "$QVERSION" | tr -c 'A-Za-z0-9.+~-' '_')
 unpack_into "$QDIR/root" $(for p in $QEMU_PKGS; do deb_of "$QDEBS" "$p"; done)

@@ -20,7 +20,7 @@ use crate::exec::wait::{self, WaitOutcome};
 use crate::exec::{confirm, interrupt, mutate};
 use crate::host::inventory::Inventory;
 use crate::plan::saved;
-use crate::plan::{Action, ActionKind, Plan, SCHEMA};
+use crate::plan::{ActionKind, Plan, SCHEMA};
 use crate::{plan, render};
 
 #[derive(Serialize)]
@@ -347,11 +347,8 @@ pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
         )?;
     }
     if !o.capacity_reached.is_empty() {
-        let gpus: std::collections::BTreeSet<&str> = o
-            .capacity_reached
-            .iter()
-            .filter_map(|a| a.gpu.as_deref())
-            .collect();
+        let gpus: std::collections::BTreeSet<&str> =
+            o.capacity_reached.iter().filter_map(|a| a.gpu()).collect();
         writeln!(
             out,
             "capacity reached on {} (the type is no longer creatable): {} VF(s) left free",
@@ -362,34 +359,39 @@ pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
     if !o.gone.is_empty() {
         writeln!(out, "already gone:")?;
         for a in &o.gone {
-            writeln!(out, "  {}", describe(a))?;
+            writeln!(out, "  {}", a.describe())?;
         }
     }
     if !o.in_use.is_empty() {
         writeln!(out, "in use, left alone:")?;
         for b in &o.in_use {
-            match &b.address {
-                Some(vf) => writeln!(out, "  {vf} (vGPU type {}): {}", b.type_id, b.reason)?,
-                None => writeln!(
-                    out,
-                    "  {} ({} on {}): {}",
-                    b.uuid, b.type_id, b.parent, b.reason
-                )?,
-            }
+            writeln!(out, "  {}: {}", b.describe(), b.reason())?;
         }
     }
     if !o.failed.is_empty() {
         writeln!(out, "failed:")?;
         for f in &o.failed {
             let a = &f.action;
-            writeln!(out, "  {} {}: {}", kind(a.action), describe(a), f.reason)?;
+            writeln!(
+                out,
+                "  {} {}: {}",
+                a.kind().as_str(),
+                a.describe(),
+                f.reason
+            )?;
         }
     }
     if !o.not_done.is_empty() {
         writeln!(out, "not done:")?;
         for f in &o.not_done {
             let a = &f.action;
-            writeln!(out, "  {} {}: {}", kind(a.action), describe(a), f.reason)?;
+            writeln!(
+                out,
+                "  {} {}: {}",
+                a.kind().as_str(),
+                a.describe(),
+                f.reason
+            )?;
         }
     }
     if !o.differences.is_empty() {
@@ -402,21 +404,4 @@ pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
         writeln!(out, "error: {e}")?;
     }
     Ok(())
-}
-
-fn kind(k: ActionKind) -> &'static str {
-    match k {
-        ActionKind::Remove => "remove",
-        ActionKind::Create => "create",
-        ActionKind::SetVgpuType => "set-vgpu-type",
-        ActionKind::ClearVgpuType => "clear-vgpu-type",
-    }
-}
-
-/// `<uuid> (<type> on <parent>)`, or `<VF> (vGPU type <id>)` for a vendor-VFIO VF.
-fn describe(a: &Action) -> String {
-    match &a.address {
-        Some(vf) => format!("{vf} (vGPU type {})", a.type_id),
-        None => format!("{} ({} on {})", a.uuid, a.type_id, a.parent),
-    }
 }

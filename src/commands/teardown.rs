@@ -11,12 +11,13 @@ use serde::Serialize;
 use crate::cli::{Output, TeardownArgs};
 use crate::commands::apply::{finish, summary};
 use crate::context::Context;
+use crate::exec::apply::in_use_by;
 use crate::exec::apply::{Executor, Outcome};
 use crate::exec::journal::{Journal, WriteRecord};
 use crate::exec::state::State;
 use crate::exec::{apply, confirm, interrupt, mutate};
 use crate::host::inventory::Inventory;
-use crate::plan::{Action, ActionKind, Blocked, SCHEMA};
+use crate::plan::{Action, Blocked, MdevAction, VfAction, SCHEMA};
 use crate::render;
 
 #[derive(Serialize)]
@@ -64,28 +65,18 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<Co
             if !ours && !args.all {
                 continue;
             }
-            let action = Action {
-                action: ActionKind::Remove,
+            let action = Action::Remove(MdevAction {
                 uuid: m.uuid.clone(),
                 parent: m.parent.clone(),
-                address: None,
                 gpu: None,
                 type_id: m.type_id.clone().unwrap_or_else(|| "(unknown type)".into()),
                 type_name: None,
-            };
+            });
             let holders = inv.holders_of(&m.device_paths());
             if holders.is_empty() {
                 targets.push(action);
             } else {
-                let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
-                in_use.push(Blocked {
-                    uuid: action.uuid,
-                    parent: action.parent,
-                    address: None,
-                    gpu: None,
-                    type_id: action.type_id,
-                    reason: format!("in use by {}", who.join(", ")),
-                });
+                in_use.push(Blocked::of(&action, in_use_by(&holders)));
             }
         }
         // NVIDIA vendor-VFIO VFs: the ones hostdev configured (`--all`: every configured
@@ -116,26 +107,16 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<Co
                 d.iommu_group.as_deref(),
                 &d.cdevs,
             ));
+            let action = Action::ClearVgpuType(VfAction {
+                address: d.address.clone(),
+                gpu: d.physfn.clone(),
+                type_id: cur,
+                type_name: None,
+            });
             if holders.is_empty() {
-                targets.push(Action {
-                    action: ActionKind::ClearVgpuType,
-                    uuid: String::new(),
-                    parent: String::new(),
-                    address: Some(d.address.clone()),
-                    gpu: d.physfn.clone(),
-                    type_id: cur.to_string(),
-                    type_name: None,
-                });
+                targets.push(action);
             } else {
-                let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
-                in_use.push(Blocked {
-                    uuid: String::new(),
-                    parent: String::new(),
-                    address: Some(d.address.clone()),
-                    gpu: d.physfn.clone(),
-                    type_id: cur.to_string(),
-                    reason: format!("in use by {}", who.join(", ")),
-                });
+                in_use.push(Blocked::of(&action, in_use_by(&holders)));
             }
         }
         if !stale_vfs.is_empty() && !dry_run {
@@ -171,10 +152,7 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<Co
             if args.all { " (--all)" } else { "" }
         )?;
         for a in &targets {
-            match &a.address {
-                Some(vf) => writeln!(out, "  {vf} (vGPU type {})", a.type_id)?,
-                None => writeln!(out, "  {} ({} on {})", a.uuid, a.type_id, a.parent)?,
-            }
+            writeln!(out, "  {}", a.describe())?;
         }
         writeln!(out)?;
         out.flush()?;
@@ -205,7 +183,7 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<Co
     let mut exec = Executor::new(&mut session.journal, &mut state, &stop);
     exec.outcome.in_use = in_use;
     let (vf_targets, mdev_targets): (Vec<Action>, Vec<Action>) =
-        targets.iter().cloned().partition(|a| a.address.is_some());
+        targets.iter().cloned().partition(|a| a.vf().is_some());
     exec.remove(&mdev_targets)?;
     exec.clear_vgpu(&vf_targets)?;
     let mut outcome = exec.outcome;

@@ -83,6 +83,8 @@ pub struct Journal {
     kernel: Box<dyn Kernel>,
     echo: Box<dyn Write>,
     writes: Vec<WriteRecord>,
+    /// The first failure to append to the audit log: the run stops before its next write.
+    audit_error: Option<String>,
 }
 
 impl Journal {
@@ -118,6 +120,7 @@ impl Journal {
             kernel,
             echo,
             writes: Vec::new(),
+            audit_error: None,
         })
     }
 
@@ -160,12 +163,20 @@ impl Journal {
         })
     }
 
+    /// Why the audit log could not be appended to, once that happened. A failing audit
+    /// write does not undo the change it records (that is made and reported); the run
+    /// stops before its next write, as for a state file that cannot be written
+    /// (docs: "apply, teardown and saved plans").
+    pub fn audit_error(&self) -> Option<&str> {
+        self.audit_error.as_deref()
+    }
+
     /// Every write so far, in order.
     pub fn writes(&self) -> &[WriteRecord] {
         &self.writes
     }
 
-    fn append_audit(&self, r: &WriteRecord) {
+    fn append_audit(&mut self, r: &WriteRecord) {
         let Some(path) = &self.audit else { return };
         let line = AuditLine {
             time: now_rfc3339(),
@@ -186,13 +197,16 @@ impl Journal {
                 f.write_all(s.as_bytes())
             });
         if let Err(e) = res {
-            // The change itself happened; say so loudly rather than abort half-way.
-            log::error!("warning: could not append to the audit log {}: {e} (the write of '{}' to {} was {})",
+            // The change itself happened: it is reported; the caller stops before the next.
+            let msg = format!(
+                "could not append to the audit log {}: {e} (the write of '{}' to {} was {})",
                 self.sysfs.display(path),
                 r.value,
                 r.path,
                 r.result
             );
+            log::error!("{msg}");
+            self.audit_error.get_or_insert(msg);
         }
     }
 }

@@ -14,11 +14,13 @@ use crate::plan::SCHEMA;
 /// Relative location of the state file.
 pub const STATE_FILE: &str = "run/hostdev/state.json";
 
+/// Fields a newer hostdev wrote that this one does not know: kept, and written back.
+pub type Unknown = serde_json::Map<String, serde_json::Value>;
+
 /// The largest state file hostdev reads (a record is ~150 bytes: 100,000 records fit).
 pub const STATE_MAX: usize = 16 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct State {
     pub schema: String,
     #[serde(default)]
@@ -27,6 +29,8 @@ pub struct State {
     pub vfio: Vec<VfioRecord>,
     #[serde(default)]
     pub vgpu_vfs: Vec<VgpuVfRecord>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
 }
 
 /// An mdev hostdev created.
@@ -37,6 +41,8 @@ pub struct MdevRecord {
     #[serde(rename = "type")]
     pub type_id: String,
     pub created_at: String,
+    #[serde(flatten, default)]
+    pub unknown: Unknown,
 }
 
 /// A PCI device hostdev bound to vfio-pci, with what to restore.
@@ -46,6 +52,8 @@ pub struct VfioRecord {
     pub original_driver: Option<String>,
     pub original_override: Option<String>,
     pub bound_at: String,
+    #[serde(flatten, default)]
+    pub unknown: Unknown,
 }
 
 /// An NVIDIA vendor-VFIO virtual function hostdev configured with a vGPU type.
@@ -54,6 +62,8 @@ pub struct VgpuVfRecord {
     pub address: String,
     pub type_id: u32,
     pub configured_at: String,
+    #[serde(flatten, default)]
+    pub unknown: Unknown,
 }
 
 impl Default for State {
@@ -63,6 +73,7 @@ impl Default for State {
             mdevs: Vec::new(),
             vfio: Vec::new(),
             vgpu_vfs: Vec::new(),
+            unknown: Unknown::new(),
         }
     }
 }
@@ -126,6 +137,31 @@ impl State {
         self.mdevs.sort_by(|a, b| a.uuid.cmp(&b.uuid));
     }
 
+    /// Record created mdevs (replacing older records of the same UUIDs): one sort for
+    /// the batch.
+    pub fn add_mdevs(&mut self, recs: Vec<MdevRecord>) {
+        if recs.is_empty() {
+            return;
+        }
+        let new: std::collections::HashSet<String> = recs.iter().map(|r| r.uuid.clone()).collect();
+        self.mdevs.retain(|m| !new.contains(&m.uuid));
+        self.mdevs.extend(recs);
+        self.mdevs.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+    }
+
+    /// Record vendor-VFIO VFs hostdev gave a vGPU type (replacing older records): one
+    /// sort for the batch.
+    pub fn add_vgpu_vfs(&mut self, recs: Vec<VgpuVfRecord>) {
+        if recs.is_empty() {
+            return;
+        }
+        let new: std::collections::HashSet<String> =
+            recs.iter().map(|r| r.address.clone()).collect();
+        self.vgpu_vfs.retain(|v| !new.contains(&v.address));
+        self.vgpu_vfs.extend(recs);
+        self.vgpu_vfs.sort_by(|a, b| a.address.cmp(&b.address));
+    }
+
     /// Record a vendor-VFIO VF hostdev gave a vGPU type (replacing an older record).
     pub fn add_vgpu_vf(&mut self, rec: VgpuVfRecord) {
         self.vgpu_vfs.retain(|v| v.address != rec.address);
@@ -179,12 +215,14 @@ mod tests {
             parent: "mtty".into(),
             type_id: "mtty-2".into(),
             created_at: "2024-01-01T00:00:00Z".into(),
+            unknown: Unknown::new(),
         });
         s.vfio.push(VfioRecord {
             address: "0000:01:00.0".into(),
             original_driver: Some("e1000e".into()),
             original_override: None,
             bound_at: "2024-01-01T00:00:00Z".into(),
+            unknown: Unknown::new(),
         });
         s.save(&fs).unwrap();
         let path = State::path(&fs);
@@ -197,6 +235,36 @@ mod tests {
         assert!(text.contains("\"type\": \"mtty-2\""));
         assert!(s.drop_mdev("b"));
         assert!(!s.drop_mdev("b"));
+    }
+
+    /// Issue 12 item 10: fields a newer hostdev wrote are kept when this one rewrites the
+    /// file, at the top level and in records.
+    #[test]
+    fn unknown_fields_of_a_newer_version_are_kept_on_rewrite() {
+        let (_d, fs) = fs();
+        let path = State::path(&fs);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(
+            &path,
+            r#"{"schema": "hostdev/v1", "mdevs": [{"uuid": "a", "parent": "p", "type": "t",
+                "created_at": "2024-01-01T00:00:00Z", "owner": "vm-1"}],
+                "vfio": [], "vgpu_vfs": [], "hugepages": {"count": 4}}"#,
+        )
+        .unwrap();
+        let mut s = State::load(&fs).unwrap();
+        s.add_mdevs(vec![MdevRecord {
+            uuid: "b".into(),
+            parent: "p".into(),
+            type_id: "t".into(),
+            created_at: "2024-01-01T00:00:00Z".into(),
+            unknown: Unknown::new(),
+        }]);
+        s.save(&fs).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(v["hugepages"]["count"], 4);
+        assert_eq!(v["mdevs"][0]["owner"], "vm-1");
+        assert_eq!(v["mdevs"].as_array().unwrap().len(), 2);
     }
 
     #[test]

@@ -504,6 +504,7 @@ pub fn record(state: &mut State, dev: &PciDevice) {
         original_driver: dev.driver.clone(),
         original_override: dev.driver_override.clone(),
         bound_at: now_rfc3339(),
+        unknown: Default::default(),
     });
     state.vfio.sort_by(|a, b| a.address.cmp(&b.address));
 }
@@ -714,6 +715,7 @@ mod tests {
             original_driver: Some("nouveau".into()),
             original_override: None,
             bound_at: "2024-01-01T00:00:00Z".into(),
+            unknown: Default::default(),
         });
         let mut j = journal(&fs, true);
         let res = restore_all(&mut j, &fs, &inv, &mut state);

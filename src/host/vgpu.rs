@@ -1,4 +1,4 @@
-//! The vGPU framework of each physical GPU (shared/spec/nvidia-vgpu-sysfs.md): mdev on the
+//! The vGPU framework of each physical GPU (docs/nvidia.md): mdev on the
 //! physical function, mdev on SR-IOV virtual functions, NVIDIA's vendor-specific VFIO
 //! (`nvidia/current_vgpu_type` on the VFs), or none — decided per GPU, never per host, and
 //! the precondition a GPU misses, with the command that fixes it. Pure: reads the inventory.

@@ -1,5 +1,5 @@
 //! The planner: a pure, deterministic function (configuration, node, inventory) → plan,
-//! reproducing KubeVirt's mdev types manager with the differences of contract §5:
+//! reproducing KubeVirt's mdev types manager with the differences of docs/kubevirt-differences.md:
 //! desired-list round-robin order, top-up of partly filled parents, in-use protection,
 //! and deterministic UUIDv5 names.
 //!
@@ -9,11 +9,11 @@
 //! through NVIDIA's vendor-specific VFIO interface (`nvidia/current_vgpu_type`). KubeVirt
 //! treats each VF as a card and so asks one GPU for several types it cannot host in
 //! equal-size mode; hostdev gives a GPU one type and one instance per free VF, up to
-//! the type's maximum (README, "NVIDIA vGPUs").
+//! the type's maximum (docs/nvidia.md).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::{normalize, Config, Desired, Node};
@@ -27,24 +27,62 @@ pub const SCHEMA: &str = "hostdev/v1";
 /// The fixed namespace of hostdev's mdev UUIDs (UUIDv5 over node, parent, type, index).
 pub const UUID_NAMESPACE: Uuid = Uuid::from_u128(0x8f0c5e3a_6b1d_4c52_9a7e_2d4f1b6c9e10);
 
-#[derive(Debug, Clone, Serialize)]
+/// `enabled`, `disabled` (`enabled: false`) or `not-configured` (no section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MdevHandling {
+    /// A saved plan without the field was made with mdev handling on.
+    #[default]
+    Enabled,
+    Disabled,
+    NotConfigured,
+}
+
+/// The document's `"schema": "hostdev/v1"`: written as [`SCHEMA`], and only that is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Schema;
+
+impl Serialize for Schema {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(SCHEMA)
+    }
+}
+
+impl<'de> Deserialize<'de> for Schema {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == SCHEMA {
+            Ok(Schema)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "schema is {s:?}, this hostdev reads {SCHEMA:?}"
+            )))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
-    pub schema: &'static str,
+    pub schema: Schema,
     pub node: Node,
-    /// `enabled`, `disabled` (`enabled: false`) or `not-configured` (no section).
-    pub mdev_handling: &'static str,
+    #[serde(default)]
+    pub mdev_handling: MdevHandling,
+    #[serde(default)]
     pub desired_types: Vec<String>,
     /// One row per mdev parent (each VF of an SR-IOV GPU is a row of its own).
     pub parents: Vec<ParentPlan>,
     pub actions: Vec<Action>,
+    #[serde(default)]
     pub blocked: Vec<Blocked>,
     /// One row per card of the round-robin (see the module documentation).
+    #[serde(default)]
     pub cards: Vec<CardPlan>,
     /// GPUs that cannot take vGPUs until a precondition is fixed (only with desired types).
+    #[serde(default)]
     pub problems: Vec<Problem>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Create,
@@ -68,22 +106,32 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// `create`: required in a saved plan, a count or `null` (unknown before the removals
+/// run); a missing field must not read as "unknown".
+fn required_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    Option::<u32>::deserialize(d)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ParentPlan {
     pub address: String,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub type_id: Option<String>,
+    #[serde(default)]
     pub type_name: Option<String>,
     /// mdevs of the assigned type that stay.
+    #[serde(default)]
     pub existing: u32,
     /// Instances to create; `null` when it cannot be known before removals run.
+    #[serde(deserialize_with = "required_count")]
     pub create: Option<u32>,
     /// mdevs removed from this parent.
+    #[serde(default)]
     pub remove: u32,
     pub status: Status,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CardKind {
     /// One mdev parent: a PCI function (mdev on the PF) or a virtual device.
@@ -94,39 +142,47 @@ pub enum CardKind {
     VendorVfioGpu,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CardPlan {
     /// The parent's name, or the physical function's address for a GPU card.
     pub address: String,
     pub kind: CardKind,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub type_id: Option<String>,
+    #[serde(default)]
     pub type_name: Option<String>,
     /// Instances (mdevs, or configured VFs) of the assigned type that stay.
+    #[serde(default)]
     pub existing: u32,
     /// Instances to create; `null` when it cannot be known before removals run.
+    #[serde(deserialize_with = "required_count")]
     pub create: Option<u32>,
     /// `create` is the number of free VFs that list the type as creatable now: the
     /// vendor-VFIO interface publishes no maximum, and `apply` stops on a GPU when the
     /// type is no longer creatable (capacity reached).
+    #[serde(default)]
     pub create_is_upper_bound: bool,
     /// Instances removed (mdevs, or VFs whose type is cleared).
+    #[serde(default)]
     pub remove: u32,
     pub status: Status,
     /// GPU cards: the number of VFs, and of those free after the removals.
+    #[serde(default)]
     pub vfs: Option<u32>,
+    #[serde(default)]
     pub free_vfs: Option<u32>,
+    #[serde(default)]
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Problem {
     pub address: String,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// What an action does, without its data (for counting and messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionKind {
     /// Remove an mdev (`remove` ← `1`).
     Remove,
@@ -138,43 +194,232 @@ pub enum ActionKind {
     ClearVgpuType,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Action {
-    pub action: ActionKind,
-    /// mdev actions: the mdev's UUID.
-    #[serde(skip_serializing_if = "String::is_empty")]
+impl ActionKind {
+    /// The `action` tag of the JSON documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Remove => "remove",
+            ActionKind::Create => "create",
+            ActionKind::SetVgpuType => "set-vgpu-type",
+            ActionKind::ClearVgpuType => "clear-vgpu-type",
+        }
+    }
+
+    /// Removals (and vGPU type clears) run before creations (and vGPU type sets).
+    pub fn is_removal(self) -> bool {
+        matches!(self, ActionKind::Remove | ActionKind::ClearVgpuType)
+    }
+}
+
+/// An mdev to remove or create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MdevAction {
+    /// The mdev's UUID (lower case).
     pub uuid: String,
-    /// mdev actions: the mdev parent.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    /// The mdev parent.
     pub parent: String,
-    /// vGPU-type actions: the virtual function.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    /// The physical GPU of a virtual function (VF mdev parents and vendor-VFIO VFs).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The physical GPU of a VF mdev parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu: Option<String>,
-    /// The type ID: `nvidia-222`, or a vendor-VFIO numeric ID such as `1145`.
+    /// The type ID, e.g. `nvidia-222`.
     #[serde(rename = "type")]
     pub type_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub type_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Blocked {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub uuid: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub parent: String,
-    /// A vendor-VFIO virtual function whose type would be cleared.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
+/// A vendor-VFIO virtual function whose vGPU type is set or cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VfAction {
+    /// The virtual function.
+    pub address: String,
     /// Its physical GPU.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu: Option<String>,
-    #[serde(rename = "type")]
-    pub type_id: String,
-    pub reason: String,
+    /// The numeric vGPU type ID (written as a string, e.g. `"1145"`).
+    #[serde(rename = "type", with = "vgpu_id")]
+    pub type_id: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+}
+
+/// One write the plan makes (JSON: `{"action": "remove", ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    Remove(MdevAction),
+    Create(MdevAction),
+    SetVgpuType(VfAction),
+    ClearVgpuType(VfAction),
+}
+
+impl Action {
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Remove(_) => ActionKind::Remove,
+            Action::Create(_) => ActionKind::Create,
+            Action::SetVgpuType(_) => ActionKind::SetVgpuType,
+            Action::ClearVgpuType(_) => ActionKind::ClearVgpuType,
+        }
+    }
+
+    /// The mdev of a remove/create action.
+    pub fn mdev(&self) -> Option<&MdevAction> {
+        match self {
+            Action::Remove(m) | Action::Create(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The virtual function of a set/clear-vgpu-type action.
+    pub fn vf(&self) -> Option<&VfAction> {
+        match self {
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The mdev's UUID of a remove/create action.
+    pub fn uuid(&self) -> Option<&str> {
+        self.mdev().map(|m| m.uuid.as_str())
+    }
+
+    /// The mdev parent of a remove/create action.
+    pub fn parent(&self) -> Option<&str> {
+        self.mdev().map(|m| m.parent.as_str())
+    }
+
+    /// The physical GPU, if the action names one.
+    pub fn gpu(&self) -> Option<&str> {
+        match self {
+            Action::Remove(m) | Action::Create(m) => m.gpu.as_deref(),
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v) => v.gpu.as_deref(),
+        }
+    }
+
+    /// `<uuid> (<type> on <parent>)`, or `<VF> (vGPU type <id>)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::Remove(m) | Action::Create(m) => {
+                format!("{} ({} on {})", m.uuid, m.type_id, m.parent)
+            }
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v) => {
+                format!("{} (vGPU type {})", v.address, v.type_id)
+            }
+        }
+    }
+}
+
+/// A numeric vGPU type ID, written as a string as sysfs shows it (`"1145"`).
+mod vgpu_id {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &u32, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(id)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(|_| {
+            serde::de::Error::custom(format!("vGPU type {s:?} is not a numeric type ID"))
+        })
+    }
+}
+
+/// Something the plan leaves alone because a process holds it open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Blocked {
+    /// An mdev that would be removed.
+    Mdev {
+        uuid: String,
+        parent: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gpu: Option<String>,
+        #[serde(rename = "type")]
+        type_id: String,
+        reason: String,
+    },
+    /// A vendor-VFIO virtual function whose type would be cleared.
+    Vf {
+        address: String,
+        /// Its physical GPU.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gpu: Option<String>,
+        #[serde(rename = "type", with = "vgpu_id")]
+        type_id: u32,
+        reason: String,
+    },
+}
+
+impl Blocked {
+    /// The blocked counterpart of a removal action.
+    pub fn of(a: &Action, reason: String) -> Blocked {
+        match a {
+            Action::Remove(m) | Action::Create(m) => Blocked::Mdev {
+                uuid: m.uuid.clone(),
+                parent: m.parent.clone(),
+                gpu: m.gpu.clone(),
+                type_id: m.type_id.clone(),
+                reason,
+            },
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v) => Blocked::Vf {
+                address: v.address.clone(),
+                gpu: v.gpu.clone(),
+                type_id: v.type_id,
+                reason,
+            },
+        }
+    }
+
+    /// The UUID of a blocked mdev.
+    pub fn uuid(&self) -> Option<&str> {
+        match self {
+            Blocked::Mdev { uuid, .. } => Some(uuid),
+            Blocked::Vf { .. } => None,
+        }
+    }
+
+    /// The mdev parent of a blocked mdev.
+    pub fn parent(&self) -> Option<&str> {
+        match self {
+            Blocked::Mdev { parent, .. } => Some(parent),
+            Blocked::Vf { .. } => None,
+        }
+    }
+
+    pub fn gpu(&self) -> Option<&str> {
+        match self {
+            Blocked::Mdev { gpu, .. } | Blocked::Vf { gpu, .. } => gpu.as_deref(),
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            Blocked::Mdev { reason, .. } | Blocked::Vf { reason, .. } => reason,
+        }
+    }
+
+    pub fn reason_mut(&mut self) -> &mut String {
+        match self {
+            Blocked::Mdev { reason, .. } | Blocked::Vf { reason, .. } => reason,
+        }
+    }
+
+    /// `<uuid> (<type> on <parent>)`, or `<VF> (vGPU type <id>)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Blocked::Mdev {
+                uuid,
+                parent,
+                type_id,
+                ..
+            } => format!("{uuid} ({type_id} on {parent})"),
+            Blocked::Vf {
+                address, type_id, ..
+            } => format!("{address} (vGPU type {type_id})"),
+        }
+    }
 }
 
 impl Plan {
@@ -191,7 +436,16 @@ impl Plan {
     }
 
     pub fn count(&self, kind: ActionKind) -> usize {
-        self.actions.iter().filter(|a| a.action == kind).count()
+        self.actions.iter().filter(|a| a.kind() == kind).count()
+    }
+
+    /// The actions of one kind, in plan order.
+    pub fn of_kind(&self, kind: ActionKind) -> Vec<Action> {
+        self.actions
+            .iter()
+            .filter(|a| a.kind() == kind)
+            .cloned()
+            .collect()
     }
 }
 
@@ -360,12 +614,12 @@ fn cards(inv: &Inventory) -> Vec<Card<'_>> {
 pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
     let desired = config.desired_for(node);
     let (handling, list) = match &desired {
-        Desired::NotConfigured => ("not-configured", None),
-        Desired::Disabled => ("disabled", None),
-        Desired::Types(list) => ("enabled", Some(list.clone())),
+        Desired::NotConfigured => (MdevHandling::NotConfigured, None),
+        Desired::Disabled => (MdevHandling::Disabled, None),
+        Desired::Types(list) => (MdevHandling::Enabled, Some(list.clone())),
     };
     let mut plan = Plan {
-        schema: SCHEMA,
+        schema: Schema,
         node: node.clone(),
         mdev_handling: handling,
         desired_types: list.clone().unwrap_or_default(),
@@ -409,20 +663,17 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
         let holders = inv.holders_of(&mdev.device_paths());
         if holders.is_empty() {
             removed.insert(&mdev.uuid);
-            plan.actions.push(Action {
-                action: ActionKind::Remove,
+            plan.actions.push(Action::Remove(MdevAction {
                 uuid: mdev.uuid.clone(),
                 parent: mdev.parent.clone(),
-                address: None,
                 gpu: None,
                 type_id: type_id.clone(),
                 type_name: None,
-            });
+            }));
         } else {
-            plan.blocked.push(Blocked {
+            plan.blocked.push(Blocked::Mdev {
                 uuid: mdev.uuid.clone(),
                 parent: mdev.parent.clone(),
-                address: None,
                 gpu: None,
                 type_id: type_id.clone(),
                 reason: in_use(&holders),
@@ -527,7 +778,10 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
                         [Some(t)] => Some(t.clone()),
                         _ => None,
                     };
-                    let blocked = plan.blocked.iter().any(|b| b.parent == vf.name);
+                    let blocked = plan
+                        .blocked
+                        .iter()
+                        .any(|b| b.parent() == Some(vf.name.as_str()));
                     let take = chosen.contains(&vf.name.as_str());
                     let (status, type_id, create) = if blocked {
                         (Status::Blocked, None, Some(0))
@@ -569,22 +823,20 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
                 }
             }
             Unit::Vendor(vfs) => {
-                if let (true, Some(t), Some(n)) = (card.creates(), &card.type_id, card.create) {
-                    let id: u32 = t.parse().unwrap_or(0);
+                // a vendor card's type ID is always a number (it came from sysfs as one)
+                let id = card.type_id.as_deref().and_then(|t| t.parse::<u32>().ok());
+                if let (true, Some(id), Some(n)) = (card.creates(), id, card.create) {
                     for vf in vfs
                         .iter()
                         .filter(|v| v.is_free() && !v.cleared && v.can_create(id))
                         .take(n as usize)
                     {
-                        sets.push(Action {
-                            action: ActionKind::SetVgpuType,
-                            uuid: String::new(),
-                            parent: String::new(),
-                            address: Some(vf.dev.address.clone()),
+                        sets.push(Action::SetVgpuType(VfAction {
+                            address: vf.dev.address.clone(),
                             gpu: Some(card.address.clone()),
-                            type_id: t.clone(),
+                            type_id: id,
                             type_name: card.type_name.clone(),
-                        });
+                        }));
                     }
                 }
             }
@@ -642,15 +894,13 @@ fn mdev_creates(
         if taken.contains(uuid.as_str()) {
             continue;
         }
-        out.push(Action {
-            action: ActionKind::Create,
+        out.push(Action::Create(MdevAction {
             uuid,
             parent: parent.to_string(),
-            address: None,
             gpu: gpu.map(String::from),
             type_id: type_id.to_string(),
             type_name: None,
-        });
+        }));
     }
     out
 }
@@ -669,7 +919,10 @@ fn parent_card(
     card.freed = remove > 0 && remaining.is_empty();
     let remaining_types: BTreeSet<Option<&String>> =
         remaining.iter().map(|x| x.type_id.as_ref()).collect();
-    if blocked.iter().any(|b| b.parent == parent.name) {
+    if blocked
+        .iter()
+        .any(|b| b.parent() == Some(parent.name.as_str()))
+    {
         card.status = Status::Blocked;
     } else if !remaining.is_empty() {
         card.status = Status::Keep;
@@ -745,7 +998,7 @@ fn vf_gpu_card(
         remaining.iter().map(|x| x.type_id.as_ref()).collect();
     if vfs
         .iter()
-        .any(|vf| blocked.iter().any(|b| b.parent == vf.name))
+        .any(|vf| blocked.iter().any(|b| b.parent() == Some(vf.name.as_str())))
     {
         card.status = Status::Blocked;
         card.note = Some(MIXED_SIZES_NOTE.into());
@@ -862,27 +1115,22 @@ fn vendor_card(
         }
         let holders = inv.holders_of(&device_paths(vf.dev.iommu_group.as_deref(), &vf.dev.cdevs));
         if holders.is_empty() {
-            plan.actions.push(Action {
-                action: ActionKind::ClearVgpuType,
-                uuid: String::new(),
-                parent: String::new(),
-                address: Some(vf.dev.address.clone()),
+            plan.actions.push(Action::ClearVgpuType(VfAction {
+                address: vf.dev.address.clone(),
                 gpu: Some(card.address.clone()),
-                type_id: id,
+                type_id: vf.current,
                 type_name: name,
-            });
+            }));
             vf.current = 0;
             vf.cleared = true;
             vf.in_use = false;
             remove += 1;
         } else {
             blocked = true;
-            plan.blocked.push(Blocked {
-                uuid: String::new(),
-                parent: String::new(),
-                address: Some(vf.dev.address.clone()),
+            plan.blocked.push(Blocked::Vf {
+                address: vf.dev.address.clone(),
                 gpu: Some(card.address.clone()),
-                type_id: id,
+                type_id: vf.current,
                 reason: in_use(&holders),
             });
         }
@@ -1402,8 +1650,8 @@ mod tests {
         );
         assert_eq!(p.count(ActionKind::Remove), 4);
         // removals come first
-        assert_eq!(p.actions[0].action, ActionKind::Remove);
-        assert_eq!(p.actions[4].action, ActionKind::Create);
+        assert_eq!(p.actions[0].kind(), ActionKind::Remove);
+        assert_eq!(p.actions[4].kind(), ActionKind::Create);
         assert_eq!(p.parents[0].remove, 4);
     }
 
@@ -1440,7 +1688,10 @@ mod tests {
         assert_eq!(p.count(ActionKind::Remove), 1);
         assert_eq!(p.count(ActionKind::Create), 0);
         assert_eq!(p.blocked.len(), 1);
-        assert_eq!(p.blocked[0].reason, "in use by pid 4242 (qemu-system-x86)");
+        assert_eq!(
+            p.blocked[0].reason(),
+            "in use by pid 4242 (qemu-system-x86)"
+        );
         assert_eq!(
             summary(&p),
             vec![row("0000:3b:00.0", None, Some(0), "blocked")]
@@ -1548,7 +1799,12 @@ mod tests {
             &node("n"),
             &i,
         );
-        let created: Vec<String> = p.actions.iter().map(|a| a.uuid.clone()).collect();
+        let created: Vec<String> = p
+            .actions
+            .iter()
+            .filter_map(|a| a.uuid())
+            .map(String::from)
+            .collect();
         assert_eq!(
             created,
             vec![
@@ -1652,8 +1908,11 @@ mod tests {
     fn created_on(p: &Plan) -> Vec<String> {
         p.actions
             .iter()
-            .filter(|a| matches!(a.action, ActionKind::Create | ActionKind::SetVgpuType))
-            .map(|a| a.address.clone().unwrap_or_else(|| a.parent.clone()))
+            .filter(|a| !a.kind().is_removal())
+            .map(|a| match a {
+                Action::Remove(m) | Action::Create(m) => m.parent.clone(),
+                Action::SetVgpuType(v) | Action::ClearVgpuType(v) => v.address.clone(),
+            })
             .collect()
     }
 
@@ -1680,10 +1939,7 @@ mod tests {
                 "0000:41:01.1"
             ]
         );
-        assert!(p
-            .actions
-            .iter()
-            .all(|a| a.gpu.as_deref() == Some("0000:41:00.0")));
+        assert!(p.actions.iter().all(|a| a.gpu() == Some("0000:41:00.0")));
         // parents[] stays one row per VF: six create, the rest unassigned
         assert_eq!(p.parents.len(), 32);
         assert_eq!(
@@ -1728,6 +1984,7 @@ mod tests {
             let types: BTreeSet<&str> = p
                 .actions
                 .iter()
+                .filter_map(|a| a.mdev())
                 .filter(|a| a.parent.starts_with(gpu))
                 .map(|a| a.type_id.as_str())
                 .collect();
@@ -1818,7 +2075,7 @@ mod tests {
             ]
         );
         assert_eq!(p.blocked.len(), 1);
-        assert_eq!(p.blocked[0].parent, "0000:41:00.4");
+        assert_eq!(p.blocked[0].parent(), Some("0000:41:00.4"));
         assert_eq!(p.count(ActionKind::Remove), 1);
         assert!(p.cards[0]
             .note
@@ -1905,7 +2162,8 @@ mod tests {
             assert_eq!(p.cards[0].kind, CardKind::VendorVfioGpu);
             assert_eq!(p.count(ActionKind::SetVgpuType), 4);
             let a = &p.actions[0];
-            assert_eq!(a.address.as_deref(), Some("0000:41:00.4"));
+            let a = a.vf().unwrap();
+            assert_eq!(a.address, "0000:41:00.4");
             assert_eq!(a.type_name.as_deref(), Some("NVIDIA L40S-1B"));
             assert!(p.parents.is_empty());
         }
@@ -1952,13 +2210,13 @@ mod tests {
         let clears: Vec<_> = p
             .actions
             .iter()
-            .filter(|a| a.action == ActionKind::ClearVgpuType)
-            .map(|a| a.address.clone().unwrap())
+            .filter(|a| a.kind() == ActionKind::ClearVgpuType)
+            .map(|a| a.vf().unwrap().address.clone())
             .collect();
         assert_eq!(clears, vec!["0000:41:00.4", "0000:41:00.5"]);
         assert_eq!(p.blocked.len(), 1);
-        assert_eq!(p.blocked[0].address.as_deref(), Some("0000:61:00.4"));
-        assert_eq!(p.blocked[0].reason, "in use by pid 9 (qemu)");
+        assert!(matches!(&p.blocked[0], Blocked::Vf { address, .. } if address == "0000:61:00.4"));
+        assert_eq!(p.blocked[0].reason(), "in use by pid 9 (qemu)");
         // no VF on the host lists 1145 now (equal-size mode): known only after the clearing
         assert_eq!(
             cards_summary(&p),

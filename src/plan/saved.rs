@@ -6,123 +6,15 @@
 //! so a crafted plan cannot write outside `/sys/class/mdev_bus/<parent>/...` or
 //! `/sys/bus/mdev/devices/<uuid>/`.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::Result;
-use serde::Deserialize;
 
 use crate::config::Node;
 use crate::error::{fail, Code};
 use crate::host::sysfs::{self, Sysfs};
-use crate::plan::{
-    Action, ActionKind, Blocked, CardKind, CardPlan, ParentPlan, Plan, Problem, Status, SCHEMA,
-};
-
-/// The plan document as `plan -o json` (or `-o yaml`) writes it. Unknown fields are
-/// ignored: later versions may add fields, never rename them.
-#[derive(Debug, Deserialize)]
-struct Doc {
-    node: DocNode,
-    #[serde(default)]
-    mdev_handling: Option<String>,
-    #[serde(default)]
-    desired_types: Vec<String>,
-    parents: Vec<DocParent>,
-    actions: Vec<DocAction>,
-    #[serde(default)]
-    blocked: Vec<DocBlocked>,
-    #[serde(default)]
-    cards: Vec<DocCard>,
-    #[serde(default)]
-    problems: Vec<DocProblem>,
-}
-
-#[derive(Debug, Deserialize)]
-struct DocCard {
-    address: String,
-    kind: String,
-    #[serde(rename = "type", default)]
-    type_id: Option<String>,
-    #[serde(default)]
-    type_name: Option<String>,
-    #[serde(default)]
-    existing: u32,
-    /// Required, as for parents.
-    create: serde_json::Value,
-    #[serde(default)]
-    create_is_upper_bound: bool,
-    #[serde(default)]
-    remove: u32,
-    status: String,
-    #[serde(default)]
-    vfs: Option<u32>,
-    #[serde(default)]
-    free_vfs: Option<u32>,
-    #[serde(default)]
-    note: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct DocProblem {
-    address: String,
-    message: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct DocNode {
-    name: String,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct DocParent {
-    address: String,
-    #[serde(rename = "type", default)]
-    type_id: Option<String>,
-    #[serde(default)]
-    type_name: Option<String>,
-    #[serde(default)]
-    existing: u32,
-    /// Required: a missing count must not read as "unknown" (`null`).
-    create: serde_json::Value,
-    #[serde(default)]
-    remove: u32,
-    status: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct DocAction {
-    action: String,
-    #[serde(default)]
-    uuid: String,
-    #[serde(default)]
-    parent: String,
-    #[serde(default)]
-    address: Option<String>,
-    #[serde(default)]
-    gpu: Option<String>,
-    #[serde(rename = "type")]
-    type_id: String,
-    #[serde(default)]
-    type_name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct DocBlocked {
-    #[serde(default)]
-    uuid: String,
-    #[serde(default)]
-    parent: String,
-    #[serde(default)]
-    address: Option<String>,
-    #[serde(default)]
-    gpu: Option<String>,
-    #[serde(rename = "type")]
-    type_id: String,
-    reason: String,
-}
+use crate::plan::{Action, ActionKind, MdevAction, Plan, SCHEMA};
 
 /// Read a saved plan from `path` (`-`: stdin). Exit 66 when it cannot be read.
 pub fn read(path: &Path) -> Result<(String, String)> {
@@ -194,50 +86,10 @@ fn uuid_ok(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }
 
-/// `create`: a count, or `null` (unknown before the removals run).
-fn count(v: &serde_json::Value, shown: &str, what: &str) -> Result<Option<u32>> {
-    match v {
-        serde_json::Value::Null => Ok(None),
-        v => v
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| bad(shown, format!("{what}: create {v} is not a count or null"))),
-    }
-}
-
-fn card_kind(s: &str) -> Option<CardKind> {
-    Some(match s {
-        "mdev-parent" => CardKind::MdevParent,
-        "mdev-vf-gpu" => CardKind::MdevVfGpu,
-        "vendor-vfio-gpu" => CardKind::VendorVfioGpu,
-        _ => return None,
-    })
-}
-
-fn status(s: &str) -> Option<Status> {
-    Some(match s {
-        "create" => Status::Create,
-        "top-up" => Status::TopUp,
-        "keep" => Status::Keep,
-        "unsupported" => Status::Unsupported,
-        "unassigned" => Status::Unassigned,
-        "blocked" => Status::Blocked,
-        _ => return None,
-    })
-}
-
-fn handling(s: Option<&str>) -> Option<&'static str> {
-    Some(match s {
-        None | Some("enabled") => "enabled",
-        Some("disabled") => "disabled",
-        Some("not-configured") => "not-configured",
-        Some(_) => return None,
-    })
-}
-
 /// Parse and validate a saved plan document (JSON or YAML); `shown` names it in
-/// messages. Exit 65 for anything that is not a complete `hostdev/v1` plan.
+/// messages. Exit 65 for anything that is not a complete `hostdev/v1` plan. The document
+/// is deserialized into [`Plan`] (unknown fields are ignored: later versions may add
+/// fields, never rename them), then checked by [`validate`].
 pub fn parse(text: &str, shown: &str) -> Result<Plan> {
     if text.trim().is_empty() {
         return Err(bad(shown, "it is empty"));
@@ -266,159 +118,101 @@ pub fn parse(text: &str, shown: &str) -> Result<Plan> {
             "this is the output of `hostdev apply -o json`, not of `hostdev plan -o json`",
         ));
     }
-    let doc: Doc = serde_json::from_value(value).map_err(|e| bad(shown, e))?;
-    if doc.node.name.is_empty() {
-        return Err(bad(shown, "node.name is empty"));
-    }
-    let mut plan = Plan {
-        schema: SCHEMA,
-        node: Node {
-            name: doc.node.name,
-            labels: doc.node.labels,
-        },
-        mdev_handling: handling(doc.mdev_handling.as_deref()).ok_or_else(|| {
-            bad(
-                shown,
-                format!(
-                    "mdev_handling {:?} is not enabled, disabled or not-configured",
-                    doc.mdev_handling.as_deref().unwrap_or_default()
-                ),
-            )
-        })?,
-        desired_types: doc.desired_types,
-        parents: Vec::new(),
-        actions: Vec::new(),
-        blocked: Vec::new(),
-        cards: Vec::new(),
-        problems: doc
-            .problems
-            .into_iter()
-            .map(|p| Problem {
-                address: p.address,
-                message: p.message,
-            })
-            .collect(),
-    };
-    for c in doc.cards {
-        let what = format!("card {}", c.address);
-        let kind = card_kind(&c.kind)
-            .ok_or_else(|| bad(shown, format!("{what}: unknown kind {:?}", c.kind)))?;
-        let st = status(&c.status)
-            .ok_or_else(|| bad(shown, format!("{what}: unknown status {:?}", c.status)))?;
-        plan.cards.push(CardPlan {
-            create: count(&c.create, shown, &what)?,
-            address: c.address,
-            kind,
-            type_id: c.type_id,
-            type_name: c.type_name,
-            existing: c.existing,
-            create_is_upper_bound: c.create_is_upper_bound,
-            remove: c.remove,
-            status: st,
-            vfs: c.vfs,
-            free_vfs: c.free_vfs,
-            note: c.note,
-        });
-    }
-    for p in doc.parents {
-        if !component_ok(&p.address) {
-            return Err(bad(
-                shown,
-                format!("parent address {:?} is not valid", p.address),
-            ));
+    // Each action on its own first, so an error names its index.
+    if let Some(actions) = obj.get("actions").and_then(|a| a.as_array()) {
+        for (i, a) in actions.iter().enumerate() {
+            if let Err(e) = <Action as serde::Deserialize>::deserialize(a) {
+                return Err(bad(shown, format!("actions[{i}]: {}", action_error(a, e))));
+            }
         }
-        let st = status(&p.status).ok_or_else(|| {
-            bad(
-                shown,
-                format!("parent {}: unknown status {:?}", p.address, p.status),
-            )
-        })?;
-        let create = count(&p.create, shown, &format!("parent {}", p.address))?;
-        plan.parents.push(ParentPlan {
-            address: p.address,
-            type_id: p.type_id,
-            type_name: p.type_name,
-            existing: p.existing,
-            create,
-            remove: p.remove,
-            status: st,
-        });
+    }
+    let mut plan: Plan = serde_json::from_value(value).map_err(|e| bad(shown, e))?;
+    validate(&mut plan).map_err(|e| bad(shown, e))?;
+    Ok(plan)
+}
+
+/// A deserialization error of one action, with the accepted actions when the tag is wrong.
+fn action_error(a: &serde_json::Value, e: serde_json::Error) -> String {
+    match a.get("action").and_then(|t| t.as_str()) {
+        Some(t) if !KINDS.iter().any(|k| k.as_str() == t) => {
+            format!("unknown action {t:?} (remove, create, set-vgpu-type or clear-vgpu-type)")
+        }
+        _ => e.to_string(),
+    }
+}
+
+const KINDS: [ActionKind; 4] = [
+    ActionKind::Remove,
+    ActionKind::Create,
+    ActionKind::SetVgpuType,
+    ActionKind::ClearVgpuType,
+];
+
+/// Check a deserialized plan for what its types cannot say: names that end up as sysfs
+/// path components, UUIDs (normalised to lower case, each at most once), removals before
+/// creations. Blocked entries are marked as stale information.
+fn validate(plan: &mut Plan) -> Result<(), String> {
+    if plan.node.name.is_empty() {
+        return Err("node.name is empty".into());
+    }
+    for p in &plan.parents {
+        if !component_ok(&p.address) {
+            return Err(format!("parent address {:?} is not valid", p.address));
+        }
     }
     let mut seen_create = false;
-    for (i, a) in doc.actions.into_iter().enumerate() {
-        let at = |msg: String| bad(shown, format!("actions[{i}]: {msg}"));
-        let kind = match a.action.as_str() {
-            "remove" => ActionKind::Remove,
-            "create" => ActionKind::Create,
-            "set-vgpu-type" => ActionKind::SetVgpuType,
-            "clear-vgpu-type" => ActionKind::ClearVgpuType,
-            other => {
-                return Err(at(format!(
-                    "unknown action {other:?} (remove, create, set-vgpu-type or clear-vgpu-type)"
-                )))
-            }
-        };
-        let creates = matches!(kind, ActionKind::Create | ActionKind::SetVgpuType);
+    let mut uuids: HashSet<String> = HashSet::with_capacity(plan.actions.len());
+    for (i, a) in plan.actions.iter_mut().enumerate() {
+        let at = |msg: String| format!("actions[{i}]: {msg}");
+        let creates = !a.kind().is_removal();
         if !creates && seen_create {
             return Err(at("a removal after a creation (removals come first)".into()));
         }
         seen_create |= creates;
-        if a.gpu.as_deref().is_some_and(|g| !component_ok(g)) {
-            return Err(at(format!("gpu {:?} is not a valid PCI address", a.gpu)));
+        if a.gpu().is_some_and(|g| !component_ok(g)) {
+            return Err(at(format!(
+                "gpu {:?} is not a valid PCI address",
+                a.gpu().unwrap_or_default()
+            )));
         }
-        match kind {
-            ActionKind::Remove | ActionKind::Create => {
-                if !uuid_ok(&a.uuid) {
-                    return Err(at(format!("{:?} is not a UUID", a.uuid)));
-                }
-                if !component_ok(&a.parent) || !component_ok(&a.type_id) {
-                    return Err(at(format!(
-                        "parent {:?} / type {:?} is not a valid sysfs name",
-                        a.parent, a.type_id
-                    )));
-                }
-                if plan.actions.iter().any(|b: &Action| b.uuid == a.uuid) {
-                    return Err(at(format!("UUID {} appears twice", a.uuid)));
+        match a {
+            Action::Remove(m) | Action::Create(m) => {
+                check_mdev(m).map_err(at)?;
+                if !uuids.insert(m.uuid.clone()) {
+                    return Err(at(format!("UUID {} appears twice", m.uuid)));
                 }
             }
-            ActionKind::SetVgpuType | ActionKind::ClearVgpuType => {
-                if !a.address.as_deref().is_some_and(component_ok) {
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v) => {
+                if !component_ok(&v.address) {
                     return Err(at(format!(
                         "virtual function address {:?} is not valid",
-                        a.address
-                    )));
-                }
-                if a.type_id.parse::<u32>().is_err() {
-                    return Err(at(format!(
-                        "vGPU type {:?} is not a numeric type ID",
-                        a.type_id
+                        v.address
                     )));
                 }
             }
         }
-        plan.actions.push(Action {
-            action: kind,
-            uuid: a.uuid,
-            parent: a.parent,
-            address: a.address,
-            gpu: a.gpu,
-            type_id: a.type_id,
-            type_name: a.type_name,
-        });
     }
-    plan.blocked = doc
-        .blocked
-        .into_iter()
-        .map(|b| Blocked {
-            uuid: b.uuid,
-            parent: b.parent,
-            address: b.address,
-            gpu: b.gpu,
-            type_id: b.type_id,
-            reason: format!("{} (when the plan was made)", b.reason),
-        })
-        .collect();
-    Ok(plan)
+    for b in &mut plan.blocked {
+        let r = b.reason_mut();
+        *r = format!("{r} (when the plan was made)");
+    }
+    Ok(())
+}
+
+/// An mdev action's UUID (normalised to lower case, as the kernel names mdevs), parent
+/// and type.
+fn check_mdev(m: &mut MdevAction) -> Result<(), String> {
+    if !uuid_ok(&m.uuid) {
+        return Err(format!("{:?} is not a UUID", m.uuid));
+    }
+    m.uuid.make_ascii_lowercase();
+    if !component_ok(&m.parent) || !component_ok(&m.type_id) {
+        return Err(format!(
+            "parent {:?} / type {:?} is not a valid sysfs name",
+            m.parent, m.type_id
+        ));
+    }
+    Ok(())
 }
 
 /// The plan must have been made for this node (its UUIDs and nodeSelector matching
@@ -460,12 +254,11 @@ pub fn check_node_and_counts(plan: &Plan, node: &Node, shown: &str) -> Result<()
 /// must exist on its parent (exit 66 naming it).
 pub fn check_host(fs: &Sysfs, plan: &Plan, shown: &str) -> Result<()> {
     let bus = fs.path(sysfs::MDEV_BUS_CLASS);
-    let parents = plan
-        .parents
-        .iter()
-        .map(|p| p.address.as_str())
-        .chain(plan.actions.iter().map(|a| a.parent.as_str()))
-        .filter(|p| !p.is_empty());
+    let parents = plan.parents.iter().map(|p| p.address.as_str()).chain(
+        plan.actions
+            .iter()
+            .filter_map(|a| a.mdev().map(|m| m.parent.as_str())),
+    );
     for p in parents {
         if !fs.exists(&bus.join(p)) {
             return Err(fail(
@@ -477,10 +270,12 @@ pub fn check_host(fs: &Sysfs, plan: &Plan, shown: &str) -> Result<()> {
             ));
         }
     }
-    for a in &plan.actions {
-        let Some(vf) = a.address.as_deref() else {
-            continue;
-        };
+    for vf in plan
+        .actions
+        .iter()
+        .filter_map(|a| a.vf())
+        .map(|v| &v.address)
+    {
         let nv = fs.path(sysfs::PCI_DEVICES).join(vf).join("nvidia");
         if !fs.exists(&nv) {
             return Err(fail(
@@ -492,11 +287,10 @@ pub fn check_host(fs: &Sysfs, plan: &Plan, shown: &str) -> Result<()> {
             ));
         }
     }
-    for a in plan
-        .actions
-        .iter()
-        .filter(|a| a.action == ActionKind::Create)
-    {
+    for a in plan.actions.iter().filter_map(|a| match a {
+        Action::Create(m) => Some(m),
+        _ => None,
+    }) {
         let t = bus
             .join(&a.parent)
             .join("mdev_supported_types")
@@ -520,6 +314,7 @@ pub fn check_host(fs: &Sysfs, plan: &Plan, shown: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::error::exit_code;
+    use crate::plan::Status;
 
     const GOOD: &str = r#"{
   "schema": "hostdev/v1",
@@ -546,7 +341,7 @@ mod tests {
         let p = parse(GOOD, "p.json").unwrap();
         assert_eq!(p.node.name, "node1");
         assert_eq!(p.actions.len(), 2);
-        assert_eq!(p.actions[0].action, ActionKind::Remove);
+        assert_eq!(p.actions[0].kind(), ActionKind::Remove);
         assert_eq!(p.parents[0].status, Status::Create);
         assert_eq!(p.parents[0].create, Some(1));
         let node = Node::new("node1", &[]);
@@ -597,7 +392,7 @@ mod tests {
             ),
             (
                 GOOD.replace("\"status\": \"create\"", "\"status\": \"maybe\""),
-                "unknown status \"maybe\"",
+                "unknown variant `maybe`, expected one of `create`",
             ),
             (
                 GOOD.replace(
@@ -620,6 +415,74 @@ mod tests {
             );
             assert!(msg.contains(want), "{msg} should contain {want}");
         }
+    }
+
+    #[test]
+    fn upper_case_uuids_are_normalised_and_then_checked_for_duplicates() {
+        let up = GOOD.replace(
+            "11111111-0000-4000-8000-000000000001",
+            "ABCDEF11-0000-4000-8000-00000000000A",
+        );
+        let p = parse(&up, "p.json").unwrap();
+        assert_eq!(
+            p.actions[1].uuid(),
+            Some("abcdef11-0000-4000-8000-00000000000a")
+        );
+        let dup = GOOD.replace(
+            "11111111-0000-4000-8000-000000000001",
+            "00000000-0000-4000-8000-00000000000A",
+        );
+        let dup = dup.replace(
+            "00000000-0000-4000-8000-000000000001",
+            "00000000-0000-4000-8000-00000000000a",
+        );
+        let (c, msg) = code(parse(&dup, "p.json"));
+        assert_eq!(c, 65);
+        assert!(msg.contains("appears twice"), "{msg}");
+    }
+
+    /// The duplicate check is linear: 100,000 creations parse in well under a second in
+    /// a release build (quadratic, this took minutes). Not timed: a large-input benchmark.
+    #[test]
+    fn many_actions_parse_in_linear_time() {
+        let n = 100_000u32;
+        let actions: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                serde_json::json!({"action": "create", "uuid": format!("00000000-0000-4000-8000-{i:012}"),
+                    "parent": "0000:3b:00.0", "type": "nvidia-222"})
+            })
+            .collect();
+        let mut v: serde_json::Value = serde_json::from_str(GOOD).unwrap();
+        v["actions"] = serde_json::Value::Array(actions);
+        assert_eq!(
+            parse(&v.to_string(), "p.json").unwrap().actions.len(),
+            n as usize
+        );
+    }
+
+    /// Every golden plan document reads back into the same plan: serializing it again
+    /// gives the same document (blocked reasons gain "(when the plan was made)").
+    #[test]
+    fn golden_plans_round_trip() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !(name.starts_with("plan-") && name.ends_with(".json")) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut plan = parse(&text, &name).unwrap();
+            for b in &mut plan.blocked {
+                let r = b.reason_mut();
+                *r = r.trim_end_matches(" (when the plan was made)").to_string();
+            }
+            let again = serde_json::to_string_pretty(&plan).unwrap() + "\n";
+            assert_eq!(again, text, "{name}");
+            n += 1;
+        }
+        assert!(n >= 10);
     }
 
     #[test]

@@ -13,7 +13,9 @@ use crate::host::inventory::{device_paths, Inventory, ParentKind};
 use crate::host::iommu::{self, BootLoader, Vendor};
 use crate::host::vgpu::{self, Framework};
 use crate::plan::env::EnvVar;
-use crate::plan::{ActionKind, CardKind, Plan, SCHEMA};
+use crate::plan::{Action, ActionKind, Blocked, CardKind, MdevHandling, Plan, SCHEMA};
+
+pub mod status;
 
 /// Write a document as pretty JSON or YAML (stable field order, trailing newline).
 pub fn document<T: Serialize>(out: &mut dyn Write, format: Output, doc: &T) -> Result<()> {
@@ -381,15 +383,15 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
         .collect();
     writeln!(out, "node: {} ({})", plan.node.name, labels.join(", "))?;
     match plan.mdev_handling {
-        "disabled" => writeln!(
+        MdevHandling::Disabled => writeln!(
             out,
             "mdev handling: disabled (enabled: false): no mdev is created or removed"
         )?,
-        "not-configured" => writeln!(
+        MdevHandling::NotConfigured => writeln!(
             out,
             "mdev handling: no mediatedDevicesConfiguration: no mdev is created or removed"
         )?,
-        _ => writeln!(
+        MdevHandling::Enabled => writeln!(
             out,
             "desired types: {}",
             if plan.desired_types.is_empty() {
@@ -454,17 +456,17 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
             1,
         );
         writeln!(out, "\n{title}")?;
-        for a in plan.actions.iter().filter(|a| a.action == kind) {
-            match kind {
-                ActionKind::Remove | ActionKind::Create => {
-                    writeln!(out, "  {}  {}  {}", a.uuid, a.parent, a.type_id)?
+        for a in plan.actions.iter().filter(|a| a.kind() == kind) {
+            match a {
+                Action::Remove(m) | Action::Create(m) => {
+                    writeln!(out, "  {}  {}  {}", m.uuid, m.parent, m.type_id)?
                 }
-                ActionKind::SetVgpuType | ActionKind::ClearVgpuType => writeln!(
+                Action::SetVgpuType(v) | Action::ClearVgpuType(v) => writeln!(
                     out,
                     "  {}  {}  {}",
-                    a.address.as_deref().unwrap_or("-"),
-                    a.type_id,
-                    a.type_name.as_deref().unwrap_or("-")
+                    v.address,
+                    v.type_id,
+                    v.type_name.as_deref().unwrap_or("-")
                 )?,
             }
         }
@@ -472,13 +474,20 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
     if !plan.blocked.is_empty() {
         writeln!(out, "\nblocked (left alone):")?;
         for b in &plan.blocked {
-            match &b.address {
-                Some(vf) => writeln!(out, "  {vf}  {}  {}", b.type_id, b.reason)?,
-                None => writeln!(
-                    out,
-                    "  {}  {}  {}  {}",
-                    b.uuid, b.parent, b.type_id, b.reason
-                )?,
+            match b {
+                Blocked::Vf {
+                    address,
+                    type_id,
+                    reason,
+                    ..
+                } => writeln!(out, "  {address}  {type_id}  {reason}")?,
+                Blocked::Mdev {
+                    uuid,
+                    parent,
+                    type_id,
+                    reason,
+                    ..
+                } => writeln!(out, "  {uuid}  {parent}  {type_id}  {reason}")?,
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::util::{Host, Run};
+use crate::util::{Cmd, Host, Run, BIN};
 
 /// `hostdev --root ROOT -f ROOT/config.yaml --node-name node1 ARGS`.
 fn run_on(host: &Host, args: &[&str]) -> Run {
@@ -435,7 +435,7 @@ fn on_terminal(root: &Path, answer: &str) -> (i32, String) {
     let cfg = root.join("config.yaml");
     let cmd = format!(
         "{} --root {} -f {} --node-name node1 apply",
-        env!("CARGO_BIN_EXE_hostdev"),
+        BIN,
         root.display(),
         cfg.display()
     );
@@ -491,19 +491,16 @@ fn terminal_prompt_no_changes_nothing_and_yes_applies() {
 /// run that ignores the signal; it is not a timing assertion.
 fn signal_after_start(root: &Path, args: &[&str], sig: nix::sys::signal::Signal) -> (i32, String) {
     use std::io::Read;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::time::{Duration, Instant};
-    let cfg = root.join("config.yaml");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hostdev"))
-        .args([
-            "--root",
-            root.to_str().unwrap(),
-            "-f",
-            cfg.to_str().unwrap(),
-        ])
+    let mut child = Cmd::default()
+        .arg("--root")
+        .arg(root)
+        .arg("-f")
+        .arg(root.join("config.yaml"))
         .args(["--node-name", "node1"])
         .args(args)
-        .env_remove("HOSTDEV_ROOT")
+        .command()
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

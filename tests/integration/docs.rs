@@ -1,11 +1,14 @@
 //! The documentation's examples are real: every `$ hostdev ...` command in a `console`
 //! block of README.md and docs/*.md is run from the repository's top directory against the
 //! bundled fixtures, and the lines shown under it must appear in its output, in order
-//! (lines reading `...`/`…` mark elided output).
+//! (lines reading `...`/`…` mark elided output). The exit-code table of
+//! docs/exit-codes.md is generated from `Code::ALL`.
 
 use std::path::PathBuf;
 
-use crate::util::{repo, Cmd};
+use hostdev::error::Code;
+
+use crate::util::{ensure_file_contents, repo, Cmd};
 
 struct Example {
     line: usize,
@@ -100,4 +103,36 @@ fn check_example(doc: &str, ex: &Example) {
             ),
         }
     }
+}
+
+const TABLE_BEGIN: &str = "<!-- generated from src/error.rs Code::ALL; do not edit by hand -->\n";
+const TABLE_END: &str = "<!-- end of generated table -->\n";
+
+/// The exit-code table, one row per [`Code::ALL`] entry.
+fn exit_code_table() -> String {
+    let mut table = String::from("| code | meaning |\n|---|---|\n");
+    for code in Code::ALL {
+        table.push_str(&format!("| {} | {} |\n", code.as_i32(), code.description()));
+    }
+    table
+}
+
+#[test]
+fn exit_code_table_matches_code_all() {
+    let rel = "docs/exit-codes.md";
+    let text = std::fs::read_to_string(repo().join(rel)).expect("docs/exit-codes.md");
+    let start = text
+        .find(TABLE_BEGIN)
+        .unwrap_or_else(|| panic!("{rel} has no line {TABLE_BEGIN:?}"))
+        + TABLE_BEGIN.len();
+    let end = start
+        + text[start..]
+            .find(TABLE_END)
+            .unwrap_or_else(|| panic!("{rel} has no line {TABLE_END:?}"));
+    let wanted = format!("{}{}{}", &text[..start], exit_code_table(), &text[end..]);
+    ensure_file_contents(
+        rel,
+        wanted.as_bytes(),
+        "HOSTDEV_REGEN=1 cargo test --test integration docs",
+    );
 }

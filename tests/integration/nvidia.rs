@@ -241,21 +241,13 @@ fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
         .expect("actions")
         .iter()
         .filter(|a| a["gpu"] == "0000:61:00.0")
-        .map(|a| hostdev::plan::Action {
-            action: ActionKind::SetVgpuType,
-            uuid: String::new(),
-            parent: String::new(),
-            address: a["address"].as_str().map(String::from),
-            gpu: a["gpu"].as_str().map(String::from),
-            type_id: a["type"].as_str().unwrap_or("").into(),
-            type_name: None,
-        })
+        .map(|a| serde_json::from_value(a.clone()).expect("a plan action"))
         .collect();
     assert_eq!(sets.len(), 30);
     // the driver's view after four more 8Q vGPUs (equal-size mode, room for 6): the
     // remaining free VFs list no creatable type any more
     for a in &sets[4..] {
-        let vf = a.address.as_deref().expect("address");
+        let vf = &a.vf().expect("a vGPU type action").address;
         std::fs::write(
             host.path(&format!(
                 "sys/bus/pci/devices/{vf}/nvidia/creatable_vgpu_types"

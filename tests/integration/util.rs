@@ -13,6 +13,9 @@ use serde_json::Value;
 
 use crate::diff;
 
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_hostdev");
+
 /// Set (to anything) to rewrite golden and generated files instead of comparing them.
 pub const REGEN_VAR: &str = "HOSTDEV_REGEN";
 
@@ -97,19 +100,28 @@ impl Cmd {
         self
     }
 
-    /// Run it to completion and capture the result.
-    pub fn run(self) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hostdev"));
+    /// The process to start (arguments, environment, directory; stdio left to the caller),
+    /// for tests that must act while it runs, e.g. send it a signal.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
         cmd.args(&self.args)
             .env_remove("HOSTDEV_ROOT")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(dir) = &self.dir {
             cmd.current_dir(dir);
         }
-        let mut child = cmd.spawn().expect("spawn hostdev");
+        cmd
+    }
+
+    /// Run it to completion and capture the result.
+    pub fn run(self) -> Run {
+        let mut child = self
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hostdev");
         let mut stdin = child.stdin.take().expect("stdin");
         // A closed pipe is fine: hostdev may exit without reading its stdin.
         let _ = stdin.write_all(self.stdin.as_bytes());

@@ -315,8 +315,11 @@ fn in_use_mdev_is_never_written_and_everything_else_is_done() {
     let h = host("t4-undesired");
     let (o, writes, _) = apply_once(&h, T4_222, &never);
     assert_eq!(o.in_use.len(), 1);
-    assert_eq!(o.in_use[0].uuid, "00000000-0000-4000-8000-000000000002");
-    assert_eq!(o.in_use[0].reason, "in use by pid 4242 (qemu-system-x86)");
+    assert_eq!(
+        o.in_use[0].uuid(),
+        Some("00000000-0000-4000-8000-000000000002")
+    );
+    assert_eq!(o.in_use[0].reason(), "in use by pid 4242 (qemu-system-x86)");
     assert!(!writes.iter().any(|(p, _)| p.contains("000000000002")));
     assert_eq!(o.count(ActionKind::Remove), 3);
     assert_eq!(o.count(ActionKind::Create), 16); // the free card
@@ -339,8 +342,11 @@ fn device_opened_after_planning_is_caught_by_the_recheck() {
     }));
     let (o, writes, _) = apply_once(&h, T4_222, &never);
     assert_eq!(o.in_use.len(), 1);
-    assert_eq!(o.in_use[0].uuid, "00000000-0000-4000-8000-000000000003");
-    assert_eq!(o.in_use[0].reason, "in use by pid 777 (qemu-late)");
+    assert_eq!(
+        o.in_use[0].uuid(),
+        Some("00000000-0000-4000-8000-000000000003")
+    );
+    assert_eq!(o.in_use[0].reason(), "in use by pid 777 (qemu-late)");
     assert!(!writes.iter().any(|(p, _)| p.contains("000000000003")));
 }
 
@@ -354,18 +360,21 @@ fn create_fault(errno: i32, expect: &str) {
     let (o, writes, _) = apply_once(&h, yaml, &never);
     assert_eq!(o.failed.len(), 1, "{o:#?}");
     let f = &o.failed[0];
-    assert_eq!(f.action.parent, "0000:3b:00.0");
+    assert_eq!(f.action.parent(), Some("0000:3b:00.0"));
     assert_eq!(
         f.reason,
         format!(
             "write '{}' to /sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types/nvidia-222/create: {expect}",
-            f.action.uuid
+            f.action.uuid().unwrap()
         )
     );
     // The failing parent is skipped for that type after its first failure; the other continues.
     assert_eq!(o.not_done.len(), 15);
-    assert!(o.not_done.iter().all(|n| n.action.parent == "0000:3b:00.0"
-        && n.reason == "skipped: an earlier nvidia-222 creation on 0000:3b:00.0 failed"));
+    assert!(o
+        .not_done
+        .iter()
+        .all(|n| n.action.parent() == Some("0000:3b:00.0")
+            && n.reason == "skipped: an earlier nvidia-222 creation on 0000:3b:00.0 failed"));
     assert_eq!(o.count(ActionKind::Create), 16);
     assert_eq!(writes.len(), 17);
     assert!(o.differences.is_empty());
@@ -448,12 +457,15 @@ fn remove_ebusy_and_missing_file() {
     assert!(o
         .done
         .iter()
-        .filter(|a| a.action == ActionKind::Create)
-        .all(|a| a.parent == "0000:5e:00.0"));
+        .filter(|a| a.kind() == ActionKind::Create)
+        .all(|a| a.parent() == Some("0000:5e:00.0")));
     assert_eq!(o.count(ActionKind::Create), 16);
     assert_eq!(o.not_done.len(), 16);
-    assert!(o.not_done.iter().all(|n| n.action.parent == "0000:3b:00.0"
-        && n.reason == "skipped: 0000:3b:00.0 still carries mdevs that could not be removed"));
+    assert!(o
+        .not_done
+        .iter()
+        .all(|n| n.action.parent() == Some("0000:3b:00.0")
+            && n.reason == "skipped: 0000:3b:00.0 still carries mdevs that could not be removed"));
     // Fixed: the second run removes the rest and fills the card.
     h.faults.errors.borrow_mut().clear();
     fs::write(
@@ -541,17 +553,17 @@ fn apply_saved(h: &Host, saved: &Plan) -> (Outcome, Vec<(String, String)>) {
 fn action_writes(p: &Plan) -> Vec<(String, String)> {
     p.actions
         .iter()
-        .map(|a| match a.action {
-            ActionKind::Remove => (
-                format!("/sys/bus/mdev/devices/{}/remove", a.uuid),
+        .map(|a| match a {
+            Action::Remove(m) => (
+                format!("/sys/bus/mdev/devices/{}/remove", m.uuid),
                 "1".to_string(),
             ),
-            ActionKind::Create => (
+            Action::Create(m) => (
                 format!(
                     "/sys/class/mdev_bus/{}/mdev_supported_types/{}/create",
-                    a.parent, a.type_id
+                    m.parent, m.type_id
                 ),
-                a.uuid.clone(),
+                m.uuid.clone(),
             ),
             k => panic!("no vGPU actions on this fixture: {k:?}"),
         })
@@ -597,10 +609,10 @@ fn stale_saved_plan_reports_the_kernel_errors_and_the_rest_continues() {
         saved
             .actions
             .iter()
-            .find(|a| a.parent == parent)
+            .find(|a| a.parent() == Some(parent))
+            .and_then(|a| a.uuid())
             .unwrap()
-            .uuid
-            .clone()
+            .to_string()
     };
     let (a, b) = ("0000:3b:00.0", "0000:5e:00.0");
     // A's first planned UUID now names an mdev on B (EEXIST on A); B has one slot less
@@ -609,7 +621,7 @@ fn stale_saved_plan_reports_the_kernel_errors_and_the_rest_continues() {
     make_by_hand(&h, b, "nvidia-222", &dup);
     let (o, writes) = apply_saved(&h, &saved);
     let reasons: Vec<&str> = o.failed.iter().map(|f| f.reason.as_str()).collect();
-    let last_b = &saved.actions.last().unwrap().uuid;
+    let last_b = saved.actions.last().unwrap().uuid().unwrap();
     assert_eq!(
         reasons,
         vec![
@@ -619,9 +631,9 @@ fn stale_saved_plan_reports_the_kernel_errors_and_the_rest_continues() {
     );
     // A is skipped after its failure; B, after A, still got its 15.
     assert_eq!(o.not_done.len(), 15);
-    assert!(o.not_done.iter().all(|n| n.action.parent == a));
+    assert!(o.not_done.iter().all(|n| n.action.parent() == Some(a)));
     assert_eq!(o.count(ActionKind::Create), 15);
-    assert!(o.done.iter().all(|d| d.parent == b));
+    assert!(o.done.iter().all(|d| d.parent() == Some(b)));
     assert_eq!(writes.len(), 17);
     assert!(o.differences.is_empty());
     assert!(!o.complete());
@@ -647,11 +659,13 @@ fn saved_removal_of_an_mdev_that_changed_is_not_done_and_its_parent_gets_no_crea
     let h = host("t4-undesired-idle");
     let mut saved = replan(&h, T4_222);
     // The plan claims ...0001 is an nvidia-229: it is not (the plan is stale).
-    saved.actions[0].type_id = "nvidia-229".into();
+    if let Action::Remove(m) = &mut saved.actions[0] {
+        m.type_id = "nvidia-229".into();
+    }
     let (o, writes) = apply_saved(&h, &saved);
     assert_eq!(
-        o.not_done[0].action.uuid,
-        "00000000-0000-4000-8000-000000000001"
+        o.not_done[0].action.uuid(),
+        Some("00000000-0000-4000-8000-000000000001")
     );
     assert!(o.not_done[0]
         .reason
@@ -660,12 +674,109 @@ fn saved_removal_of_an_mdev_that_changed_is_not_done_and_its_parent_gets_no_crea
     assert!(o
         .not_done
         .iter()
-        .filter(|n| n.action.action == ActionKind::Create)
-        .all(|n| n.action.parent == "0000:3b:00.0"));
+        .filter(|n| n.action.kind() == ActionKind::Create)
+        .all(|n| n.action.parent() == Some("0000:3b:00.0")));
     assert_eq!(o.count(ActionKind::Create), 16);
     assert!(o
         .done
         .iter()
-        .filter(|d| d.action == ActionKind::Create)
-        .all(|d| d.parent == "0000:5e:00.0"));
+        .filter(|d| d.kind() == ActionKind::Create)
+        .all(|d| d.parent() == Some("0000:5e:00.0")));
+}
+
+/// Issue 12 item 7: once the state file cannot be written, no further host write is made
+/// (an mdev created then could never be torn down), and the run says what was done.
+#[test]
+fn state_that_cannot_be_written_stops_before_the_next_host_write() {
+    let h = host("t4-undesired-idle");
+    let state = State::path(&h.fs);
+    *h.faults.after.borrow_mut() = Some(Box::new(move |n| {
+        if n == 1 {
+            // a directory where the state file goes: the rename onto it fails
+            let _ = fs::remove_file(&state);
+            fs::create_dir_all(&state).unwrap();
+        }
+    }));
+    let (o, writes, _) = apply_once(&h, T4_222, &never);
+    assert_eq!(o.count(ActionKind::Remove), 4, "{o:#?}");
+    assert_eq!(o.count(ActionKind::Create), 0);
+    assert_eq!(writes.len(), 4, "only the removals were made: {writes:?}");
+    assert_eq!(o.not_done.len(), 32);
+    assert!(o.not_done.iter().all(|n| n.reason
+        == "not attempted: the state file could not be written, so this change could not be undone by `teardown`"));
+    assert!(
+        o.errors[0].starts_with("writing the state file /run/hostdev/state.json"),
+        "{:?}",
+        o.errors
+    );
+    assert!(!o.complete());
+}
+
+/// A batch of creations costs two state writes (recorded ahead, then settled), not one
+/// per creation; and the records match what was made.
+#[test]
+fn creations_are_recorded_ahead_in_one_state_write_per_batch() {
+    let h = host("t4-2x");
+    let path = State::path(&h.fs);
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s2 = seen.clone();
+    *h.faults.after.borrow_mut() = Some(Box::new(move |_| {
+        // the state file already lists every mdev of the batch before it is created
+        let st: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        s2.borrow_mut().push(st["mdevs"].as_array().unwrap().len());
+    }));
+    let (o, writes, _) = apply_once(&h, T4_222, &never);
+    assert!(o.complete(), "{o:#?}");
+    assert_eq!(writes.len(), 32);
+    assert!(
+        seen.borrow().iter().all(|n| *n == 32),
+        "{:?}",
+        seen.borrow()
+    );
+    assert_eq!(State::load(&h.fs).unwrap().mdevs.len(), 32);
+}
+
+/// Failed creations recorded ahead are dropped again after the batch.
+#[test]
+fn records_of_failed_creations_are_dropped_after_the_batch() {
+    let h = host("t4-2x");
+    h.faults.errors.borrow_mut().push((
+        "0000:3b:00.0/mdev_supported_types/nvidia-222/create".into(),
+        nix::libc::EIO,
+    ));
+    let (o, _, _) = apply_once(&h, T4_222, &never);
+    assert_eq!(o.count(ActionKind::Create), 16);
+    let st = State::load(&h.fs).unwrap();
+    assert_eq!(st.mdevs.len(), 16);
+    assert!(st.mdevs.iter().all(|m| m.parent == "0000:5e:00.0"));
+}
+
+/// Decision (docs/apply-teardown.md, "audit log"): a failing audit write does not undo
+/// the change it records; the run stops before its next host write, as for the state file.
+#[test]
+fn audit_log_that_cannot_be_written_stops_before_the_next_host_write() {
+    let h = host("t4-2x");
+    let audit = h.root.join(crate::exec::journal::AUDIT_LOG);
+    *h.faults.after.borrow_mut() = Some(Box::new(move |n| {
+        if n == 1 {
+            fs::remove_file(&audit).unwrap();
+            fs::create_dir_all(&audit).unwrap();
+        }
+    }));
+    let (o, writes, _) = apply_once(&h, T4_222, &never);
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(o.count(ActionKind::Create), 1);
+    assert_eq!(o.not_done.len(), 31);
+    assert!(o.not_done.iter().all(|n| {
+        n.reason
+        == "not attempted: the audit log could not be written, so this change would go unrecorded"
+    }));
+    assert!(
+        o.errors[0].starts_with("could not append to the audit log /var/log/hostdev/audit.jsonl"),
+        "{:?}",
+        o.errors
+    );
+    // the mdev that was made is recorded
+    assert_eq!(State::load(&h.fs).unwrap().mdevs.len(), 1);
 }

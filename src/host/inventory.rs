@@ -886,13 +886,16 @@ pub fn missing_dev_nodes(fs: &Sysfs, paths: &[String]) -> Vec<String> {
 /// first, Fedora's `hwdata` the second), relative to the root.
 pub const PCI_IDS_PATHS: [&str; 2] = ["usr/share/misc/pci.ids", "usr/share/hwdata/pci.ids"];
 
+/// The largest PCI ID database read (today's is about 1.3 MiB).
+pub const PCI_IDS_MAX: usize = 16 << 20;
+
 /// The PCI ID database under the root: the first of [`PCI_IDS_PATHS`] that exists, as
 /// (the path the host sees, its text); `None` when there is none. Not UTF-8 bytes are
 /// replaced (the file is ASCII; a few vendor names are Latin-1 in old copies).
 pub fn read_pci_ids(fs: &Sysfs) -> Result<Option<(String, String)>> {
     for rel in PCI_IDS_PATHS {
         let p = fs.path(rel);
-        match std::fs::read(&p) {
+        match fs.read_own(&p, PCI_IDS_MAX) {
             Ok(bytes) => {
                 return Ok(Some((
                     fs.display(&p),

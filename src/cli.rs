@@ -41,7 +41,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub node_name: Option<String>,
 
-    /// Extra node label KEY=VALUE for nodeSelector matching (repeatable)
+    /// Extra node label KEY=VALUE for nodeSelector matching (repeatable; not
+    /// kubernetes.io/hostname, which is always the node name)
     #[arg(long = "label", global = true, value_name = "KEY=VALUE", value_parser = parse_label)]
     pub labels: Vec<(String, String)>,
 
@@ -57,8 +58,16 @@ pub enum Output {
     Yaml,
 }
 
+/// The label every node carries, always equal to the node name (KubeVirt's nodes have it).
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+
+/// `KEY=VALUE`. `kubernetes.io/hostname` is refused: it is always the node name, which
+/// `--node-name` sets; a second spelling of the identity could only disagree with it.
 fn parse_label(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
+        Some((k, _)) if k == HOSTNAME_LABEL => Err(format!(
+            "{HOSTNAME_LABEL} is always the node name and cannot be overridden: use --node-name instead"
+        )),
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("expected KEY=VALUE, got {s:?}")),
     }
@@ -114,6 +123,20 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the hostdev(1) man page, or write every page into a directory
     Man(ManArgs),
+}
+
+impl Command {
+    /// The name and mutation options of a command that changes the host.
+    pub fn mutation(&self) -> Option<(&'static str, &MutateArgs)> {
+        match self {
+            Command::Apply(a) => Some(("apply", &a.mutate)),
+            Command::Teardown(a) => Some(("teardown", &a.mutate)),
+            Command::Bind(b) => match &b.command {
+                BindCommand::Vfio(a) => Some(("bind vfio", &a.mutate)),
+            },
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -316,5 +339,13 @@ mod tests {
             ))
         );
         assert_eq!(pci_address("10de:1eb8"), Err(None));
+    }
+
+    /// Issue 12 item 10: `--label kubernetes.io/hostname=...` is refused, naming --node-name.
+    #[test]
+    fn the_hostname_label_cannot_be_given() {
+        let e = parse_label("kubernetes.io/hostname=other").unwrap_err();
+        assert!(e.contains("use --node-name instead"), "{e}");
+        assert_eq!(parse_label("zone=a"), Ok(("zone".into(), "a".into())));
     }
 }

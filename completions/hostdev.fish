@@ -193,7 +193,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s o -l output -
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
@@ -212,7 +212,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s o -l output 
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l free -d 'Only devices that are healthy and not held open'
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'

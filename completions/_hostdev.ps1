@@ -130,6 +130,7 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
         }
         'hostdev;env' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: `env` (NAME=value lines, for systemd EnvironmentFile= and docker --env-file), `json` (a hostdev/v1 document with the devices), `shell` (quoted export lines), `nul` (NAME=value entries each ended by NUL, like `env -0`) [default: env]')
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA''s kubevirt-gpu-device-plugin would set, without a configuration)')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
@@ -142,8 +143,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-vv logs every sysfs path read or written)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'hostdev;iommu' {

@@ -625,7 +625,7 @@ _hostdev() {
             return 0
             ;;
         hostdev__subcmd__env)
-            opts="-o -v -q -f -h --format --include-external --root --output --verbose --quiet --node-name --label --config --help"
+            opts="-o -v -q -f -h --format --include-external --provider --root --output --verbose --quiet --node-name --label --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -633,6 +633,10 @@ _hostdev() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "env json shell nul" -- "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -W "kubevirt nvidia" -- "${cur}"))
                     return 0
                     ;;
                 --root)

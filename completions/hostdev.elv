@@ -122,6 +122,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         }
         &'hostdev;env'= {
             cand --format 'Output format: `env` (NAME=value lines, for systemd EnvironmentFile= and docker --env-file), `json` (a hostdev/v1 document with the devices), `shell` (quoted export lines), `nul` (NAME=value entries each ended by NUL, like `env -0`) [default: env]'
+            cand --provider 'Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA''s kubevirt-gpu-device-plugin would set, without a configuration)'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
             cand -o 'Output format of data on stdout'
             cand --output 'Output format of data on stdout'
@@ -134,8 +135,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
             cand -q 'Only errors on stderr'
             cand --quiet 'Only errors on stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'hostdev;iommu'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'

@@ -103,6 +103,8 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l format -d 'Outpu
 json\t''
 shell\t''
 nul\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l provider -d 'Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA\'s kubevirt-gpu-device-plugin would set, without a configuration)' -r -f -a "kubevirt\t'KubeVirt\'s device plugins for permittedHostDevices (the configuration)'
+nvidia\t'NVIDIA\'s kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)'"
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
 json\t''
@@ -113,7 +115,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s f -l config -d '
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l include-external -d 'Also print entries with `externalResourceProvider: true` (`"external": true` in JSON, a note on stderr in the other formats)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s q -l quiet -d 'Only errors on stderr'
-complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
 json\t''

@@ -290,6 +290,11 @@ pub struct EnvArgs {
     /// a note on stderr in the other formats)
     #[arg(long)]
     pub include_external: bool,
+
+    /// Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia`
+    /// (what NVIDIA's kubevirt-gpu-device-plugin would set, without a configuration)
+    #[arg(long, value_enum, default_value_t = Provider::Kubevirt)]
+    pub provider: Provider,
 }
 
 /// Whose discovery names the resources.

@@ -568,3 +568,166 @@ fn devices_libvirt_elements_validate_in_a_minimal_domain() {
         );
     }
 }
+
+// ---- --provider nvidia -------------------------------------------------------------
+
+/// The pci.ids excerpt of NVIDIA's plugin's own `getDeviceName() Tests`.
+const PLUGIN_TEST_PCI_IDS: &str = "
+8086  Intel Corporation
+\t2331  DH89xxCC Chap Counter
+10de NVIDIA Corporation
+\t118a  GK104GL [GRID K520]
+\t118b  GK104GL [GRID K2 GeForce USM]
+\t118d  gk104gl [grid k520]
+\t118e gk104.gl [grid/k./520]
+\t2331 GH100 [H100 PCIe]
+";
+
+/// Debian's pci.ids, the lines that matter here.
+const DEBIAN_PCI_IDS: &str = "#\tList of PCI ID's\n10de  NVIDIA Corporation\n\t1eb8  TU104GL [Tesla T4]\n\t\t10de 12a2  Tesla T4\n\t1eb9  TU104\n10df  Emulex Corporation\n";
+
+fn with_pci_ids(dir: &Host, rel: &str, text: &str) {
+    let p = dir.path(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// `hostdev --root ROOT ARGS` without a configuration (hosts running NVIDIA's plugin).
+fn bare(dir: &Host, args: &[&str]) -> Run {
+    let mut all = vec![
+        "--root",
+        dir.root().to_str().unwrap(),
+        "--node-name",
+        "node1",
+    ];
+    all.extend_from_slice(args);
+    hostdev(&all)
+}
+
+#[test]
+fn nvidia_provider_names_from_pci_ids_every_command() {
+    let dir = Host::copy(FIXTURE);
+    with_pci_ids(&dir, "usr/share/misc/pci.ids", DEBIAN_PCI_IDS);
+    let r = bare(&dir, &["env", "--provider", "nvidia"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // vGPU names: whitespace runs collapse (KubeVirt would give Test__Double_Space);
+    // GVT-g types have no name file: NVIDIA's plugin skips them.
+    assert_golden("env-nvidia.env.txt", &r.stdout);
+    assert_eq!(
+        r.stdout.lines().next(),
+        Some("PCI_RESOURCE_NVIDIA_COM_TU104GL_TESLA_T4=0000:3b:00.0")
+    );
+    let r = bare(&dir, &["status", "--provider", "nvidia"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_golden("status-nvidia.txt", &r.stdout);
+    let r = bare(
+        &dir,
+        &["status", "--provider", "nvidia", "--format", "prometheus"],
+    );
+    assert_golden("status-nvidia.prom", &mask_timestamp(&r.stdout));
+    promtool_clean(&r.stdout);
+    let r = bare(
+        &dir,
+        &[
+            "devices",
+            "--provider",
+            "nvidia",
+            "nvidia.com/GRID_T4-1Q",
+            "--format",
+            "qemu",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/00000000-0000-4000-8000-000000000021\n\
+         -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/00000000-0000-4000-8000-000000000022\n"
+    );
+    // the KubeVirt names are not NVIDIA's
+    let r = bare(
+        &dir,
+        &[
+            "devices",
+            "--provider",
+            "nvidia",
+            "nvidia.com/TU104GL_Tesla_T4",
+        ],
+    );
+    assert_eq!(r.code, 66);
+    assert!(r.stderr.contains("the resources are: nvidia.com/TU104GL_TESLA_T4, nvidia.com/GRID_T4-1Q, nvidia.com/Test_Double_Space"), "{}", r.stderr);
+}
+
+#[test]
+fn nvidia_provider_uses_the_plugins_own_test_names() {
+    let dir = Host::copy(FIXTURE);
+    with_pci_ids(&dir, "usr/share/misc/pci.ids", PLUGIN_TEST_PCI_IDS);
+    let t4 = pci_dir(dir.root(), T4);
+    for (id, name) in [
+        ("0x118a", "GK104GL_GRID_K520"),
+        ("0x118d", "GK104GL_GRID_K520"),
+        ("0x118e", "GK104_GL_GRID_K__520"),
+        ("0x2331", "GH100_H100_PCIE"),
+        ("0xabcd", "abcd"),
+    ] {
+        std::fs::write(t4.join("device"), format!("{id}\n")).unwrap();
+        let r = bare(&dir, &["env", "--provider", "nvidia"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            r.stdout.lines().next().unwrap(),
+            format!("PCI_RESOURCE_NVIDIA_COM_{}={T4}", name.to_uppercase()),
+            "{id}"
+        );
+        let r = bare(
+            &dir,
+            &[
+                "devices",
+                "--provider",
+                "nvidia",
+                &format!("nvidia.com/{name}"),
+                "-o",
+                "json",
+            ],
+        );
+        assert_eq!(r.code, 0, "{id}: {}", r.stderr);
+        assert_eq!(json(&r)["devices"][0]["address"], T4);
+    }
+}
+
+#[test]
+fn nvidia_provider_without_pci_ids_falls_back_to_the_device_id_and_says_so() {
+    let dir = Host::copy(FIXTURE);
+    let r = bare(&dir, &["env", "--provider", "nvidia"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout.lines().next(),
+        Some("PCI_RESOURCE_NVIDIA_COM_1EB8=0000:3b:00.0")
+    );
+    assert!(
+        r.stderr.contains("hostdev: warning: no pci.ids under "),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("(usr/share/misc/pci.ids, usr/share/hwdata/pci.ids): GPU resources are named after the device ID, as NVIDIA's plugin does without it (nvidia.com/1eb8)"), "{}", r.stderr);
+    let r = bare(
+        &dir,
+        &[
+            "devices",
+            "--provider",
+            "nvidia",
+            "nvidia.com/1eb8",
+            "--format",
+            "env",
+        ],
+    );
+    assert_eq!(r.stdout, format!("PCI_RESOURCE_NVIDIA_COM_1EB8={T4}\n"));
+    // Fedora's hwdata place is read when Debian's is absent
+    with_pci_ids(&dir, "usr/share/hwdata/pci.ids", DEBIAN_PCI_IDS);
+    let r = bare(&dir, &["env", "--provider", "nvidia"]);
+    assert!(!r.stderr.contains("no pci.ids"), "{}", r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("PCI_RESOURCE_NVIDIA_COM_TU104GL_TESLA_T4="),
+        "{}",
+        r.stdout
+    );
+}

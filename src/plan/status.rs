@@ -262,6 +262,30 @@ pub fn mdev_rows(plan: &Plan, inv: &Inventory) -> Vec<MdevRow> {
         };
         deltas.push((card, type_id, name, 0, w));
     }
+    // Undesired instances left alone because they are in use: present, not wanted.
+    for b in &plan.blocked {
+        let (card, type_id) = match b {
+            Blocked::Mdev {
+                parent,
+                gpu,
+                type_id,
+                ..
+            } => (
+                gpu.clone().unwrap_or_else(|| card_of(inv, parent)),
+                type_id.clone(),
+            ),
+            Blocked::Vf {
+                address,
+                gpu,
+                type_id,
+                ..
+            } => (
+                gpu.clone().unwrap_or_else(|| address.clone()),
+                type_id.to_string(),
+            ),
+        };
+        deltas.push((card, type_id, None, 0, -1));
+    }
     for c in &plan.cards {
         if let (Some(t), Some(n)) = (&c.type_id, &c.type_name) {
             deltas.push((c.address.clone(), t.clone(), Some(n.clone()), 0, 0));

@@ -731,3 +731,25 @@ fn nvidia_provider_without_pci_ids_falls_back_to_the_device_id_and_says_so() {
         r.stdout
     );
 }
+
+#[test]
+fn an_undesired_mdev_in_use_is_drift_and_not_wanted() {
+    // fixtures/t4-undesired: four nvidia-230 mdevs, only nvidia-222 desired, ...0002 held by pid 4242.
+    let h = Host::bundled("t4-undesired");
+    let r = h.on_node("node1", &["status", "--format", "prometheus"]);
+    assert_eq!(r.code, 1);
+    let m = mask_timestamp(&r.stdout);
+    assert!(
+        m.contains("hostdev_mdevs{parent=\"0000:3b:00.0\",type=\"nvidia-230\"} 4\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("hostdev_mdevs_wanted{parent=\"0000:3b:00.0\",type=\"nvidia-230\"} 0\n"),
+        "{m}"
+    );
+    assert!(m.contains("hostdev_plan_blocked_actions 1\n"), "{m}");
+    promtool_clean(&r.stdout);
+    assert!(r.stderr.contains(
+        "hostdev: drift: mdev 00000000-0000-4000-8000-000000000002 (nvidia-230) on 0000:3b:00.0 is not wanted but cannot be removed: in use by pid 4242 (qemu-system-x86)\n"
+    ), "{}", r.stderr);
+}

@@ -604,13 +604,14 @@ pub struct Node {
 }
 
 impl Node {
-    /// `kubernetes.io/hostname=<name>` is always set; extra labels are added on top.
+    /// `kubernetes.io/hostname=<name>` is always set; extra labels are added beside it.
     pub fn new(name: &str, extra: &[(String, String)]) -> Self {
         let mut labels = BTreeMap::new();
-        labels.insert("kubernetes.io/hostname".to_string(), name.to_string());
         for (k, v) in extra {
             labels.insert(k.clone(), v.clone());
         }
+        // Last, so that no extra label can change it (the CLI refuses one anyway).
+        labels.insert(crate::cli::HOSTNAME_LABEL.to_string(), name.to_string());
         Node {
             name: name.to_string(),
             labels,

@@ -47,6 +47,13 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Code> {
         Command::Man(a) => commands::man::run(a, out),
         _ => {
             let ctx = Context::new(&cli.global)?;
+            // Not root on the real root (77) is said before anything else can fail, such as
+            // a missing default configuration (66): the remedy is sudo either way.
+            if let Some((name, m)) = cli.command.mutation() {
+                if !m.dry_run {
+                    hostdev::exec::privilege::require_root(&ctx.sysfs, name)?;
+                }
+            }
             match &cli.command {
                 Command::ListTypes(a) => commands::list_types::run(&ctx, a, out),
                 Command::Plan(a) => commands::plan::run(&ctx, a, out),

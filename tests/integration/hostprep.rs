@@ -124,3 +124,22 @@ fn bind_from_an_mdev_only_config_has_nothing_to_do() {
     );
     assert_eq!(before, host.snapshot(), "nothing written");
 }
+
+/// Issue 12 item 10: an address past the last device (1f) or function (7) is a usage error
+/// (64) naming the bad part, not a missing device (66), for `bind vfio` and `iommu groups`.
+#[test]
+fn out_of_range_pci_addresses_are_usage_errors() {
+    for (addr, why) in [
+        ("0000:65:00.8", "function 8 is above 7"),
+        ("65:20.0", "device 20 is above 1f"),
+    ] {
+        for args in [
+            &["--node-name", "n", "bind", "vfio", "--dry-run", addr][..],
+            &["iommu", "groups", "--device", addr][..],
+        ] {
+            let r = run_on("host-shared-nic", args);
+            assert_eq!(r.code, 64, "{args:?}: {}", r.stderr);
+            assert!(r.stderr.contains(why), "{args:?}: {}", r.stderr);
+        }
+    }
+}

@@ -83,19 +83,24 @@ fn doc_scenario_node_override() {
             row("0000:5e:00.0", "nvidia-234", 1)
         ]
     );
-    // a label given with --label is matched like the hostname label
-    let r3 = on_fixture(
-        "t4-2x",
-        &[
+    // A label given with --label is matched like the hostname label; the hostname label
+    // itself is always the node name (see the_hostname_label_is_refused).
+    let cfg = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n  nodeMediatedDeviceTypes:\n  - nodeSelector: {zone: b}\n    mediatedDeviceTypes: [nvidia-234]\n";
+    let r3 = Host::bundled("t4-2x")
+        .cmd()
+        .args([
+            "-f",
+            "-",
             "--node-name",
             "x",
             "--label",
-            "kubernetes.io/hostname=node2",
+            "zone=b",
             "plan",
             "-o",
             "json",
-        ],
-    );
+        ])
+        .stdin(cfg)
+        .run();
     assert_eq!(
         json(&r3.stdout)["desired_types"],
         serde_json::json!(["nvidia-234"])
@@ -350,4 +355,13 @@ fn hostdev_root_from_the_environment_is_the_root() {
         .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_golden("list-types-t4-3x.txt", &r.stdout);
+}
+
+/// Issue 12 item 10: `--label kubernetes.io/hostname=...` cannot override the label that is
+/// always the node name: exit 64, naming --node-name.
+#[test]
+fn the_hostname_label_is_refused() {
+    let r = Host::bundled("t4-1x").run(&["--label", "kubernetes.io/hostname=other", "plan"]);
+    assert_eq!(r.code, 64, "{}", r.stderr);
+    assert!(r.stderr.contains("use --node-name instead"), "{}", r.stderr);
 }

@@ -492,6 +492,16 @@ impl<'a> Matcher<'a> {
     fn keeps(&self, id: &str, name: Option<&str>) -> bool {
         self.position(id, name).is_some() || self.is_external(id, name)
     }
+
+    /// Whether every desired and external entry is a numeric vendor-VFIO type ID or a name
+    /// in `names` (what the GPU's VFs list): then a type outside them is undesired even when
+    /// its own name can no longer be read (a full card lists only the header).
+    fn all_resolved(&self, names: &BTreeMap<u32, String>) -> bool {
+        let known = |e: &str| {
+            e.parse::<u32>().is_ok() || names.values().any(|n| normalize(n) == normalize(e))
+        };
+        self.desired.iter().all(|d| known(d)) && self.external.iter().all(|e| known(e))
+    }
 }
 
 /// A desired type a card can take, and how many instances it would get.
@@ -1103,7 +1113,7 @@ fn vendor_card(
         }
         let id = vf.current.to_string();
         let name = name_of(vf.current);
-        if name.is_none() {
+        if name.is_none() && (m.keeps(&id, None) || !m.all_resolved(names)) {
             // cannot tell whether it is desired: never cleared (as an unreadable mdev type)
             if m.position(&id, None).is_none() {
                 unnamed.insert(vf.current);
@@ -2265,6 +2275,29 @@ mod tests {
         let p = plan(&c, &node("n"), &i);
         assert!(p.is_noop());
         assert_eq!(p.cards[0].note, None);
+    }
+
+    #[test]
+    fn vendor_vfio_unnamed_type_is_cleared_when_every_desired_entry_is_an_id() {
+        // a full card (only the header is listed): its type has no name, but a desired list
+        // of type IDs cannot mean it, so it is undesired: cleared on idle VFs (type change)
+        let mut i = inv(vec![]);
+        l40s(&mut i, "0000:41:00.0", 4, &[(0, 1156)], 100);
+        let c = cfg("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [\"1150\"]\n");
+        let p = plan(&c, &node("n"), &i);
+        let clears: Vec<_> = p
+            .actions
+            .iter()
+            .filter(|a| a.kind() == ActionKind::ClearVgpuType)
+            .map(|a| a.vf().unwrap().address.clone())
+            .collect();
+        assert_eq!(clears, vec!["0000:41:00.4"]);
+        assert!(!p.is_noop());
+        // a desired name no VF lists could be that type: kept, as before
+        let c = cfg("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [\"1150\", NVIDIA L40S-4Q]\n");
+        let p = plan(&c, &node("n"), &i);
+        assert!(p.actions.is_empty());
+        assert!(p.cards[0].note.as_deref().unwrap().contains("cannot be named"));
     }
 
     #[test]

@@ -2294,10 +2294,16 @@ mod tests {
         assert_eq!(clears, vec!["0000:41:00.4"]);
         assert!(!p.is_noop());
         // a desired name no VF lists could be that type: kept, as before
-        let c = cfg("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [\"1150\", NVIDIA L40S-4Q]\n");
+        let c = cfg(
+            "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [\"1150\", NVIDIA L40S-4Q]\n",
+        );
         let p = plan(&c, &node("n"), &i);
         assert!(p.actions.is_empty());
-        assert!(p.cards[0].note.as_deref().unwrap().contains("cannot be named"));
+        assert!(p.cards[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("cannot be named"));
     }
 
     #[test]

@@ -670,8 +670,21 @@ fn stale_removal(a: &Action, inv: &Inventory) -> Option<String> {
 /// with its type, every removed one gone, every VF carrying the type it was given.
 pub fn verify(inv: &Inventory, outcome: &Outcome) -> Vec<String> {
     let mut diffs = Vec::new();
-    for a in &outcome.done {
+    // a VF cleared and then given the new type in the same run (a GPU re-planned after
+    // its clearing) is checked against its last write only
+    let mut last_vf_write = std::collections::HashMap::new();
+    for (i, a) in outcome.done.iter().enumerate() {
+        if let Action::SetVgpuType(v) | Action::ClearVgpuType(v) = a {
+            last_vf_write.insert(v.address.as_str(), i);
+        }
+    }
+    for (i, a) in outcome.done.iter().enumerate() {
         let diff = match a {
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v)
+                if last_vf_write.get(v.address.as_str()) != Some(&i) =>
+            {
+                None
+            }
             Action::SetVgpuType(v) => verify_vf(inv, v, v.type_id),
             Action::ClearVgpuType(v) => verify_vf(inv, v, 0),
             Action::Create(m) => match inv.mdevs.iter().find(|x| x.uuid == m.uuid) {

@@ -780,3 +780,31 @@ fn audit_log_that_cannot_be_written_stops_before_the_next_host_write() {
     // the mdev that was made is recorded
     assert_eq!(State::load(&h.fs).unwrap().mdevs.len(), 1);
 }
+
+#[test]
+fn vf_cleared_then_set_in_one_run_is_verified_against_its_last_write() {
+    // a type change on a vendor-VFIO GPU: the VF is cleared, the GPU re-planned, and the
+    // same VF given the new type; found by the simulated NVIDIA driver (tests/vm case 62)
+    let h = host("l40s-vfio");
+    let vf = |type_id| VfAction {
+        address: "0000:61:00.4".into(),
+        gpu: Some("0000:61:00.0".into()),
+        type_id,
+        type_name: None,
+    };
+    let mut outcome = Outcome {
+        done: vec![
+            Action::ClearVgpuType(vf(1150)),
+            Action::SetVgpuType(vf(1152)),
+        ],
+        ..Default::default()
+    };
+    let inv = Inventory::scan(&h.fs).unwrap();
+    assert_eq!(verify(&inv, &outcome), Vec::<String>::new());
+    // the last write still counts: the VF reads 1152, not 0
+    outcome.done.swap(0, 1);
+    assert_eq!(
+        verify(&inv, &outcome),
+        vec!["VF 0000:61:00.4 should carry vGPU type 0 but reads 1152".to_string()]
+    );
+}

@@ -9,6 +9,7 @@
 PF=0000:04:00.0
 C=/tests/files/nvsim-l40s-8q.yaml    # NVIDIA L40S-8Q (1152), at most 6 per GPU
 C2=/tests/files/nvsim-l40s-4q.yaml   # "1150" (L40S-4Q), at most 12 per GPU
+C3=/tests/files/nvsim-l40s-8q-id.yaml  # "1152"
 AUDIT=/var/log/hostdev/audit.jsonl
 VFS="0000:04:10.0 0000:04:10.2 0000:04:10.4 0000:04:10.6 0000:04:11.0 0000:04:11.2 0000:04:11.4"
 V0=0000:04:10.0; V6=0000:04:11.4
@@ -84,10 +85,15 @@ printf '%s\n' "$OUT"
 for v in $VFS; do assert_file_eq "$PCI/$v/nvidia/current_vgpu_type" 1150; done
 assert_exit 0 hostdev plan -f "$C2" --detailed-exitcode
 
-step "a process holds a VF open as a VM does: apply back to 8Q and teardown leave it alone"
+step "the full card's type has no name: a configuration by name keeps it, and says why"
+assert_exit 0 hostdev plan -f "$C" --detailed-exitcode
+printf '%s\n' "$OUT"
+assert_contains "$OUT" "vGPU type 1150 cannot be named from sysfs"
+
+step "a process holds a VF open as a VM does: apply back to 8Q (by ID) and teardown leave it alone"
 vfio_hold "$PCI/$V0" "$V0"
 assert_write_fails EBUSY "$PCI/$V0/nvidia/current_vgpu_type" 0
-assert_exit 1 timeout 60 hostdev apply -f "$C" --yes
+assert_exit 1 timeout 60 hostdev apply -f "$C3" --yes
 printf '%s\n%s\n' "$OUT" "$ERR"
 assert_contains "$OUT" "in use by pid $HOLD_PID (vmtool)"
 assert_file_eq "$PCI/$V0/nvidia/current_vgpu_type" 1150

@@ -30,15 +30,50 @@ pub fn confirm_with(prompt: &str, yes: bool, terminal: bool) -> Result<bool> {
     let answer = dialoguer::Confirm::new()
         .with_prompt(prompt)
         .default(false)
-        .interact_opt()
-        .map_err(|e| anyhow::anyhow!("reading the confirmation from the terminal: {e}"))?;
-    Ok(answer == Some(true))
+        .interact_opt();
+    answered(answer, &mut std::io::stderr())
+}
+
+/// The prompt's answer. Ctrl-C at the prompt reaches us as a key, not a signal (the
+/// terminal is in raw mode), and dialoguer reports it as `Interrupted` with the cursor
+/// still hidden: that is a "no" — the cursor is shown again and the line ended, so the
+/// caller ends with "aborted; nothing was changed" (exit 1).
+fn answered(
+    answer: Result<Option<bool>, dialoguer::Error>,
+    term: &mut dyn std::io::Write,
+) -> Result<bool> {
+    match answer {
+        Ok(a) => Ok(a == Some(true)),
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+            // show the cursor again (DECTCEM), end the prompt's line
+            let _ = term.write_all(b"\x1b[?25h\n");
+            let _ = term.flush();
+            Ok(false)
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "reading the confirmation from the terminal: {e}"
+        )),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::exit_code;
+
+    /// Issue 12 item 10: Ctrl-C at the prompt is a "no" with the cursor shown again, not
+    /// "IO error: read interrupted".
+    #[test]
+    fn ctrl_c_at_the_prompt_is_no_and_restores_the_cursor() {
+        let mut term = Vec::new();
+        let e = std::io::Error::new(std::io::ErrorKind::Interrupted, "read interrupted");
+        assert!(!answered(Err(dialoguer::Error::IO(e)), &mut term).unwrap());
+        assert_eq!(term, b"\x1b[?25h\n");
+        let other = std::io::Error::other("boom");
+        assert!(answered(Err(dialoguer::Error::IO(other)), &mut term).is_err());
+        assert!(answered(Ok(Some(true)), &mut term).unwrap());
+        assert!(!answered(Ok(None), &mut term).unwrap());
+    }
 
     #[test]
     fn yes_proceeds_without_terminal() {

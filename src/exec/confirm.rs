@@ -2,6 +2,9 @@
 //! no), and without a terminal and without `--yes` nothing is changed.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 use anyhow::Result;
 
@@ -27,11 +30,60 @@ pub fn confirm_with(prompt: &str, yes: bool, terminal: bool) -> Result<bool> {
             ),
         ));
     }
+    if crate::exec::interrupt::requested() {
+        // a signal before the prompt: nothing was asked, nothing is done
+        return Ok(false);
+    }
+    let signals = PromptSignals::install();
     let answer = dialoguer::Confirm::new()
         .with_prompt(prompt)
         .default(false)
         .interact_opt();
-    answered(answer, &mut std::io::stderr())
+    let signalled = signals.restore();
+    let yes = answered(answer, &mut std::io::stderr())?;
+    Ok(yes && !signalled)
+}
+
+static AT_PROMPT: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn at_prompt(_sig: nix::libc::c_int) {
+    AT_PROMPT.store(true, Ordering::SeqCst);
+}
+
+/// While the prompt reads the terminal, SIGINT/SIGTERM/SIGHUP interrupt the read (no
+/// `SA_RESTART`), so a signal ends the prompt as a "no" instead of leaving it waiting.
+struct PromptSignals(Vec<(Signal, SigAction)>);
+
+impl PromptSignals {
+    fn install() -> PromptSignals {
+        AT_PROMPT.store(false, Ordering::SeqCst);
+        let action = SigAction::new(
+            SigHandler::Handler(at_prompt),
+            SaFlags::empty(),
+            SigSet::empty(),
+        );
+        let mut old = Vec::new();
+        for sig in crate::exec::interrupt::SIGNALS {
+            // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+            if let Ok(prev) = unsafe { sigaction(sig, &action) } {
+                old.push((sig, prev));
+            }
+        }
+        PromptSignals(old)
+    }
+
+    /// Put the previous handlers back; whether a signal arrived at the prompt.
+    fn restore(self) -> bool {
+        for (sig, prev) in &self.0 {
+            // SAFETY: re-installing the handler that was there before.
+            let _ = unsafe { sigaction(*sig, prev) };
+        }
+        let hit = AT_PROMPT.load(Ordering::SeqCst);
+        if hit {
+            crate::exec::interrupt::set(true);
+        }
+        hit
+    }
 }
 
 /// The prompt's answer. Ctrl-C at the prompt reaches us as a key, not a signal (the

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::cli::{EnvArgs, EnvFormat, Output};
+use crate::cli::{EnvArgs, EnvFormat, Output, Provider};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::Inventory;
@@ -48,17 +48,25 @@ fn resolve(output: Output, format: Option<EnvFormat>) -> Result<Format> {
 
 pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
     let format = resolve(ctx.output, args.format)?;
-    let config = ctx.load_config()?;
+    let config = crate::commands::status::load_config(ctx, args.provider)?;
     let inv = Inventory::scan(&ctx.sysfs)?;
-    let env = env::discover(&config, &inv, args.include_external);
+    let env = match args.provider {
+        Provider::Kubevirt => env::discover(&config, &inv, args.include_external),
+        Provider::Nvidia => crate::plan::nvidia::discover(
+            &inv,
+            crate::commands::status::nvidia_names(ctx)?.as_deref(),
+        ),
+    };
 
     for s in &env.skipped {
         log::debug!("{}", s);
     }
-    for w in &env.warnings {
+    for w in env.warnings.iter().chain(&collisions(&env.vars)) {
         log::warn!("{}", w);
     }
-    if env.vars.is_empty() {
+    if env.vars.is_empty() && args.provider == Provider::Nvidia {
+        log::warn!("no NVIDIA function on vfio-pci and no mdev with a type name: NVIDIA's plugin would advertise nothing");
+    } else if env.vars.is_empty() {
         let p = &config.permitted;
         log::warn!(
             "{}",
@@ -118,9 +126,53 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
     Ok(Code::Ok)
 }
 
+/// Resource names that KubeVirt's ResourceNameToEnvVar maps to one variable (`a.b/c` and
+/// `a/b.c` both become `..._A_B_C`): virt-launcher would see one value for both. One
+/// warning per variable, naming the resources in order.
+fn collisions(vars: &[env::EnvVar]) -> Vec<String> {
+    let mut by_name: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for v in vars {
+        let names = by_name.entry(&v.name).or_default();
+        if !names.contains(&v.resource_name.as_str()) {
+            names.push(&v.resource_name);
+        }
+    }
+    by_name
+        .into_iter()
+        .filter(|(_, r)| r.len() > 1)
+        .map(|(name, r)| {
+            let list: Vec<String> = r.iter().map(|r| format!("{r:?}")).collect();
+            format!(
+                "{name} is the variable of resources {}: KubeVirt names them alike (`/` and `.` both become `_`), so a VM would see one value for both; rename one of them",
+                list.join(" and ")
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 12 item 10: `a.b/c` and `a/b.c` map to one variable: a warning names both.
+    #[test]
+    fn colliding_resource_names_are_warned_about() {
+        let var = |resource: &str| env::EnvVar {
+            name: env::resource_name_to_env_var("PCI_RESOURCE", resource),
+            value: String::new(),
+            resource_name: resource.into(),
+            kind: env::Kind::Pci,
+            external: false,
+            selectors: Vec::new(),
+            devices: Vec::new(),
+        };
+        let vars = [var("a.b/c"), var("a/b.c"), var("x/y")];
+        assert_eq!(
+            collisions(&vars),
+            ["PCI_RESOURCE_A_B_C is the variable of resources \"a.b/c\" and \"a/b.c\": KubeVirt names them alike (`/` and `.` both become `_`), so a VM would see one value for both; rename one of them"]
+        );
+        assert!(collisions(&vars[1..]).is_empty());
+    }
 
     #[test]
     fn output_and_format_agree_or_fail_with_64() {

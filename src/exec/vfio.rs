@@ -3,10 +3,9 @@
 //! driver_override + unbind + drivers_probe sequence.
 
 /// `0000:65:00.0` or `65:00.0` → `0000:65:00.0` (lower-case); `None` if not an address.
+/// Out-of-range addresses (`0000:65:00.8`) are `None` too: see [`crate::cli::pci_address`].
 pub fn normalize_address(s: &str) -> Option<String> {
-    let s = s.trim().to_ascii_lowercase();
-    let full = if s.len() == 7 { format!("0000:{s}") } else { s };
-    crate::host::iommu::is_pci_address(&full).then_some(full)
+    crate::cli::pci_address(s).ok()
 }
 
 use std::collections::BTreeSet;
@@ -41,9 +40,12 @@ impl DeviceArg {
         PciSelector::parse(s).map(DeviceArg::Selector).map_err(|_| {
             fail(
                 Code::Usage,
-                format!(
-                    "DEVICE {s:?}: expected a PCI address (0000:65:00.0 or 65:00.0) or a vendor:device selector (10de:1eb8)"
-                ),
+                match crate::cli::pci_address(s) {
+                    Err(Some(why)) => format!("DEVICE {s:?}: {why}"),
+                    _ => format!(
+                        "DEVICE {s:?}: expected a PCI address (0000:65:00.0 or 65:00.0) or a vendor:device selector (10de:1eb8)"
+                    ),
+                },
             )
         })
     }

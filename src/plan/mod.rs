@@ -4,7 +4,9 @@
 pub mod bind;
 pub mod env;
 pub mod mdev;
+pub mod nvidia;
 pub mod saved;
+pub mod status;
 pub mod teardown;
 
 pub use mdev::*;

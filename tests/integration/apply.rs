@@ -746,3 +746,44 @@ fn ctrl_c_at_prompt(root: &Path) -> (i32, String) {
         String::from_utf8_lossy(&seen).into_owned(),
     )
 }
+
+/// Issue 12 item 10: not root on the real root is exit 77 before a missing default
+/// configuration (66) — the remedy is sudo either way. Runs as `nobody` (via setpriv when
+/// the tests run as root); nothing is changed, since the run is refused first.
+#[test]
+fn not_root_is_reported_before_a_missing_default_config() {
+    let as_nobody = |args: &[&str]| {
+        let mut cmd = if nix::unistd::geteuid().is_root() {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+                .arg(crate::util::BIN);
+            c
+        } else {
+            std::process::Command::new(crate::util::BIN)
+        };
+        let out = cmd
+            .args(args)
+            .env_remove("HOSTDEV_ROOT")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run hostdev as nobody (is setpriv installed?)");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for args in [
+        &["apply", "--yes"][..],
+        &["apply", "--yes", "--plan", "/nonexistent/plan.json"][..],
+        &["teardown", "--yes"][..],
+    ] {
+        let (code, stderr) = as_nobody(args);
+        assert_eq!(code, 77, "{args:?}: {stderr}");
+        assert!(stderr.contains("run it as root"), "{args:?}: {stderr}");
+    }
+    // A dry run needs no root: the missing configuration is what it reports.
+    if !std::path::Path::new("/etc/hostdev/config.yaml").exists() {
+        let (code, stderr) = as_nobody(&["apply", "--dry-run"]);
+        assert_eq!(code, 66, "{stderr}");
+    }
+}

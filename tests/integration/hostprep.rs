@@ -188,3 +188,22 @@ fn bind_refusal_creates_no_lock_or_audit_file() {
     assert!(!host.path("run/hostdev/lock").exists());
     assert!(!host.path("var/log/hostdev/audit.jsonl").exists());
 }
+
+/// Issue 12 item 10: an address past the last device (1f) or function (7) is a usage error
+/// (64) naming the bad part, not a missing device (66), for `bind vfio` and `iommu groups`.
+#[test]
+fn out_of_range_pci_addresses_are_usage_errors() {
+    for (addr, why) in [
+        ("0000:65:00.8", "function 8 is above 7"),
+        ("65:20.0", "device 20 is above 1f"),
+    ] {
+        for args in [
+            &["--node-name", "n", "bind", "vfio", "--dry-run", addr][..],
+            &["iommu", "groups", "--device", addr][..],
+        ] {
+            let r = run_on("host-shared-nic", args);
+            assert_eq!(r.code, 64, "{args:?}: {}", r.stderr);
+            assert!(r.stderr.contains(why), "{args:?}: {}", r.stderr);
+        }
+    }
+}

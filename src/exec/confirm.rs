@@ -2,7 +2,7 @@
 //! no), and without a terminal and without `--yes` nothing is changed.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
@@ -39,24 +39,40 @@ pub fn confirm_with(prompt: &str, yes: bool, terminal: bool) -> Result<bool> {
         .with_prompt(prompt)
         .default(false)
         .interact_opt();
-    let signalled = signals.restore();
-    let yes = answered(answer, &mut std::io::stderr())?;
-    Ok(yes && !signalled)
+    signals.restore();
+    answered(answer, &mut std::io::stderr())
 }
 
-static AT_PROMPT: AtomicBool = AtomicBool::new(false);
+/// The terminal settings before the prompt, restored by the signal handler.
+static TERMINAL: OnceLock<nix::libc::termios> = OnceLock::new();
 
+/// SIGINT/SIGTERM/SIGHUP while the prompt waits: nothing has been changed and no lock is
+/// held yet, so the run ends right here, as a "no" would — terminal settings and cursor
+/// restored, "aborted; nothing was changed", exit 1. (Waiting for the read to return is
+/// not enough: a signal just before the read starts would leave it waiting forever.)
 extern "C" fn at_prompt(_sig: nix::libc::c_int) {
-    AT_PROMPT.store(true, Ordering::SeqCst);
+    const MSG: &[u8] = b"\x1b[?25h\nhostdev: aborted; nothing was changed\n";
+    // SAFETY: tcsetattr, write and _exit are async-signal-safe; TERMINAL is set before
+    // the handler is installed and never changes.
+    unsafe {
+        if let Some(t) = TERMINAL.get() {
+            nix::libc::tcsetattr(0, nix::libc::TCSANOW, t);
+        }
+        nix::libc::write(2, MSG.as_ptr().cast(), MSG.len());
+        nix::libc::_exit(1);
+    }
 }
 
-/// While the prompt reads the terminal, SIGINT/SIGTERM/SIGHUP interrupt the read (no
-/// `SA_RESTART`), so a signal ends the prompt as a "no" instead of leaving it waiting.
+/// The prompt's signal handlers, replaced by the previous ones when it is done.
 struct PromptSignals(Vec<(Signal, SigAction)>);
 
 impl PromptSignals {
     fn install() -> PromptSignals {
-        AT_PROMPT.store(false, Ordering::SeqCst);
+        // SAFETY: tcgetattr fills the zeroed struct; on failure it is not used.
+        let mut t: nix::libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { nix::libc::tcgetattr(0, &mut t) } == 0 {
+            let _ = TERMINAL.set(t);
+        }
         let action = SigAction::new(
             SigHandler::Handler(at_prompt),
             SaFlags::empty(),
@@ -64,7 +80,7 @@ impl PromptSignals {
         );
         let mut old = Vec::new();
         for sig in crate::exec::interrupt::SIGNALS {
-            // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+            // SAFETY: the handler only calls async-signal-safe functions.
             if let Ok(prev) = unsafe { sigaction(sig, &action) } {
                 old.push((sig, prev));
             }
@@ -72,17 +88,12 @@ impl PromptSignals {
         PromptSignals(old)
     }
 
-    /// Put the previous handlers back; whether a signal arrived at the prompt.
-    fn restore(self) -> bool {
+    /// Put the previous handlers back.
+    fn restore(self) {
         for (sig, prev) in &self.0 {
             // SAFETY: re-installing the handler that was there before.
             let _ = unsafe { sigaction(*sig, prev) };
         }
-        let hit = AT_PROMPT.load(Ordering::SeqCst);
-        if hit {
-            crate::exec::interrupt::set(true);
-        }
-        hit
     }
 }
 

@@ -522,3 +522,104 @@ pub fn allocate_env(resources: &[ResourceStatus], devices: &[DeviceStatus]) -> V
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dev(resource: &str, id: &str, numa: Option<i32>, healthy: bool, held: bool) -> DeviceStatus {
+        DeviceStatus {
+            resource: resource.into(),
+            kind: Kind::Pci,
+            address: Some(id.into()),
+            uuid: None,
+            parent: None,
+            type_id: None,
+            iommu_group: "1".into(),
+            numa_node: numa,
+            driver: Some("vfio-pci".into()),
+            external: false,
+            healthy,
+            problems: vec![],
+            device_nodes: vec![],
+            in_use: held,
+            holders: vec![],
+        }
+    }
+
+    fn res(name: &str, devices: Vec<DeviceStatus>) -> ResourceStatus {
+        ResourceStatus {
+            resource_name: name.into(),
+            kind: Kind::Pci,
+            external: false,
+            variable: format!("PCI_RESOURCE_{}", name.to_ascii_uppercase()),
+            selectors: vec![],
+            devices,
+            not_available: vec![],
+        }
+    }
+
+    fn ids(v: &[DeviceStatus]) -> Vec<&str> {
+        v.iter().map(|d| d.id()).collect()
+    }
+
+    #[test]
+    fn select_orders_filters_and_counts() {
+        let rs = vec![
+            res("b", vec![dev("b", "0000:86:00.0", Some(1), true, false)]),
+            res(
+                "a",
+                vec![
+                    dev("a", "0000:5e:00.0", Some(0), true, true),
+                    dev("a", "0000:3b:00.0", Some(0), true, false),
+                    dev("a", "0000:af:00.0", Some(1), false, false),
+                ],
+            ),
+        ];
+        let all = select(&rs, &Selection::default()).unwrap();
+        assert_eq!(
+            ids(&all),
+            [
+                "0000:3b:00.0",
+                "0000:5e:00.0",
+                "0000:86:00.0",
+                "0000:af:00.0"
+            ]
+        );
+        let free = Selection {
+            free: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(&select(&rs, &free).unwrap()),
+            ["0000:3b:00.0", "0000:86:00.0"]
+        );
+        let near = Selection {
+            numa_node: Some(1),
+            count: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(&select(&rs, &near).unwrap()),
+            ["0000:86:00.0", "0000:af:00.0", "0000:3b:00.0"]
+        );
+        let too_many = Selection {
+            free: true,
+            count: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(select(&rs, &too_many).unwrap_err(), 2);
+        let env = allocate_env(&rs, &select(&rs, &free).unwrap());
+        let pairs: Vec<(&str, &str)> = env
+            .iter()
+            .map(|v| (v.name.as_str(), v.value.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("PCI_RESOURCE_B", "0000:86:00.0"),
+                ("PCI_RESOURCE_A", "0000:3b:00.0")
+            ]
+        );
+    }
+}

@@ -555,6 +555,11 @@ fn devices_libvirt_elements_validate_in_a_minimal_domain() {
     assert!(elements[0]
         .starts_with("<hostdev mode='subsystem' type='mdev' model='vfio-pci' display='off'>"));
     assert!(elements[2].starts_with("<hostdev mode='subsystem' type='pci' managed='no'>"));
+    validate_in_domain(&elements);
+}
+
+/// Each `<hostdev>` element, wrapped in a minimal domain, passes `virt-xml-validate`.
+fn validate_in_domain(elements: &[String]) {
     if !tool("virt-xml-validate") {
         return;
     }
@@ -765,4 +770,33 @@ fn an_undesired_mdev_in_use_is_drift_and_not_wanted() {
     assert!(r.stderr.contains(
         "hostdev: drift: mdev 00000000-0000-4000-8000-000000000002 (nvidia-230) on 0000:3b:00.0 is not wanted but cannot be removed: in use by pid 4242 (qemu-system-x86)\n"
     ), "{}", r.stderr);
+}
+
+#[test]
+fn vendor_vfio_vfs_are_pci_hostdevs_left_on_their_driver() {
+    // fixtures/l40s-vfio: VFs 0000:61:00.4 (held by pid 4343) and .5 carry a vGPU type on
+    // the `nvidia` driver; KubeVirt hands them out as PCI devices.
+    let h = Host::bundled("l40s-vfio");
+    let r = h.run(&["devices", "--format", "libvirt"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let elements: Vec<String> = r
+        .stdout
+        .split_inclusive("</hostdev>\n")
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        elements[1],
+        "<hostdev mode='subsystem' type='pci' managed='no'>\n  <source>\n    <address domain='0x0000' bus='0x61' slot='0x00' function='0x5'/>\n  </source>\n</hostdev>\n"
+    );
+    validate_in_domain(&elements);
+    let r = h.run(&["devices", "--free", "--format", "qemu"]);
+    assert_eq!(r.stdout, "-device vfio-pci,host=0000:61:00.5\n");
+    let r = h.run(&["devices", "--free", "-n", "2", "--format", "qemu"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("asked for 2 free devices, there is 1 free (nvidia.com/AD102GL_L40S)"),
+        "{}",
+        r.stderr
+    );
 }

@@ -1,6 +1,6 @@
-//! Binding PCI devices to vfio-pci and returning them to their original drivers: device
-//! selection, refusal rules (group viability, host use, NVIDIA vendor-VFIO VFs) and the
-//! driver_override + unbind + drivers_probe sequence.
+//! Binding PCI devices to vfio-pci and returning them to their original drivers: the
+//! host-use facts the bind planner (`plan/bind.rs`) needs, the driver_override + unbind +
+//! drivers_probe sequences, and their typed outcomes per device.
 
 /// `0000:65:00.0` or `65:00.0` → `0000:65:00.0` (lower-case); `None` if not an address.
 /// Out-of-range addresses (`0000:65:00.8`) are `None` too: see [`crate::cli::pci_address`].

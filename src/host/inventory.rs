@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::config::normalize;
-use crate::host::sysfs::{self, parent_component, AttrDir, Sysfs};
+use crate::host::sysfs::{parent_component, AttrDir, Sysfs};
 
 /// NVIDIA's PCI vendor ID, as the inventory spells it.
 pub const NVIDIA_VENDOR: &str = "10de";
@@ -102,6 +102,9 @@ pub struct PciDevice {
     pub cdevs: Vec<String>,
     /// NVIDIA vendor-specific VFIO (`nvidia/` directory on a VF).
     pub nvidia: Option<NvidiaVf>,
+    /// The device has an `nvidia/` directory (even one without attributes yet).
+    #[serde(skip)]
+    pub nvidia_dir: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -230,6 +233,10 @@ pub enum Scope {
         /// External selectors, normalized.
         external: Vec<String>,
     },
+    /// Which parents offer which types (`--wait-for-parents`, polled): type IDs and the
+    /// names needed to match `desired`, no counts or descriptions; PCI devices as for
+    /// `Plan`; no scan of `/proc`.
+    Offers { desired: Vec<String> },
 }
 
 impl Scope {
@@ -261,6 +268,14 @@ impl Inventory {
         let in_use: BTreeSet<String> = mdevs.iter().filter_map(|m| m.type_id.clone()).collect();
         let parents = scan_parents(fs, &pci, scope, &in_use)?;
         name_mdev_types(fs, &mut mdevs, &parents);
+        if let Scope::Offers { .. } = scope {
+            return Ok(Inventory {
+                parents,
+                mdevs,
+                pci,
+                ..Default::default()
+            });
+        }
         let mut inv = Inventory {
             parents,
             mdevs,
@@ -355,7 +370,7 @@ fn hex_id(s: &str) -> String {
 /// subsystem IDs, NUMA node and `driver_override` are left `None`.
 fn scan_pci(fs: &Sysfs, scope: &Scope) -> Result<Vec<PciDevice>> {
     let all = matches!(scope, Scope::All);
-    let base = fs.path(sysfs::PCI_DEVICES);
+    let base = fs.pci_devices();
     let mut out = Vec::new();
     for address in fs.list_dirs(&base).with_context(|| ctx(fs, &base))? {
         let dir = base.join(&address);
@@ -422,6 +437,7 @@ fn scan_pci(fs: &Sysfs, scope: &Scope) -> Result<Vec<PciDevice>> {
             sriov_numvfs: num("sriov_numvfs")?,
             cdevs,
             nvidia,
+            nvidia_dir: has_nvidia,
             address,
         });
     }
@@ -489,17 +505,25 @@ impl TypeReads<'_> {
             Scope::Plan { desired, external } => {
                 desired.iter().any(|d| d == id) || external.contains(&normalize(id))
             }
+            Scope::Offers { desired } => desired.iter().any(|d| d == id),
         }
     }
 
     fn by_name(&self, name: Option<&str>) -> bool {
-        let Scope::Plan { desired, external } = self.scope else {
-            return true;
+        let (desired, external): (&[String], &[String]) = match self.scope {
+            Scope::All => return true,
+            Scope::Plan { desired, external } => (desired, external),
+            Scope::Offers { desired } => (desired, &[]),
         };
         let Some(n) = name.map(normalize).filter(|n| !n.is_empty()) else {
             return false;
         };
         desired.iter().any(|d| normalize(d) == n) || external.contains(&n)
+    }
+
+    /// Counts and descriptions are read at all (not for [`Scope::Offers`]).
+    fn details(&self) -> bool {
+        !matches!(self.scope, Scope::Offers { .. })
     }
 }
 
@@ -509,7 +533,7 @@ fn scan_parents(
     scope: &Scope,
     in_use: &BTreeSet<String>,
 ) -> Result<Vec<Parent>> {
-    let base = fs.path(sysfs::MDEV_BUS_CLASS);
+    let base = fs.mdev_parents();
     let mut listed = Vec::new();
     for name in fs.list_dirs(&base).with_context(|| ctx(fs, &base))? {
         let types_dir = base.join(&name).join("mdev_supported_types");
@@ -542,6 +566,13 @@ fn scan_parents(
     }
     let all_names = match scope {
         Scope::All => true,
+        Scope::Offers { desired } => {
+            let ids: BTreeSet<&str> = listed
+                .iter()
+                .flat_map(|l| l.ids.iter().map(String::as_str))
+                .collect();
+            !desired.iter().all(|d| ids.contains(d.as_str()))
+        }
         Scope::Plan { desired, external } => {
             let ids: BTreeSet<&str> = listed
                 .iter()
@@ -664,7 +695,7 @@ fn read_type(
         max_instances: None,
         partial: true,
     };
-    if !(by_id || reads.by_name(t.name.as_deref())) {
+    if !reads.details() || !(by_id || reads.by_name(t.name.as_deref())) {
         return Ok(Some(t));
     }
     let path_of = |name: &str| fs.display(&types.path().join(attr(name)));
@@ -746,7 +777,7 @@ fn max_instance(description: &str) -> Option<u64> {
 
 /// The mdevs, their type names not yet filled in (see [`name_mdev_types`]).
 fn scan_mdevs(fs: &Sysfs) -> Result<Vec<Mdev>> {
-    let base = fs.path(sysfs::MDEV_DEVICES);
+    let base = fs.mdevs();
     let devices = match fs.dir(&base) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -786,7 +817,7 @@ fn scan_mdevs(fs: &Sysfs) -> Result<Vec<Mdev>> {
 
 /// Each mdev's type name: from its parent's types, else through its `mdev_type` link.
 fn name_mdev_types(fs: &Sysfs, mdevs: &mut [Mdev], parents: &[Parent]) {
-    let base = fs.path(sysfs::MDEV_DEVICES);
+    let base = fs.mdevs();
     for m in mdevs {
         let Some(id) = &m.type_id else { continue };
         let known = parents
@@ -806,7 +837,7 @@ fn read_name(fs: &Sysfs, type_link: &Path) -> Option<String> {
 
 /// Whether a process whose `comm` is `comm` runs (`<root>/proc/*/comm` is world-readable).
 fn process_running(fs: &Sysfs, comm: &str) -> bool {
-    let proc_dir = fs.path("proc");
+    let proc_dir = fs.proc_dir();
     fs.list(&proc_dir)
         .unwrap_or_default()
         .iter()
@@ -832,7 +863,7 @@ pub fn holders_now(fs: &Sysfs, paths: &[String]) -> Result<Vec<Holder>> {
 
 /// Scan `<root>/proc/*/fd` for open `/dev/vfio/...` handles.
 fn scan_holders(fs: &Sysfs) -> Result<(BTreeMap<String, Vec<Holder>>, usize)> {
-    let proc_dir = fs.path("proc");
+    let proc_dir = fs.proc_dir();
     let mut holders: BTreeMap<String, Vec<Holder>> = BTreeMap::new();
     let mut skipped = 0;
     let pids = fs.list(&proc_dir).unwrap_or_default();

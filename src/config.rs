@@ -315,18 +315,37 @@ pub fn load_with(
         }
         Err(e) => return Err(fail(Code::NotFound, format!("cannot read {shown}: {e}"))),
     };
-    let text = String::from_utf8(bytes).map_err(|_| {
-        fail(
-            Code::NotFound,
-            format!("cannot read {shown}: stream did not contain valid UTF-8"),
-        )
-    })?;
     let source = if stdin {
         Source::Stdin
     } else {
         Source::File(path.to_path_buf())
     };
+    let text =
+        String::from_utf8(bytes).map_err(|e| not_utf8(&source, e.as_bytes(), e.utf8_error()))?;
     parse(&text, &source)
+}
+
+/// Text that is not UTF-8 is an invalid configuration (65), at the line and column of the
+/// first bad byte (the column counts the characters before it on its line).
+fn not_utf8(source: &Source, bytes: &[u8], e: std::str::Utf8Error) -> anyhow::Error {
+    let at = e.valid_up_to();
+    // The prefix up to `at` is valid UTF-8 by definition.
+    let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    fail(
+        Code::Config,
+        format!(
+            "{source}:{line}:{col}: not UTF-8 (byte 0x{:02x} at offset {at}): the configuration must be UTF-8 text",
+            bytes.get(at).copied().unwrap_or_default()
+        ),
+    )
 }
 
 /// Parse and validate configuration text; `source` names it in messages.
@@ -836,6 +855,23 @@ mod tests {
             e,
             "c.yaml:1:67: nested more than 64 levels deep: a configuration is a few levels deep"
         );
+    }
+
+    /// Issue 12 item 10: non-UTF-8 text is an invalid configuration (65, was 66) with the
+    /// line and column of the first bad byte, from a file and from stdin alike.
+    #[test]
+    fn non_utf8_is_65_with_a_position() {
+        let bytes =
+            b"mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [\xc3\xa9, nvi\xffdia]\n";
+        for path in ["c.yaml", "-"] {
+            let e = load_with(Path::new(path), &|_| Ok(bytes.to_vec())).unwrap_err();
+            assert_eq!(crate::error::exit_code(&e).as_i32(), 65, "{e}");
+            assert!(
+                e.to_string()
+                    .ends_with(":2:31: not UTF-8 (byte 0xff at offset 61): the configuration must be UTF-8 text"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::host::vgpu::{self, Framework};
 use crate::plan::env::EnvVar;
 use crate::plan::{Action, ActionKind, Blocked, CardKind, MdevHandling, Plan, SCHEMA};
 
+pub mod escape;
 pub mod status;
 
 /// Write a document as pretty JSON or YAML (stable field order, trailing newline).
@@ -39,8 +40,20 @@ pub fn table(header: &[&str]) -> Table {
 }
 
 /// Print a table without the padding comfy-table puts at the start and end of lines.
+/// Every cell is escaped ([`escape::cell`]): host data cannot move the cursor, colour the
+/// terminal or start a new row.
 pub fn write_table(out: &mut dyn Write, t: &Table) -> Result<()> {
-    for line in t.lines() {
+    let cells = |row: &comfy_table::Row| -> Vec<String> {
+        row.cell_iter()
+            .map(|c| escape::cell(&c.content()))
+            .collect()
+    };
+    let header: Vec<String> = t.header().map(cells).unwrap_or_default();
+    let mut escaped = table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+    for row in t.row_iter() {
+        escaped.add_row(cells(row));
+    }
+    for line in escaped.lines() {
         writeln!(
             out,
             "{}",

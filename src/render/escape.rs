@@ -16,7 +16,8 @@ pub fn cell(s: &str) -> String {
 }
 
 /// A writer that escapes the C0 control characters other than newline and tab, DEL and
-/// the C1 controls (U+0080..U+009F, which some terminals obey like ESC sequences).
+/// the C1 controls (U+0080..U+009F, which some terminals obey like ESC sequences), in
+/// the forms of [`crate::logger::escape_controls`] (`\e`, `\x07`, `\x9b`).
 pub struct EscapeControls<W: Write> {
     inner: W,
     /// The last byte written was 0xC2, the lead byte of U+0080..U+00BF: held back until
@@ -36,7 +37,7 @@ impl<W: Write> Write for EscapeControls<W> {
         for &b in buf {
             if std::mem::take(&mut self.held) {
                 if (0x80..=0x9f).contains(&b) {
-                    out.extend_from_slice(format!("\\u{{{b:x}}}").as_bytes());
+                    out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
                     continue;
                 }
                 out.push(0xc2);
@@ -82,7 +83,7 @@ mod tests {
         w.flush().unwrap();
         assert_eq!(
             String::from_utf8(w.inner).unwrap(),
-            "node: a\\e]0;pwned\\x07 é ¢\tx\n\\x7f\\x0dz\\u{9b}1"
+            "node: a\\e]0;pwned\\x07 é ¢\tx\n\\x7f\\x0dz\\x9b1"
         );
     }
 }

@@ -394,7 +394,13 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    writeln!(out, "node: {} ({})", plan.node.name, labels.join(", "))?;
+    // Host and configuration data on one line each: newlines escaped too (escape::cell).
+    writeln!(
+        out,
+        "node: {} ({})",
+        escape::cell(&plan.node.name),
+        escape::cell(&labels.join(", "))
+    )?;
     match plan.mdev_handling {
         MdevHandling::Disabled => writeln!(
             out,
@@ -410,7 +416,7 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
             if plan.desired_types.is_empty() {
                 "(none: every removable mdev is removed)".to_string()
             } else {
-                plan.desired_types.join(", ")
+                escape::cell(&plan.desired_types.join(", "))
             }
         )?,
     }

@@ -379,7 +379,11 @@ fn control_characters_from_the_host_are_escaped_in_tables() {
     )
     .unwrap();
     std::fs::create_dir_all(host.path("etc")).unwrap();
-    std::fs::write(host.path("etc/hostname"), "node\x1b[2J\u{9b}1\n").unwrap();
+    std::fs::write(
+        host.path("etc/hostname"),
+        "node\x1b[2J\u{9b}1\nfake: line\n",
+    )
+    .unwrap();
     for args in [&["list-types"][..], &["plan"][..]] {
         let r = host.run(args);
         assert!(r.code == 0 || r.code == 2, "{args:?}: {}", r.stderr);
@@ -397,7 +401,7 @@ fn control_characters_from_the_host_are_escaped_in_tables() {
             );
         } else {
             assert!(
-                r.stdout.contains("node: node\\e[2J\\u{9b}1 ("),
+                r.stdout.contains("node: node\\e[2J\\x9b1\\nfake: line ("),
                 "{}",
                 r.stdout
             );

@@ -63,7 +63,8 @@ pub struct MdevType {
     pub description: Option<String>,
     /// The driver's published maximum (`max_instance=N` in NVIDIA's description).
     pub max_instances: Option<u32>,
-    /// Only the ID (and maybe the name) was read (see [`Scope::Plan`]).
+    /// Only the ID (and maybe the name) was read (see [`Scope::Plan`]); with
+    /// `Scope::Plan`, `device_api` is never read.
     #[serde(skip)]
     pub partial: bool,
 }
@@ -310,8 +311,13 @@ impl Inventory {
         Ok(inv)
     }
 
+    /// The parent named `name` (a binary search: the scan lists parents in order).
     pub fn parent(&self, name: &str) -> Option<&Parent> {
-        self.parents.iter().find(|p| p.name == name)
+        match self.parents.binary_search_by(|p| p.name.as_str().cmp(name)) {
+            Ok(i) => Some(&self.parents[i]),
+            // a hand-built inventory (tests) may not be sorted
+            Err(_) => self.parents.iter().find(|p| p.name == name),
+        }
     }
 
     pub fn pci_device(&self, address: &str) -> Option<&PciDevice> {
@@ -401,6 +407,16 @@ fn scan_pci(fs: &Sysfs, scope: &Scope) -> Result<Vec<PciDevice>> {
         let num = |attr: &str| -> Result<Option<u32>> {
             Ok(opt(attr)?.and_then(|s| s.trim().parse().ok()))
         };
+        let physfn = link("physfn")?;
+        // a virtual function has no SR-IOV capability of its own: no sriov_* files
+        let is_vf = physfn.is_some();
+        let sriov = |attr: &str| -> Result<Option<u32>> {
+            if is_vf {
+                Ok(None)
+            } else {
+                num(attr)
+            }
+        };
         let mut virtfns = Vec::new();
         let mut cdevs = Vec::new();
         let mut has_nvidia = false;
@@ -431,10 +447,10 @@ fn scan_pci(fs: &Sysfs, scope: &Scope) -> Result<Vec<PciDevice>> {
             driver_override: full("driver_override")?.filter(|s| s != "(null)" && !s.is_empty()),
             iommu_group: link("iommu_group")?,
             numa_node: full("numa_node")?.and_then(|s| s.trim().parse().ok()),
-            physfn: link("physfn")?,
+            physfn,
             virtfns,
-            sriov_totalvfs: num("sriov_totalvfs")?,
-            sriov_numvfs: num("sriov_numvfs")?,
+            sriov_totalvfs: sriov("sriov_totalvfs")?,
+            sriov_numvfs: sriov("sriov_numvfs")?,
             cdevs,
             nvidia,
             nvidia_dir: has_nvidia,
@@ -490,6 +506,8 @@ struct Listed<'a> {
 /// Which attributes of a type to read (pass 2).
 struct TypeReads<'a> {
     scope: &'a Scope,
+    /// The desired entries, normalized (for matching names).
+    desired_norm: Vec<String>,
     /// Read the `name` of every type (some desired entry names no type ID).
     all_names: bool,
     /// Type IDs of existing mdevs: their names are shown (read on every parent, so that
@@ -503,7 +521,8 @@ impl TypeReads<'_> {
         match self.scope {
             Scope::All => true,
             Scope::Plan { desired, external } => {
-                desired.iter().any(|d| d == id) || external.contains(&normalize(id))
+                desired.iter().any(|d| d == id)
+                    || (!external.is_empty() && external.contains(&normalize(id)))
             }
             Scope::Offers { desired } => desired.iter().any(|d| d == id),
         }
@@ -515,10 +534,11 @@ impl TypeReads<'_> {
             Scope::Plan { desired, external } => (desired, external),
             Scope::Offers { desired } => (desired, &[]),
         };
+        let _ = desired;
         let Some(n) = name.map(normalize).filter(|n| !n.is_empty()) else {
             return false;
         };
-        desired.iter().any(|d| normalize(d) == n) || external.contains(&n)
+        self.desired_norm.contains(&n) || external.contains(&n)
     }
 
     /// Counts and descriptions are read at all (not for [`Scope::Offers`]).
@@ -583,8 +603,15 @@ fn scan_parents(
                 || !external.iter().all(|e| norm_ids.contains(e))
         }
     };
+    let desired_norm = match scope {
+        Scope::All => Vec::new(),
+        Scope::Plan { desired, .. } | Scope::Offers { desired } => {
+            desired.iter().map(|d| normalize(d)).collect()
+        }
+    };
     let reads = TypeReads {
         scope,
+        desired_norm,
         all_names,
         in_use,
     };
@@ -740,7 +767,10 @@ fn read_type(
     if t.name.is_none() && !reads.all_names {
         t.name = opt("name")?;
     }
-    t.device_api = opt("device_api")?;
+    // shown by list-types only; the planner never looks at it
+    if matches!(reads.scope, Scope::All) {
+        t.device_api = opt("device_api")?;
+    }
     t.partial = false;
     Ok(Some(t))
 }
@@ -821,9 +851,9 @@ fn name_mdev_types(fs: &Sysfs, mdevs: &mut [Mdev], parents: &[Parent]) {
     for m in mdevs {
         let Some(id) = &m.type_id else { continue };
         let known = parents
-            .iter()
-            .find(|p| p.name == m.parent)
-            .and_then(|p| p.types.iter().find(|t| &t.id == id));
+            .binary_search_by(|p| p.name.as_str().cmp(&m.parent))
+            .ok()
+            .and_then(|i| parents[i].types.iter().find(|t| &t.id == id));
         m.type_name = match known {
             Some(t) => t.name.clone(),
             None => read_name(fs, &base.join(&m.uuid).join("mdev_type")),

@@ -150,18 +150,19 @@ pub fn read_bounded(fd: OwnedFd, path: &Path, limit: usize) -> io::Result<Vec<u8
     check_regular(&fd).map_err(|e| annotate(e, path))?;
     let mut file = File::from(fd);
     // Plain reads, no stat or seek: a regular file (and a sysfs attribute, which arrives
-    // in one read) is at its end after a short read, so most attributes take one read.
-    let mut buf = vec![0u8; limit.min(PAGE) + 1];
+    // in one read) is at its end after a short read, so most attributes take one read,
+    // into a page on the stack.
+    let mut page = [0u8; PAGE + 1];
+    let mut buf: Vec<u8> = Vec::new();
     let mut len = 0;
     loop {
-        if len == buf.len() {
-            if len > limit {
-                break;
-            }
-            buf.resize((len * 2).min(limit + 1), 0);
-        }
-        let want = buf.len() - len;
-        match file.read(&mut buf[len..]) {
+        let target: &mut [u8] = if buf.is_empty() {
+            &mut page[len..]
+        } else {
+            &mut buf[len..]
+        };
+        let want = target.len();
+        match file.read(target) {
             Ok(0) => break,
             Ok(n) => {
                 len += n;
@@ -172,7 +173,24 @@ pub fn read_bounded(fd: OwnedFd, path: &Path, limit: usize) -> io::Result<Vec<u8
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(annotate(e, path)),
         }
+        // full: more than a page, or more than the limit
+        if len > limit {
+            break;
+        }
+        if buf.is_empty() {
+            buf.extend_from_slice(&page[..len]);
+        }
+        let grown = (buf.len() * 2).min(limit + 1);
+        if grown <= buf.len() {
+            break;
+        }
+        buf.resize(grown, 0);
     }
+    let mut buf = if buf.is_empty() {
+        page[..len].to_vec()
+    } else {
+        buf
+    };
     buf.truncate(len);
     if buf.len() > limit {
         return Err(io::Error::new(

@@ -16,6 +16,7 @@ use crate::plan::env::EnvVar;
 use crate::plan::{Action, ActionKind, Blocked, CardKind, MdevHandling, Plan, SCHEMA};
 
 pub mod escape;
+pub mod run;
 pub mod status;
 
 /// Write a document as pretty JSON or YAML (stable field order, trailing newline).

@@ -415,3 +415,23 @@ fn control_characters_from_the_host_are_escaped_in_tables() {
         r.stdout
     );
 }
+
+/// Issue 12 item 10: a configuration file that is not UTF-8 is invalid (65, was 66), with
+/// the line and column of the first bad byte.
+#[test]
+fn a_non_utf8_configuration_is_65_with_a_position() {
+    let host = Host::copy("t4-1x");
+    std::fs::write(
+        host.config(),
+        b"mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvi\xffdia-222]\n",
+    )
+    .unwrap();
+    let r = host.on_node("node1", &["plan"]);
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("config.yaml:2:28: not UTF-8 (byte 0xff at offset 57)"),
+        "{}",
+        r.stderr
+    );
+}

@@ -40,6 +40,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand env 'Print the environment KubeVirt''s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
             cand iommu 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
             cand bind 'Bind PCI devices to a driver for passthrough'
+            cand status 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
+            cand devices 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the hostdev(1) man page, or write every page into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -120,6 +122,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         }
         &'hostdev;env'= {
             cand --format 'Output format: `env` (NAME=value lines, for systemd EnvironmentFile= and docker --env-file), `json` (a hostdev/v1 document with the devices), `shell` (quoted export lines), `nul` (NAME=value entries each ended by NUL, like `env -0`) [default: env]'
+            cand --provider 'Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA''s kubevirt-gpu-device-plugin would set, without a configuration)'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
             cand -o 'Output format of data on stdout'
             cand --output 'Output format of data on stdout'
@@ -132,8 +135,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
             cand -q 'Only errors on stderr'
             cand --quiet 'Only errors on stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'hostdev;iommu'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
@@ -242,6 +245,45 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         }
         &'hostdev;bind;help;help'= {
         }
+        &'hostdev;status'= {
+            cand --format 'Output format: `table`, `json`, `yaml` (as -o), or `prometheus` (the text exposition format: hostdev_plan_pending_actions, hostdev_mdevs, hostdev_mdevs_wanted, hostdev_device_healthy, hostdev_device_in_use, hostdev_iommu_ready, ...)'
+            cand --textfile 'Write the Prometheus metrics to PATH atomically (a temporary file in the same directory, then rename), for node_exporter''s textfile collector'
+            cand --provider 'Whose discovery names the resources: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA''s kubevirt-gpu-device-plugin would advertise)'
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'hostdev;devices'= {
+            cand -n 'At most N devices; fewer than N is an error'
+            cand --count 'At most N devices; fewer than N is an error'
+            cand --numa-node 'Devices on this NUMA node first'
+            cand --format 'Output format [default: table]'
+            cand --provider 'Whose discovery names the resources (as for `status`)'
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --free 'Only devices that are healthy and not held open'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'hostdev;completions'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
             cand -o 'Output format of data on stdout'
@@ -281,6 +323,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand env 'Print the environment KubeVirt''s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
             cand iommu 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
             cand bind 'Bind PCI devices to a driver for passthrough'
+            cand status 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
+            cand devices 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the hostdev(1) man page, or write every page into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -307,6 +351,10 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand vfio 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'
         }
         &'hostdev;help;bind;vfio'= {
+        }
+        &'hostdev;help;status'= {
+        }
+        &'hostdev;help;devices'= {
         }
         &'hostdev;help;completions'= {
         }

@@ -42,6 +42,8 @@ complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "teardown" -d 'Undo 
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "env" -d 'Print the environment KubeVirt\'s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "status" -d 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "devices" -d 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "man" -d 'Print the hostdev(1) man page, or write every page into a directory'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -101,6 +103,8 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l format -d 'Outpu
 json\t''
 shell\t''
 nul\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l provider -d 'Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA\'s kubevirt-gpu-device-plugin would set, without a configuration)' -r -f -a "kubevirt\t'KubeVirt\'s device plugins for permittedHostDevices (the configuration)'
+nvidia\t'NVIDIA\'s kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)'"
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
 json\t''
@@ -111,7 +115,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s f -l config -d '
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l include-external -d 'Also print entries with `externalResourceProvider: true` (`"external": true` in JSON, a note on stderr in the other formats)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s q -l quiet -d 'Only errors on stderr'
-complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
 json\t''
@@ -179,6 +183,43 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_su
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s h -l help -d 'Print help'
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from help" -f -a "vfio" -d 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l format -d 'Output format: `table`, `json`, `yaml` (as -o), or `prometheus` (the text exposition format: hostdev_plan_pending_actions, hostdev_mdevs, hostdev_mdevs_wanted, hostdev_device_healthy, hostdev_device_in_use, hostdev_iommu_ready, ...)' -r -f -a "table\t''
+json\t''
+yaml\t''
+prometheus\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l textfile -d 'Write the Prometheus metrics to PATH atomically (a temporary file in the same directory, then rename), for node_exporter\'s textfile collector' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l provider -d 'Whose discovery names the resources: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA\'s kubevirt-gpu-device-plugin would advertise)' -r -f -a "kubevirt\t'KubeVirt\'s device plugins for permittedHostDevices (the configuration)'
+nvidia\t'NVIDIA\'s kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)'"
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s n -l count -d 'At most N devices; fewer than N is an error' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l numa-node -d 'Devices on this NUMA node first' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l format -d 'Output format [default: table]' -r -f -a "table\t''
+json\t''
+env\t''
+libvirt\t''
+qemu\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l provider -d 'Whose discovery names the resources (as for `status`)' -r -f -a "kubevirt\t'KubeVirt\'s device plugins for permittedHostDevices (the configuration)'
+nvidia\t'NVIDIA\'s kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)'"
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l free -d 'Only devices that are healthy and not held open'
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
 json\t''
@@ -200,16 +241,18 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s f -l config -d '
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s q -l quiet -d 'Only errors on stderr'
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s h -l help -d 'Print help'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "list-types" -d 'List mdev parents and their types: ID, name, available instances, device API, description and existing instances'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "plan" -d 'Show what `apply` would do for this node (read-only)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "apply" -d 'Make the host match the configuration: remove undesired mdevs, create the planned ones, verify, and record them in the state file and the audit log'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "teardown" -d 'Undo what hostdev did: remove the mdevs it created (--all: every removable mdev) and return vfio-bound devices to their original drivers'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "env" -d 'Print the environment KubeVirt\'s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "man" -d 'Print the hostdev(1) man page, or write every page into a directory'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "list-types" -d 'List mdev parents and their types: ID, name, available instances, device API, description and existing instances'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "plan" -d 'Show what `apply` would do for this node (read-only)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "apply" -d 'Make the host match the configuration: remove undesired mdevs, create the planned ones, verify, and record them in the state file and the audit log'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "teardown" -d 'Undo what hostdev did: remove the mdevs it created (--all: every removable mdev) and return vfio-bound devices to their original drivers'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "env" -d 'Print the environment KubeVirt\'s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "status" -d 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "devices" -d 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "man" -d 'Print the hostdev(1) man page, or write every page into a directory'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from iommu" -f -a "check" -d 'Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel, the kernel command line, the VFIO modules, interrupt remapping, the default domain type and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from iommu" -f -a "groups" -d 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from bind" -f -a "vfio" -d 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'

@@ -85,6 +85,11 @@ install -d -m 0755 "$(d "$unitdir")"
 sed "s|/usr/local/bin/hostdev|$bindir/hostdev|g" "$repo/contrib/systemd/hostdev.service" \
     >"$(d "$unitdir")/hostdev.service"
 chmod 0644 "$(d "$unitdir")/hostdev.service"
+step "systemd units -> $(d "$unitdir")/hostdev-status.{service,timer} (Prometheus metrics every minute)"
+for u in hostdev-status.service hostdev-status.timer; do
+    sed "s|/usr/local/bin/hostdev|$bindir/hostdev|g" "$repo/contrib/systemd/$u" >"$(d "$unitdir")/$u"
+    chmod 0644 "$(d "$unitdir")/$u"
+done
 
 install -d -m 0755 "$(d /etc/hostdev)"
 if [[ $enable == 1 ]]; then
@@ -97,5 +102,6 @@ cat <<MSG
 install.sh: done. Next:
   - write /etc/hostdev/config.yaml (see CONFIGURATION in man hostdev), check it with: hostdev plan
   - at boot: systemctl enable hostdev.service (runs only when /etc/hostdev/config.yaml exists)
+  - metrics for node_exporter every minute: systemctl enable --now hostdev-status.timer
   - completions load in new shells (bash needs the bash-completion package)
 MSG

@@ -84,6 +84,14 @@ pub enum Command {
     Iommu(IommuArgs),
     /// Bind PCI devices to a driver for passthrough
     Bind(BindArgs),
+    /// Health and drift, read-only: the mdev configuration against the plan, every
+    /// permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0
+    /// when every device is healthy and the host matches the configuration, else 1 with one
+    /// stderr line per problem. `--format prometheus` / `--textfile` for node_exporter
+    Status(StatusArgs),
+    /// The devices of the permitted resources (healthy or not, free or in use), for
+    /// libvirt, QEMU or a script; a read-only snapshot, not a reservation
+    Devices(DevicesArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
     /// Print the hostdev(1) man page, or write every page into a directory
@@ -233,6 +241,104 @@ pub struct EnvArgs {
     /// a note on stderr in the other formats)
     #[arg(long)]
     pub include_external: bool,
+
+    /// Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia`
+    /// (what NVIDIA's kubevirt-gpu-device-plugin would set, without a configuration)
+    #[arg(long, value_enum, default_value_t = Provider::Kubevirt)]
+    pub provider: Provider,
+}
+
+/// Whose discovery names the resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Provider {
+    /// KubeVirt's device plugins for permittedHostDevices (the configuration)
+    #[default]
+    Kubevirt,
+    /// NVIDIA's kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from
+    /// pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)
+    Nvidia,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A device is healthy when its IOMMU group is present and viable (every other \
+endpoint on vfio-pci or without a driver, bridges aside) and its /dev/vfio/<group> node (and \
+/dev/vfio/devices/vfioN, where the kernel made one) exists. In use (held open, with the pid and \
+command) is shown, not a problem. A device a selector matches that is bound to another driver is \
+listed as not available and is not a problem by itself; one that is bound to no driver is. Drift: \
+`hostdev apply` would change something. With --textfile, stdout stays empty unless --format is given; \
+the exit status is the same."
+)]
+pub struct StatusArgs {
+    /// Output format: `table`, `json`, `yaml` (as -o), or `prometheus` (the text exposition
+    /// format: hostdev_plan_pending_actions, hostdev_mdevs, hostdev_mdevs_wanted,
+    /// hostdev_device_healthy, hostdev_device_in_use, hostdev_iommu_ready, ...)
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<StatusFormat>,
+
+    /// Write the Prometheus metrics to PATH atomically (a temporary file in the same
+    /// directory, then rename), for node_exporter's textfile collector
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub textfile: Option<PathBuf>,
+
+    /// Whose discovery names the resources: `kubevirt` (permittedHostDevices) or `nvidia`
+    /// (what NVIDIA's kubevirt-gpu-device-plugin would advertise)
+    #[arg(long, value_enum, default_value_t = Provider::Kubevirt)]
+    pub provider: Provider,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+    Yaml,
+    Prometheus,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A read-only snapshot, not a reservation: nothing stops another VM, script \
+or hostdev run from taking a device between this listing and its use. Order: ascending PCI address \
+or mdev UUID (with --numa-node, that node's devices first). --free: healthy and not held open. \
+With -n N, fewer than N devices is an error (exit 1, stdout empty). An unknown RESOURCE exits 66 \
+and names the resources that exist. Formats: `env` (the variables KubeVirt's device plugins \
+would set for exactly these devices), `libvirt` (one <hostdev> element per device, for \
+`virsh attach-device DOMAIN FILE --config`), `qemu` (one `-device vfio-pci,...` argument per line), \
+`json` (-o yaml for YAML)."
+)]
+pub struct DevicesArgs {
+    /// Resource names (e.g. nvidia.com/TU104GL_Tesla_T4) [default: every non-external resource]
+    #[arg(value_name = "RESOURCE")]
+    pub resources: Vec<String>,
+
+    /// Only devices that are healthy and not held open
+    #[arg(long)]
+    pub free: bool,
+
+    /// At most N devices; fewer than N is an error
+    #[arg(short = 'n', long = "count", value_name = "N")]
+    pub count: Option<usize>,
+
+    /// Devices on this NUMA node first
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub numa_node: Option<i32>,
+
+    /// Output format [default: table]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<DevicesFormat>,
+
+    /// Whose discovery names the resources (as for `status`)
+    #[arg(long, value_enum, default_value_t = Provider::Kubevirt)]
+    pub provider: Provider,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DevicesFormat {
+    Table,
+    Json,
+    Env,
+    Libvirt,
+    Qemu,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -57,6 +57,8 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Code> {
                     IommuCommand::Check(a) => commands::iommu::check(&ctx, a, out),
                     IommuCommand::Groups(a) => commands::iommu::groups(&ctx, a, out),
                 },
+                Command::Status(a) => commands::status::run(&ctx, a, out),
+                Command::Devices(a) => commands::devices::run(&ctx, a, out),
                 Command::Bind(a) => match &a.command {
                     BindCommand::Vfio(a) => commands::bind::vfio(&ctx, a, out),
                 },

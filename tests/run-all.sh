@@ -16,7 +16,9 @@ step "cargo test (unit and fixture tests)"
 cargo test --locked
 step "cargo build --release"
 cargo build --release --locked
-step "systemd unit (systemd-analyze verify)"
+step "status/devices: promtool check metrics, virt-xml-validate"
+bash tests/status-tools.sh
+step "systemd units (systemd-analyze verify)"
 bash tests/systemd-verify.sh
 step "real-kernel suite (tests/vm)"
 HOSTDEV_BIN="$PWD/target/release/hostdev" HOSTDEV_VM_JOBS="${HOSTDEV_VM_JOBS:-2}" bash tests/vm/run-suite.sh

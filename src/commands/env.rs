@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::cli::{EnvArgs, EnvFormat, Output};
+use crate::cli::{EnvArgs, EnvFormat, Output, Provider};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::Inventory;
@@ -48,9 +48,15 @@ fn resolve(output: Output, format: Option<EnvFormat>) -> Result<Format> {
 
 pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
     let format = resolve(ctx.output, args.format)?;
-    let config = ctx.load_config()?;
+    let config = crate::commands::status::load_config(ctx, args.provider)?;
     let inv = Inventory::scan(&ctx.sysfs)?;
-    let mut env = env::discover(&config, &inv, args.include_external);
+    let mut env = match args.provider {
+        Provider::Kubevirt => env::discover(&config, &inv, args.include_external),
+        Provider::Nvidia => crate::plan::nvidia::discover(
+            &inv,
+            crate::commands::status::nvidia_names(ctx)?.as_deref(),
+        ),
+    };
     fill_device_nodes(ctx, &inv, &mut env.vars);
 
     for s in &env.skipped {
@@ -59,7 +65,9 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
     for w in &env.warnings {
         log::warn!("{}", w);
     }
-    if env.vars.is_empty() {
+    if env.vars.is_empty() && args.provider == Provider::Nvidia {
+        log::warn!("no NVIDIA function on vfio-pci and no mdev with a type name: NVIDIA's plugin would advertise nothing");
+    } else if env.vars.is_empty() {
         let p = &config.permitted;
         log::warn!(
             "{}",

@@ -595,3 +595,37 @@ fn scan_holders(fs: &Sysfs) -> Result<(BTreeMap<String, Vec<Holder>>, usize)> {
     }
     Ok((holders, skipped))
 }
+
+/// The `/dev` nodes among `paths` (`/dev/vfio/<group>`, `/dev/vfio/devices/vfioN`) that do
+/// not exist under the root: a device whose node is missing cannot be opened by a VM.
+pub fn missing_dev_nodes(fs: &Sysfs, paths: &[String]) -> Vec<String> {
+    paths
+        .iter()
+        .filter(|p| !fs.exists(&fs.path(p.as_str())))
+        .cloned()
+        .collect()
+}
+
+/// Where distributions install the PCI ID database (Debian's `pci.ids` package uses the
+/// first, Fedora's `hwdata` the second), relative to the root.
+pub const PCI_IDS_PATHS: [&str; 2] = ["usr/share/misc/pci.ids", "usr/share/hwdata/pci.ids"];
+
+/// The PCI ID database under the root: the first of [`PCI_IDS_PATHS`] that exists, as
+/// (the path the host sees, its text); `None` when there is none. Not UTF-8 bytes are
+/// replaced (the file is ASCII; a few vendor names are Latin-1 in old copies).
+pub fn read_pci_ids(fs: &Sysfs) -> Result<Option<(String, String)>> {
+    for rel in PCI_IDS_PATHS {
+        let p = fs.path(rel);
+        match std::fs::read(&p) {
+            Ok(bytes) => {
+                return Ok(Some((
+                    fs.display(&p),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(anyhow::anyhow!("reading {}: {e}", fs.display(&p))),
+        }
+    }
+    Ok(None)
+}

@@ -89,6 +89,20 @@ pub struct Env {
     pub warnings: Vec<String>,
     /// Devices a selector matched but KubeVirt would skip, and why (stderr with `-v`).
     pub skipped: Vec<String>,
+    /// The PCI devices among `skipped`, as records (for `status`).
+    pub unavailable: Vec<Unavailable>,
+}
+
+/// A PCI device a selector matched that the resource does not hand out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unavailable {
+    #[serde(skip)]
+    pub resource_name: String,
+    pub address: String,
+    pub vendor_device: String,
+    pub driver: Option<String>,
+    /// Why: `unbound`, `other-driver`, `no-vgpu-profile` or `no-iommu-group`.
+    pub reason: &'static str,
 }
 
 /// One `permittedHostDevices` entry.
@@ -195,6 +209,19 @@ pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env
             Some(d) => Some(format!("is bound to {d}, not vfio-pci")),
         };
         if let Some(why) = why_not {
+            env.unavailable.push(Unavailable {
+                resource_name: e.resource.to_string(),
+                address: dev.address.clone(),
+                vendor_device: id.clone(),
+                driver: dev.driver.clone(),
+                reason: match dev.driver.as_deref() {
+                    None => "unbound",
+                    Some("nvidia") if dev.nvidia.is_some() && dev.sriov_totalvfs.is_none() => {
+                        "no-vgpu-profile"
+                    }
+                    Some(_) => "other-driver",
+                },
+            });
             let hint = if dev.nvidia.is_some() || !dev.virtfns.is_empty() {
                 String::new()
             } else {
@@ -207,6 +234,13 @@ pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env
             continue;
         }
         let Some(group) = dev.iommu_group.clone() else {
+            env.unavailable.push(Unavailable {
+                resource_name: e.resource.to_string(),
+                address: dev.address.clone(),
+                vendor_device: id.clone(),
+                driver: dev.driver.clone(),
+                reason: "no-iommu-group",
+            });
             env.skipped.push(format!(
                 "{} ({}) matches {:?} for {} but has no iommu_group link: skipped, as KubeVirt does (is the IOMMU enabled? see `hostdev iommu check`)",
                 dev.address, dev.vendor_device(), e.written, e.resource

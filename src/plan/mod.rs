@@ -3,6 +3,8 @@
 //! hand out ([`env`]), and saved plans read back for `apply --plan` ([`saved`]). No I/O.
 pub mod env;
 pub mod mdev;
+pub mod nvidia;
 pub mod saved;
+pub mod status;
 
 pub use mdev::*;

@@ -15,6 +15,8 @@ use crate::host::vgpu::{self, Framework};
 use crate::plan::env::EnvVar;
 use crate::plan::{Action, ActionKind, Blocked, CardKind, MdevHandling, Plan, SCHEMA};
 
+pub mod status;
+
 /// Write a document as pretty JSON or YAML (stable field order, trailing newline).
 pub fn document<T: Serialize>(out: &mut dyn Write, format: Output, doc: &T) -> Result<()> {
     match format {

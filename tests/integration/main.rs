@@ -16,3 +16,4 @@ mod hostile;
 mod hostprep;
 mod nvidia;
 mod plan;
+mod status;

@@ -72,7 +72,7 @@ pub struct Mdev {
     pub type_id: Option<String>,
     pub type_name: Option<String>,
     pub iommu_group: Option<String>,
-    /// iommufd character devices (`vfio-dev/vfioN`).
+    /// vfio device character devices (`vfio-dev/vfioN` with a `dev` number; iommufd).
     pub cdevs: Vec<String>,
 }
 
@@ -94,7 +94,7 @@ pub struct PciDevice {
     pub virtfns: Vec<String>,
     pub sriov_totalvfs: Option<u32>,
     pub sriov_numvfs: Option<u32>,
-    /// `vfio-dev/vfioN` entries (iommufd cdevs).
+    /// `vfio-dev/vfioN` entries with a `dev` number (iommufd cdevs).
     pub cdevs: Vec<String>,
     /// NVIDIA vendor-specific VFIO (`nvidia/` directory on a VF).
     pub nvidia: Option<NvidiaVf>,
@@ -198,6 +198,19 @@ impl Mdev {
     pub fn device_paths(&self) -> Vec<String> {
         device_paths(self.iommu_group.as_deref(), &self.cdevs)
     }
+}
+
+/// The vfio device character devices (`vfioN`) listed in a device's `vfio-dev/`: only
+/// the entries with a `dev` attribute, i.e. those the kernel made a character device for.
+/// Every kernel since 6.1 lists `vfio-dev/vfioN`, but without `CONFIG_VFIO_DEVICE_CDEV`
+/// (Debian's 6.1 and 6.12) the entry has no device number and no `/dev/vfio/devices/vfioN`
+/// ever exists: expecting that node would make every device look broken.
+fn vfio_cdevs(fs: &Sysfs, dir: &Path) -> std::io::Result<Vec<String>> {
+    Ok(fs
+        .list(dir)?
+        .into_iter()
+        .filter(|n| fs.exists(&dir.join(n).join("dev")))
+        .collect())
 }
 
 /// `/dev/vfio/<group>` and `/dev/vfio/devices/<cdev>` for a device.
@@ -329,7 +342,7 @@ fn scan_pci(fs: &Sysfs) -> Result<Vec<PciDevice>> {
                     virtfns.push(vf);
                 }
             } else if name == "vfio-dev" {
-                cdevs = fs.list(&dir.join("vfio-dev"))?;
+                cdevs = vfio_cdevs(fs, &dir.join("vfio-dev"))?;
             } else if name == "nvidia" {
                 has_nvidia = true;
             }
@@ -514,7 +527,7 @@ fn scan_mdevs(fs: &Sysfs, parents: &[Parent]) -> Result<Vec<Mdev>> {
             iommu_group: fs
                 .link_name(&group_link)
                 .with_context(|| ctx(fs, &group_link))?,
-            cdevs: fs.list(&dir.join("vfio-dev")).unwrap_or_default(),
+            cdevs: vfio_cdevs(fs, &dir.join("vfio-dev")).unwrap_or_default(),
             uuid,
             parent,
             type_id,

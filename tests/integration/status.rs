@@ -261,6 +261,54 @@ fn missing_dev_vfio_nodes_are_problems() {
     assert!(m.contains("hostdev_problems 3\n"), "{m}");
 }
 
+/// Every `vfio-dev/vfioN/dev` attribute under `dir` (what a kernel without the vfio cdev
+/// lacks: Debian's 6.1 and 6.12 list `vfio-dev/vfioN` but give it no device number).
+fn remove_cdev_numbers(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if e.file_type().unwrap().is_dir() {
+            if p.parent().unwrap().ends_with("vfio-dev") && p.join("dev").exists() {
+                std::fs::remove_file(p.join("dev")).unwrap();
+                n += 1;
+            }
+            n += remove_cdev_numbers(&p);
+        }
+    }
+    n
+}
+
+#[test]
+fn a_kernel_without_the_vfio_cdev_needs_no_dev_vfio_devices_node() {
+    // Debian's 6.1 and 6.12 (found by tests/vm/cases/60-status-health.sh): sysfs lists
+    // vfio-dev/vfioN without a `dev` number and there is no /dev/vfio/devices/ at all --
+    // the devices are healthy, their nodes are the group files alone.
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
+    assert!(remove_cdev_numbers(&root.join("sys/devices")) >= 2);
+    std::fs::remove_dir_all(root.join("dev/vfio/devices")).unwrap();
+    let r = on(root, &["status", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr, "");
+    let doc = json(&r);
+    assert_eq!(doc["healthy"], true);
+    let t4 = &doc["resources"][0]["devices"][0];
+    assert_eq!(t4["address"], T4);
+    assert_eq!(t4["device_nodes"], serde_json::json!(["/dev/vfio/11"]));
+    // A cdev with a device number whose node is missing is still a problem.
+    let dir = Host::copy(FIXTURE);
+    std::fs::remove_dir_all(dir.root().join("dev/vfio/devices")).unwrap();
+    let r = on(dir.root(), &["status"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("hostdev: nvidia.com/TU104GL_Tesla_T4: 0000:3b:00.0: /dev/vfio/devices/vfio0 is missing\n"),
+        "{}",
+        r.stderr
+    );
+}
+
 /// pid `pid` (`comm`) holds `/dev/vfio/<group>` open.
 fn add_holder(root: &Path, pid: u32, comm: &str, node: &str) {
     let p = root.join("proc").join(pid.to_string());

@@ -159,6 +159,9 @@ pub fn assess(
         .collect()
 }
 
+/// Where the vfio cdev nodes live (`/dev/vfio/devices/vfioN`).
+const CDEV_DIR: &str = "/dev/vfio/devices";
+
 fn assess_device(
     v: &EnvVar,
     d: &EnvDevice,
@@ -166,7 +169,7 @@ fn assess_device(
     missing: &dyn Fn(&[String]) -> Vec<String>,
 ) -> DeviceStatus {
     let mut problems = Vec::new();
-    let nodes = match (v.kind, &d.address, &d.uuid) {
+    let mut nodes = match (v.kind, &d.address, &d.uuid) {
         (Kind::Pci, Some(a), _) => {
             let cdevs = inv
                 .pci_device(a)
@@ -193,6 +196,11 @@ fn assess_device(
             .unwrap_or_else(|| device_paths(Some(&d.iommu_group), &[])),
         _ => device_paths(Some(&d.iommu_group), &[]),
     };
+    // A kernel without the vfio cdev (built without iommufd: Debian's 6.1 and 6.12) lists
+    // vfio-dev/vfioN in sysfs but makes no /dev/vfio/devices/: those nodes are not expected.
+    if !missing(&[CDEV_DIR.to_string()]).is_empty() {
+        nodes.retain(|n| !n.starts_with(CDEV_DIR));
+    }
     for m in missing(&nodes) {
         problems.push(format!("{m} is missing"));
     }

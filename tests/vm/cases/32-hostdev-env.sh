@@ -35,6 +35,13 @@ for n in $(ls "$PCI/$A/vfio-dev" 2>/dev/null); do
     fi
 done
 
+step "status: healthy, with or without the vfio cdev nodes"
+assert_exit 0 hostdev status -f "$C"
+printf '%s\n' "$OUT"
+assert_exit 0 hostdev status -f "$C" -o json
+assert_contains "$OUT" "\"/dev/vfio/$G\""
+[ -d /dev/vfio/devices ] || assert_not_contains "$OUT" "/dev/vfio/devices/"
+
 step "env --format shell, sourced by sh"
 hostdev env -f "$C" --format shell >/tmp/env.sh
 assert_eq "$A" "$(sh -c '. /tmp/env.sh; echo "$PCI_RESOURCE_INTEL_COM_E1000E"')" "PCI_RESOURCE_INTEL_COM_E1000E from sh"

@@ -32,6 +32,10 @@ assert_contains "$OUT" "\"/dev/vfio/$G\""
 assert_contains "$OUT" "\"/dev/vfio/devices/$N\""
 assert_contains "$OUT" "\"/dev/vfio/devices/$MN\""
 
+step "status (NIC + mtty-2 config): healthy; the cdev nodes are listed (they exist on this kernel)"
+assert_exit 0 hostdev status -f /tests/files/env-e1000e-mtty.yaml -o json
+assert_contains "$OUT" "\"/dev/vfio/devices/$N\""
+
 step "QEMU with -object iommufd realises the NIC and the mdev through their cdevs"
 qemu_start -object iommufd,id=iommufd0 \
     -device "vfio-pci,host=$NIC,id=nic0,iommufd=iommufd0,romfile=" \
@@ -63,6 +67,12 @@ printf '%s\n%s\n' "$OUT" "$ERR"
 assert_contains "$OUT" "$NIC: skipped: in use by pid $QEMU_PID (qemu-system-x86"
 assert_exists "/sys/bus/mdev/devices/$U"
 assert_eq vfio-pci "$(pci_driver $NIC)" "driver of $NIC"
+# status sees both held through their cdevs (exit 1: the apply above removed the 11
+# mtty-2 nobody held, so the NIC + mtty-2 configuration has drifted)
+assert_exit 1 timeout 60 hostdev status -f /tests/files/env-e1000e-mtty.yaml
+printf '%s\n' "$OUT" | grep 'qemu-system' | sed 's/^/  status| /'
+assert_match "$OUT" "$NIC .* ok +pid $QEMU_PID \(qemu-system-x86\)" "status of $NIC"
+assert_match "$OUT" "$U .* ok +pid $QEMU_PID \(qemu-system-x86\)" "status of $U"
 
 step "QEMU exits: apply and teardown succeed"
 qemu_quit

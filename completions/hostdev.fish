@@ -29,7 +29,7 @@ complete -c hostdev -n "__fish_hostdev_needs_command" -s o -l output -d 'Output 
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_needs_command" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_needs_command" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_needs_command" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_needs_command" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_needs_command" -s q -l quiet -d 'Only errors on stderr'
@@ -52,7 +52,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s o -l outp
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s q -l quiet -d 'Only errors on stderr'
@@ -62,7 +62,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s o -l output -d 
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when the host already matches the configuration, 2 when changes are pending'
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
@@ -76,7 +76,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s o -l output -d
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s y -l yes -d 'Proceed without asking (required when stdin is not a terminal)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l dry-run -d 'Print exactly the writes (path and value) that would be made, and make none'
@@ -89,7 +89,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s o -l output
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s y -l yes -d 'Proceed without asking (required when stdin is not a terminal)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l dry-run -d 'Print exactly the writes (path and value) that would be made, and make none'
@@ -110,7 +110,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s o -l output -d '
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l include-external -d 'Also print entries with `externalResourceProvider: true` (`"external": true` in JSON, a note on stderr in the other formats)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
@@ -121,7 +121,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_se
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s q -l quiet -d 'Only errors on stderr'
@@ -134,7 +134,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_s
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Only errors on stderr'
@@ -145,7 +145,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_s
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l gpu -d 'Only groups that contain a GPU (PCI class 0300 or 0302)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
@@ -159,7 +159,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_see
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s q -l quiet -d 'Only errors on stderr'
@@ -172,7 +172,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_su
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l from-config -d 'Bind the devices of the non-external permittedHostDevices.pciHostDevices selectors'
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l with-group -d 'Also bind every other endpoint of the devices\' IOMMU groups'
@@ -195,7 +195,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s o -l output -
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
@@ -214,7 +214,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s o -l output 
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l free -d 'Only devices that are healthy and not held open'
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
@@ -225,7 +225,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s o -l out
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
@@ -236,7 +236,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s o -l output -d '
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s q -l quiet -d 'Only errors on stderr'

@@ -41,7 +41,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub node_name: Option<String>,
 
-    /// Extra node label KEY=VALUE for nodeSelector matching (repeatable)
+    /// Extra node label KEY=VALUE for nodeSelector matching (repeatable; not
+    /// kubernetes.io/hostname, which is always the node name)
     #[arg(long = "label", global = true, value_name = "KEY=VALUE", value_parser = parse_label)]
     pub labels: Vec<(String, String)>,
 
@@ -57,11 +58,45 @@ pub enum Output {
     Yaml,
 }
 
+/// The label every node carries, always equal to the node name (KubeVirt's nodes have it).
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+
+/// `KEY=VALUE`. `kubernetes.io/hostname` is refused: it is always the node name, which
+/// `--node-name` sets; a second spelling of the identity could only disagree with it.
 fn parse_label(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
+        Some((k, _)) if k == HOSTNAME_LABEL => Err(format!(
+            "{HOSTNAME_LABEL} is always the node name and cannot be overridden: use --node-name instead"
+        )),
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("expected KEY=VALUE, got {s:?}")),
     }
+}
+
+/// A PCI address argument, `0000:65:00.0` or `65:00.0`, as the kernel names it: lower-case,
+/// with the domain. `Err(None)`: not of the address form (perhaps a `vendor:device`
+/// selector); `Err(Some(why))`: of the form, but naming no slot a PCI bus can have (device
+/// above 0x1f or function above 7), which is a usage error, not a missing device.
+pub fn pci_address(s: &str) -> Result<String, Option<String>> {
+    let s = s.trim().to_ascii_lowercase();
+    let full = if s.len() == 7 { format!("0000:{s}") } else { s };
+    if !crate::host::iommu::is_pci_address(&full) {
+        return Err(None);
+    }
+    let hex = |r: std::ops::Range<usize>| u8::from_str_radix(&full[r], 16).unwrap_or(u8::MAX);
+    let (device, function) = (hex(8..10), hex(11..12));
+    if device > 0x1f {
+        return Err(Some(format!(
+            "{full} is not a PCI address: device {:02x} is above 1f",
+            device
+        )));
+    }
+    if function > 7 {
+        return Err(Some(format!(
+            "{full} is not a PCI address: function {function:x} is above 7"
+        )));
+    }
+    Ok(full)
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +131,35 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the hostdev(1) man page, or write every page into a directory
     Man(ManArgs),
+}
+
+impl Cli {
+    /// Whether stdout is text for people (tables and messages), in which control characters
+    /// from the host are escaped; not documents (JSON, YAML, Prometheus), `env`'s variables,
+    /// `devices`' env/libvirt/QEMU output, completion scripts or man pages.
+    pub fn terminal_text(&self) -> bool {
+        self.global.output == Output::Table
+            && match &self.command {
+                Command::Env(_) | Command::Completions(_) | Command::Man(_) => false,
+                Command::Status(a) => matches!(a.format, None | Some(StatusFormat::Table)),
+                Command::Devices(a) => matches!(a.format, None | Some(DevicesFormat::Table)),
+                _ => true,
+            }
+    }
+}
+
+impl Command {
+    /// The name and mutation options of a command that changes the host.
+    pub fn mutation(&self) -> Option<(&'static str, &MutateArgs)> {
+        match self {
+            Command::Apply(a) => Some(("apply", &a.mutate)),
+            Command::Teardown(a) => Some(("teardown", &a.mutate)),
+            Command::Bind(b) => match &b.command {
+                BindCommand::Vfio(a) => Some(("bind vfio", &a.mutate)),
+            },
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -372,4 +436,37 @@ pub struct ManArgs {
     /// Write hostdev.1 and one page per subcommand (hostdev-<command>.1) into DIR, creating it
     #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12 item 10: addresses past the last device or function are usage errors.
+    #[test]
+    fn pci_addresses_are_checked_for_range() {
+        assert_eq!(pci_address("65:00.0").as_deref(), Ok("0000:65:00.0"));
+        assert_eq!(pci_address("0000:3B:1f.7").as_deref(), Ok("0000:3b:1f.7"));
+        assert_eq!(
+            pci_address("0000:65:00.8"),
+            Err(Some(
+                "0000:65:00.8 is not a PCI address: function 8 is above 7".into()
+            ))
+        );
+        assert_eq!(
+            pci_address("0000:65:20.0"),
+            Err(Some(
+                "0000:65:20.0 is not a PCI address: device 20 is above 1f".into()
+            ))
+        );
+        assert_eq!(pci_address("10de:1eb8"), Err(None));
+    }
+
+    /// Issue 12 item 10: `--label kubernetes.io/hostname=...` is refused, naming --node-name.
+    #[test]
+    fn the_hostname_label_cannot_be_given() {
+        let e = parse_label("kubernetes.io/hostname=other").unwrap_err();
+        assert!(e.contains("use --node-name instead"), "{e}");
+        assert_eq!(parse_label("zone=a"), Ok(("zone".into(), "a".into())));
+    }
 }

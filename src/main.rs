@@ -24,7 +24,16 @@ fn main() -> ExitCode {
         }
     };
     hostdev::logger::init(cli.global.quiet, cli.global.verbose);
-    let mut out = io::BufWriter::new(Stdout(io::stdout().lock()));
+    // Text for a terminal has host data in it: escape control characters (not in JSON/YAML,
+    // which serde escapes, nor in env/completion/man output, which is data for programs).
+    let stdout: Box<dyn Write> = if cli.terminal_text() {
+        Box::new(hostdev::render::escape::EscapeControls::new(
+            io::stdout().lock(),
+        ))
+    } else {
+        Box::new(io::stdout().lock())
+    };
+    let mut out = io::BufWriter::new(Stdout(stdout));
     let result = run(&cli, &mut out).and_then(|code| {
         out.flush()?;
         Ok(code)
@@ -47,6 +56,13 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Code> {
         Command::Man(a) => commands::man::run(a, out),
         _ => {
             let ctx = Context::new(&cli.global)?;
+            // Not root on the real root (77) is said before anything else can fail, such as
+            // a missing default configuration (66): the remedy is sudo either way.
+            if let Some((name, m)) = cli.command.mutation() {
+                if !m.dry_run {
+                    hostdev::exec::privilege::require_root(&ctx.sysfs, name)?;
+                }
+            }
             match &cli.command {
                 Command::ListTypes(a) => commands::list_types::run(&ctx, a, out),
                 Command::Plan(a) => commands::plan::run(&ctx, a, out),

@@ -6,7 +6,6 @@ use std::io::Write;
 use crate::cli::{IommuCheckArgs, IommuGroupsArgs, Output};
 use crate::context::Context;
 use crate::error::{fail, Code};
-use crate::exec::vfio::normalize_address;
 use crate::host::inventory::Inventory;
 use crate::host::iommu::{self, BootLoader, HostFacts, Status};
 use crate::host::sysfs;
@@ -47,12 +46,15 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
     let inv = Inventory::scan(&ctx.sysfs)?;
     let want_device = match &args.device {
         Some(a) => {
-            let addr = normalize_address(a).ok_or_else(|| {
+            let addr = crate::cli::pci_address(a).map_err(|why| {
                 fail(
                     Code::Usage,
-                    format!(
-                        "--device {a:?}: expected a PCI address such as 0000:65:00.0 or 65:00.0"
-                    ),
+                    match why {
+                        Some(why) => format!("--device {a:?}: {why}"),
+                        None => format!(
+                            "--device {a:?}: expected a PCI address such as 0000:65:00.0 or 65:00.0"
+                        ),
+                    },
                 )
             })?;
             let Some(dev) = inv.pci_device(&addr) else {

@@ -3,12 +3,15 @@
 //! of mdev plans ([`apply`]) and of vfio bindings ([`vfio`]), what was changed ([`state`])
 //! and the boot-time wait for mdev parents ([`wait`]).
 pub mod apply;
+pub mod bind;
 pub mod confirm;
 pub mod interrupt;
 pub mod journal;
 pub mod lock;
 pub mod mutate;
+pub mod pipeline;
 pub mod privilege;
 pub mod state;
+pub mod teardown;
 pub mod vfio;
 pub mod wait;

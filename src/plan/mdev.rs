@@ -1367,6 +1367,7 @@ mod tests {
                     device_api: Some("vfio-pci".into()),
                     description: Some(format!("max_instance={max}")),
                     max_instances: Some(*max),
+                    partial: false,
                 })
                 .collect(),
         }

@@ -83,19 +83,24 @@ fn doc_scenario_node_override() {
             row("0000:5e:00.0", "nvidia-234", 1)
         ]
     );
-    // a label given with --label is matched like the hostname label
-    let r3 = on_fixture(
-        "t4-2x",
-        &[
+    // A label given with --label is matched like the hostname label; the hostname label
+    // itself is always the node name (see the_hostname_label_is_refused).
+    let cfg = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n  nodeMediatedDeviceTypes:\n  - nodeSelector: {zone: b}\n    mediatedDeviceTypes: [nvidia-234]\n";
+    let r3 = Host::bundled("t4-2x")
+        .cmd()
+        .args([
+            "-f",
+            "-",
             "--node-name",
             "x",
             "--label",
-            "kubernetes.io/hostname=node2",
+            "zone=b",
             "plan",
             "-o",
             "json",
-        ],
-    );
+        ])
+        .stdin(cfg)
+        .run();
     assert_eq!(
         json(&r3.stdout)["desired_types"],
         serde_json::json!(["nvidia-234"])
@@ -350,4 +355,83 @@ fn hostdev_root_from_the_environment_is_the_root() {
         .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_golden("list-types-t4-3x.txt", &r.stdout);
+}
+
+/// Issue 12 item 10: `--label kubernetes.io/hostname=...` cannot override the label that is
+/// always the node name: exit 64, naming --node-name.
+#[test]
+fn the_hostname_label_is_refused() {
+    let r = Host::bundled("t4-1x").run(&["--label", "kubernetes.io/hostname=other", "plan"]);
+    assert_eq!(r.code, 64, "{}", r.stderr);
+    assert!(r.stderr.contains("use --node-name instead"), "{}", r.stderr);
+}
+
+/// Issue 12 item 10: control characters from the host (a type name, the host name) are
+/// escaped in tables and text (`\e`, `\x0d`, a newline in a cell as `\n`), never written raw;
+/// JSON keeps its own escaping.
+#[test]
+fn control_characters_from_the_host_are_escaped_in_tables() {
+    let host = Host::copy("t4-1x");
+    let types = host.path("sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types");
+    std::fs::write(
+        types.join("nvidia-222/name"),
+        "GRID T4-1B\x1b]0;pwned\x07\r\nfake row\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(host.path("etc")).unwrap();
+    std::fs::write(
+        host.path("etc/hostname"),
+        "node\x1b[2J\u{9b}1\nfake: line\n",
+    )
+    .unwrap();
+    for args in [&["list-types"][..], &["plan"][..]] {
+        let r = host.run(args);
+        assert!(r.code == 0 || r.code == 2, "{args:?}: {}", r.stderr);
+        assert!(
+            !r.stdout.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?}: raw control characters in {:?}",
+            r.stdout
+        );
+        if args == ["list-types"] {
+            assert!(
+                r.stdout
+                    .contains("GRID T4-1B\\e]0;pwned\\x07\\x0d\\nfake row"),
+                "{}",
+                r.stdout
+            );
+        } else {
+            assert!(
+                r.stdout.contains("node: node\\e[2J\\x9b1\\nfake: line ("),
+                "{}",
+                r.stdout
+            );
+        }
+    }
+    let r = host.run(&["list-types", "-o", "json"]);
+    assert!(
+        r.stdout
+            .contains("GRID T4-1B\\u001b]0;pwned\\u0007\\r\\nfake row"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Issue 12 item 10: a configuration file that is not UTF-8 is invalid (65, was 66), with
+/// the line and column of the first bad byte.
+#[test]
+fn a_non_utf8_configuration_is_65_with_a_position() {
+    let host = Host::copy("t4-1x");
+    std::fs::write(
+        host.config(),
+        b"mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvi\xffdia-222]\n",
+    )
+    .unwrap();
+    let r = host.on_node("node1", &["plan"]);
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("config.yaml:2:28: not UTF-8 (byte 0xff at offset 57)"),
+        "{}",
+        r.stderr
+    );
 }

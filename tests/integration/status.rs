@@ -311,7 +311,11 @@ fn a_vfio_dev_entry_without_a_device_number_needs_no_cdev_node() {
         doc["resources"][1]["devices"][0]["device_nodes"],
         serde_json::json!(["/dev/vfio/17"])
     );
-    assert!(r.stdout.contains("\"/dev/vfio/devices/vfio0\""), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("\"/dev/vfio/devices/vfio0\""),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

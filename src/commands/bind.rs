@@ -66,7 +66,7 @@ fn named(ctx: &Context, inv: &Inventory, args: &[DeviceArg]) -> Result<Vec<Strin
                 "no PCI device {addr} under {}{}; `hostdev iommu groups` lists the devices",
                 ctx.sysfs
                     .display(&ctx.sysfs.path(crate::host::sysfs::PCI_DEVICES)),
-                vfio::missing_address_hint(inv, &ctx.sysfs, addr)
+                vf_hint_address(ctx, inv, addr)
             ),
         ));
     }
@@ -75,11 +75,34 @@ fn named(ctx: &Context, inv: &Inventory, args: &[DeviceArg]) -> Result<Vec<Strin
             Code::NotFound,
             format!(
                 "no PCI device matches {sel} (vendor:device) on this host{}",
-                vfio::unmatched_selector_hint(inv, &ctx.sysfs, sel)
+                vf_hint_selector(ctx, inv, sel)
             ),
         ));
     }
     Ok(addresses)
+}
+
+/// A missing address that would be a VF of an SR-IOV PF with fewer VFs enabled: which PF,
+/// and the `sriov_numvfs` write that creates it (hostdev never writes it).
+fn vf_hint_address(ctx: &Context, inv: &Inventory, addr: &str) -> String {
+    let fs = &ctx.sysfs;
+    crate::exec::vfio::vf_hint(inv, fs, |pf, i| {
+        crate::exec::vfio::vf_address(fs, pf, i).as_deref() == Some(addr)
+    })
+}
+
+/// A selector that matches no device but is the VF device ID (`sriov_vf_device`) of an
+/// SR-IOV PF with VFs still to enable.
+fn vf_hint_selector(ctx: &Context, inv: &Inventory, sel: &crate::config::PciSelector) -> String {
+    let fs = &ctx.sysfs;
+    crate::exec::vfio::vf_hint(inv, fs, |pf, _| {
+        pf.vendor == sel.vendor
+            && fs
+                .read_opt(&crate::exec::vfio::pf_dir(fs, pf).join("sriov_vf_device"))
+                .ok()
+                .flatten()
+                .is_some_and(|d| d.trim() == sel.device)
+    })
 }
 
 /// The device arguments, `--from-config`, or an interactive choice.

@@ -1,6 +1,6 @@
-//! Binding PCI devices to vfio-pci and returning them to their original drivers: device
-//! selection, refusal rules (group viability, host use, NVIDIA vendor-VFIO VFs) and the
-//! driver_override + unbind + drivers_probe sequence.
+//! Binding PCI devices to vfio-pci and returning them to their original drivers: the
+//! host-use facts the bind planner (`plan/bind.rs`) needs, the driver_override + unbind +
+//! drivers_probe sequences, and their typed outcomes per device.
 
 /// `0000:65:00.0` or `65:00.0` → `0000:65:00.0` (lower-case); `None` if not an address.
 /// Out-of-range addresses (`0000:65:00.8`) are `None` too: see [`crate::cli::pci_address`].
@@ -51,34 +51,13 @@ impl DeviceArg {
     }
 }
 
-/// For an address argument that names no device: where it would come from, if it is a
-/// virtual function an SR-IOV PF has not enabled (empty otherwise).
-pub fn missing_address_hint(inv: &Inventory, fs: &Sysfs, addr: &str) -> String {
-    vf_hint(inv, fs, |pf, i| {
-        vf_address(fs, pf, i).as_deref() == Some(addr)
-    })
-}
-
-/// For a `vendor:device` argument that matches nothing: the SR-IOV PFs whose VFs have that
-/// ID (`sriov_vf_device`) and are not enabled yet (empty otherwise).
-pub fn unmatched_selector_hint(inv: &Inventory, fs: &Sysfs, sel: &PciSelector) -> String {
-    vf_hint(inv, fs, |pf, _| {
-        pf.vendor == sel.vendor
-            && fs
-                .read_opt(&pf_dir(fs, pf).join("sriov_vf_device"))
-                .ok()
-                .flatten()
-                .is_some_and(|d| d.trim() == sel.device)
-    })
-}
-
-fn pf_dir(fs: &Sysfs, pf: &PciDevice) -> PathBuf {
+pub fn pf_dir(fs: &Sysfs, pf: &PciDevice) -> PathBuf {
     fs.path(sysfs::PCI_DEVICES).join(&pf.address)
 }
 
 /// The address VF `index` of this SR-IOV PF has (or would have once enabled): the PF's
 /// routing ID + `sriov_offset` + index × `sriov_stride`, as the PCI core computes it.
-fn vf_address(fs: &Sysfs, pf: &PciDevice, index: u32) -> Option<String> {
+pub fn vf_address(fs: &Sysfs, pf: &PciDevice, index: u32) -> Option<String> {
     let num = |f: &str| -> Option<u32> {
         fs.read_opt(&pf_dir(fs, pf).join(f))
             .ok()
@@ -106,7 +85,7 @@ fn vf_address(fs: &Sysfs, pf: &PciDevice, index: u32) -> Option<String> {
 /// When a DEVICE argument names no device: the SR-IOV PFs that would have it as a virtual
 /// function (`wanted(pf, vf_index)`) once more VFs are enabled. hostdev never changes
 /// `sriov_numvfs`; it says where the administrator (or `sriov-manage`) does.
-fn vf_hint(inv: &Inventory, fs: &Sysfs, wanted: impl Fn(&PciDevice, u32) -> bool) -> String {
+pub fn vf_hint(inv: &Inventory, fs: &Sysfs, wanted: impl Fn(&PciDevice, u32) -> bool) -> String {
     let mut hints = Vec::new();
     for pf in inv.pci.iter().filter(|d| d.physfn.is_none()) {
         let total = pf.sriov_totalvfs.unwrap_or(0);

@@ -772,6 +772,27 @@ mod tests {
         );
     }
 
+    /// A binding is recorded in the state file before its writes; a binding that fails
+    /// drops its record again (so a crash mid-bind never loses one, and no stale one stays).
+    #[test]
+    fn bind_all_records_ahead_and_drops_the_record_of_a_failed_bind() {
+        for (bind, want) in [(true, DeviceOutcome::Bound), (false, DeviceOutcome::Failed(
+            "drivers_probe of 0000:19:00.0 succeeded but bound no driver; 0000:19:00.0 is back on e1000e".into(),
+        ))] {
+            let (_d, fs) = host("host-intel");
+            let inv = Inventory::scan(&fs).unwrap();
+            let mut j = journal(&fs, bind);
+            let mut state = State::default();
+            let stop = || false;
+            let mut exec = Executor::new(&mut j, &mut state, &stop);
+            let res = bind_all(&mut exec, &inv, &["0000:19:00.0".into()]);
+            assert_eq!(res[0].outcome, want);
+            let saved = State::load(&fs).unwrap();
+            assert_eq!(saved.vfio.len(), usize::from(bind), "{saved:?}");
+            assert_eq!(state.vfio.len(), usize::from(bind));
+        }
+    }
+
     #[test]
     fn probe_that_binds_nothing_is_a_failure_and_rolls_back() {
         let (_d, fs) = host("host-intel");

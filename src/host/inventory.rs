@@ -77,7 +77,7 @@ pub struct Mdev {
     pub type_id: Option<String>,
     pub type_name: Option<String>,
     pub iommu_group: Option<String>,
-    /// iommufd character devices (`vfio-dev/vfioN`).
+    /// vfio device character devices (`vfio-dev/vfioN` with a `dev` number; iommufd).
     pub cdevs: Vec<String>,
 }
 
@@ -99,7 +99,7 @@ pub struct PciDevice {
     pub virtfns: Vec<String>,
     pub sriov_totalvfs: Option<u32>,
     pub sriov_numvfs: Option<u32>,
-    /// `vfio-dev/vfioN` entries (iommufd cdevs).
+    /// `vfio-dev/vfioN` entries with a `dev` number (iommufd cdevs).
     pub cdevs: Vec<String>,
     /// NVIDIA vendor-specific VFIO (`nvidia/` directory on a VF).
     pub nvidia: Option<NvidiaVf>,
@@ -206,6 +206,21 @@ impl Mdev {
     pub fn device_paths(&self) -> Vec<String> {
         device_paths(self.iommu_group.as_deref(), &self.cdevs)
     }
+}
+
+/// The vfio device character devices (`vfioN`) listed in a device's `vfio-dev/`: only
+/// the entries with a `dev` attribute, i.e. those the kernel made a character device for.
+/// Every kernel since 6.1 lists `vfio-dev/vfioN`, but without `CONFIG_VFIO_DEVICE_CDEV`
+/// (Debian's 6.1 and 6.12) the entry has no device number and no `/dev/vfio/devices/vfioN`
+/// ever exists: expecting that node would make every device look broken.
+fn vfio_cdevs(dir: &AttrDir) -> std::io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for n in dir.list("vfio-dev")? {
+        if dir.read_opt(&format!("vfio-dev/{n}/dev"))?.is_some() {
+            out.push(n);
+        }
+    }
+    Ok(out)
 }
 
 /// `/dev/vfio/<group>` and `/dev/vfio/devices/<cdev>` for a device.
@@ -426,7 +441,7 @@ fn scan_pci(fs: &Sysfs, scope: &Scope) -> Result<Vec<PciDevice>> {
                     virtfns.push(vf);
                 }
             } else if name == "vfio-dev" {
-                cdevs = attrs.list("vfio-dev")?;
+                cdevs = vfio_cdevs(&attrs)?;
             } else if name == "nvidia" {
                 has_nvidia = true;
             }
@@ -835,7 +850,7 @@ fn scan_mdevs(fs: &Sysfs) -> Result<Vec<Mdev>> {
             iommu_group: dir
                 .link_name("iommu_group")
                 .with_context(|| ctx(fs, &base.join(&uuid).join("iommu_group")))?,
-            cdevs: dir.list("vfio-dev").unwrap_or_default(),
+            cdevs: vfio_cdevs(&dir).unwrap_or_default(),
             uuid,
             parent,
             type_id,

@@ -261,6 +261,63 @@ fn missing_dev_vfio_nodes_are_problems() {
     assert!(m.contains("hostdev_problems 3\n"), "{m}");
 }
 
+/// Every `vfio-dev/vfioN/dev` attribute under `dir` (what a kernel without the vfio cdev
+/// lacks: Debian's 6.1 and 6.12 list `vfio-dev/vfioN` but give it no device number).
+fn remove_cdev_numbers(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if e.file_type().unwrap().is_dir() {
+            if p.parent().unwrap().ends_with("vfio-dev") && p.join("dev").exists() {
+                std::fs::remove_file(p.join("dev")).unwrap();
+                n += 1;
+            }
+            n += remove_cdev_numbers(&p);
+        }
+    }
+    n
+}
+
+#[test]
+fn a_vfio_dev_entry_without_a_device_number_needs_no_cdev_node() {
+    // Debian's 6.1 and 6.12 (tests/vm/cases/60-status-health.sh): sysfs lists vfio-dev/vfioN
+    // without a `dev` number (the kernel made no character device) and there is no
+    // /dev/vfio/devices/ -- the devices are healthy, their nodes are the group files alone.
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
+    assert!(remove_cdev_numbers(&root.join("sys/devices")) >= 2);
+    std::fs::remove_dir_all(root.join("dev/vfio/devices")).unwrap();
+    let r = on(root, &["status", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr, "");
+    let doc = json(&r);
+    assert_eq!(doc["healthy"], true);
+    let t4 = &doc["resources"][0]["devices"][0];
+    assert_eq!(t4["address"], T4);
+    assert_eq!(t4["device_nodes"], serde_json::json!(["/dev/vfio/11"]));
+    // The directory is there (other devices have cdevs) but this device's vfio-dev/vfioN
+    // has no device number: no node is expected for it.
+    let dir = Host::copy(FIXTURE);
+    let root = dir.root();
+    let qat = pci_dir(root, QAT);
+    assert_eq!(remove_cdev_numbers(&qat), 1);
+    std::fs::remove_file(root.join("dev/vfio/devices/vfio1")).unwrap();
+    let r = on(root, &["status", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc = json(&r);
+    assert_eq!(doc["resources"][1]["devices"][0]["address"], QAT);
+    assert_eq!(
+        doc["resources"][1]["devices"][0]["device_nodes"],
+        serde_json::json!(["/dev/vfio/17"])
+    );
+    assert!(
+        r.stdout.contains("\"/dev/vfio/devices/vfio0\""),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn a_kernel_without_the_vfio_cdev_is_healthy_without_dev_vfio_devices() {
     // Debian's 6.1 and 6.12 (no iommufd): vfio-dev/vfioN in sysfs, no /dev/vfio/devices/.

@@ -281,7 +281,7 @@ fn remove_cdev_numbers(dir: &Path) -> usize {
 
 #[test]
 fn a_vfio_dev_entry_without_a_device_number_needs_no_cdev_node() {
-    // Debian's 6.1 and 6.12 (tests/vm/cases/60-status-health.sh): sysfs lists vfio-dev/vfioN
+    // Debian's 6.1 and 6.12 (tests/vm/cases/70-status-health.sh): sysfs lists vfio-dev/vfioN
     // without a `dev` number (the kernel made no character device) and there is no
     // /dev/vfio/devices/ -- the devices are healthy, their nodes are the group files alone.
     let dir = Host::copy(FIXTURE);

@@ -44,7 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('iommu', 'iommu', [CompletionResultType]::ParameterValue, 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)')
             [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Bind PCI devices to a driver for passthrough')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the hostdev(1) man page, or write every page into a directory')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the hostdev(8) man page, or write every page into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -280,7 +280,7 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             break
         }
         'hostdev;man' {
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write hostdev.1 and one page per subcommand (hostdev-<command>.1) into DIR, creating it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write hostdev.8 and one page per subcommand (hostdev-<command>.8) into DIR, creating it')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
@@ -305,7 +305,7 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('iommu', 'iommu', [CompletionResultType]::ParameterValue, 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)')
             [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Bind PCI devices to a driver for passthrough')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the hostdev(1) man page, or write every page into a directory')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the hostdev(8) man page, or write every page into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }

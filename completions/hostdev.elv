@@ -41,7 +41,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand iommu 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
             cand bind 'Bind PCI devices to a driver for passthrough'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-            cand man 'Print the hostdev(1) man page, or write every page into a directory'
+            cand man 'Print the hostdev(8) man page, or write every page into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hostdev;list-types'= {
@@ -258,7 +258,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand --help 'Print help'
         }
         &'hostdev;man'= {
-            cand --dir 'Write hostdev.1 and one page per subcommand (hostdev-<command>.1) into DIR, creating it'
+            cand --dir 'Write hostdev.8 and one page per subcommand (hostdev-<command>.8) into DIR, creating it'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
             cand -o 'Output format of data on stdout'
             cand --output 'Output format of data on stdout'
@@ -282,7 +282,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand iommu 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
             cand bind 'Bind PCI devices to a driver for passthrough'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-            cand man 'Print the hostdev(1) man page, or write every page into a directory'
+            cand man 'Print the hostdev(8) man page, or write every page into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hostdev;help;list-types'= {

@@ -43,7 +43,7 @@ complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "env" -d 'Print the 
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "man" -d 'Print the hostdev(1) man page, or write every page into a directory'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "man" -d 'Print the hostdev(8) man page, or write every page into a directory'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
@@ -189,7 +189,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s f -l con
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l dir -d 'Write hostdev.1 and one page per subcommand (hostdev-<command>.1) into DIR, creating it' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l dir -d 'Write hostdev.8 and one page per subcommand (hostdev-<command>.8) into DIR, creating it' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
 json\t''
@@ -208,7 +208,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_see
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "man" -d 'Print the hostdev(1) man page, or write every page into a directory'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "man" -d 'Print the hostdev(8) man page, or write every page into a directory'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from iommu" -f -a "check" -d 'Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel, the kernel command line, the VFIO modules, interrupt remapping, the default domain type and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from iommu" -f -a "groups" -d 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'

@@ -8,10 +8,13 @@
 #   4. installs the .deb into a throwaway Debian 12 root (mmdebstrap tarball, cached) with
 #      dpkg -i in a chroot: hostdev --version, man -w 8, bash completion, systemd-analyze
 #      verify of the installed unit, the unit enabled; then dpkg --purge leaves no file;
-#   5. tests the Ansible collection (tests/ansible/run.sh).
+#   5. tests the Ansible collection (tests/ansible/run.sh);
+#   6. runs the collection's role twice in a fresh Debian 12 root whose /sys is a copy of
+#      fixtures/t4-1x: installs the .deb, drops the configuration, enables the unit, creates
+#      the mdevs; the second run must change nothing.
 # Caches (never in the repo): $HOSTDEV_PKG_CACHE, default /var/cache/hostdev-pkg: the
 # cargo-deb/cargo-generate-rpm binaries, the Debian 12 base tarball, the ansible-core venv.
-# HOSTDEV_PKG_SKIP_ANSIBLE=1 skips step 5 (local runs only; CI runs everything).
+# HOSTDEV_PKG_SKIP_ANSIBLE=1 skips steps 5 and 6 (local runs only; CI runs everything).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo="$PWD"
@@ -30,7 +33,7 @@ t0=$SECONDS
 # -- tools ---------------------------------------------------------------------------------
 need=()
 for p in lintian rpm rpmlint mmdebstrap python3-venv gcc; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+    [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == *'install ok installed'* ]] || need+=("$p")
 done
 if [[ ${#need[@]} -gt 0 ]]; then
     say "apt-get install ${need[*]}"
@@ -40,10 +43,10 @@ fi
 
 tmp="$(mktemp -d /tmp/hostdev-packaging.XXXXXX)"
 chroot_dir=""
+mounts=()
 cleanup() {
-    if [[ -n $chroot_dir ]]; then
-        umount -l "$chroot_dir/proc" 2>/dev/null || true
-    fi
+    local i
+    for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -l "${mounts[i]}" 2>/dev/null || true; done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -86,8 +89,9 @@ step "deb: $deb"
 dpkg-deb -I "$deb" | sed -n '/Package:/,$p'
 dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print $6}' | sed 's|^\./|/|' | sort >"$tmp/got-deb"
 diff -u "$tmp/want-deb" "$tmp/got-deb" || die "the .deb's file list differs from the expected layout"
-dpkg-deb -c "$deb" | grep -q '^-rwxr-xr-x root/root .* \./usr/sbin/hostdev$' ||
-    dpkg-deb -c "$deb" | grep -q '^-rwxr-xr-x 0/0 .* \./usr/sbin/hostdev$' || die "/usr/sbin/hostdev is not 0755 root"
+# (grep reads captured output: with pipefail, `cmd | grep -q` fails when grep exits early)
+grep -Eq '^-rwxr-xr-x (root/root|0/0) .* \./usr/sbin/hostdev$' <<<"$(dpkg-deb -c "$deb")" ||
+    die "/usr/sbin/hostdev is not 0755 root"
 say "file list: $(wc -l <"$tmp/got-deb") files, as expected"
 dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/hostdev.service >"$tmp/deb-unit"
 cmp -s "$tmp/deb-unit" contrib/systemd/hostdev.service || die "packaged unit differs from contrib/systemd/hostdev.service"
@@ -105,7 +109,8 @@ if command -v runuser >/dev/null 2>&1 && id nobody >/dev/null 2>&1; then
 fi
 (cd "$tmp/lintian" && "${lintian_cmd[@]}" --fail-on error,warning,info,pedantic "$(basename "$deb")") ||
     die "lintian reported tags (see above)"
-(cd "$tmp/lintian" && "${lintian_cmd[@]}" --show-overrides "$(basename "$deb")") | grep '^O:' |
+(cd "$tmp/lintian" && "${lintian_cmd[@]}" --show-overrides "$(basename "$deb")") >"$tmp/lintian.out" 2>&1 || true
+grep '^O:' "$tmp/lintian.out" |
     sed 's|^|packaging: lintian, overridden with a reason in contrib/debian/lintian-overrides: |' || true
 say "lintian: no errors, warnings, info or pedantic tags beyond the justified overrides"
 
@@ -115,8 +120,8 @@ rpm -qip "$rpm"
 rpm -qlp "$rpm" | sort >"$tmp/got-rpm"
 diff -u "$tmp/want-rpm" "$tmp/got-rpm" || die "the .rpm's file list differs from the expected layout"
 say "file list: $(wc -l <"$tmp/got-rpm") files, as expected"
-rpm -qlvp "$rpm" | grep -q '^-rwxr-xr-x .* root *root .* /usr/sbin/hostdev$' || die "/usr/sbin/hostdev is not 0755 root in the rpm"
-rpm -qp --scripts "$rpm" | grep -q 'systemctl --no-reload preset hostdev.service' || die "no %post preset in the rpm"
+grep -q '^-rwxr-xr-x .* root *root .* /usr/sbin/hostdev$' <<<"$(rpm -qlvp "$rpm")" || die "/usr/sbin/hostdev is not 0755 root in the rpm"
+grep -q 'systemctl --no-reload preset hostdev.service' <<<"$(rpm -qp --scripts "$rpm")" || die "no %post preset in the rpm"
 if rpm -qpR "$rpm" | grep -v -E '^(/bin/sh|libc\.so\.6|libgcc_s\.so\.1|rpmlib\(|rtld\()'; then
     die "unexpected rpm requirement (above)"
 fi
@@ -140,7 +145,8 @@ say "rpm: installed, hostdev $version ran, erased without leftovers"
 
 # -- 4. install the .deb into a throwaway Debian 12 root ----------------------------------
 step "deb: dpkg -i into a throwaway Debian 12 root"
-base_pkgs="man-db,bash-completion,systemd"
+# python3 and python3-apt: the role test (step 6) runs Ansible modules inside the root.
+base_pkgs="man-db,bash-completion,systemd,python3,python3-apt"
 base="$cache/debian12-minbase-$(printf '%s' "bookworm $base_pkgs $mirror" | sha256sum | cut -c1-12).tar"
 if [[ ! -s $base ]]; then
     say "mmdebstrap bookworm (minbase + $base_pkgs) -> $base (once; later runs reuse it)"
@@ -153,6 +159,7 @@ chroot_dir="$tmp/root"
 mkdir -p "$chroot_dir"
 tar -C "$chroot_dir" -xf "$base"
 mount -t proc proc "$chroot_dir/proc"
+mounts+=("$chroot_dir/proc")
 in_root() { chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 snapshot() { # every path in the root but dpkg's database and log, the man-db cache, and /run
     # (a tmpfs on a booted host, where systemd-analyze below leaves its runtime files)
@@ -162,7 +169,7 @@ snapshot() { # every path in the root but dpkg's database and log, the man-db ca
 snapshot >"$tmp/before"
 cp "$deb" "$chroot_dir/tmp/hostdev.deb"
 in_root dpkg -i /tmp/hostdev.deb
-in_root dpkg -s hostdev | grep -q '^Status: install ok installed$' || die "dpkg -s: hostdev not installed"
+grep -q '^Status: install ok installed$' <<<"$(in_root dpkg -s hostdev)" || die "dpkg -s: hostdev not installed"
 
 got="$(in_root hostdev --version)"
 [[ $got == "hostdev $version" ]] || die "hostdev --version says '$got', Cargo.toml has $version"
@@ -173,7 +180,7 @@ page="$(in_root man -w 8 hostdev)"
 [[ $page == /usr/share/man/man8/hostdev.8.gz ]] || die "man -w 8 hostdev: '$page'"
 sub="$(in_root man -w 8 hostdev-apply)"
 [[ $sub == /usr/share/man/man8/hostdev-apply.8.gz ]] || die "man -w 8 hostdev-apply: '$sub'"
-in_root sh -c 'MANWIDTH=80 man 8 hostdev 2>/dev/null | grep -q "EXIT STATUS"' || die "man 8 hostdev does not render"
+grep -q "EXIT STATUS" <<<"$(in_root env MANWIDTH=80 man 8 hostdev 2>/dev/null)" || die "man 8 hostdev does not render"
 say "ok: man -w 8 hostdev -> $page; man -w 8 hostdev-apply -> $sub"
 
 # bash-completion loads /usr/share/bash-completion/completions/hostdev on the first <TAB>.
@@ -222,15 +229,66 @@ snapshot >"$tmp/after"
 diff -u "$tmp/before" "$tmp/after" || die "dpkg --purge left files behind (above)"
 say "ok: dpkg --purge hostdev left no file behind (the audit log and the enablement links included)"
 umount "$chroot_dir/proc"
+mounts=()
 rm -rf "$chroot_dir"
-chroot_dir=""
 
 # -- 5. Ansible ----------------------------------------------------------------------------
 if [[ ${HOSTDEV_PKG_SKIP_ANSIBLE:-0} == 1 ]]; then
     say "Ansible tests skipped (HOSTDEV_PKG_SKIP_ANSIBLE=1)"
-else
-    step "Ansible collection (tests/ansible/run.sh)"
-    HOSTDEV_BIN="$repo/target/release/hostdev" bash tests/ansible/run.sh
+    say "PASS ($((SECONDS - t0)) s)"
+    exit 0
 fi
+step "Ansible collection (tests/ansible/run.sh)"
+HOSTDEV_BIN="$repo/target/release/hostdev" bash tests/ansible/run.sh
+
+# -- 6. the role in a Debian 12 root --------------------------------------------------------
+step "the role hostdev.host.hostdev, twice, in a fresh Debian 12 root (/sys: fixtures/t4-1x)"
+venv="$(ls -d "$cache"/ansible-core-*/ | head -n1)"
+venv="${venv%/}"
+r="$tmp/role-root"
+mkdir -p "$r"
+tar -C "$r" -xf "$base"
+mount -t proc proc "$r/proc"; mounts+=("$r/proc")
+mount --bind /dev "$r/dev"; mounts+=("$r/dev")
+mkdir -p "$r/tmp/sys"
+cp -a fixtures/t4-1x/sys/. "$r/tmp/sys/"
+mount --bind "$r/tmp/sys" "$r/sys"; mounts+=("$r/sys")
+mkdir -p "$r$venv"
+mount --bind "$venv" "$r$venv"; mounts+=("$r$venv")
+cp "$deb" "$r/tmp/hostdev.deb"
+gcc -O2 -shared -fPIC -o "$r/tmp/fake-kernel.so" tests/ansible/fake-kernel.c -ldl
+install -m 0755 tests/ansible/fake_kernel.py "$r/tmp/fake_kernel.py"
+mkdir -p "$r/tmp/collections"
+cp -a contrib/ansible/ansible_collections "$r/tmp/collections/"
+cp tests/ansible/role-in-chroot.yml "$r/tmp/site.yml"
+role_run() { # $1: log name
+    chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root \
+        ANSIBLE_COLLECTIONS_PATH=/tmp/collections ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 \
+        ANSIBLE_INVENTORY_UNPARSED_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 \
+        "$venv/bin/ansible-playbook" -i localhost, -c local -e ansible_python_interpreter=/usr/bin/python3 \
+        /tmp/site.yml >"$tmp/$1.log" 2>&1 || { cat "$tmp/$1.log"; die "the role failed ($1)"; }
+    grep -E '^(changed|ok): ' "$tmp/$1.log" >/dev/null || true
+    awk '/^TASK \[/ {t=$0; sub(/^TASK \[/, "", t); sub(/\] \**$/, "", t)}
+         /^(ok|changed|failed|fatal|skipping): / {split($0, a, ":"); print "packaging:   " a[1] ": " t}' "$tmp/$1.log"
+    grep -A1 '^PLAY RECAP' "$tmp/$1.log" | tail -n1 | tr -s ' '
+}
+say "first run:"
+recap1="$(role_run role-1 | tee /dev/stderr | tail -n1)"
+[[ $recap1 =~ changed=([0-9]+) && ${BASH_REMATCH[1]} -ge 4 && $recap1 == *" failed=0 "* ]] ||
+    die "first run of the role: expected changes and no failure: $recap1"
+in_root_r() { chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+grep -q '^Status: install ok installed$' <<<"$(in_root_r dpkg -s hostdev)" || die "the role did not install the package"
+grep -q 'nvidia-223' "$r/etc/hostdev/config.yaml" || die "the role did not drop /etc/hostdev/config.yaml"
+[[ $(in_root_r systemctl is-enabled hostdev.service) == enabled ]] || die "hostdev.service not enabled"
+n="$(find "$r/sys/bus/mdev/devices" -mindepth 1 -maxdepth 1 -name '*-*' | wc -l)"
+[[ $n -eq 8 ]] || die "expected 8 mdevs on the fixture after the role, found $n"
+[[ $(wc -l <"$r/var/log/hostdev/audit.jsonl") -eq 8 ]] || die "expected 8 audit lines"
+say "second run:"
+recap2="$(role_run role-2 | tee /dev/stderr | tail -n1)"
+[[ $recap2 == *" changed=0 "* && $recap2 == *" failed=0 "* ]] || die "second run of the role changed something: $recap2"
+[[ $(wc -l <"$r/var/log/hostdev/audit.jsonl") -eq 8 ]] || die "the second run wrote to the audit log"
+say "ok: the role installed the .deb, dropped the configuration, enabled the unit and created 8 mdevs; run again: changed=0"
+for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "${mounts[i]}"; done
+mounts=()
 
 say "PASS ($((SECONDS - t0)) s)"

@@ -48,7 +48,10 @@ int close(int fd)
         return rc;
 
     char sys[PATH_MAX];
-    snprintf(sys, sizeof sys, "%s/sys/", root);
+    size_t len = strlen(root);
+    while (len > 0 && root[len - 1] == '/')
+        len--; /* "/" (a chroot's own root) or "/tmp/x/" */
+    snprintf(sys, sizeof sys, "%.*s/sys/", (int)len, root);
     if (strncmp(path, sys, strlen(sys)) != 0 ||
         !(ends_with(path, "/create") || ends_with(path, "/remove") || ends_with(path, "/unbind") ||
           ends_with(path, "/drivers_probe")))

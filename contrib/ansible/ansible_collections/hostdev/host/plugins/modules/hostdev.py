@@ -36,8 +36,9 @@ options:
     default: present
   config:
     description:
-      - The configuration inline, as YAML text or as a mapping (passed to hostdev on stdin,
-        C(-f -); error messages then name C(<stdin>)).
+      - The configuration inline, as YAML text or as a mapping (written to a temporary file
+        passed with C(-f); error messages name that file, line and column).
+      - V(absent) does not need it (C(hostdev teardown) works from hostdev's state file).
       - Mutually exclusive with O(config_path). Without either, hostdev reads
         C(/etc/hostdev/config.yaml) under O(root).
     type: raw
@@ -178,19 +179,22 @@ class Hostdev(object):
         self.binary = p["binary"] or module.get_bin_path(
             "hostdev", required=True, opt_dirs=["/usr/sbin", "/usr/local/sbin", "/usr/local/bin"]
         )
-        self.stdin = None
+        # An inline configuration goes to a file in the module's temporary directory (removed
+        # when the module exits), so hostdev's messages name a file, line and column.
+        self.config_file = None
         config = p["config"]
         if config is not None:
-            if isinstance(config, string_types):
-                self.stdin = config
-            else:
+            if not isinstance(config, string_types):
                 # JSON is YAML: no YAML library needed on the managed host.
-                self.stdin = json.dumps(config)
+                config = json.dumps(config, indent=2)
+            self.config_file = os.path.join(module.tmpdir, "config.yaml")
+            with open(self.config_file, "w") as f:
+                f.write(config)
         self.commands = []
         self.documents = {}
         self.rc = 0
 
-    def global_args(self):
+    def global_args(self, reads_config=True):
         p = self.module.params
         args = [self.binary]
         if p["root"]:
@@ -199,19 +203,23 @@ class Hostdev(object):
             args += ["--node-name", p["node_name"]]
         for key in sorted(p["labels"] or {}):
             args += ["--label", "%s=%s" % (key, p["labels"][key])]
-        if self.stdin is not None:
-            args += ["-f", "-"]
+        if not reads_config:
+            return args
+        if self.config_file is not None:
+            args += ["-f", self.config_file]
         elif p["config_path"]:
             args += ["-f", p["config_path"]]
         return args
 
     def run(self, name, sub):
         """Run `hostdev <globals> <sub> -o json`; return its JSON document (or None)."""
-        cmd = self.global_args() + sub + ["-o", "json"]
+        # teardown works from hostdev's state file and reads no configuration.
+        reads_config = sub[0] != "teardown"
+        cmd = self.global_args(reads_config) + sub + ["-o", "json"]
         if self.module.params["lock_timeout"] is not None and sub[0] in ("apply", "teardown", "bind"):
             cmd += ["--lock-timeout", str(self.module.params["lock_timeout"])]
         self.commands.append(" ".join(cmd))
-        rc, out, err = self.module.run_command(cmd, data=self.stdin, binary_data=True, check_rc=False)
+        rc, out, err = self.module.run_command(cmd, check_rc=False)
         self.rc = rc
         doc = None
         if out.strip():

@@ -267,13 +267,14 @@ role_run() { # $1: log name
         ANSIBLE_INVENTORY_UNPARSED_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 \
         "$venv/bin/ansible-playbook" -i localhost, -c local -e ansible_python_interpreter=/usr/bin/python3 \
         /tmp/site.yml >"$tmp/$1.log" 2>&1 || { cat "$tmp/$1.log"; die "the role failed ($1)"; }
-    grep -E '^(changed|ok): ' "$tmp/$1.log" >/dev/null || true
     awk '/^TASK \[/ {t=$0; sub(/^TASK \[/, "", t); sub(/\] \**$/, "", t)}
          /^(ok|changed|failed|fatal|skipping): / {split($0, a, ":"); print "packaging:   " a[1] ": " t}' "$tmp/$1.log"
-    grep -A1 '^PLAY RECAP' "$tmp/$1.log" | tail -n1 | tr -s ' '
+    printf 'packaging:   PLAY RECAP %s\n' "$(grep -A1 '^PLAY RECAP' "$tmp/$1.log" | tail -n1 | tr -s ' ')"
 }
 say "first run:"
-recap1="$(role_run role-1 | tee /dev/stderr | tail -n1)"
+out1="$(role_run role-1)"
+printf '%s\n' "$out1"
+recap1="${out1##*$'\n'}"
 [[ $recap1 =~ changed=([0-9]+) && ${BASH_REMATCH[1]} -ge 4 && $recap1 == *" failed=0 "* ]] ||
     die "first run of the role: expected changes and no failure: $recap1"
 in_root_r() { chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
@@ -284,7 +285,9 @@ n="$(find "$r/sys/bus/mdev/devices" -mindepth 1 -maxdepth 1 -name '*-*' | wc -l)
 [[ $n -eq 8 ]] || die "expected 8 mdevs on the fixture after the role, found $n"
 [[ $(wc -l <"$r/var/log/hostdev/audit.jsonl") -eq 8 ]] || die "expected 8 audit lines"
 say "second run:"
-recap2="$(role_run role-2 | tee /dev/stderr | tail -n1)"
+out2="$(role_run role-2)"
+printf '%s\n' "$out2"
+recap2="${out2##*$'\n'}"
 [[ $recap2 == *" changed=0 "* && $recap2 == *" failed=0 "* ]] || die "second run of the role changed something: $recap2"
 [[ $(wc -l <"$r/var/log/hostdev/audit.jsonl") -eq 8 ]] || die "the second run wrote to the audit log"
 say "ok: the role installed the .deb, dropped the configuration, enabled the unit and created 8 mdevs; run again: changed=0"

@@ -25,6 +25,9 @@ _hostdev() {
             hostdev,completions)
                 cmd="hostdev__subcmd__completions"
                 ;;
+            hostdev,devices)
+                cmd="hostdev__subcmd__devices"
+                ;;
             hostdev,env)
                 cmd="hostdev__subcmd__env"
                 ;;
@@ -42,6 +45,9 @@ _hostdev() {
                 ;;
             hostdev,plan)
                 cmd="hostdev__subcmd__plan"
+                ;;
+            hostdev,status)
+                cmd="hostdev__subcmd__status"
                 ;;
             hostdev,teardown)
                 cmd="hostdev__subcmd__teardown"
@@ -67,6 +73,9 @@ _hostdev() {
             hostdev__subcmd__help,completions)
                 cmd="hostdev__subcmd__help__subcmd__completions"
                 ;;
+            hostdev__subcmd__help,devices)
+                cmd="hostdev__subcmd__help__subcmd__devices"
+                ;;
             hostdev__subcmd__help,env)
                 cmd="hostdev__subcmd__help__subcmd__env"
                 ;;
@@ -84,6 +93,9 @@ _hostdev() {
                 ;;
             hostdev__subcmd__help,plan)
                 cmd="hostdev__subcmd__help__subcmd__plan"
+                ;;
+            hostdev__subcmd__help,status)
+                cmd="hostdev__subcmd__help__subcmd__status"
                 ;;
             hostdev__subcmd__help,teardown)
                 cmd="hostdev__subcmd__help__subcmd__teardown"
@@ -122,7 +134,7 @@ _hostdev() {
 
     case "${cmd}" in
         hostdev)
-            opts="-o -v -q -f -h -V --root --output --verbose --quiet --node-name --label --config --help --version list-types plan apply teardown env iommu bind completions man help"
+            opts="-o -v -q -f -h -V --root --output --verbose --quiet --node-name --label --config --help --version list-types plan apply teardown env iommu bind status devices completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -525,8 +537,95 @@ _hostdev() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hostdev__subcmd__devices)
+            opts="-n -o -v -q -f -h --free --count --numa-node --format --provider --root --output --verbose --quiet --node-name --label --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --numa-node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json env libvirt qemu" -- "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -W "kubevirt nvidia" -- "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --node-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -f)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hostdev__subcmd__env)
-            opts="-o -v -q -f -h --format --include-external --root --output --verbose --quiet --node-name --label --config --help"
+            opts="-o -v -q -f -h --format --include-external --provider --root --output --verbose --quiet --node-name --label --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -534,6 +633,10 @@ _hostdev() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "env json shell nul" -- "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -W "kubevirt nvidia" -- "${cur}"))
                     return 0
                     ;;
                 --root)
@@ -597,7 +700,7 @@ _hostdev() {
             return 0
             ;;
         hostdev__subcmd__help)
-            opts="list-types plan apply teardown env iommu bind completions man help"
+            opts="list-types plan apply teardown env iommu bind status devices completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -653,6 +756,20 @@ _hostdev() {
             return 0
             ;;
         hostdev__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hostdev__subcmd__help__subcmd__devices)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -765,6 +882,20 @@ _hostdev() {
             return 0
             ;;
         hostdev__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hostdev__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1261,6 +1392,96 @@ _hostdev() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hostdev__subcmd__status)
+            opts="-o -v -q -f -h --format --textfile --provider --root --output --verbose --quiet --node-name --label --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json yaml prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -W "kubevirt nvidia" -- "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --node-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -f)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hostdev__subcmd__teardown)
             opts="-y -o -v -q -f -h --yes --dry-run --lock-timeout --all --mdevs --vfio --root --output --verbose --quiet --node-name --label --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1354,9 +1575,16 @@ _hostdev_pci_devices() {
     done
     local prev="${COMP_WORDS[COMP_CWORD-1]}"
     if [[ $seen_vfio == 1 && $cur != -* ]] && ! _hostdev_takes_value "$prev"; then
-        local devices=("${root%/}"/sys/bus/pci/devices/*)
+        local devices=("${root%/}"/sys/bus/pci/devices/*) device name
         if [[ -e ${devices[0]} ]]; then
-            COMPREPLY=($(compgen -W "${devices[*]##*/}" -- "$cur"))
+            # Names come from the tree: only PCI addresses are offered, and they are matched
+            # here, never handed to `compgen -W` (which would expand `$(...)` in them).
+            COMPREPLY=()
+            for device in "${devices[@]}"; do
+                name="${device##*/}"
+                [[ $name =~ ^[0-9a-f]{4,8}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$ ]] || continue
+                [[ $name == "$cur"* ]] && COMPREPLY+=("$name")
+            done
             return 0
         fi
     fi

@@ -29,7 +29,7 @@ complete -c hostdev -n "__fish_hostdev_needs_command" -s o -l output -d 'Output 
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_needs_command" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_needs_command" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_needs_command" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_needs_command" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_needs_command" -s q -l quiet -d 'Only errors on stderr'
@@ -42,6 +42,8 @@ complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "teardown" -d 'Undo 
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "env" -d 'Print the environment KubeVirt\'s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "status" -d 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "devices" -d 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "man" -d 'Print the hostdev(8) man page, or write every page into a directory'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -50,7 +52,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s o -l outp
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s q -l quiet -d 'Only errors on stderr'
@@ -60,7 +62,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s o -l output -d 
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when the host already matches the configuration, 2 when changes are pending'
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
@@ -74,7 +76,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s o -l output -d
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s y -l yes -d 'Proceed without asking (required when stdin is not a terminal)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l dry-run -d 'Print exactly the writes (path and value) that would be made, and make none'
@@ -87,7 +89,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s o -l output
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s y -l yes -d 'Proceed without asking (required when stdin is not a terminal)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l dry-run -d 'Print exactly the writes (path and value) that would be made, and make none'
@@ -101,23 +103,25 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l format -d 'Outpu
 json\t''
 shell\t''
 nul\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l provider -d 'Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA\'s kubevirt-gpu-device-plugin would set, without a configuration)' -r -f -a "kubevirt\t'KubeVirt\'s device plugins for permittedHostDevices (the configuration)'
+nvidia\t'NVIDIA\'s kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)'"
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l include-external -d 'Also print entries with `externalResourceProvider: true` (`"external": true` in JSON, a note on stderr in the other formats)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s q -l quiet -d 'Only errors on stderr'
-complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s q -l quiet -d 'Only errors on stderr'
@@ -130,7 +134,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_s
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Only errors on stderr'
@@ -141,7 +145,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_s
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l gpu -d 'Only groups that contain a GPU (PCI class 0300 or 0302)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
@@ -155,7 +159,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_see
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s q -l quiet -d 'Only errors on stderr'
@@ -168,7 +172,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_su
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l from-config -d 'Bind the devices of the non-external permittedHostDevices.pciHostDevices selectors'
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l with-group -d 'Also bind every other endpoint of the devices\' IOMMU groups'
@@ -179,12 +183,49 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_su
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s h -l help -d 'Print help'
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from help" -f -a "vfio" -d 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l format -d 'Output format: `table`, `json`, `yaml` (as -o), or `prometheus` (the text exposition format: hostdev_plan_pending_actions, hostdev_mdevs, hostdev_mdevs_wanted, hostdev_device_healthy, hostdev_device_in_use, hostdev_iommu_ready, ...)' -r -f -a "table\t''
+json\t''
+yaml\t''
+prometheus\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l textfile -d 'Write the Prometheus metrics to PATH atomically (a temporary file in the same directory, then rename), for node_exporter\'s textfile collector' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l provider -d 'Whose discovery names the resources: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA\'s kubevirt-gpu-device-plugin would advertise)' -r -f -a "kubevirt\t'KubeVirt\'s device plugins for permittedHostDevices (the configuration)'
+nvidia\t'NVIDIA\'s kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)'"
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s n -l count -d 'At most N devices; fewer than N is an error' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l numa-node -d 'Devices on this NUMA node first' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l format -d 'Output format [default: table]' -r -f -a "table\t''
+json\t''
+env\t''
+libvirt\t''
+qemu\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l provider -d 'Whose discovery names the resources (as for `status`)' -r -f -a "kubevirt\t'KubeVirt\'s device plugins for permittedHostDevices (the configuration)'
+nvidia\t'NVIDIA\'s kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)'"
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l free -d 'Only devices that are healthy and not held open'
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
@@ -195,21 +236,23 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s o -l output -d '
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
-complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s q -l quiet -d 'Only errors on stderr'
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s h -l help -d 'Print help'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "list-types" -d 'List mdev parents and their types: ID, name, available instances, device API, description and existing instances'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "plan" -d 'Show what `apply` would do for this node (read-only)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "apply" -d 'Make the host match the configuration: remove undesired mdevs, create the planned ones, verify, and record them in the state file and the audit log'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "teardown" -d 'Undo what hostdev did: remove the mdevs it created (--all: every removable mdev) and return vfio-bound devices to their original drivers'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "env" -d 'Print the environment KubeVirt\'s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "man" -d 'Print the hostdev(8) man page, or write every page into a directory'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "list-types" -d 'List mdev parents and their types: ID, name, available instances, device API, description and existing instances'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "plan" -d 'Show what `apply` would do for this node (read-only)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "apply" -d 'Make the host match the configuration: remove undesired mdevs, create the planned ones, verify, and record them in the state file and the audit log'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "teardown" -d 'Undo what hostdev did: remove the mdevs it created (--all: every removable mdev) and return vfio-bound devices to their original drivers'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "env" -d 'Print the environment KubeVirt\'s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "status" -d 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "devices" -d 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "man" -d 'Print the hostdev(8) man page, or write every page into a directory'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from iommu" -f -a "check" -d 'Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel, the kernel command line, the VFIO modules, interrupt remapping, the default domain type and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from iommu" -f -a "groups" -d 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from bind" -f -a "vfio" -d 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'

@@ -75,7 +75,7 @@ step "man pages -> $(d "$mandir")/"
 install -d -m 0755 "$(d "$mandir")"
 shopt -s nullglob
 pages=("$repo"/man/*.8)
-[[ ${#pages[@]} -gt 0 ]] || die "no man pages in $repo/man (regenerate: HOSTDEV_REGEN=1 cargo test --test generated)"
+[[ ${#pages[@]} -gt 0 ]] || die "no man pages in $repo/man (regenerate: HOSTDEV_REGEN=1 cargo test --test integration generated)"
 install -m 0644 "${pages[@]}" "$(d "$mandir")/"
 
 step "completions -> $(d "$bash_dir")/hostdev, $(d "$zsh_dir")/_hostdev, $(d "$fish_dir")/hostdev.fish"
@@ -88,6 +88,11 @@ install -d -m 0755 "$(d "$unitdir")"
 sed "s|/usr/sbin/hostdev|$bindir/hostdev|g" "$repo/contrib/systemd/hostdev.service" \
     >"$(d "$unitdir")/hostdev.service"
 chmod 0644 "$(d "$unitdir")/hostdev.service"
+step "systemd units -> $(d "$unitdir")/hostdev-status.{service,timer} (Prometheus metrics every minute)"
+for u in hostdev-status.service hostdev-status.timer; do
+    sed "s|/usr/sbin/hostdev|$bindir/hostdev|g" "$repo/contrib/systemd/$u" >"$(d "$unitdir")/$u"
+    chmod 0644 "$(d "$unitdir")/$u"
+done
 
 install -d -m 0755 "$(d /etc/hostdev)"
 if [[ $enable == 1 ]]; then
@@ -100,5 +105,6 @@ cat <<MSG
 install.sh: done. Next:
   - write /etc/hostdev/config.yaml (see CONFIGURATION in man 8 hostdev), check it with: hostdev plan
   - at boot: systemctl enable hostdev.service (runs only when /etc/hostdev/config.yaml exists)
+  - metrics for node_exporter every minute: systemctl enable --now hostdev-status.timer
   - completions load in new shells (bash needs the bash-completion package)
 MSG

@@ -10,9 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "hostdev",
     version,
     about = "Prepare hosts for PCI passthrough and configure mediated devices (vGPUs) with KubeVirt's semantics, without Kubernetes",
-    after_help = "Exit codes: 0 success, 1 failed or incomplete, 2 changes pending (plan --detailed-exitcode), \
-64 usage error, 65 invalid configuration, 66 configuration file or device not found, \
-75 another hostdev run holds the lock, 77 permission denied."
+    after_help = crate::error::Code::help_line()
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -43,7 +41,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub node_name: Option<String>,
 
-    /// Extra node label KEY=VALUE for nodeSelector matching (repeatable)
+    /// Extra node label KEY=VALUE for nodeSelector matching (repeatable; not
+    /// kubernetes.io/hostname, which is always the node name)
     #[arg(long = "label", global = true, value_name = "KEY=VALUE", value_parser = parse_label)]
     pub labels: Vec<(String, String)>,
 
@@ -59,11 +58,45 @@ pub enum Output {
     Yaml,
 }
 
+/// The label every node carries, always equal to the node name (KubeVirt's nodes have it).
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+
+/// `KEY=VALUE`. `kubernetes.io/hostname` is refused: it is always the node name, which
+/// `--node-name` sets; a second spelling of the identity could only disagree with it.
 fn parse_label(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
+        Some((k, _)) if k == HOSTNAME_LABEL => Err(format!(
+            "{HOSTNAME_LABEL} is always the node name and cannot be overridden: use --node-name instead"
+        )),
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("expected KEY=VALUE, got {s:?}")),
     }
+}
+
+/// A PCI address argument, `0000:65:00.0` or `65:00.0`, as the kernel names it: lower-case,
+/// with the domain. `Err(None)`: not of the address form (perhaps a `vendor:device`
+/// selector); `Err(Some(why))`: of the form, but naming no slot a PCI bus can have (device
+/// above 0x1f or function above 7), which is a usage error, not a missing device.
+pub fn pci_address(s: &str) -> Result<String, Option<String>> {
+    let s = s.trim().to_ascii_lowercase();
+    let full = if s.len() == 7 { format!("0000:{s}") } else { s };
+    if !crate::host::iommu::is_pci_address(&full) {
+        return Err(None);
+    }
+    let hex = |r: std::ops::Range<usize>| u8::from_str_radix(&full[r], 16).unwrap_or(u8::MAX);
+    let (device, function) = (hex(8..10), hex(11..12));
+    if device > 0x1f {
+        return Err(Some(format!(
+            "{full} is not a PCI address: device {:02x} is above 1f",
+            device
+        )));
+    }
+    if function > 7 {
+        return Err(Some(format!(
+            "{full} is not a PCI address: function {function:x} is above 7"
+        )));
+    }
+    Ok(full)
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,10 +119,32 @@ pub enum Command {
     Iommu(IommuArgs),
     /// Bind PCI devices to a driver for passthrough
     Bind(BindArgs),
+    /// Health and drift, read-only: the mdev configuration against the plan, every
+    /// permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0
+    /// when every device is healthy and the host matches the configuration, else 1 with one
+    /// stderr line per problem. `--format prometheus` / `--textfile` for node_exporter
+    Status(StatusArgs),
+    /// The devices of the permitted resources (healthy or not, free or in use), for
+    /// libvirt, QEMU or a script; a read-only snapshot, not a reservation
+    Devices(DevicesArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
     /// Print the hostdev(8) man page, or write every page into a directory
     Man(ManArgs),
+}
+
+impl Command {
+    /// The name and mutation options of a command that changes the host.
+    pub fn mutation(&self) -> Option<(&'static str, &MutateArgs)> {
+        match self {
+            Command::Apply(a) => Some(("apply", &a.mutate)),
+            Command::Teardown(a) => Some(("teardown", &a.mutate)),
+            Command::Bind(b) => match &b.command {
+                BindCommand::Vfio(a) => Some(("bind vfio", &a.mutate)),
+            },
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +290,104 @@ pub struct EnvArgs {
     /// a note on stderr in the other formats)
     #[arg(long)]
     pub include_external: bool,
+
+    /// Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia`
+    /// (what NVIDIA's kubevirt-gpu-device-plugin would set, without a configuration)
+    #[arg(long, value_enum, default_value_t = Provider::Kubevirt)]
+    pub provider: Provider,
+}
+
+/// Whose discovery names the resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Provider {
+    /// KubeVirt's device plugins for permittedHostDevices (the configuration)
+    #[default]
+    Kubevirt,
+    /// NVIDIA's kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from
+    /// pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)
+    Nvidia,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A device is healthy when its IOMMU group is present and viable (every other \
+endpoint on vfio-pci or without a driver, bridges aside) and its /dev/vfio/<group> node (and \
+/dev/vfio/devices/vfioN, where the kernel made one) exists. In use (held open, with the pid and \
+command) is shown, not a problem. A device a selector matches that is bound to another driver is \
+listed as not available and is not a problem by itself; one that is bound to no driver is. Drift: \
+`hostdev apply` would change something. With --textfile, stdout stays empty unless --format is given; \
+the exit status is the same."
+)]
+pub struct StatusArgs {
+    /// Output format: `table`, `json`, `yaml` (as -o), or `prometheus` (the text exposition
+    /// format: hostdev_plan_pending_actions, hostdev_mdevs, hostdev_mdevs_wanted,
+    /// hostdev_device_healthy, hostdev_device_in_use, hostdev_iommu_ready, ...)
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<StatusFormat>,
+
+    /// Write the Prometheus metrics to PATH atomically (a temporary file in the same
+    /// directory, then rename), for node_exporter's textfile collector
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub textfile: Option<PathBuf>,
+
+    /// Whose discovery names the resources: `kubevirt` (permittedHostDevices) or `nvidia`
+    /// (what NVIDIA's kubevirt-gpu-device-plugin would advertise)
+    #[arg(long, value_enum, default_value_t = Provider::Kubevirt)]
+    pub provider: Provider,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+    Yaml,
+    Prometheus,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A read-only snapshot, not a reservation: nothing stops another VM, script \
+or hostdev run from taking a device between this listing and its use. Order: ascending PCI address \
+or mdev UUID (with --numa-node, that node's devices first). --free: healthy and not held open. \
+With -n N, fewer than N devices is an error (exit 1, stdout empty). An unknown RESOURCE exits 66 \
+and names the resources that exist. Formats: `env` (the variables KubeVirt's device plugins \
+would set for exactly these devices), `libvirt` (one <hostdev> element per device, for \
+`virsh attach-device DOMAIN FILE --config`), `qemu` (one `-device vfio-pci,...` argument per line), \
+`json` (-o yaml for YAML)."
+)]
+pub struct DevicesArgs {
+    /// Resource names (e.g. nvidia.com/TU104GL_Tesla_T4) [default: every non-external resource]
+    #[arg(value_name = "RESOURCE")]
+    pub resources: Vec<String>,
+
+    /// Only devices that are healthy and not held open
+    #[arg(long)]
+    pub free: bool,
+
+    /// At most N devices; fewer than N is an error
+    #[arg(short = 'n', long = "count", value_name = "N")]
+    pub count: Option<usize>,
+
+    /// Devices on this NUMA node first
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub numa_node: Option<i32>,
+
+    /// Output format [default: table]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<DevicesFormat>,
+
+    /// Whose discovery names the resources (as for `status`)
+    #[arg(long, value_enum, default_value_t = Provider::Kubevirt)]
+    pub provider: Provider,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DevicesFormat {
+    Table,
+    Json,
+    Env,
+    Libvirt,
+    Qemu,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -268,4 +421,37 @@ pub struct ManArgs {
     /// Write hostdev.8 and one page per subcommand (hostdev-<command>.8) into DIR, creating it
     #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12 item 10: addresses past the last device or function are usage errors.
+    #[test]
+    fn pci_addresses_are_checked_for_range() {
+        assert_eq!(pci_address("65:00.0").as_deref(), Ok("0000:65:00.0"));
+        assert_eq!(pci_address("0000:3B:1f.7").as_deref(), Ok("0000:3b:1f.7"));
+        assert_eq!(
+            pci_address("0000:65:00.8"),
+            Err(Some(
+                "0000:65:00.8 is not a PCI address: function 8 is above 7".into()
+            ))
+        );
+        assert_eq!(
+            pci_address("0000:65:20.0"),
+            Err(Some(
+                "0000:65:20.0 is not a PCI address: device 20 is above 1f".into()
+            ))
+        );
+        assert_eq!(pci_address("10de:1eb8"), Err(None));
+    }
+
+    /// Issue 12 item 10: `--label kubernetes.io/hostname=...` is refused, naming --node-name.
+    #[test]
+    fn the_hostname_label_cannot_be_given() {
+        let e = parse_label("kubernetes.io/hostname=other").unwrap_err();
+        assert!(e.contains("use --node-name instead"), "{e}");
+        assert_eq!(parse_label("zone=a"), Ok(("zone".into(), "a".into())));
+    }
 }

@@ -1,16 +1,17 @@
 //! The configuration file: KubeVirt's `mediatedDevicesConfiguration` and
-//! `permittedHostDevices`, in any of the four accepted shapes (contract §4), validated
+//! `permittedHostDevices`, in any of the four accepted shapes (docs/configuration.md), validated
 //! strictly before anything on the host is read. Errors name file, line, column and field.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use crate::error::{fail, Code};
+
+mod depth;
 
 /// Where the configuration came from, for messages.
 #[derive(Debug, Clone)]
@@ -276,36 +277,54 @@ const TOP_FIELDS: &[&str] = &[
 
 // ---- loading -------------------------------------------------------------------
 
+/// The largest configuration hostdev reads: 1 MiB, far above any real one (a config
+/// listing every NVIDIA type of every GPU is under 100 KiB).
+pub const CONFIG_MAX: usize = 1 << 20;
+
 /// Read and validate the configuration. `path` `-` reads stdin.
 pub fn load(path: &Path) -> anyhow::Result<Config> {
-    let (source, text) = if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| {
-            fail(
-                Code::NotFound,
-                format!("cannot read configuration from stdin: {e}"),
-            )
-        })?;
-        (Source::Stdin, s)
+    load_with(path, &|p| crate::host::sysfs::read_user_file(p, CONFIG_MAX))
+}
+
+/// As [`load`], reading the file with `read` (the default configuration is read through
+/// the root, see `Context::load_config`). At most [`CONFIG_MAX`] bytes; a FIFO, a device or
+/// a directory is refused without blocking.
+pub fn load_with(
+    path: &Path,
+    read: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
+) -> anyhow::Result<Config> {
+    let stdin = path == Path::new("-");
+    let shown = if stdin {
+        "configuration from stdin".to_string()
     } else {
-        match std::fs::read_to_string(path) {
-            Ok(s) => (Source::File(path.to_path_buf()), s),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(fail(
-                    Code::NotFound,
-                    format!(
-                        "configuration file {} not found: create it (see `man hostdev` or the README's config reference) or pass -f FILE",
-                        path.display()
-                    ),
-                ))
-            }
-            Err(e) => {
-                return Err(fail(
-                    Code::NotFound,
-                    format!("cannot read configuration file {}: {e}", path.display()),
-                ))
-            }
+        format!("configuration file {}", path.display())
+    };
+    let bytes = match read(path) {
+        Ok(b) => b,
+        Err(e) if crate::host::sysfs::is_too_large(&e) => {
+            return Err(fail(Code::Config, format!("the {shown} is {e}")))
         }
+        Err(e) if !stdin && e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail(
+                Code::NotFound,
+                format!(
+                    "configuration file {} not found: create it (see `man hostdev` or the README's config reference) or pass -f FILE",
+                    path.display()
+                ),
+            ))
+        }
+        Err(e) => return Err(fail(Code::NotFound, format!("cannot read {shown}: {e}"))),
+    };
+    let text = String::from_utf8(bytes).map_err(|_| {
+        fail(
+            Code::NotFound,
+            format!("cannot read {shown}: stream did not contain valid UTF-8"),
+        )
+    })?;
+    let source = if stdin {
+        Source::Stdin
+    } else {
+        Source::File(path.to_path_buf())
     };
     parse(&text, &source)
 }
@@ -320,6 +339,16 @@ pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
             1,
             1,
             "the configuration is empty: add mediatedDevicesConfiguration and/or permittedHostDevices".into(),
+        ));
+    }
+    if let Some((line, col)) = depth::too_deep(text) {
+        return Err(cfg_err(
+            line + 1,
+            col + 1,
+            format!(
+                "nested more than {} levels deep: a configuration is a few levels deep",
+                depth::MAX_DEPTH
+            ),
         ));
     }
     let raw: RawTop = yaml_serde::from_str(text).map_err(|e| {
@@ -564,23 +593,25 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-// ---- node selection (spec §2, contract §5) -------------------------------------------
+// ---- node selection (docs/planner.md) ---------------------------------------------------
 
 /// The node identity used for `nodeSelector` matching.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Node {
     pub name: String,
+    #[serde(default)]
     pub labels: BTreeMap<String, String>,
 }
 
 impl Node {
-    /// `kubernetes.io/hostname=<name>` is always set; extra labels are added on top.
+    /// `kubernetes.io/hostname=<name>` is always set; extra labels are added beside it.
     pub fn new(name: &str, extra: &[(String, String)]) -> Self {
         let mut labels = BTreeMap::new();
-        labels.insert("kubernetes.io/hostname".to_string(), name.to_string());
         for (k, v) in extra {
             labels.insert(k.clone(), v.clone());
         }
+        // Last, so that no extra label can change it (the CLI refuses one anyway).
+        labels.insert(crate::cli::HOSTNAME_LABEL.to_string(), name.to_string());
         Node {
             name: name.to_string(),
             labels,
@@ -615,21 +646,22 @@ impl Config {
         if !m.enabled {
             return Desired::Disabled;
         }
+        // Linear: a set remembers what is already in the list (100,000 types took 25 s).
+        let mut seen: HashSet<&str> = HashSet::new();
         let mut out: Vec<String> = Vec::new();
-        for entry in m
+        for t in m
             .node_types
             .iter()
             .filter(|e| node.matches(&e.node_selector))
+            .flat_map(|e| &e.types)
         {
-            for t in &entry.types {
-                if !out.contains(t) {
-                    out.push(t.clone());
-                }
+            if seen.insert(t) {
+                out.push(t.clone());
             }
         }
         if out.is_empty() {
             for t in &m.types {
-                if !out.contains(t) {
+                if seen.insert(t) {
                     out.push(t.clone());
                 }
             }
@@ -654,7 +686,7 @@ mod tests {
 
     fn err(yaml: &str) -> String {
         let e = parse(yaml, &Source::File("c.yaml".into())).expect_err("must fail");
-        assert_eq!(crate::error::exit_code(&e), 65, "{e}");
+        assert_eq!(crate::error::exit_code(&e).as_i32(), 65, "{e}");
         e.to_string()
     }
 
@@ -776,6 +808,36 @@ mod tests {
             .contains("more than one place"));
     }
 
+    /// Issue 12 item 5: 100,000 desired types (each twice) are de-duplicated in order, in
+    /// linear time (the Vec::contains version took 25 s; bench/large-input.sh times it).
+    #[test]
+    fn a_hundred_thousand_desired_types_dedup_in_order() {
+        let n = 100_000;
+        let items: String = (0..2 * n)
+            .map(|i| format!("  - nvidia-{}\n", i % n))
+            .collect();
+        let cfg = ok(&format!(
+            "mediatedDevicesConfiguration:\n  mediatedDeviceTypes:\n{items}"
+        ));
+        let Desired::Types(types) = cfg.desired_for(&Node::new("n", &[])) else {
+            panic!("types expected");
+        };
+        assert_eq!(types.len(), n);
+        assert_eq!(types[0], "nvidia-0");
+        assert_eq!(types[n - 1], format!("nvidia-{}", n - 1));
+    }
+
+    /// Issue 12 item 5: absurd nesting is refused with exit 65 and its position (it took
+    /// seconds per 40 KB, quadratic, inside libyaml).
+    #[test]
+    fn absurd_nesting_is_refused_with_a_position() {
+        let e = err(&format!("a: {}", "[".repeat(200_000)));
+        assert_eq!(
+            e,
+            "c.yaml:1:67: nested more than 64 levels deep: a configuration is a few levels deep"
+        );
+    }
+
     #[test]
     fn normalization_is_kubevirts() {
         assert_eq!(normalize("GRID T4-1B\n"), "GRID_T4-1B");
@@ -787,6 +849,6 @@ mod tests {
     #[test]
     fn missing_file_exits_66() {
         let e = load(Path::new("/nonexistent/hostdev.yaml")).expect_err("missing");
-        assert_eq!(crate::error::exit_code(&e), 66);
+        assert_eq!(crate::error::exit_code(&e).as_i32(), 66);
     }
 }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::cli::{GlobalArgs, Output};
 use crate::config::{self, Config, Node};
 use crate::error::{fail, Code};
-use crate::sysfs::Sysfs;
+use crate::host::sysfs::Sysfs;
 
 pub struct Context {
     pub sysfs: Sysfs,
@@ -28,7 +28,7 @@ impl Context {
             ));
         }
         Ok(Context {
-            sysfs: Sysfs::new(&g.root, g.verbose >= 2),
+            sysfs: Sysfs::new(&g.root),
             output: g.output,
             verbose: g.verbose,
             quiet: g.quiet,
@@ -38,39 +38,24 @@ impl Context {
         })
     }
 
-    /// Print a warning on stderr unless `-q`.
-    pub fn warn(&self, msg: &str) {
-        if !self.quiet {
-            eprintln!("hostdev: warning: {msg}");
-        }
-    }
-
-    /// Print a note on stderr unless `-q`: worth knowing, nothing wrong.
-    pub fn note(&self, msg: &str) {
-        if !self.quiet {
-            eprintln!("hostdev: note: {msg}");
-        }
-    }
-
-    /// Print an informational line on stderr with `-v`.
-    pub fn info(&self, msg: &str) {
-        if self.verbose >= 1 {
-            eprintln!("hostdev: {msg}");
-        }
-    }
-
     /// The configuration path: `-f`, else `<root>/etc/hostdev/config.yaml`.
     pub fn config_path(&self) -> PathBuf {
         self.config_path
             .clone()
-            .unwrap_or_else(|| self.sysfs.path("etc/hostdev/config.yaml"))
+            .unwrap_or_else(|| self.sysfs.path(crate::host::sysfs::DEFAULT_CONFIG))
     }
 
     /// Load and validate the configuration; warnings go to stderr.
     pub fn load_config(&self) -> Result<Config> {
-        let cfg = config::load(&self.config_path())?;
+        let cfg = match &self.config_path {
+            Some(p) => config::load(p)?,
+            // the default configuration lives under the root: read it inside the root
+            None => config::load_with(&self.config_path(), &|p| {
+                self.sysfs.read_own(p, config::CONFIG_MAX)
+            })?,
+        };
         for w in &cfg.warnings {
-            self.warn(w);
+            log::warn!("{w}");
         }
         Ok(cfg)
     }

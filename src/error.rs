@@ -1,14 +1,18 @@
-//! Exit codes (contract §3) and the one error type that carries them to `main`.
+//! The one exit channel: every command returns a [`Code`], every error carries one
+//! ([`Fail`]), and `main` turns it into the process status. The table of codes, with the
+//! text shown by `--help`, the man pages and the docs, is [`Code::ALL`] — nowhere else.
 
 use std::fmt;
 
-/// sysexits-style exit codes, documented in the README and the man page.
+/// sysexits-style exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
+    /// Success (and, for `plan --detailed-exitcode`, the host already matches).
+    Ok = 0,
     /// The operation ran and failed or is incomplete.
     Failure = 1,
     /// `plan --detailed-exitcode`: changes are pending.
-    Pending = 2,
+    Changes = 2,
     /// Bad flag or argument.
     Usage = 64,
     /// Invalid configuration.
@@ -22,8 +26,74 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in numeric order.
+    pub const ALL: [Code; 8] = [
+        Code::Ok,
+        Code::Failure,
+        Code::Changes,
+        Code::Usage,
+        Code::Config,
+        Code::NotFound,
+        Code::Locked,
+        Code::NoPerm,
+    ];
+
     pub fn as_i32(self) -> i32 {
         self as i32
+    }
+
+    /// `0` when everything succeeded, else [`Code::Failure`].
+    pub fn failure_if(failed: bool) -> Code {
+        if failed {
+            Code::Failure
+        } else {
+            Code::Ok
+        }
+    }
+
+    /// A few words, for the one-line list of `--help`.
+    pub fn short(self) -> &'static str {
+        match self {
+            Code::Ok => "success",
+            Code::Failure => "failed or incomplete",
+            Code::Changes => "changes pending (plan --detailed-exitcode)",
+            Code::Usage => "usage error",
+            Code::Config => "invalid configuration",
+            Code::NotFound => "configuration file or device not found",
+            Code::Locked => "another hostdev run holds the lock",
+            Code::NoPerm => "permission denied",
+        }
+    }
+
+    /// The full sentence, for the man pages and the docs.
+    pub fn description(self) -> &'static str {
+        match self {
+            Code::Ok => {
+                "Success. For plan --detailed-exitcode: the host already matches the configuration."
+            }
+            Code::Failure => {
+                "The operation ran and failed or is incomplete (a check failed, a device is in use, a write failed)."
+            }
+            Code::Changes => "plan --detailed-exitcode only: changes are pending.",
+            Code::Usage => "Usage error (bad flag, bad argument).",
+            Code::Config => {
+                "Invalid configuration (YAML syntax, unknown field, wrong type, bad selector); the message names file, line, column and field."
+            }
+            Code::NotFound => "Configuration file or named device not found.",
+            Code::Locked => "Another hostdev run holds the lock.",
+            Code::NoPerm => {
+                "Permission denied (not root for a mutating command on the real root)."
+            }
+        }
+    }
+
+    /// `Exit codes: 0 success, 1 failed or incomplete, …` for `--help`.
+    pub fn help_line() -> String {
+        let items: Vec<String> = Code::ALL
+            .iter()
+            .map(|c| format!("{} {}", c.as_i32(), c.short()))
+            .collect();
+        format!("Exit codes: {}.", items.join(", "))
     }
 }
 
@@ -51,9 +121,23 @@ pub fn fail(code: Code, message: impl Into<String>) -> anyhow::Error {
 }
 
 /// The exit code for any error: a [`Fail`] anywhere in the chain decides, otherwise 1.
-pub fn exit_code(err: &anyhow::Error) -> i32 {
+pub fn exit_code(err: &anyhow::Error) -> Code {
     err.chain()
         .find_map(|e| e.downcast_ref::<Fail>())
-        .map(|f| f.code.as_i32())
-        .unwrap_or(1)
+        .map(|f| f.code)
+        .unwrap_or(Code::Failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_sorted() {
+        let n: Vec<i32> = Code::ALL.iter().map(|c| c.as_i32()).collect();
+        let mut sorted = n.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(n, sorted);
+    }
 }

@@ -1,27 +1,21 @@
 //! hostdev: prepare hosts for PCI passthrough and configure mediated devices with
-//! KubeVirt's semantics. Data flows one way:
-//! cli → context/config → `Inventory::scan(&Sysfs)` → `plan()` (pure) → render | apply.
+//! KubeVirt's semantics. Data flows one way, and the module tree follows it:
+//!
+//! ```text
+//! cli → context/config → host (Inventory::scan) → plan (pure) → render | exec
+//! ```
+//!
+//! `cli` and `config` read the user's intent, `host` reads the machine, `plan` decides,
+//! `render` shows, `exec` changes the host through one write helper, and `commands` holds
+//! one thin file per subcommand. docs/architecture.md has the map and the invariants.
 
-pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod confirm;
 pub mod context;
-pub mod envvars;
 pub mod error;
-pub mod hostcheck;
-pub mod interrupt;
-pub mod inventory;
-pub mod journal;
-pub mod lock;
-pub mod mutate;
+pub mod exec;
+pub mod host;
+pub mod logger;
 pub mod plan;
-pub mod privilege;
 pub mod render;
-pub mod saved_plan;
-pub mod state;
-pub mod sysfs;
-pub mod vfio;
-pub mod vgpu;
-pub mod wait;

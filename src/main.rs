@@ -1,6 +1,6 @@
 //! Parse, build the context, dispatch, map errors to exit codes: the only place that exits.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -8,47 +8,100 @@ use clap::Parser;
 use hostdev::cli::{BindCommand, Cli, Command, IommuCommand};
 use hostdev::commands;
 use hostdev::context::Context;
-use hostdev::error::exit_code;
+use hostdev::error::{exit_code, Code};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 64 } else { 0 };
+            let code = if e.use_stderr() {
+                Code::Usage
+            } else {
+                Code::Ok
+            };
             let _ = e.print();
-            return ExitCode::from(code);
+            return exit(code);
         }
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = match &cli.command {
-        // Generated from the clap model: no host, no --root needed.
-        Command::Completions(a) => commands::completions::run(a, &mut out),
-        Command::Man(a) => commands::man::run(a, &mut out),
-        _ => Context::new(&cli.global).and_then(|ctx| match &cli.command {
-            Command::ListTypes(a) => commands::list_types::run(&ctx, a, &mut out),
-            Command::Plan(a) => commands::plan::run(&ctx, a, &mut out),
-            Command::Apply(a) => commands::apply::run(&ctx, a, &mut out),
-            Command::Teardown(a) => commands::teardown::run(&ctx, a, &mut out),
-            Command::Env(a) => commands::env::run(&ctx, a, &mut out),
-            Command::Iommu(a) => match &a.command {
-                IommuCommand::Check(a) => commands::iommu::check(&ctx, a, &mut out),
-                IommuCommand::Groups(a) => commands::iommu::groups(&ctx, a, &mut out),
-            },
-            Command::Bind(a) => match &a.command {
-                BindCommand::Vfio(a) => commands::bind::vfio(&ctx, a, &mut out),
-            },
-            Command::Completions(_) | Command::Man(_) => unreachable!("dispatched above"),
-        }),
-    };
-    let _ = out.flush();
+    hostdev::logger::init(cli.global.quiet, cli.global.verbose);
+    let mut out = io::BufWriter::new(Stdout(io::stdout().lock()));
+    let result = run(&cli, &mut out).and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    });
     match result {
-        Ok(code) => ExitCode::from(code as u8),
+        Ok(code) => exit(code),
+        // A reader that went away (`hostdev man | head -1`) is not an error.
+        Err(err) if broken_pipe(&err) => exit(Code::Ok),
         Err(err) => {
-            eprintln!("hostdev: error: {}", format_error(&err));
-            ExitCode::from(exit_code(&err) as u8)
+            log::error!("error: {}", format_error(&err));
+            exit(exit_code(&err))
         }
     }
+}
+
+fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Code> {
+    match &cli.command {
+        // Generated from the clap model: no host, no --root needed.
+        Command::Completions(a) => commands::completions::run(a, out),
+        Command::Man(a) => commands::man::run(a, out),
+        _ => {
+            let ctx = Context::new(&cli.global)?;
+            // Not root on the real root (77) is said before anything else can fail, such as
+            // a missing default configuration (66): the remedy is sudo either way.
+            if let Some((name, m)) = cli.command.mutation() {
+                if !m.dry_run {
+                    hostdev::exec::privilege::require_root(&ctx.sysfs, name)?;
+                }
+            }
+            match &cli.command {
+                Command::ListTypes(a) => commands::list_types::run(&ctx, a, out),
+                Command::Plan(a) => commands::plan::run(&ctx, a, out),
+                Command::Apply(a) => commands::apply::run(&ctx, a, out),
+                Command::Teardown(a) => commands::teardown::run(&ctx, a, out),
+                Command::Env(a) => commands::env::run(&ctx, a, out),
+                Command::Iommu(a) => match &a.command {
+                    IommuCommand::Check(a) => commands::iommu::check(&ctx, a, out),
+                    IommuCommand::Groups(a) => commands::iommu::groups(&ctx, a, out),
+                },
+                Command::Status(a) => commands::status::run(&ctx, a, out),
+                Command::Devices(a) => commands::devices::run(&ctx, a, out),
+                Command::Bind(a) => match &a.command {
+                    BindCommand::Vfio(a) => commands::bind::vfio(&ctx, a, out),
+                },
+                Command::Completions(_) | Command::Man(_) => unreachable!("dispatched above"),
+            }
+        }
+    }
+}
+
+fn exit(code: Code) -> ExitCode {
+    ExitCode::from(code.as_i32() as u8)
+}
+
+/// Standard output whose errors say that they are about standard output (a full disk
+/// behind `> file`, a closed pipe), so the one-line error names it.
+struct Stdout<W: Write>(W);
+
+impl<W: Write> Write for Stdout<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).map_err(stdout_error)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().map_err(stdout_error)
+    }
+}
+
+fn stdout_error(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot write to standard output: {e}"))
+}
+
+fn broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes on one line, most specific last.

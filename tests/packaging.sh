@@ -68,6 +68,8 @@ common_files() {
     echo /usr/share/bash-completion/completions/hostdev
     echo /usr/share/fish/vendor_completions.d/hostdev.fish
     echo /usr/lib/systemd/system/hostdev.service
+    echo /usr/lib/systemd/system/hostdev-status.service
+    echo /usr/lib/systemd/system/hostdev-status.timer
     echo /usr/share/doc/hostdev/examples/config.yaml
     echo /usr/share/doc/hostdev/README.md
 }
@@ -93,8 +95,13 @@ diff -u "$tmp/want-deb" "$tmp/got-deb" || die "the .deb's file list differs from
 grep -Eq '^-rwxr-xr-x (root/root|0/0) .* \./usr/sbin/hostdev$' <<<"$(dpkg-deb -c "$deb")" ||
     die "/usr/sbin/hostdev is not 0755 root"
 say "file list: $(wc -l <"$tmp/got-deb") files, as expected"
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/hostdev.service >"$tmp/deb-unit"
-cmp -s "$tmp/deb-unit" contrib/systemd/hostdev.service || die "packaged unit differs from contrib/systemd/hostdev.service"
+for u in hostdev.service hostdev-status.service hostdev-status.timer; do
+    dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/lib/systemd/system/$u" >"$tmp/deb-$u"
+    cmp -s "$tmp/deb-$u" "contrib/systemd/$u" || die "packaged $u differs from contrib/systemd/$u"
+done
+cp "$tmp/deb-hostdev.service" "$tmp/deb-unit"
+grep -q '^ExecStart=/usr/sbin/hostdev --quiet status ' "$tmp/deb-hostdev-status.service" ||
+    die "hostdev-status.service does not run /usr/sbin/hostdev"
 grep -q '^ExecStart=-/usr/sbin/hostdev bind vfio' "$tmp/deb-unit" || die "unit ExecStart= does not run /usr/sbin/hostdev"
 if grep -E '^ExecStart=' "$tmp/deb-unit" | grep -v '/usr/sbin/hostdev '; then die "an ExecStart= is not /usr/sbin/hostdev"; fi
 
@@ -121,7 +128,7 @@ rpm -qlp "$rpm" | sort >"$tmp/got-rpm"
 diff -u "$tmp/want-rpm" "$tmp/got-rpm" || die "the .rpm's file list differs from the expected layout"
 say "file list: $(wc -l <"$tmp/got-rpm") files, as expected"
 grep -q '^-rwxr-xr-x .* root *root .* /usr/sbin/hostdev$' <<<"$(rpm -qlvp "$rpm")" || die "/usr/sbin/hostdev is not 0755 root in the rpm"
-grep -q 'systemctl --no-reload preset hostdev.service' <<<"$(rpm -qp --scripts "$rpm")" || die "no %post preset in the rpm"
+grep -q 'systemctl --no-reload preset hostdev.service hostdev-status.timer' <<<"$(rpm -qp --scripts "$rpm")" || die "no %post preset in the rpm"
 if rpm -qpR "$rpm" | grep -v -E '^(/bin/sh|libc\.so\.6|libgcc_s\.so\.1|rpmlib\(|rtld\()'; then
     die "unexpected rpm requirement (above)"
 fi
@@ -204,13 +211,17 @@ say "ok: bash completion: 'hostdev pl<TAB>' -> plan; 'hostdev <TAB>' -> $all"
 [[ -f $chroot_dir/usr/share/zsh/vendor-completions/_hostdev && -f $chroot_dir/usr/share/fish/vendor_completions.d/hostdev.fish ]] ||
     die "zsh/fish completions missing"
 
-out="$(in_root env SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=yes /usr/lib/systemd/system/hostdev.service 2>&1)" ||
+units=(/usr/lib/systemd/system/hostdev.service /usr/lib/systemd/system/hostdev-status.timer /usr/lib/systemd/system/hostdev-status.service)
+out="$(in_root env SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=yes "${units[@]}" 2>&1)" ||
     die "systemd-analyze verify failed: $out"
 [[ -z $out ]] || die "systemd-analyze verify reported: $out"
-say "ok: systemd-analyze verify --man=yes /usr/lib/systemd/system/hostdev.service (silent)"
+say "ok: systemd-analyze verify --man=yes ${units[*]} (silent)"
 [[ $(in_root systemctl is-enabled hostdev.service) == enabled ]] || die "hostdev.service is not enabled after install"
 [[ -L $chroot_dir/etc/systemd/system/multi-user.target.wants/hostdev.service ]] || die "no multi-user.target.wants link"
-say "ok: hostdev.service enabled on install (runs at boot only once /etc/hostdev/config.yaml exists)"
+[[ $(in_root systemctl is-enabled hostdev-status.timer) == disabled ]] || die "hostdev-status.timer should not be enabled on install"
+say "ok: hostdev.service enabled on install (runs at boot only once /etc/hostdev/config.yaml exists); hostdev-status.timer not enabled"
+# An administrator enables the metrics timer; the purge below must remove that link too.
+in_root systemctl enable hostdev-status.timer 2>/dev/null
 
 # The annotated example is a valid configuration: plan it on a copy of a bundled fixture.
 mkdir -p "$chroot_dir/tmp/fixture"

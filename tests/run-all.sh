@@ -17,7 +17,9 @@ step "cargo test (unit and fixture tests)"
 cargo test --locked
 step "cargo build --release"
 cargo build --release --locked
-step "systemd unit (systemd-analyze verify)"
+step "status/devices: promtool check metrics, virt-xml-validate"
+bash tests/status-tools.sh
+step "systemd units (systemd-analyze verify)"
 bash tests/systemd-verify.sh
 step "packages (tests/packaging.sh: .deb + .rpm, lintian, rpmlint, install test, Ansible)"
 bash tests/packaging.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Verify contrib/systemd/hostdev.service as installed by contrib/install.sh, without a
+# Verify contrib/systemd/hostdev.service (and hostdev-status.{service,timer}) as installed by contrib/install.sh, without a
 # running systemd (containers, CI). Run as root from anywhere:  bash tests/systemd-verify.sh
 #
 # 1. installs systemd's tooling (systemd-analyze and the stock units) with apt if missing;
@@ -81,4 +81,29 @@ done < <(grep '^ExecStart=' "$tmp/units/hostdev.service")
 [[ $n -ge 2 ]] || die "expected the bind and apply ExecStart= lines, found $n"
 grep -q '^ConditionPathExists=/etc/hostdev/config.yaml$' "$unit" || die "ConditionPathExists=/etc/hostdev/config.yaml missing"
 if grep -Eq '^(Wants|Requires)=' "$unit"; then die "the unit must not Want/Require units that may be missing"; fi
+
+# hostdev-status.{service,timer}: the metrics for node_exporter, every minute.
+for u in hostdev-status.service hostdev-status.timer; do
+    [[ -f $stage/etc/systemd/system/$u ]] || die "install.sh did not install $u"
+    sed "s|/usr/local/bin/hostdev|$stage/usr/local/bin/hostdev|g" "$stage/etc/systemd/system/$u" >"$tmp/units/$u"
+done
+say "systemd-analyze verify $man_opt hostdev-status.timer hostdev-status.service"
+out="$(MANPATH="$stage/usr/local/share/man" SYSTEMD_LOG_LEVEL=notice \
+    systemd-analyze verify "$man_opt" "$tmp/units/hostdev-status.timer" "$tmp/units/hostdev-status.service" 2>&1)" ||
+    die "systemd-analyze verify failed:"$'\n'"$out"
+[[ -z $out ]] || die "systemd-analyze verify reported:"$'\n'"$out"
+grep -q '^OnUnitActiveSec=1min$' "$tmp/units/hostdev-status.timer" || die "hostdev-status.timer must run every minute"
+grep -q '^SuccessExitStatus=1$' "$tmp/units/hostdev-status.service" || die "hostdev-status.service: exit 1 (unhealthy) must not fail the unit"
+line="$(grep '^ExecStart=' "$tmp/units/hostdev-status.service")"
+read -r -a argv <<<"${line#ExecStart=}"
+prom="$tmp/metrics/hostdev.prom"
+mkdir -p "$tmp/metrics"
+argv=("${argv[@]/\/var\/lib\/prometheus\/node-exporter\/hostdev.prom/$prom}")
+set +e
+HOSTDEV_ROOT="$root" "${argv[@]}" >"$tmp/out" 2>&1
+rc=$?
+set -e
+[[ $rc -eq 0 || $rc -eq 1 ]] || die "'${line//$stage/}' exited $rc:"$'\n'"$(cat "$tmp/out")"
+grep -q '^hostdev_plan_pending_actions ' "$prom" || die "'${line//$stage/}' wrote no metrics to the textfile"
+say "ok: ${line//$stage/} (on fixtures/t4-3x: exit $rc, $(grep -c '^hostdev_' "$prom") samples)"
 say "PASS"

@@ -8,18 +8,20 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::apply::{self, Executor, Outcome};
 use crate::cli::{ApplyArgs, Output};
 use crate::config::{Config, Desired, Node};
 use crate::context::Context;
 use crate::error::{fail, Code};
-use crate::inventory::Inventory;
-use crate::journal::WriteRecord;
-use crate::mutate::Session;
-use crate::plan::{Action, ActionKind, Plan, SCHEMA};
-use crate::state::State;
-use crate::wait::{self, WaitOutcome};
-use crate::{confirm, interrupt, mutate, plan, render, saved_plan};
+use crate::exec::apply::{self, Executor, Outcome};
+use crate::exec::journal::WriteRecord;
+use crate::exec::mutate::Session;
+use crate::exec::state::State;
+use crate::exec::wait::{self, WaitOutcome};
+use crate::exec::{confirm, interrupt, mutate};
+use crate::host::inventory::Inventory;
+use crate::plan::saved;
+use crate::plan::{ActionKind, Plan, SCHEMA};
+use crate::{plan, render};
 
 #[derive(Serialize)]
 struct ApplyDoc<'a> {
@@ -54,7 +56,7 @@ impl Source {
     }
 }
 
-pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<Code> {
     if let Some(path) = &args.plan {
         return run_saved(ctx, args, path, out);
     }
@@ -87,26 +89,26 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> 
 }
 
 /// `apply --plan FILE`: check the saved plan, then carry out exactly its actions.
-fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) -> Result<i32> {
+fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) -> Result<Code> {
     if args.wait_for_parents > 0 {
         return Err(fail(
             Code::Usage,
             "--wait-for-parents cannot be used with --plan: a saved plan names its parents; wait for them, then apply it",
         ));
     }
-    let (shown, text) = saved_plan::read(path)?;
-    let the_plan = saved_plan::parse(&text, &shown)?;
+    let (shown, text) = saved::read(path)?;
+    let the_plan = saved::parse(&text, &shown)?;
     let node = ctx.node()?;
-    saved_plan::check_node_and_counts(&the_plan, &node, &shown)?;
+    saved::check_node_and_counts(&the_plan, &node, &shown)?;
     let mut session = mutate::begin(ctx, &args.mutate, "apply")?;
-    saved_plan::check_host(&ctx.sysfs, &the_plan, &shown)?;
+    saved::check_host(&ctx.sysfs, &the_plan, &shown)?;
     let inv = scan(ctx)?;
     let removals = the_plan.count(ActionKind::Remove) + the_plan.count(ActionKind::ClearVgpuType);
     let creations = the_plan.count(ActionKind::Create) + the_plan.count(ActionKind::SetVgpuType);
     if removals > 0 && creations > 0 {
-        ctx.note(&format!(
+        log::info!(
             "applying the saved plan {shown} as it is: its creations are not re-planned after its removals"
-        ));
+        );
     }
     carry_out(
         ctx,
@@ -123,10 +125,10 @@ fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) 
 fn scan(ctx: &Context) -> Result<Inventory> {
     let inv = Inventory::scan(&ctx.sysfs)?;
     if inv.uninspected_processes > 0 {
-        ctx.warn(&format!(
+        log::warn!(
             "could not inspect the open files of {} processes (not root): in-use mdevs may not be detected",
             inv.uninspected_processes
-        ));
+        );
     }
     Ok(inv)
 }
@@ -140,7 +142,7 @@ fn carry_out(
     source: Source,
     run_plan: &mut dyn FnMut(&mut Executor) -> Result<()>,
     out: &mut dyn Write,
-) -> Result<i32> {
+) -> Result<Code> {
     let dry_run = args.mutate.dry_run;
     let (config, saved) = source.doc_fields();
     if the_plan.is_noop() && the_plan.blocked.is_empty() {
@@ -166,7 +168,7 @@ fn carry_out(
                 },
             )?,
         }
-        return Ok(0);
+        return Ok(Code::Ok);
     }
     let mut state = State::load(&ctx.sysfs)?;
     if ctx.output == Output::Table {
@@ -189,8 +191,8 @@ fn carry_out(
             plural(creations),
         );
         if !confirm::confirm(&prompt, args.mutate.yes)? {
-            eprintln!("hostdev: aborted; nothing was changed");
-            return Ok(1);
+            log::error!("aborted; nothing was changed");
+            return Ok(Code::Failure);
         }
     }
     if dry_run && ctx.output == Output::Table {
@@ -209,10 +211,10 @@ fn carry_out(
             .map(|p| p.address.as_str())
             .collect();
         if !unknown.is_empty() {
-            ctx.warn(&format!(
+            log::warn!(
                 "the creations on {} are planned after the removals run (their count is known only then); a real run writes them",
                 unknown.join(", ")
-            ));
+            );
         }
     } else if !outcome.done.is_empty() {
         let after = Inventory::scan(&ctx.sysfs)?;
@@ -260,11 +262,11 @@ fn wait_for_parents(ctx: &Context, config: &Config, node: &Node, seconds: u64) -
         wait::POLL,
     )?;
     match &outcome {
-        WaitOutcome::TimedOut { .. } => ctx.warn(&outcome.message(&desired)),
+        WaitOutcome::TimedOut { .. } => log::warn!("{}", outcome.message(&desired)),
         WaitOutcome::Ready { waited, .. } if !waited.is_zero() => {
-            ctx.note(&outcome.message(&desired))
+            log::info!("{}", outcome.message(&desired))
         }
-        _ => ctx.info(&outcome.message(&desired)),
+        _ => log::debug!("{}", outcome.message(&desired)),
     }
     Ok(())
 }
@@ -278,9 +280,9 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// The closing diagnostic and the exit code: 0 when everything was done, else 1.
-pub fn finish(ctx: &Context, command: &str, o: &Outcome) -> i32 {
+pub fn finish(ctx: &Context, command: &str, o: &Outcome) -> Code {
     if o.complete() {
-        return 0;
+        return Code::Ok;
     }
     let mut parts = Vec::new();
     if o.interrupted {
@@ -306,8 +308,8 @@ pub fn finish(ctx: &Context, command: &str, o: &Outcome) -> i32 {
     }
     // An error, so shown even with -q.
     let _ = ctx;
-    eprintln!("hostdev: {command} incomplete: {}", parts.join(", "));
-    1
+    log::error!("{command} incomplete: {}", parts.join(", "));
+    Code::Failure
 }
 
 /// What was and was not done, on stdout.
@@ -345,11 +347,8 @@ pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
         )?;
     }
     if !o.capacity_reached.is_empty() {
-        let gpus: std::collections::BTreeSet<&str> = o
-            .capacity_reached
-            .iter()
-            .filter_map(|a| a.gpu.as_deref())
-            .collect();
+        let gpus: std::collections::BTreeSet<&str> =
+            o.capacity_reached.iter().filter_map(|a| a.gpu()).collect();
         writeln!(
             out,
             "capacity reached on {} (the type is no longer creatable): {} VF(s) left free",
@@ -360,34 +359,39 @@ pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
     if !o.gone.is_empty() {
         writeln!(out, "already gone:")?;
         for a in &o.gone {
-            writeln!(out, "  {}", describe(a))?;
+            writeln!(out, "  {}", a.describe())?;
         }
     }
     if !o.in_use.is_empty() {
         writeln!(out, "in use, left alone:")?;
         for b in &o.in_use {
-            match &b.address {
-                Some(vf) => writeln!(out, "  {vf} (vGPU type {}): {}", b.type_id, b.reason)?,
-                None => writeln!(
-                    out,
-                    "  {} ({} on {}): {}",
-                    b.uuid, b.type_id, b.parent, b.reason
-                )?,
-            }
+            writeln!(out, "  {}: {}", b.describe(), b.reason())?;
         }
     }
     if !o.failed.is_empty() {
         writeln!(out, "failed:")?;
         for f in &o.failed {
             let a = &f.action;
-            writeln!(out, "  {} {}: {}", kind(a.action), describe(a), f.reason)?;
+            writeln!(
+                out,
+                "  {} {}: {}",
+                a.kind().as_str(),
+                a.describe(),
+                f.reason
+            )?;
         }
     }
     if !o.not_done.is_empty() {
         writeln!(out, "not done:")?;
         for f in &o.not_done {
             let a = &f.action;
-            writeln!(out, "  {} {}: {}", kind(a.action), describe(a), f.reason)?;
+            writeln!(
+                out,
+                "  {} {}: {}",
+                a.kind().as_str(),
+                a.describe(),
+                f.reason
+            )?;
         }
     }
     if !o.differences.is_empty() {
@@ -400,21 +404,4 @@ pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
         writeln!(out, "error: {e}")?;
     }
     Ok(())
-}
-
-fn kind(k: ActionKind) -> &'static str {
-    match k {
-        ActionKind::Remove => "remove",
-        ActionKind::Create => "create",
-        ActionKind::SetVgpuType => "set-vgpu-type",
-        ActionKind::ClearVgpuType => "clear-vgpu-type",
-    }
-}
-
-/// `<uuid> (<type> on <parent>)`, or `<VF> (vGPU type <id>)` for a vendor-VFIO VF.
-fn describe(a: &Action) -> String {
-    match &a.address {
-        Some(vf) => format!("{vf} (vGPU type {})", a.type_id),
-        None => format!("{} ({} on {})", a.uuid, a.type_id, a.parent),
-    }
 }

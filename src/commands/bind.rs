@@ -8,12 +8,13 @@ use serde::Serialize;
 use crate::cli::{BindVfioArgs, Output};
 use crate::context::Context;
 use crate::error::{fail, Code};
-use crate::inventory::Inventory;
-use crate::journal::WriteRecord;
+use crate::exec::journal::WriteRecord;
+use crate::exec::state::State;
+use crate::exec::vfio::{self, DeviceArg, DeviceResult, VFIO_PCI};
+use crate::exec::{confirm, interrupt, mutate};
+use crate::host::inventory::Inventory;
 use crate::plan::SCHEMA;
-use crate::state::State;
-use crate::vfio::{self, DeviceArg, DeviceResult, VFIO_PCI};
-use crate::{confirm, interrupt, mutate, render};
+use crate::render;
 
 #[derive(Serialize)]
 struct BindDoc<'a> {
@@ -23,7 +24,7 @@ struct BindDoc<'a> {
     writes: &'a [WriteRecord],
 }
 
-pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<Code> {
     let inv = Inventory::scan(&ctx.sysfs)?;
     let selected = select(ctx, args, &inv)?;
     let plan = vfio::plan_bind(&ctx.sysfs, &inv, &selected, args.with_group);
@@ -51,15 +52,15 @@ pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<i
                 .map(|(a, why)| result(a, "refused", Some(why.clone()))),
         );
         for (a, why) in &plan.refused {
-            eprintln!("hostdev: refusing to bind {a} to vfio-pci: {why}");
+            log::error!("refusing to bind {a} to vfio-pci: {why}");
         }
-        eprintln!("hostdev: nothing was changed");
+        log::error!("nothing was changed");
         report(ctx, out, dry_run, &mut results, &[])?;
-        return Ok(1);
+        return Ok(Code::Failure);
     }
     if plan.bind.is_empty() {
         report(ctx, out, dry_run, &mut results, &[])?;
-        return Ok(0);
+        return Ok(Code::Ok);
     }
 
     let mut session = mutate::begin(ctx, &args.mutate, "bind vfio")?;
@@ -84,8 +85,8 @@ pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<i
             args.mutate.yes,
         )?
     {
-        eprintln!("hostdev: aborted; nothing was changed");
-        return Ok(1);
+        log::error!("aborted; nothing was changed");
+        return Ok(Code::Failure);
     }
     if dry_run && ctx.output == Output::Table {
         writeln!(out, "dry run: these writes would be made (none were):")?;
@@ -119,7 +120,7 @@ pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<i
                 results.push(result(a, "bound", None));
             }
             Err(e) => {
-                eprintln!("hostdev: binding {a} to vfio-pci failed: {e}");
+                log::error!("binding {a} to vfio-pci failed: {e}");
                 results.push(result(a, "failed", Some(e)));
                 failed = true;
             }
@@ -133,8 +134,8 @@ pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<i
             .filter(|r| r.result == "bound")
             .map(|r| r.address.as_str())
             .collect();
-        eprintln!(
-            "hostdev: bind vfio incomplete: bound {}; see the failures above",
+        log::error!(
+            "bind vfio incomplete: bound {}; see the failures above",
             if done.is_empty() {
                 "none".to_string()
             } else {
@@ -142,7 +143,7 @@ pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<i
             }
         );
     }
-    Ok(if failed { 1 } else { 0 })
+    Ok(Code::failure_if(failed))
 }
 
 /// The device arguments, `--from-config`, or an interactive choice.
@@ -159,10 +160,10 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
         if sels.is_empty() {
             // An mdev-only configuration: nothing to bind is success (the boot unit runs
             // `bind vfio --from-config` on every host).
-            ctx.warn(&format!(
+            log::warn!(
                 "{}: no non-external permittedHostDevices.pciHostDevices entries: nothing to bind",
                 ctx.config_path().display()
-            ));
+            );
             return Ok(Vec::new());
         }
         return vfio::select(inv, &ctx.sysfs, &sels);
@@ -182,7 +183,7 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
              without a terminal there is no list to choose from",
         ));
     }
-    let candidates: Vec<&crate::inventory::PciDevice> = inv
+    let candidates: Vec<&crate::host::inventory::PciDevice> = inv
         .pci
         .iter()
         .filter(|d| {
@@ -230,7 +231,10 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
 /// `modprobe vfio-pci` when its driver directory is absent: run on the real root; under a
 /// fake root only say what would be run.
 fn load_vfio_pci(ctx: &Context, dry_run: bool, out: &mut dyn Write) -> Result<()> {
-    let drv = ctx.sysfs.path(crate::sysfs::PCI_DRIVERS).join(VFIO_PCI);
+    let drv = ctx
+        .sysfs
+        .path(crate::host::sysfs::PCI_DRIVERS)
+        .join(VFIO_PCI);
     if ctx.sysfs.exists(&drv) {
         return Ok(());
     }
@@ -239,10 +243,10 @@ fn load_vfio_pci(ctx: &Context, dry_run: bool, out: &mut dyn Write) -> Result<()
         return Ok(());
     }
     if !ctx.sysfs.is_real_root() {
-        ctx.warn(&format!(
+        log::warn!(
             "vfio-pci is not loaded ({} is missing); on the real root hostdev would run `modprobe vfio-pci` now",
             ctx.sysfs.display(&drv)
-        ));
+        );
         return Ok(());
     }
     let st = std::process::Command::new("modprobe")

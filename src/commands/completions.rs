@@ -8,12 +8,13 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::{Cli, CompletionsArgs};
+use crate::error::Code;
 
-pub fn run(args: &CompletionsArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(args: &CompletionsArgs, out: &mut dyn Write) -> Result<Code> {
     let script = script(args.shell)?;
     out.write_all(&script)
         .with_context(|| format!("writing the {} completion script to stdout", args.shell))?;
-    Ok(0)
+    Ok(Code::Ok)
 }
 
 /// The complete script for `shell`, exactly as committed under `completions/`.
@@ -34,7 +35,11 @@ pub fn file_name(shell: Shell) -> String {
 
 /// Wraps clap's `_hostdev` so that the positional arguments of `hostdev bind vfio` complete
 /// to the PCI addresses under `<root>/sys/bus/pci/devices` (`--root` on the line, else
-/// `$HOSTDEV_ROOT`, else `/`); everything else is clap's completion unchanged.
+/// `$HOSTDEV_ROOT`, else `/`); everything else is clap's completion unchanged. Directory
+/// names are host data: only names of the PCI address form are offered, and they are never
+/// passed through anything that expands them (`compgen -W` would run `$(...)` in them).
+/// The zsh, fish, elvish and PowerShell scripts are clap's static ones: they read nothing
+/// from the host.
 const BASH_PCI_DEVICES: &str = r#"
 # Added by hostdev (not clap): PCI addresses for `hostdev bind vfio DEVICE...`.
 _hostdev_pci_devices() {
@@ -49,9 +54,16 @@ _hostdev_pci_devices() {
     done
     local prev="${COMP_WORDS[COMP_CWORD-1]}"
     if [[ $seen_vfio == 1 && $cur != -* ]] && ! _hostdev_takes_value "$prev"; then
-        local devices=("${root%/}"/sys/bus/pci/devices/*)
+        local devices=("${root%/}"/sys/bus/pci/devices/*) device name
         if [[ -e ${devices[0]} ]]; then
-            COMPREPLY=($(compgen -W "${devices[*]##*/}" -- "$cur"))
+            # Names come from the tree: only PCI addresses are offered, and they are matched
+            # here, never handed to `compgen -W` (which would expand `$(...)` in them).
+            COMPREPLY=()
+            for device in "${devices[@]}"; do
+                name="${device##*/}"
+                [[ $name =~ ^[0-9a-f]{4,8}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$ ]] || continue
+                [[ $name == "$cur"* ]] && COMPREPLY+=("$name")
+            done
             return 0
         fi
     fi

@@ -5,11 +5,11 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::cli::{EnvArgs, EnvFormat, Output};
+use crate::cli::{EnvArgs, EnvFormat, Output, Provider};
 use crate::context::Context;
-use crate::envvars;
 use crate::error::{fail, Code};
-use crate::inventory::Inventory;
+use crate::host::inventory::Inventory;
+use crate::plan::env;
 use crate::plan::SCHEMA;
 use crate::render::{self, EnvDoc};
 
@@ -46,34 +46,45 @@ fn resolve(output: Output, format: Option<EnvFormat>) -> Result<Format> {
     }
 }
 
-pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
     let format = resolve(ctx.output, args.format)?;
-    let config = ctx.load_config()?;
+    let config = crate::commands::status::load_config(ctx, args.provider)?;
     let inv = Inventory::scan(&ctx.sysfs)?;
-    let env = envvars::discover(&config, &inv, args.include_external);
+    let env = match args.provider {
+        Provider::Kubevirt => env::discover(&config, &inv, args.include_external),
+        Provider::Nvidia => crate::plan::nvidia::discover(
+            &inv,
+            crate::commands::status::nvidia_names(ctx)?.as_deref(),
+        ),
+    };
 
     for s in &env.skipped {
-        ctx.info(s);
+        log::debug!("{}", s);
     }
     for w in &env.warnings {
-        ctx.warn(w);
+        log::warn!("{}", w);
     }
-    if env.vars.is_empty() {
+    if env.vars.is_empty() && args.provider == Provider::Nvidia {
+        log::warn!("no NVIDIA function on vfio-pci and no mdev with a type name: NVIDIA's plugin would advertise nothing");
+    } else if env.vars.is_empty() {
         let p = &config.permitted;
-        ctx.warn(&if p.pci_host_devices.is_empty() && p.mediated_devices.is_empty() {
-            "the configuration has no permittedHostDevices: no variables".to_string()
-        } else {
-            "every permittedHostDevices entry is externalResourceProvider: true: no variables (--include-external shows them)".to_string()
-        });
+        log::warn!(
+            "{}",
+            if p.pci_host_devices.is_empty() && p.mediated_devices.is_empty() {
+                "the configuration has no permittedHostDevices: no variables".to_string()
+            } else {
+                "every permittedHostDevices entry is externalResourceProvider: true: no variables (--include-external shows them)".to_string()
+            }
+        );
     }
 
     let text_format = !matches!(format, Format::Yaml | Format::Env(EnvFormat::Json));
     if text_format {
         for v in env.vars.iter().filter(|v| v.external) {
-            ctx.note(&format!(
+            log::info!(
                 "{} comes from an externalResourceProvider entry ({}): an external device plugin serves it, not KubeVirt, and may name it differently",
                 v.name, v.resource_name
-            ));
+            );
         }
     }
     match format {
@@ -83,19 +94,19 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
                 .iter()
                 .filter(|v| !render::is_shell_identifier(&v.name))
             {
-                ctx.note(&format!(
+                log::info!(
                     "{} is not a shell identifier: docker --env-file and execve keep it, but systemd's EnvironmentFile= ignores names other than letters, digits and `_`",
                     v.name
-                ));
+                );
             }
             render::env_lines(out, &env.vars)?
         }
         Format::Env(EnvFormat::Nul) => render::env_nul(out, &env.vars)?,
         Format::Env(EnvFormat::Shell) => {
             for name in render::env_shell(out, &env.vars)? {
-                ctx.warn(&format!(
+                log::warn!(
                     "{name} is not a valid shell variable name (KubeVirt keeps `-` in names): skipped; use --format env, nul or json to see it"
-                ));
+                );
             }
         }
         Format::Env(EnvFormat::Json) | Format::Yaml => {
@@ -112,7 +123,7 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<i32> {
             render::document(out, o, &doc)?
         }
     }
-    Ok(0)
+    Ok(Code::Ok)
 }
 
 #[cfg(test)]
@@ -137,7 +148,7 @@ mod tests {
             (Output::Yaml, Nul),
         ] {
             let e = resolve(o, Some(f)).expect_err("contradiction");
-            assert_eq!(crate::error::exit_code(&e), 64);
+            assert_eq!(crate::error::exit_code(&e).as_i32(), 64);
         }
         let e = resolve(Output::Json, Some(Shell)).unwrap_err();
         assert_eq!(

@@ -6,17 +6,16 @@ use std::io::Write;
 use crate::cli::{IommuCheckArgs, IommuGroupsArgs, Output};
 use crate::context::Context;
 use crate::error::{fail, Code};
-use crate::hostcheck::{self, BootLoader, HostFacts, Status};
-use crate::inventory::Inventory;
+use crate::host::inventory::Inventory;
+use crate::host::iommu::{self, BootLoader, HostFacts, Status};
+use crate::host::sysfs;
 use crate::plan::SCHEMA;
 use crate::render::{self, CheckDoc, GroupDevice, GroupDoc, GroupsDoc, Summary};
-use crate::sysfs;
-use crate::vfio::normalize_address;
 use anyhow::Result;
 
-pub fn check(ctx: &Context, _args: &IommuCheckArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn check(ctx: &Context, _args: &IommuCheckArgs, out: &mut dyn Write) -> Result<Code> {
     let facts = HostFacts::read(&ctx.sysfs);
-    let checks = hostcheck::checks(&facts);
+    let checks = iommu::checks(&facts);
     let mut summary = Summary::default();
     for c in &checks {
         *match c.status {
@@ -40,19 +39,22 @@ pub fn check(ctx: &Context, _args: &IommuCheckArgs, out: &mut dyn Write) -> Resu
         Output::Table => render::check_table(out, &doc)?,
         f => render::document(out, f, &doc)?,
     }
-    Ok(if failed { 1 } else { 0 })
+    Ok(Code::failure_if(failed))
 }
 
-pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Result<Code> {
     let inv = Inventory::scan(&ctx.sysfs)?;
     let want_device = match &args.device {
         Some(a) => {
-            let addr = normalize_address(a).ok_or_else(|| {
+            let addr = crate::cli::pci_address(a).map_err(|why| {
                 fail(
                     Code::Usage,
-                    format!(
-                        "--device {a:?}: expected a PCI address such as 0000:65:00.0 or 65:00.0"
-                    ),
+                    match why {
+                        Some(why) => format!("--device {a:?}: {why}"),
+                        None => format!(
+                            "--device {a:?}: expected a PCI address such as 0000:65:00.0 or 65:00.0"
+                        ),
+                    },
                 )
             })?;
             let Some(dev) = inv.pci_device(&addr) else {
@@ -78,10 +80,10 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
     };
     let all = inv.iommu_groups();
     if all.is_empty() {
-        ctx.warn(&format!(
+        log::warn!(
             "no IOMMU groups under {}: the IOMMU is off or absent; see `hostdev iommu check`",
             ctx.sysfs.display(&ctx.sysfs.path(sysfs::IOMMU_GROUPS))
-        ));
+        );
     }
     let groups_dir = ctx.sysfs.path(sysfs::IOMMU_GROUPS);
     let groups = all
@@ -121,5 +123,5 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
         Output::Table => render::groups_table(out, &doc)?,
         f => render::document(out, f, &doc)?,
     }
-    Ok(0)
+    Ok(Code::Ok)
 }

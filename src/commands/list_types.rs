@@ -5,27 +5,29 @@ use std::io::Write;
 
 use anyhow::Result;
 
+use crate::error::Code;
+
 use crate::cli::{ListTypesArgs, Output};
 use crate::context::Context;
-use crate::inventory::Inventory;
+use crate::host::inventory::Inventory;
 use crate::render;
 
-pub fn run(ctx: &Context, _args: &ListTypesArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(ctx: &Context, _args: &ListTypesArgs, out: &mut dyn Write) -> Result<Code> {
     let inv = Inventory::scan(&ctx.sysfs)?;
     let doc = render::types_doc(&inv);
     let vendor_vfio = doc
         .gpus
         .iter()
-        .any(|g| g.framework == crate::vgpu::Framework::VendorVfio || g.problem.is_some());
+        .any(|g| g.framework == crate::host::vgpu::Framework::VendorVfio || g.problem.is_some());
     if doc.parents.is_empty() && !vendor_vfio {
-        ctx.warn(&format!(
+        log::warn!(
             "no mdev parents under {}: no mdev-capable driver is loaded (NVIDIA vGPU manager, i915 GVT-g, ...) or its types are not published yet",
-            ctx.sysfs.display(&ctx.sysfs.path(crate::sysfs::MDEV_BUS_CLASS))
-        ));
+            ctx.sysfs.display(&ctx.sysfs.path(crate::host::sysfs::MDEV_BUS_CLASS))
+        );
     }
     match ctx.output {
         Output::Table => render::types_table(out, &doc)?,
         f => render::document(out, f, &doc)?,
     }
-    Ok(0)
+    Ok(Code::Ok)
 }

@@ -13,7 +13,7 @@ use clap_mangen::Man;
 use crate::cli::{Cli, ManArgs};
 use crate::error::Code;
 
-pub fn run(args: &ManArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(args: &ManArgs, out: &mut dyn Write) -> Result<Code> {
     let pages = pages()?;
     match &args.dir {
         None => {
@@ -26,7 +26,7 @@ pub fn run(args: &ManArgs, out: &mut dyn Write) -> Result<i32> {
         }
         Some(dir) => write_pages(&pages, dir)?,
     }
-    Ok(0)
+    Ok(Code::Ok)
 }
 
 fn write_pages(pages: &[Page], dir: &Path) -> Result<()> {
@@ -192,37 +192,16 @@ and apply again at boot (contrib/systemd/hostdev.service) recreates the same dev
     r
 }
 
-/// Contract §3, one entry per code; the numbers come from [`Code`].
+/// One entry per exit code, from [`Code::ALL`].
 fn exit_status() -> Roff {
-    let codes: [(i32, &str); 8] = [
-        (0, "Success. For plan --detailed-exitcode: the host already matches the configuration."),
-        (
-            Code::Failure.as_i32(),
-            "The operation ran and failed or is incomplete (a check failed, a device is in use, a write failed).",
-        ),
-        (
-            Code::Pending.as_i32(),
-            "plan --detailed-exitcode only: changes are pending.",
-        ),
-        (Code::Usage.as_i32(), "Usage error (bad flag, bad argument)."),
-        (
-            Code::Config.as_i32(),
-            "Invalid configuration (YAML syntax, unknown field, wrong type, bad selector); the message names file, line, column and field.",
-        ),
-        (
-            Code::NotFound.as_i32(),
-            "Configuration file or named device not found.",
-        ),
-        (Code::Locked.as_i32(), "Another hostdev run holds the lock."),
-        (
-            Code::NoPerm.as_i32(),
-            "Permission denied (not root for a mutating command on the real root).",
-        ),
-    ];
     let mut r = Roff::default();
     r.control("SH", ["EXIT STATUS"]);
-    for (code, text) in codes {
-        item(&mut r, [bold(code.to_string())], &[text]);
+    for code in Code::ALL {
+        item(
+            &mut r,
+            [bold(code.as_i32().to_string())],
+            &[code.description()],
+        );
     }
     r
 }

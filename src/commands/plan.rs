@@ -4,20 +4,22 @@ use std::io::Write;
 
 use anyhow::Result;
 
+use crate::error::Code;
+
 use crate::cli::{Output, PlanArgs};
 use crate::context::Context;
-use crate::inventory::Inventory;
+use crate::host::inventory::Inventory;
 use crate::{plan, render};
 
-pub fn run(ctx: &Context, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(ctx: &Context, args: &PlanArgs, out: &mut dyn Write) -> Result<Code> {
     let config = ctx.load_config()?;
     let node = ctx.node()?;
     let inv = Inventory::scan(&ctx.sysfs)?;
     if inv.uninspected_processes > 0 {
-        ctx.warn(&format!(
+        log::warn!(
             "could not inspect the open files of {} processes (not root): in-use mdevs may not be detected",
             inv.uninspected_processes
-        ));
+        );
     }
     let plan = plan::plan(&config, &node, &inv);
     match ctx.output {
@@ -25,8 +27,8 @@ pub fn run(ctx: &Context, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
         f => render::document(out, f, &plan)?,
     }
     Ok(if args.detailed_exitcode && !plan.is_noop() {
-        2
+        Code::Changes
     } else {
-        0
+        Code::Ok
     })
 }

@@ -4,17 +4,21 @@
 use std::io::Write;
 
 use anyhow::Result;
+
+use crate::error::Code;
 use serde::Serialize;
 
-use crate::apply::{Executor, Outcome};
 use crate::cli::{Output, TeardownArgs};
 use crate::commands::apply::{finish, summary};
 use crate::context::Context;
-use crate::inventory::Inventory;
-use crate::journal::{Journal, WriteRecord};
-use crate::plan::{Action, ActionKind, Blocked, SCHEMA};
-use crate::state::State;
-use crate::{apply, confirm, interrupt, mutate, render};
+use crate::exec::apply::in_use_by;
+use crate::exec::apply::{Executor, Outcome};
+use crate::exec::journal::{Journal, WriteRecord};
+use crate::exec::state::State;
+use crate::exec::{apply, confirm, interrupt, mutate};
+use crate::host::inventory::Inventory;
+use crate::plan::{Action, Blocked, MdevAction, VfAction, SCHEMA};
+use crate::render;
 
 #[derive(Serialize)]
 struct TeardownDoc<'a> {
@@ -38,7 +42,7 @@ pub struct VfioTeardown {
     pub handled: usize,
 }
 
-pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<Code> {
     // Neither flag: both parts.
     let do_mdevs = args.mdevs || !args.vfio;
     let do_vfio = args.vfio || !args.mdevs;
@@ -61,28 +65,18 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
             if !ours && !args.all {
                 continue;
             }
-            let action = Action {
-                action: ActionKind::Remove,
+            let action = Action::Remove(MdevAction {
                 uuid: m.uuid.clone(),
                 parent: m.parent.clone(),
-                address: None,
                 gpu: None,
                 type_id: m.type_id.clone().unwrap_or_else(|| "(unknown type)".into()),
                 type_name: None,
-            };
+            });
             let holders = inv.holders_of(&m.device_paths());
             if holders.is_empty() {
                 targets.push(action);
             } else {
-                let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
-                in_use.push(Blocked {
-                    uuid: action.uuid,
-                    parent: action.parent,
-                    address: None,
-                    gpu: None,
-                    type_id: action.type_id,
-                    reason: format!("in use by {}", who.join(", ")),
-                });
+                in_use.push(Blocked::of(&action, in_use_by(&holders)));
             }
         }
         // NVIDIA vendor-VFIO VFs: the ones hostdev configured (`--all`: every configured
@@ -109,30 +103,20 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
             if !args.all && !state.vgpu_vfs.iter().any(|r| r.address == d.address) {
                 continue;
             }
-            let holders = inv.holders_of(&crate::inventory::device_paths(
+            let holders = inv.holders_of(&crate::host::inventory::device_paths(
                 d.iommu_group.as_deref(),
                 &d.cdevs,
             ));
+            let action = Action::ClearVgpuType(VfAction {
+                address: d.address.clone(),
+                gpu: d.physfn.clone(),
+                type_id: cur,
+                type_name: None,
+            });
             if holders.is_empty() {
-                targets.push(Action {
-                    action: ActionKind::ClearVgpuType,
-                    uuid: String::new(),
-                    parent: String::new(),
-                    address: Some(d.address.clone()),
-                    gpu: d.physfn.clone(),
-                    type_id: cur.to_string(),
-                    type_name: None,
-                });
+                targets.push(action);
             } else {
-                let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
-                in_use.push(Blocked {
-                    uuid: String::new(),
-                    parent: String::new(),
-                    address: Some(d.address.clone()),
-                    gpu: d.physfn.clone(),
-                    type_id: cur.to_string(),
-                    reason: format!("in use by {}", who.join(", ")),
-                });
+                in_use.push(Blocked::of(&action, in_use_by(&holders)));
             }
         }
         if !stale_vfs.is_empty() && !dry_run {
@@ -140,11 +124,11 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
                 state.drop_vgpu_vf(a);
             }
             state.save(&ctx.sysfs)?;
-            ctx.info(&format!(
+            log::debug!(
                 "dropped {} VF(s) from the state file that no longer carry a vGPU type: {}",
                 stale_vfs.len(),
                 stale_vfs.join(", ")
-            ));
+            );
         }
         if !stale.is_empty() && !dry_run {
             // Already gone (e.g. after a reboot): forget them, nothing to write.
@@ -152,11 +136,11 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
                 state.drop_mdev(u);
             }
             state.save(&ctx.sysfs)?;
-            ctx.info(&format!(
+            log::debug!(
                 "dropped {} mdev(s) from the state file that are no longer on the host: {}",
                 stale.len(),
                 stale.join(", ")
-            ));
+            );
         }
     }
 
@@ -168,10 +152,7 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
             if args.all { " (--all)" } else { "" }
         )?;
         for a in &targets {
-            match &a.address {
-                Some(vf) => writeln!(out, "  {vf} (vGPU type {})", a.type_id)?,
-                None => writeln!(out, "  {} ({} on {})", a.uuid, a.type_id, a.parent)?,
-            }
+            writeln!(out, "  {}", a.describe())?;
         }
         writeln!(out)?;
         out.flush()?;
@@ -189,8 +170,8 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
                 }
             );
             if !confirm::confirm(&prompt, args.mutate.yes)? {
-                eprintln!("hostdev: aborted; nothing was changed");
-                return Ok(1);
+                log::error!("aborted; nothing was changed");
+                return Ok(Code::Failure);
             }
         } else if ctx.output == Output::Table {
             writeln!(out, "dry run: these writes would be made (none were):")?;
@@ -202,7 +183,7 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
     let mut exec = Executor::new(&mut session.journal, &mut state, &stop);
     exec.outcome.in_use = in_use;
     let (vf_targets, mdev_targets): (Vec<Action>, Vec<Action>) =
-        targets.iter().cloned().partition(|a| a.address.is_some());
+        targets.iter().cloned().partition(|a| a.vf().is_some());
     exec.remove(&mdev_targets)?;
     exec.clear_vgpu(&vf_targets)?;
     let mut outcome = exec.outcome;
@@ -254,12 +235,12 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<i3
     }
     let code = finish(ctx, "teardown", &outcome);
     if !vfio.left_bound.is_empty() {
-        eprintln!(
-            "hostdev: teardown incomplete: {} vfio-bound device(s) were not returned to their drivers: {}",
+        log::error!(
+            "teardown incomplete: {} vfio-bound device(s) were not returned to their drivers: {}",
             vfio.left_bound.len(),
             vfio.left_bound.join(", ")
         );
-        return Ok(1);
+        return Ok(Code::Failure);
     }
     Ok(code)
 }
@@ -282,7 +263,7 @@ pub fn teardown_vfio(
         });
     }
     let inv = Inventory::scan(&ctx.sysfs)?;
-    let results = crate::vfio::restore_all(journal, &ctx.sysfs, &inv, state);
+    let results = crate::exec::vfio::restore_all(journal, &ctx.sysfs, &inv, state);
     if !journal.dry_run {
         state.save(&ctx.sysfs)?;
     }
@@ -296,7 +277,7 @@ pub fn teardown_vfio(
             "failed" => {
                 left_bound.push(r.address.clone());
                 let why = r.detail.as_deref().unwrap_or("");
-                eprintln!("hostdev: returning {} to {to} failed: {why}", r.address);
+                log::error!("returning {} to {to} failed: {why}", r.address);
                 lines.push(format!("{}: FAILED to return to {to}: {why}", r.address));
             }
             _ => {

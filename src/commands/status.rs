@@ -1,0 +1,228 @@
+//! `hostdev status`: health and drift, read-only. Table, JSON, YAML or Prometheus metrics
+//! (on stdout, or written atomically with `--textfile` for node_exporter).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+
+use crate::cli::{Output, Provider, StatusArgs, StatusFormat};
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::{fail, Code};
+use crate::host::inventory::{self, Inventory};
+use crate::host::iommu::{self, HostFacts};
+use crate::plan::env::{self, Env};
+use crate::plan::status::{self, ResourceStatus, StatusDoc};
+use crate::render;
+
+/// The resources of `provider` on this host, with the health of every device: the same
+/// discovery `hostdev env` uses.
+pub fn resources(
+    ctx: &Context,
+    provider: Provider,
+    config: &Config,
+    inv: &Inventory,
+    include_external: bool,
+) -> Result<(Env, Vec<ResourceStatus>)> {
+    let env = match provider {
+        Provider::Kubevirt => env::discover(config, inv, include_external),
+        Provider::Nvidia => crate::plan::nvidia::discover(inv, nvidia_names(ctx)?.as_deref()),
+    };
+    let missing = |paths: &[String]| inventory::missing_dev_nodes(&ctx.sysfs, paths);
+    let res = status::assess(&env, inv, &missing);
+    Ok((env, res))
+}
+
+/// The PCI ID database for `--provider nvidia`, or `None` (said once on stderr).
+pub fn nvidia_names(ctx: &Context) -> Result<Option<String>> {
+    match inventory::read_pci_ids(&ctx.sysfs)? {
+        Some((path, text)) => {
+            log::debug!("device names from {path}");
+            Ok(Some(text))
+        }
+        None => {
+            log::warn!(
+                "no pci.ids under {} (usr/share/misc/pci.ids, usr/share/hwdata/pci.ids): GPU resources are named after the device ID, as NVIDIA's plugin does without it (nvidia.com/1eb8); install the pci.ids (Debian) or hwdata package",
+                ctx.sysfs.root().display()
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// The configuration; with `--provider nvidia` a missing file is an empty configuration
+/// (hosts running NVIDIA's plugin may have none).
+pub fn load_config(ctx: &Context, provider: Provider) -> Result<Config> {
+    if provider == Provider::Nvidia && !ctx.config_path().exists() {
+        log::info!(
+            "no configuration at {}: no mdev configuration to compare with",
+            ctx.config_path().display()
+        );
+        return Ok(Config::default());
+    }
+    ctx.load_config()
+}
+
+fn provider_name(p: Provider) -> &'static str {
+    match p {
+        Provider::Kubevirt => "kubevirt",
+        Provider::Nvidia => "nvidia",
+    }
+}
+
+/// What goes on stdout: `--format` wins; otherwise `-o`; `-o json --format yaml` contradicts.
+fn resolve(output: Output, format: Option<StatusFormat>) -> Result<StatusFormat> {
+    let from_o = match output {
+        Output::Table => StatusFormat::Table,
+        Output::Json => StatusFormat::Json,
+        Output::Yaml => StatusFormat::Yaml,
+    };
+    match format {
+        None => Ok(from_o),
+        Some(f) if output == Output::Table || f == from_o => Ok(f),
+        Some(f) => Err(fail(
+            Code::Usage,
+            format!(
+                "-o {} contradicts --format {}: give one of them",
+                name(from_o),
+                name(f)
+            ),
+        )),
+    }
+}
+
+fn name(f: StatusFormat) -> &'static str {
+    match f {
+        StatusFormat::Table => "table",
+        StatusFormat::Json => "json",
+        StatusFormat::Yaml => "yaml",
+        StatusFormat::Prometheus => "prometheus",
+    }
+}
+
+pub fn build(ctx: &Context, provider: Provider) -> Result<StatusDoc> {
+    let config = load_config(ctx, provider)?;
+    let node = ctx.node()?;
+    let inv = Inventory::scan(&ctx.sysfs)?;
+    if inv.uninspected_processes > 0 {
+        log::warn!(
+            "could not inspect the open files of {} processes (not root): devices they hold are shown as free",
+            inv.uninspected_processes
+        );
+    }
+    let plan = crate::plan::plan(&config, &node, &inv);
+    let (env, res) = resources(ctx, provider, &config, &inv, true)?;
+    for s in &env.skipped {
+        log::debug!("{s}");
+    }
+    let checks = iommu::checks(&HostFacts::read(&ctx.sysfs));
+    Ok(status::report(
+        &plan,
+        provider_name(provider),
+        res,
+        &inv,
+        &checks,
+    ))
+}
+
+pub fn run(ctx: &Context, args: &StatusArgs, out: &mut dyn Write) -> Result<Code> {
+    let format = resolve(ctx.output, args.format)?;
+    let doc = build(ctx, args.provider)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    if let Some(path) = &args.textfile {
+        write_atomically(path, render::status::prometheus(&doc, now).as_bytes())?;
+    }
+    if args.textfile.is_none() || args.format.is_some() {
+        match format {
+            StatusFormat::Table => render::status::status_table(out, &doc)?,
+            StatusFormat::Json => render::document(out, Output::Json, &doc)?,
+            StatusFormat::Yaml => render::document(out, Output::Yaml, &doc)?,
+            StatusFormat::Prometheus => {
+                out.write_all(render::status::prometheus(&doc, now).as_bytes())?
+            }
+        }
+    }
+    for p in &doc.problems {
+        log::error!("{p}");
+    }
+    Ok(Code::failure_if(!doc.healthy))
+}
+
+/// Write `data` to `path` so that a reader sees the old file or the new one, never a part:
+/// a temporary file in the same directory (a dot-file without `.prom`, which node_exporter
+/// ignores), synced, made world-readable, then renamed over `path`.
+pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| {
+            fail(
+                Code::Usage,
+                format!("--textfile {}: not a file name", path.display()),
+            )
+        })?
+        .to_string_lossy()
+        .into_owned();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("--textfile {}: cannot write", path.display()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_and_output_agree_or_exit_64() {
+        use StatusFormat::*;
+        assert_eq!(resolve(Output::Table, None).unwrap(), Table);
+        assert_eq!(resolve(Output::Json, None).unwrap(), Json);
+        assert_eq!(
+            resolve(Output::Table, Some(Prometheus)).unwrap(),
+            Prometheus
+        );
+        assert_eq!(resolve(Output::Yaml, Some(Yaml)).unwrap(), Yaml);
+        let e = resolve(Output::Json, Some(Prometheus)).unwrap_err();
+        assert_eq!(crate::error::exit_code(&e).as_i32(), 64);
+    }
+
+    #[test]
+    fn textfile_is_replaced_whole_and_no_temporary_file_stays() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("hostdev.prom");
+        std::fs::write(&p, "old").unwrap();
+        write_atomically(&p, b"new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
+        let names: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        let e = write_atomically(&d.path().join("missing/x.prom"), b"x").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("missing/x.prom: cannot write"),
+            "{e:#}"
+        );
+    }
+}

@@ -1,0 +1,726 @@
+//! Executing mdev changes: removals (with an in-use re-check right before each write),
+//! then creations (a parent that fails is skipped for that type), each through the
+//! [`Journal`]; [`verify`] compares the re-read host with what was done. Stops cleanly
+//! between writes when asked to, and before the next host write once the state file or
+//! the audit log cannot be written (what was done is reported).
+//! NVIDIA vendor-VFIO virtual functions take the same road: their type is cleared with
+//! the removals (`nvidia/current_vgpu_type` ← `0`) and set with the creations (← the type
+//! ID, after re-reading `creatable_vgpu_types`); a VF is never bound or unbound.
+//!
+//! The state file is written once per batch, never after the host write it records:
+//! creations are recorded *before* their batch runs (write-ahead; a record of an mdev
+//! that was then not created is harmless — `teardown` drops records of mdevs that are not
+//! on the host), and records of failed creations are dropped after the batch. Removals
+//! are forgotten after their batch. So a crash never leaves an mdev hostdev created
+//! without a record, and a batch of n creations costs two state writes, not n.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::exec::journal::{now_rfc3339, Journal};
+use crate::exec::state::{MdevRecord, State, VgpuVfRecord};
+use crate::host::inventory::{self, Inventory};
+use crate::host::sysfs::{self, Sysfs};
+use crate::plan::{Action, ActionKind, Blocked, MdevAction, Plan, VfAction};
+
+/// An action that was not done, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotDone {
+    #[serde(flatten)]
+    pub action: Action,
+    pub reason: String,
+}
+
+/// What a run did and did not do.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    /// Writes that succeeded (in a dry run: that would be made).
+    pub done: Vec<Action>,
+    /// Writes the kernel refused (reason: the write error).
+    pub failed: Vec<NotDone>,
+    /// Actions not attempted: skipped after a failure on the same parent, interrupted, or
+    /// stopped because the run could not be recorded.
+    pub not_done: Vec<NotDone>,
+    /// mdevs left alone because a process holds them open.
+    pub in_use: Vec<Blocked>,
+    /// mdevs already gone when their removal came up.
+    pub gone: Vec<Action>,
+    /// Differences between the re-read host with what was done.
+    pub differences: Vec<String>,
+    /// Problems recording the run (state file, audit log).
+    pub errors: Vec<String>,
+    pub interrupted: bool,
+    /// Creations were planned again after the removals.
+    pub replanned: bool,
+    /// A saved plan was applied: exactly its actions, no re-plan after the removals.
+    #[serde(skip)]
+    pub saved_plan: bool,
+    /// vGPU types not set because the GPU no longer lists the type as creatable: its
+    /// capacity is reached (the plan's count was an upper bound). Not an error.
+    pub capacity_reached: Vec<Action>,
+}
+
+impl Outcome {
+    pub fn complete(&self) -> bool {
+        self.failed.is_empty()
+            && self.not_done.is_empty()
+            && self.in_use.is_empty()
+            && self.differences.is_empty()
+            && self.errors.is_empty()
+            && !self.interrupted
+    }
+
+    pub fn count(&self, kind: ActionKind) -> usize {
+        self.done.iter().filter(|a| a.kind() == kind).count()
+    }
+
+    fn not_done(&mut self, action: &Action, reason: impl Into<String>) {
+        self.not_done.push(NotDone {
+            action: action.clone(),
+            reason: reason.into(),
+        });
+    }
+}
+
+/// Why the executor stopped before the end of its list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Halt {
+    /// SIGINT/SIGTERM.
+    Interrupted,
+    /// The state file could not be written: a further write could not be undone by
+    /// `teardown`.
+    StateUnwritable,
+    /// The audit log could not be appended to.
+    AuditUnwritable,
+}
+
+impl Halt {
+    fn reason(&self) -> &'static str {
+        match self {
+            Halt::Interrupted => "interrupted before this write",
+            Halt::StateUnwritable => {
+                "not attempted: the state file could not be written, so this change could not be undone by `teardown`"
+            }
+            Halt::AuditUnwritable => {
+                "not attempted: the audit log could not be written, so this change would go unrecorded"
+            }
+        }
+    }
+}
+
+/// One executor run: the journal, the state it keeps current, and the stop flag.
+pub struct Executor<'a> {
+    pub journal: &'a mut Journal,
+    pub state: &'a mut State,
+    /// Checked between writes (SIGINT/SIGTERM in production).
+    pub stop: &'a dyn Fn() -> bool,
+    pub outcome: Outcome,
+    halt: Option<Halt>,
+    /// The state changed since it was last written.
+    unsaved: bool,
+}
+
+pub fn remove_path(fs: &Sysfs, uuid: &str) -> PathBuf {
+    fs.path(sysfs::MDEV_DEVICES).join(uuid).join("remove")
+}
+
+/// `nvidia/<attr>` of a vendor-VFIO virtual function.
+pub fn vgpu_path(fs: &Sysfs, vf: &str, attr: &str) -> PathBuf {
+    fs.path(sysfs::PCI_DEVICES)
+        .join(vf)
+        .join("nvidia")
+        .join(attr)
+}
+
+pub fn create_path(fs: &Sysfs, parent: &str, type_id: &str) -> PathBuf {
+    fs.path(sysfs::MDEV_BUS_CLASS)
+        .join(parent)
+        .join("mdev_supported_types")
+        .join(type_id)
+        .join("create")
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(journal: &'a mut Journal, state: &'a mut State, stop: &'a dyn Fn() -> bool) -> Self {
+        Executor {
+            journal,
+            state,
+            stop,
+            outcome: Outcome::default(),
+            halt: None,
+            unsaved: false,
+        }
+    }
+
+    fn fs(&self) -> Sysfs {
+        self.journal.sysfs.clone()
+    }
+
+    /// Whether the run has stopped (and will make no further write).
+    pub fn halted(&self) -> bool {
+        self.halt.is_some()
+    }
+
+    /// Stop between writes: the rest is recorded as not done.
+    fn stopping(&mut self, rest: &[Action]) -> bool {
+        if self.halt.is_none() {
+            if (self.stop)() {
+                self.halt = Some(Halt::Interrupted);
+                self.outcome.interrupted = true;
+            } else if let Some(e) = self.journal.audit_error() {
+                self.halt = Some(Halt::AuditUnwritable);
+                self.record_error(e.to_string());
+            }
+        }
+        let Some(halt) = &self.halt else {
+            return false;
+        };
+        let reason = halt.reason();
+        for a in rest {
+            self.outcome.not_done(a, reason);
+        }
+        true
+    }
+
+    /// Remove mdevs, never one that a process holds open (re-checked right before each
+    /// write, since removing an open mdev blocks in the kernel).
+    pub fn remove(&mut self, actions: &[Action]) -> Result<()> {
+        let fs = self.fs();
+        for (i, a) in actions.iter().enumerate() {
+            if self.stopping(&actions[i..]) {
+                break;
+            }
+            let Action::Remove(m) = a else { continue };
+            let dev = fs.path(sysfs::MDEV_DEVICES).join(&m.uuid);
+            if !fs.exists(&dev) {
+                self.outcome.gone.push(a.clone());
+                self.forget(a);
+                continue;
+            }
+            let group = fs.link_name(&dev.join("iommu_group")).unwrap_or(None);
+            let cdevs = fs.list(&dev.join("vfio-dev")).unwrap_or_default();
+            let holders =
+                inventory::holders_now(&fs, &inventory::device_paths(group.as_deref(), &cdevs))?;
+            if !holders.is_empty() {
+                self.outcome
+                    .in_use
+                    .push(Blocked::of(a, in_use_by(&holders)));
+                continue;
+            }
+            if self.write_action(a, &remove_path(&fs, &m.uuid), "1", "mdev.remove") {
+                self.forget(a);
+            }
+        }
+        self.save();
+        Ok(())
+    }
+
+    /// Create mdevs; after a failure on a parent, its remaining creations of that type
+    /// are skipped and the rest of the list continues.
+    pub fn create(&mut self, actions: &[Action]) {
+        let fs = self.fs();
+        if !self.record_ahead(actions) {
+            return;
+        }
+        let mut failed: BTreeSet<(String, String)> = BTreeSet::new();
+        for (i, a) in actions.iter().enumerate() {
+            if self.stopping(&actions[i..]) {
+                break;
+            }
+            let Action::Create(m) = a else { continue };
+            let key = (m.parent.clone(), m.type_id.clone());
+            if failed.contains(&key) {
+                let reason = format!(
+                    "skipped: an earlier {} creation on {} failed",
+                    m.type_id, m.parent
+                );
+                self.outcome.not_done(a, reason);
+                continue;
+            }
+            let path = create_path(&fs, &m.parent, &m.type_id);
+            if !self.write_action(a, &path, &m.uuid, "mdev.create") {
+                failed.insert(key);
+            }
+        }
+        self.settle_records(actions);
+    }
+
+    /// Who holds a vendor-VFIO VF open right now.
+    fn vf_holders(&self, vf: &str) -> Result<Vec<inventory::Holder>> {
+        let fs = self.fs();
+        let dev = fs.path(sysfs::PCI_DEVICES).join(vf);
+        let group = fs.link_name(&dev.join("iommu_group")).unwrap_or(None);
+        let cdevs = fs.list(&dev.join("vfio-dev")).unwrap_or_default();
+        inventory::holders_now(&fs, &inventory::device_paths(group.as_deref(), &cdevs))
+    }
+
+    /// The VF's `current_vgpu_type` now (`None`: unreadable, e.g. the VF is gone).
+    fn current_type(&self, vf: &str) -> Option<u32> {
+        let fs = self.fs();
+        fs.read_opt(&vgpu_path(&fs, vf, "current_vgpu_type"))
+            .ok()
+            .flatten()
+            .and_then(|s| s.trim().parse().ok())
+    }
+
+    /// The types the VF lists as creatable now (none when unreadable).
+    fn creatable(&self, vf: &str) -> Vec<(u32, String)> {
+        let fs = self.fs();
+        fs.read_opt(&vgpu_path(&fs, vf, "creatable_vgpu_types"))
+            .ok()
+            .flatten()
+            .map(|s| inventory::parse_creatable(&s))
+            .unwrap_or_default()
+    }
+
+    /// Destroy the vGPU of vendor-VFIO VFs (`current_vgpu_type` ← `0`), never one a
+    /// process holds open (re-checked right before each write).
+    pub fn clear_vgpu(&mut self, actions: &[Action]) -> Result<()> {
+        let fs = self.fs();
+        for (i, a) in actions.iter().enumerate() {
+            if self.stopping(&actions[i..]) {
+                break;
+            }
+            let Action::ClearVgpuType(v) = a else {
+                continue;
+            };
+            if matches!(self.current_type(&v.address), None | Some(0)) {
+                self.outcome.gone.push(a.clone());
+                self.forget(a);
+                continue;
+            }
+            let holders = self.vf_holders(&v.address)?;
+            if !holders.is_empty() {
+                self.outcome
+                    .in_use
+                    .push(Blocked::of(a, in_use_by(&holders)));
+                continue;
+            }
+            let path = vgpu_path(&fs, &v.address, "current_vgpu_type");
+            if self.write_action(a, &path, "0", "vgpu.clear") {
+                self.forget(a);
+            }
+        }
+        self.save();
+        Ok(())
+    }
+
+    /// Give free vendor-VFIO VFs a vGPU type (`current_vgpu_type` ← ID). Before each
+    /// write the VF's `creatable_vgpu_types` is read again: once the type is no longer
+    /// listed the GPU is full, and its remaining VFs are left free (not an error). After
+    /// a failed write, the GPU's remaining VFs are skipped.
+    pub fn set_vgpu(&mut self, actions: &[Action]) {
+        let fs = self.fs();
+        if !self.record_ahead(actions) {
+            return;
+        }
+        let mut full: BTreeSet<String> = BTreeSet::new();
+        let mut failed: BTreeSet<String> = BTreeSet::new();
+        for (i, a) in actions.iter().enumerate() {
+            if self.stopping(&actions[i..]) {
+                break;
+            }
+            let Action::SetVgpuType(v) = a else { continue };
+            let gpu = v.gpu.clone().unwrap_or_else(|| v.address.clone());
+            if full.contains(&gpu) {
+                self.outcome.capacity_reached.push(a.clone());
+                continue;
+            }
+            if failed.contains(&gpu) {
+                let reason = format!("skipped: an earlier vGPU type write on GPU {gpu} failed");
+                self.outcome.not_done(a, reason);
+                continue;
+            }
+            match self.current_type(&v.address) {
+                Some(0) => {}
+                Some(t) => {
+                    let reason = format!("{} already carries vGPU type {t}", v.address);
+                    self.outcome.not_done(a, reason);
+                    continue;
+                }
+                None => {
+                    let reason = format!(
+                        "{} has no readable nvidia/current_vgpu_type (is the VF gone?)",
+                        v.address
+                    );
+                    self.outcome.not_done(a, reason);
+                    continue;
+                }
+            }
+            if !self
+                .creatable(&v.address)
+                .iter()
+                .any(|(i, _)| *i == v.type_id)
+            {
+                full.insert(gpu);
+                self.outcome.capacity_reached.push(a.clone());
+                continue;
+            }
+            let path = vgpu_path(&fs, &v.address, "current_vgpu_type");
+            if !self.write_action(a, &path, &v.type_id.to_string(), "vgpu.set") {
+                failed.insert(gpu);
+            }
+        }
+        self.settle_records(actions);
+    }
+
+    /// Write one action's value through the journal and record it as done or failed
+    /// (with path, value and the kernel's error); true when the write succeeded.
+    fn write_action(&mut self, a: &Action, path: &Path, value: &str, what: &str) -> bool {
+        match self.journal.write(path, value, what) {
+            Ok(()) => {
+                self.outcome.done.push(a.clone());
+                true
+            }
+            Err(e) => {
+                self.outcome.failed.push(NotDone {
+                    action: a.clone(),
+                    reason: e.to_string(),
+                });
+                false
+            }
+        }
+    }
+
+    /// Record a batch of creations in the state file before any of them is made. When
+    /// that fails, nothing of the batch is attempted.
+    fn record_ahead(&mut self, actions: &[Action]) -> bool {
+        if self.journal.dry_run || actions.is_empty() {
+            return true;
+        }
+        let now = now_rfc3339();
+        let mut mdevs = Vec::new();
+        let mut vfs = Vec::new();
+        for a in actions {
+            match a {
+                Action::Create(m) => mdevs.push(mdev_record(m, &now)),
+                Action::SetVgpuType(v) => vfs.push(vf_record(v, &now)),
+                _ => {}
+            }
+        }
+        self.state.add_mdevs(mdevs);
+        self.state.add_vgpu_vfs(vfs);
+        self.unsaved = true;
+        self.save();
+        if self.halted() {
+            // stopping() reports the batch as not done
+            self.stopping(actions);
+            return false;
+        }
+        true
+    }
+
+    /// After a batch of creations: drop the records written ahead for what was not made.
+    fn settle_records(&mut self, actions: &[Action]) {
+        if self.journal.dry_run || actions.is_empty() {
+            return;
+        }
+        let made: BTreeSet<&str> = self.outcome.done.iter().map(record_key).collect();
+        let unmade: Vec<Action> = actions
+            .iter()
+            .filter(|a| !made.contains(record_key(a)))
+            .cloned()
+            .collect();
+        for a in &unmade {
+            self.drop_record(a);
+        }
+        self.save();
+    }
+
+    fn forget(&mut self, a: &Action) {
+        if !self.journal.dry_run {
+            self.drop_record(a);
+        }
+    }
+
+    fn drop_record(&mut self, a: &Action) {
+        self.unsaved |= match a {
+            Action::Remove(m) | Action::Create(m) => self.state.drop_mdev(&m.uuid),
+            Action::ClearVgpuType(v) | Action::SetVgpuType(v) => {
+                self.state.drop_vgpu_vf(&v.address)
+            }
+        };
+    }
+
+    /// Write the state file if it changed; a failure stops the run before the next write.
+    fn save(&mut self) {
+        if self.journal.dry_run || !self.unsaved {
+            return;
+        }
+        self.unsaved = false;
+        let fs = self.fs();
+        if let Err(e) = self.state.save(&fs) {
+            self.record_error(format!("{e:#}"));
+            if self.halt.is_none() {
+                self.halt = Some(Halt::StateUnwritable);
+            }
+        }
+    }
+
+    fn record_error(&mut self, msg: String) {
+        if !self.outcome.errors.contains(&msg) {
+            self.outcome.errors.push(msg);
+        }
+    }
+}
+
+/// What a state record is keyed by: the mdev's UUID, or the VF's address.
+fn record_key(a: &Action) -> &str {
+    match a {
+        Action::Remove(m) | Action::Create(m) => &m.uuid,
+        Action::ClearVgpuType(v) | Action::SetVgpuType(v) => &v.address,
+    }
+}
+
+fn mdev_record(m: &MdevAction, now: &str) -> MdevRecord {
+    MdevRecord {
+        uuid: m.uuid.clone(),
+        parent: m.parent.clone(),
+        type_id: m.type_id.clone(),
+        created_at: now.to_string(),
+        unknown: Default::default(),
+    }
+}
+
+fn vf_record(v: &VfAction, now: &str) -> VgpuVfRecord {
+    VgpuVfRecord {
+        address: v.address.clone(),
+        type_id: v.type_id,
+        configured_at: now.to_string(),
+        unknown: Default::default(),
+    }
+}
+
+/// `in use by pid 4242 (qemu-system-x86), ...`
+pub fn in_use_by(holders: &[inventory::Holder]) -> String {
+    let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
+    format!("in use by {}", who.join(", "))
+}
+
+/// Parents and GPUs that still carry what was meant to go: creations there would fail.
+#[derive(Default)]
+struct Stuck {
+    parents: BTreeSet<String>,
+    gpus: BTreeSet<String>,
+}
+
+impl Stuck {
+    fn add_action(&mut self, a: &Action) {
+        match a {
+            Action::Remove(m) | Action::Create(m) => {
+                self.parents.insert(m.parent.clone());
+            }
+            Action::ClearVgpuType(v) | Action::SetVgpuType(v) => self.gpus.extend(v.gpu.clone()),
+        }
+    }
+
+    fn add_blocked(&mut self, b: &Blocked) {
+        match b {
+            Blocked::Mdev { parent, .. } => {
+                self.parents.insert(parent.clone());
+            }
+            Blocked::Vf { gpu, .. } => self.gpus.extend(gpu.clone()),
+        }
+    }
+
+    /// Split creations into those to attempt and those skipped (recorded as not done).
+    fn filter(&self, outcome: &mut Outcome, creations: Vec<Action>) -> Vec<Action> {
+        let mut keep = Vec::new();
+        for a in creations {
+            let reason = match &a {
+                Action::Create(m) if self.parents.contains(&m.parent) => format!(
+                    "skipped: {} still carries mdevs that could not be removed",
+                    m.parent
+                ),
+                Action::SetVgpuType(VfAction { gpu: Some(g), .. }) if self.gpus.contains(g) => {
+                    format!("skipped: GPU {g} still carries vGPU types that could not be cleared")
+                }
+                _ => {
+                    keep.push(a);
+                    continue;
+                }
+            };
+            outcome.not_done(&a, reason);
+        }
+        keep
+    }
+}
+
+/// Run the removals (mdevs, then vGPU type clears) of a plan; true when one was made.
+fn removals(exec: &mut Executor, plan: &Plan, remove: Vec<Action>) -> Result<bool> {
+    exec.remove(&remove)?;
+    exec.clear_vgpu(&plan.of_kind(ActionKind::ClearVgpuType))?;
+    Ok(exec.outcome.count(ActionKind::Remove) + exec.outcome.count(ActionKind::ClearVgpuType) > 0)
+}
+
+/// Run a plan: removals, then (after a real removal) re-read the host and plan the
+/// creations again with the same planner, then creations. In-use mdevs the plan already
+/// blocked are reported as in use.
+pub fn execute(
+    exec: &mut Executor,
+    plan: &Plan,
+    replan: &mut dyn FnMut() -> Result<Plan>,
+) -> Result<()> {
+    exec.outcome.in_use.extend(plan.blocked.iter().cloned());
+    let removed_any = removals(exec, plan, plan.of_kind(ActionKind::Remove))?;
+    let creations = if removed_any && !exec.journal.dry_run && !exec.halted() {
+        exec.outcome.replanned = true;
+        let again = replan()?;
+        // A parent the new plan still wants to empty kept mdevs whose removal failed or
+        // was refused: creating there would fail, so those creations are not attempted
+        // (the same for GPUs whose vGPU types could not all be cleared).
+        let mut stuck = Stuck::default();
+        again
+            .actions
+            .iter()
+            .filter(|a| a.kind().is_removal())
+            .for_each(|a| stuck.add_action(a));
+        again.blocked.iter().for_each(|b| stuck.add_blocked(b));
+        stuck.filter(
+            &mut exec.outcome,
+            again
+                .actions
+                .into_iter()
+                .filter(|a| !a.kind().is_removal())
+                .collect(),
+        )
+    } else {
+        plan.actions
+            .iter()
+            .filter(|a| !a.kind().is_removal())
+            .cloned()
+            .collect()
+    };
+    creations_in_order(exec, &creations);
+    Ok(())
+}
+
+/// mdev creations, then vGPU type sets.
+fn creations_in_order(exec: &mut Executor, creations: &[Action]) {
+    let (creates, sets): (Vec<Action>, Vec<Action>) = creations
+        .iter()
+        .cloned()
+        .partition(|a| a.kind() == ActionKind::Create);
+    exec.create(&creates);
+    exec.set_vgpu(&sets);
+}
+
+/// Run a saved plan exactly: its removals (and vGPU type clears), then its creations
+/// (and vGPU type sets), with no re-plan in between. `inv` is the host read under the
+/// lock: a removal whose UUID now names an mdev of another type or parent than the plan
+/// says is not done (the plan is stale). A parent whose removals failed or were refused
+/// gets none of its planned creations, as in [`execute`]. Everything else the host has
+/// changed since the plan was made shows up as the kernel's own error on the write
+/// (`ENOSPC`, `EEXIST`, ...).
+pub fn execute_saved(exec: &mut Executor, plan: &Plan, inv: &Inventory) -> Result<()> {
+    exec.outcome.saved_plan = true;
+    exec.outcome.in_use.extend(plan.blocked.iter().cloned());
+    let mut remove = Vec::new();
+    for a in plan.of_kind(ActionKind::Remove) {
+        match stale_removal(&a, inv) {
+            Some(reason) => exec.outcome.not_done(&a, reason),
+            None => remove.push(a),
+        }
+    }
+    removals(exec, plan, remove)?;
+    let creations: Vec<Action> = plan
+        .actions
+        .iter()
+        .filter(|a| !a.kind().is_removal())
+        .cloned()
+        .collect();
+    if exec.halted() {
+        creations_in_order(exec, &creations);
+        return Ok(());
+    }
+    let mut stuck = Stuck::default();
+    let outcome = &exec.outcome;
+    outcome
+        .failed
+        .iter()
+        .chain(&outcome.not_done)
+        .for_each(|f| stuck.add_action(&f.action));
+    outcome.in_use.iter().for_each(|b| stuck.add_blocked(b));
+    let creations = stuck.filter(&mut exec.outcome, creations);
+    creations_in_order(exec, &creations);
+    Ok(())
+}
+
+/// Why a saved plan's removal no longer fits the host, if it does not.
+fn stale_removal(a: &Action, inv: &Inventory) -> Option<String> {
+    let Action::Remove(r) = a else { return None };
+    let m = inv.mdevs.iter().find(|m| m.uuid == r.uuid)?;
+    if m.parent == r.parent && m.type_id.as_deref() == Some(r.type_id.as_str()) {
+        return None;
+    }
+    Some(format!(
+        "stale plan: mdev {} is now {} on {}, not {} on {}; re-run `hostdev plan`",
+        r.uuid,
+        m.type_id.as_deref().unwrap_or("(unknown type)"),
+        m.parent,
+        r.type_id,
+        r.parent
+    ))
+}
+
+/// Compare the re-read host with what was done: every created mdev present on its parent
+/// with its type, every removed one gone, every VF carrying the type it was given.
+pub fn verify(inv: &Inventory, outcome: &Outcome) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for a in &outcome.done {
+        let diff = match a {
+            Action::SetVgpuType(v) => verify_vf(inv, v, v.type_id),
+            Action::ClearVgpuType(v) => verify_vf(inv, v, 0),
+            Action::Create(m) => match inv.mdevs.iter().find(|x| x.uuid == m.uuid) {
+                None => Some(format!(
+                    "mdev {} ({} on {}) was created but is not on the host",
+                    m.uuid, m.type_id, m.parent
+                )),
+                Some(x)
+                    if x.parent != m.parent || x.type_id.as_deref() != Some(m.type_id.as_str()) =>
+                {
+                    Some(format!(
+                        "mdev {} should be {} on {} but is {} on {}",
+                        m.uuid,
+                        m.type_id,
+                        m.parent,
+                        x.type_id.as_deref().unwrap_or("(unknown type)"),
+                        x.parent
+                    ))
+                }
+                Some(_) => None,
+            },
+            Action::Remove(m) => inv.mdevs.iter().any(|x| x.uuid == m.uuid).then(|| {
+                format!(
+                    "mdev {} ({} on {}) was removed but is still on the host",
+                    m.uuid, m.type_id, m.parent
+                )
+            }),
+        };
+        diffs.extend(diff);
+    }
+    diffs
+}
+
+fn verify_vf(inv: &Inventory, v: &VfAction, want: u32) -> Option<String> {
+    let now = inv
+        .pci_device(&v.address)
+        .and_then(|d| d.nvidia.as_ref())
+        .map(|n| n.current_vgpu_type);
+    (now != Some(want)).then(|| {
+        format!(
+            "VF {} should carry vGPU type {want} but reads {}",
+            v.address,
+            now.map_or_else(
+                || "nothing (no nvidia/current_vgpu_type)".into(),
+                |n| n.to_string()
+            )
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,782 @@
+//! The executor against a small kernel model operating on a copied fixture tree: a write
+//! to `create` materialises the mdev (directory, `mdev_type` and `iommu_group` links,
+//! `sys/bus/mdev/devices/<uuid>`, `/dev/vfio/<group>`) and decrements
+//! `available_instances`; `remove` deletes it. Errors and in-use devices are injectable,
+//! and removing an in-use mdev panics (the real kernel would hang).
+
+use std::cell::{Cell, RefCell};
+use std::fs;
+use std::io;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use super::*;
+use crate::config::{parse, Node, Source};
+use crate::exec::journal::Kernel;
+use crate::plan::plan;
+
+pub fn copy_tree(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).unwrap();
+    for e in fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let (s, d) = (e.path(), dst.join(e.file_name()));
+        let ft = fs::symlink_metadata(&s).unwrap().file_type();
+        if ft.is_symlink() {
+            symlink(fs::read_link(&s).unwrap(), &d).unwrap();
+        } else if ft.is_dir() {
+            copy_tree(&s, &d);
+        } else {
+            fs::copy(&s, &d).unwrap();
+        }
+    }
+}
+
+type Hook = Rc<RefCell<Option<Box<dyn FnMut(usize)>>>>;
+
+#[derive(Clone, Default)]
+struct Faults {
+    /// (path suffix, errno): writes to a matching path fail.
+    errors: Rc<RefCell<Vec<(String, i32)>>>,
+    /// Called after every write with the count so far (to open a device, ...).
+    after: Hook,
+}
+
+struct Model {
+    root: PathBuf,
+    faults: Faults,
+    n: usize,
+}
+
+fn err(errno: i32) -> io::Error {
+    io::Error::from_raw_os_error(errno)
+}
+
+fn read_num(p: &Path) -> u32 {
+    fs::read_to_string(p).unwrap().trim().parse().unwrap()
+}
+
+impl Model {
+    fn up(depth: usize) -> String {
+        "../".repeat(depth)
+    }
+
+    fn rel(&self, p: &Path) -> PathBuf {
+        p.strip_prefix(&self.root).unwrap().to_path_buf()
+    }
+
+    fn holders(&self, group: &str) -> bool {
+        let want = format!("/dev/vfio/{group}");
+        fs::read_dir(self.root.join("proc"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|p| {
+                fs::read_dir(p.path().join("fd"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|fd| {
+                        fs::read_link(fd.path())
+                            .map(|t| t == Path::new(&want))
+                            .unwrap_or(false)
+                    })
+            })
+    }
+
+    fn create(&mut self, path: &Path, uuid: &str) -> io::Result<()> {
+        let type_dir = fs::canonicalize(path.parent().unwrap())?;
+        let type_id = type_dir.file_name().unwrap().to_string_lossy().into_owned();
+        let parent_dir = type_dir.parent().unwrap().parent().unwrap().to_path_buf();
+        if read_num(&type_dir.join("available_instances")) == 0 {
+            return Err(err(nix::libc::ENOSPC));
+        }
+        let link = self.root.join("sys/bus/mdev/devices").join(uuid);
+        if fs::symlink_metadata(&link).is_ok() {
+            return Err(err(nix::libc::EEXIST));
+        }
+        let dir = parent_dir.join(uuid);
+        fs::create_dir(&dir)?;
+        symlink(
+            format!("../mdev_supported_types/{type_id}"),
+            dir.join("mdev_type"),
+        )?;
+        fs::write(dir.join("remove"), "")?;
+        let groups = self.root.join("sys/kernel/iommu_groups");
+        let next = fs::read_dir(&groups)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+            .max()
+            .map_or(0, |m| m + 1);
+        fs::create_dir_all(groups.join(next.to_string()).join("devices"))?;
+        let rel = self.rel(&dir);
+        let depth = rel.components().count();
+        symlink(
+            format!("{}sys/kernel/iommu_groups/{next}", Self::up(depth)),
+            dir.join("iommu_group"),
+        )?;
+        fs::write(self.root.join("dev/vfio").join(next.to_string()), "")?;
+        symlink(format!("{}{}", Self::up(4), rel.display()), &link)?;
+        // One type per parent (NVIDIA's rule): the others read 0 while any mdev exists.
+        for t in fs::read_dir(type_dir.parent().unwrap())?.flatten() {
+            let avail = t.path().join("available_instances");
+            let n = if t.path() == type_dir {
+                read_num(&avail) - 1
+            } else {
+                0
+            };
+            fs::write(avail, format!("{n}\n"))?;
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, path: &Path) -> io::Result<()> {
+        let link = path.parent().unwrap();
+        let dir = fs::canonicalize(link)?;
+        let group = fs::read_link(dir.join("iommu_group"))?;
+        let group = group.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            !self.holders(&group),
+            "hostdev wrote remove to an in-use mdev {} (the kernel would block)",
+            dir.display()
+        );
+        let type_dir = fs::canonicalize(dir.join("mdev_type"))?;
+        let parent_dir = dir.parent().unwrap().to_path_buf();
+        fs::remove_dir_all(&dir)?;
+        fs::remove_file(link)?;
+        let _ = fs::remove_dir_all(self.root.join("sys/kernel/iommu_groups").join(&group));
+        let left = fs::read_dir(&parent_dir)?
+            .flatten()
+            .any(|e| e.path().join("mdev_type").exists());
+        for t in fs::read_dir(type_dir.parent().unwrap())?.flatten() {
+            let avail = t.path().join("available_instances");
+            let n = if !left {
+                let d = fs::read_to_string(t.path().join("description")).unwrap_or_default();
+                d.split(", ")
+                    .find_map(|kv| kv.strip_prefix("max_instance="))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(1)
+            } else if t.path() == type_dir {
+                read_num(&avail) + 1
+            } else {
+                0
+            };
+            fs::write(avail, format!("{n}\n"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Kernel for Model {
+    fn write(&mut self, path: &Path, value: &str) -> io::Result<()> {
+        fs::metadata(path)?; // a missing attribute: ENOENT, as the kernel
+        let shown = path.to_string_lossy().into_owned();
+        let injected = self
+            .faults
+            .errors
+            .borrow()
+            .iter()
+            .find(|(suffix, _)| shown.ends_with(suffix.as_str()))
+            .map(|(_, e)| *e);
+        let r = match injected {
+            Some(e) => Err(err(e)),
+            None => match path.file_name().and_then(|n| n.to_str()) {
+                Some("create") => self.create(path, value),
+                Some("remove") => self.remove(path),
+                _ => fs::write(path, value),
+            },
+        };
+        self.n += 1;
+        if let Some(f) = self.faults.after.borrow_mut().as_mut() {
+            f(self.n);
+        }
+        r
+    }
+}
+
+struct Host {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    fs: Sysfs,
+    faults: Faults,
+}
+
+fn host(scenario: &str) -> Host {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(scenario);
+    copy_tree(&src, &root);
+    Host {
+        fs: Sysfs::new(&root),
+        root,
+        _dir: dir,
+        faults: Faults::default(),
+    }
+}
+
+const NODE: &str = "node1";
+
+fn cfg(yaml: &str) -> crate::config::Config {
+    parse(yaml, &Source::Stdin).unwrap()
+}
+
+/// One apply: plan, execute with re-plan, verify. Returns the outcome and the writes.
+fn apply_once(
+    h: &Host,
+    yaml: &str,
+    stop: &dyn Fn() -> bool,
+) -> (Outcome, Vec<(String, String)>, Plan) {
+    let config = cfg(yaml);
+    let node = Node::new(NODE, &[]);
+    let inv = Inventory::scan(&h.fs).unwrap();
+    let p = plan(&config, &node, &inv);
+    let model = Model {
+        root: h.root.clone(),
+        faults: h.faults.clone(),
+        n: 0,
+    };
+    let mut journal =
+        Journal::with_kernel(&h.fs, false, Box::new(model), Box::new(io::sink())).unwrap();
+    let mut state = State::load(&h.fs).unwrap();
+    let mut exec = Executor::new(&mut journal, &mut state, stop);
+    let mut replan = || -> Result<Plan> { Ok(plan(&config, &node, &Inventory::scan(&h.fs)?)) };
+    execute(&mut exec, &p, &mut replan).unwrap();
+    let mut outcome = exec.outcome;
+    outcome.differences = verify(&Inventory::scan(&h.fs).unwrap(), &outcome);
+    let writes = journal
+        .writes()
+        .iter()
+        .map(|w| (w.path.clone(), w.value.clone()))
+        .collect();
+    (outcome, writes, p)
+}
+
+fn replan(h: &Host, yaml: &str) -> Plan {
+    plan(
+        &cfg(yaml),
+        &Node::new(NODE, &[]),
+        &Inventory::scan(&h.fs).unwrap(),
+    )
+}
+
+fn never() -> bool {
+    false
+}
+
+const T4_222: &str = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n";
+
+#[test]
+fn apply_removes_replans_creates_verifies_and_converges() {
+    let h = host("t4-undesired-idle");
+    let (o, writes, p) = apply_once(&h, T4_222, &never);
+    // The plan could not know how many fit on the freed card before the removals ran.
+    assert_eq!(p.count(ActionKind::Remove), 4);
+    assert!(o.replanned);
+    assert!(o.complete(), "{o:#?}");
+    assert_eq!(o.count(ActionKind::Remove), 4);
+    assert_eq!(o.count(ActionKind::Create), 32);
+    assert_eq!(writes.len(), 36);
+    assert_eq!(
+        writes[0],
+        (
+            "/sys/bus/mdev/devices/00000000-0000-4000-8000-000000000001/remove".to_string(),
+            "1".to_string()
+        )
+    );
+    let first_create = &writes[4];
+    assert_eq!(
+        first_create.0,
+        "/sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types/nvidia-222/create"
+    );
+    assert_eq!(
+        first_create.1,
+        crate::plan::mdev_uuid(NODE, "0000:3b:00.0", "nvidia-222", 0).to_string()
+    );
+    // Exactly the planned UUIDs exist now, and the state records them.
+    let inv = Inventory::scan(&h.fs).unwrap();
+    assert_eq!(inv.mdevs.len(), 32);
+    let state = State::load(&h.fs).unwrap();
+    assert_eq!(state.mdevs.len(), 32);
+    assert!(state.mdevs.iter().all(|m| m.type_id == "nvidia-222"));
+    // Converged: the planner has nothing to do, and a second apply writes nothing.
+    assert!(replan(&h, T4_222).is_noop());
+    let (o2, writes2, _) = apply_once(&h, T4_222, &never);
+    assert!(writes2.is_empty());
+    assert!(o2.complete());
+    let audit = fs::read_to_string(h.root.join(crate::exec::journal::AUDIT_LOG)).unwrap();
+    assert_eq!(audit.lines().count(), 36);
+}
+
+#[test]
+fn in_use_mdev_is_never_written_and_everything_else_is_done() {
+    let h = host("t4-undesired");
+    let (o, writes, _) = apply_once(&h, T4_222, &never);
+    assert_eq!(o.in_use.len(), 1);
+    assert_eq!(
+        o.in_use[0].uuid(),
+        Some("00000000-0000-4000-8000-000000000002")
+    );
+    assert_eq!(o.in_use[0].reason(), "in use by pid 4242 (qemu-system-x86)");
+    assert!(!writes.iter().any(|(p, _)| p.contains("000000000002")));
+    assert_eq!(o.count(ActionKind::Remove), 3);
+    assert_eq!(o.count(ActionKind::Create), 16); // the free card
+    assert!(!o.complete());
+    assert!(o.differences.is_empty());
+}
+
+#[test]
+fn device_opened_after_planning_is_caught_by_the_recheck() {
+    let h = host("t4-undesired-idle");
+    let root = h.root.clone();
+    // After the first remove, a VM opens the group of ...0003 (group 16).
+    *h.faults.after.borrow_mut() = Some(Box::new(move |n| {
+        if n == 1 {
+            let d = root.join("proc/777/fd");
+            fs::create_dir_all(&d).unwrap();
+            fs::write(root.join("proc/777/comm"), "qemu-late\n").unwrap();
+            symlink("/dev/vfio/16", d.join("5")).unwrap();
+        }
+    }));
+    let (o, writes, _) = apply_once(&h, T4_222, &never);
+    assert_eq!(o.in_use.len(), 1);
+    assert_eq!(
+        o.in_use[0].uuid(),
+        Some("00000000-0000-4000-8000-000000000003")
+    );
+    assert_eq!(o.in_use[0].reason(), "in use by pid 777 (qemu-late)");
+    assert!(!writes.iter().any(|(p, _)| p.contains("000000000003")));
+}
+
+fn create_fault(errno: i32, expect: &str) {
+    let h = host("t4-2x");
+    let yaml = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n";
+    h.faults.errors.borrow_mut().push((
+        "0000:3b:00.0/mdev_supported_types/nvidia-222/create".into(),
+        errno,
+    ));
+    let (o, writes, _) = apply_once(&h, yaml, &never);
+    assert_eq!(o.failed.len(), 1, "{o:#?}");
+    let f = &o.failed[0];
+    assert_eq!(f.action.parent(), Some("0000:3b:00.0"));
+    assert_eq!(
+        f.reason,
+        format!(
+            "write '{}' to /sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types/nvidia-222/create: {expect}",
+            f.action.uuid().unwrap()
+        )
+    );
+    // The failing parent is skipped for that type after its first failure; the other continues.
+    assert_eq!(o.not_done.len(), 15);
+    assert!(o
+        .not_done
+        .iter()
+        .all(|n| n.action.parent() == Some("0000:3b:00.0")
+            && n.reason == "skipped: an earlier nvidia-222 creation on 0000:3b:00.0 failed"));
+    assert_eq!(o.count(ActionKind::Create), 16);
+    assert_eq!(writes.len(), 17);
+    assert!(o.differences.is_empty());
+    // Once the cause is fixed, a second apply converges.
+    h.faults.errors.borrow_mut().clear();
+    let (o2, writes2, _) = apply_once(&h, yaml, &never);
+    assert!(o2.complete(), "{o2:#?}");
+    assert_eq!(writes2.len(), 16);
+    assert!(replan(&h, yaml).is_noop());
+}
+
+#[test]
+fn create_enospc() {
+    create_fault(nix::libc::ENOSPC, "No space left on device (os error 28)");
+}
+#[test]
+fn create_einval() {
+    create_fault(nix::libc::EINVAL, "Invalid argument (os error 22)");
+}
+#[test]
+fn create_edquot() {
+    create_fault(nix::libc::EDQUOT, "Disk quota exceeded (os error 122)");
+}
+#[test]
+fn create_eusers() {
+    create_fault(nix::libc::EUSERS, "Too many users (os error 87)");
+}
+#[test]
+fn create_eexist() {
+    create_fault(nix::libc::EEXIST, "File exists (os error 17)");
+}
+
+#[test]
+fn create_ebusy_and_real_enospc_from_the_model() {
+    // available_instances exceeded behind hostdev's back: the model's own ENOSPC.
+    let h = host("t4-1x");
+    let yaml = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-223]\n";
+    let avail = h.root.join(
+        "sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types/nvidia-223/available_instances",
+    );
+    let a2 = avail.clone();
+    *h.faults.after.borrow_mut() = Some(Box::new(move |n| {
+        if n == 2 {
+            fs::write(&a2, "0\n").unwrap();
+        }
+    }));
+    let (o, writes, _) = apply_once(&h, yaml, &never);
+    assert_eq!(o.count(ActionKind::Create), 2);
+    assert_eq!(o.failed.len(), 1);
+    assert!(o.failed[0]
+        .reason
+        .ends_with("No space left on device (os error 28)"));
+    assert_eq!(o.not_done.len(), 5);
+    assert_eq!(writes.len(), 3);
+}
+
+#[test]
+fn remove_ebusy_and_missing_file() {
+    let h = host("t4-undesired-idle");
+    h.faults.errors.borrow_mut().push((
+        "00000000-0000-4000-8000-000000000001/remove".into(),
+        nix::libc::EBUSY,
+    ));
+    fs::remove_file(
+        h.root
+            .join("sys/bus/mdev/devices/00000000-0000-4000-8000-000000000004/remove"),
+    )
+    .unwrap();
+    let (o, _, _) = apply_once(&h, T4_222, &never);
+    let reasons: Vec<&str> = o.failed.iter().map(|f| f.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "write '1' to /sys/bus/mdev/devices/00000000-0000-4000-8000-000000000001/remove: Device or resource busy (os error 16)",
+            "write '1' to /sys/bus/mdev/devices/00000000-0000-4000-8000-000000000004/remove: No such file or directory (os error 2)",
+        ]
+    );
+    assert_eq!(o.count(ActionKind::Remove), 2);
+    // The card still carries nvidia-230 mdevs: no creation there; the other card is filled.
+    assert!(o
+        .done
+        .iter()
+        .filter(|a| a.kind() == ActionKind::Create)
+        .all(|a| a.parent() == Some("0000:5e:00.0")));
+    assert_eq!(o.count(ActionKind::Create), 16);
+    assert_eq!(o.not_done.len(), 16);
+    assert!(o
+        .not_done
+        .iter()
+        .all(|n| n.action.parent() == Some("0000:3b:00.0")
+            && n.reason == "skipped: 0000:3b:00.0 still carries mdevs that could not be removed"));
+    // Fixed: the second run removes the rest and fills the card.
+    h.faults.errors.borrow_mut().clear();
+    fs::write(
+        h.root.join("sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0/00000000-0000-4000-8000-000000000004/remove"),
+        "",
+    )
+    .unwrap();
+    let (o2, _, _) = apply_once(&h, T4_222, &never);
+    assert!(o2.complete(), "{o2:#?}");
+    assert!(replan(&h, T4_222).is_noop());
+}
+
+#[test]
+fn interrupt_finishes_the_write_in_flight_and_stops() {
+    let h = host("t4-2x");
+    let yaml = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n";
+    let count = Rc::new(Cell::new(0));
+    let c2 = count.clone();
+    *h.faults.after.borrow_mut() = Some(Box::new(move |n| c2.set(n)));
+    let stop = move || count.get() >= 3;
+    let (o, writes, _) = apply_once(&h, yaml, &stop);
+    assert!(o.interrupted);
+    assert_eq!(writes.len(), 3);
+    assert_eq!(o.count(ActionKind::Create), 3);
+    assert_eq!(o.not_done.len(), 29);
+    assert!(o
+        .not_done
+        .iter()
+        .all(|n| n.reason == "interrupted before this write"));
+    assert_eq!(State::load(&h.fs).unwrap().mdevs.len(), 3);
+    assert!(o.differences.is_empty());
+}
+
+#[test]
+fn dry_run_writes_nothing_and_lists_the_plan() {
+    let h = host("t4-undesired");
+    let config = cfg(T4_222);
+    let node = Node::new(NODE, &[]);
+    let p = plan(&config, &node, &Inventory::scan(&h.fs).unwrap());
+    let model = Model {
+        root: h.root.clone(),
+        faults: h.faults.clone(),
+        n: 0,
+    };
+    let mut journal =
+        Journal::with_kernel(&h.fs, true, Box::new(model), Box::new(io::sink())).unwrap();
+    let mut state = State::load(&h.fs).unwrap();
+    let mut exec = Executor::new(&mut journal, &mut state, &never);
+    let mut rp = || -> Result<Plan> { panic!("a dry run does not re-plan") };
+    execute(&mut exec, &p, &mut rp).unwrap();
+    assert_eq!(journal.writes().len(), p.actions.len());
+    assert!(journal.writes().iter().all(|w| w.result == "dry-run"));
+    assert_eq!(Inventory::scan(&h.fs).unwrap().mdevs.len(), 4);
+    assert!(!h.root.join("var").exists());
+    assert!(!h.root.join("run").exists());
+}
+
+/// Save the plan as `plan -o json` prints it, read it back as `apply --plan` does, and
+/// carry it out against the kernel model with [`execute_saved`].
+fn apply_saved(h: &Host, saved: &Plan) -> (Outcome, Vec<(String, String)>) {
+    let text = serde_json::to_string_pretty(saved).unwrap();
+    let p = crate::plan::saved::parse(&text, "p.json").unwrap();
+    crate::plan::saved::check_node_and_counts(&p, &Node::new(NODE, &[]), "p.json").unwrap();
+    crate::plan::saved::check_host(&h.fs, &p, "p.json").unwrap();
+    let model = Model {
+        root: h.root.clone(),
+        faults: h.faults.clone(),
+        n: 0,
+    };
+    let mut journal =
+        Journal::with_kernel(&h.fs, false, Box::new(model), Box::new(io::sink())).unwrap();
+    let mut state = State::load(&h.fs).unwrap();
+    let mut exec = Executor::new(&mut journal, &mut state, &never);
+    execute_saved(&mut exec, &p, &Inventory::scan(&h.fs).unwrap()).unwrap();
+    let mut outcome = exec.outcome;
+    outcome.differences = verify(&Inventory::scan(&h.fs).unwrap(), &outcome);
+    let writes = journal
+        .writes()
+        .iter()
+        .map(|w| (w.path.clone(), w.value.clone()))
+        .collect();
+    (outcome, writes)
+}
+
+fn action_writes(p: &Plan) -> Vec<(String, String)> {
+    p.actions
+        .iter()
+        .map(|a| match a {
+            Action::Remove(m) => (
+                format!("/sys/bus/mdev/devices/{}/remove", m.uuid),
+                "1".to_string(),
+            ),
+            Action::Create(m) => (
+                format!(
+                    "/sys/class/mdev_bus/{}/mdev_supported_types/{}/create",
+                    m.parent, m.type_id
+                ),
+                m.uuid.clone(),
+            ),
+            k => panic!("no vGPU actions on this fixture: {k:?}"),
+        })
+        .collect()
+}
+
+/// Hand-made mdev, behind hostdev's back (through the kernel model).
+fn make_by_hand(h: &Host, parent: &str, type_id: &str, uuid: &str) {
+    let mut m = Model {
+        root: h.root.clone(),
+        faults: Faults::default(),
+        n: 0,
+    };
+    m.write(
+        &h.root.join(format!(
+            "sys/class/mdev_bus/{parent}/mdev_supported_types/{type_id}/create"
+        )),
+        uuid,
+    )
+    .unwrap();
+}
+
+#[test]
+fn saved_plan_is_carried_out_exactly_without_replan() {
+    let h = host("t4-undesired-idle");
+    let saved = replan(&h, T4_222);
+    assert_eq!(saved.count(ActionKind::Remove), 4);
+    assert_eq!(saved.count(ActionKind::Create), 32);
+    let (o, writes) = apply_saved(&h, &saved);
+    assert!(o.complete(), "{o:#?}");
+    assert!(!o.replanned);
+    assert!(o.saved_plan);
+    assert_eq!(writes, action_writes(&saved));
+    assert_eq!(State::load(&h.fs).unwrap().mdevs.len(), 32);
+    assert!(replan(&h, T4_222).is_noop());
+}
+
+#[test]
+fn stale_saved_plan_reports_the_kernel_errors_and_the_rest_continues() {
+    let h = host("t4-2x");
+    let saved = replan(&h, T4_222);
+    let first = |parent: &str| {
+        saved
+            .actions
+            .iter()
+            .find(|a| a.parent() == Some(parent))
+            .and_then(|a| a.uuid())
+            .unwrap()
+            .to_string()
+    };
+    let (a, b) = ("0000:3b:00.0", "0000:5e:00.0");
+    // A's first planned UUID now names an mdev on B (EEXIST on A); B has one slot less
+    // than planned (ENOSPC on B's last creation).
+    let dup = first(a);
+    make_by_hand(&h, b, "nvidia-222", &dup);
+    let (o, writes) = apply_saved(&h, &saved);
+    let reasons: Vec<&str> = o.failed.iter().map(|f| f.reason.as_str()).collect();
+    let last_b = saved.actions.last().unwrap().uuid().unwrap();
+    assert_eq!(
+        reasons,
+        vec![
+            format!("write '{dup}' to /sys/class/mdev_bus/{a}/mdev_supported_types/nvidia-222/create: File exists (os error 17)"),
+            format!("write '{last_b}' to /sys/class/mdev_bus/{b}/mdev_supported_types/nvidia-222/create: No space left on device (os error 28)"),
+        ]
+    );
+    // A is skipped after its failure; B, after A, still got its 15.
+    assert_eq!(o.not_done.len(), 15);
+    assert!(o.not_done.iter().all(|n| n.action.parent() == Some(a)));
+    assert_eq!(o.count(ActionKind::Create), 15);
+    assert!(o.done.iter().all(|d| d.parent() == Some(b)));
+    assert_eq!(writes.len(), 17);
+    assert!(o.differences.is_empty());
+    assert!(!o.complete());
+    // Cause fixed (the hand-made mdev removed): a plain apply converges.
+    let mut m = Model {
+        root: h.root.clone(),
+        faults: Faults::default(),
+        n: 0,
+    };
+    m.write(
+        &h.root.join(format!("sys/bus/mdev/devices/{dup}/remove")),
+        "1",
+    )
+    .unwrap();
+    let (o2, _, _) = apply_once(&h, T4_222, &never);
+    assert!(o2.complete(), "{o2:#?}");
+    assert!(replan(&h, T4_222).is_noop());
+    assert_eq!(Inventory::scan(&h.fs).unwrap().mdevs.len(), 32);
+}
+
+#[test]
+fn saved_removal_of_an_mdev_that_changed_is_not_done_and_its_parent_gets_no_creations() {
+    let h = host("t4-undesired-idle");
+    let mut saved = replan(&h, T4_222);
+    // The plan claims ...0001 is an nvidia-229: it is not (the plan is stale).
+    if let Action::Remove(m) = &mut saved.actions[0] {
+        m.type_id = "nvidia-229".into();
+    }
+    let (o, writes) = apply_saved(&h, &saved);
+    assert_eq!(
+        o.not_done[0].action.uuid(),
+        Some("00000000-0000-4000-8000-000000000001")
+    );
+    assert!(o.not_done[0]
+        .reason
+        .starts_with("stale plan: mdev 00000000-0000-4000-8000-000000000001 is now nvidia-230 on 0000:3b:00.0, not nvidia-229"));
+    assert!(!writes.iter().any(|(p, _)| p.contains("000000000001")));
+    assert!(o
+        .not_done
+        .iter()
+        .filter(|n| n.action.kind() == ActionKind::Create)
+        .all(|n| n.action.parent() == Some("0000:3b:00.0")));
+    assert_eq!(o.count(ActionKind::Create), 16);
+    assert!(o
+        .done
+        .iter()
+        .filter(|d| d.kind() == ActionKind::Create)
+        .all(|d| d.parent() == Some("0000:5e:00.0")));
+}
+
+/// Issue 12 item 7: once the state file cannot be written, no further host write is made
+/// (an mdev created then could never be torn down), and the run says what was done.
+#[test]
+fn state_that_cannot_be_written_stops_before_the_next_host_write() {
+    let h = host("t4-undesired-idle");
+    let state = State::path(&h.fs);
+    *h.faults.after.borrow_mut() = Some(Box::new(move |n| {
+        if n == 1 {
+            // a directory where the state file goes: the rename onto it fails
+            let _ = fs::remove_file(&state);
+            fs::create_dir_all(&state).unwrap();
+        }
+    }));
+    let (o, writes, _) = apply_once(&h, T4_222, &never);
+    assert_eq!(o.count(ActionKind::Remove), 4, "{o:#?}");
+    assert_eq!(o.count(ActionKind::Create), 0);
+    assert_eq!(writes.len(), 4, "only the removals were made: {writes:?}");
+    assert_eq!(o.not_done.len(), 32);
+    assert!(o.not_done.iter().all(|n| n.reason
+        == "not attempted: the state file could not be written, so this change could not be undone by `teardown`"));
+    assert!(
+        o.errors[0].starts_with("writing the state file /run/hostdev/state.json"),
+        "{:?}",
+        o.errors
+    );
+    assert!(!o.complete());
+}
+
+/// A batch of creations costs two state writes (recorded ahead, then settled), not one
+/// per creation; and the records match what was made.
+#[test]
+fn creations_are_recorded_ahead_in_one_state_write_per_batch() {
+    let h = host("t4-2x");
+    let path = State::path(&h.fs);
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s2 = seen.clone();
+    *h.faults.after.borrow_mut() = Some(Box::new(move |_| {
+        // the state file already lists every mdev of the batch before it is created
+        let st: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        s2.borrow_mut().push(st["mdevs"].as_array().unwrap().len());
+    }));
+    let (o, writes, _) = apply_once(&h, T4_222, &never);
+    assert!(o.complete(), "{o:#?}");
+    assert_eq!(writes.len(), 32);
+    assert!(
+        seen.borrow().iter().all(|n| *n == 32),
+        "{:?}",
+        seen.borrow()
+    );
+    assert_eq!(State::load(&h.fs).unwrap().mdevs.len(), 32);
+}
+
+/// Failed creations recorded ahead are dropped again after the batch.
+#[test]
+fn records_of_failed_creations_are_dropped_after_the_batch() {
+    let h = host("t4-2x");
+    h.faults.errors.borrow_mut().push((
+        "0000:3b:00.0/mdev_supported_types/nvidia-222/create".into(),
+        nix::libc::EIO,
+    ));
+    let (o, _, _) = apply_once(&h, T4_222, &never);
+    assert_eq!(o.count(ActionKind::Create), 16);
+    let st = State::load(&h.fs).unwrap();
+    assert_eq!(st.mdevs.len(), 16);
+    assert!(st.mdevs.iter().all(|m| m.parent == "0000:5e:00.0"));
+}
+
+/// Decision (docs/apply-teardown.md, "audit log"): a failing audit write does not undo
+/// the change it records; the run stops before its next host write, as for the state file.
+#[test]
+fn audit_log_that_cannot_be_written_stops_before_the_next_host_write() {
+    let h = host("t4-2x");
+    let audit = h.root.join(crate::exec::journal::AUDIT_LOG);
+    *h.faults.after.borrow_mut() = Some(Box::new(move |n| {
+        if n == 1 {
+            fs::remove_file(&audit).unwrap();
+            fs::create_dir_all(&audit).unwrap();
+        }
+    }));
+    let (o, writes, _) = apply_once(&h, T4_222, &never);
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(o.count(ActionKind::Create), 1);
+    assert_eq!(o.not_done.len(), 31);
+    assert!(o.not_done.iter().all(|n| {
+        n.reason
+        == "not attempted: the audit log could not be written, so this change would go unrecorded"
+    }));
+    assert!(
+        o.errors[0].starts_with("could not append to the audit log /var/log/hostdev/audit.jsonl"),
+        "{:?}",
+        o.errors
+    );
+    // the mdev that was made is recorded
+    assert_eq!(State::load(&h.fs).unwrap().mdevs.len(), 1);
+}

@@ -1,0 +1,354 @@
+//! The one write helper for mutating commands. Every change to the host goes through
+//! [`Journal::write`]: in a dry run the write is recorded and printed (as a shell line,
+//! `echo VALUE > /sys/...`, with the path as the host sees it) and not made; in a real run
+//! it is made through the [`Kernel`], recorded, and appended as one JSON line to
+//! `<root>/var/log/hostdev/audit.jsonl`. Tests inspect [`Journal::writes`].
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use crate::host::sysfs::Sysfs;
+use nix::fcntl::OFlag;
+
+/// Relative location of the audit log.
+pub const AUDIT_LOG: &str = "var/log/hostdev/audit.jsonl";
+
+/// Where writes go. Production writes through [`Sysfs::write`]; tests plug in a model of
+/// the kernel that reacts to writes.
+pub trait Kernel {
+    fn write(&mut self, path: &Path, value: &str) -> io::Result<()>;
+}
+
+impl Kernel for Sysfs {
+    fn write(&mut self, path: &Path, value: &str) -> io::Result<()> {
+        Sysfs::write(self, path, value)
+    }
+}
+
+/// A failed write: path, value and the kernel's error.
+#[derive(Debug)]
+pub struct WriteError {
+    pub path: String,
+    pub value: String,
+    pub source: io::Error,
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "write '{}' to {}: {}",
+            self.value, self.path, self.source
+        )
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+/// One write, made or (in a dry run) only planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WriteRecord {
+    pub action: String,
+    /// The path as the host sees it (`/sys/...`).
+    pub path: String,
+    pub value: String,
+    /// `ok`, `error` or `dry-run`.
+    pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct AuditLine<'a> {
+    time: String,
+    pid: u32,
+    action: &'a str,
+    path: &'a str,
+    value: &'a str,
+    result: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+pub struct Journal {
+    pub sysfs: Sysfs,
+    pub dry_run: bool,
+    /// The audit log (real runs only).
+    pub audit: Option<PathBuf>,
+    kernel: Box<dyn Kernel>,
+    echo: Box<dyn Write>,
+    writes: Vec<WriteRecord>,
+    /// The first failure to append to the audit log: the run stops before its next write.
+    audit_error: Option<String>,
+}
+
+impl Journal {
+    /// A journal writing through `sysfs`; dry-run lines go to stdout.
+    pub fn new(sysfs: &Sysfs, dry_run: bool) -> Result<Journal> {
+        Journal::with_kernel(
+            sysfs,
+            dry_run,
+            Box::new(sysfs.clone()),
+            Box::new(io::stdout()),
+        )
+    }
+
+    /// A journal with an explicit kernel and dry-run sink (tests). A real run checks that
+    /// the audit log can be opened before anything is changed.
+    pub fn with_kernel(
+        sysfs: &Sysfs,
+        dry_run: bool,
+        kernel: Box<dyn Kernel>,
+        echo: Box<dyn Write>,
+    ) -> Result<Journal> {
+        let audit = if dry_run {
+            None
+        } else {
+            let path = sysfs.path(AUDIT_LOG);
+            open_audit(sysfs, &path)?;
+            Some(path)
+        };
+        Ok(Journal {
+            sysfs: sysfs.clone(),
+            dry_run,
+            audit,
+            kernel,
+            echo,
+            writes: Vec::new(),
+            audit_error: None,
+        })
+    }
+
+    /// Write `value` to `path` (an absolute path under the root), as action `what`
+    /// (a stable token such as `mdev.create`).
+    pub fn write(&mut self, path: &Path, value: &str, what: &str) -> Result<(), WriteError> {
+        let shown = self.sysfs.display(path);
+        if self.dry_run {
+            // A closed stdout must not turn a dry run into a failure of the plan itself.
+            let _ = writeln!(
+                self.echo,
+                "echo {} > {}",
+                shell_quote(value),
+                shell_quote(&shown)
+            );
+            self.writes.push(WriteRecord {
+                action: what.to_string(),
+                path: shown,
+                value: value.to_string(),
+                result: "dry-run".into(),
+                error: None,
+            });
+            return Ok(());
+        }
+        let outcome = self.kernel.write(path, value);
+        let error = outcome.as_ref().err().map(|e| e.to_string());
+        let record = WriteRecord {
+            action: what.to_string(),
+            path: shown.clone(),
+            value: value.to_string(),
+            result: if outcome.is_ok() { "ok" } else { "error" }.into(),
+            error: error.clone(),
+        };
+        self.append_audit(&record);
+        self.writes.push(record);
+        outcome.map_err(|source| WriteError {
+            path: shown,
+            value: value.to_string(),
+            source,
+        })
+    }
+
+    /// Why the audit log could not be appended to, once that happened. A failing audit
+    /// write does not undo the change it records (that is made and reported); the run
+    /// stops before its next write, as for a state file that cannot be written
+    /// (docs: "apply, teardown and saved plans").
+    pub fn audit_error(&self) -> Option<&str> {
+        self.audit_error.as_deref()
+    }
+
+    /// Every write so far, in order.
+    pub fn writes(&self) -> &[WriteRecord] {
+        &self.writes
+    }
+
+    fn append_audit(&mut self, r: &WriteRecord) {
+        let Some(path) = &self.audit else { return };
+        let line = AuditLine {
+            time: now_rfc3339(),
+            pid: std::process::id(),
+            action: &r.action,
+            path: &r.path,
+            value: &r.value,
+            result: &r.result,
+            error: r.error.as_deref(),
+        };
+        let res = serde_json::to_string(&line)
+            .map_err(io::Error::other)
+            .and_then(|mut s| {
+                s.push('\n');
+                let mut f = self
+                    .sysfs
+                    .open_own(path, OFlag::O_WRONLY | OFlag::O_APPEND, 0o640)?;
+                f.write_all(s.as_bytes())
+            });
+        if let Err(e) = res {
+            // The change itself happened: it is reported; the caller stops before the next.
+            let msg = format!(
+                "could not append to the audit log {}: {e} (the write of '{}' to {} was {})",
+                self.sysfs.display(path),
+                r.value,
+                r.path,
+                r.result
+            );
+            log::error!("{msg}");
+            self.audit_error.get_or_insert(msg);
+        }
+    }
+}
+
+fn open_audit(fs: &Sysfs, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs.create_dir_all(dir)
+            .with_context(|| format!("creating {} for the audit log", fs.display(dir)))?;
+    }
+    fs.open_own(path, OFlag::O_WRONLY | OFlag::O_APPEND, 0o640)
+        .with_context(|| {
+            format!(
+                "opening the audit log {}; nothing was changed",
+                fs.display(path)
+            )
+        })?;
+    Ok(())
+}
+
+/// Quote for a POSIX shell when needed.
+pub fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/,+=@%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Now, as RFC 3339 UTC with seconds (`2024-05-01T12:34:56Z`).
+pub fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+/// Seconds since the epoch → RFC 3339 UTC (civil-from-days, proleptic Gregorian).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[derive(Clone, Default)]
+    struct Buf(Rc<RefCell<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn rfc3339_known_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_714_566_896), "2024-05-01T12:34:56Z");
+    }
+
+    #[test]
+    fn dry_run_prints_and_writes_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let fs = Sysfs::new(d.path());
+        std::fs::create_dir_all(d.path().join("sys")).unwrap();
+        std::fs::write(d.path().join("sys/remove"), "").unwrap();
+        let buf = Buf::default();
+        let mut j =
+            Journal::with_kernel(&fs, true, Box::new(fs.clone()), Box::new(buf.clone())).unwrap();
+        j.write(&d.path().join("sys/remove"), "1", "mdev.remove")
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(buf.0.borrow().clone()).unwrap(),
+            "echo 1 > /sys/remove\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("sys/remove")).unwrap(),
+            ""
+        );
+        assert!(!d.path().join("var").exists(), "no audit log in a dry run");
+        assert_eq!(j.writes()[0].result, "dry-run");
+    }
+
+    #[test]
+    fn real_write_is_audited_and_errors_name_path_value_and_os_error() {
+        let d = tempfile::tempdir().unwrap();
+        let fs = Sysfs::new(d.path());
+        std::fs::create_dir_all(d.path().join("sys")).unwrap();
+        std::fs::write(d.path().join("sys/create"), "").unwrap();
+        let mut j = Journal::new(&fs, false).unwrap();
+        j.write(&d.path().join("sys/create"), "abc", "mdev.create")
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("sys/create")).unwrap(),
+            "abc"
+        );
+        let err = j
+            .write(&d.path().join("sys/missing"), "1", "mdev.remove")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "write '1' to /sys/missing: No such file or directory (os error 2)"
+        );
+        let audit = std::fs::read_to_string(d.path().join(AUDIT_LOG)).unwrap();
+        let lines: Vec<serde_json::Value> = audit
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["action"], "mdev.create");
+        assert_eq!(lines[0]["path"], "/sys/create");
+        assert_eq!(lines[0]["value"], "abc");
+        assert_eq!(lines[0]["result"], "ok");
+        assert_eq!(lines[1]["result"], "error");
+        assert_eq!(lines[1]["error"], "No such file or directory (os error 2)");
+        assert!(lines[1]["time"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(j.writes().len(), 2);
+    }
+}

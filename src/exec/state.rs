@@ -1,0 +1,296 @@
+//! What hostdev changed on this host, so `teardown` can undo exactly that:
+//! `<root>/run/hostdev/state.json`. Written atomically (temp file in the same directory,
+//! then rename); a symlink at the final path is refused. A missing file is an empty state.
+//! Sections: `mdevs` (apply), `vfio` (bind vfio), `vgpu_vfs` (NVIDIA vendor-VFIO VFs).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::host::sysfs::Sysfs;
+use crate::plan::SCHEMA;
+
+/// Relative location of the state file.
+pub const STATE_FILE: &str = "run/hostdev/state.json";
+
+/// Fields a newer hostdev wrote that this one does not know: kept, and written back.
+pub type Unknown = serde_json::Map<String, serde_json::Value>;
+
+/// The largest state file hostdev reads (a record is ~150 bytes: 100,000 records fit).
+pub const STATE_MAX: usize = 16 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub schema: String,
+    #[serde(default)]
+    pub mdevs: Vec<MdevRecord>,
+    #[serde(default)]
+    pub vfio: Vec<VfioRecord>,
+    #[serde(default)]
+    pub vgpu_vfs: Vec<VgpuVfRecord>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+/// An mdev hostdev created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MdevRecord {
+    pub uuid: String,
+    pub parent: String,
+    #[serde(rename = "type")]
+    pub type_id: String,
+    pub created_at: String,
+    #[serde(flatten, default)]
+    pub unknown: Unknown,
+}
+
+/// A PCI device hostdev bound to vfio-pci, with what to restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VfioRecord {
+    pub address: String,
+    pub original_driver: Option<String>,
+    pub original_override: Option<String>,
+    pub bound_at: String,
+    #[serde(flatten, default)]
+    pub unknown: Unknown,
+}
+
+/// An NVIDIA vendor-VFIO virtual function hostdev configured with a vGPU type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VgpuVfRecord {
+    pub address: String,
+    pub type_id: u32,
+    pub configured_at: String,
+    #[serde(flatten, default)]
+    pub unknown: Unknown,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            schema: SCHEMA.to_string(),
+            mdevs: Vec::new(),
+            vfio: Vec::new(),
+            vgpu_vfs: Vec::new(),
+            unknown: Unknown::new(),
+        }
+    }
+}
+
+impl State {
+    /// The state file's path under the root.
+    pub fn path(fs: &Sysfs) -> PathBuf {
+        fs.path(STATE_FILE)
+    }
+
+    /// Read the state; a missing file is an empty state, a corrupt one an error naming
+    /// the path and the fix.
+    pub fn load(fs: &Sysfs) -> Result<State> {
+        let path = State::path(fs);
+        let shown = fs.display(&path);
+        refuse_symlink(fs, &path, &shown)?;
+        let bytes = match fs.read_own(&path, STATE_MAX) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) => return Err(anyhow!("reading the state file {shown}: {e}")),
+        };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            anyhow!("the state file {shown} is corrupt (not UTF-8: {e}); move it aside and re-run")
+        })?;
+        let state: State = serde_json::from_str(&text).map_err(|e| {
+            anyhow!(
+                "the state file {shown} is corrupt ({e}); hostdev cannot tell what it created. \
+                 Inspect it, then fix it or move it aside (e.g. `mv {shown} {shown}.bad`) and \
+                 re-run; without it `teardown` only removes mdevs with --all"
+            )
+        })?;
+        if state.schema != SCHEMA {
+            return Err(anyhow!(
+                "the state file {shown} has schema {:?}, expected {SCHEMA:?}; move it aside and re-run",
+                state.schema
+            ));
+        }
+        Ok(state)
+    }
+
+    /// Write the state atomically (mode 0644).
+    pub fn save(&self, fs: &Sysfs) -> Result<()> {
+        let path = State::path(fs);
+        let shown = fs.display(&path);
+        let dir = path
+            .parent()
+            .ok_or_else(|| anyhow!("{shown}: no parent directory"))?;
+        fs.create_dir_all(dir)
+            .with_context(|| format!("creating {}", fs.display(dir)))?;
+        refuse_symlink(fs, &path, &shown)?;
+        let mut json = serde_json::to_string_pretty(self)?;
+        json.push('\n');
+        fs.write_atomic(&path, json.as_bytes(), 0o644)
+            .map_err(|e| anyhow!("writing the state file {shown}: {e}"))
+    }
+
+    /// Record a created mdev (replacing an older record of the same UUID).
+    pub fn add_mdev(&mut self, rec: MdevRecord) {
+        self.mdevs.retain(|m| m.uuid != rec.uuid);
+        self.mdevs.push(rec);
+        self.mdevs.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+    }
+
+    /// Record created mdevs (replacing older records of the same UUIDs): one sort for
+    /// the batch.
+    pub fn add_mdevs(&mut self, recs: Vec<MdevRecord>) {
+        if recs.is_empty() {
+            return;
+        }
+        let new: std::collections::HashSet<String> = recs.iter().map(|r| r.uuid.clone()).collect();
+        self.mdevs.retain(|m| !new.contains(&m.uuid));
+        self.mdevs.extend(recs);
+        self.mdevs.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+    }
+
+    /// Record vendor-VFIO VFs hostdev gave a vGPU type (replacing older records): one
+    /// sort for the batch.
+    pub fn add_vgpu_vfs(&mut self, recs: Vec<VgpuVfRecord>) {
+        if recs.is_empty() {
+            return;
+        }
+        let new: std::collections::HashSet<String> =
+            recs.iter().map(|r| r.address.clone()).collect();
+        self.vgpu_vfs.retain(|v| !new.contains(&v.address));
+        self.vgpu_vfs.extend(recs);
+        self.vgpu_vfs.sort_by(|a, b| a.address.cmp(&b.address));
+    }
+
+    /// Record a vendor-VFIO VF hostdev gave a vGPU type (replacing an older record).
+    pub fn add_vgpu_vf(&mut self, rec: VgpuVfRecord) {
+        self.vgpu_vfs.retain(|v| v.address != rec.address);
+        self.vgpu_vfs.push(rec);
+        self.vgpu_vfs.sort_by(|a, b| a.address.cmp(&b.address));
+    }
+
+    /// Forget a vendor-VFIO VF (its type cleared, or gone).
+    pub fn drop_vgpu_vf(&mut self, address: &str) -> bool {
+        let n = self.vgpu_vfs.len();
+        self.vgpu_vfs.retain(|v| v.address != address);
+        n != self.vgpu_vfs.len()
+    }
+
+    /// Forget an mdev (removed, or gone).
+    pub fn drop_mdev(&mut self, uuid: &str) -> bool {
+        let n = self.mdevs.len();
+        self.mdevs.retain(|m| m.uuid != uuid);
+        n != self.mdevs.len()
+    }
+}
+
+fn refuse_symlink(fs: &Sysfs, path: &Path, shown: &str) -> Result<()> {
+    if fs.is_symlink(path) {
+        return Err(anyhow!(
+            "refusing to use the state file {shown}: it is a symlink; remove it and re-run"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn fs() -> (tempfile::TempDir, Sysfs) {
+        let d = tempfile::tempdir().unwrap();
+        let s = Sysfs::new(d.path());
+        (d, s)
+    }
+
+    #[test]
+    fn missing_is_empty_and_round_trips() {
+        let (_d, fs) = fs();
+        let mut s = State::load(&fs).unwrap();
+        assert_eq!(s, State::default());
+        s.add_mdev(MdevRecord {
+            uuid: "b".into(),
+            parent: "mtty".into(),
+            type_id: "mtty-2".into(),
+            created_at: "2024-01-01T00:00:00Z".into(),
+            unknown: Unknown::new(),
+        });
+        s.vfio.push(VfioRecord {
+            address: "0000:01:00.0".into(),
+            original_driver: Some("e1000e".into()),
+            original_override: None,
+            bound_at: "2024-01-01T00:00:00Z".into(),
+            unknown: Unknown::new(),
+        });
+        s.save(&fs).unwrap();
+        let path = State::path(&fs);
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+        assert_eq!(State::load(&fs).unwrap(), s);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"schema\": \"hostdev/v1\""));
+        assert!(text.contains("\"vgpu_vfs\": []"));
+        assert!(text.contains("\"type\": \"mtty-2\""));
+        assert!(s.drop_mdev("b"));
+        assert!(!s.drop_mdev("b"));
+    }
+
+    /// Issue 12 item 10: fields a newer hostdev wrote are kept when this one rewrites the
+    /// file, at the top level and in records.
+    #[test]
+    fn unknown_fields_of_a_newer_version_are_kept_on_rewrite() {
+        let (_d, fs) = fs();
+        let path = State::path(&fs);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(
+            &path,
+            r#"{"schema": "hostdev/v1", "mdevs": [{"uuid": "a", "parent": "p", "type": "t",
+                "created_at": "2024-01-01T00:00:00Z", "owner": "vm-1"}],
+                "vfio": [], "vgpu_vfs": [], "hugepages": {"count": 4}}"#,
+        )
+        .unwrap();
+        let mut s = State::load(&fs).unwrap();
+        s.add_mdevs(vec![MdevRecord {
+            uuid: "b".into(),
+            parent: "p".into(),
+            type_id: "t".into(),
+            created_at: "2024-01-01T00:00:00Z".into(),
+            unknown: Unknown::new(),
+        }]);
+        s.save(&fs).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(v["hugepages"]["count"], 4);
+        assert_eq!(v["mdevs"][0]["owner"], "vm-1");
+        assert_eq!(v["mdevs"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn corrupt_file_names_path_and_fix() {
+        let (_d, fs) = fs();
+        let path = State::path(&fs);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, "{not json").unwrap();
+        let msg = State::load(&fs).unwrap_err().to_string();
+        assert!(
+            msg.starts_with("the state file /run/hostdev/state.json is corrupt"),
+            "{msg}"
+        );
+        assert!(msg.contains("mv /run/hostdev/state.json"), "{msg}");
+    }
+
+    #[test]
+    fn symlink_at_final_path_is_refused() {
+        let (d, fs) = fs();
+        let path = State::path(&fs);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let victim = d.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        let msg = State::default().save(&fs).unwrap_err().to_string();
+        assert!(msg.contains("is a symlink"), "{msg}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+    }
+}

@@ -1,0 +1,9 @@
+//! Stage 1, reading the host: the root every path is resolved in ([`sysfs`]), one sorted
+//! snapshot of parents, types, mdevs and PCI devices ([`inventory`]), the IOMMU and boot
+//! facts behind `iommu check` ([`iommu`]) and the vGPU framework of each GPU ([`vgpu`]).
+//! Nothing here writes to the host except through [`sysfs::Sysfs::write`], which only the
+//! journal calls.
+pub mod inventory;
+pub mod iommu;
+pub mod sysfs;
+pub mod vgpu;

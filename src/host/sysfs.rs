@@ -1,0 +1,734 @@
+//! The one door to the host: the root (`--root`, `/` in production), the named paths under
+//! it, and every open, read, listing, readlink and write of a file under it.
+//!
+//! Every path is resolved *inside* the root, as a chroot would resolve it: the root is held
+//! open as a directory descriptor and every file is opened with
+//! `openat2(rootfd, relative, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`, so an absolute
+//! symlink or one climbing with `..` stays under the root, and `/proc/*/fd` links are never
+//! followed (only read with `readlinkat`). With `--root /` this is plain path resolution.
+//! Reads are bounded (a sysfs attribute is at most a page, other text files at most
+//! [`TEXT_MAX`]) and check the file type first, so a FIFO or a device never blocks or
+//! floods a read. Writes never create files: a misspelled attribute is reported as
+//! missing, not silently created. See docs/security.md.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use nix::errno::Errno;
+use nix::fcntl::{openat2, readlinkat, renameat, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::{fstat, mkdirat, Mode, SFlag};
+
+/// Relative locations under the root (the literal "sys" paths live here only).
+pub const MDEV_BUS_CLASS: &str = "sys/class/mdev_bus";
+pub const MDEV_DEVICES: &str = "sys/bus/mdev/devices";
+pub const PCI_DEVICES: &str = "sys/bus/pci/devices";
+pub const PCI_DRIVERS: &str = "sys/bus/pci/drivers";
+pub const IOMMU_GROUPS: &str = "sys/kernel/iommu_groups";
+pub const CLASS_IOMMU: &str = "sys/class/iommu";
+pub const PCI_DRIVERS_PROBE: &str = "sys/bus/pci/drivers_probe";
+pub const CLASS_GRAPHICS: &str = "sys/class/graphics";
+pub const SYS_BLOCK: &str = "sys/block";
+pub const PROC: &str = "proc";
+/// hostdev's own files.
+pub const LOCK_FILE: &str = "run/hostdev/lock";
+pub const STATE_FILE: &str = "var/lib/hostdev/state.json";
+pub const AUDIT_LOG: &str = "var/log/hostdev/audit.jsonl";
+pub const DEFAULT_CONFIG: &str = "etc/hostdev/config.yaml";
+
+/// A sysfs attribute is at most a page; one more byte tells an oversized file apart.
+pub const PAGE: usize = 4096;
+/// Any other text file read from the host (`/proc/cpuinfo`, `/proc/mounts`, `etc/*`).
+pub const TEXT_MAX: usize = 1 << 20;
+
+#[derive(Debug, Clone)]
+pub struct Sysfs {
+    root: PathBuf,
+    /// The root, open as `O_PATH | O_DIRECTORY`; `Err` holds why it could not be opened.
+    fd: Arc<Result<OwnedFd, Errno>>,
+}
+
+const RESOLVE: ResolveFlag = ResolveFlag::RESOLVE_IN_ROOT.union(ResolveFlag::RESOLVE_NO_MAGICLINKS);
+
+fn how(flags: OFlag, mode: Mode, resolve: ResolveFlag) -> OpenHow {
+    // openat2 rejects any flag but O_CLOEXEC/O_DIRECTORY/O_NOFOLLOW next to O_PATH
+    let extra = if flags.contains(OFlag::O_PATH) {
+        OFlag::O_CLOEXEC
+    } else {
+        OFlag::O_CLOEXEC | OFlag::O_NOCTTY
+    };
+    OpenHow::new()
+        .flags(flags | extra)
+        .mode(mode)
+        .resolve(resolve)
+}
+
+/// `openat2`, retried on `EAGAIN` (a concurrent rename; see openat2(2)) and `EINTR`.
+fn open2(dirfd: &OwnedFd, rel: &Path, how: OpenHow) -> Result<OwnedFd, Errno> {
+    let mut tries = 0;
+    loop {
+        match openat2(dirfd.as_raw_fd(), rel, how) {
+            // SAFETY: openat2 just returned this descriptor and nothing else owns it.
+            Ok(fd) => return Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+            Err(Errno::EAGAIN | Errno::EINTR) if tries < 16 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn is_not_found(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(nix::libc::ENOTDIR)
+}
+
+fn annotate(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+fn errno_at(e: Errno, path: &Path) -> io::Error {
+    annotate(io::Error::from(e), path)
+}
+
+/// The kind of a non-regular file, for messages.
+fn kind_name(mode: SFlag) -> &'static str {
+    match mode & SFlag::S_IFMT {
+        SFlag::S_IFDIR => "directory",
+        SFlag::S_IFIFO => "FIFO",
+        SFlag::S_IFCHR => "character device",
+        SFlag::S_IFBLK => "block device",
+        SFlag::S_IFSOCK => "socket",
+        SFlag::S_IFLNK => "symlink",
+        _ => "special file",
+    }
+}
+
+/// The error of a file that is not a regular file (see [`not_regular`]).
+#[derive(Debug)]
+pub struct NotRegular {
+    /// `FIFO`, `directory`, `character device`, ...
+    pub kind: &'static str,
+}
+
+impl std::fmt::Display for NotRegular {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a {}, not a regular file", self.kind)
+    }
+}
+
+impl std::error::Error for NotRegular {}
+
+/// The kind of file, when `e` says it is not a regular file.
+pub fn not_regular(e: &io::Error) -> Option<&'static str> {
+    e.get_ref()
+        .and_then(|r| r.downcast_ref::<NotRegular>())
+        .map(|n| n.kind)
+}
+
+/// Refuse anything but a regular file (a FIFO would block, a device flood); the error
+/// does not name the path (callers do).
+fn check_regular(fd: &OwnedFd) -> io::Result<()> {
+    let st = fstat(fd.as_raw_fd()).map_err(io::Error::from)?;
+    let mode = SFlag::from_bits_truncate(st.st_mode);
+    if mode & SFlag::S_IFMT == SFlag::S_IFREG {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            NotRegular {
+                kind: kind_name(mode),
+            },
+        ))
+    }
+}
+
+/// Read at most `limit` bytes of an open regular file; a larger file is an error naming
+/// the path and the limit, never echoing the content.
+pub fn read_bounded(fd: OwnedFd, path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+    check_regular(&fd).map_err(|e| annotate(e, path))?;
+    let mut file = File::from(fd);
+    // Plain reads, no stat or seek: a regular file (and a sysfs attribute, which arrives
+    // in one read) is at its end after a short read, so most attributes take one read.
+    let mut buf = vec![0u8; limit.min(PAGE) + 1];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            if len > limit {
+                break;
+            }
+            buf.resize((len * 2).min(limit + 1), 0);
+        }
+        let want = buf.len() - len;
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if n < want {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(annotate(e, path)),
+        }
+    }
+    buf.truncate(len);
+    if buf.len() > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{}: {}; not what hostdev expects there (malformed host; its content is not shown)",
+                path.display(),
+                TooLarge { limit }
+            ),
+        ));
+    }
+    Ok(buf)
+}
+
+/// The error of a file larger than its limit (see [`is_too_large`]).
+#[derive(Debug)]
+pub struct TooLarge {
+    pub limit: usize,
+}
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "larger than the limit of {}", human_size(self.limit))
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// Whether `e` is a [`TooLarge`] error.
+pub fn is_too_large(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|r| r.is::<TooLarge>())
+}
+
+/// `1 MiB`, `4096 bytes`.
+pub fn human_size(n: usize) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// Read a user-named file (`-f FILE`, a saved plan; `-` is stdin): a regular file of at most
+/// `limit` bytes, opened without blocking on a FIFO. Errors do not name the path (the
+/// caller does); an oversized input is a [`TooLarge`] error.
+pub fn read_user_file(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        io::stdin()
+            .lock()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut buf)?;
+        if buf.len() > limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                TooLarge { limit },
+            ));
+        }
+        return Ok(buf);
+    }
+    let fd = nix::fcntl::open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+        Mode::empty(),
+    )?;
+    // SAFETY: open just returned this descriptor and nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    check_regular(&fd)?;
+    read_to_limit(File::from(fd), limit)
+}
+
+/// Read at most `limit` bytes; more is a [`TooLarge`] error.
+fn read_to_limit(mut file: File, limit: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    (&mut file).take(limit as u64 + 1).read_to_end(&mut buf)?;
+    if buf.len() > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            TooLarge { limit },
+        ));
+    }
+    Ok(buf)
+}
+
+fn text(buf: Vec<u8>, path: &Path) -> io::Result<String> {
+    let s = String::from_utf8(buf)
+        .map_err(|e| annotate(io::Error::new(io::ErrorKind::InvalidData, e), path))?;
+    Ok(s.trim_end_matches(['\n', '\r']).to_string())
+}
+
+impl Sysfs {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
+        let fd = nix::fcntl::open(
+            &root,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        // SAFETY: open just returned this descriptor and nothing else owns it.
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+        Sysfs {
+            root,
+            fd: Arc::new(fd),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// True when the root is the real `/` (privilege checks apply).
+    pub fn is_real_root(&self) -> bool {
+        self.root
+            .canonicalize()
+            .map(|p| p == Path::new("/"))
+            .unwrap_or(false)
+    }
+
+    /// `<root>/<rel>`; `rel` is relative (a leading `/` is ignored).
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        let rel = rel.as_ref();
+        let rel = rel.strip_prefix("/").unwrap_or(rel);
+        self.root.join(rel)
+    }
+
+    /// The path as the host sees it (`/sys/...`), for messages and audit records.
+    pub fn display(&self, path: &Path) -> String {
+        match path.strip_prefix(&self.root) {
+            Ok(rel) => format!("/{}", rel.display()),
+            Err(_) => path.display().to_string(),
+        }
+    }
+
+    fn log(&self, what: &str, path: &Path) {
+        log::trace!("{what} {}", path.display());
+    }
+
+    fn rootfd(&self) -> io::Result<&OwnedFd> {
+        self.fd.as_ref().as_ref().map_err(|e| {
+            io::Error::new(
+                io::Error::from(*e).kind(),
+                format!("--root {}: {e}", self.root.display()),
+            )
+        })
+    }
+
+    /// The part of `path` below the root (`.` for the root itself). A path that is not
+    /// spelled under the root is refused: nothing outside the root is ever opened.
+    fn rel<'a>(&self, path: &'a Path) -> io::Result<&'a Path> {
+        match path.strip_prefix(&self.root) {
+            Ok(r) if r.as_os_str().is_empty() => Ok(Path::new(".")),
+            Ok(r) => Ok(r),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{}: not under --root {}; refusing to open it",
+                    path.display(),
+                    self.root.display()
+                ),
+            )),
+        }
+    }
+
+    /// Open `path` (spelled under the root) resolved inside the root; errors name the path.
+    pub fn open(&self, path: &Path, flags: OFlag, mode: Mode) -> io::Result<OwnedFd> {
+        self.open_raw(path, flags, mode)
+            .map_err(|e| annotate(e, path))
+    }
+
+    /// As [`Sysfs::open`], the error without the path (for callers that name it).
+    fn open_raw(&self, path: &Path, flags: OFlag, mode: Mode) -> io::Result<OwnedFd> {
+        let rel = self.rel(path)?;
+        Ok(open2(self.rootfd()?, rel, how(flags, mode, RESOLVE))?)
+    }
+
+    /// Open for reading without blocking (a FIFO opens at once and is then refused).
+    fn open_read(&self, path: &Path) -> io::Result<OwnedFd> {
+        self.open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK, Mode::empty())
+    }
+
+    /// Read a file with an explicit size limit, trailing newline(s) removed.
+    pub fn read_limited(&self, path: &Path, limit: usize) -> io::Result<String> {
+        self.log("read", path);
+        let fd = self.open_read(path)?;
+        text(read_bounded(fd, path, limit)?, path)
+    }
+
+    /// The size limit for a file: a page under `sys/`, [`TEXT_MAX`] elsewhere.
+    fn limit_for(&self, path: &Path) -> usize {
+        match self.rel(path) {
+            Ok(r) if r.starts_with("sys") => PAGE,
+            _ => TEXT_MAX,
+        }
+    }
+
+    /// Read an attribute, trailing newline(s) removed. Errors name the path.
+    pub fn read(&self, path: &Path) -> io::Result<String> {
+        self.read_limited(path, self.limit_for(path))
+    }
+
+    /// Read an optional attribute: a missing file is `None`, any other error is returned.
+    pub fn read_opt(&self, path: &Path) -> io::Result<Option<String>> {
+        match self.read(path) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The raw target of a symlink; `None` if it does not exist or is not a symlink. The
+    /// directory holding it is resolved inside the root; the link itself is not followed.
+    pub fn read_link(&self, path: &Path) -> io::Result<Option<PathBuf>> {
+        self.log("readlink", path);
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return Ok(None);
+        };
+        let dirfd = match self.open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match readlinkat(Some(dirfd.as_raw_fd()), name) {
+            Ok(t) => Ok(Some(PathBuf::from(t))),
+            Err(Errno::ENOENT | Errno::EINVAL | Errno::ENOTDIR) => Ok(None),
+            Err(e) => Err(errno_at(e, path)),
+        }
+    }
+
+    /// The last component of a symlink's target (a driver name, a group number, a type ID).
+    pub fn link_name(&self, path: &Path) -> io::Result<Option<String>> {
+        Ok(self.read_link(path)?.and_then(|t| last_component(&t)))
+    }
+
+    /// The names in a directory, sorted byte-wise, dot-files skipped; a missing directory
+    /// is empty. A name that is not UTF-8 is skipped with a warning.
+    pub fn list(&self, path: &Path) -> io::Result<Vec<String>> {
+        self.log("list", path);
+        let fd = match self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) if is_not_found(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        list_fd(fd, path, &self.display(path))
+    }
+
+    /// The names of the real subdirectories (not symlinks to directories) of a directory,
+    /// sorted; a missing directory is empty.
+    pub fn subdirs(&self, path: &Path) -> io::Result<Vec<String>> {
+        self.log("list", path);
+        let fd = match self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) if is_not_found(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let dirfd = fd.try_clone().map_err(|e| annotate(e, path))?;
+        let names = list_fd(fd, path, &self.display(path))?;
+        Ok(names
+            .into_iter()
+            .filter(|n| {
+                nix::sys::stat::fstatat(
+                    Some(dirfd.as_raw_fd()),
+                    n.as_str(),
+                    nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+                )
+                .is_ok_and(|st| {
+                    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR
+                })
+            })
+            .collect())
+    }
+
+    /// The targets of the symlinks in a directory (`/proc/PID/fd`), read with `readlinkat`
+    /// from one descriptor of the directory: the links are read, never followed.
+    /// Entries that are not symlinks (or vanish meanwhile) are left out.
+    pub fn read_links(&self, path: &Path) -> io::Result<Vec<(String, PathBuf)>> {
+        self.log("readlinks", path);
+        let fd = self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
+        let dirfd = fd.try_clone().map_err(|e| annotate(e, path))?;
+        let mut out = Vec::new();
+        for name in list_fd(fd, path, &self.display(path))? {
+            if let Ok(t) = readlinkat(Some(dirfd.as_raw_fd()), name.as_str()) {
+                out.push((name, PathBuf::from(t)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Open a directory to read several of its attributes cheaply (one path walk).
+    pub fn dir(&self, path: &Path) -> io::Result<AttrDir<'_>> {
+        let fd = self.open(path, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())?;
+        Ok(AttrDir {
+            fs: self,
+            fd,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Whether something (a file, directory or symlink, even dangling) is at `path`.
+    pub fn exists(&self, path: &Path) -> bool {
+        self.open(path, OFlag::O_PATH | OFlag::O_NOFOLLOW, Mode::empty())
+            .is_ok()
+    }
+
+    /// The path `path` resolves to inside the root, as the host sees it (`/sys/devices/…`);
+    /// `None` if it does not resolve.
+    pub fn resolve(&self, path: &Path) -> Option<PathBuf> {
+        let fd = self.open(path, OFlag::O_PATH, Mode::empty()).ok()?;
+        let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+        let base = self.root.canonicalize().ok()?;
+        let rel = real.strip_prefix(&base).ok()?;
+        Some(Path::new("/").join(rel))
+    }
+
+    /// Write `value` to an existing regular file (an attribute). Never creates a file: a
+    /// misspelled attribute is reported as missing, not silently created. A fixture file
+    /// (not sysfs) is truncated to the value, as `echo VALUE > attr` would.
+    pub fn write(&self, path: &Path, value: &str) -> io::Result<()> {
+        self.log("write", path);
+        let fd = self.open_raw(path, OFlag::O_WRONLY | OFlag::O_NONBLOCK, Mode::empty())?;
+        check_regular(&fd)?;
+        let mut f = File::from(fd);
+        f.write_all(value.as_bytes())?;
+        f.flush()?;
+        if !on_sysfs(&f) {
+            f.set_len(value.len() as u64)?;
+        }
+        Ok(())
+    }
+
+    /// Create the directory `path` and its missing parents, each resolved inside the root
+    /// (mode 0755). An existing non-directory is an error.
+    pub fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        let rel = self.rel(path)?.to_path_buf();
+        let root = self.rootfd()?;
+        let mut done = PathBuf::new();
+        for comp in rel.components() {
+            let Component::Normal(name) = comp else {
+                done.push(comp);
+                continue;
+            };
+            let parent = if done.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                done.as_path()
+            };
+            let pfd = open2(
+                root,
+                parent,
+                how(OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty(), RESOLVE),
+            )
+            .map_err(|e| errno_at(e, &self.root.join(parent)))?;
+            match mkdirat(Some(pfd.as_raw_fd()), name, Mode::from_bits_truncate(0o755)) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(errno_at(e, &self.root.join(&done).join(name))),
+            }
+            done.push(name);
+        }
+        // the result must be a directory, resolved inside the root
+        self.open(path, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())
+            .map(drop)
+    }
+
+    /// Open (creating it with `mode` if missing) a regular file for hostdev's own use (the
+    /// lock, the audit log). Refuses a FIFO, a device or a directory.
+    pub fn open_own(&self, path: &Path, flags: OFlag, mode: u32) -> io::Result<File> {
+        let fd = self.open_raw(
+            path,
+            flags | OFlag::O_CREAT | OFlag::O_NONBLOCK,
+            Mode::from_bits_truncate(mode),
+        )?;
+        check_regular(&fd)?;
+        // O_NONBLOCK means nothing for a regular file; cleared to be plain
+        let fl = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL)?;
+        let fl = OFlag::from_bits_truncate(fl) & !OFlag::O_NONBLOCK;
+        nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(fl))?;
+        Ok(File::from(fd))
+    }
+
+    /// Write `data` to `path` atomically: a new temporary file in the same directory
+    /// (resolved inside the root), fsync, then `renameat` over the target. A symlink at
+    /// `path` is replaced, never followed.
+    pub fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: no parent directory", path.display()),
+            ));
+        };
+        let dirfd = self.open_raw(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".{}.tmp", std::process::id()));
+        let tmp = Path::new(&tmp_name);
+        let _ = nix::unistd::unlinkat(
+            Some(dirfd.as_raw_fd()),
+            tmp,
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        );
+        let write = || -> io::Result<()> {
+            // one component, O_EXCL | O_NOFOLLOW: cannot leave the directory
+            let fd = nix::fcntl::openat(
+                Some(dirfd.as_raw_fd()),
+                tmp,
+                OFlag::O_WRONLY
+                    | OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(mode),
+            )?;
+            // SAFETY: openat just returned this descriptor and nothing else owns it.
+            let mut f = unsafe { File::from_raw_fd(fd) };
+            nix::sys::stat::fchmod(f.as_raw_fd(), Mode::from_bits_truncate(mode))?;
+            f.write_all(data)?;
+            f.sync_all()?;
+            renameat(Some(dirfd.as_raw_fd()), tmp, Some(dirfd.as_raw_fd()), name)?;
+            Ok(())
+        };
+        write().inspect_err(|_| {
+            let _ = nix::unistd::unlinkat(
+                Some(dirfd.as_raw_fd()),
+                tmp,
+                nix::unistd::UnlinkatFlags::NoRemoveDir,
+            );
+        })
+    }
+
+    /// Whether `path` itself (not what it points to) is a symlink.
+    pub fn is_symlink(&self, path: &Path) -> bool {
+        self.open(path, OFlag::O_PATH | OFlag::O_NOFOLLOW, Mode::empty())
+            .ok()
+            .and_then(|fd| fstat(fd.as_raw_fd()).ok())
+            .is_some_and(|st| {
+                SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK
+            })
+    }
+
+    /// Read a regular file of hostdev's own (the state file, the default configuration)
+    /// resolved inside the root, at most `limit` bytes (more is a [`TooLarge`] error).
+    /// Errors do not name the path (the caller does).
+    pub fn read_own(&self, path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+        let fd = self.open_raw(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK, Mode::empty())?;
+        check_regular(&fd)?;
+        read_to_limit(File::from(fd), limit)
+    }
+}
+
+/// Whether an open file lives on sysfs (where truncation means nothing).
+fn on_sysfs(f: &File) -> bool {
+    nix::sys::statfs::fstatfs(f.as_fd())
+        .map(|s| s.filesystem_type() == nix::sys::statfs::SYSFS_MAGIC)
+        .unwrap_or(false)
+}
+
+/// The entries of an open directory, sorted, dot-files skipped, non-UTF-8 names skipped
+/// with a warning naming the directory.
+fn list_fd(fd: OwnedFd, path: &Path, shown: &str) -> io::Result<Vec<String>> {
+    let mut dir = nix::dir::Dir::from(fd).map_err(|e| errno_at(e, path))?;
+    let mut names = Vec::new();
+    for entry in dir.iter() {
+        let entry = entry.map_err(|e| errno_at(e, path))?;
+        let raw = entry.file_name().to_bytes();
+        if raw.first() == Some(&b'.') {
+            continue;
+        }
+        match std::str::from_utf8(raw) {
+            Ok(s) => names.push(s.to_string()),
+            Err(_) => log::warn!(
+                "skipping an entry of {shown} whose name is not UTF-8: {:?}",
+                OsStr::from_bytes(raw)
+            ),
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The last normal component of a path, as a string.
+pub fn last_component(p: &Path) -> Option<String> {
+    p.components().rev().find_map(|c| match c {
+        Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+        _ => None,
+    })
+}
+
+/// The second-to-last normal component (the parent device of an mdev link target).
+pub fn parent_component(p: &Path) -> Option<String> {
+    let mut it = p.components().rev().filter_map(|c| match c {
+        Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+        _ => None,
+    });
+    it.next()?;
+    it.next()
+}
+
+/// An open directory whose attributes are read relative to it, so that reading thousands
+/// of small sysfs files does not walk the same long path thousands of times. A name is
+/// resolved beneath the directory (`RESOLVE_BENEATH`); one whose symlinks leave it is
+/// resolved again from the root, inside the root.
+pub struct AttrDir<'a> {
+    fs: &'a Sysfs,
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl AttrDir<'_> {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open_read(&self, name: &str) -> io::Result<OwnedFd> {
+        let path = self.path.join(name);
+        let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK;
+        let beneath = ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS;
+        match open2(
+            &self.fd,
+            Path::new(name),
+            how(flags, Mode::empty(), beneath),
+        ) {
+            Ok(fd) => Ok(fd),
+            Err(Errno::EXDEV) => self.fs.open(&path, flags, Mode::empty()),
+            Err(e) => Err(errno_at(e, &path)),
+        }
+    }
+
+    /// Read an optional attribute (at most a page, trailing newlines removed); a missing
+    /// file is `None`.
+    pub fn read_opt(&self, name: &str) -> io::Result<Option<String>> {
+        let path = self.path.join(name);
+        self.fs.log("read", &path);
+        let fd = match self.open_read(name) {
+            Ok(fd) => fd,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(text(read_bounded(fd, &path, PAGE)?, &path)?))
+    }
+
+    /// Read a required attribute; a missing file is an error naming its path.
+    pub fn read(&self, name: &str) -> io::Result<String> {
+        self.read_opt(name)?.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "{}: No such file or directory",
+                    self.path.join(name).display()
+                ),
+            )
+        })
+    }
+
+    /// The names in a subdirectory (see [`Sysfs::list`]).
+    pub fn list(&self, name: &str) -> io::Result<Vec<String>> {
+        self.fs.list(&self.path.join(name))
+    }
+}
+
+#[cfg(test)]
+mod tests;

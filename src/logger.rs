@@ -1,0 +1,92 @@
+//! The one diagnostics channel: every message for people goes to stderr through the `log`
+//! facade and this logger. `-q` keeps errors only, the default adds warnings and notes,
+//! `-v` adds progress lines, `-vv` every path read or written. Control characters from the
+//! host (process names, type names, file contents) are escaped here, once, so nothing read
+//! from the host reaches the terminal raw.
+
+use std::io::Write;
+
+use log::{Level, LevelFilter, Log, Metadata, Record};
+
+struct Stderr;
+
+static LOGGER: Stderr = Stderr;
+
+/// Install the logger; `quiet` wins over `verbose`.
+pub fn init(quiet: bool, verbose: u8) {
+    let level = if quiet {
+        LevelFilter::Error
+    } else {
+        match verbose {
+            0 => LevelFilter::Info,
+            1 => LevelFilter::Debug,
+            _ => LevelFilter::Trace,
+        }
+    };
+    // A second call (tests) keeps the first logger; the level is still updated.
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(level);
+}
+
+impl Log for Stderr {
+    fn enabled(&self, metadata: &Metadata) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let prefix = match record.level() {
+            Level::Warn => "hostdev: warning: ",
+            Level::Info => "hostdev: note: ",
+            Level::Error | Level::Debug | Level::Trace => "hostdev: ",
+        };
+        let text = escape_controls(&record.args().to_string());
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{prefix}{text}");
+    }
+
+    fn flush(&self) {}
+}
+
+/// Escape every control character except newline and tab (`\e` for ESC, `\xNN`/`\u{NN}`
+/// otherwise), so text from the host cannot move the cursor or recolour the terminal.
+pub fn escape_controls(s: &str) -> String {
+    if !s.chars().any(is_escaped) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !is_escaped(c) {
+            out.push(c);
+        } else if c == '\x1b' {
+            out.push_str("\\e");
+        } else if (c as u32) < 0x100 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    out
+}
+
+fn is_escaped(c: char) -> bool {
+    c != '\n' && c != '\t' && (c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_terminal_controls() {
+        assert_eq!(escape_controls("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(escape_controls("a\x1b[31mred"), "a\\e[31mred");
+        assert_eq!(
+            escape_controls("bell\x07 del\x7f c1\u{9b}"),
+            "bell\\x07 del\\x7f c1\\x9b"
+        );
+        assert_eq!(escape_controls("cr\rlf"), "cr\\x0dlf");
+    }
+}

@@ -1,0 +1,281 @@
+//! What NVIDIA's kubevirt-gpu-device-plugin would advertise on this host
+//! (`--provider nvidia`), with its names: docs/status-and-devices.md, "NVIDIA's plugin".
+//! Pure: (Inventory, the text of pci.ids) → the same [`Env`] as KubeVirt's discovery.
+//!
+//! - Passthrough: every NVIDIA (`10de`) function bound to `vfio-pci` or
+//!   `nvgrace_gpu_vfio_pci`, grouped by device ID, resource `nvidia.com/<name>`: the
+//!   device's description in pci.ids (NVIDIA's vendor block), upper-cased, `/` and `.`
+//!   as `_`, whitespace runs as one `_`, every character other than `[A-Za-z0-9_.]`
+//!   deleted (`TU104GL [Tesla T4]` → `TU104GL_TESLA_T4`); the device ID when pci.ids
+//!   has no entry (`nvidia.com/1eb8`). Variable `PCI_RESOURCE_NVIDIA_COM_<NAME>`.
+//! - vGPUs: every mdev whose type has a `name`, resource `nvidia.com/<name>` with each
+//!   whitespace run as one `_` (`GRID T4-1Q` → `GRID_T4-1Q`), case kept. Variable
+//!   `MDEV_PCI_RESOURCE_NVIDIA_COM_<NAME upper-cased>`.
+
+use std::collections::BTreeMap;
+
+use crate::host::inventory::{Inventory, NVIDIA_VENDOR};
+use crate::plan::env::{Env, EnvDevice, EnvVar, Kind, Unavailable, MDEV_PREFIX, PCI_PREFIX};
+
+/// The drivers NVIDIA's plugin accepts for passthrough.
+pub const PASSTHROUGH_DRIVERS: [&str; 2] = ["vfio-pci", "nvgrace_gpu_vfio_pci"];
+
+/// Go's `\s`: `[\t\n\f\r ]`.
+fn is_go_space(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\x0c' | '\r' | ' ')
+}
+
+/// Every run of whitespace as one `_` (the plugin's `regexp.MustCompile("\\s+")`).
+fn collapse_whitespace(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_run = false;
+    for c in s.chars() {
+        if is_go_space(c) {
+            if !in_run {
+                out.push('_');
+            }
+            in_run = true;
+        } else {
+            out.push(c);
+            in_run = false;
+        }
+    }
+    out
+}
+
+/// The plugin's `getDeviceName`: the description of NVIDIA device `device_id` in pci.ids,
+/// normalised; `None` when NVIDIA's block has no such device.
+pub fn device_name(pci_ids: &str, device_id: &str) -> Option<String> {
+    let mut lines = pci_ids.lines();
+    // locateVendor: the line that starts with the vendor ID.
+    lines.by_ref().find(|l| l.starts_with(NVIDIA_VENDOR))?;
+    let prefix = format!("\t{device_id}");
+    for line in lines {
+        if line.starts_with('#') {
+            continue;
+        }
+        if !line.starts_with('\t') {
+            return None; // the next vendor's block
+        }
+        let Some(rest) = line.strip_prefix(&prefix) else {
+            continue;
+        };
+        let upper: String = rest
+            .trim_matches(is_go_space)
+            .chars()
+            .flat_map(char::to_uppercase)
+            .collect();
+        let name = collapse_whitespace(&upper.replace(['/', '.'], "_"));
+        let name: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+            .collect();
+        return Some(name);
+    }
+    None
+}
+
+/// The plugin's `readVgpuIDFromFile`: the type name, newlines trimmed, whitespace runs as `_`.
+pub fn vgpu_name(type_name: &str) -> String {
+    collapse_whitespace(type_name.trim_matches('\n'))
+}
+
+/// Discover what the plugin would advertise. `pci_ids` is the text of pci.ids (`None`:
+/// not installed, every GPU named by its device ID).
+pub fn discover(inv: &Inventory, pci_ids: Option<&str>) -> Env {
+    let mut env = Env::default();
+    // device ID → (resource suffix, devices); BTreeMap: resources in name order.
+    let mut gpus: BTreeMap<String, (String, Vec<EnvDevice>)> = BTreeMap::new();
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let name_of = |id: &str, names: &mut BTreeMap<String, String>| -> String {
+        names
+            .entry(id.to_string())
+            .or_insert_with(|| {
+                pci_ids
+                    .and_then(|t| device_name(t, id))
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| id.to_string())
+            })
+            .clone()
+    };
+    for d in inv.pci.iter().filter(|d| d.vendor == NVIDIA_VENDOR) {
+        let on_vfio = d
+            .driver
+            .as_deref()
+            .is_some_and(|x| PASSTHROUGH_DRIVERS.contains(&x));
+        if !on_vfio {
+            continue;
+        }
+        let name = name_of(&d.device, &mut names);
+        let Some(group) = d.iommu_group.clone() else {
+            env.skipped.push(format!(
+                "{} ({}) is on {} but has no iommu_group link: skipped, as NVIDIA's plugin does",
+                d.address,
+                d.vendor_device(),
+                d.driver.as_deref().unwrap_or("-")
+            ));
+            env.unavailable.push(Unavailable {
+                resource_name: format!("nvidia.com/{name}"),
+                address: d.address.clone(),
+                vendor_device: d.vendor_device(),
+                driver: d.driver.clone(),
+                reason: "no-iommu-group",
+            });
+            continue;
+        };
+        gpus.entry(d.device.clone())
+            .or_insert_with(|| (name, Vec::new()))
+            .1
+            .push(EnvDevice {
+                address: Some(d.address.clone()),
+                uuid: None,
+                parent: None,
+                type_id: None,
+                driver: d.driver.clone(),
+                iommu_group: group,
+                numa_node: d.numa_node,
+            });
+    }
+    // Other functions with a device ID that has a resource: not handed out.
+    for d in inv.pci.iter().filter(|d| d.vendor == NVIDIA_VENDOR) {
+        let Some((name, _)) = gpus.get(&d.device) else {
+            continue;
+        };
+        if d.driver
+            .as_deref()
+            .is_some_and(|x| PASSTHROUGH_DRIVERS.contains(&x))
+        {
+            continue;
+        }
+        env.unavailable.push(Unavailable {
+            resource_name: format!("nvidia.com/{name}"),
+            address: d.address.clone(),
+            vendor_device: d.vendor_device(),
+            driver: d.driver.clone(),
+            reason: if d.driver.is_none() {
+                "unbound"
+            } else {
+                "other-driver"
+            },
+        });
+    }
+    let mut pci_vars: Vec<EnvVar> = gpus
+        .into_iter()
+        .map(|(id, (name, devices))| var(Kind::Pci, &name, format!("10de:{id}"), devices))
+        .collect();
+    pci_vars.sort_by(|a, b| a.resource_name.cmp(&b.resource_name));
+
+    let mut vgpus: BTreeMap<String, (String, Vec<EnvDevice>)> = BTreeMap::new();
+    for m in &inv.mdevs {
+        let Some(type_name) = &m.type_name else {
+            env.skipped.push(format!(
+                "mdev {}: its type has no name file: skipped, as NVIDIA's plugin does",
+                m.uuid
+            ));
+            continue;
+        };
+        let Some(group) = m.iommu_group.clone() else {
+            env.skipped
+                .push(format!("mdev {} has no iommu_group link: skipped", m.uuid));
+            continue;
+        };
+        vgpus
+            .entry(vgpu_name(type_name))
+            .or_insert_with(|| (type_name.clone(), Vec::new()))
+            .1
+            .push(EnvDevice {
+                address: None,
+                uuid: Some(m.uuid.clone()),
+                parent: Some(m.parent.clone()),
+                type_id: m.type_id.clone(),
+                driver: None,
+                iommu_group: group,
+                numa_node: inv.pci_device(&m.parent).and_then(|d| d.numa_node),
+            });
+    }
+    env.vars = pci_vars;
+    env.vars.extend(
+        vgpus
+            .into_iter()
+            .map(|(name, (raw, devices))| var(Kind::Mdev, &name, raw, devices)),
+    );
+    env
+}
+
+fn var(kind: Kind, name: &str, selector: String, mut devices: Vec<EnvDevice>) -> EnvVar {
+    devices.sort_by(|a, b| a.id().cmp(b.id()));
+    let prefix = match kind {
+        Kind::Pci => PCI_PREFIX,
+        Kind::Mdev => MDEV_PREFIX,
+    };
+    EnvVar {
+        // The plugin's own spelling: "PCI_RESOURCE_NVIDIA_COM_" + strings.ToUpper(name).
+        name: format!("{prefix}_NVIDIA_COM_{}", name.to_uppercase()),
+        value: devices
+            .iter()
+            .map(EnvDevice::id)
+            .collect::<Vec<_>>()
+            .join(","),
+        resource_name: format!("nvidia.com/{name}"),
+        kind,
+        external: false,
+        selectors: vec![selector],
+        devices,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pci.ids excerpt of the plugin's own `getDeviceName() Tests`.
+    const PLUGIN_TEST_IDS: &str = "
+8086  Intel Corporation
+\t2331  DH89xxCC Chap Counter
+10de NVIDIA Corporation
+\t118a  GK104GL [GRID K520]
+\t118b  GK104GL [GRID K2 GeForce USM]
+\t118d  gk104gl [grid k520]
+\t118e gk104.gl [grid/k./520]
+\t2331 GH100 [H100 PCIe]
+";
+
+    #[test]
+    fn device_names_as_the_plugins_own_tests_expect() {
+        let n = |id| device_name(PLUGIN_TEST_IDS, id);
+        assert_eq!(n("118a").as_deref(), Some("GK104GL_GRID_K520"));
+        assert_eq!(n("abcd"), None);
+        assert_eq!(n("118d").as_deref(), Some("GK104GL_GRID_K520"));
+        assert_eq!(n("118e").as_deref(), Some("GK104_GL_GRID_K__520"));
+        // another vendor's device with the same ID does not match
+        assert_eq!(n("2331").as_deref(), Some("GH100_H100_PCIE"));
+        assert_eq!(device_name("", "118a"), None);
+    }
+
+    #[test]
+    fn debian_pci_ids_lines() {
+        let ids = "# comment\n10de  NVIDIA Corporation\n\t1eb8  TU104GL [Tesla T4]\n\t\t10de 12a2  Tesla T4\n\t1db4  GV100GL [Tesla V100 PCIe 16GB]\n\t10f8  TU104 HD Audio Controller\n10df  Emulex Corporation\n\t1eb9  not NVIDIA\n";
+        assert_eq!(
+            device_name(ids, "1eb8").as_deref(),
+            Some("TU104GL_TESLA_T4")
+        );
+        assert_eq!(
+            device_name(ids, "1db4").as_deref(),
+            Some("GV100GL_TESLA_V100_PCIE_16GB")
+        );
+        assert_eq!(
+            device_name(ids, "10f8").as_deref(),
+            Some("TU104_HD_AUDIO_CONTROLLER")
+        );
+        assert_eq!(device_name(ids, "1eb9"), None);
+    }
+
+    #[test]
+    fn vgpu_names_collapse_whitespace_runs() {
+        // the plugin's readVgpuIDFromFile test
+        assert_eq!(vgpu_name("GRID P100X-1B"), "GRID_P100X-1B");
+        assert_eq!(vgpu_name("GRID T4-1Q\n"), "GRID_T4-1Q");
+        // KubeVirt would give Test__Double_Space (spec §10.19)
+        assert_eq!(vgpu_name("Test  Double Space"), "Test_Double_Space");
+    }
+}

@@ -1,0 +1,741 @@
+//! Output: tables (comfy-table) for people, JSON/YAML documents for scripts. Everything
+//! renders into `&mut dyn Write`; nothing here prints directly.
+
+use std::io::Write;
+
+use anyhow::Result;
+use comfy_table::{presets, Table};
+use serde::Serialize;
+
+use crate::cli::Output;
+use crate::error::{fail, Code};
+use crate::host::inventory::{device_paths, Inventory, ParentKind};
+use crate::host::iommu::{self, BootLoader, Vendor};
+use crate::host::vgpu::{self, Framework};
+use crate::plan::env::EnvVar;
+use crate::plan::{Action, ActionKind, Blocked, CardKind, MdevHandling, Plan, SCHEMA};
+
+pub mod status;
+
+/// Write a document as pretty JSON or YAML (stable field order, trailing newline).
+pub fn document<T: Serialize>(out: &mut dyn Write, format: Output, doc: &T) -> Result<()> {
+    match format {
+        Output::Json | Output::Table => {
+            serde_json::to_writer_pretty(&mut *out, doc)?;
+            writeln!(out)?;
+        }
+        Output::Yaml => out.write_all(yaml_serde::to_string(doc)?.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// A borderless, kubectl-like table with a header row.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    t
+}
+
+/// Print a table without the padding comfy-table puts at the start and end of lines.
+pub fn write_table(out: &mut dyn Write, t: &Table) -> Result<()> {
+    for line in t.lines() {
+        writeln!(
+            out,
+            "{}",
+            line.trim_end().strip_prefix(' ').unwrap_or(line.trim_end())
+        )?;
+    }
+    Ok(())
+}
+
+// ---- list-types ------------------------------------------------------------------
+
+#[derive(Serialize)]
+pub struct TypesDoc {
+    pub schema: &'static str,
+    pub parents: Vec<ParentDoc>,
+    /// The physical GPUs and the vGPU framework of each.
+    pub gpus: Vec<GpuDoc>,
+}
+
+#[derive(Serialize)]
+pub struct GpuDoc {
+    pub address: String,
+    pub vendor_device: String,
+    pub driver: Option<String>,
+    pub framework: Framework,
+    pub sriov_totalvfs: Option<u32>,
+    pub sriov_numvfs: Option<u32>,
+    /// The VFs that carry its vGPUs (`mdev-vf`: the mdev parents; `vendor-vfio`: every VF).
+    pub vfs: Vec<GpuVfDoc>,
+    /// `vendor-vfio`: the vGPU types its VFs can create now or carry.
+    pub vgpu_types: Vec<VendorTypeDoc>,
+    /// A missing precondition and its fix.
+    pub problem: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct GpuVfDoc {
+    pub address: String,
+    /// `vendor-vfio`: `nvidia/current_vgpu_type` (0: none).
+    pub current_vgpu_type: Option<u32>,
+    /// Its name, when some VF still lists the type as creatable; otherwise `null`.
+    pub current_type_name: Option<String>,
+    /// Who holds the VF open (`pid N (comm)`), if anyone.
+    pub in_use_by: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct VendorTypeDoc {
+    pub id: u32,
+    pub name: Option<String>,
+    /// Free VFs that list it in `creatable_vgpu_types`.
+    pub creatable_on: u32,
+    /// VFs whose `current_vgpu_type` is this type.
+    pub existing_instances: u32,
+}
+
+#[derive(Serialize)]
+pub struct ParentDoc {
+    pub address: String,
+    pub kind: ParentKind,
+    pub physfn: Option<String>,
+    pub vendor_device: Option<String>,
+    pub driver: Option<String>,
+    pub types: Vec<TypeDoc>,
+}
+
+#[derive(Serialize)]
+pub struct TypeDoc {
+    pub id: String,
+    pub name: Option<String>,
+    pub available_instances: u32,
+    pub max_instances: Option<u32>,
+    pub device_api: Option<String>,
+    pub description: Option<String>,
+    pub existing_instances: u32,
+}
+
+pub fn types_doc(inv: &Inventory) -> TypesDoc {
+    let names = vgpu::vendor_type_names(inv);
+    TypesDoc {
+        schema: SCHEMA,
+        gpus: vgpu::gpus(inv)
+            .into_iter()
+            .map(|g| gpu_doc(inv, &names, g))
+            .collect(),
+        parents: inv
+            .parents
+            .iter()
+            .map(|p| {
+                let pci = inv.pci_device(&p.name);
+                ParentDoc {
+                    address: p.name.clone(),
+                    kind: p.kind.clone(),
+                    physfn: p.physfn.clone(),
+                    vendor_device: pci.map(|d| d.vendor_device()),
+                    driver: pci.and_then(|d| d.driver.clone()),
+                    types: p
+                        .types
+                        .iter()
+                        .map(|t| TypeDoc {
+                            id: t.id.clone(),
+                            name: t.name.clone(),
+                            available_instances: t.available_instances,
+                            max_instances: t.max_instances,
+                            device_api: t.device_api.clone(),
+                            description: t.description.clone(),
+                            existing_instances: inv
+                                .mdevs
+                                .iter()
+                                .filter(|m| {
+                                    m.parent == p.name && m.type_id.as_deref() == Some(&t.id)
+                                })
+                                .count() as u32,
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+    }
+}
+
+fn gpu_doc(
+    inv: &Inventory,
+    names: &std::collections::BTreeMap<String, std::collections::BTreeMap<u32, String>>,
+    g: vgpu::Gpu,
+) -> GpuDoc {
+    let no_names = Default::default();
+    let names = names.get(&g.vendor_device).unwrap_or(&no_names);
+    let mut vfs = Vec::new();
+    let mut types: std::collections::BTreeMap<u32, VendorTypeDoc> = Default::default();
+    for address in &g.vfs {
+        let dev = inv.pci_device(address);
+        let nv = dev.and_then(|d| d.nvidia.as_ref());
+        let holders = dev
+            .map(|d| inv.holders_of(&device_paths(d.iommu_group.as_deref(), &d.cdevs)))
+            .unwrap_or_default();
+        if let Some(nv) = nv {
+            let new = |id: u32| VendorTypeDoc {
+                id,
+                name: names.get(&id).cloned(),
+                creatable_on: 0,
+                existing_instances: 0,
+            };
+            if nv.current_vgpu_type != 0 {
+                types
+                    .entry(nv.current_vgpu_type)
+                    .or_insert_with(|| new(nv.current_vgpu_type))
+                    .existing_instances += 1;
+            }
+            for (id, _) in &nv.creatable {
+                types.entry(*id).or_insert_with(|| new(*id)).creatable_on += 1;
+            }
+        }
+        vfs.push(GpuVfDoc {
+            address: address.clone(),
+            current_vgpu_type: nv.map(|n| n.current_vgpu_type),
+            current_type_name: nv.and_then(|n| names.get(&n.current_vgpu_type).cloned()),
+            in_use_by: (!holders.is_empty()).then(|| {
+                holders
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
+        });
+    }
+    GpuDoc {
+        address: g.address,
+        vendor_device: g.vendor_device,
+        driver: g.driver,
+        framework: g.framework,
+        sriov_totalvfs: g.sriov_totalvfs,
+        sriov_numvfs: g.sriov_numvfs,
+        vfs,
+        vgpu_types: types.into_values().collect(),
+        problem: g.problem,
+    }
+}
+
+/// The types table: one row per (parent, type); the VF parents of an SR-IOV GPU are
+/// folded into one row per type under the GPU (AVAILABLE and EXISTING summed over its
+/// VFs), and a vendor-VFIO GPU shows its numeric types. Then the GPUs and their framework.
+pub fn types_table(out: &mut dyn Write, doc: &TypesDoc) -> Result<()> {
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let gpu_of = |p: &ParentDoc| {
+        doc.gpus.iter().find(|g| {
+            g.framework == Framework::MdevVf && g.vfs.iter().any(|v| v.address == p.address)
+        })
+    };
+    for p in &doc.parents {
+        if gpu_of(p).is_some() {
+            continue;
+        }
+        let kind = match p.kind {
+            ParentKind::Pci => "pci",
+            ParentKind::Vf => "vf",
+            ParentKind::Virtual => "virtual",
+        };
+        for ty in &p.types {
+            rows.push((
+                p.address.clone(),
+                vec![
+                    p.address.clone(),
+                    kind.to_string(),
+                    ty.id.clone(),
+                    ty.name.clone().unwrap_or_else(|| "-".into()),
+                    ty.available_instances.to_string(),
+                    ty.existing_instances.to_string(),
+                    ty.device_api.clone().unwrap_or_else(|| "-".into()),
+                    one_line(ty.description.as_deref().unwrap_or("-")),
+                ],
+            ));
+        }
+    }
+    for g in &doc.gpus {
+        match g.framework {
+            Framework::MdevVf => {
+                let vfs: Vec<&ParentDoc> = doc
+                    .parents
+                    .iter()
+                    .filter(|p| g.vfs.iter().any(|v| v.address == p.address))
+                    .collect();
+                let mut ids: Vec<&TypeDoc> = Vec::new();
+                for ty in vfs.iter().flat_map(|p| &p.types) {
+                    if !ids.iter().any(|t| t.id == ty.id) {
+                        ids.push(ty);
+                    }
+                }
+                ids.sort_by(|a, b| a.id.cmp(&b.id));
+                for ty in ids {
+                    let same = vfs.iter().flat_map(|p| &p.types).filter(|t| t.id == ty.id);
+                    let (avail, existing) = same.fold((0, 0), |(a, e), t| {
+                        (a + t.available_instances, e + t.existing_instances)
+                    });
+                    rows.push((
+                        g.address.clone(),
+                        vec![
+                            g.address.clone(),
+                            format!("{} vfs", vfs.len()),
+                            ty.id.clone(),
+                            ty.name.clone().unwrap_or_else(|| "-".into()),
+                            avail.to_string(),
+                            existing.to_string(),
+                            ty.device_api.clone().unwrap_or_else(|| "-".into()),
+                            one_line(ty.description.as_deref().unwrap_or("-")),
+                        ],
+                    ));
+                }
+            }
+            Framework::VendorVfio => {
+                for ty in &g.vgpu_types {
+                    rows.push((
+                        g.address.clone(),
+                        vec![
+                            g.address.clone(),
+                            "vendor-vfio".into(),
+                            ty.id.to_string(),
+                            ty.name.clone().unwrap_or_else(|| "-".into()),
+                            ty.creatable_on.to_string(),
+                            ty.existing_instances.to_string(),
+                            "-".into(),
+                            "-".into(),
+                        ],
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut t = table(&[
+        "PARENT",
+        "KIND",
+        "TYPE",
+        "NAME",
+        "AVAILABLE",
+        "EXISTING",
+        "API",
+        "DESCRIPTION",
+    ]);
+    for (_, r) in rows {
+        t.add_row(r);
+    }
+    write_table(out, &t)?;
+    if doc.gpus.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    let mut t = table(&["GPU", "DEVICE", "DRIVER", "FRAMEWORK", "VFS", "VGPUS"]);
+    for g in &doc.gpus {
+        let configured = g
+            .vfs
+            .iter()
+            .filter(|v| v.current_vgpu_type.is_some_and(|c| c != 0))
+            .count();
+        let mdevs: u32 = doc
+            .parents
+            .iter()
+            .filter(|p| p.address == g.address || g.vfs.iter().any(|v| v.address == p.address))
+            .flat_map(|p| &p.types)
+            .map(|t| t.existing_instances)
+            .sum();
+        t.add_row(vec![
+            g.address.clone(),
+            g.vendor_device.clone(),
+            g.driver.clone().unwrap_or_else(|| "-".into()),
+            g.framework.as_str().to_string(),
+            match (g.sriov_numvfs, g.sriov_totalvfs) {
+                (Some(n), Some(t)) => format!("{n}/{t}"),
+                _ => "-".into(),
+            },
+            (mdevs as usize + configured).to_string(),
+        ]);
+    }
+    write_table(out, &t)?;
+    for g in &doc.gpus {
+        if let Some(p) = &g.problem {
+            writeln!(out, "\n{p}")?;
+        }
+    }
+    Ok(())
+}
+
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+// ---- plan ------------------------------------------------------------------------
+
+pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
+    let labels: Vec<String> = plan
+        .node
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    writeln!(out, "node: {} ({})", plan.node.name, labels.join(", "))?;
+    match plan.mdev_handling {
+        MdevHandling::Disabled => writeln!(
+            out,
+            "mdev handling: disabled (enabled: false): no mdev is created or removed"
+        )?,
+        MdevHandling::NotConfigured => writeln!(
+            out,
+            "mdev handling: no mediatedDevicesConfiguration: no mdev is created or removed"
+        )?,
+        MdevHandling::Enabled => writeln!(
+            out,
+            "desired types: {}",
+            if plan.desired_types.is_empty() {
+                "(none: every removable mdev is removed)".to_string()
+            } else {
+                plan.desired_types.join(", ")
+            }
+        )?,
+    }
+    if plan.cards.is_empty() {
+        writeln!(out, "no mdev parents or vGPU-capable GPUs on this host")?;
+    } else {
+        writeln!(out)?;
+        let mut t = table(&[
+            "PARENT", "TYPE", "NAME", "EXISTING", "REMOVE", "CREATE", "STATUS",
+        ]);
+        for c in &plan.cards {
+            let address = match (c.kind, c.vfs) {
+                (CardKind::MdevParent, _) | (_, None) => c.address.clone(),
+                (CardKind::MdevVfGpu, Some(n)) => format!("{} ({n} VFs, mdev)", c.address),
+                (CardKind::VendorVfioGpu, Some(n)) => {
+                    format!("{} ({n} VFs, vendor-vfio)", c.address)
+                }
+            };
+            t.add_row(vec![
+                address,
+                c.type_id.clone().unwrap_or_else(|| "-".into()),
+                c.type_name.clone().unwrap_or_else(|| "-".into()),
+                c.existing.to_string(),
+                c.remove.to_string(),
+                match c.create {
+                    Some(n) if c.create_is_upper_bound => format!("<={n}"),
+                    Some(n) => n.to_string(),
+                    None => "?".into(),
+                },
+                c.status.as_str().to_string(),
+            ]);
+        }
+        write_table(out, &t)?;
+        for c in plan.cards.iter().filter(|c| c.note.is_some()) {
+            writeln!(
+                out,
+                "note: {}: {}",
+                c.address,
+                c.note.as_deref().unwrap_or("")
+            )?;
+        }
+    }
+    for (kind, title) in [
+        (ActionKind::Remove, "remove {} mdev{}:"),
+        (ActionKind::ClearVgpuType, "clear the vGPU type of {} VF{}:"),
+        (ActionKind::Create, "create {} mdev{}:"),
+        (ActionKind::SetVgpuType, "set the vGPU type of {} VF{}:"),
+    ] {
+        let n = plan.count(kind);
+        if n == 0 {
+            continue;
+        }
+        let title = title.replacen("{}", &n.to_string(), 1).replacen(
+            "{}",
+            if n == 1 { "" } else { "s" },
+            1,
+        );
+        writeln!(out, "\n{title}")?;
+        for a in plan.actions.iter().filter(|a| a.kind() == kind) {
+            match a {
+                Action::Remove(m) | Action::Create(m) => {
+                    writeln!(out, "  {}  {}  {}", m.uuid, m.parent, m.type_id)?
+                }
+                Action::SetVgpuType(v) | Action::ClearVgpuType(v) => writeln!(
+                    out,
+                    "  {}  {}  {}",
+                    v.address,
+                    v.type_id,
+                    v.type_name.as_deref().unwrap_or("-")
+                )?,
+            }
+        }
+    }
+    if !plan.blocked.is_empty() {
+        writeln!(out, "\nblocked (left alone):")?;
+        for b in &plan.blocked {
+            match b {
+                Blocked::Vf {
+                    address,
+                    type_id,
+                    reason,
+                    ..
+                } => writeln!(out, "  {address}  {type_id}  {reason}")?,
+                Blocked::Mdev {
+                    uuid,
+                    parent,
+                    type_id,
+                    reason,
+                    ..
+                } => writeln!(out, "  {uuid}  {parent}  {type_id}  {reason}")?,
+            }
+        }
+    }
+    if !plan.problems.is_empty() {
+        writeln!(out, "\nnot ready for vGPUs (fix, then re-run):")?;
+        for p in &plan.problems {
+            writeln!(out, "  {}", p.message)?;
+        }
+    }
+    let unknown: Vec<&str> = plan
+        .cards
+        .iter()
+        .filter(|p| p.create.is_none())
+        .map(|p| p.address.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        writeln!(
+            out,
+            "\nhow many instances fit on {} is known only after the removals; apply re-plans then",
+            unknown.join(", ")
+        )?;
+    }
+    writeln!(out)?;
+    if plan.is_noop() && !plan.problems.is_empty() {
+        let n = plan.problems.len();
+        writeln!(
+            out,
+            "no change planned, but {n} GPU{} not ready for vGPUs (see above)",
+            if n == 1 { " is" } else { "s are" }
+        )?;
+    } else if plan.is_noop() {
+        writeln!(out, "host already matches the configuration")?;
+    } else {
+        write!(
+            out,
+            "{} to create, {} to remove, {} blocked",
+            plan.count(ActionKind::Create),
+            plan.count(ActionKind::Remove),
+            plan.blocked.len()
+        )?;
+        let (set, clear) = (
+            plan.count(ActionKind::SetVgpuType),
+            plan.count(ActionKind::ClearVgpuType),
+        );
+        if set + clear > 0 {
+            write!(out, "; vGPU type to set on {set} VFs, to clear on {clear}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+// ---- env -------------------------------------------------------------------------
+
+/// The `env --format json` document.
+#[derive(Serialize)]
+pub struct EnvDoc<'a> {
+    pub schema: &'static str,
+    pub include_external: bool,
+    pub variables: &'a [EnvVar],
+}
+
+/// Characters a value may hold in `NAME=value` lines without quoting: systemd's
+/// EnvironmentFile= would unescape `\` and strip quotes and blanks, docker's --env-file
+/// takes everything literally, so only these mean the same to both.
+fn env_file_safe(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.:,/+@%".contains(c))
+}
+
+/// A name a POSIX shell accepts in `export`: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_shell_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `NAME=value` lines. Anything that could be misread is refused, naming the variable.
+pub fn env_lines(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
+    for v in vars {
+        let name_ok = !v.name.is_empty() && env_file_safe(&v.name) && !v.name.contains('=');
+        if !name_ok || !env_file_safe(&v.value) {
+            return Err(fail(
+                Code::Failure,
+                format!(
+                    "{}={:?} cannot be written as a NAME=value line without quoting (from {} on this host): use --format json or --format shell",
+                    v.name, v.value, v.resource_name
+                ),
+            ));
+        }
+        writeln!(out, "{}={}", v.name, v.value)?;
+    }
+    Ok(())
+}
+
+/// `NAME=value` entries each ended by NUL (like `env -0`).
+pub fn env_nul(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
+    for v in vars {
+        if v.name.is_empty() || v.name.contains(['=', '\0']) || v.value.contains('\0') {
+            return Err(fail(
+                Code::Failure,
+                format!(
+                    "{}={:?} cannot be written as a NUL-separated entry",
+                    v.name, v.value
+                ),
+            ));
+        }
+        write!(out, "{}={}\0", v.name, v.value)?;
+    }
+    Ok(())
+}
+
+/// `export NAME='value'` lines for the variables whose names are shell identifiers;
+/// returns the names that were skipped.
+pub fn env_shell(out: &mut dyn Write, vars: &[EnvVar]) -> Result<Vec<String>> {
+    let mut skipped = Vec::new();
+    for v in vars {
+        if !is_shell_identifier(&v.name) {
+            skipped.push(v.name.clone());
+            continue;
+        }
+        writeln!(
+            out,
+            "export {}='{}'",
+            v.name,
+            v.value.replace('\'', r"'\''")
+        )?;
+    }
+    Ok(skipped)
+}
+
+// ---- iommu check -----------------------------------------------------------------
+
+#[derive(Serialize)]
+pub struct CheckDoc {
+    pub schema: &'static str,
+    pub cpu_vendor: Vendor,
+    pub iommu_vendor: Vendor,
+    pub boot_loader: BootLoader,
+    pub distribution: Option<String>,
+    pub checks: Vec<iommu::Check>,
+    pub summary: Summary,
+}
+
+#[derive(Serialize, Default)]
+pub struct Summary {
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skip: usize,
+}
+
+pub fn check_table(out: &mut dyn Write, doc: &CheckDoc) -> Result<()> {
+    let mut t = table(&["CHECK", "STATUS", "DETAIL"]);
+    for c in &doc.checks {
+        t.add_row(vec![
+            c.id.to_string(),
+            c.status.as_str().to_string(),
+            c.detail.clone(),
+        ]);
+    }
+    write_table(out, &t)?;
+    let remedies: Vec<&iommu::Check> = doc.checks.iter().filter(|c| c.remedy.is_some()).collect();
+    if !remedies.is_empty() {
+        writeln!(out, "\nremedies:")?;
+        for c in remedies {
+            writeln!(
+                out,
+                "  {} ({}): {}",
+                c.id,
+                c.status.as_str(),
+                c.remedy.as_deref().unwrap_or_default()
+            )?;
+        }
+    }
+    let s = &doc.summary;
+    writeln!(
+        out,
+        "\n{} passed, {} warnings, {} failed, {} skipped",
+        s.pass, s.warn, s.fail, s.skip
+    )?;
+    Ok(())
+}
+
+// ---- iommu groups ----------------------------------------------------------------
+
+#[derive(Serialize)]
+pub struct GroupsDoc {
+    pub schema: &'static str,
+    pub groups: Vec<GroupDoc>,
+}
+
+#[derive(Serialize)]
+pub struct GroupDoc {
+    pub group: String,
+    /// The group's default domain type (`DMA`, `DMA-FQ`, `identity`).
+    #[serde(rename = "type")]
+    pub domain_type: Option<String>,
+    pub viable: bool,
+    /// Endpoints on a host driver, which make the group not viable.
+    pub blockers: Vec<String>,
+    pub devices: Vec<GroupDevice>,
+}
+
+#[derive(Serialize)]
+pub struct GroupDevice {
+    pub address: String,
+    pub vendor_device: String,
+    pub class: String,
+    pub driver: Option<String>,
+    pub bridge: bool,
+}
+
+pub fn groups_table(out: &mut dyn Write, doc: &GroupsDoc) -> Result<()> {
+    let mut t = table(&["GROUP", "TYPE", "VIABLE", "DEVICE", "ID", "CLASS", "DRIVER"]);
+    for g in &doc.groups {
+        for (i, d) in g.devices.iter().enumerate() {
+            let (group, ty, viable) = if i == 0 {
+                (
+                    g.group.clone(),
+                    g.domain_type.clone().unwrap_or_else(|| "-".into()),
+                    if g.viable {
+                        "yes".to_string()
+                    } else {
+                        "no".to_string()
+                    },
+                )
+            } else {
+                (String::new(), String::new(), String::new())
+            };
+            let mut driver = d.driver.clone().unwrap_or_else(|| "-".into());
+            if d.bridge {
+                driver.push_str(" (bridge)");
+            } else if g.blockers.contains(&d.address) {
+                driver.push_str(" (host driver)");
+            }
+            t.add_row(vec![
+                group,
+                ty,
+                viable,
+                d.address.clone(),
+                d.vendor_device.clone(),
+                d.class.get(..4).unwrap_or(&d.class).to_string(),
+                driver,
+            ]);
+        }
+    }
+    write_table(out, &t)
+}

@@ -1,0 +1,440 @@
+//! `status` and `devices` output: tables, the Prometheus text exposition format, libvirt
+//! `<hostdev>` elements and QEMU `-device` arguments.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{table, write_table};
+use crate::plan::env::Kind;
+use crate::plan::status::{DeviceStatus, StatusDoc};
+use crate::plan::MdevHandling;
+
+fn kind_str(k: Kind) -> &'static str {
+    match k {
+        Kind::Pci => "pci",
+        Kind::Mdev => "mdev",
+    }
+}
+
+fn holders(d: &DeviceStatus) -> String {
+    if d.holders.is_empty() {
+        "-".into()
+    } else {
+        d.holders
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn health(d: &DeviceStatus) -> String {
+    if d.healthy {
+        "ok".into()
+    } else {
+        format!("UNHEALTHY: {}", d.problems.join("; "))
+    }
+}
+
+pub fn status_table(out: &mut dyn Write, doc: &StatusDoc) -> Result<()> {
+    writeln!(out, "node: {}  provider: {}", doc.node, doc.provider)?;
+    let m = &doc.mdev;
+    let verdict = if m.matches {
+        "matches the configuration".to_string()
+    } else {
+        format!(
+            "DRIFT: {} pending action{}{}",
+            m.pending_actions,
+            if m.pending_actions == 1 { "" } else { "s" },
+            if m.blocked > 0 {
+                format!(", {} blocked", m.blocked)
+            } else {
+                String::new()
+            }
+        )
+    };
+    match m.handling {
+        MdevHandling::Disabled => writeln!(out, "mdev configuration: disabled (enabled: false)")?,
+        MdevHandling::NotConfigured => writeln!(out, "mdev configuration: none")?,
+        MdevHandling::Enabled => writeln!(
+            out,
+            "mdev configuration: {verdict} (desired types: {})",
+            if m.desired_types.is_empty() {
+                "none".to_string()
+            } else {
+                m.desired_types.join(", ")
+            }
+        )?,
+    }
+    if !m.parents.is_empty() {
+        writeln!(out)?;
+        let mut t = table(&["PARENT", "TYPE", "NAME", "PRESENT", "WANTED", "STATE"]);
+        for r in &m.parents {
+            t.add_row(vec![
+                r.parent.clone(),
+                r.type_id.clone(),
+                r.type_name.clone().unwrap_or_else(|| "-".into()),
+                r.present.to_string(),
+                r.wanted.to_string(),
+                if r.present == r.wanted {
+                    "ok".into()
+                } else {
+                    "drift".into()
+                },
+            ]);
+        }
+        write_table(out, &t)?;
+    }
+    writeln!(out)?;
+    if doc.resources.is_empty() {
+        writeln!(out, "no permitted resources")?;
+    } else {
+        let mut t = table(&[
+            "RESOURCE",
+            "KIND",
+            "DEVICE",
+            "GROUP",
+            "NUMA",
+            "DRIVER",
+            "HEALTH",
+            "IN USE BY",
+        ]);
+        for r in &doc.resources {
+            let name = if r.external {
+                format!("{} (external)", r.resource_name)
+            } else {
+                r.resource_name.clone()
+            };
+            if r.devices.is_empty() && r.not_available.is_empty() {
+                t.add_row(vec![
+                    name.clone(),
+                    kind_str(r.kind).into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    if r.external {
+                        "no devices".into()
+                    } else {
+                        "NO DEVICES".into()
+                    },
+                    "-".into(),
+                ]);
+            }
+            for d in &r.devices {
+                t.add_row(vec![
+                    name.clone(),
+                    kind_str(d.kind).into(),
+                    d.id().to_string(),
+                    d.iommu_group.clone(),
+                    d.numa_node
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    d.driver.clone().unwrap_or_else(|| "-".into()),
+                    health(d),
+                    holders(d),
+                ]);
+            }
+            for u in &r.not_available {
+                let state = match u.reason {
+                    "unbound" => "UNBOUND: no driver".to_string(),
+                    "no-iommu-group" => "NO IOMMU GROUP".to_string(),
+                    "no-vgpu-profile" => "not available: no vGPU profile".to_string(),
+                    _ => format!("not available: on {}", u.driver.as_deref().unwrap_or("-")),
+                };
+                t.add_row(vec![
+                    name.clone(),
+                    "pci".into(),
+                    u.address.clone(),
+                    "-".into(),
+                    "-".into(),
+                    u.driver.clone().unwrap_or_else(|| "-".into()),
+                    state,
+                    "-".into(),
+                ]);
+            }
+        }
+        write_table(out, &t)?;
+    }
+    let i = &doc.iommu;
+    writeln!(
+        out,
+        "\niommu: {} ({} passed, {} warnings, {} failed, {} skipped{})",
+        if i.ready { "ready" } else { "NOT READY" },
+        i.pass,
+        i.warn,
+        i.fail,
+        i.skip,
+        if i.failing.is_empty() {
+            String::new()
+        } else {
+            format!("; failing: {}", i.failing.join(", "))
+        }
+    )?;
+    writeln!(out)?;
+    if doc.problems.is_empty() {
+        writeln!(out, "healthy")?;
+    } else {
+        let n = doc.problems.len();
+        writeln!(out, "{n} problem{}:", if n == 1 { "" } else { "s" })?;
+        for p in &doc.problems {
+            writeln!(out, "  {p}")?;
+        }
+    }
+    Ok(())
+}
+
+/// A label value in the text exposition format: `\`, `"` and newlines escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+fn family(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+}
+
+/// The metrics in Prometheus' text exposition format (every series a gauge).
+pub fn prometheus(doc: &StatusDoc, now_seconds: f64) -> String {
+    let mut o = String::new();
+    let b = |x: bool| u8::from(x);
+    family(
+        &mut o,
+        "hostdev_plan_pending_actions",
+        "Actions `hostdev apply` would take now (0: the host matches the configuration).",
+    );
+    let _ = writeln!(
+        o,
+        "hostdev_plan_pending_actions {}",
+        doc.mdev.pending_actions
+    );
+    family(
+        &mut o,
+        "hostdev_plan_blocked_actions",
+        "Undesired mdevs or vGPU types left alone because they are in use.",
+    );
+    let _ = writeln!(o, "hostdev_plan_blocked_actions {}", doc.mdev.blocked);
+    family(
+        &mut o,
+        "hostdev_mdevs",
+        "Mediated devices (vGPUs) present, per parent (the physical GPU for SR-IOV GPUs) and type.",
+    );
+    for r in &doc.mdev.parents {
+        let _ = writeln!(
+            o,
+            "hostdev_mdevs{{parent=\"{}\",type=\"{}\"}} {}",
+            label(&r.parent),
+            label(&r.type_id),
+            r.present
+        );
+    }
+    family(
+        &mut o,
+        "hostdev_mdevs_wanted",
+        "Mediated devices (vGPUs) the configuration wants, per parent and type.",
+    );
+    for r in &doc.mdev.parents {
+        let _ = writeln!(
+            o,
+            "hostdev_mdevs_wanted{{parent=\"{}\",type=\"{}\"}} {}",
+            label(&r.parent),
+            label(&r.type_id),
+            r.wanted
+        );
+    }
+    family(
+        &mut o,
+        "hostdev_resource_devices",
+        "Devices a permitted resource hands out.",
+    );
+    for r in &doc.resources {
+        let _ = writeln!(
+            o,
+            "hostdev_resource_devices{{resource=\"{}\",kind=\"{}\"}} {}",
+            label(&r.resource_name),
+            kind_str(r.kind),
+            r.devices.len()
+        );
+    }
+    let devices = || doc.resources.iter().flat_map(|r| r.devices.iter());
+    family(
+        &mut o,
+        "hostdev_device_healthy",
+        "1 when the device's IOMMU group is viable and its /dev/vfio nodes exist.",
+    );
+    for d in devices() {
+        let _ = writeln!(
+            o,
+            "hostdev_device_healthy{{resource=\"{}\",kind=\"{}\",device=\"{}\"}} {}",
+            label(&d.resource),
+            kind_str(d.kind),
+            label(d.id()),
+            b(d.healthy)
+        );
+    }
+    family(
+        &mut o,
+        "hostdev_device_in_use",
+        "1 when a process holds the device's /dev/vfio node open.",
+    );
+    for d in devices() {
+        let _ = writeln!(
+            o,
+            "hostdev_device_in_use{{resource=\"{}\",kind=\"{}\",device=\"{}\"}} {}",
+            label(&d.resource),
+            kind_str(d.kind),
+            label(d.id()),
+            b(d.in_use)
+        );
+    }
+    family(
+        &mut o,
+        "hostdev_iommu_ready",
+        "1 when no check of `hostdev iommu check` fails.",
+    );
+    let _ = writeln!(o, "hostdev_iommu_ready {}", b(doc.iommu.ready));
+    family(
+        &mut o,
+        "hostdev_problems",
+        "Problems `hostdev status` reports (0: healthy and matching the configuration).",
+    );
+    let _ = writeln!(o, "hostdev_problems {}", doc.problems.len());
+    family(
+        &mut o,
+        "hostdev_status_last_run_timestamp_seconds",
+        "When `hostdev status` last ran, in seconds since the epoch.",
+    );
+    let _ = writeln!(
+        o,
+        "hostdev_status_last_run_timestamp_seconds {now_seconds:.3}"
+    );
+    o
+}
+
+// ---- devices ---------------------------------------------------------------------
+
+pub fn devices_table(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
+    let mut t = table(&[
+        "RESOURCE",
+        "KIND",
+        "DEVICE",
+        "PARENT",
+        "TYPE",
+        "GROUP",
+        "NUMA",
+        "DRIVER",
+        "HEALTH",
+        "IN USE BY",
+    ]);
+    for d in devices {
+        t.add_row(vec![
+            d.resource.clone(),
+            kind_str(d.kind).into(),
+            d.id().to_string(),
+            d.parent.clone().unwrap_or_else(|| "-".into()),
+            d.type_id.clone().unwrap_or_else(|| "-".into()),
+            d.iommu_group.clone(),
+            d.numa_node
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into()),
+            d.driver.clone().unwrap_or_else(|| "-".into()),
+            health(d),
+            holders(d),
+        ]);
+    }
+    write_table(out, &t)
+}
+
+/// The `devices --format json` document.
+#[derive(Serialize)]
+pub struct DevicesDoc<'a> {
+    pub schema: &'static str,
+    pub provider: &'static str,
+    pub devices: &'a [DeviceStatus],
+}
+
+/// `0000:3b:00.0` → (`0x0000`, `0x3b`, `0x00`, `0x0`).
+fn split_address(a: &str) -> Option<(String, String, String, String)> {
+    let (dom, rest) = a.split_once(':')?;
+    let (bus, rest) = rest.split_once(':')?;
+    let (slot, func) = rest.split_once('.')?;
+    let hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit()) && !s.is_empty();
+    if !(hex(dom) && hex(bus) && hex(slot) && hex(func)) {
+        return None;
+    }
+    Some((
+        format!("0x{dom}"),
+        format!("0x{bus}"),
+        format!("0x{slot}"),
+        format!("0x{func}"),
+    ))
+}
+
+/// One `<hostdev>` element per device. PCI functions (vendor-VFIO VFs included) with
+/// `managed='no'`: the device is already on its driver and libvirt must not rebind it.
+pub fn libvirt(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
+    for d in devices {
+        match d.kind {
+            Kind::Pci => {
+                let a = d.address.as_deref().unwrap_or_default();
+                let (dom, bus, slot, func) = split_address(a).ok_or_else(|| {
+                    anyhow::anyhow!("{a}: not a PCI address libvirt can take")
+                })?;
+                writeln!(
+                    out,
+                    "<hostdev mode='subsystem' type='pci' managed='no'>\n  <source>\n    <address domain='{dom}' bus='{bus}' slot='{slot}' function='{func}'/>\n  </source>\n</hostdev>"
+                )?;
+            }
+            Kind::Mdev => writeln!(
+                out,
+                "<hostdev mode='subsystem' type='mdev' model='vfio-pci' display='off'>\n  <source>\n    <address uuid='{}'/>\n  </source>\n</hostdev>",
+                d.uuid.as_deref().unwrap_or_default()
+            )?,
+        }
+    }
+    Ok(())
+}
+
+/// `-device vfio-pci,host=ADDR` / `-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/UUID`,
+/// one device per line.
+pub fn qemu(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
+    for d in devices {
+        match d.kind {
+            Kind::Pci => writeln!(
+                out,
+                "-device vfio-pci,host={}",
+                d.address.as_deref().unwrap_or_default()
+            )?,
+            Kind::Mdev => writeln!(
+                out,
+                "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/{}",
+                d.uuid.as_deref().unwrap_or_default()
+            )?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn pci_addresses_split_for_libvirt() {
+        assert_eq!(
+            split_address("0000:3b:00.1"),
+            Some(("0x0000".into(), "0x3b".into(), "0x00".into(), "0x1".into()))
+        );
+        assert_eq!(split_address("mtty"), None);
+    }
+}

@@ -1,0 +1,669 @@
+//! `hostdev apply` / `teardown` as a user runs them: the real binary on copied fixtures.
+//! The fake tree never reacts to writes, so the writes are checked through the audit log
+//! and the dry-run output, and verification reports what the "kernel" did not do.
+
+use std::path::{Path, PathBuf};
+
+use crate::util::{Cmd, Host, Run, BIN};
+
+/// `hostdev --root ROOT -f ROOT/config.yaml --node-name node1 ARGS`.
+fn run_on(host: &Host, args: &[&str]) -> Run {
+    host.on_node("node1", args)
+}
+
+/// Each audit line as the `echo VALUE > PATH` it records.
+fn audited_writes(host: &Host) -> Vec<String> {
+    host.audit()
+        .iter()
+        .map(|l| {
+            format!(
+                "echo {} > {}",
+                l["value"].as_str().unwrap(),
+                l["path"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn planned_writes(host: &Host) -> Vec<String> {
+    let plan = run_on(host, &["plan", "-o", "json"]).json();
+    plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| match a["action"].as_str().unwrap() {
+            "remove" => format!(
+                "echo 1 > /sys/bus/mdev/devices/{}/remove",
+                a["uuid"].as_str().unwrap()
+            ),
+            _ => format!(
+                "echo {} > /sys/class/mdev_bus/{}/mdev_supported_types/{}/create",
+                a["uuid"].as_str().unwrap(),
+                a["parent"].as_str().unwrap(),
+                a["type"].as_str().unwrap()
+            ),
+        })
+        .collect()
+}
+
+#[test]
+fn dry_run_prints_exactly_the_planned_writes_and_changes_nothing() {
+    let host = Host::copy("t4-2x");
+    let before = host.snapshot();
+    let r = run_on(&host, &["apply", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let echoed = r.echoes();
+    assert_eq!(echoed, planned_writes(&host));
+    assert!(!echoed.is_empty());
+    assert_eq!(host.snapshot(), before, "a dry run changed the tree");
+}
+
+#[test]
+fn yes_writes_the_plan_audits_each_write_and_verifies() {
+    let host = Host::copy("t4-2x");
+    let expected = planned_writes(&host);
+    let r = run_on(&host, &["apply", "--yes"]);
+    // The fake tree does not react to writes: verification must notice.
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r
+        .stdout
+        .contains("host differs from the plan after applying:"));
+    assert!(r.stdout.contains("was created but is not on the host"));
+    let lines = host.audit();
+    assert_eq!(audited_writes(&host), expected);
+    assert!(lines.iter().all(|l| l["result"] == "ok"));
+    // The last create wrote its UUID into the plain file of the fixture copy.
+    let last = lines.last().unwrap();
+    let file = host.path(last["path"].as_str().unwrap().trim_start_matches('/'));
+    assert_eq!(
+        std::fs::read_to_string(file).unwrap(),
+        last["value"].as_str().unwrap()
+    );
+    let state = host.state();
+    assert_eq!(state["schema"], "hostdev/v1");
+    assert_eq!(state["mdevs"].as_array().unwrap().len(), expected.len());
+    assert!(state["vfio"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn no_terminal_and_no_yes_refuses_and_changes_nothing() {
+    let host = Host::copy("t4-2x");
+    let before = host.snapshot();
+    let r = run_on(&host, &["apply"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("stdin is not a terminal; nothing was changed. Pass --yes"),
+        "{}",
+        r.stderr
+    );
+    // Only the (empty) lock and audit files may appear; no attribute was written.
+    assert_eq!(host.snapshot_of_host(), before);
+    assert!(host.audit().is_empty());
+}
+
+#[test]
+fn converged_host_makes_no_writes() {
+    // t4-undesired with the in-use VM gone and only nvidia-230 desired: nothing to do.
+    let host = Host::copy("t4-undesired-idle");
+    std::fs::write(
+        host.config(),
+        "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-230]\n",
+    )
+    .unwrap();
+    // 0000:5e:00.0 would still get nvidia-230: pin its types to 0 to model a full host.
+    let types = host.path("sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0/mdev_supported_types");
+    for t in std::fs::read_dir(&types).unwrap() {
+        std::fs::write(t.unwrap().path().join("available_instances"), "0\n").unwrap();
+    }
+    let top = host.path("sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0/mdev_supported_types/nvidia-230/available_instances");
+    std::fs::write(top, "0\n").unwrap();
+    let r = run_on(&host, &["apply", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "host already matches /config.yaml\n");
+    assert!(host.audit().is_empty());
+    assert_eq!(run_on(&host, &["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn in_use_mdev_is_reported_and_never_written() {
+    let host = Host::copy("t4-undesired");
+    let r = run_on(&host, &["apply", "--yes"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains(
+        "00000000-0000-4000-8000-000000000002 (nvidia-230 on 0000:3b:00.0): in use by pid 4242 (qemu-system-x86)"
+    ));
+    assert!(!host
+        .audit()
+        .iter()
+        .any(|l| l["path"].as_str().unwrap().contains("000000000002")));
+}
+
+#[test]
+fn second_run_waits_for_the_lock_then_exits_75_naming_the_holder() {
+    use std::os::fd::AsRawFd;
+    let host = Host::copy("t4-2x");
+    let lock = host.path("run/hostdev/lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    std::fs::write(&lock, "4321\n").unwrap();
+    let f = std::fs::File::open(&lock).unwrap();
+    // SAFETY: flock on a valid fd.
+    assert_eq!(
+        unsafe { nix::libc::flock(f.as_raw_fd(), nix::libc::LOCK_EX) },
+        0
+    );
+    let t0 = std::time::Instant::now();
+    let r = run_on(&host, &["apply", "--yes", "--lock-timeout", "1"]);
+    assert!(t0.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(r.code, 75);
+    assert!(
+        r.stderr
+            .contains("another hostdev run (pid 4321) holds the lock /run/hostdev/lock"),
+        "{}",
+        r.stderr
+    );
+    assert!(host.audit().is_empty());
+}
+
+#[test]
+fn teardown_removes_only_what_hostdev_created_unless_all() {
+    let host = Host::copy("t4-undesired-idle");
+    let state = host.path("run/hostdev/state.json");
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    std::fs::write(
+        &state,
+        r#"{"schema":"hostdev/v1","mdevs":[
+            {"uuid":"00000000-0000-4000-8000-000000000003","parent":"0000:3b:00.0","type":"nvidia-230","created_at":"2024-01-01T00:00:00Z"},
+            {"uuid":"aaaaaaaa-0000-4000-8000-000000000009","parent":"0000:3b:00.0","type":"nvidia-230","created_at":"2024-01-01T00:00:00Z"}],
+           "vfio":[],"vgpu_vfs":[]}"#,
+    )
+    .unwrap();
+    let dry = run_on(&host, &["teardown", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let echoed = dry.echoes();
+    assert_eq!(
+        echoed,
+        vec!["echo 1 > /sys/bus/mdev/devices/00000000-0000-4000-8000-000000000003/remove"]
+    );
+    let r = run_on(&host, &["teardown", "--yes", "--mdevs"]);
+    let paths: Vec<String> = host
+        .audit()
+        .iter()
+        .map(|l| l["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        paths,
+        vec!["/sys/bus/mdev/devices/00000000-0000-4000-8000-000000000003/remove"]
+    );
+    // The fake kernel keeps it: reported, exit 1.
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("was removed but is still on the host"));
+    // The stale record (not on the host) and the removed one were dropped.
+    let st = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        !st.contains("000000000009") && !st.contains("000000000003"),
+        "{st}"
+    );
+    let all = run_on(&host, &["teardown", "--all", "--dry-run"]);
+    assert_eq!(all.echoes().len(), 4);
+}
+
+#[test]
+fn teardown_vfio_alone_says_what_it_did() {
+    let host = Host::copy("t4-2x");
+    let r = run_on(&host, &["teardown", "--vfio", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r
+        .stdout
+        .contains("no vfio bindings recorded in the state file; no driver to restore"));
+}
+
+// ---- saved plans (`apply --plan FILE`) -----------------------------------------------
+
+/// `plan -o json` saved to `<tmp>/plan.json` (outside the root), as the document value.
+fn save_plan(host: &Host) -> (PathBuf, serde_json::Value) {
+    let r = run_on(host, &["plan", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let file = host.outside().join("plan.json");
+    std::fs::write(&file, &r.stdout).unwrap();
+    (file, r.json())
+}
+
+fn write_plan(host: &Host, doc: &serde_json::Value) -> PathBuf {
+    let file = host.outside().join("edited-plan.json");
+    std::fs::write(&file, serde_json::to_string_pretty(doc).unwrap()).unwrap();
+    file
+}
+
+#[test]
+fn saved_plan_dry_run_prints_exactly_its_writes() {
+    let host = Host::copy("t4-undesired-idle");
+    let (file, _) = save_plan(&host);
+    let expected = planned_writes(&host);
+    let before = host.snapshot();
+    let r = run_on(
+        &host,
+        &["apply", "--plan", file.to_str().unwrap(), "--dry-run"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let echoed = r.echoes();
+    assert_eq!(echoed, expected);
+    assert_eq!(echoed.len(), 36);
+    assert!(r.stdout.contains(
+        "would remove 4 mdev(s), would create 32 mdev(s) (saved plan: creations as planned, not re-planned after the removals)"
+    ));
+    assert!(r
+        .stderr
+        .contains("its creations are not re-planned after its removals"));
+    assert_eq!(host.snapshot(), before, "a dry run changed the tree");
+}
+
+#[test]
+fn saved_plan_is_applied_write_for_write_from_a_file_or_stdin() {
+    let host = Host::copy("t4-2x");
+    let (file, doc) = save_plan(&host);
+    let expected = planned_writes(&host);
+    let r = run_on(&host, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
+    // The fake tree does not react to writes: verification notices (as for plain apply).
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("created 24 mdev(s)"), "{}", r.stdout);
+    assert_eq!(audited_writes(&host), expected);
+    // From stdin, JSON document out: names the saved plan, not a configuration.
+    let host2 = Host::copy("t4-2x");
+    let r = host2
+        .cmd()
+        .arg("-f")
+        .arg(host2.config())
+        .args(["--node-name", "node1", "-o", "json"])
+        .args(["apply", "--plan", "-", "--dry-run"])
+        .stdin(&serde_json::to_string(&doc).unwrap())
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = r.json();
+    assert_eq!(out["saved_plan"], "stdin");
+    assert!(out.get("config").is_none());
+    assert_eq!(out["result"], "dry-run");
+    assert_eq!(out["writes"].as_array().unwrap().len(), 24);
+    assert_eq!(out["plan"]["actions"], doc["actions"]);
+}
+
+#[test]
+fn saved_plan_for_another_node_is_65() {
+    let host = Host::copy("t4-2x");
+    let (file, _) = save_plan(&host);
+    let r = host.on_node(
+        "node2",
+        &["apply", "--plan", file.to_str().unwrap(), "--yes"],
+    );
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "plan was made for node node1, this is node node2; use --node-name or re-run plan"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(host.audit().is_empty());
+}
+
+#[test]
+fn saved_plan_naming_a_missing_parent_is_66() {
+    let host = Host::copy("t4-2x");
+    let (_, mut doc) = save_plan(&host);
+    let last = doc["actions"].as_array_mut().unwrap().last_mut().unwrap();
+    last["parent"] = "0000:99:00.0".into();
+    let file = write_plan(&host, &doc);
+    let r = run_on(&host, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(r.code, 66, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!(
+        "plan {} names mdev parent 0000:99:00.0, which is not on this host (/sys/class/mdev_bus/0000:99:00.0 does not exist)",
+        file.display()
+    )), "{}", r.stderr);
+    assert!(
+        host.audit().is_empty(),
+        "nothing may be written before the check"
+    );
+}
+
+#[test]
+fn malformed_or_missing_saved_plan_is_refused() {
+    let host = Host::copy("t4-2x");
+    let file = host.outside().join("bad.json");
+    std::fs::write(
+        &file,
+        "{\"schema\": \"hostdev/v1\", \"node\": {\"name\": \"node1\"}}",
+    )
+    .unwrap();
+    let r = run_on(&host, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "plan {} is not a usable hostdev plan: missing field `parents`",
+            file.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    // The configuration is not a plan either.
+    let cfg = host.config();
+    let r = run_on(&host, &["apply", "--plan", cfg.to_str().unwrap(), "--yes"]);
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no \"schema\": \"hostdev/v1\" field"),
+        "{}",
+        r.stderr
+    );
+    let r = run_on(
+        &host,
+        &["apply", "--plan", "/nonexistent/plan.json", "--yes"],
+    );
+    assert_eq!(r.code, 66, "{}", r.stderr);
+    assert!(r
+        .stderr
+        .contains("plan file /nonexistent/plan.json not found"));
+    assert!(host.audit().is_empty());
+}
+
+#[test]
+fn saved_plan_with_an_unknown_count_is_refused() {
+    let host = Host::copy("t4-2x");
+    let (_, mut doc) = save_plan(&host);
+    // What a plan looks like when a freed parent's capacity is unknown before removals.
+    doc["parents"][0]["create"] = serde_json::Value::Null;
+    let p0 = doc["parents"][0]["address"].as_str().unwrap().to_string();
+    doc["actions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|a| a["parent"] != p0.as_str());
+    let file = write_plan(&host, &doc);
+    let r = run_on(&host, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(r.stderr.contains(&p0), "{}", r.stderr);
+    assert!(r
+        .stderr
+        .contains("run `hostdev apply` without --plan (it re-plans after the removals), or apply the removals first"), "{}", r.stderr);
+    assert!(host.audit().is_empty());
+}
+
+#[test]
+fn saved_plan_round_trips_every_fixture_plan() {
+    // Every plan shape (mdev on PFs, on SR-IOV VFs, vendor-VFIO vGPU types, removals):
+    // `apply --plan saved --dry-run` prints exactly the writes of `apply --dry-run`, or,
+    // where a count is unknown before the removals, is refused with 65.
+    let mut applied = 0;
+    for fx in [
+        "t4-2x",
+        "t4-3x",
+        "t4-undesired-idle",
+        "a40-sriov",
+        "a40-2x",
+        "l40s-vfio",
+        "gvtg",
+    ] {
+        let host = Host::copy(fx);
+        let (file, doc) = save_plan(&host);
+        let plain = run_on(&host, &["apply", "--dry-run"]);
+        assert_eq!(plain.code, 0, "{fx}: {}", plain.stderr);
+        let saved = run_on(
+            &host,
+            &["apply", "--plan", file.to_str().unwrap(), "--dry-run"],
+        );
+        let unknown = doc["parents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(doc["cards"].as_array().unwrap())
+            .any(|p| p["create"].is_null());
+        if unknown {
+            assert_eq!(saved.code, 65, "{fx}: {}", saved.stderr);
+            assert!(
+                saved.stderr.contains("`create: null`"),
+                "{fx}: {}",
+                saved.stderr
+            );
+            continue;
+        }
+        assert_eq!(saved.code, 0, "{fx}: {}", saved.stderr);
+        assert_eq!(saved.echoes(), plain.echoes(), "{fx}");
+        applied += usize::from(!saved.echoes().is_empty());
+    }
+    assert!(applied >= 5, "only {applied} fixtures had a plan to apply");
+}
+
+/// Run `hostdev` on a terminal (util-linux `script` gives it a pty) answering `answer`.
+fn on_terminal(root: &Path, answer: &str) -> (i32, String) {
+    let cfg = root.join("config.yaml");
+    let cmd = format!(
+        "{} --root {} -f {} --node-name node1 apply",
+        BIN,
+        root.display(),
+        cfg.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` (package bsdutils) runs the command on a pty");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(answer.as_bytes())
+        .expect("answer");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn terminal_prompt_no_changes_nothing_and_yes_applies() {
+    let host = Host::copy("t4-1x");
+    let root = host.root();
+    let before = host.snapshot();
+    let (code, out) = on_terminal(root, "n\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("apply 8 changes to this host (0 removals, 8 creations)? [y/N]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("hostdev: aborted; nothing was changed"),
+        "{out}"
+    );
+    // Only the (empty) lock and audit files may appear; no attribute was written.
+    assert!(
+        before == host.snapshot_of_host(),
+        "declining must not change the tree"
+    );
+    assert!(host.audit().is_empty());
+
+    let (_, out) = on_terminal(root, "y\n");
+    assert_eq!(audited_writes(&host), planned_writes(&host), "{out}");
+}
+
+/// Start `hostdev --root ROOT -f ROOT/config.yaml --node-name node1 ARGS`, send `sig` after
+/// ~300 ms, and return its exit code and stderr. The generous 20 s limit only catches a
+/// run that ignores the signal; it is not a timing assertion.
+fn signal_after_start(root: &Path, args: &[&str], sig: nix::sys::signal::Signal) -> (i32, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = Cmd::default()
+        .arg("--root")
+        .arg(root)
+        .arg("-f")
+        .arg(root.join("config.yaml"))
+        .args(["--node-name", "node1"])
+        .args(args)
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hostdev");
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, sig).expect("send the signal");
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if t0.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("hostdev {args:?} still running 20 s after {sig}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    (status.code().unwrap_or(-1), stderr)
+}
+
+/// Issue 12 item 3: a run waiting for the lock ends on SIGINT, SIGTERM and SIGHUP with
+/// exit 1 and says that nothing was changed (it used to wait out --lock-timeout).
+#[test]
+fn signals_end_the_wait_for_the_lock() {
+    use nix::fcntl::{Flock, FlockArg};
+    use nix::sys::signal::Signal;
+    let host = Host::copy("t4-1x");
+    let root = host.root();
+    let lock_path = root.join("run/hostdev/lock");
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(&lock_path).unwrap();
+    let _held = Flock::lock(file, FlockArg::LockExclusiveNonblock).expect("hold the lock");
+    let before = host.snapshot();
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        let (code, stderr) =
+            signal_after_start(root, &["apply", "--yes", "--lock-timeout", "3600"], sig);
+        assert_eq!(code, 1, "{sig}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "interrupted ({sig}) while waiting for the run lock"
+            )) && stderr.contains("nothing was changed"),
+            "{sig}: {stderr}"
+        );
+        assert_eq!(host.snapshot(), before, "{sig} changed the tree");
+    }
+}
+
+/// Issue 12 item 3: `apply --wait-for-parents` interrupted exits 1 (it went on to plan and
+/// exited 0), in a real run (under the lock) and in a dry run (no lock, same handling).
+#[test]
+fn signals_end_the_wait_for_parents_with_exit_1() {
+    use nix::sys::signal::Signal;
+    // No parent offers the desired type: the wait would last the whole timeout.
+    let host = Host::copy("no-mdev");
+    let root = host.root();
+    std::fs::write(
+        root.join("config.yaml"),
+        "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n",
+    )
+    .unwrap();
+    for (sig, extra) in [(Signal::SIGTERM, "--yes"), (Signal::SIGHUP, "--dry-run")] {
+        let (code, stderr) =
+            signal_after_start(root, &["apply", extra, "--wait-for-parents", "3600"], sig);
+        assert_eq!(code, 1, "{sig} {extra}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "interrupted ({sig}) while waiting for mdev parents"
+            )) && stderr.contains("nothing was changed"),
+            "{sig} {extra}: {stderr}"
+        );
+    }
+}
+
+/// Issue 12 item 3: a FIFO as the lock file blocks nothing; it is refused at once.
+#[test]
+fn a_fifo_lock_file_is_refused_at_once() {
+    let host = Host::copy("t4-1x");
+    let root = host.root();
+    let lock_path = root.join("run/hostdev/lock");
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    nix::unistd::mkfifo(&lock_path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let run = run_on(&host, &["apply", "--yes", "--lock-timeout", "3600"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not a regular file (it is a FIFO)"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Issue 12 item 4: the largest --lock-timeout and --wait-for-parents values do not panic.
+#[test]
+fn the_largest_timeouts_do_not_panic() {
+    let host = Host::copy("t4-1x");
+    let max = u64::MAX.to_string();
+    let run = run_on(&host, &["apply", "--dry-run", "--lock-timeout", &max]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = run_on(
+        &host,
+        &[
+            "apply",
+            "--yes",
+            "--lock-timeout",
+            &max,
+            "--wait-for-parents",
+            &max,
+        ],
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "{}: {}",
+        run.code,
+        run.stderr
+    );
+}
+
+/// Issue 12 item 10: not root on the real root is exit 77 before a missing default
+/// configuration (66) — the remedy is sudo either way. Runs as `nobody` (via setpriv when
+/// the tests run as root); nothing is changed, since the run is refused first.
+#[test]
+fn not_root_is_reported_before_a_missing_default_config() {
+    let as_nobody = |args: &[&str]| {
+        let mut cmd = if nix::unistd::geteuid().is_root() {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+                .arg(crate::util::BIN);
+            c
+        } else {
+            std::process::Command::new(crate::util::BIN)
+        };
+        let out = cmd
+            .args(args)
+            .env_remove("HOSTDEV_ROOT")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run hostdev as nobody (is setpriv installed?)");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for args in [
+        &["apply", "--yes"][..],
+        &["apply", "--yes", "--plan", "/nonexistent/plan.json"][..],
+        &["teardown", "--yes"][..],
+    ] {
+        let (code, stderr) = as_nobody(args);
+        assert_eq!(code, 77, "{args:?}: {stderr}");
+        assert!(stderr.contains("run it as root"), "{args:?}: {stderr}");
+    }
+    // A dry run needs no root: the missing configuration is what it reports.
+    if !std::path::Path::new("/etc/hostdev/config.yaml").exists() {
+        let (code, stderr) = as_nobody(&["apply", "--dry-run"]);
+        assert_eq!(code, 66, "{stderr}");
+    }
+}

@@ -1,0 +1,261 @@
+//! Hostile trees (issue 12 items 1 and 4): symlinks that point out of `--root`, FIFOs,
+//! devices and oversized files where attributes, configs, plans and hostdev's own files
+//! are expected. Nothing outside the root may change or be printed, and nothing may block.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::util::{Host, Run};
+
+const SECRET: &str = "SECRET-OUTSIDE-THE-ROOT";
+
+/// `<tmp>/root` (a fixture copy) next to `<tmp>/outside` (a sentinel file and directories
+/// that mimic the ones a link replaces), with the sentinel's mtime pinned in the past.
+struct Hostile {
+    host: Host,
+    root: PathBuf,
+    outside: PathBuf,
+}
+
+impl Hostile {
+    fn new(name: &str) -> Hostile {
+        let host = Host::copy(name);
+        let root = host.root().to_path_buf();
+        let outside = host.outside().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("sentinel"), format!("{SECRET}\n")).unwrap();
+        for d in ["dir", "dir/x", "dir/mdev_supported_types/nvidia-222"] {
+            std::fs::create_dir_all(outside.join(d)).unwrap();
+        }
+        for f in [
+            "dir/create",
+            "dir/remove",
+            "dir/unbind",
+            "dir/lock",
+            "dir/state.json",
+            "dir/audit.jsonl",
+            "dir/available_instances",
+            "dir/mdev_supported_types/nvidia-222/create",
+            "dir/mdev_supported_types/nvidia-222/available_instances",
+            "dir/mdev_supported_types/nvidia-222/name",
+        ] {
+            std::fs::write(outside.join(f), format!("{SECRET}\n")).unwrap();
+        }
+        let h = Hostile {
+            host,
+            root,
+            outside,
+        };
+        h.pin_times();
+        h
+    }
+
+    fn pin_times(&self) {
+        let past = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        for (p, _) in walk(&self.outside) {
+            if let Ok(f) = std::fs::File::options().write(true).open(&p) {
+                f.set_modified(past).unwrap();
+            }
+        }
+    }
+
+    /// Every path under `outside` with its content and mtime.
+    fn outside_state(&self) -> Vec<(PathBuf, String)> {
+        walk(&self.outside)
+    }
+
+    /// Replace `rel` (under the root) with a symlink to `target` (under `outside`), either
+    /// absolute or climbing out with `..`.
+    fn link_out(&self, rel: &str, target: &str, absolute: bool) {
+        let at = self.root.join(rel);
+        if at.is_dir() && !at.is_symlink() {
+            std::fs::remove_dir_all(&at).unwrap();
+        } else if at.symlink_metadata().is_ok() {
+            std::fs::remove_file(&at).unwrap();
+        }
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        let dest = if absolute {
+            self.outside.join(target)
+        } else {
+            // one `..` per directory between the link and the root, then one more to leave it
+            let depth = Path::new(rel).components().count();
+            let mut p = PathBuf::new();
+            for _ in 0..depth {
+                p.push("..");
+            }
+            p.join("outside").join(target)
+        };
+        std::os::unix::fs::symlink(dest, at).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.host.run(args)
+    }
+}
+
+fn walk(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let m = p.symlink_metadata().unwrap();
+            if m.is_dir() {
+                stack.push(p.clone());
+                out.push((p, "dir".into()));
+            } else {
+                let content = std::fs::read_to_string(&p).unwrap_or_default();
+                out.push((p, format!("{content:?} {:?}", m.modified().unwrap())));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn assert_confined(h: &Hostile, before: &[(PathBuf, String)], r: &Run, what: &str) {
+    assert_eq!(
+        h.outside_state(),
+        before,
+        "{what}: a file outside the root changed\nstdout: {}\nstderr: {}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        !r.stdout.contains(SECRET) && !r.stderr.contains(SECRET),
+        "{what}: content from outside the root was printed\nstdout: {}\nstderr: {}",
+        r.stdout,
+        r.stderr
+    );
+}
+
+const T4_TYPE: &str =
+    "sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0/mdev_supported_types/nvidia-222";
+const T4_MDEV1: &str =
+    "sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0/00000000-0000-4000-8000-000000000001";
+
+/// Each (link, target) on t4-undesired-idle, where `apply --yes` removes four mdevs and
+/// creates nvidia-222 on both cards: no write may land outside the root.
+#[test]
+fn apply_writes_never_follow_links_out_of_the_root() {
+    let cases: &[(&str, String, &str)] = &[
+        ("create file", format!("{T4_TYPE}/create"), "sentinel"),
+        ("remove file", format!("{T4_MDEV1}/remove"), "sentinel"),
+        (
+            "type directory",
+            T4_TYPE.to_string(),
+            "dir/mdev_supported_types/nvidia-222",
+        ),
+        (
+            "parent directory",
+            "sys/class/mdev_bus/0000:5e:00.0".into(),
+            "dir",
+        ),
+        (
+            "mdev directory",
+            "sys/bus/mdev/devices/00000000-0000-4000-8000-000000000001".into(),
+            "dir",
+        ),
+        ("run/hostdev directory", "run/hostdev".into(), "dir"),
+        ("lock file", "run/hostdev/lock".into(), "sentinel"),
+        ("state file", "run/hostdev/state.json".into(), "sentinel"),
+        (
+            "audit log",
+            "var/log/hostdev/audit.jsonl".into(),
+            "sentinel",
+        ),
+        ("audit directory", "var/log/hostdev".into(), "dir"),
+    ];
+    for (what, rel, target) in cases {
+        for absolute in [true, false] {
+            let h = Hostile::new("t4-undesired-idle");
+            h.link_out(rel, target, absolute);
+            let before = h.outside_state();
+            let r = h.run(&["--node-name", "node1", "apply", "--yes"]);
+            let what = format!("{what} ({})", if absolute { "absolute" } else { "../" });
+            assert_confined(&h, &before, &r, &what);
+            assert_ne!(r.code, 0, "{what}: the fixture never converges");
+        }
+    }
+}
+
+#[test]
+fn bind_vfio_never_follows_a_driver_link_out_of_the_root() {
+    for absolute in [true, false] {
+        let h = Hostile::new("host-intel");
+        h.link_out(
+            "sys/devices/pci0000:19/0000:19:00.0/driver",
+            "dir",
+            absolute,
+        );
+        let before = h.outside_state();
+        let r = h.run(&["bind", "vfio", "0000:19:00.0", "--yes"]);
+        assert_confined(&h, &before, &r, "driver link");
+        // with an escaping link the device is on driver "dir", resolved inside the root:
+        // its unbind file is not there, so the bind fails and is rolled back
+        assert_ne!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    }
+}
+
+#[test]
+fn dry_run_names_the_path_inside_the_root_for_an_escaping_link() {
+    let h = Hostile::new("t4-undesired-idle");
+    h.link_out(&format!("{T4_TYPE}/create"), "sentinel", true);
+    let before = h.outside_state();
+    let r = h.run(&["--node-name", "node1", "apply", "--dry-run"]);
+    assert_confined(&h, &before, &r, "dry run");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("> /sys/class/mdev_bus/0000:5e:00.0/mdev_supported_types/nvidia-222/create"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains(h.outside.to_str().unwrap()),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn reads_never_follow_links_out_of_the_root() {
+    for absolute in [true, false] {
+        let h = Hostile::new("t4-undesired-idle");
+        h.link_out(&format!("{T4_TYPE}/description"), "sentinel", absolute);
+        h.link_out(&format!("{T4_TYPE}/name"), "sentinel", absolute);
+        h.link_out("etc/hostname", "sentinel", absolute);
+        h.link_out("proc/sys/kernel/hostname", "sentinel", absolute);
+        let before = h.outside_state();
+        for args in [
+            &["list-types"][..],
+            &["list-types", "-o", "json"],
+            &["plan"],
+            &["plan", "-o", "json"],
+            &["env"],
+        ] {
+            let r = h.run(args);
+            assert_confined(&h, &before, &r, &format!("{args:?}"));
+        }
+    }
+}
+
+#[test]
+fn relative_links_inside_the_root_still_resolve() {
+    // a link climbing with more `..` than there are directories stays at the root, as in a
+    // chroot: `../../../../../../../../sys/...` from deep inside is the root's own `sys`
+    let h = Hostile::new("t4-undesired-idle");
+    let name = h.root.join(format!("{T4_TYPE}/name"));
+    std::fs::remove_file(&name).unwrap();
+    std::fs::write(h.root.join("renamed"), "GRID T4-1B-moved\n").unwrap();
+    std::os::unix::fs::symlink("../../../../../../../../../../../renamed", &name).unwrap();
+    let r = h.run(&["list-types", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("GRID T4-1B-moved"), "{}", r.stdout);
+    let abs = h.root.join(format!("{T4_TYPE}/description"));
+    std::fs::remove_file(&abs).unwrap();
+    std::fs::write(h.root.join("desc"), "num_heads=4, moved\n").unwrap();
+    std::os::unix::fs::symlink("/desc", &abs).unwrap();
+    let r = h.run(&["list-types", "-o", "json"]);
+    assert!(r.stdout.contains("num_heads=4, moved"), "{}", r.stdout);
+}

@@ -1,0 +1,310 @@
+//! NVIDIA vGPU frameworks against the fixtures: mdev on SR-IOV virtual functions (A40),
+//! vendor-specific VFIO (L40S), a full card, and a GPU whose VFs are not enabled.
+
+use serde_json::Value;
+
+use crate::util::{assert_golden, json, on_fixture, Host, Run};
+
+#[test]
+fn golden_list_types_and_plan() {
+    for fx in ["a40-2x", "a40-novfs", "l40s-vfio", "l40s-full"] {
+        let lt = on_fixture(fx, &["list-types"]);
+        assert_eq!(lt.code, 0, "{fx}: {}", lt.stderr);
+        assert_golden(&format!("list-types-{fx}.txt"), &lt.stdout);
+        let lj = on_fixture(fx, &["list-types", "-o", "json"]);
+        assert_golden(&format!("list-types-{fx}.json"), &lj.stdout);
+        let pt = on_fixture(fx, &["--node-name", "node1", "plan"]);
+        assert_eq!(pt.code, 0, "{fx}: {}", pt.stderr);
+        assert_golden(&format!("plan-{fx}.txt"), &pt.stdout);
+        let pj = on_fixture(fx, &["--node-name", "node1", "plan", "-o", "json"]);
+        assert_golden(&format!("plan-{fx}.json"), &pj.stdout);
+    }
+}
+
+/// (card address, framework or kind, type, create) from a plan document.
+fn cards(plan: &Value) -> Vec<(String, String, Value, Value)> {
+    plan["cards"]
+        .as_array()
+        .expect("cards")
+        .iter()
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap_or("").to_string(),
+                c["status"].as_str().unwrap_or("").to_string(),
+                c["type"].clone(),
+                c["create"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn framework_is_detected_per_gpu() {
+    let cases = [
+        ("t4-3x", "0000:3b:00.0", "mdev-pf"),
+        ("a40-sriov", "0000:41:00.0", "mdev-vf"),
+        ("l40s-vfio", "0000:61:00.0", "vendor-vfio"),
+        ("l40s-full", "0000:41:00.0", "vendor-vfio"),
+        ("a40-novfs", "0000:41:00.0", "none"),
+        ("no-mdev", "0000:3b:00.0", "none"),
+    ];
+    for (fx, gpu, framework) in cases {
+        let doc = json(&on_fixture(fx, &["list-types", "-o", "json"]).stdout);
+        let g = doc["gpus"]
+            .as_array()
+            .expect("gpus")
+            .iter()
+            .find(|g| g["address"] == gpu)
+            .unwrap_or_else(|| panic!("{fx}: no GPU {gpu}"));
+        assert_eq!(g["framework"], framework, "{fx}");
+    }
+    // the T4 trap: sriov_totalvfs is advertised, yet its vGPUs are mdevs on the PF
+    let doc = json(&on_fixture("t4-3x", &["list-types", "-o", "json"]).stdout);
+    assert_eq!(doc["gpus"][0]["sriov_totalvfs"], 16);
+    assert_eq!(doc["gpus"][0]["vfs"], serde_json::json!([]));
+}
+
+#[test]
+fn a40_vfs_are_grouped_under_their_gpu() {
+    let doc = json(&on_fixture("a40-sriov", &["list-types", "-o", "json"]).stdout);
+    let vfs = doc["gpus"][0]["vfs"].as_array().expect("vfs");
+    assert_eq!(vfs.len(), 32);
+    assert_eq!(vfs[0]["address"], "0000:41:00.4");
+    assert_eq!(vfs[31]["address"], "0000:41:04.3");
+    let p = json(&on_fixture("a40-sriov", &["--node-name", "n", "plan", "-o", "json"]).stdout);
+    assert_eq!(
+        cards(&p),
+        vec![(
+            "0000:41:00.0".into(),
+            "create".into(),
+            "nvidia-558".into(),
+            6.into()
+        )]
+    );
+    // parents[] keeps one row per VF parent
+    assert_eq!(p["parents"].as_array().map(Vec::len), Some(32));
+}
+
+#[test]
+fn two_a40_get_one_type_each() {
+    let p = json(&on_fixture("a40-2x", &["--node-name", "n", "plan", "-o", "json"]).stdout);
+    assert_eq!(
+        cards(&p),
+        vec![
+            (
+                "0000:41:00.0".into(),
+                "create".into(),
+                "nvidia-558".into(),
+                6.into()
+            ),
+            (
+                "0000:c1:00.0".into(),
+                "create".into(),
+                "nvidia-557".into(),
+                12.into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn l40s_vendor_vfio_plan() {
+    let p = json(&on_fixture("l40s-vfio", &["--node-name", "n", "plan", "-o", "json"]).stdout);
+    assert_eq!(
+        cards(&p),
+        vec![
+            (
+                "0000:41:00.0".into(),
+                "create".into(),
+                "1145".into(),
+                32.into()
+            ),
+            (
+                "0000:61:00.0".into(),
+                "top-up".into(),
+                "1152".into(),
+                30.into()
+            ),
+        ]
+    );
+    let actions = p["actions"].as_array().expect("actions");
+    assert_eq!(actions.len(), 62);
+    assert_eq!(
+        actions[0],
+        serde_json::json!({"action": "set-vgpu-type", "address": "0000:41:00.4",
+            "gpu": "0000:41:00.0", "type": "1145", "type_name": "NVIDIA L40S-1B"})
+    );
+    // the configured (one of them in use) VFs are never touched
+    assert!(!actions
+        .iter()
+        .any(|a| a["address"] == "0000:61:00.4" || a["address"] == "0000:61:00.5"));
+    assert_eq!(p["parents"], serde_json::json!([]));
+}
+
+#[test]
+fn full_card_shows_its_type_by_id_and_changes_nothing() {
+    let r = on_fixture(
+        "l40s-full",
+        &["--node-name", "n", "plan", "--detailed-exitcode"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let p = json(&on_fixture("l40s-full", &["--node-name", "n", "plan", "-o", "json"]).stdout);
+    assert_eq!(p["cards"][0]["type"], "1156");
+    assert_eq!(p["cards"][0]["type_name"], Value::Null);
+    assert_eq!(p["cards"][0]["status"], "keep");
+}
+
+#[test]
+fn vfs_not_enabled_is_reported_with_the_fix() {
+    let p = json(&on_fixture("a40-novfs", &["--node-name", "n", "plan", "-o", "json"]).stdout);
+    let msg = p["problems"][0]["message"].as_str().expect("a problem");
+    assert!(
+        msg.contains("/usr/lib/nvidia/sriov-manage -e 0000:41:00.0"),
+        "{msg}"
+    );
+    let lt = on_fixture("a40-novfs", &["list-types"]);
+    assert!(
+        lt.stdout.contains("sriov-manage -e 0000:41:00.0"),
+        "{}",
+        lt.stdout
+    );
+}
+
+/// `--root <copy> -f <copy>/config.yaml --node-name n` followed by `args`.
+fn on_copy(host: &Host, args: &[&str]) -> Run {
+    host.on_node("n", args)
+}
+
+#[test]
+fn apply_writes_the_type_id_to_free_vfs_and_never_touches_configured_ones() {
+    let host = Host::copy("l40s-vfio");
+    let dry = on_copy(&host, &["apply", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry
+        .stdout
+        .contains("echo 1145 > /sys/bus/pci/devices/0000:41:00.4/nvidia/current_vgpu_type"));
+    assert!(host.audit().is_empty(), "a dry run writes nothing");
+
+    let r = on_copy(&host, &["apply", "--yes"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let lines = host.audit();
+    assert_eq!(lines.len(), 62);
+    assert!(lines.iter().all(|l| l["action"] == "vgpu.set"));
+    assert!(!lines.iter().any(|l| {
+        let p = l["path"].as_str().unwrap_or("");
+        p.contains("0000:61:00.4") || p.contains("0000:61:00.5")
+    }));
+    let read = |vf: &str| {
+        std::fs::read_to_string(host.path(&format!(
+            "sys/bus/pci/devices/{vf}/nvidia/current_vgpu_type"
+        )))
+        .expect("read")
+    };
+    assert_eq!(read("0000:41:00.4").trim(), "1145");
+    assert_eq!(read("0000:61:00.4").trim(), "1152");
+    // no driver was touched: the VFs stay on nvidia
+    assert!(!lines
+        .iter()
+        .any(|l| l["path"].as_str().unwrap_or("").contains("/drivers")));
+    let state = host.state();
+    assert_eq!(state["vgpu_vfs"].as_array().map(Vec::len), Some(62));
+    assert_eq!(state["vgpu_vfs"][0]["address"], "0000:41:00.4");
+    assert_eq!(state["vgpu_vfs"][0]["type_id"], 1145);
+
+    // teardown clears exactly what apply set (writes 0), never the VFs it did not configure
+    let t = on_copy(&host, &["teardown", "--mdevs", "--yes"]);
+    let clears: Vec<Value> = host
+        .audit()
+        .into_iter()
+        .filter(|l| l["action"] == "vgpu.clear")
+        .collect();
+    assert_eq!(clears.len(), 62, "{}\n{}", t.stdout, t.stderr);
+    assert!(clears.iter().all(|l| l["value"] == "0"));
+    assert!(!clears
+        .iter()
+        .any(|l| l["path"].as_str().unwrap_or("").contains("0000:61:00.4")));
+}
+
+#[test]
+fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
+    use hostdev::exec::apply::Executor;
+    use hostdev::exec::journal::Journal;
+    use hostdev::exec::state::State;
+    use hostdev::host::sysfs::Sysfs;
+    use hostdev::plan::ActionKind;
+
+    let host = Host::copy("l40s-vfio");
+    let fs = Sysfs::new(host.root());
+    let plan = on_copy(&host, &["plan", "-o", "json"]).json();
+    let sets: Vec<hostdev::plan::Action> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|a| a["gpu"] == "0000:61:00.0")
+        .map(|a| serde_json::from_value(a.clone()).expect("a plan action"))
+        .collect();
+    assert_eq!(sets.len(), 30);
+    // the driver's view after four more 8Q vGPUs (equal-size mode, room for 6): the
+    // remaining free VFs list no creatable type any more
+    for a in &sets[4..] {
+        let vf = &a.vf().expect("a vGPU type action").address;
+        std::fs::write(
+            host.path(&format!(
+                "sys/bus/pci/devices/{vf}/nvidia/creatable_vgpu_types"
+            )),
+            "ID    : vGPU Name\n",
+        )
+        .expect("write fixture copy");
+    }
+    let mut journal = Journal::new(&fs, false).expect("journal");
+    let mut state = State::default();
+    let stop = || false;
+    let mut exec = Executor::new(&mut journal, &mut state, &stop);
+    exec.set_vgpu(&sets);
+    let o = exec.outcome;
+    assert_eq!(o.count(ActionKind::SetVgpuType), 4);
+    assert_eq!(o.capacity_reached.len(), 26);
+    assert!(o.failed.is_empty() && o.not_done.is_empty());
+    assert!(o.complete(), "capacity reached is not an error");
+    assert_eq!(journal.writes().len(), 4);
+}
+
+#[test]
+fn teardown_leaves_an_in_use_vf_alone() {
+    let host = Host::copy("l40s-vfio");
+    let r = on_copy(&host, &["teardown", "--mdevs", "--all", "--yes"]);
+    let clears: Vec<String> = host
+        .audit()
+        .iter()
+        .filter(|l| l["action"] == "vgpu.clear")
+        .filter_map(|l| l["path"].as_str().map(String::from))
+        .collect();
+    // .4 is held by pid 4343; .5 is free and configured
+    assert_eq!(
+        clears,
+        vec!["/sys/bus/pci/devices/0000:61:00.5/nvidia/current_vgpu_type".to_string()]
+    );
+    assert_eq!(r.code, 1, "in use: incomplete");
+    assert!(
+        r.stdout
+            .contains("0000:61:00.4 (vGPU type 1152): in use by pid 4343"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn env_exposes_configured_vendor_vfio_vfs_as_pci_devices() {
+    // KubeVirt's shouldPermitNvidia: driver nvidia, not a PF, non-zero current_vgpu_type
+    let r = on_fixture("l40s-vfio", &["env"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "PCI_RESOURCE_NVIDIA_COM_AD102GL_L40S=0000:61:00.4,0000:61:00.5\n"
+    );
+    let r = on_fixture("l40s-full", &["env"]);
+    assert_eq!(
+        r.stdout,
+        "PCI_RESOURCE_NVIDIA_COM_AD102GL_L40S=0000:41:00.4\n"
+    );
+}

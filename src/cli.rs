@@ -133,6 +133,21 @@ pub enum Command {
     Man(ManArgs),
 }
 
+impl Cli {
+    /// Whether stdout is text for people (tables and messages), in which control characters
+    /// from the host are escaped; not documents (JSON, YAML, Prometheus), `env`'s variables,
+    /// `devices`' env/libvirt/QEMU output, completion scripts or man pages.
+    pub fn terminal_text(&self) -> bool {
+        self.global.output == Output::Table
+            && match &self.command {
+                Command::Env(_) | Command::Completions(_) | Command::Man(_) => false,
+                Command::Status(a) => matches!(a.format, None | Some(StatusFormat::Table)),
+                Command::Devices(a) => matches!(a.format, None | Some(DevicesFormat::Table)),
+                _ => true,
+            }
+    }
+}
+
 impl Command {
     /// The name and mutation options of a command that changes the host.
     pub fn mutation(&self) -> Option<(&'static str, &MutateArgs)> {

@@ -70,7 +70,7 @@ pub struct PermittedHostDevices {
 pub struct PciHostDevice {
     pub pci_vendor_selector: PciSelector,
     pub resource_name: ResourceName,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml11_bool")]
     pub external_resource_provider: bool,
 }
 
@@ -79,7 +79,7 @@ pub struct PciHostDevice {
 pub struct MediatedHostDevice {
     pub mdev_name_selector: MdevNameSelector,
     pub resource_name: ResourceName,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml11_bool")]
     pub external_resource_provider: bool,
 }
 
@@ -120,6 +120,37 @@ impl<'de> Deserialize<'de> for PciSelector {
         let s = String::deserialize(d)?;
         PciSelector::parse(&s).map_err(de::Error::custom)
     }
+}
+
+/// A boolean as KubeVirt's configuration reaches it: `kubectl` reads YAML with go-yaml v2
+/// (YAML 1.1), where `yes`/`no`, `on`/`off` and `y`/`n` (in lower, Capitalised or UPPER
+/// case) are booleans too; the YAML 1.2 reader here sees them as strings. See
+/// docs/configuration.md ("YAML dialect").
+fn yaml11_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct V;
+    impl de::Visitor<'_> for V {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a boolean (true/false; YAML 1.1's yes/no, on/off, y/n are accepted)")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+            match v {
+                "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True"
+                | "TRUE" => Ok(true),
+                "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False"
+                | "FALSE" => Ok(false),
+                _ => Err(E::invalid_type(de::Unexpected::Str(v), &self)),
+            }
+        }
+    }
+    d.deserialize_any(V)
+}
+
+fn yaml11_bool_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    yaml11_bool(d).map(Some)
 }
 
 /// A KubeVirt resource name, `domain/name`.
@@ -210,6 +241,7 @@ pub fn normalize(s: &str) -> String {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMdevConfig {
+    #[serde(default, deserialize_with = "yaml11_bool_opt")]
     enabled: Option<bool>,
     #[serde(rename = "mediatedDeviceTypes")]
     current: Option<Vec<TypeName>>,
@@ -315,18 +347,37 @@ pub fn load_with(
         }
         Err(e) => return Err(fail(Code::NotFound, format!("cannot read {shown}: {e}"))),
     };
-    let text = String::from_utf8(bytes).map_err(|_| {
-        fail(
-            Code::NotFound,
-            format!("cannot read {shown}: stream did not contain valid UTF-8"),
-        )
-    })?;
     let source = if stdin {
         Source::Stdin
     } else {
         Source::File(path.to_path_buf())
     };
+    let text =
+        String::from_utf8(bytes).map_err(|e| not_utf8(&source, e.as_bytes(), e.utf8_error()))?;
     parse(&text, &source)
+}
+
+/// Text that is not UTF-8 is an invalid configuration (65), at the line and column of the
+/// first bad byte (the column counts the characters before it on its line).
+fn not_utf8(source: &Source, bytes: &[u8], e: std::str::Utf8Error) -> anyhow::Error {
+    let at = e.valid_up_to();
+    // The prefix up to `at` is valid UTF-8 by definition.
+    let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    fail(
+        Code::Config,
+        format!(
+            "{source}:{line}:{col}: not UTF-8 (byte 0x{:02x} at offset {at}): the configuration must be UTF-8 text",
+            bytes.get(at).copied().unwrap_or_default()
+        ),
+    )
 }
 
 /// Parse and validate configuration text; `source` names it in messages.
@@ -351,17 +402,28 @@ pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
             ),
         ));
     }
-    let raw: RawTop = yaml_serde::from_str(text).map_err(|e| {
-        let (line, col) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((1, 1));
+    let yaml_err = |e: yaml_serde::Error, fallback: (usize, usize)| {
         let mut msg = e.to_string();
         if let Some(i) = msg.rfind(" at line ") {
             msg.truncate(i);
         }
+        let (line, col) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .or_else(|| unknown_field(&msg).and_then(|f| find_key(text, f)))
+            .unwrap_or(fallback);
         cfg_err(line, col, with_hint(&msg))
-    })?;
+    };
+    let raw: RawTop = match with_merge_keys(text) {
+        // Merge keys are resolved on the document tree, whose errors carry no position: the
+        // unknown field's line, else the first `<<`.
+        Some(value) => {
+            let first = find_merge_key(text).unwrap_or((1, 1));
+            let value = value.map_err(|e| yaml_err(e, first))?;
+            yaml_serde::from_value(value).map_err(|e| yaml_err(e, first))?
+        }
+        None => yaml_serde::from_str(text).map_err(|e| yaml_err(e, (1, 1)))?,
+    };
 
     // Decide the shape.
     let is_cr = raw.kind.is_some() || raw.api_version.is_some();
@@ -520,6 +582,52 @@ fn check_duplicates<'a>(
         }
     }
     Ok(())
+}
+
+/// `Some(document with its merge keys applied)` when the text uses YAML merge keys
+/// (`<<: *anchor`), which KubeVirt's YAML 1.1 reader resolves; `None` otherwise (the common
+/// case: typed parsing with exact error positions).
+fn with_merge_keys(text: &str) -> Option<Result<yaml_serde::Value, yaml_serde::Error>> {
+    if !text.contains("<<") {
+        return None;
+    }
+    let mut value: yaml_serde::Value = yaml_serde::from_str(text).ok()?;
+    if !has_merge_key(&value) {
+        return None;
+    }
+    // Each pass resolves one level of merges within merged mappings; nesting is bounded.
+    for _ in 0..depth::MAX_DEPTH {
+        if !has_merge_key(&value) {
+            break;
+        }
+        if let Err(e) = value.apply_merge() {
+            return Some(Err(e));
+        }
+    }
+    Some(Ok(value))
+}
+
+fn has_merge_key(v: &yaml_serde::Value) -> bool {
+    match v {
+        yaml_serde::Value::Mapping(m) => m
+            .iter()
+            .any(|(k, v)| k.as_str() == Some("<<") || has_merge_key(v)),
+        yaml_serde::Value::Sequence(s) => s.iter().any(has_merge_key),
+        yaml_serde::Value::Tagged(t) => has_merge_key(&t.value),
+        _ => false,
+    }
+}
+
+fn find_merge_key(text: &str) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find("<<:").map(|c| (i + 1, c + 1)))
+}
+
+/// The field of serde's "unknown field `x`" message.
+fn unknown_field(msg: &str) -> Option<&str> {
+    let rest = &msg[msg.find("unknown field `")? + "unknown field `".len()..];
+    Some(&rest[..rest.find('`')?])
 }
 
 /// Line and column (1-based) of the first `key:`.
@@ -836,6 +944,96 @@ mod tests {
             e,
             "c.yaml:1:67: nested more than 64 levels deep: a configuration is a few levels deep"
         );
+    }
+
+    /// Issue 12 item 10: non-UTF-8 text is an invalid configuration (65, was 66) with the
+    /// line and column of the first bad byte, from a file and from stdin alike.
+    #[test]
+    fn non_utf8_is_65_with_a_position() {
+        let bytes =
+            b"mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [\xc3\xa9, nvi\xffdia]\n";
+        for path in ["c.yaml", "-"] {
+            let e = load_with(Path::new(path), &|_| Ok(bytes.to_vec())).unwrap_err();
+            assert_eq!(crate::error::exit_code(&e).as_i32(), 65, "{e}");
+            assert!(
+                e.to_string()
+                    .ends_with(":2:31: not UTF-8 (byte 0xff at offset 61): the configuration must be UTF-8 text"),
+                "{e}"
+            );
+        }
+    }
+
+    /// Issue 12 item 10 (YAML parity): KubeVirt's reader (go-yaml v2, YAML 1.1) takes
+    /// yes/no, on/off, y/n as booleans; so does hostdev, for its boolean fields.
+    #[test]
+    fn yaml_1_1_booleans_are_accepted() {
+        let node = Node::new("n", &[]);
+        for (word, on) in [
+            ("yes", true),
+            ("No", false),
+            ("ON", true),
+            ("off", false),
+            ("y", true),
+            ("N", false),
+            ("True", true),
+        ] {
+            let cfg = ok(&format!(
+                "mediatedDevicesConfiguration:\n  enabled: {word}\n  mediatedDeviceTypes: [nvidia-222]\npermittedHostDevices:\n  mediatedDevices:\n  - mdevNameSelector: GRID T4-1Q\n    resourceName: nvidia.com/GRID_T4-1Q\n    externalResourceProvider: {word}\n"
+            ));
+            assert_eq!(cfg.desired_for(&node) != Desired::Disabled, on, "{word}");
+            assert_eq!(
+                cfg.permitted.mediated_devices[0].external_resource_provider, on,
+                "{word}"
+            );
+        }
+        let e = err("mediatedDevicesConfiguration:\n  enabled: yes-please\n");
+        assert!(e.starts_with("c.yaml:2:12: mediatedDevicesConfiguration.enabled: invalid type: string \"yes-please\", expected a boolean"), "{e}");
+    }
+
+    /// Issue 12 item 10 (YAML parity): merge keys (`<<: *anchor`), which KubeVirt's reader
+    /// resolves, are resolved (explicit keys win), also merges inside merged mappings.
+    #[test]
+    fn merge_keys_are_resolved() {
+        let cfg = ok("mediatedDevicesConfiguration:
+  nodeMediatedDeviceTypes:
+  - &n1
+    nodeSelector: {kubernetes.io/hostname: node1}
+    mediatedDeviceTypes: [nvidia-222]
+  - &n2
+    <<: *n1
+    nodeSelector: {kubernetes.io/hostname: node2}
+  - <<: [*n2]
+    nodeSelector: {kubernetes.io/hostname: node3}
+permittedHostDevices:
+  pciHostDevices:
+  - &t4
+    pciVendorSelector: 10DE:1EB8
+    resourceName: nvidia.com/T4
+  - <<: *t4
+    resourceName: nvidia.com/T4-again
+");
+        for n in ["node1", "node2", "node3"] {
+            assert_eq!(
+                cfg.desired_for(&Node::new(n, &[])),
+                Desired::Types(vec!["nvidia-222".into()]),
+                "{n}"
+            );
+        }
+        assert_eq!(
+            cfg.permitted.pci_host_devices[1].pci_vendor_selector.device,
+            "1eb8"
+        );
+        assert_eq!(
+            cfg.permitted.pci_host_devices[1].resource_name.0,
+            "nvidia.com/T4-again"
+        );
+        // An unknown field in a merged document is still named with its line.
+        let e = err("permittedHostDevices:\n  pciHostDevices:\n  - &a\n    pciVendorSelector: 10de:1eb8\n    resourceName: a.com/b\n  - <<: *a\n    resourceNam: a.com/c\n");
+        assert!(
+            e.starts_with("c.yaml:7:5: unknown field `resourceNam`"),
+            "{e}"
+        );
+        assert!(e.contains("did you mean `resourceName`"), "{e}");
     }
 
     #[test]

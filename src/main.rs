@@ -24,7 +24,16 @@ fn main() -> ExitCode {
         }
     };
     hostdev::logger::init(cli.global.quiet, cli.global.verbose);
-    let mut out = io::BufWriter::new(Stdout(io::stdout().lock()));
+    // Text for a terminal has host data in it: escape control characters (not in JSON/YAML,
+    // which serde escapes, nor in env/completion/man output, which is data for programs).
+    let stdout: Box<dyn Write> = if cli.terminal_text() {
+        Box::new(hostdev::render::escape::EscapeControls::new(
+            io::stdout().lock(),
+        ))
+    } else {
+        Box::new(io::stdout().lock())
+    };
+    let mut out = io::BufWriter::new(Stdout(stdout));
     let result = run(&cli, &mut out).and_then(|code| {
         out.flush()?;
         Ok(code)

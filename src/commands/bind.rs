@@ -1,172 +1,87 @@
-//! `hostdev bind vfio`: bind PCI devices to vfio-pci for passthrough.
+//! `hostdev bind vfio`: bind PCI devices to vfio-pci for passthrough. Argument handling
+//! (DEVICEs, `--from-config`, or an interactive choice), then the pipeline.
 
 use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
-use serde::Serialize;
 
-use crate::cli::{BindVfioArgs, Output};
+use crate::cli::BindVfioArgs;
 use crate::context::Context;
 use crate::error::{fail, Code};
-use crate::exec::journal::WriteRecord;
-use crate::exec::state::State;
-use crate::exec::vfio::{self, DeviceArg, DeviceResult, VFIO_PCI};
-use crate::exec::{confirm, interrupt, mutate};
+use crate::exec::bind::BindJob;
+use crate::exec::vfio::{self, DeviceArg, VFIO_PCI};
+use crate::exec::{mutate, pipeline};
 use crate::host::inventory::Inventory;
-use crate::plan::SCHEMA;
-use crate::render;
-
-#[derive(Serialize)]
-struct BindDoc<'a> {
-    schema: &'static str,
-    dry_run: bool,
-    devices: &'a [DeviceResult],
-    writes: &'a [WriteRecord],
-}
+use crate::plan::bind::{self, Selection};
 
 pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<Code> {
     let inv = Inventory::scan(&ctx.sysfs)?;
     let selected = select(ctx, args, &inv)?;
-    let plan = vfio::plan_bind(&ctx.sysfs, &inv, &selected, args.with_group);
-    let dry_run = args.mutate.dry_run;
-    let result = |addr: &str, result: &str, detail: Option<String>| {
-        let d = inv.pci_device(addr);
-        DeviceResult {
-            address: addr.to_string(),
-            vendor_device: d.map(|d| d.vendor_device()).unwrap_or_default(),
-            original_driver: d.and_then(|d| d.driver.clone()),
-            result: result.into(),
-            detail,
-        }
-    };
-    let mut results: Vec<DeviceResult> = plan
-        .already
+    mutate::prepare(ctx, &args.mutate, "bind vfio")?;
+    let mut job = BindJob::new(ctx, inv, selected, args.with_group, args.mutate.dry_run);
+    pipeline::run(ctx, &args.mutate, &mut job, out)
+}
+
+/// `--from-config`: bind what the selectors match; a selector that matches nothing is a
+/// warning (the boot unit runs this on every host of a cluster-wide list), not an error.
+fn from_config(ctx: &Context, inv: &Inventory) -> Result<Vec<String>> {
+    let cfg = ctx.load_config()?;
+    let sels: Vec<DeviceArg> = cfg
+        .permitted
+        .pci_host_devices
         .iter()
-        .map(|a| result(a, "already-bound", None))
+        .filter(|p| !p.external_resource_provider)
+        .map(|p| DeviceArg::Selector(p.pci_vendor_selector.clone()))
         .collect();
-
-    if !plan.refused.is_empty() {
-        results.extend(
-            plan.refused
-                .iter()
-                .map(|(a, why)| result(a, "refused", Some(why.clone()))),
+    if sels.is_empty() {
+        // An mdev-only configuration: nothing to bind is success (the boot unit runs
+        // `bind vfio --from-config` on every host).
+        log::warn!(
+            "{}: no non-external permittedHostDevices.pciHostDevices entries: nothing to bind",
+            ctx.config_path().display()
         );
-        for (a, why) in &plan.refused {
-            log::error!("refusing to bind {a} to vfio-pci: {why}");
-        }
-        log::error!("nothing was changed");
-        report(ctx, out, dry_run, &mut results, &[])?;
-        return Ok(Code::Failure);
+        return Ok(Vec::new());
     }
-    if plan.bind.is_empty() {
-        report(ctx, out, dry_run, &mut results, &[])?;
-        return Ok(Code::Ok);
-    }
-
-    let mut session = mutate::begin(ctx, &args.mutate, "bind vfio")?;
-    if ctx.output == Output::Table {
-        writeln!(out, "bind {} device(s) to vfio-pci:", plan.bind.len())?;
-        for a in &plan.bind {
-            let d = inv.pci_device(a);
-            writeln!(
-                out,
-                "  {a}  {}  {} -> vfio-pci",
-                d.map(|d| d.vendor_device()).unwrap_or_default(),
-                d.and_then(|d| d.driver.clone())
-                    .unwrap_or_else(|| "(no driver)".into())
-            )?;
-        }
-        writeln!(out)?;
-        out.flush()?;
-    }
-    if !dry_run
-        && !confirm::confirm(
-            &format!("bind {} device(s) to vfio-pci?", plan.bind.len()),
-            args.mutate.yes,
-        )?
-    {
-        log::error!("aborted; nothing was changed");
-        return Ok(Code::Failure);
-    }
-    if dry_run && ctx.output == Output::Table {
-        writeln!(out, "dry run: these writes would be made (none were):")?;
-        // the journal echoes straight to stdout
-        out.flush()?;
-    }
-    load_vfio_pci(ctx, dry_run, out)?;
-
-    let mut state = State::load(&ctx.sysfs)?;
-    let mut failed = false;
-    for (i, a) in plan.bind.iter().enumerate() {
-        if interrupt::requested() {
-            for rest in &plan.bind[i..] {
-                results.push(result(
-                    rest,
-                    "skipped",
-                    Some("interrupted before this device".into()),
-                ));
-            }
-            failed = true;
-            break;
-        }
-        let Some(dev) = inv.pci_device(a) else {
-            continue;
-        };
-        match vfio::bind_one(&mut session.journal, &ctx.sysfs, dev) {
-            Ok(()) if dry_run => results.push(result(a, "would-bind", None)),
-            Ok(()) => {
-                vfio::record(&mut state, dev);
-                state.save(&ctx.sysfs)?;
-                results.push(result(a, "bound", None));
-            }
-            Err(e) => {
-                log::error!("binding {a} to vfio-pci failed: {e}");
-                results.push(result(a, "failed", Some(e)));
-                failed = true;
-            }
-        }
-    }
-    let writes = session.journal.writes().to_vec();
-    report(ctx, out, dry_run, &mut results, &writes)?;
-    if failed {
-        let done: Vec<&str> = results
-            .iter()
-            .filter(|r| r.result == "bound")
-            .map(|r| r.address.as_str())
-            .collect();
-        log::error!(
-            "bind vfio incomplete: bound {}; see the failures above",
-            if done.is_empty() {
-                "none".to_string()
-            } else {
-                done.join(", ")
-            }
+    let sel = bind::select(inv, &sels);
+    for s in &sel.unmatched {
+        log::warn!(
+            "{}: no PCI device matches pciVendorSelector {s} on this host; skipped",
+            ctx.config_path().display()
         );
     }
-    Ok(Code::failure_if(failed))
+    Ok(sel.addresses)
+}
+
+/// DEVICE arguments: each must name a device on this host (exit 66 otherwise).
+fn named(ctx: &Context, inv: &Inventory, args: &[DeviceArg]) -> Result<Vec<String>> {
+    let Selection {
+        addresses,
+        missing_addresses,
+        unmatched,
+    } = bind::select(inv, args);
+    if let Some(addr) = missing_addresses.first() {
+        return Err(fail(
+            Code::NotFound,
+            format!(
+                "no PCI device {addr} under {}; `hostdev iommu groups` lists the devices",
+                ctx.sysfs
+                    .display(&ctx.sysfs.path(crate::host::sysfs::PCI_DEVICES))
+            ),
+        ));
+    }
+    if let Some(sel) = unmatched.first() {
+        return Err(fail(
+            Code::NotFound,
+            format!("no PCI device matches {sel} (vendor:device) on this host"),
+        ));
+    }
+    Ok(addresses)
 }
 
 /// The device arguments, `--from-config`, or an interactive choice.
 fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<String>> {
     if args.from_config {
-        let cfg = ctx.load_config()?;
-        let sels: Vec<DeviceArg> = cfg
-            .permitted
-            .pci_host_devices
-            .iter()
-            .filter(|p| !p.external_resource_provider)
-            .map(|p| DeviceArg::Selector(p.pci_vendor_selector.clone()))
-            .collect();
-        if sels.is_empty() {
-            // An mdev-only configuration: nothing to bind is success (the boot unit runs
-            // `bind vfio --from-config` on every host).
-            log::warn!(
-                "{}: no non-external permittedHostDevices.pciHostDevices entries: nothing to bind",
-                ctx.config_path().display()
-            );
-            return Ok(Vec::new());
-        }
-        return vfio::select(inv, &ctx.sysfs, &sels);
+        return from_config(ctx, inv);
     }
     if !args.devices.is_empty() {
         let parsed = args
@@ -174,7 +89,7 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
             .iter()
             .map(|d| DeviceArg::parse(d))
             .collect::<Result<Vec<_>>>()?;
-        return vfio::select(inv, &ctx.sysfs, &parsed);
+        return named(ctx, inv, &parsed);
     }
     if !std::io::stdin().is_terminal() {
         return Err(fail(
@@ -187,7 +102,7 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
         .pci
         .iter()
         .filter(|d| {
-            !d.is_bridge() && d.driver.as_deref() != Some(VFIO_PCI) && !vfio::is_nvidia_vendor_vf(d)
+            !d.is_bridge() && d.driver.as_deref() != Some(VFIO_PCI) && !bind::is_nvidia_vendor_vf(d)
         })
         .filter(|d| vfio::host_use(&ctx.sysfs, inv, d).is_none())
         .collect();
@@ -226,81 +141,4 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
         .into_iter()
         .map(|i| candidates[i].address.clone())
         .collect())
-}
-
-/// `modprobe vfio-pci` when its driver directory is absent: run on the real root; under a
-/// fake root only say what would be run.
-fn load_vfio_pci(ctx: &Context, dry_run: bool, out: &mut dyn Write) -> Result<()> {
-    let drv = ctx
-        .sysfs
-        .path(crate::host::sysfs::PCI_DRIVERS)
-        .join(VFIO_PCI);
-    if ctx.sysfs.exists(&drv) {
-        return Ok(());
-    }
-    if dry_run {
-        writeln!(out, "modprobe vfio-pci")?;
-        return Ok(());
-    }
-    if !ctx.sysfs.is_real_root() {
-        log::warn!(
-            "vfio-pci is not loaded ({} is missing); on the real root hostdev would run `modprobe vfio-pci` now",
-            ctx.sysfs.display(&drv)
-        );
-        return Ok(());
-    }
-    let st = std::process::Command::new("modprobe")
-        .arg("vfio-pci")
-        .status()
-        .map_err(|e| {
-            fail(
-                Code::Failure,
-                format!("running `modprobe vfio-pci`: {e}; nothing was changed"),
-            )
-        })?;
-    if !st.success() {
-        return Err(fail(
-            Code::Failure,
-            format!("`modprobe vfio-pci` failed ({st}); nothing was changed. Is the vfio-pci module installed?"),
-        ));
-    }
-    Ok(())
-}
-
-fn report(
-    ctx: &Context,
-    out: &mut dyn Write,
-    dry_run: bool,
-    results: &mut [DeviceResult],
-    writes: &[WriteRecord],
-) -> Result<()> {
-    results.sort_by(|a, b| a.address.cmp(&b.address));
-    match ctx.output {
-        Output::Table => {
-            if dry_run && !writes.is_empty() {
-                writeln!(out)?;
-            }
-            let mut t = render::table(&["DEVICE", "ID", "DRIVER", "RESULT", "DETAIL"]);
-            for r in results.iter() {
-                t.add_row(vec![
-                    r.address.clone(),
-                    r.vendor_device.clone(),
-                    r.original_driver.clone().unwrap_or_else(|| "-".into()),
-                    r.result.clone(),
-                    r.detail.clone().unwrap_or_default(),
-                ]);
-            }
-            render::write_table(out, &t)
-        }
-        f => render::document(
-            out,
-            f,
-            &BindDoc {
-                schema: SCHEMA,
-                dry_run,
-                devices: results,
-                writes,
-            },
-        ),
-    }
 }

@@ -61,7 +61,7 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
     for s in &env.skipped {
         log::debug!("{}", s);
     }
-    for w in &env.warnings {
+    for w in env.warnings.iter().chain(&collisions(&env.vars)) {
         log::warn!("{}", w);
     }
     if env.vars.is_empty() && args.provider == Provider::Nvidia {
@@ -126,9 +126,53 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
     Ok(Code::Ok)
 }
 
+/// Resource names that KubeVirt's ResourceNameToEnvVar maps to one variable (`a.b/c` and
+/// `a/b.c` both become `..._A_B_C`): virt-launcher would see one value for both. One
+/// warning per variable, naming the resources in order.
+fn collisions(vars: &[env::EnvVar]) -> Vec<String> {
+    let mut by_name: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for v in vars {
+        let names = by_name.entry(&v.name).or_default();
+        if !names.contains(&v.resource_name.as_str()) {
+            names.push(&v.resource_name);
+        }
+    }
+    by_name
+        .into_iter()
+        .filter(|(_, r)| r.len() > 1)
+        .map(|(name, r)| {
+            let list: Vec<String> = r.iter().map(|r| format!("{r:?}")).collect();
+            format!(
+                "{name} is the variable of resources {}: KubeVirt names them alike (`/` and `.` both become `_`), so a VM would see one value for both; rename one of them",
+                list.join(" and ")
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 12 item 10: `a.b/c` and `a/b.c` map to one variable: a warning names both.
+    #[test]
+    fn colliding_resource_names_are_warned_about() {
+        let var = |resource: &str| env::EnvVar {
+            name: env::resource_name_to_env_var("PCI_RESOURCE", resource),
+            value: String::new(),
+            resource_name: resource.into(),
+            kind: env::Kind::Pci,
+            external: false,
+            selectors: Vec::new(),
+            devices: Vec::new(),
+        };
+        let vars = [var("a.b/c"), var("a/b.c"), var("x/y")];
+        assert_eq!(
+            collisions(&vars),
+            ["PCI_RESOURCE_A_B_C is the variable of resources \"a.b/c\" and \"a/b.c\": KubeVirt names them alike (`/` and `.` both become `_`), so a VM would see one value for both; rename one of them"]
+        );
+        assert!(collisions(&vars[1..]).is_empty());
+    }
 
     #[test]
     fn output_and_format_agree_or_fail_with_64() {

@@ -86,8 +86,8 @@ impl Outcome {
 }
 
 /// Why the executor stopped before the end of its list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Halt {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Halt {
     /// SIGINT/SIGTERM.
     Interrupted,
     /// The state file could not be written: a further write could not be undone by
@@ -98,7 +98,7 @@ enum Halt {
 }
 
 impl Halt {
-    fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> &'static str {
         match self {
             Halt::Interrupted => "interrupted before this write",
             Halt::StateUnwritable => {
@@ -164,18 +164,25 @@ impl<'a> Executor<'a> {
         self.halt.is_some()
     }
 
-    /// Stop between writes: the rest is recorded as not done.
-    fn stopping(&mut self, rest: &[Action]) -> bool {
+    /// Whether to stop before the next write, and why: a signal arrived, or the state
+    /// file or audit log could not be written.
+    pub fn should_stop(&mut self) -> Option<Halt> {
         if self.halt.is_none() {
             if (self.stop)() {
                 self.halt = Some(Halt::Interrupted);
                 self.outcome.interrupted = true;
             } else if let Some(e) = self.journal.audit_error() {
                 self.halt = Some(Halt::AuditUnwritable);
-                self.record_error(e.to_string());
+                let e = e.to_string();
+                self.record_error(e);
             }
         }
-        let Some(halt) = &self.halt else {
+        self.halt
+    }
+
+    /// Stop between writes: the rest is recorded as not done.
+    fn stopping(&mut self, rest: &[Action]) -> bool {
+        let Some(halt) = self.should_stop() else {
             return false;
         };
         let reason = halt.reason();
@@ -183,6 +190,14 @@ impl<'a> Executor<'a> {
             self.outcome.not_done(a, reason);
         }
         true
+    }
+
+    /// Write the state file now (records changed by the caller); false when that failed,
+    /// and the run stops before its next write.
+    pub fn save_state(&mut self) -> bool {
+        self.unsaved = true;
+        self.save();
+        !matches!(self.halt, Some(Halt::StateUnwritable))
     }
 
     /// Remove mdevs, never one that a process holds open (re-checked right before each
@@ -721,6 +736,9 @@ fn verify_vf(inv: &Inventory, v: &VfAction, want: u32) -> Option<String> {
         )
     })
 }
+
+mod job;
+pub use job::{ApplyJob, Source};
 
 #[cfg(test)]
 mod tests;

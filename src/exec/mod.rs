@@ -1,14 +1,19 @@
-//! Stage 3, changing the host: the preamble of every mutating command ([`mutate`]: root
-//! check, signals, lock), confirmation, the one write helper ([`journal`]), the executors
-//! of mdev plans ([`apply`]) and of vfio bindings ([`vfio`]), what was changed ([`state`])
-//! and the boot-time wait for mdev parents ([`wait`]).
+//! Stage 3, changing the host: one [`pipeline`] for every mutating command (show,
+//! confirm, lock, re-plan, execute, verify, report), the jobs it runs ([`apply`],
+//! [`teardown`], [`bind`]), the preamble ([`mutate`]: root check, signals, lock),
+//! confirmation, the one write helper ([`journal`]), the executor of mdev/vGPU writes
+//! ([`apply`]) and of vfio bindings ([`vfio`]), what was changed ([`state`]) and the
+//! boot-time wait for mdev parents ([`wait`]).
 pub mod apply;
+pub mod bind;
 pub mod confirm;
 pub mod interrupt;
 pub mod journal;
 pub mod lock;
 pub mod mutate;
+pub mod pipeline;
 pub mod privilege;
 pub mod state;
+pub mod teardown;
 pub mod vfio;
 pub mod wait;

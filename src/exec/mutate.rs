@@ -1,6 +1,8 @@
 //! The preamble every command that changes the host runs, in this order: root check
-//! (exit 77), signal handler, run lock (exit 75), journal. Confirmation comes later,
-//! once the command has shown what it will do (see [`crate::exec::confirm`]).
+//! (exit 77) and signal handler ([`prepare`], before the host is read; no file is
+//! created), then — only once there is something to do and it was confirmed — the run
+//! lock (exit 75) and the journal with its audit log ([`begin`]). So a refusal or an early
+//! error leaves no lock file and no audit log behind (docs/apply.md).
 
 use std::time::Duration;
 
@@ -18,15 +20,22 @@ pub struct Session {
     pub journal: Journal,
 }
 
-/// Check privileges, install the SIGINT/SIGTERM handler, take the lock, open the journal.
-/// A dry run changes nothing at all (not even the lock or audit files), so it needs
-/// neither root nor the lock.
-pub fn begin(ctx: &Context, args: &MutateArgs, command: &str) -> Result<Session> {
+/// Check privileges and install the SIGINT/SIGTERM/SIGHUP handler. A dry run changes
+/// nothing at all, so it needs neither root nor the handler.
+pub fn prepare(ctx: &Context, args: &MutateArgs, command: &str) -> Result<()> {
+    if !args.dry_run {
+        privilege::require_root(&ctx.sysfs, command)?;
+        interrupt::install()?;
+    }
+    Ok(())
+}
+
+/// Take the lock and open the journal (real runs: the audit log must open). A dry run
+/// takes no lock and opens no audit log.
+pub fn begin(ctx: &Context, args: &MutateArgs) -> Result<Session> {
     let lock = if args.dry_run {
         None
     } else {
-        privilege::require_root(&ctx.sysfs, command)?;
-        interrupt::install()?;
         Some(lock::acquire(
             &ctx.sysfs,
             Duration::from_secs(args.lock_timeout),

@@ -176,6 +176,13 @@ impl State {
         n != self.vgpu_vfs.len()
     }
 
+    /// Forget a vfio binding (returned, or the device gone or moved).
+    pub fn drop_vfio(&mut self, address: &str) -> bool {
+        let n = self.vfio.len();
+        self.vfio.retain(|v| v.address != address);
+        n != self.vfio.len()
+    }
+
     /// Forget an mdev (removed, or gone).
     pub fn drop_mdev(&mut self, uuid: &str) -> bool {
         let n = self.mdevs.len();

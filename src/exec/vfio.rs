@@ -1,6 +1,6 @@
-//! Binding PCI devices to vfio-pci and returning them to their original drivers: device
-//! selection, refusal rules (group viability, host use, NVIDIA vendor-VFIO VFs) and the
-//! driver_override + unbind + drivers_probe sequence.
+//! Binding PCI devices to vfio-pci and returning them to their original drivers: the
+//! host-use facts the bind planner (`plan/bind.rs`) needs, the driver_override + unbind +
+//! drivers_probe sequences, and their typed outcomes per device.
 
 /// `0000:65:00.0` or `65:00.0` → `0000:65:00.0` (lower-case); `None` if not an address.
 /// Out-of-range addresses (`0000:65:00.8`) are `None` too: see [`crate::cli::pci_address`].
@@ -16,12 +16,14 @@ use serde::Serialize;
 
 use crate::config::PciSelector;
 use crate::error::{fail, Code};
+use crate::exec::apply::{Executor, Halt};
 use crate::exec::journal::{now_rfc3339, Journal};
 use crate::exec::state::{State, VfioRecord};
 use crate::host::inventory::{device_paths, Inventory, PciDevice};
 use crate::host::sysfs::{self, Sysfs};
+use crate::plan::teardown::Restore;
 
-pub const VFIO_PCI: &str = "vfio-pci";
+pub use crate::plan::bind::{is_nvidia_vendor_vf, Refusal, VFIO_PCI};
 
 /// A DEVICE argument: an address or a `vendor:device` selector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,48 +49,6 @@ impl DeviceArg {
             )
         })
     }
-}
-
-/// The addresses the arguments name, ascending; an argument that matches nothing is exit 66.
-pub fn select(inv: &Inventory, fs: &Sysfs, args: &[DeviceArg]) -> Result<Vec<String>> {
-    let mut out = BTreeSet::new();
-    for a in args {
-        let before = out.len();
-        match a {
-            DeviceArg::Address(addr) => {
-                if inv.pci_device(addr).is_none() {
-                    return Err(fail(
-                        Code::NotFound,
-                        format!(
-                            "no PCI device {addr} under {}; `hostdev iommu groups` lists the devices",
-                            fs.display(&fs.path(sysfs::PCI_DEVICES))
-                        ),
-                    ));
-                }
-                out.insert(addr.clone());
-            }
-            DeviceArg::Selector(sel) => {
-                out.extend(
-                    inv.pci
-                        .iter()
-                        .filter(|d| d.vendor == sel.vendor && d.device == sel.device)
-                        .map(|d| d.address.clone()),
-                );
-                if out.len() == before
-                    && !inv
-                        .pci
-                        .iter()
-                        .any(|d| d.vendor == sel.vendor && d.device == sel.device)
-                {
-                    return Err(fail(
-                        Code::NotFound,
-                        format!("no PCI device matches {sel} (vendor:device) on this host"),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(out.into_iter().collect())
 }
 
 /// Why the host itself needs this device, if it does.
@@ -219,104 +179,114 @@ fn block_devices_below(fs: &Sysfs, dir: &Path) -> BTreeSet<String> {
     out
 }
 
-/// NVIDIA vendor-specific VFIO virtual functions: `nvidia` registers them with VFIO itself;
-/// vfio-pci's probe returns -EINVAL and a rebind breaks them until an SR-IOV cycle.
-pub fn is_nvidia_vendor_vf(d: &PciDevice) -> bool {
-    d.nvidia.is_some() || (d.driver.as_deref() == Some("nvidia") && d.physfn.is_some())
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct BindPlan {
-    /// Devices to bind, ascending.
-    pub bind: Vec<String>,
-    /// Already on vfio-pci.
-    pub already: Vec<String>,
-    /// (address, reason): nothing is changed while this is not empty.
-    pub refused: Vec<(String, String)>,
-}
-
-/// Decide what `bind vfio` does with the selected devices. Pure over the inventory and
-/// the host-use facts.
-pub fn plan_bind(fs: &Sysfs, inv: &Inventory, selected: &[String], with_group: bool) -> BindPlan {
-    let mut plan = BindPlan::default();
-    let mut want: BTreeSet<String> = selected.iter().cloned().collect();
-    if with_group {
-        for a in selected {
-            if let Some(g) = inv.group_of(a) {
-                want.extend(g.endpoints().iter().map(|d| d.address.clone()));
-            }
-        }
-    }
-    for a in &want {
-        let Some(d) = inv.pci_device(a) else { continue };
-        if d.driver.as_deref() == Some(VFIO_PCI) {
-            plan.already.push(a.clone());
-            continue;
-        }
-        if is_nvidia_vendor_vf(d) {
-            plan.refused.push((
-                a.clone(),
-                "it is an NVIDIA vendor-VFIO virtual function: the nvidia driver already registers it \
-                 with VFIO (use it as it is); vfio-pci's probe fails with EINVAL and a rebind breaks \
-                 the VF until an SR-IOV cycle"
-                    .into(),
-            ));
-            continue;
-        }
-        if d.is_bridge() {
-            plan.refused.push((
-                a.clone(),
-                "it is a PCI bridge; bridges are not assigned to VMs".into(),
-            ));
-            continue;
-        }
-        if let Some(why) = host_use(fs, inv, d) {
-            plan.refused
-                .push((a.clone(), format!("the host uses it: {why}")));
-            continue;
-        }
-        if let Some(g) = inv.group_of(a) {
-            let others: Vec<String> = g
-                .blockers()
-                .iter()
-                .filter(|o| !want.contains(&o.address))
-                .map(|o| {
-                    format!(
-                        "{} ({}, {})",
-                        o.address,
-                        o.vendor_device(),
-                        o.driver.as_deref().unwrap_or("-")
-                    )
-                })
-                .collect();
-            if !others.is_empty() {
-                plan.refused.push((
-                    a.clone(),
-                    format!(
-                        "IOMMU group {} is not viable: {} still on a host driver; pass --with-group to bind \
-                         every endpoint of the group",
-                        g.id,
-                        others.join(", ")
-                    ),
-                ));
-                continue;
-            }
-        }
-        plan.bind.push(a.clone());
-    }
-    plan
-}
-
 /// What happened to one device.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceOutcome {
+    Bound,
+    AlreadyBound,
+    WouldBind,
+    Restored,
+    WouldRestore,
+    /// The kernel refused a write, or the device did not end up where it should.
+    Failed(String),
+    Refused(Refusal),
+    Skipped(Skip),
+}
+
+/// Why a device was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// The run stopped before this device (a signal, or the run could not be recorded).
+    Stopped(Halt),
+    /// The recorded device is gone: its record is dropped.
+    Gone,
+    /// No longer on vfio-pci (its driver now): the record is dropped.
+    Moved(Option<String>),
+    /// Held open (by whom): left on vfio-pci.
+    InUse(String),
+}
+
+impl DeviceOutcome {
+    /// The `result` token of the JSON document and the table.
+    pub fn result(&self) -> &'static str {
+        match self {
+            DeviceOutcome::Bound => "bound",
+            DeviceOutcome::AlreadyBound => "already-bound",
+            DeviceOutcome::WouldBind => "would-bind",
+            DeviceOutcome::Restored => "restored",
+            DeviceOutcome::WouldRestore => "would-restore",
+            DeviceOutcome::Failed(_) => "failed",
+            DeviceOutcome::Refused(_) => "refused",
+            DeviceOutcome::Skipped(_) => "skipped",
+        }
+    }
+
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            DeviceOutcome::Failed(e) => Some(e.clone()),
+            DeviceOutcome::Refused(r) => Some(r.to_string()),
+            DeviceOutcome::Skipped(Skip::Stopped(Halt::Interrupted)) => {
+                Some("interrupted before this device".into())
+            }
+            DeviceOutcome::Skipped(Skip::Stopped(halt)) => Some(halt.reason().to_string()),
+            DeviceOutcome::Skipped(Skip::Gone) => {
+                Some("the device is gone; dropped from the state file".into())
+            }
+            DeviceOutcome::Skipped(Skip::Moved(d)) => Some(format!(
+                "no longer on vfio-pci (driver {}); dropped from the state file",
+                d.as_deref().unwrap_or("none")
+            )),
+            DeviceOutcome::Skipped(Skip::InUse(who)) => {
+                Some(format!("in use by {who}; left on vfio-pci"))
+            }
+            _ => None,
+        }
+    }
+
+    /// The device stays on vfio-pci although a teardown meant to return it.
+    pub fn left_bound(&self) -> bool {
+        matches!(
+            self,
+            DeviceOutcome::Failed(_)
+                | DeviceOutcome::Skipped(Skip::InUse(_))
+                | DeviceOutcome::Skipped(Skip::Stopped(_))
+        )
+    }
+}
+
+/// One device and what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceResult {
     pub address: String,
     pub vendor_device: String,
     pub original_driver: Option<String>,
-    /// `bound`, `already-bound`, `would-bind`, `failed`, `refused`, `restored`,
-    /// `would-restore`, `skipped`.
-    pub result: String,
-    pub detail: Option<String>,
+    pub outcome: DeviceOutcome,
+}
+
+impl DeviceResult {
+    /// A result for a device of the inventory (`original_driver`: its driver now).
+    pub fn of(inv: &Inventory, address: &str, outcome: DeviceOutcome) -> DeviceResult {
+        let d = inv.pci_device(address);
+        DeviceResult {
+            address: address.to_string(),
+            vendor_device: d.map(|d| d.vendor_device()).unwrap_or_default(),
+            original_driver: d.and_then(|d| d.driver.clone()),
+            outcome,
+        }
+    }
+}
+
+impl Serialize for DeviceResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("DeviceResult", 5)?;
+        st.serialize_field("address", &self.address)?;
+        st.serialize_field("vendor_device", &self.vendor_device)?;
+        st.serialize_field("original_driver", &self.original_driver)?;
+        st.serialize_field("result", self.outcome.result())?;
+        st.serialize_field("detail", &self.outcome.detail())?;
+        st.end()
+    }
 }
 
 fn dev_dir(fs: &Sysfs, addr: &str) -> PathBuf {
@@ -434,65 +404,101 @@ pub fn restore_one(journal: &mut Journal, fs: &Sysfs, rec: &VfioRecord) -> Resul
     }
 }
 
-/// The vfio part of `teardown`: every device in the state's `vfio` section goes back to
-/// its original driver, except devices in use (open VFIO handles), which are skipped.
-/// Returns one result per record; restored records leave the state (saved by the caller).
-pub fn restore_all(
-    journal: &mut Journal,
-    fs: &Sysfs,
-    inv: &Inventory,
-    state: &mut State,
-) -> Vec<DeviceResult> {
+/// Bind the planned devices, one by one, through the executor's journal. Each binding is
+/// recorded in the state file *before* its writes (so it is never lost; a record of a
+/// device that then stays on its driver is dropped again, and `teardown` drops records of
+/// devices not on vfio-pci); the run stops before the next device once a signal arrived
+/// or the run cannot be recorded.
+pub fn bind_all(exec: &mut Executor, inv: &Inventory, addresses: &[String]) -> Vec<DeviceResult> {
+    let fs = exec.journal.sysfs.clone();
     let mut results = Vec::new();
-    let mut keep = Vec::new();
-    for rec in std::mem::take(&mut state.vfio) {
-        let dev = inv.pci_device(&rec.address);
-        let mut r = DeviceResult {
-            address: rec.address.clone(),
-            vendor_device: dev.map(|d| d.vendor_device()).unwrap_or_default(),
-            original_driver: rec.original_driver.clone(),
-            result: String::new(),
-            detail: None,
-        };
-        let Some(dev) = dev else {
-            r.result = "skipped".into();
-            r.detail = Some("the device is gone; dropped from the state file".into());
-            results.push(r);
+    for a in addresses {
+        let Some(dev) = inv.pci_device(a) else {
             continue;
         };
-        if dev.driver.as_deref() != Some(VFIO_PCI) {
-            r.result = "skipped".into();
-            r.detail = Some(format!(
-                "no longer on vfio-pci (driver {}); dropped from the state file",
-                dev.driver.as_deref().unwrap_or("none")
+        if let Some(why) = exec.should_stop() {
+            results.push(DeviceResult::of(
+                inv,
+                a,
+                DeviceOutcome::Skipped(Skip::Stopped(why)),
             ));
-            results.push(r);
             continue;
         }
-        let holders = inv.holders_of(&device_paths(dev.iommu_group.as_deref(), &dev.cdevs));
-        if !holders.is_empty() {
-            let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
-            r.result = "skipped".into();
-            r.detail = Some(format!("in use by {}; left on vfio-pci", who.join(", ")));
-            results.push(r);
-            keep.push(rec);
-            continue;
-        }
-        match restore_one(journal, fs, &rec) {
-            Ok(()) if journal.dry_run => {
-                r.result = "would-restore".into();
-                keep.push(rec);
+        let dry_run = exec.journal.dry_run;
+        if !dry_run {
+            record(exec.state, dev);
+            if !exec.save_state() {
+                let why = exec.should_stop().unwrap_or(Halt::StateUnwritable);
+                results.push(DeviceResult::of(
+                    inv,
+                    a,
+                    DeviceOutcome::Skipped(Skip::Stopped(why)),
+                ));
+                continue;
             }
-            Ok(()) => r.result = "restored".into(),
+        }
+        let outcome = match bind_one(exec.journal, &fs, dev) {
+            Ok(()) if dry_run => DeviceOutcome::WouldBind,
+            Ok(()) => DeviceOutcome::Bound,
             Err(e) => {
-                r.result = "failed".into();
-                r.detail = Some(e);
-                keep.push(rec);
+                log::error!("binding {a} to vfio-pci failed: {e}");
+                if !dry_run && exec.state.drop_vfio(a) {
+                    exec.save_state();
+                }
+                DeviceOutcome::Failed(e)
             }
-        }
-        results.push(r);
+        };
+        results.push(DeviceResult::of(inv, a, outcome));
     }
-    state.vfio = keep;
+    results
+}
+
+/// The vfio part of `teardown`: every recorded device the plan returns goes back to its
+/// original driver; records of devices gone or moved are dropped; devices in use are
+/// skipped. One result per record; the state is written once at the end.
+pub fn restore_all(exec: &mut Executor, inv: &Inventory, plan: &[Restore]) -> Vec<DeviceResult> {
+    let fs = exec.journal.sysfs.clone();
+    let dry_run = exec.journal.dry_run;
+    let mut results = Vec::new();
+    let mut changed = false;
+    for r in plan {
+        let rec = r.record();
+        let outcome = match r {
+            Restore::Gone(_) => DeviceOutcome::Skipped(Skip::Gone),
+            Restore::Moved(_, d) => DeviceOutcome::Skipped(Skip::Moved(d.clone())),
+            Restore::InUse(_, who) => DeviceOutcome::Skipped(Skip::InUse(who.clone())),
+            Restore::Return(_) => match exec.should_stop() {
+                Some(why) => DeviceOutcome::Skipped(Skip::Stopped(why)),
+                None => match restore_one(exec.journal, &fs, rec) {
+                    Ok(()) if dry_run => DeviceOutcome::WouldRestore,
+                    Ok(()) => DeviceOutcome::Restored,
+                    Err(e) => DeviceOutcome::Failed(e),
+                },
+            },
+        };
+        if !dry_run
+            && matches!(
+                outcome,
+                DeviceOutcome::Restored
+                    | DeviceOutcome::Skipped(Skip::Gone)
+                    | DeviceOutcome::Skipped(Skip::Moved(_))
+            )
+        {
+            changed |= exec.state.drop_vfio(&rec.address);
+        }
+        results.push(DeviceResult {
+            address: rec.address.clone(),
+            vendor_device: inv
+                .pci_device(&rec.address)
+                .map(|d| d.vendor_device())
+                .unwrap_or_default(),
+            original_driver: rec.original_driver.clone(),
+            outcome,
+        });
+    }
+    if changed {
+        exec.save_state();
+    }
     results
 }
 
@@ -515,6 +521,7 @@ pub fn record(state: &mut State, dev: &PciDevice) {
 mod tests {
     use super::*;
     use crate::exec::journal::Kernel;
+    use crate::plan::bind::BindPlan;
     use std::collections::HashMap;
     use std::io;
 
@@ -619,6 +626,26 @@ mod tests {
         (d, fs)
     }
 
+    fn plan_bind(fs: &Sysfs, inv: &Inventory, sel: &[String], with_group: bool) -> BindPlan {
+        crate::plan::bind::plan(inv, sel, with_group, &|d| host_use(fs, inv, d))
+    }
+
+    /// Run the restores the teardown planner chooses for `state`, with an executor.
+    fn restore(j: &mut Journal, inv: &Inventory, state: &mut State) -> Vec<DeviceResult> {
+        let p = crate::plan::teardown::plan(
+            state,
+            inv,
+            crate::plan::teardown::Scope {
+                mdevs: false,
+                vfio: true,
+                all: false,
+            },
+        );
+        let stop = || false;
+        let mut exec = Executor::new(j, state, &stop);
+        restore_all(&mut exec, inv, &p.vfio)
+    }
+
     fn journal(fs: &Sysfs, bind: bool) -> Journal {
         Journal::with_kernel(
             fs,
@@ -665,8 +692,8 @@ mod tests {
         record(&mut state, dev);
         assert_eq!(state.vfio[0].original_driver.as_deref(), Some("e1000e"));
         let inv = Inventory::scan(&fs).unwrap();
-        let res = restore_all(&mut j, &fs, &inv, &mut state);
-        assert_eq!(res[0].result, "restored", "{res:?}");
+        let res = restore(&mut j, &inv, &mut state);
+        assert_eq!(res[0].outcome, DeviceOutcome::Restored, "{res:?}");
         assert!(state.vfio.is_empty());
         assert_eq!(
             current_driver(&fs, "0000:19:00.0").as_deref(),
@@ -681,6 +708,27 @@ mod tests {
             "\n",
             "restore clears driver_override with a newline"
         );
+    }
+
+    /// A binding is recorded in the state file before its writes; a binding that fails
+    /// drops its record again (so a crash mid-bind never loses one, and no stale one stays).
+    #[test]
+    fn bind_all_records_ahead_and_drops_the_record_of_a_failed_bind() {
+        for (bind, want) in [(true, DeviceOutcome::Bound), (false, DeviceOutcome::Failed(
+            "drivers_probe of 0000:19:00.0 succeeded but bound no driver; 0000:19:00.0 is back on e1000e".into(),
+        ))] {
+            let (_d, fs) = host("host-intel");
+            let inv = Inventory::scan(&fs).unwrap();
+            let mut j = journal(&fs, bind);
+            let mut state = State::default();
+            let stop = || false;
+            let mut exec = Executor::new(&mut j, &mut state, &stop);
+            let res = bind_all(&mut exec, &inv, &["0000:19:00.0".into()]);
+            assert_eq!(res[0].outcome, want);
+            let saved = State::load(&fs).unwrap();
+            assert_eq!(saved.vfio.len(), usize::from(bind), "{saved:?}");
+            assert_eq!(state.vfio.len(), usize::from(bind));
+        }
     }
 
     #[test]
@@ -720,10 +768,11 @@ mod tests {
             unknown: Default::default(),
         });
         let mut j = journal(&fs, true);
-        let res = restore_all(&mut j, &fs, &inv, &mut state);
-        assert_eq!(res[0].result, "skipped");
+        let res = restore(&mut j, &inv, &mut state);
+        assert_eq!(res[0].outcome.result(), "skipped");
+        assert!(res[0].outcome.left_bound());
         assert_eq!(
-            res[0].detail.as_deref(),
+            res[0].outcome.detail().as_deref(),
             Some("in use by pid 4242 (qemu-system-x86); left on vfio-pci")
         );
         assert_eq!(state.vfio.len(), 1);
@@ -748,7 +797,7 @@ mod tests {
         );
         assert!(p.bind.is_empty());
         assert_eq!(p.already, vec!["0000:5e:00.0"]);
-        let why: Vec<&str> = p.refused.iter().map(|(_, w)| w.as_str()).collect();
+        let why: Vec<String> = p.refused.iter().map(|(_, w)| w.to_string()).collect();
         assert!(
             why[0].contains("disk /dev/nvme0n1p2 is mounted on /"),
             "{why:?}"
@@ -762,7 +811,7 @@ mod tests {
         let (_d2, fs2) = host("host-gpu-audio");
         let inv2 = Inventory::scan(&fs2).unwrap();
         let p = plan_bind(&fs2, &inv2, &["0000:65:00.0".into()], false);
-        assert_eq!(p.refused[0].1, "IOMMU group 2 is not viable: 0000:65:00.1 (10de:1aef, snd_hda_intel) still on a host driver; pass --with-group to bind every endpoint of the group");
+        assert_eq!(p.refused[0].1.to_string(), "IOMMU group 2 is not viable: 0000:65:00.1 (10de:1aef, snd_hda_intel) still on a host driver; pass --with-group to bind every endpoint of the group");
         let p = plan_bind(&fs2, &inv2, &["0000:65:00.0".into()], true);
         assert_eq!(p.bind, vec!["0000:65:00.0", "0000:65:00.1"]);
     }

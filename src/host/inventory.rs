@@ -2,12 +2,13 @@
 //! mdevs, PCI devices, and open `/dev/vfio` handles. Every attribute file is read once;
 //! missing optional files are tolerated, an unreadable required one names its path.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::config::normalize;
 use crate::host::sysfs::{self, parent_component, AttrDir, Sysfs};
 
 /// NVIDIA's PCI vendor ID, as the inventory spells it.
@@ -62,6 +63,9 @@ pub struct MdevType {
     pub description: Option<String>,
     /// The driver's published maximum (`max_instance=N` in NVIDIA's description).
     pub max_instances: Option<u32>,
+    /// Only the ID (and maybe the name) was read (see [`Scope::Plan`]).
+    #[serde(skip)]
+    pub partial: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -210,12 +214,53 @@ pub fn device_paths(group: Option<&str>, cdevs: &[String]) -> Vec<String> {
     v
 }
 
+/// What a scan reads of the mdev types: `list-types`, `env` and the mutating commands
+/// read everything; `plan` lists every type but reads names, counts and descriptions only
+/// where the plan looks (see docs/architecture.md, "one reader").
+#[derive(Debug, Clone, Default)]
+pub enum Scope {
+    #[default]
+    All,
+    /// The IDs of all types; the `name` of every type only when some desired entry is not
+    /// a type ID on this host (else only of wanted types and of types in use); counts and
+    /// descriptions only of the types the desired list or an external selector names.
+    /// An unread type has `partial` set, no name, no description and a count of 0.
+    Plan {
+        desired: Vec<String>,
+        /// External selectors, normalized.
+        external: Vec<String>,
+    },
+}
+
+impl Scope {
+    /// What `plan` needs for this configuration and node.
+    pub fn for_plan(config: &crate::config::Config, node: &crate::config::Node) -> Scope {
+        match config.desired_for(node) {
+            crate::config::Desired::Types(desired) => Scope::Plan {
+                desired,
+                external: config.external_mdev_selectors(),
+            },
+            _ => Scope::Plan {
+                desired: Vec::new(),
+                external: Vec::new(),
+            },
+        }
+    }
+}
+
 impl Inventory {
     /// Read the whole snapshot.
     pub fn scan(fs: &Sysfs) -> Result<Inventory> {
-        let pci = scan_pci(fs)?;
-        let parents = scan_parents(fs, &pci)?;
-        let mdevs = scan_mdevs(fs, &parents)?;
+        Inventory::scan_for(fs, &Scope::All)
+    }
+
+    /// Read the snapshot, the types only as far as `scope` needs.
+    pub fn scan_for(fs: &Sysfs, scope: &Scope) -> Result<Inventory> {
+        let pci = scan_pci(fs, scope)?;
+        let mut mdevs = scan_mdevs(fs)?;
+        let in_use: BTreeSet<String> = mdevs.iter().filter_map(|m| m.type_id.clone()).collect();
+        let parents = scan_parents(fs, &pci, scope, &in_use)?;
+        name_mdev_types(fs, &mut mdevs, &parents);
         let mut inv = Inventory {
             parents,
             mdevs,
@@ -305,17 +350,38 @@ fn hex_id(s: &str) -> String {
     s.trim().trim_start_matches("0x").to_ascii_lowercase()
 }
 
-fn scan_pci(fs: &Sysfs) -> Result<Vec<PciDevice>> {
+/// The PCI devices. With a [`Scope::Plan`] only what the planner uses is read (IDs, class,
+/// driver, group, SR-IOV links and counts, cdevs, the NVIDIA vendor-VFIO directory); the
+/// subsystem IDs, NUMA node and `driver_override` are left `None`.
+fn scan_pci(fs: &Sysfs, scope: &Scope) -> Result<Vec<PciDevice>> {
+    let all = matches!(scope, Scope::All);
     let base = fs.path(sysfs::PCI_DEVICES);
     let mut out = Vec::new();
-    for address in fs.list(&base).with_context(|| ctx(fs, &base))? {
+    for address in fs.list_dirs(&base).with_context(|| ctx(fs, &base))? {
         let dir = base.join(&address);
-        let attrs = fs.dir(&dir)?;
+        // one descriptor of the device directory: its listing, attributes and links
+        let attrs = match fs.dir(&dir) {
+            Ok(a) => a,
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOTDIR) => {
+                log::warn!("skipping {}: not a directory", fs.display(&dir));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let req = |attr: &str| -> Result<String> { Ok(attrs.read(attr)?) };
         let opt = |attr: &str| -> Result<Option<String>> { Ok(attrs.read_opt(attr)?) };
         let link = |attr: &str| -> Result<Option<String>> {
-            let p = dir.join(attr);
-            fs.link_name(&p).with_context(|| ctx(fs, &p))
+            attrs
+                .link_name(attr)
+                .with_context(|| ctx(fs, &dir.join(attr)))
+        };
+        // an attribute only the full scan reads
+        let full = |attr: &str| -> Result<Option<String>> {
+            if all {
+                opt(attr)
+            } else {
+                Ok(None)
+            }
         };
         let num = |attr: &str| -> Result<Option<u32>> {
             Ok(opt(attr)?.and_then(|s| s.trim().parse().ok()))
@@ -323,13 +389,13 @@ fn scan_pci(fs: &Sysfs) -> Result<Vec<PciDevice>> {
         let mut virtfns = Vec::new();
         let mut cdevs = Vec::new();
         let mut has_nvidia = false;
-        for name in fs.list(&dir).with_context(|| ctx(fs, &dir))? {
+        for (name, _) in attrs.entries().with_context(|| ctx(fs, &dir))? {
             if name.starts_with("virtfn") {
                 if let Some(vf) = link(&name)? {
                     virtfns.push(vf);
                 }
             } else if name == "vfio-dev" {
-                cdevs = fs.list(&dir.join("vfio-dev"))?;
+                cdevs = attrs.list("vfio-dev")?;
             } else if name == "nvidia" {
                 has_nvidia = true;
             }
@@ -343,13 +409,13 @@ fn scan_pci(fs: &Sysfs) -> Result<Vec<PciDevice>> {
         out.push(PciDevice {
             vendor: hex_id(&req("vendor")?),
             device: hex_id(&req("device")?),
-            subsystem_vendor: opt("subsystem_vendor")?.map(|s| hex_id(&s)),
-            subsystem_device: opt("subsystem_device")?.map(|s| hex_id(&s)),
+            subsystem_vendor: full("subsystem_vendor")?.map(|s| hex_id(&s)),
+            subsystem_device: full("subsystem_device")?.map(|s| hex_id(&s)),
             class: hex_id(&req("class")?),
             driver: link("driver")?,
-            driver_override: opt("driver_override")?.filter(|s| s != "(null)" && !s.is_empty()),
+            driver_override: full("driver_override")?.filter(|s| s != "(null)" && !s.is_empty()),
             iommu_group: link("iommu_group")?,
-            numa_node: opt("numa_node")?.and_then(|s| s.trim().parse().ok()),
+            numa_node: full("numa_node")?.and_then(|s| s.trim().parse().ok()),
             physfn: link("physfn")?,
             virtfns,
             sriov_totalvfs: num("sriov_totalvfs")?,
@@ -389,35 +455,134 @@ pub fn parse_creatable(s: &str) -> Vec<(u32, String)> {
         .collect()
 }
 
-fn scan_parents(fs: &Sysfs, pci: &[PciDevice]) -> Result<Vec<Parent>> {
+/// The most instances of one type a parent may report (`available_instances`, NVIDIA's
+/// `max_instance`). Real parents offer a few dozen at most (an A40 32 of its 1 GB types, a
+/// T4 16, GVT-g 7, the mtty sample a handful; the mdev core caps nothing, but every
+/// instance needs its own framebuffer slice or VF). 4096 leaves two orders of magnitude
+/// of headroom while keeping a plan's actions (one per instance) to a few MB: a larger
+/// count is a malformed host, never an allocation.
+pub const MAX_INSTANCES: u32 = 4096;
+
+/// The IDs of each parent's types (pass 1 of the parent scan: listings only), with the
+/// open `mdev_supported_types` directory they are read through in pass 2.
+struct Listed<'a> {
+    name: String,
+    ids: Vec<String>,
+    dir: Option<AttrDir<'a>>,
+}
+
+/// Which attributes of a type to read (pass 2).
+struct TypeReads<'a> {
+    scope: &'a Scope,
+    /// Read the `name` of every type (some desired entry names no type ID).
+    all_names: bool,
+    /// Type IDs of existing mdevs: their names are shown (read on every parent, so that
+    /// a GPU's types read the same on each of its VFs).
+    in_use: &'a BTreeSet<String>,
+}
+
+impl TypeReads<'_> {
+    /// Whether the type is wanted by ID (or all types are).
+    fn by_id(&self, id: &str) -> bool {
+        match self.scope {
+            Scope::All => true,
+            Scope::Plan { desired, external } => {
+                desired.iter().any(|d| d == id) || external.contains(&normalize(id))
+            }
+        }
+    }
+
+    fn by_name(&self, name: Option<&str>) -> bool {
+        let Scope::Plan { desired, external } = self.scope else {
+            return true;
+        };
+        let Some(n) = name.map(normalize).filter(|n| !n.is_empty()) else {
+            return false;
+        };
+        desired.iter().any(|d| normalize(d) == n) || external.contains(&n)
+    }
+}
+
+fn scan_parents(
+    fs: &Sysfs,
+    pci: &[PciDevice],
+    scope: &Scope,
+    in_use: &BTreeSet<String>,
+) -> Result<Vec<Parent>> {
     let base = fs.path(sysfs::MDEV_BUS_CLASS);
-    let names = fs.list(&base).with_context(|| ctx(fs, &base))?;
+    let mut listed = Vec::new();
+    for name in fs.list_dirs(&base).with_context(|| ctx(fs, &base))? {
+        let types_dir = base.join(&name).join("mdev_supported_types");
+        let dir = match fs.dir(&types_dir) {
+            Ok(d) => Some(d),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOTDIR) => {
+                log::warn!(
+                    "skipping {}: not an mdev parent directory",
+                    fs.display(&base.join(&name))
+                );
+                continue;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(ctx(fs, &types_dir))),
+        };
+        let mut ids = Vec::new();
+        if let Some(d) = &dir {
+            for (id, kind) in d.entries().with_context(|| ctx(fs, &types_dir))? {
+                if kind.may_be_dir() {
+                    ids.push(id);
+                } else {
+                    log::warn!(
+                        "skipping {}: not a directory",
+                        fs.display(&types_dir.join(&id))
+                    );
+                }
+            }
+        }
+        listed.push(Listed { name, ids, dir });
+    }
+    let all_names = match scope {
+        Scope::All => true,
+        Scope::Plan { desired, external } => {
+            let ids: BTreeSet<&str> = listed
+                .iter()
+                .flat_map(|l| l.ids.iter().map(String::as_str))
+                .collect();
+            let norm_ids: BTreeSet<String> = ids.iter().map(|i| normalize(i)).collect();
+            !desired.iter().all(|d| ids.contains(d.as_str()))
+                || !external.iter().all(|e| norm_ids.contains(e))
+        }
+    };
+    let reads = TypeReads {
+        scope,
+        all_names,
+        in_use,
+    };
     // Reading thousands of small type attributes is bound by syscalls, not by the disk:
     // a large host (8 GPUs x 32 VFs x 25 types) is read by a few threads, in order.
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
-    if workers < 2 || names.len() < 32 {
-        return names
+    if workers < 2 || listed.len() < 32 {
+        return listed
             .iter()
-            .map(|n| read_parent(fs, pci, &base, n))
+            .map(|l| read_parent(fs, pci, l, &reads))
             .collect();
     }
-    let chunk = names.len().div_ceil(workers);
+    let chunk = listed.len().div_ceil(workers);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = names
+        let handles: Vec<_> = listed
             .chunks(chunk)
             .map(|part| {
-                let base = &base;
+                let reads = &reads;
                 scope.spawn(move || {
                     part.iter()
-                        .map(|n| read_parent(fs, pci, base, n))
+                        .map(|l| read_parent(fs, pci, l, reads))
                         .collect::<Result<Vec<_>>>()
                 })
             })
             .collect();
-        let mut out = Vec::with_capacity(names.len());
+        let mut out = Vec::with_capacity(listed.len());
         for h in handles {
             let part = h.join().map_err(|_| {
                 anyhow::anyhow!("a thread reading {} panicked", fs.display(&base))
@@ -428,7 +593,13 @@ fn scan_parents(fs: &Sysfs, pci: &[PciDevice]) -> Result<Vec<Parent>> {
     })
 }
 
-fn read_parent(fs: &Sysfs, pci: &[PciDevice], base: &Path, name: &str) -> Result<Parent> {
+fn read_parent(
+    fs: &Sysfs,
+    pci: &[PciDevice],
+    listed: &Listed,
+    reads: &TypeReads,
+) -> Result<Parent> {
+    let name = listed.name.as_str();
     let pci_dev = pci
         .binary_search_by(|d| d.address.as_str().cmp(name))
         .ok()
@@ -439,13 +610,13 @@ fn read_parent(fs: &Sysfs, pci: &[PciDevice], base: &Path, name: &str) -> Result
         // not on the PCI bus: the sample drivers, vfio-ap, vfio-ccw, ...
         None => ParentKind::Virtual,
     };
-    let types_dir = base.join(name).join("mdev_supported_types");
-    let ids = fs.list(&types_dir).with_context(|| ctx(fs, &types_dir))?;
-    let mut types = Vec::with_capacity(ids.len());
-    if !ids.is_empty() {
-        let dir = fs.dir(&types_dir)?;
-        for id in ids {
-            types.push(read_type(fs, &dir, id)?);
+    let mut types = Vec::with_capacity(listed.ids.len());
+    if let Some(dir) = &listed.dir {
+        for id in &listed.ids {
+            let in_use = reads.in_use.contains(id);
+            if let Some(t) = read_type(fs, dir, id, reads, in_use)? {
+                types.push(t);
+            }
         }
     }
     Ok(Parent {
@@ -456,72 +627,177 @@ fn read_parent(fs: &Sysfs, pci: &[PciDevice], base: &Path, name: &str) -> Result
     })
 }
 
-/// One type directory, its attributes read relative to `mdev_supported_types`.
-fn read_type(fs: &Sysfs, types: &AttrDir, id: String) -> Result<MdevType> {
+/// One type directory, its attributes read relative to `mdev_supported_types`: the name
+/// when wanted, the counts and description only of a wanted type. `None` (with a warning)
+/// when the entry is not a type directory.
+fn read_type(
+    fs: &Sysfs,
+    types: &AttrDir,
+    id: &str,
+    reads: &TypeReads,
+    in_use: bool,
+) -> Result<Option<MdevType>> {
     let attr = |name: &str| format!("{id}/{name}");
-    let raw = types.read(&attr("available_instances"))?;
-    let available_instances = raw
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .parse()
-        .with_context(|| {
-            let p = types.path().join(attr("available_instances"));
-            format!("{}: expected a number, found {raw:?}", fs.display(&p))
-        })?;
     let opt = |name: &str| -> Result<Option<String>> { Ok(types.read_opt(&attr(name))?) };
-    let description = opt("description")?;
-    Ok(MdevType {
-        max_instances: description.as_deref().and_then(max_instance),
-        name: opt("name")?,
-        device_api: opt("device_api")?,
-        description,
-        available_instances,
-        id,
-    })
+    let by_id = reads.by_id(id);
+    let name = if reads.all_names || by_id || in_use {
+        match types.read_opt(&attr("name")) {
+            Ok(n) => n,
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOTDIR) => {
+                log::warn!(
+                    "skipping {}: not a directory",
+                    fs.display(&types.path().join(id))
+                );
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        None
+    };
+    let mut t = MdevType {
+        id: id.to_string(),
+        name,
+        available_instances: 0,
+        device_api: None,
+        description: None,
+        max_instances: None,
+        partial: true,
+    };
+    if !(by_id || reads.by_name(t.name.as_deref())) {
+        return Ok(Some(t));
+    }
+    let path_of = |name: &str| fs.display(&types.path().join(attr(name)));
+    let raw = match types.read_opt(&attr("available_instances")) {
+        Ok(Some(raw)) => raw,
+        Ok(None) if !types_dir_is_dir(types, id) => {
+            log::warn!(
+                "skipping {}: not a directory",
+                fs.display(&types.path().join(id))
+            );
+            return Ok(None);
+        }
+        Ok(None) => {
+            return Err(anyhow::anyhow!(
+                "{}: No such file or directory",
+                types.path().join(attr("available_instances")).display()
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let first = raw.lines().next().unwrap_or("").trim();
+    t.available_instances = first.parse().with_context(|| {
+        format!(
+            "{}: expected a number, found {:?}",
+            path_of("available_instances"),
+            snippet(&raw)
+        )
+    })?;
+    if t.available_instances > MAX_INSTANCES {
+        return Err(malformed_count(&path_of("available_instances"), first));
+    }
+    t.description = opt("description")?;
+    t.max_instances = match t.description.as_deref().and_then(max_instance) {
+        Some(n) if n > u64::from(MAX_INSTANCES) => {
+            return Err(malformed_count(
+                &format!("{} (max_instance)", path_of("description")),
+                &n.to_string(),
+            ))
+        }
+        n => n.map(|n| n as u32),
+    };
+    if t.name.is_none() && !reads.all_names {
+        t.name = opt("name")?;
+    }
+    t.device_api = opt("device_api")?;
+    t.partial = false;
+    Ok(Some(t))
+}
+
+fn types_dir_is_dir(types: &AttrDir, id: &str) -> bool {
+    !matches!(
+        types.list(id),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENOTDIR)
+    )
+}
+
+/// At most 64 characters of a value, for messages (attribute files are at most a page).
+fn snippet(s: &str) -> String {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+fn malformed_count(path: &str, value: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "malformed host: {path} reports {value} instances, more than the {MAX_INSTANCES} \
+         hostdev accepts for one type of one parent (no real device offers that many)"
+    )
 }
 
 /// NVIDIA publishes `max_instance=N` in the type description.
-fn max_instance(description: &str) -> Option<u32> {
+fn max_instance(description: &str) -> Option<u64> {
     description
         .split([',', '\n'])
         .filter_map(|kv| kv.trim().strip_prefix("max_instance="))
         .find_map(|v| v.trim().parse().ok())
 }
 
-fn scan_mdevs(fs: &Sysfs, parents: &[Parent]) -> Result<Vec<Mdev>> {
+/// The mdevs, their type names not yet filled in (see [`name_mdev_types`]).
+fn scan_mdevs(fs: &Sysfs) -> Result<Vec<Mdev>> {
     let base = fs.path(sysfs::MDEV_DEVICES);
+    let devices = match fs.dir(&base) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(anyhow::Error::new(e).context(ctx(fs, &base))),
+    };
     let mut out = Vec::new();
-    for uuid in fs.list(&base).with_context(|| ctx(fs, &base))? {
-        let dir = base.join(&uuid);
-        let Some(target) = fs.read_link(&dir).with_context(|| ctx(fs, &dir))? else {
+    for (uuid, _) in devices.entries().with_context(|| ctx(fs, &base))? {
+        let Some(target) = devices
+            .read_link(&uuid)
+            .with_context(|| ctx(fs, &base.join(&uuid)))?
+        else {
             continue; // not a symlink: not an mdev (KubeVirt skips these too)
         };
         let parent = parent_component(&target).unwrap_or_default();
-        let type_link = dir.join("mdev_type");
-        let type_id = fs.link_name(&type_link).unwrap_or(None);
-        let type_name = match (&type_id, parents.iter().find(|p| p.name == parent)) {
-            (Some(id), Some(p)) => match p.types.iter().find(|t| &t.id == id) {
-                Some(t) => t.name.clone(),
-                None => read_name(fs, &type_link),
-            },
-            (Some(_), None) => read_name(fs, &type_link),
-            (None, _) => None,
+        // the link climbs out of `devices`: resolve it from the root
+        let dir = match fs.dir(&base.join(&uuid)) {
+            Ok(d) => d,
+            Err(e) => {
+                log::warn!("skipping the mdev {}: {e}", fs.display(&base.join(&uuid)));
+                continue;
+            }
         };
-        let group_link = dir.join("iommu_group");
+        let type_id = dir.link_name("mdev_type").unwrap_or(None);
         out.push(Mdev {
-            iommu_group: fs
-                .link_name(&group_link)
-                .with_context(|| ctx(fs, &group_link))?,
-            cdevs: fs.list(&dir.join("vfio-dev")).unwrap_or_default(),
+            iommu_group: dir
+                .link_name("iommu_group")
+                .with_context(|| ctx(fs, &base.join(&uuid).join("iommu_group")))?,
+            cdevs: dir.list("vfio-dev").unwrap_or_default(),
             uuid,
             parent,
             type_id,
-            type_name,
+            type_name: None,
         });
     }
     Ok(out)
+}
+
+/// Each mdev's type name: from its parent's types, else through its `mdev_type` link.
+fn name_mdev_types(fs: &Sysfs, mdevs: &mut [Mdev], parents: &[Parent]) {
+    let base = fs.path(sysfs::MDEV_DEVICES);
+    for m in mdevs {
+        let Some(id) = &m.type_id else { continue };
+        let known = parents
+            .iter()
+            .find(|p| p.name == m.parent)
+            .and_then(|p| p.types.iter().find(|t| &t.id == id));
+        m.type_name = match known {
+            Some(t) => t.name.clone(),
+            None => read_name(fs, &base.join(&m.uuid).join("mdev_type")),
+        };
+    }
 }
 
 fn read_name(fs: &Sysfs, type_link: &Path) -> Option<String> {
@@ -610,13 +886,16 @@ pub fn missing_dev_nodes(fs: &Sysfs, paths: &[String]) -> Vec<String> {
 /// first, Fedora's `hwdata` the second), relative to the root.
 pub const PCI_IDS_PATHS: [&str; 2] = ["usr/share/misc/pci.ids", "usr/share/hwdata/pci.ids"];
 
+/// The largest PCI ID database read (today's is about 1.3 MiB).
+pub const PCI_IDS_MAX: usize = 16 << 20;
+
 /// The PCI ID database under the root: the first of [`PCI_IDS_PATHS`] that exists, as
 /// (the path the host sees, its text); `None` when there is none. Not UTF-8 bytes are
 /// replaced (the file is ASCII; a few vendor names are Latin-1 in old copies).
 pub fn read_pci_ids(fs: &Sysfs) -> Result<Option<(String, String)>> {
     for rel in PCI_IDS_PATHS {
         let p = fs.path(rel);
-        match std::fs::read(&p) {
+        match fs.read_own(&p, PCI_IDS_MAX) {
             Ok(bytes) => {
                 return Ok(Some((
                     fs.display(&p),

@@ -460,9 +460,42 @@ impl Sysfs {
         Ok(out)
     }
 
-    /// Open a directory to read several of its attributes cheaply (one path walk).
+    /// The entries of a directory with their kinds (see [`Sysfs::list`]).
+    pub fn entries(&self, path: &Path) -> io::Result<Vec<(String, EntryKind)>> {
+        self.log("list", path);
+        let fd = match self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) if is_not_found(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        entries_fd(fd, path, &self.display(path))
+    }
+
+    /// The names of a directory's entries that may be directories; any other entry (a
+    /// stray file where the kernel puts only directories or links to them) is skipped
+    /// with a warning naming it.
+    pub fn list_dirs(&self, path: &Path) -> io::Result<Vec<String>> {
+        Ok(self
+            .entries(path)?
+            .into_iter()
+            .filter_map(|(name, kind)| {
+                if kind.may_be_dir() {
+                    Some(name)
+                } else {
+                    log::warn!(
+                        "skipping {}: not a directory",
+                        self.display(&path.join(&name))
+                    );
+                    None
+                }
+            })
+            .collect())
+    }
+
+    /// Open a directory to read several of its attributes, links and entries cheaply
+    /// (one path walk).
     pub fn dir(&self, path: &Path) -> io::Result<AttrDir<'_>> {
-        let fd = self.open(path, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())?;
+        let fd = self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
         Ok(AttrDir {
             fs: self,
             fd,
@@ -630,6 +663,35 @@ fn on_sysfs(f: &File) -> bool {
 /// The entries of an open directory, sorted, dot-files skipped, non-UTF-8 names skipped
 /// with a warning naming the directory.
 fn list_fd(fd: OwnedFd, path: &Path, shown: &str) -> io::Result<Vec<String>> {
+    Ok(entries_fd(fd, path, shown)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect())
+}
+
+/// What a directory entry is, as the listing tells (`d_type`; `Unknown` when the
+/// filesystem does not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Dir,
+    Symlink,
+    File,
+    Other,
+    Unknown,
+}
+
+impl EntryKind {
+    /// Could be a directory (a directory, a symlink to one, or not known).
+    pub fn may_be_dir(self) -> bool {
+        matches!(
+            self,
+            EntryKind::Dir | EntryKind::Symlink | EntryKind::Unknown
+        )
+    }
+}
+
+fn entries_fd(fd: OwnedFd, path: &Path, shown: &str) -> io::Result<Vec<(String, EntryKind)>> {
+    use nix::dir::Type;
     let mut dir = nix::dir::Dir::from(fd).map_err(|e| errno_at(e, path))?;
     let mut names = Vec::new();
     for entry in dir.iter() {
@@ -638,15 +700,22 @@ fn list_fd(fd: OwnedFd, path: &Path, shown: &str) -> io::Result<Vec<String>> {
         if raw.first() == Some(&b'.') {
             continue;
         }
+        let kind = match entry.file_type() {
+            Some(Type::Directory) => EntryKind::Dir,
+            Some(Type::Symlink) => EntryKind::Symlink,
+            Some(Type::File) => EntryKind::File,
+            Some(_) => EntryKind::Other,
+            None => EntryKind::Unknown,
+        };
         match std::str::from_utf8(raw) {
-            Ok(s) => names.push(s.to_string()),
+            Ok(s) => names.push((s.to_string(), kind)),
             Err(_) => log::warn!(
                 "skipping an entry of {shown} whose name is not UTF-8: {:?}",
                 OsStr::from_bytes(raw)
             ),
         }
     }
-    names.sort();
+    names.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(names)
 }
 
@@ -683,9 +752,8 @@ impl AttrDir<'_> {
         &self.path
     }
 
-    fn open_read(&self, name: &str) -> io::Result<OwnedFd> {
+    fn open_at(&self, name: &str, flags: OFlag) -> io::Result<OwnedFd> {
         let path = self.path.join(name);
-        let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK;
         let beneath = ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS;
         match open2(
             &self.fd,
@@ -696,6 +764,49 @@ impl AttrDir<'_> {
             Err(Errno::EXDEV) => self.fs.open(&path, flags, Mode::empty()),
             Err(e) => Err(errno_at(e, &path)),
         }
+    }
+
+    fn open_read(&self, name: &str) -> io::Result<OwnedFd> {
+        self.open_at(name, OFlag::O_RDONLY | OFlag::O_NONBLOCK)
+    }
+
+    /// The entries of the directory itself (see [`Sysfs::entries`]).
+    pub fn entries(&self) -> io::Result<Vec<(String, EntryKind)>> {
+        self.fs.log("list", &self.path);
+        // a duplicate shares the offset: rewind so that a second listing sees everything
+        let dup = self.fd.try_clone().map_err(|e| annotate(e, &self.path))?;
+        nix::unistd::lseek(dup.as_raw_fd(), 0, nix::unistd::Whence::SeekSet)
+            .map_err(|e| errno_at(e, &self.path))?;
+        entries_fd(dup, &self.path, &self.fs.display(&self.path))
+    }
+
+    /// The last component of the target of the symlink `name` in this directory; `None`
+    /// if missing or not a symlink. `name` is one component: nothing is followed.
+    pub fn link_name(&self, name: &str) -> io::Result<Option<String>> {
+        Ok(self.read_link(name)?.and_then(|t| last_component(&t)))
+    }
+
+    /// The raw target of the symlink `name` in this directory (one component: nothing is
+    /// followed; a longer name is resolved inside the root).
+    pub fn read_link(&self, name: &str) -> io::Result<Option<PathBuf>> {
+        if name.contains('/') {
+            return self.fs.read_link(&self.path.join(name));
+        }
+        self.fs.log("readlink", &self.path.join(name));
+        match readlinkat(Some(self.fd.as_raw_fd()), name) {
+            Ok(t) => Ok(Some(PathBuf::from(t))),
+            Err(Errno::ENOENT | Errno::EINVAL | Errno::ENOTDIR) => Ok(None),
+            Err(e) => Err(errno_at(e, &self.path.join(name))),
+        }
+    }
+
+    /// An entry of this directory opened as a directory itself (resolved inside the root).
+    pub fn subdir(&self, name: &str) -> io::Result<AttrDir<'_>> {
+        Ok(AttrDir {
+            fs: self.fs,
+            fd: self.open_at(name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?,
+            path: self.path.join(name),
+        })
     }
 
     /// Read an optional attribute (at most a page, trailing newlines removed); a missing
@@ -724,9 +835,15 @@ impl AttrDir<'_> {
         })
     }
 
-    /// The names in a subdirectory (see [`Sysfs::list`]).
+    /// The names in a subdirectory (see [`Sysfs::list`]); a missing one is empty.
     pub fn list(&self, name: &str) -> io::Result<Vec<String>> {
-        self.fs.list(&self.path.join(name))
+        let path = self.path.join(name);
+        self.fs.log("list", &path);
+        match self.open_at(name, OFlag::O_RDONLY | OFlag::O_DIRECTORY) {
+            Ok(fd) => list_fd(fd, &path, &self.fs.display(&path)),
+            Err(e) if is_not_found(&e) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
     }
 }
 

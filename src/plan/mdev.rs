@@ -652,6 +652,62 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
     let m = Matcher::new(&list, config.external_mdev_selectors());
 
     // Step A: removals of undesired, non-external mdevs; in-use ones are blocked.
+    let removed = removals(inv, &m, &mut plan);
+
+    // Step B: each card's state after the removals, and the desired types it can take.
+    let mut cards = cards(inv);
+    for card in &mut cards {
+        match &card.unit {
+            Unit::Parent(p) => {
+                let p = *p;
+                parent_card(card, p, inv, &removed, &plan.blocked, &m)
+            }
+            Unit::VfGpu(vfs) => {
+                let vfs = vfs.clone();
+                vf_gpu_card(card, &vfs, inv, &removed, &plan.blocked, &m)
+            }
+            Unit::Vendor(_) => vendor_card(card, inv, &names, &m, &mut plan),
+        }
+    }
+
+    // Step C: round-robin in desired-list order (ties by type ID), one type per card.
+    round_robin(&mut cards);
+
+    // Step D: creations, with deterministic UUIDs that skip any already on the host.
+    let mut emit = Emit {
+        node,
+        inv,
+        removed: &removed,
+        blocked: &plan.blocked,
+        taken: inv.mdevs.iter().map(|x| x.uuid.as_str()).collect(),
+        creates: Vec::new(),
+        sets: Vec::new(),
+        rows: Vec::new(),
+    };
+    for card in &cards {
+        match &card.unit {
+            Unit::Parent(p) => emit.parent(card, p),
+            Unit::VfGpu(vfs) => emit.vf_gpu(card, vfs),
+            Unit::Vendor(vfs) => emit.vendor(card, vfs),
+        }
+    }
+    let Emit {
+        creates,
+        sets,
+        mut rows,
+        ..
+    } = emit;
+    plan.actions.extend(creates);
+    plan.actions.extend(sets);
+    rows.sort_by(|a, b| a.address.cmp(&b.address));
+    plan.parents = rows;
+    plan.cards = cards.iter().map(card_row).collect();
+    plan
+}
+
+/// Step A: undesired, non-external mdevs are removed; in-use ones are blocked. Returns the
+/// UUIDs removed.
+fn removals<'i>(inv: &'i Inventory, m: &Matcher, plan: &mut Plan) -> BTreeSet<&'i str> {
     let mut removed: BTreeSet<&str> = BTreeSet::new();
     for mdev in &inv.mdevs {
         let Some(type_id) = &mdev.type_id else {
@@ -680,24 +736,12 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
             });
         }
     }
+    removed
+}
 
-    // Step B: each card's state after the removals, and the desired types it can take.
-    let mut cards = cards(inv);
-    for card in &mut cards {
-        match &card.unit {
-            Unit::Parent(p) => {
-                let p = *p;
-                parent_card(card, p, inv, &removed, &plan.blocked, &m)
-            }
-            Unit::VfGpu(vfs) => {
-                let vfs = vfs.clone();
-                vf_gpu_card(card, &vfs, inv, &removed, &plan.blocked, &m)
-            }
-            Unit::Vendor(_) => vendor_card(card, inv, &names, &m, &mut plan),
-        }
-    }
-
-    // Step C: round-robin in desired-list order (ties by type ID), one type per card.
+/// Step C: KubeVirt's round-robin over the desired types (desired-list order, ties by
+/// type ID): each type in turn takes the next unconfigured card that offers it.
+fn round_robin(cards: &mut [Card]) {
     let mut candidates: BTreeMap<&str, (usize, Vec<usize>)> = BTreeMap::new();
     for (i, card) in cards.iter().enumerate() {
         for o in &card.offers {
@@ -716,6 +760,7 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
         .iter()
         .map(|(_, id)| candidates[id.as_str()].1.clone())
         .collect();
+    drop(candidates);
     let mut unconfigured: BTreeSet<usize> = lists.iter().flatten().copied().collect();
     let mut i = 0;
     while !unconfigured.is_empty() && lists.iter().any(|l| !l.is_empty()) {
@@ -741,113 +786,109 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
             card.upper_bound = matches!(card.unit, Unit::Vendor(_)) && count.is_some();
         }
     }
+}
 
-    // Creations, with deterministic UUIDs that skip any already on the host.
-    let taken: BTreeSet<&str> = inv.mdevs.iter().map(|x| x.uuid.as_str()).collect();
-    let mut creates = Vec::new();
-    let mut sets = Vec::new();
-    let mut rows: Vec<ParentPlan> = Vec::new();
-    for card in &cards {
-        match &card.unit {
-            Unit::Parent(p) => {
-                if let (true, Some(type_id), Some(n)) = (card.creates(), &card.type_id, card.create)
-                {
-                    creates.extend(mdev_creates(node, &p.name, None, type_id, n, &taken));
-                }
-                rows.push(ParentPlan {
-                    address: p.name.clone(),
-                    type_name: card
-                        .type_id
-                        .as_ref()
-                        .and_then(|id| type_of(p, id))
-                        .and_then(|t| t.name.clone()),
-                    type_id: card.type_id.clone(),
-                    existing: card.existing,
-                    create: if card.creates() { card.create } else { Some(0) },
-                    remove: card.remove,
-                    status: card.status,
-                });
+/// Step D: the creations and `parents` rows of each card.
+struct Emit<'a> {
+    node: &'a Node,
+    inv: &'a Inventory,
+    removed: &'a BTreeSet<&'a str>,
+    blocked: &'a [Blocked],
+    taken: BTreeSet<&'a str>,
+    creates: Vec<Action>,
+    sets: Vec<Action>,
+    rows: Vec<ParentPlan>,
+}
+
+impl Emit<'_> {
+    fn parent(&mut self, card: &Card, p: &Parent) {
+        if let (true, Some(type_id), Some(n)) = (card.creates(), &card.type_id, card.create) {
+            let c = mdev_creates(self.node, &p.name, None, type_id, n, &self.taken);
+            self.creates.extend(c);
+        }
+        self.rows.push(ParentPlan {
+            address: p.name.clone(),
+            type_name: card
+                .type_id
+                .as_ref()
+                .and_then(|id| type_of(p, id))
+                .and_then(|t| t.name.clone()),
+            type_id: card.type_id.clone(),
+            existing: card.existing,
+            create: if card.creates() { card.create } else { Some(0) },
+            remove: card.remove,
+            status: card.status,
+        });
+    }
+
+    fn vf_gpu(&mut self, card: &Card, vfs: &[&Parent]) {
+        let chosen = chosen_vfs(card, vfs, self.inv, self.removed);
+        for vf in vfs {
+            let (here, gone) = mdevs_on(self.inv, &vf.name, self.removed);
+            let types: BTreeSet<Option<&String>> =
+                here.iter().map(|x| x.type_id.as_ref()).collect();
+            let single = match types.iter().copied().collect::<Vec<_>>()[..] {
+                [Some(t)] => Some(t.clone()),
+                _ => None,
+            };
+            let blocked = self
+                .blocked
+                .iter()
+                .any(|b| b.parent() == Some(vf.name.as_str()));
+            let take = chosen.contains(&vf.name.as_str());
+            let (status, type_id, create) = if blocked {
+                (Status::Blocked, None, Some(0))
+            } else if !here.is_empty() {
+                (Status::Keep, single, Some(0))
+            } else if take {
+                (Status::Create, card.type_id.clone(), Some(1))
+            } else if card.status == Status::Unsupported {
+                (Status::Unsupported, None, Some(0))
+            } else {
+                (Status::Unassigned, None, Some(0))
+            };
+            if let (true, Some(t)) = (take, &card.type_id) {
+                let c = mdev_creates(self.node, &vf.name, Some(&card.address), t, 1, &self.taken);
+                self.creates.extend(c);
             }
-            Unit::VfGpu(vfs) => {
-                let chosen = chosen_vfs(card, vfs, inv, &removed);
-                for vf in vfs {
-                    let (here, gone) = mdevs_on(inv, &vf.name, &removed);
-                    let types: BTreeSet<Option<&String>> =
-                        here.iter().map(|x| x.type_id.as_ref()).collect();
-                    let single = match types.iter().copied().collect::<Vec<_>>()[..] {
-                        [Some(t)] => Some(t.clone()),
-                        _ => None,
-                    };
-                    let blocked = plan
-                        .blocked
-                        .iter()
-                        .any(|b| b.parent() == Some(vf.name.as_str()));
-                    let take = chosen.contains(&vf.name.as_str());
-                    let (status, type_id, create) = if blocked {
-                        (Status::Blocked, None, Some(0))
-                    } else if !here.is_empty() {
-                        (Status::Keep, single, Some(0))
-                    } else if take {
-                        (Status::Create, card.type_id.clone(), Some(1))
-                    } else if card.status == Status::Unsupported {
-                        (Status::Unsupported, None, Some(0))
-                    } else {
-                        (Status::Unassigned, None, Some(0))
-                    };
-                    if let (true, Some(t)) = (take, &card.type_id) {
-                        creates.extend(mdev_creates(
-                            node,
-                            &vf.name,
-                            Some(&card.address),
-                            t,
-                            1,
-                            &taken,
-                        ));
-                    }
-                    rows.push(ParentPlan {
-                        address: vf.name.clone(),
-                        type_name: type_id
-                            .as_ref()
-                            .and_then(|id| type_of(vf, id))
-                            .and_then(|t| t.name.clone()),
-                        existing: if type_id.is_some() {
-                            here.len() as u32
-                        } else {
-                            0
-                        },
-                        type_id,
-                        create,
-                        remove: gone,
-                        status,
-                    });
-                }
-            }
-            Unit::Vendor(vfs) => {
-                // a vendor card's type ID is always a number (it came from sysfs as one)
-                let id = card.type_id.as_deref().and_then(|t| t.parse::<u32>().ok());
-                if let (true, Some(id), Some(n)) = (card.creates(), id, card.create) {
-                    for vf in vfs
-                        .iter()
-                        .filter(|v| v.is_free() && !v.cleared && v.can_create(id))
-                        .take(n as usize)
-                    {
-                        sets.push(Action::SetVgpuType(VfAction {
-                            address: vf.dev.address.clone(),
-                            gpu: Some(card.address.clone()),
-                            type_id: id,
-                            type_name: card.type_name.clone(),
-                        }));
-                    }
-                }
-            }
+            self.rows.push(ParentPlan {
+                address: vf.name.clone(),
+                type_name: type_id
+                    .as_ref()
+                    .and_then(|id| type_of(vf, id))
+                    .and_then(|t| t.name.clone()),
+                existing: if type_id.is_some() {
+                    here.len() as u32
+                } else {
+                    0
+                },
+                type_id,
+                create,
+                remove: gone,
+                status,
+            });
         }
     }
-    plan.actions.extend(creates);
-    plan.actions.extend(sets);
-    rows.sort_by(|a, b| a.address.cmp(&b.address));
-    plan.parents = rows;
-    plan.cards = cards.iter().map(card_row).collect();
-    plan
+
+    fn vendor(&mut self, card: &Card, vfs: &[VfSlot]) {
+        // a vendor card's type ID is always a number (it came from sysfs as one)
+        let id = card.type_id.as_deref().and_then(|t| t.parse::<u32>().ok());
+        let (true, Some(id), Some(n)) = (card.creates(), id, card.create) else {
+            return;
+        };
+        for vf in vfs
+            .iter()
+            .filter(|v| v.is_free() && !v.cleared && v.can_create(id))
+            .take(n as usize)
+        {
+            self.sets.push(Action::SetVgpuType(VfAction {
+                address: vf.dev.address.clone(),
+                gpu: Some(card.address.clone()),
+                type_id: id,
+                type_name: card.type_name.clone(),
+            }));
+        }
+    }
 }
 
 fn in_use(holders: &[crate::host::inventory::Holder]) -> String {
@@ -1094,47 +1135,11 @@ fn vendor_card(
         .and_then(|v| names.get(&v.dev.vendor_device()))
         .unwrap_or(&no_names);
     let name_of = |id: u32| names.get(&id).cloned();
-    let mut remove = 0;
-    let mut blocked = false;
-    let mut unnamed: BTreeSet<u32> = BTreeSet::new();
-    for vf in vfs.iter_mut() {
-        if vf.current == 0 {
-            continue;
-        }
-        let id = vf.current.to_string();
-        let name = name_of(vf.current);
-        if name.is_none() {
-            // cannot tell whether it is desired: never cleared (as an unreadable mdev type)
-            if m.position(&id, None).is_none() {
-                unnamed.insert(vf.current);
-            }
-            continue;
-        }
-        if m.keeps(&id, name.as_deref()) {
-            continue;
-        }
-        let holders = inv.holders_of(&device_paths(vf.dev.iommu_group.as_deref(), &vf.dev.cdevs));
-        if holders.is_empty() {
-            plan.actions.push(Action::ClearVgpuType(VfAction {
-                address: vf.dev.address.clone(),
-                gpu: Some(card.address.clone()),
-                type_id: vf.current,
-                type_name: name,
-            }));
-            vf.current = 0;
-            vf.cleared = true;
-            vf.in_use = false;
-            remove += 1;
-        } else {
-            blocked = true;
-            plan.blocked.push(Blocked::Vf {
-                address: vf.dev.address.clone(),
-                gpu: Some(card.address.clone()),
-                type_id: vf.current,
-                reason: in_use(&holders),
-            });
-        }
-    }
+    let Clears {
+        remove,
+        blocked,
+        unnamed,
+    } = vendor_clears(vfs, &card.address, inv, names, m, plan);
     card.remove = remove;
     let remaining: Vec<u32> = vfs
         .iter()
@@ -1213,6 +1218,69 @@ fn vendor_card(
             }
         }
     }
+}
+
+/// What clearing the undesired vGPU types of a vendor card's VFs did.
+struct Clears {
+    remove: u32,
+    blocked: bool,
+    /// Types no VF lists any more (cannot be named, so never cleared).
+    unnamed: BTreeSet<u32>,
+}
+
+/// Clear the vGPU type of every VF that carries an undesired one (never one in use).
+fn vendor_clears(
+    vfs: &mut [VfSlot],
+    gpu: &str,
+    inv: &Inventory,
+    names: &BTreeMap<u32, String>,
+    m: &Matcher,
+    plan: &mut Plan,
+) -> Clears {
+    let mut c = Clears {
+        remove: 0,
+        blocked: false,
+        unnamed: BTreeSet::new(),
+    };
+    for vf in vfs.iter_mut() {
+        if vf.current == 0 {
+            continue;
+        }
+        let id = vf.current.to_string();
+        let name = names.get(&vf.current).cloned();
+        if name.is_none() {
+            // cannot tell whether it is desired: never cleared (as an unreadable mdev type)
+            if m.position(&id, None).is_none() {
+                c.unnamed.insert(vf.current);
+            }
+            continue;
+        }
+        if m.keeps(&id, name.as_deref()) {
+            continue;
+        }
+        let holders = inv.holders_of(&device_paths(vf.dev.iommu_group.as_deref(), &vf.dev.cdevs));
+        if holders.is_empty() {
+            plan.actions.push(Action::ClearVgpuType(VfAction {
+                address: vf.dev.address.clone(),
+                gpu: Some(gpu.to_string()),
+                type_id: vf.current,
+                type_name: name,
+            }));
+            vf.current = 0;
+            vf.cleared = true;
+            vf.in_use = false;
+            c.remove += 1;
+        } else {
+            c.blocked = true;
+            plan.blocked.push(Blocked::Vf {
+                address: vf.dev.address.clone(),
+                gpu: Some(gpu.to_string()),
+                type_id: vf.current,
+                reason: in_use(&holders),
+            });
+        }
+    }
+    c
 }
 
 fn card_row(card: &Card) -> CardPlan {
@@ -1367,6 +1435,7 @@ mod tests {
                     device_api: Some("vfio-pci".into()),
                     description: Some(format!("max_instance={max}")),
                     max_instances: Some(*max),
+                    partial: false,
                 })
                 .collect(),
         }

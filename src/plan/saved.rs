@@ -169,11 +169,8 @@ fn validate(plan: &mut Plan) -> Result<(), String> {
             return Err(at("a removal after a creation (removals come first)".into()));
         }
         seen_create |= creates;
-        if a.gpu().is_some_and(|g| !component_ok(g)) {
-            return Err(at(format!(
-                "gpu {:?} is not a valid PCI address",
-                a.gpu().unwrap_or_default()
-            )));
+        if let Some(g) = a.gpu().filter(|g| !component_ok(g)) {
+            return Err(at(format!("gpu {g:?} is not a valid PCI address")));
         }
         match a {
             Action::Remove(m) | Action::Create(m) => {

@@ -15,6 +15,8 @@ use crate::host::vgpu::{self, Framework};
 use crate::plan::env::EnvVar;
 use crate::plan::{Action, ActionKind, Blocked, CardKind, MdevHandling, Plan, SCHEMA};
 
+pub mod escape;
+pub mod run;
 pub mod status;
 
 /// Write a document as pretty JSON or YAML (stable field order, trailing newline).
@@ -39,8 +41,20 @@ pub fn table(header: &[&str]) -> Table {
 }
 
 /// Print a table without the padding comfy-table puts at the start and end of lines.
+/// Every cell is escaped ([`escape::cell`]): host data cannot move the cursor, colour the
+/// terminal or start a new row.
 pub fn write_table(out: &mut dyn Write, t: &Table) -> Result<()> {
-    for line in t.lines() {
+    let cells = |row: &comfy_table::Row| -> Vec<String> {
+        row.cell_iter()
+            .map(|c| escape::cell(&c.content()))
+            .collect()
+    };
+    let header: Vec<String> = t.header().map(cells).unwrap_or_default();
+    let mut escaped = table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+    for row in t.row_iter() {
+        escaped.add_row(cells(row));
+    }
+    for line in escaped.lines() {
         writeln!(
             out,
             "{}",
@@ -381,7 +395,13 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    writeln!(out, "node: {} ({})", plan.node.name, labels.join(", "))?;
+    // Host and configuration data on one line each: newlines escaped too (escape::cell).
+    writeln!(
+        out,
+        "node: {} ({})",
+        escape::cell(&plan.node.name),
+        escape::cell(&labels.join(", "))
+    )?;
     match plan.mdev_handling {
         MdevHandling::Disabled => writeln!(
             out,
@@ -397,7 +417,7 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
             if plan.desired_types.is_empty() {
                 "(none: every removable mdev is removed)".to_string()
             } else {
-                plan.desired_types.join(", ")
+                escape::cell(&plan.desired_types.join(", "))
             }
         )?,
     }

@@ -627,6 +627,126 @@ fn the_largest_timeouts_do_not_panic() {
     );
 }
 
+/// Issue 12 item 10: a refusal (no terminal, no --yes) and early errors create no lock
+/// file and no audit log: the lock is taken and the audit log opened only once there is
+/// something to do and it was confirmed.
+#[test]
+fn refusal_and_early_errors_create_no_lock_or_audit_file() {
+    let host = Host::copy("t4-2x");
+    let lock = host.path("run/hostdev/lock");
+    let audit = host.path("var/log/hostdev/audit.jsonl");
+    let with_mdevs = Host::copy("t4-undesired-idle");
+    for (host, args) in [
+        (&host, &["apply"][..]),
+        (&with_mdevs, &["teardown", "--all"][..]),
+        (
+            &host,
+            &["apply", "--yes", "--plan", "/nonexistent/plan.json"][..],
+        ),
+    ] {
+        let (lock, audit) = (
+            host.path("run/hostdev/lock"),
+            host.path("var/log/hostdev/audit.jsonl"),
+        );
+        let r = run_on(host, args);
+        assert_ne!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(!lock.exists(), "{args:?} created the lock file");
+        assert!(!audit.exists(), "{args:?} created the audit log");
+    }
+    // a configuration error
+    std::fs::write(host.config(), "mediatedDevicesConfiguration: [").unwrap();
+    let r = run_on(&host, &["apply", "--yes"]);
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(!lock.exists() && !audit.exists());
+}
+
+/// Issue 12 item 10: Ctrl-C at the confirmation prompt ends cleanly: no "IO error: read
+/// interrupted", the cursor shown again, exit 1 "aborted; nothing was changed".
+#[test]
+fn ctrl_c_at_the_prompt_aborts_cleanly() {
+    let host = Host::copy("t4-1x");
+    let before = host.snapshot();
+    let (code, out) = ctrl_c_at_prompt(host.root());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("hostdev: aborted; nothing was changed"),
+        "{out}"
+    );
+    assert!(!out.contains("read interrupted"), "{out}");
+    assert!(out.contains("\x1b[?25h"), "cursor shown again: {out:?}");
+    assert_eq!(
+        before,
+        host.snapshot(),
+        "nothing written, no lock, no audit log"
+    );
+}
+
+/// Issue 12 item 9: on an SR-IOV GPU whose virtual functions are not enabled, `apply`
+/// shows the `sriov-manage -e` step as `plan` does, not only "host already matches".
+#[test]
+fn apply_shows_the_problems_plan_shows() {
+    let host = Host::copy("a40-novfs");
+    let r = run_on(&host, &["apply", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("host already matches"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("sriov-manage -e 0000:41:00.0"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("sriov-manage -e 0000:41:00.0"),
+        "the journal of the boot unit shows it too: {}",
+        r.stderr
+    );
+    let j = run_on(&host, &["apply", "--yes", "-o", "json"]).json();
+    assert!(j["plan"]["problems"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("sriov-manage -e 0000:41:00.0")));
+}
+
+/// Run `apply` on a pty (util-linux `script`), wait for its prompt, then type Ctrl-C.
+fn ctrl_c_at_prompt(root: &Path) -> (i32, String) {
+    use std::io::{Read, Write};
+    let cmd = format!(
+        "{} --root {} -f {} --node-name node1 apply",
+        BIN,
+        root.display(),
+        root.join("config.yaml").display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` (package bsdutils) runs the command on a pty");
+    // A run that ignores Ctrl-C would hang the test: end it after 30 s (it then fails).
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    });
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("[y/N]") {
+        let n = stdout.read(&mut buf).expect("read the prompt");
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"\x03").expect("Ctrl-C");
+    stdin.flush().expect("flush");
+    stdout.read_to_end(&mut seen).expect("rest of the output");
+    let status = child.wait().expect("wait");
+    drop(stdin);
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&seen).into_owned(),
+    )
+}
+
 /// Issue 12 item 10: not root on the real root is exit 77 before a missing default
 /// configuration (66) — the remedy is sudo either way. Runs as `nobody` (via setpriv when
 /// the tests run as root); nothing is changed, since the run is refused first.

@@ -250,3 +250,23 @@ fn missing_config_exits_66() {
     let r = Host::bundled("no-mdev").cmd().arg("env").run();
     assert_eq!(r.code, 66, "{}", r.stderr);
 }
+
+/// Issue 12 item 10: two resource names that KubeVirt maps to one variable (`a.b/c`,
+/// `a/b.c`) are both printed, with a warning naming them (there was none).
+#[test]
+fn resources_with_one_variable_name_are_warned_about() {
+    let cfg = "permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: \"8086:37c8\"\n    resourceName: intel.com/qat.x\n  - pciVendorSelector: \"8086:1521\"\n    resourceName: intel.com.qat/x\n";
+    let r = Host::bundled("env-mixed")
+        .cmd()
+        .args(["-f", "-", "env"])
+        .stdin(cfg)
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "warning: PCI_RESOURCE_INTEL_COM_QAT_X is the variable of resources \"intel.com/qat.x\" and \"intel.com.qat/x\""
+        ),
+        "{}",
+        r.stderr
+    );
+}

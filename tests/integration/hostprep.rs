@@ -125,6 +125,70 @@ fn bind_from_an_mdev_only_config_has_nothing_to_do() {
     assert_eq!(before, host.snapshot(), "nothing written");
 }
 
+/// Issue 12 item 8: `bind vfio --from-config` binds what the selectors match and warns for
+/// each selector that matches nothing (it used to bind nothing and exit 66); exit 0 when
+/// every matching device is bound (here: the T4, already on vfio-pci).
+#[test]
+fn bind_from_config_binds_what_matches_and_warns_for_the_rest() {
+    let host = Host::copy("host-intel");
+    std::fs::write(
+        host.config(),
+        "permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: \"10DE:1EB8\"\n    resourceName: nvidia.com/T4\n  - pciVendorSelector: \"DEAD:BEEF\"\n    resourceName: example.com/absent\n",
+    )
+    .unwrap();
+    // the other T4 is on vfio-pci too (the fake tree does not react to a real bind)
+    let link = host.path("sys/bus/pci/devices/0000:3b:00.0/driver");
+    let dir = std::fs::canonicalize(link.parent().unwrap()).unwrap();
+    std::fs::remove_file(dir.join("driver")).unwrap();
+    std::os::unix::fs::symlink("../../../../bus/pci/drivers/vfio-pci", dir.join("driver")).unwrap();
+    let r = host.run(&["bind", "vfio", "--from-config", "--yes"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("no PCI device matches pciVendorSelector dead:beef on this host; skipped"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("0000:5e:00.0"), "{}", r.stdout);
+    assert!(r.stdout.contains("already-bound"), "{}", r.stdout);
+    // named on the command line, a selector matching nothing is still exit 66
+    let r = host.run(&["bind", "vfio", "--yes", "dead:beef"]);
+    assert_eq!(r.code, 66, "{}", r.stderr);
+}
+
+/// Issue 12 item 8: a matching device that can be bound is bound (dry run: its writes are
+/// shown) while another selector matches nothing.
+#[test]
+fn bind_from_config_dry_run_shows_the_writes_of_the_matching_devices() {
+    let host = Host::copy("host-intel");
+    std::fs::write(
+        host.config(),
+        "permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: \"8086:10D3\"\n    resourceName: intel.com/nic\n  - pciVendorSelector: \"DEAD:BEEF\"\n    resourceName: example.com/absent\n",
+    )
+    .unwrap();
+    let r = host.run(&["bind", "vfio", "--from-config", "--dry-run"]);
+    assert!(
+        r.stdout
+            .contains("echo vfio-pci > /sys/bus/pci/devices/0000:19:00.0/driver_override"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(r.stderr.contains("dead:beef"), "{}", r.stderr);
+}
+
+/// Issue 12 item 10: a refused `bind vfio` (no terminal, no --yes) creates no lock file and
+/// no audit log.
+#[test]
+fn bind_refusal_creates_no_lock_or_audit_file() {
+    let host = Host::copy("host-intel");
+    let r = host.cmd().args(["bind", "vfio", "0000:19:00.0"]).run();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("stdin is not a terminal"), "{}", r.stderr);
+    assert!(!host.path("run/hostdev/lock").exists());
+    assert!(!host.path("var/log/hostdev/audit.jsonl").exists());
+}
+
 /// Issue 12 item 10: an address past the last device (1f) or function (7) is a usage error
 /// (64) naming the bad part, not a missing device (66), for `bind vfio` and `iommu groups`.
 #[test]

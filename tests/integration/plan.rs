@@ -365,3 +365,73 @@ fn the_hostname_label_is_refused() {
     assert_eq!(r.code, 64, "{}", r.stderr);
     assert!(r.stderr.contains("use --node-name instead"), "{}", r.stderr);
 }
+
+/// Issue 12 item 10: control characters from the host (a type name, the host name) are
+/// escaped in tables and text (`\e`, `\x0d`, a newline in a cell as `\n`), never written raw;
+/// JSON keeps its own escaping.
+#[test]
+fn control_characters_from_the_host_are_escaped_in_tables() {
+    let host = Host::copy("t4-1x");
+    let types = host.path("sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types");
+    std::fs::write(
+        types.join("nvidia-222/name"),
+        "GRID T4-1B\x1b]0;pwned\x07\r\nfake row\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(host.path("etc")).unwrap();
+    std::fs::write(
+        host.path("etc/hostname"),
+        "node\x1b[2J\u{9b}1\nfake: line\n",
+    )
+    .unwrap();
+    for args in [&["list-types"][..], &["plan"][..]] {
+        let r = host.run(args);
+        assert!(r.code == 0 || r.code == 2, "{args:?}: {}", r.stderr);
+        assert!(
+            !r.stdout.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?}: raw control characters in {:?}",
+            r.stdout
+        );
+        if args == ["list-types"] {
+            assert!(
+                r.stdout
+                    .contains("GRID T4-1B\\e]0;pwned\\x07\\x0d\\nfake row"),
+                "{}",
+                r.stdout
+            );
+        } else {
+            assert!(
+                r.stdout.contains("node: node\\e[2J\\x9b1\\nfake: line ("),
+                "{}",
+                r.stdout
+            );
+        }
+    }
+    let r = host.run(&["list-types", "-o", "json"]);
+    assert!(
+        r.stdout
+            .contains("GRID T4-1B\\u001b]0;pwned\\u0007\\r\\nfake row"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Issue 12 item 10: a configuration file that is not UTF-8 is invalid (65, was 66), with
+/// the line and column of the first bad byte.
+#[test]
+fn a_non_utf8_configuration_is_65_with_a_position() {
+    let host = Host::copy("t4-1x");
+    std::fs::write(
+        host.config(),
+        b"mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvi\xffdia-222]\n",
+    )
+    .unwrap();
+    let r = host.on_node("node1", &["plan"]);
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("config.yaml:2:28: not UTF-8 (byte 0xff at offset 57)"),
+        "{}",
+        r.stderr
+    );
+}

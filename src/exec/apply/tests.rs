@@ -780,3 +780,45 @@ fn audit_log_that_cannot_be_written_stops_before_the_next_host_write() {
     // the mdev that was made is recorded
     assert_eq!(State::load(&h.fs).unwrap().mdevs.len(), 1);
 }
+
+/// A plan that changed between showing it and taking the lock is not carried out: the
+/// job's refresh under the lock re-plans and refuses (exit 1, nothing written).
+#[test]
+fn plan_changed_after_it_was_shown_is_refused_under_the_lock() {
+    use crate::exec::pipeline::Job;
+    use clap::Parser;
+    let h = host("t4-2x");
+    let cli = crate::cli::Cli::try_parse_from([
+        "hostdev".as_ref(),
+        "--root".as_ref(),
+        h.root.as_os_str(),
+        "plan".as_ref(),
+    ])
+    .unwrap();
+    let ctx = crate::context::Context::new(&cli.global).unwrap();
+    let config = cfg(T4_222);
+    let node = Node::new(NODE, &[]);
+    let inv = Inventory::scan(&h.fs).unwrap();
+    let p = plan(&config, &node, &inv);
+    let source = crate::exec::apply::Source::Config {
+        shown: "c".into(),
+        config: &config,
+        node: &node,
+    };
+    let mut job = crate::exec::apply::ApplyJob::new(p, source, inv, false);
+    job.refresh(&ctx).unwrap(); // unchanged: fine
+                                // another run creates an mdev meanwhile: the plan's creations change
+    make_by_hand(
+        &h,
+        "0000:3b:00.0",
+        "nvidia-222",
+        &crate::plan::mdev_uuid(NODE, "0000:3b:00.0", "nvidia-222", 0).to_string(),
+    );
+    let e = job.refresh(&ctx).unwrap_err();
+    assert_eq!(crate::error::exit_code(&e).as_i32(), 1);
+    assert!(
+        e.to_string()
+            .starts_with("the host changed after the plan was shown"),
+        "{e}"
+    );
+}

@@ -1,0 +1,213 @@
+//! `apply` as a pipeline [`Job`]: an mdev/vGPU plan made from the configuration (re-planned
+//! after the removals) or read from a saved plan (carried out exactly).
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{execute, execute_saved, Executor, Outcome};
+use crate::cli::Output;
+use crate::config::{Config, Node};
+use crate::context::Context;
+use crate::error::Code;
+use crate::exec::journal::WriteRecord;
+use crate::exec::pipeline::{changed_meanwhile, finish, plural, Job, Run, Work};
+use crate::host::inventory::Inventory;
+use crate::plan::{self, ActionKind, Plan, SCHEMA};
+use crate::render;
+
+#[derive(Serialize)]
+struct ApplyDoc<'a> {
+    schema: &'static str,
+    /// The configuration planned from (absent when a saved plan was applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<&'a str>,
+    /// The saved plan applied (`apply --plan FILE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved_plan: Option<&'a str>,
+    dry_run: bool,
+    /// `converged` (nothing to do), `applied`, `incomplete`, `dry-run`.
+    result: &'static str,
+    plan: &'a Plan,
+    writes: &'a [WriteRecord],
+    #[serde(flatten)]
+    outcome: &'a Outcome,
+}
+
+/// Where the plan came from.
+pub enum Source<'a> {
+    /// Computed from the configuration (`shown`: how to name it).
+    Config {
+        shown: String,
+        config: &'a Config,
+        node: &'a Node,
+    },
+    /// Read from a saved plan.
+    Saved { shown: String },
+}
+
+pub struct ApplyJob<'a> {
+    pub plan: Plan,
+    source: Source<'a>,
+    /// The host the plan was made against (re-read under the lock).
+    inv: Inventory,
+    dry_run: bool,
+}
+
+impl<'a> ApplyJob<'a> {
+    pub fn new(plan: Plan, source: Source<'a>, inv: Inventory, dry_run: bool) -> Self {
+        ApplyJob {
+            plan,
+            source,
+            inv,
+            dry_run,
+        }
+    }
+
+    fn shown(&self) -> (Option<&str>, Option<&str>) {
+        match &self.source {
+            Source::Config { shown, .. } => (Some(shown), None),
+            Source::Saved { shown } => (None, Some(shown)),
+        }
+    }
+
+    fn document(
+        &self,
+        out: &mut dyn Write,
+        f: Output,
+        result: &'static str,
+        run: Option<&Run>,
+    ) -> Result<()> {
+        let (config, saved_plan) = self.shown();
+        let none = Outcome::default();
+        render::document(
+            out,
+            f,
+            &ApplyDoc {
+                schema: SCHEMA,
+                config,
+                saved_plan,
+                dry_run: self.dry_run,
+                result,
+                plan: &self.plan,
+                writes: run.map_or(&[], |r| r.writes),
+                outcome: run.map_or(&none, |r| r.outcome),
+            },
+        )
+    }
+
+    /// Nothing to do: say so, with the problems `plan` shows (an SR-IOV GPU whose VFs are
+    /// not enabled needs `sriov-manage -e` before it can take vGPUs).
+    fn converged(&self, ctx: &Context, out: &mut dyn Write) -> Result<Code> {
+        for p in &self.plan.problems {
+            log::warn!("{}: {}", p.address, p.message);
+        }
+        match ctx.output {
+            Output::Table => {
+                match &self.source {
+                    Source::Config { shown, .. } => writeln!(out, "host already matches {shown}")?,
+                    Source::Saved { shown } => {
+                        writeln!(out, "the saved plan {shown} has no changes; nothing to do")?
+                    }
+                }
+                if !self.plan.problems.is_empty() {
+                    writeln!(out, "\nnot ready for vGPUs (fix, then re-run):")?;
+                    for p in &self.plan.problems {
+                        writeln!(out, "  {}", p.message)?;
+                    }
+                }
+            }
+            f => self.document(out, f, "converged", None)?,
+        }
+        Ok(Code::Ok)
+    }
+}
+
+impl Job for ApplyJob<'_> {
+    fn work(&self) -> Work {
+        let p = &self.plan;
+        if p.is_noop() && p.blocked.is_empty() {
+            return Work::Nothing;
+        }
+        let n = p.actions.len();
+        if n == 0 {
+            return Work::NoWrites;
+        }
+        let removals = p.count(ActionKind::Remove) + p.count(ActionKind::ClearVgpuType);
+        let creations = n - removals;
+        Work::Writes(format!(
+            "apply {n} change{} to this host ({removals} removal{}, {creations} creation{})?",
+            plural(n),
+            plural(removals),
+            plural(creations),
+        ))
+    }
+
+    fn show(&self, out: &mut dyn Write, dry_run: bool) -> Result<()> {
+        render::plan_table(out, &self.plan)?;
+        writeln!(out)?;
+        if dry_run {
+            writeln!(out, "dry run: these writes would be made (none were):")?;
+        }
+        Ok(())
+    }
+
+    fn refresh(&mut self, ctx: &Context) -> Result<()> {
+        let inv = Inventory::scan(&ctx.sysfs)?;
+        if let Source::Config { config, node, .. } = &self.source {
+            let again = plan::plan(config, node, &inv);
+            if again.actions != self.plan.actions {
+                return Err(changed_meanwhile("apply"));
+            }
+            self.plan = again;
+        }
+        self.inv = inv;
+        Ok(())
+    }
+
+    fn execute(&mut self, ctx: &Context, exec: &mut Executor, _out: &mut dyn Write) -> Result<()> {
+        match &self.source {
+            Source::Config { config, node, .. } => {
+                let mut replan = || -> Result<Plan> {
+                    Ok(plan::plan(config, node, &Inventory::scan(&ctx.sysfs)?))
+                };
+                execute(exec, &self.plan, &mut replan)
+            }
+            Source::Saved { .. } => execute_saved(exec, &self.plan, &self.inv),
+        }
+    }
+
+    fn report(&self, ctx: &Context, out: &mut dyn Write, run: Option<&Run>) -> Result<Code> {
+        let Some(run) = run else {
+            return self.converged(ctx, out);
+        };
+        if run.dry_run {
+            let unknown: Vec<&str> = self
+                .plan
+                .cards
+                .iter()
+                .filter(|p| p.create.is_none())
+                .map(|p| p.address.as_str())
+                .collect();
+            if !unknown.is_empty() {
+                log::warn!(
+                    "the creations on {} are planned after the removals run (their count is known only then); a real run writes them",
+                    unknown.join(", ")
+                );
+            }
+        }
+        let result = if run.dry_run {
+            "dry-run"
+        } else if run.outcome.complete() {
+            "applied"
+        } else {
+            "incomplete"
+        };
+        match ctx.output {
+            Output::Table => render::run::summary(out, run.outcome, run.dry_run)?,
+            f => self.document(out, f, result, Some(run))?,
+        }
+        Ok(finish("apply", run.outcome))
+    }
+}

@@ -1,0 +1,236 @@
+//! `bind vfio` as a pipeline [`Job`]: bind what the bind planner chose, one device at a
+//! time through the journal (driver_override, unbind, drivers_probe, verify), each
+//! recorded in the state file before its writes.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::Output;
+use crate::context::Context;
+use crate::error::{fail, Code};
+use crate::exec::apply::Executor;
+use crate::exec::journal::WriteRecord;
+use crate::exec::pipeline::{changed_meanwhile, Job, Run, Work};
+use crate::exec::vfio::{self, DeviceOutcome, DeviceResult, VFIO_PCI};
+use crate::host::inventory::Inventory;
+use crate::plan::bind::{self, BindPlan};
+use crate::plan::SCHEMA;
+use crate::render;
+
+#[derive(Serialize)]
+struct BindDoc<'a> {
+    schema: &'static str,
+    dry_run: bool,
+    devices: &'a [DeviceResult],
+    writes: &'a [WriteRecord],
+}
+
+pub struct BindJob {
+    selected: Vec<String>,
+    with_group: bool,
+    dry_run: bool,
+    plan: BindPlan,
+    inv: Inventory,
+    results: Vec<DeviceResult>,
+}
+
+/// Plan the binding of `selected` on the host `inv`.
+fn plan_on(ctx: &Context, inv: &Inventory, selected: &[String], with_group: bool) -> BindPlan {
+    bind::plan(inv, selected, with_group, &|d| {
+        vfio::host_use(&ctx.sysfs, inv, d)
+    })
+}
+
+impl BindJob {
+    pub fn new(
+        ctx: &Context,
+        inv: Inventory,
+        selected: Vec<String>,
+        with_group: bool,
+        dry_run: bool,
+    ) -> Self {
+        let plan = plan_on(ctx, &inv, &selected, with_group);
+        BindJob {
+            selected,
+            with_group,
+            dry_run,
+            plan,
+            inv,
+            results: Vec::new(),
+        }
+    }
+
+    fn results(&self, extra: &[DeviceResult]) -> Vec<DeviceResult> {
+        let mut all: Vec<DeviceResult> =
+            self.plan
+                .already
+                .iter()
+                .map(|a| DeviceResult::of(&self.inv, a, DeviceOutcome::AlreadyBound))
+                .chain(self.plan.refused.iter().map(|(a, r)| {
+                    DeviceResult::of(&self.inv, a, DeviceOutcome::Refused(r.clone()))
+                }))
+                .chain(extra.iter().cloned())
+                .collect();
+        all.sort_by(|a, b| a.address.cmp(&b.address));
+        all
+    }
+
+    fn print(
+        &self,
+        ctx: &Context,
+        out: &mut dyn Write,
+        results: &[DeviceResult],
+        writes: &[WriteRecord],
+    ) -> Result<()> {
+        match ctx.output {
+            Output::Table => {
+                if self.dry_run && !writes.is_empty() {
+                    writeln!(out)?;
+                }
+                render::run::device_table(out, results)
+            }
+            f => render::document(
+                out,
+                f,
+                &BindDoc {
+                    schema: SCHEMA,
+                    dry_run: self.dry_run,
+                    devices: results,
+                    writes,
+                },
+            ),
+        }
+    }
+}
+
+impl Job for BindJob {
+    fn work(&self) -> Work {
+        if !self.plan.refused.is_empty() || self.plan.bind.is_empty() {
+            return Work::Nothing;
+        }
+        Work::Writes(format!(
+            "bind {} device(s) to vfio-pci?",
+            self.plan.bind.len()
+        ))
+    }
+
+    fn show(&self, out: &mut dyn Write, dry_run: bool) -> Result<()> {
+        writeln!(out, "bind {} device(s) to vfio-pci:", self.plan.bind.len())?;
+        for a in &self.plan.bind {
+            let d = self.inv.pci_device(a);
+            writeln!(
+                out,
+                "  {a}  {}  {} -> vfio-pci",
+                d.map(|d| d.vendor_device()).unwrap_or_default(),
+                d.and_then(|d| d.driver.clone())
+                    .unwrap_or_else(|| "(no driver)".into())
+            )?;
+        }
+        writeln!(out)?;
+        if dry_run {
+            writeln!(out, "dry run: these writes would be made (none were):")?;
+        }
+        Ok(())
+    }
+
+    fn refresh(&mut self, ctx: &Context) -> Result<()> {
+        let inv = Inventory::scan(&ctx.sysfs)?;
+        let again = plan_on(ctx, &inv, &self.selected, self.with_group);
+        if again.bind != self.plan.bind || !again.refused.is_empty() {
+            return Err(changed_meanwhile("bind vfio"));
+        }
+        self.plan = again;
+        self.inv = inv;
+        Ok(())
+    }
+
+    fn execute(&mut self, ctx: &Context, exec: &mut Executor, out: &mut dyn Write) -> Result<()> {
+        load_vfio_pci(ctx, self.dry_run, out)?;
+        self.results = vfio::bind_all(exec, &self.inv, &self.plan.bind);
+        Ok(())
+    }
+
+    fn verify(&self, _after: &Inventory, _outcome: &crate::exec::apply::Outcome) -> Vec<String> {
+        // each binding is verified right after its writes (the `driver` link)
+        Vec::new()
+    }
+
+    fn report(&self, ctx: &Context, out: &mut dyn Write, run: Option<&Run>) -> Result<Code> {
+        let Some(run) = run else {
+            for (a, why) in &self.plan.refused {
+                log::error!("refusing to bind {a} to vfio-pci: {why}");
+            }
+            let refused = !self.plan.refused.is_empty();
+            if refused {
+                log::error!("nothing was changed");
+            }
+            self.print(ctx, out, &self.results(&[]), &[])?;
+            return Ok(Code::failure_if(refused));
+        };
+        let results = self.results(&self.results);
+        self.print(ctx, out, &results, run.writes)?;
+        let failed = self.results.iter().any(|r| {
+            matches!(
+                r.outcome,
+                DeviceOutcome::Failed(_) | DeviceOutcome::Skipped(_)
+            )
+        });
+        if failed {
+            let done: Vec<&str> = results
+                .iter()
+                .filter(|r| r.outcome == DeviceOutcome::Bound)
+                .map(|r| r.address.as_str())
+                .collect();
+            log::error!(
+                "bind vfio incomplete: bound {}; see the failures above",
+                if done.is_empty() {
+                    "none".to_string()
+                } else {
+                    done.join(", ")
+                }
+            );
+        }
+        Ok(Code::failure_if(failed))
+    }
+}
+
+/// `modprobe vfio-pci` when its driver directory is absent: run on the real root; under a
+/// fake root only say what would be run.
+fn load_vfio_pci(ctx: &Context, dry_run: bool, out: &mut dyn Write) -> Result<()> {
+    let drv = ctx
+        .sysfs
+        .path(crate::host::sysfs::PCI_DRIVERS)
+        .join(VFIO_PCI);
+    if ctx.sysfs.exists(&drv) {
+        return Ok(());
+    }
+    if dry_run {
+        writeln!(out, "modprobe vfio-pci")?;
+        return Ok(());
+    }
+    if !ctx.sysfs.is_real_root() {
+        log::warn!(
+            "vfio-pci is not loaded ({} is missing); on the real root hostdev would run `modprobe vfio-pci` now",
+            ctx.sysfs.display(&drv)
+        );
+        return Ok(());
+    }
+    let st = std::process::Command::new("modprobe")
+        .arg("vfio-pci")
+        .status()
+        .map_err(|e| {
+            fail(
+                Code::Failure,
+                format!("running `modprobe vfio-pci`: {e}; nothing was changed"),
+            )
+        })?;
+    if !st.success() {
+        return Err(fail(
+            Code::Failure,
+            format!("`modprobe vfio-pci` failed ({st}); nothing was changed. Is the vfio-pci module installed?"),
+        ));
+    }
+    Ok(())
+}

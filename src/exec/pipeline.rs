@@ -1,0 +1,155 @@
+//! The one road every change to the host takes (`apply`, `apply --plan`, `teardown`,
+//! `bind vfio`). A command plans from an unlocked read of the host (pure planners in
+//! `plan/`), wraps the plan in a [`Job`], and calls [`run`]:
+//!
+//! 1. nothing to do → report, stop (no lock, no audit log);
+//! 2. show the plan (tables), confirm (`--yes`, a terminal prompt, or refuse);
+//! 3. take the lock and open the journal (audit log) — only now;
+//! 4. read the host again under the lock and plan again: a plan that changed since it
+//!    was shown is not carried out (exit 1, nothing changed);
+//! 5. execute through the [`Executor`] (the one write helper, the journal; in-use
+//!    re-checks before destructive writes; the state file recorded per batch);
+//! 6. read the host again and verify; 7. report (document or summary) and exit code.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::cli::{MutateArgs, Output};
+use crate::context::Context;
+use crate::error::{fail, Code};
+use crate::exec::apply::{self, Executor, Outcome};
+use crate::exec::journal::WriteRecord;
+use crate::exec::state::State;
+use crate::exec::{confirm, interrupt, mutate};
+use crate::host::inventory::Inventory;
+
+/// What a job has to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    /// Nothing: report without taking the lock.
+    Nothing,
+    /// Only records to tidy (state file) or in-use items to report: no prompt.
+    NoWrites,
+    /// Host writes: confirm with this question.
+    Writes(String),
+}
+
+/// A finished (or dry) run, for the report.
+pub struct Run<'a> {
+    pub outcome: &'a Outcome,
+    pub writes: &'a [WriteRecord],
+    pub dry_run: bool,
+}
+
+/// One kind of change carried out by [`run`].
+pub trait Job {
+    fn work(&self) -> Work;
+    /// Table mode, before the prompt: what will be done (and, in a dry run, the line
+    /// announcing the writes).
+    fn show(&self, out: &mut dyn Write, dry_run: bool) -> Result<()>;
+    /// Under the lock, before any write: read the host again and plan again; an error
+    /// when the plan is no longer the one shown.
+    fn refresh(&mut self, ctx: &Context) -> Result<()>;
+    fn execute(&mut self, ctx: &Context, exec: &mut Executor, out: &mut dyn Write) -> Result<()>;
+    /// Differences between the re-read host and what was done.
+    fn verify(&self, after: &Inventory, outcome: &Outcome) -> Vec<String> {
+        apply::verify(after, outcome)
+    }
+    /// Print the result (`None`: there was nothing to do) and choose the exit code.
+    fn report(&self, ctx: &Context, out: &mut dyn Write, run: Option<&Run>) -> Result<Code>;
+}
+
+/// Carry out a job (see the module documentation for the steps).
+pub fn run(
+    ctx: &Context,
+    args: &MutateArgs,
+    job: &mut dyn Job,
+    out: &mut dyn Write,
+) -> Result<Code> {
+    let work = job.work();
+    if work == Work::Nothing {
+        return job.report(ctx, out, None);
+    }
+    if ctx.output == Output::Table {
+        job.show(out, args.dry_run)?;
+        out.flush()?;
+    }
+    if let Work::Writes(prompt) = &work {
+        if !args.dry_run && !confirm::confirm(prompt, args.yes)? {
+            log::error!("aborted; nothing was changed");
+            return Ok(Code::Failure);
+        }
+    }
+    let mut session = mutate::begin(ctx, args)?;
+    if !args.dry_run {
+        job.refresh(ctx)?;
+    }
+    let mut state = State::load(&ctx.sysfs)?;
+    let stop = interrupt::requested;
+    let mut exec = Executor::new(&mut session.journal, &mut state, &stop);
+    job.execute(ctx, &mut exec, out)?;
+    let mut outcome = exec.outcome;
+    if !args.dry_run && !outcome.done.is_empty() {
+        let after = Inventory::scan(&ctx.sysfs)?;
+        outcome.differences = job.verify(&after, &outcome);
+    }
+    let run = Run {
+        outcome: &outcome,
+        writes: session.journal.writes(),
+        dry_run: args.dry_run,
+    };
+    job.report(ctx, out, Some(&run))
+}
+
+/// The error for a plan that changed between showing it and taking the lock.
+pub fn changed_meanwhile(command: &str) -> anyhow::Error {
+    fail(
+        Code::Failure,
+        format!(
+            "the host changed after the plan was shown (another run, or a device came or went); \
+             nothing was changed: run `hostdev {command}` again"
+        ),
+    )
+}
+
+/// The closing diagnostic and the exit code of an mdev/vGPU run: 0 when everything was
+/// done, else 1.
+pub fn finish(command: &str, o: &Outcome) -> Code {
+    if o.complete() {
+        return Code::Ok;
+    }
+    let mut parts = Vec::new();
+    if o.interrupted {
+        parts.push("interrupted".to_string());
+    }
+    if !o.failed.is_empty() {
+        parts.push(format!("{} write(s) failed", o.failed.len()));
+    }
+    if !o.not_done.is_empty() {
+        parts.push(format!("{} change(s) not done", o.not_done.len()));
+    }
+    if !o.in_use.is_empty() {
+        parts.push(format!("{} mdev(s) in use left alone", o.in_use.len()));
+    }
+    if !o.differences.is_empty() {
+        parts.push(format!(
+            "{} difference(s) after verification",
+            o.differences.len()
+        ));
+    }
+    if !o.errors.is_empty() {
+        parts.push(o.errors.join("; "));
+    }
+    // An error, so shown even with -q.
+    log::error!("{command} incomplete: {}", parts.join(", "));
+    Code::Failure
+}
+
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

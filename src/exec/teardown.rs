@@ -1,0 +1,276 @@
+//! `teardown` as a pipeline [`Job`]: remove what the teardown planner chose (mdevs, vGPU
+//! types), drop state records of what is already gone, and return recorded vfio bindings
+//! to their original drivers.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::Output;
+use crate::context::Context;
+use crate::error::Code;
+use crate::exec::apply::{Executor, Outcome};
+use crate::exec::journal::WriteRecord;
+use crate::exec::pipeline::{changed_meanwhile, finish, Job, Run, Work};
+use crate::exec::state::State;
+use crate::exec::vfio::{self, DeviceOutcome, DeviceResult};
+use crate::host::inventory::Inventory;
+use crate::plan::teardown::{self, Restore, Scope, TeardownPlan};
+use crate::plan::{Action, SCHEMA};
+use crate::render;
+
+#[derive(Serialize)]
+struct TeardownDoc<'a> {
+    schema: &'static str,
+    dry_run: bool,
+    result: &'static str,
+    remove: &'a [Action],
+    writes: &'a [WriteRecord],
+    #[serde(flatten)]
+    outcome: &'a Outcome,
+    vfio: &'a VfioTeardown,
+}
+
+/// The vfio part of a teardown.
+#[derive(Debug, Default, Serialize)]
+pub struct VfioTeardown {
+    /// Devices recorded in the state's `vfio` section that were not returned.
+    pub left_bound: Vec<String>,
+    pub note: Option<String>,
+    /// Recorded devices looked at (restored, skipped or failed).
+    pub handled: usize,
+}
+
+pub struct TeardownJob {
+    plan: TeardownPlan,
+    scope: Scope,
+    /// `--vfio` was given: the vfio note is always printed.
+    vfio_asked: bool,
+    dry_run: bool,
+    inv: Inventory,
+    results: Vec<DeviceResult>,
+}
+
+impl TeardownJob {
+    pub fn new(
+        state: &State,
+        inv: Inventory,
+        scope: Scope,
+        vfio_asked: bool,
+        dry_run: bool,
+    ) -> Self {
+        TeardownJob {
+            plan: teardown::plan(state, &inv, scope),
+            scope,
+            vfio_asked,
+            dry_run,
+            inv,
+            results: Vec::new(),
+        }
+    }
+
+    fn vfio_pending(&self) -> bool {
+        self.scope.vfio && !self.plan.vfio.is_empty()
+    }
+
+    /// Drop the records of mdevs and VFs that are already gone (nothing to write).
+    fn drop_stale(&self, exec: &mut Executor) {
+        if self.dry_run {
+            return;
+        }
+        let p = &self.plan;
+        if !p.stale_vfs.is_empty() {
+            p.stale_vfs.iter().for_each(|a| {
+                exec.state.drop_vgpu_vf(a);
+            });
+            exec.save_state();
+            log::debug!(
+                "dropped {} VF(s) from the state file that no longer carry a vGPU type: {}",
+                p.stale_vfs.len(),
+                p.stale_vfs.join(", ")
+            );
+        }
+        if !p.stale_mdevs.is_empty() {
+            // Already gone (e.g. after a reboot): forget them, nothing to write.
+            p.stale_mdevs.iter().for_each(|u| {
+                exec.state.drop_mdev(u);
+            });
+            exec.save_state();
+            log::debug!(
+                "dropped {} mdev(s) from the state file that are no longer on the host: {}",
+                p.stale_mdevs.len(),
+                p.stale_mdevs.join(", ")
+            );
+        }
+    }
+
+    fn vfio_report(&self) -> VfioTeardown {
+        if !self.scope.vfio {
+            return VfioTeardown::default();
+        }
+        if self.plan.vfio.is_empty() {
+            return VfioTeardown {
+                left_bound: Vec::new(),
+                note: Some(
+                    "no vfio bindings recorded in the state file; no driver to restore".into(),
+                ),
+                handled: 0,
+            };
+        }
+        let mut left_bound = Vec::new();
+        let mut lines = Vec::new();
+        for r in &self.results {
+            let to = r.original_driver.as_deref().unwrap_or("no driver");
+            let a = &r.address;
+            if r.outcome.left_bound() {
+                left_bound.push(a.clone());
+            }
+            let why = r.outcome.detail().unwrap_or_default();
+            lines.push(match &r.outcome {
+                DeviceOutcome::Restored => format!("{a}: returned to {to}"),
+                DeviceOutcome::WouldRestore => format!("{a}: would return to {to}"),
+                DeviceOutcome::Failed(_) => {
+                    log::error!("returning {a} to {to} failed: {why}");
+                    format!("{a}: FAILED to return to {to}: {why}")
+                }
+                _ => format!("{a}: skipped: {why}"),
+            });
+        }
+        VfioTeardown {
+            left_bound,
+            note: Some(lines.join("\n")),
+            handled: self.results.len(),
+        }
+    }
+}
+
+impl Job for TeardownJob {
+    fn work(&self) -> Work {
+        let p = &self.plan;
+        if !p.remove.is_empty() || self.vfio_pending() {
+            return Work::Writes(format!(
+                "remove {} mdev(s) or vGPU type(s){} from this host?",
+                p.remove.len(),
+                if self.vfio_pending() {
+                    format!(" and return {} vfio-bound device(s)", p.vfio.len())
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if !p.in_use.is_empty() || p.records_only() {
+            Work::NoWrites
+        } else {
+            Work::Nothing
+        }
+    }
+
+    fn show(&self, out: &mut dyn Write, dry_run: bool) -> Result<()> {
+        let targets = &self.plan.remove;
+        if !targets.is_empty() {
+            writeln!(
+                out,
+                "{} mdev(s) or vGPU type(s) to remove{}:",
+                targets.len(),
+                if self.scope.all { " (--all)" } else { "" }
+            )?;
+            for a in targets {
+                writeln!(out, "  {}", a.describe())?;
+            }
+            writeln!(out)?;
+        }
+        if dry_run && (!targets.is_empty() || self.vfio_pending()) {
+            writeln!(out, "dry run: these writes would be made (none were):")?;
+        }
+        Ok(())
+    }
+
+    fn refresh(&mut self, ctx: &Context) -> Result<()> {
+        let state = State::load(&ctx.sysfs)?;
+        let inv = Inventory::scan(&ctx.sysfs)?;
+        let again = teardown::plan(&state, &inv, self.scope);
+        let returns = |p: &TeardownPlan| -> Vec<Restore> {
+            p.vfio
+                .iter()
+                .filter(|r| matches!(r, Restore::Return(_)))
+                .cloned()
+                .collect()
+        };
+        if again.remove != self.plan.remove || returns(&again) != returns(&self.plan) {
+            return Err(changed_meanwhile("teardown"));
+        }
+        self.plan = again;
+        self.inv = inv;
+        Ok(())
+    }
+
+    fn execute(&mut self, _ctx: &Context, exec: &mut Executor, _out: &mut dyn Write) -> Result<()> {
+        self.drop_stale(exec);
+        exec.outcome.in_use = self.plan.in_use.clone();
+        let (vfs, mdevs): (Vec<Action>, Vec<Action>) = self
+            .plan
+            .remove
+            .iter()
+            .cloned()
+            .partition(|a| a.vf().is_some());
+        exec.remove(&mdevs)?;
+        exec.clear_vgpu(&vfs)?;
+        if self.scope.vfio {
+            self.results = vfio::restore_all(exec, &self.inv, &self.plan.vfio);
+        }
+        Ok(())
+    }
+
+    fn report(&self, ctx: &Context, out: &mut dyn Write, run: Option<&Run>) -> Result<Code> {
+        let none = Outcome::default();
+        let outcome = run.map_or(&none, |r| r.outcome);
+        let vfio = self.vfio_report();
+        let nothing = self.plan.remove.is_empty() && outcome.in_use.is_empty() && vfio.handled == 0;
+        match ctx.output {
+            Output::Table => {
+                if nothing {
+                    writeln!(out, "nothing to tear down")?;
+                } else {
+                    render::run::summary(out, outcome, self.dry_run)?;
+                }
+                if let Some(n) = vfio
+                    .note
+                    .as_ref()
+                    .filter(|_| self.vfio_asked || !vfio.left_bound.is_empty())
+                {
+                    writeln!(out, "{n}")?;
+                }
+            }
+            f => render::document(
+                out,
+                f,
+                &TeardownDoc {
+                    schema: SCHEMA,
+                    dry_run: self.dry_run,
+                    result: if self.dry_run {
+                        "dry-run"
+                    } else if outcome.complete() && vfio.left_bound.is_empty() {
+                        "done"
+                    } else {
+                        "incomplete"
+                    },
+                    remove: &self.plan.remove,
+                    writes: run.map_or(&[], |r| r.writes),
+                    outcome,
+                    vfio: &vfio,
+                },
+            )?,
+        }
+        let code = finish("teardown", outcome);
+        if !vfio.left_bound.is_empty() {
+            log::error!(
+                "teardown incomplete: {} vfio-bound device(s) were not returned to their drivers: {}",
+                vfio.left_bound.len(),
+                vfio.left_bound.join(", ")
+            );
+            return Ok(Code::Failure);
+        }
+        Ok(code)
+    }
+}

@@ -4,7 +4,11 @@
 existing mdevs, each on its own VF, one type per physical GPU (equal-size rule), and a
 config.yaml desiring a few types.
 
-    python3 bench/gen_large.py DIR [--gpus 8] [--vfs 32] [--types 25] [--mdevs 256] [--check]
+    python3 bench/gen_large.py DIR [--gpus 8] [--vfs 32] [--types 25] [--mdevs 256]
+                               [--scale N] [--check]
+
+--scale N repeats the whole host in N PCI domains (0000, 0001, ...): N times the GPUs,
+VFs, type directories and mdevs (the scaling run of bench/run.sh uses 1, 4 and 16).
 
 DIR must not exist or be empty. Writes DIR/sys, DIR/dev, DIR/proc and DIR/config.yaml.
 Existing mdevs per GPU cycle through A40-1Q (nvidia-555), A40-1B (nvidia-563) and
@@ -44,7 +48,7 @@ permittedHostDevices:
 PF_BUSES = [0x17, 0x31, 0x4B, 0x65, 0x98, 0xB1, 0xCA, 0xE3]
 
 
-def build(gpus, vfs, ntypes, nmdevs):
+def build(gpus, vfs, ntypes, nmdevs, scale=1):
     if ntypes > len(mk.A40_TYPES):
         raise SystemExit(f"at most {len(mk.A40_TYPES)} types")
     if gpus > len(PF_BUSES):
@@ -56,7 +60,7 @@ def build(gpus, vfs, ntypes, nmdevs):
     per_gpu = [nmdevs // gpus + (1 if g < nmdevs % gpus else 0) for g in range(gpus)]
     h = mk.Host(group_base=10)
     plan = []  # (pf bdf, [(vf index, type)])
-    for g in range(gpus):
+    for dom, g in ((d, g) for d in range(scale) for g in range(gpus)):
         bus = PF_BUSES[g]
         k = per_gpu[g]
         tid = None
@@ -67,7 +71,7 @@ def build(gpus, vfs, ntypes, nmdevs):
                 raise SystemExit(f"no type fits {k} mdevs on one GPU")
             tid = fitting[g % len(fitting)]
         vf_state = {i: tid for i in range(k)}
-        pf = h.a40_with_vfs(f"0000:{bus - 1:02x}:01.0", f"0000:{bus:02x}:00.0", nvfs=vfs,
+        pf = h.a40_with_vfs(f"{dom:04x}:{bus - 1:02x}:01.0", f"{dom:04x}:{bus:02x}:00.0", nvfs=vfs,
                             types=types, vf_state=vf_state, numa_node=0 if g < gpus // 2 else 1)
         plan.append((pf.bdf, [(i, tid) for i in range(k)]))
     n = 0
@@ -85,12 +89,13 @@ def main(argv=None):
     ap.add_argument("--vfs", type=int, default=32)
     ap.add_argument("--types", type=int, default=25)
     ap.add_argument("--mdevs", type=int, default=256)
+    ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--check", action="store_true", help="run mkfixture's self-check afterwards")
     a = ap.parse_args(argv)
     if os.path.exists(a.dir) and os.listdir(a.dir):
         raise SystemExit(f"{a.dir}: exists and is not empty")
     t0 = time.perf_counter()
-    h = build(a.gpus, a.vfs, a.types, a.mdevs)
+    h = build(a.gpus, a.vfs, a.types, a.mdevs, a.scale)
     h.write(a.dir)
     with open(os.path.join(a.dir, "config.yaml"), "w") as f:
         f.write(CONFIG)

@@ -42,7 +42,7 @@ impl Context {
     pub fn config_path(&self) -> PathBuf {
         self.config_path
             .clone()
-            .unwrap_or_else(|| self.sysfs.path(crate::host::sysfs::DEFAULT_CONFIG))
+            .unwrap_or_else(|| self.sysfs.default_config())
     }
 
     /// Load and validate the configuration; warnings go to stderr.

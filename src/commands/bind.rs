@@ -64,8 +64,7 @@ fn named(ctx: &Context, inv: &Inventory, args: &[DeviceArg]) -> Result<Vec<Strin
             Code::NotFound,
             format!(
                 "no PCI device {addr} under {}; `hostdev iommu groups` lists the devices",
-                ctx.sysfs
-                    .display(&ctx.sysfs.path(crate::host::sysfs::PCI_DEVICES))
+                ctx.sysfs.display(&ctx.sysfs.pci_devices())
             ),
         ));
     }

@@ -8,7 +8,6 @@ use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::Inventory;
 use crate::host::iommu::{self, BootLoader, HostFacts, Status};
-use crate::host::sysfs;
 use crate::plan::SCHEMA;
 use crate::render::{self, CheckDoc, GroupDevice, GroupDoc, GroupsDoc, Summary};
 use anyhow::Result;
@@ -62,7 +61,7 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
                     Code::NotFound,
                     format!(
                         "--device {a}: no PCI device {addr} under {}",
-                        ctx.sysfs.display(&ctx.sysfs.path(sysfs::PCI_DEVICES))
+                        ctx.sysfs.display(&ctx.sysfs.pci_devices())
                     ),
                 ));
             };
@@ -82,10 +81,10 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
     if all.is_empty() {
         log::warn!(
             "no IOMMU groups under {}: the IOMMU is off or absent; see `hostdev iommu check`",
-            ctx.sysfs.display(&ctx.sysfs.path(sysfs::IOMMU_GROUPS))
+            ctx.sysfs.display(&ctx.sysfs.iommu_groups())
         );
     }
-    let groups_dir = ctx.sysfs.path(sysfs::IOMMU_GROUPS);
+    let groups_dir = ctx.sysfs.iommu_groups();
     let groups = all
         .iter()
         .filter(|g| !args.gpu || g.devices.iter().any(|d| d.is_gpu()))

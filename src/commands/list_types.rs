@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, _args: &ListTypesArgs, out: &mut dyn Write) -> Result<
     if doc.parents.is_empty() && !vendor_vfio {
         log::warn!(
             "no mdev parents under {}: no mdev-capable driver is loaded (NVIDIA vGPU manager, i915 GVT-g, ...) or its types are not published yet",
-            ctx.sysfs.display(&ctx.sysfs.path(crate::host::sysfs::MDEV_BUS_CLASS))
+            ctx.sysfs.display(&ctx.sysfs.mdev_parents())
         );
     }
     match ctx.output {

@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::exec::journal::{now_rfc3339, Journal};
 use crate::exec::state::{MdevRecord, State, VgpuVfRecord};
 use crate::host::inventory::{self, Inventory};
-use crate::host::sysfs::{self, Sysfs};
+use crate::host::sysfs::Sysfs;
 use crate::plan::{Action, ActionKind, Blocked, MdevAction, Plan, VfAction};
 
 /// An action that was not done, and why.
@@ -124,23 +124,16 @@ pub struct Executor<'a> {
 }
 
 pub fn remove_path(fs: &Sysfs, uuid: &str) -> PathBuf {
-    fs.path(sysfs::MDEV_DEVICES).join(uuid).join("remove")
+    fs.mdev_remove(uuid)
 }
 
 /// `nvidia/<attr>` of a vendor-VFIO virtual function.
 pub fn vgpu_path(fs: &Sysfs, vf: &str, attr: &str) -> PathBuf {
-    fs.path(sysfs::PCI_DEVICES)
-        .join(vf)
-        .join("nvidia")
-        .join(attr)
+    fs.vgpu_attr(vf, attr)
 }
 
 pub fn create_path(fs: &Sysfs, parent: &str, type_id: &str) -> PathBuf {
-    fs.path(sysfs::MDEV_BUS_CLASS)
-        .join(parent)
-        .join("mdev_supported_types")
-        .join(type_id)
-        .join("create")
+    fs.mdev_create(parent, type_id)
 }
 
 impl<'a> Executor<'a> {
@@ -209,7 +202,7 @@ impl<'a> Executor<'a> {
                 break;
             }
             let Action::Remove(m) = a else { continue };
-            let dev = fs.path(sysfs::MDEV_DEVICES).join(&m.uuid);
+            let dev = fs.mdev(&m.uuid);
             if !fs.exists(&dev) {
                 self.outcome.gone.push(a.clone());
                 self.forget(a);
@@ -266,7 +259,7 @@ impl<'a> Executor<'a> {
     /// Who holds a vendor-VFIO VF open right now.
     fn vf_holders(&self, vf: &str) -> Result<Vec<inventory::Holder>> {
         let fs = self.fs();
-        let dev = fs.path(sysfs::PCI_DEVICES).join(vf);
+        let dev = fs.pci_device(vf);
         let group = fs.link_name(&dev.join("iommu_group")).unwrap_or(None);
         let cdevs = fs.list(&dev.join("vfio-dev")).unwrap_or_default();
         inventory::holders_now(&fs, &inventory::device_paths(group.as_deref(), &cdevs))

@@ -199,10 +199,7 @@ impl Job for BindJob {
 /// `modprobe vfio-pci` when its driver directory is absent: run on the real root; under a
 /// fake root only say what would be run.
 fn load_vfio_pci(ctx: &Context, dry_run: bool, out: &mut dyn Write) -> Result<()> {
-    let drv = ctx
-        .sysfs
-        .path(crate::host::sysfs::PCI_DRIVERS)
-        .join(VFIO_PCI);
+    let drv = ctx.sysfs.pci_driver(VFIO_PCI);
     if ctx.sysfs.exists(&drv) {
         return Ok(());
     }

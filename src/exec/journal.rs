@@ -16,7 +16,7 @@ use crate::host::sysfs::Sysfs;
 use nix::fcntl::OFlag;
 
 /// Relative location of the audit log.
-pub const AUDIT_LOG: &str = "var/log/hostdev/audit.jsonl";
+pub use crate::host::sysfs::AUDIT_LOG;
 
 /// Where writes go. Production writes through [`Sysfs::write`]; tests plug in a model of
 /// the kernel that reacts to writes.
@@ -109,7 +109,7 @@ impl Journal {
         let audit = if dry_run {
             None
         } else {
-            let path = sysfs.path(AUDIT_LOG);
+            let path = sysfs.audit_log();
             open_audit(sysfs, &path)?;
             Some(path)
         };

@@ -16,7 +16,7 @@ use crate::exec::interrupt;
 use crate::host::sysfs::{not_regular, Sysfs};
 
 /// Relative location of the lock file.
-pub const LOCK_FILE: &str = "run/hostdev/lock";
+pub use crate::host::sysfs::LOCK_FILE;
 
 /// Held while a mutating command runs.
 pub struct RunLock {
@@ -34,7 +34,7 @@ impl std::fmt::Debug for RunLock {
 /// naming the holder's pid. SIGINT/SIGTERM/SIGHUP end the wait within [`interrupt::SLICE`]
 /// (exit 1, nothing changed); a timeout too large to represent waits without limit.
 pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
-    let path = fs.path(LOCK_FILE);
+    let path = fs.lock_file();
     if let Some(dir) = path.parent() {
         fs.create_dir_all(dir)
             .with_context(|| format!("creating {} for the run lock", fs.display(dir)))?;

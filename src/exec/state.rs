@@ -12,7 +12,7 @@ use crate::host::sysfs::Sysfs;
 use crate::plan::SCHEMA;
 
 /// Relative location of the state file.
-pub const STATE_FILE: &str = "run/hostdev/state.json";
+pub use crate::host::sysfs::STATE_FILE;
 
 /// Fields a newer hostdev wrote that this one does not know: kept, and written back.
 pub type Unknown = serde_json::Map<String, serde_json::Value>;
@@ -81,7 +81,7 @@ impl Default for State {
 impl State {
     /// The state file's path under the root.
     pub fn path(fs: &Sysfs) -> PathBuf {
-        fs.path(STATE_FILE)
+        fs.state_file()
     }
 
     /// Read the state; a missing file is an empty state, a corrupt one an error naming

@@ -8,8 +8,7 @@ pub fn normalize_address(s: &str) -> Option<String> {
     crate::cli::pci_address(s).ok()
 }
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -19,8 +18,8 @@ use crate::error::{fail, Code};
 use crate::exec::apply::{Executor, Halt};
 use crate::exec::journal::{now_rfc3339, Journal};
 use crate::exec::state::{State, VfioRecord};
-use crate::host::inventory::{device_paths, Inventory, PciDevice};
-use crate::host::sysfs::{self, Sysfs};
+use crate::host::inventory::{Inventory, PciDevice};
+use crate::host::sysfs::Sysfs;
 use crate::plan::teardown::Restore;
 
 pub use crate::plan::bind::{is_nvidia_vendor_vf, Refusal, VFIO_PCI};
@@ -51,133 +50,7 @@ impl DeviceArg {
     }
 }
 
-/// Why the host itself needs this device, if it does.
-pub fn host_use(fs: &Sysfs, inv: &Inventory, dev: &PciDevice) -> Option<String> {
-    let dir = fs.path(sysfs::PCI_DEVICES).join(&dev.address);
-    // the boot VGA device with an active framebuffer or connected display
-    if fs.read_opt(&dir.join("boot_vga")).ok().flatten().as_deref() == Some("1") {
-        let fb = fs
-            .resolve(&fs.path(sysfs::CLASS_GRAPHICS).join("fb0"))
-            .zip(fs.resolve(&dir))
-            .is_some_and(|(fb, d)| fb.starts_with(d));
-        let connected = connected_outputs(fs, &dir.join("drm"));
-        if fb || !connected.is_empty() {
-            let mut why = vec![];
-            if fb {
-                why.push("framebuffer fb0".to_string());
-            }
-            if !connected.is_empty() {
-                why.push(format!("connected display {}", connected.join(", ")));
-            }
-            return Some(format!(
-                "it is the boot VGA device with an active console ({})",
-                why.join(", ")
-            ));
-        }
-    }
-    // block devices below it that are mounted or used as swap
-    let blocks = block_devices_below(fs, &dir);
-    if !blocks.is_empty() {
-        let mounts = fs
-            .read_opt(&fs.path("proc/mounts"))
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let swaps = fs
-            .read_opt(&fs.path("proc/swaps"))
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        for (src, what) in
-            mounts
-                .lines()
-                .filter_map(|l| {
-                    let mut w = l.split_whitespace();
-                    Some((w.next()?, format!("mounted on {}", w.next()?)))
-                })
-                .chain(swaps.lines().skip(1).filter_map(|l| {
-                    Some((l.split_whitespace().next()?, "used as swap".to_string()))
-                }))
-        {
-            if let Some(name) = src.strip_prefix("/dev/") {
-                let name = name.strip_prefix("mapper/").unwrap_or(name);
-                if blocks.contains(name) {
-                    return Some(format!(
-                        "its disk /dev/{} is {what}",
-                        src.trim_start_matches("/dev/")
-                    ));
-                }
-            }
-        }
-    }
-    // the interface of the default route
-    let routes = fs
-        .read_opt(&fs.path("proc/net/route"))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    for l in routes.lines().skip(1) {
-        let w: Vec<&str> = l.split_whitespace().collect();
-        if w.len() > 1 && w[1] == "00000000" && fs.exists(&dir.join("net").join(w[0])) {
-            return Some(format!(
-                "its network interface {} carries the default route",
-                w[0]
-            ));
-        }
-    }
-    // open VFIO handles (only possible once bound to a VFIO driver)
-    let holders = inv.holders_of(&device_paths(dev.iommu_group.as_deref(), &dev.cdevs));
-    if !holders.is_empty() {
-        let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
-        return Some(format!("it is in use by {}", who.join(", ")));
-    }
-    None
-}
-
-fn connected_outputs(fs: &Sysfs, drm: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for card in fs.list(drm).unwrap_or_default() {
-        for conn in fs.list(&drm.join(&card)).unwrap_or_default() {
-            let st = drm.join(&card).join(&conn).join("status");
-            if fs.read_opt(&st).ok().flatten().as_deref() == Some("connected") {
-                out.push(conn);
-            }
-        }
-    }
-    out
-}
-
-/// Names of the block devices (disks, partitions, and what holds them, e.g. `dm-0` and its
-/// mapper name) in the device's sysfs subtree.
-fn block_devices_below(fs: &Sysfs, dir: &Path) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut stack: Vec<(PathBuf, usize)> = vec![(dir.to_path_buf(), 0)];
-    while let Some((d, depth)) = stack.pop() {
-        let Ok(names) = fs.subdirs(&d) else {
-            continue;
-        };
-        for name in names {
-            let p = d.join(&name);
-            if fs.exists(&p.join("size")) || fs.exists(&p.join("partition")) {
-                out.insert(name.clone());
-                for h in fs.list(&p.join("holders")).unwrap_or_default() {
-                    if let Some(n) = fs
-                        .read_opt(&fs.path(sysfs::SYS_BLOCK).join(&h).join("dm/name"))
-                        .ok()
-                        .flatten()
-                    {
-                        out.insert(n);
-                    }
-                    out.insert(h);
-                }
-            }
-            if depth < 8 {
-                stack.push((p, depth + 1));
-            }
-        }
-    }
-    out
-}
+pub use crate::host::usage::host_use;
 
 /// What happened to one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,7 +163,7 @@ impl Serialize for DeviceResult {
 }
 
 fn dev_dir(fs: &Sysfs, addr: &str) -> PathBuf {
-    fs.path(sysfs::PCI_DEVICES).join(addr)
+    fs.pci_device(addr)
 }
 
 fn current_driver(fs: &Sysfs, addr: &str) -> Option<String> {
@@ -305,7 +178,7 @@ fn current_driver(fs: &Sysfs, addr: &str) -> Option<String> {
 pub fn bind_one(journal: &mut Journal, fs: &Sysfs, dev: &PciDevice) -> Result<(), String> {
     let a = &dev.address;
     let dir = dev_dir(fs, a);
-    let probe = fs.path(sysfs::PCI_DRIVERS_PROBE);
+    let probe = fs.drivers_probe();
     journal
         .write(&dir.join("driver_override"), VFIO_PCI, "vfio.override")
         .map_err(|e| format!("{e}; nothing was changed on {a}"))?;
@@ -376,7 +249,7 @@ pub fn bind_one(journal: &mut Journal, fs: &Sysfs, dev: &PciDevice) -> Result<()
 pub fn restore_one(journal: &mut Journal, fs: &Sysfs, rec: &VfioRecord) -> Result<(), String> {
     let a = &rec.address;
     let dir = dev_dir(fs, a);
-    let probe = fs.path(sysfs::PCI_DRIVERS_PROBE);
+    let probe = fs.drivers_probe();
     let ov = rec.original_override.clone().unwrap_or_else(|| "\n".into());
     journal
         .write(&dir.join("driver_override"), &ov, "vfio.override-restore")
@@ -524,6 +397,7 @@ mod tests {
     use crate::plan::bind::BindPlan;
     use std::collections::HashMap;
     use std::io;
+    use std::path::Path;
 
     /// In-memory kernel model for PCI driver binding: driver links move on unbind and
     /// drivers_probe (to the override, else to the device's native driver), unless
@@ -538,7 +412,7 @@ mod tests {
     impl Model {
         fn new(root: &Path, bind_on_probe: bool) -> Model {
             let mut native = HashMap::new();
-            let devs = root.join(sysfs::PCI_DEVICES);
+            let devs = root.join(crate::host::sysfs::PCI_DEVICES);
             for e in std::fs::read_dir(&devs).unwrap() {
                 let a = e.unwrap().file_name().to_string_lossy().into_owned();
                 let drv = std::fs::read_link(devs.join(&a).join("driver"))
@@ -557,7 +431,7 @@ mod tests {
     impl Kernel for Model {
         fn write(&mut self, path: &Path, value: &str) -> io::Result<()> {
             let rel = path.strip_prefix(&self.root).unwrap().to_path_buf();
-            let devs = self.root.join(sysfs::PCI_DEVICES);
+            let devs = self.root.join(crate::host::sysfs::PCI_DEVICES);
             if rel.ends_with("driver_override") {
                 let v = value.trim();
                 let v = if v.is_empty() { "(null)" } else { v };
@@ -570,7 +444,7 @@ mod tests {
                 }
                 return std::fs::remove_file(link);
             }
-            if rel == Path::new(sysfs::PCI_DRIVERS_PROBE) {
+            if rel == Path::new(crate::host::sysfs::PCI_DRIVERS_PROBE) {
                 let dir = devs.join(value);
                 if !dir.exists() {
                     return Err(io::Error::from_raw_os_error(nix::libc::ENODEV));
@@ -586,7 +460,7 @@ mod tests {
                     self.native.get(value).cloned().flatten()
                 };
                 if let Some(d) = target {
-                    let t = self.root.join(sysfs::PCI_DRIVERS).join(d);
+                    let t = self.root.join(crate::host::sysfs::PCI_DRIVERS).join(d);
                     std::os::unix::fs::symlink(t, dir.join("driver"))?;
                 }
                 return Ok(());

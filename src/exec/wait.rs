@@ -16,14 +16,14 @@
 //! SIGHUP ends the wait within a fraction of a second with exit 1 (nothing was changed).
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::config::normalize;
 use crate::exec::interrupt;
-use crate::host::sysfs::{self, Sysfs};
+use crate::host::inventory::{Inventory, PciDevice, Scope};
+use crate::host::sysfs::Sysfs;
 
 /// The default poll interval.
 pub const POLL: Duration = Duration::from_millis(500);
@@ -119,7 +119,15 @@ pub fn wait_for_parents(
     let start = Instant::now();
     let mut slept = false;
     loop {
-        let p = probe(fs, desired)?;
+        // a device appearing while it is read (VFs being enabled) fails one look, not the wait
+        let p = match probe(fs, desired) {
+            Ok(p) => p,
+            Err(e) if start.elapsed() < timeout => {
+                log::debug!("mdev parents not readable yet: {e:#}");
+                Probe::default()
+            }
+            Err(e) => return Err(e),
+        };
         let waited = start.elapsed();
         if p.ready() {
             return Ok(WaitOutcome::Ready {
@@ -146,120 +154,66 @@ pub fn wait_for_parents(
     }
 }
 
-/// Read the parents and the NVIDIA GPUs once.
+/// Read the parents and the NVIDIA GPUs once, through the inventory's [`Scope::Offers`]
+/// view (type IDs and the names needed to match, no counts, no `/proc`).
 pub fn probe(fs: &Sysfs, desired: &[String]) -> Result<Probe> {
+    let inv = Inventory::scan_for(
+        fs,
+        &Scope::Offers {
+            desired: desired.to_vec(),
+        },
+    )?;
     let wanted: Vec<String> = desired.iter().map(|d| normalize(d)).collect();
-    let class_dir = fs.path(sysfs::MDEV_BUS_CLASS);
-    let parents: BTreeSet<String> = fs
-        .list(&class_dir)
-        .with_context(|| format!("listing {}", fs.display(&class_dir)))?
-        .into_iter()
-        .collect();
+    let parents: BTreeSet<&str> = inv.parents.iter().map(|p| p.name.as_str()).collect();
     let mut out = Probe::default();
-    for parent in &parents {
-        if offers_desired(fs, &class_dir.join(parent), desired, &wanted)? {
-            out.offering.push(parent.clone());
+    for p in &inv.parents {
+        let offers = p.types.iter().any(|t| {
+            desired.contains(&t.id)
+                || t.name
+                    .as_deref()
+                    .is_some_and(|n| wanted.contains(&normalize(n)))
+        });
+        if offers {
+            out.offering.push(p.name.clone());
         }
     }
-
-    let pci = fs.path(sysfs::PCI_DEVICES);
-    for address in fs
-        .list(&pci)
-        .with_context(|| format!("listing {}", fs.display(&pci)))?
-    {
-        let dir = pci.join(&address);
-        if !is_nvidia_display(fs, &dir)? || fs.exists(&dir.join("physfn")) {
+    for d in &inv.pci {
+        if !is_nvidia_display(d) || d.physfn.is_some() {
             continue;
         }
-        if nvidia_settled(fs, &dir, &address, &parents)? {
-            out.settled.push(address);
+        if nvidia_settled(&inv, d, &parents) {
+            out.settled.push(d.address.clone());
         } else {
-            out.pending.push(address);
+            out.pending.push(d.address.clone());
         }
     }
     Ok(out)
 }
 
-fn offers_desired(
-    fs: &Sysfs,
-    parent: &Path,
-    desired: &[String],
-    wanted: &[String],
-) -> Result<bool> {
-    let types_dir = parent.join("mdev_supported_types");
-    for id in fs
-        .list(&types_dir)
-        .with_context(|| format!("listing {}", fs.display(&types_dir)))?
-    {
-        if desired.contains(&id) {
-            return Ok(true);
-        }
-        let name_file = types_dir.join(&id).join("name");
-        if let Some(name) = fs
-            .read_opt(&name_file)
-            .with_context(|| format!("reading {}", fs.display(&name_file)))?
-        {
-            if wanted.contains(&normalize(&name)) {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
-}
-
-fn driver(fs: &Sysfs, dev: &Path) -> Result<Option<String>> {
-    let link = dev.join("driver");
-    fs.link_name(&link)
-        .with_context(|| format!("reading {}", fs.display(&link)))
-}
-
 /// Bound to `nvidia` with a display class (`0x03xxxx`).
-fn is_nvidia_display(fs: &Sysfs, dev: &Path) -> Result<bool> {
-    if driver(fs, dev)?.as_deref() != Some("nvidia") {
-        return Ok(false);
-    }
-    let class_file = dev.join("class");
-    let class = fs
-        .read_opt(&class_file)
-        .with_context(|| format!("reading {}", fs.display(&class_file)))?
-        .unwrap_or_default();
-    Ok(class.trim().trim_start_matches("0x").starts_with("03"))
+fn is_nvidia_display(d: &PciDevice) -> bool {
+    d.driver.as_deref() == Some("nvidia") && d.class.starts_with("03")
 }
 
 /// The GPU offers types itself, or its VFs bound to `nvidia` all do (or are vendor-VFIO VFs).
-fn nvidia_settled(
-    fs: &Sysfs,
-    dev: &Path,
-    address: &str,
-    parents: &BTreeSet<String>,
-) -> Result<bool> {
-    if parents.contains(address) {
-        return Ok(true);
+fn nvidia_settled(inv: &Inventory, d: &PciDevice, parents: &BTreeSet<&str>) -> bool {
+    if parents.contains(d.address.as_str()) {
+        return true;
     }
     let mut nvidia_vfs = 0;
-    for name in fs
-        .list(dev)
-        .with_context(|| format!("listing {}", fs.display(dev)))?
-        .into_iter()
-        .filter(|n| n.starts_with("virtfn"))
-    {
-        let link = dev.join(&name);
-        let Some(vf) = fs
-            .link_name(&link)
-            .with_context(|| format!("reading {}", fs.display(&link)))?
-        else {
+    for vf in &d.virtfns {
+        let Some(v) = inv.pci_device(vf) else {
             continue;
         };
-        let vf_dir = link; // the virtfn link resolves to the VF's directory
-        if driver(fs, &vf_dir)?.as_deref() != Some("nvidia") {
+        if v.driver.as_deref() != Some("nvidia") {
             continue;
         }
         nvidia_vfs += 1;
-        if !parents.contains(&vf) && !fs.exists(&vf_dir.join("nvidia")) {
-            return Ok(false);
+        if !parents.contains(vf.as_str()) && !v.nvidia_dir {
+            return false;
         }
     }
-    Ok(nvidia_vfs > 0)
+    nvidia_vfs > 0
 }
 
 #[cfg(test)]
@@ -267,7 +221,7 @@ mod tests {
     use super::*;
     use std::fs;
     use std::os::unix::fs::symlink;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     /// A minimal kernel-shaped tree: PCI devices with class and driver, mdev parents
     /// registered under sys/class/mdev_bus with their types.
@@ -307,6 +261,8 @@ mod tests {
             let dir = self.dev_dir(addr);
             fs::create_dir_all(&dir).expect("mkdir");
             fs::write(dir.join("class"), format!("{class}\n")).expect("class");
+            fs::write(dir.join("vendor"), "0x10de\n").expect("vendor");
+            fs::write(dir.join("device"), "0x2235\n").expect("device");
             symlink(
                 format!("../../../bus/pci/drivers/{driver}"),
                 dir.join("driver"),

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::config::normalize;
-use crate::host::sysfs::{self, parent_component, AttrDir, Sysfs};
+use crate::host::sysfs::{parent_component, AttrDir, Sysfs};
 
 /// NVIDIA's PCI vendor ID, as the inventory spells it.
 pub const NVIDIA_VENDOR: &str = "10de";
@@ -63,7 +63,8 @@ pub struct MdevType {
     pub description: Option<String>,
     /// The driver's published maximum (`max_instance=N` in NVIDIA's description).
     pub max_instances: Option<u32>,
-    /// Only the ID (and maybe the name) was read (see [`Scope::Plan`]).
+    /// Only the ID (and maybe the name) was read (see [`Scope::Plan`]); with
+    /// `Scope::Plan`, `device_api` is never read.
     #[serde(skip)]
     pub partial: bool,
 }
@@ -102,6 +103,9 @@ pub struct PciDevice {
     pub cdevs: Vec<String>,
     /// NVIDIA vendor-specific VFIO (`nvidia/` directory on a VF).
     pub nvidia: Option<NvidiaVf>,
+    /// The device has an `nvidia/` directory (even one without attributes yet).
+    #[serde(skip)]
+    pub nvidia_dir: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -230,6 +234,10 @@ pub enum Scope {
         /// External selectors, normalized.
         external: Vec<String>,
     },
+    /// Which parents offer which types (`--wait-for-parents`, polled): type IDs and the
+    /// names needed to match `desired`, no counts or descriptions; PCI devices as for
+    /// `Plan`; no scan of `/proc`.
+    Offers { desired: Vec<String> },
 }
 
 impl Scope {
@@ -261,6 +269,14 @@ impl Inventory {
         let in_use: BTreeSet<String> = mdevs.iter().filter_map(|m| m.type_id.clone()).collect();
         let parents = scan_parents(fs, &pci, scope, &in_use)?;
         name_mdev_types(fs, &mut mdevs, &parents);
+        if let Scope::Offers { .. } = scope {
+            return Ok(Inventory {
+                parents,
+                mdevs,
+                pci,
+                ..Default::default()
+            });
+        }
         let mut inv = Inventory {
             parents,
             mdevs,
@@ -295,8 +311,13 @@ impl Inventory {
         Ok(inv)
     }
 
+    /// The parent named `name` (a binary search: the scan lists parents in order).
     pub fn parent(&self, name: &str) -> Option<&Parent> {
-        self.parents.iter().find(|p| p.name == name)
+        match self.parents.binary_search_by(|p| p.name.as_str().cmp(name)) {
+            Ok(i) => Some(&self.parents[i]),
+            // a hand-built inventory (tests) may not be sorted
+            Err(_) => self.parents.iter().find(|p| p.name == name),
+        }
     }
 
     pub fn pci_device(&self, address: &str) -> Option<&PciDevice> {
@@ -355,7 +376,7 @@ fn hex_id(s: &str) -> String {
 /// subsystem IDs, NUMA node and `driver_override` are left `None`.
 fn scan_pci(fs: &Sysfs, scope: &Scope) -> Result<Vec<PciDevice>> {
     let all = matches!(scope, Scope::All);
-    let base = fs.path(sysfs::PCI_DEVICES);
+    let base = fs.pci_devices();
     let mut out = Vec::new();
     for address in fs.list_dirs(&base).with_context(|| ctx(fs, &base))? {
         let dir = base.join(&address);
@@ -385,6 +406,16 @@ fn scan_pci(fs: &Sysfs, scope: &Scope) -> Result<Vec<PciDevice>> {
         };
         let num = |attr: &str| -> Result<Option<u32>> {
             Ok(opt(attr)?.and_then(|s| s.trim().parse().ok()))
+        };
+        let physfn = link("physfn")?;
+        // a virtual function has no SR-IOV capability of its own: no sriov_* files
+        let is_vf = physfn.is_some();
+        let sriov = |attr: &str| -> Result<Option<u32>> {
+            if is_vf {
+                Ok(None)
+            } else {
+                num(attr)
+            }
         };
         let mut virtfns = Vec::new();
         let mut cdevs = Vec::new();
@@ -416,12 +447,13 @@ fn scan_pci(fs: &Sysfs, scope: &Scope) -> Result<Vec<PciDevice>> {
             driver_override: full("driver_override")?.filter(|s| s != "(null)" && !s.is_empty()),
             iommu_group: link("iommu_group")?,
             numa_node: full("numa_node")?.and_then(|s| s.trim().parse().ok()),
-            physfn: link("physfn")?,
+            physfn,
             virtfns,
-            sriov_totalvfs: num("sriov_totalvfs")?,
-            sriov_numvfs: num("sriov_numvfs")?,
+            sriov_totalvfs: sriov("sriov_totalvfs")?,
+            sriov_numvfs: sriov("sriov_numvfs")?,
             cdevs,
             nvidia,
+            nvidia_dir: has_nvidia,
             address,
         });
     }
@@ -474,6 +506,8 @@ struct Listed<'a> {
 /// Which attributes of a type to read (pass 2).
 struct TypeReads<'a> {
     scope: &'a Scope,
+    /// The desired entries, normalized (for matching names).
+    desired_norm: Vec<String>,
     /// Read the `name` of every type (some desired entry names no type ID).
     all_names: bool,
     /// Type IDs of existing mdevs: their names are shown (read on every parent, so that
@@ -487,19 +521,29 @@ impl TypeReads<'_> {
         match self.scope {
             Scope::All => true,
             Scope::Plan { desired, external } => {
-                desired.iter().any(|d| d == id) || external.contains(&normalize(id))
+                desired.iter().any(|d| d == id)
+                    || (!external.is_empty() && external.contains(&normalize(id)))
             }
+            Scope::Offers { desired } => desired.iter().any(|d| d == id),
         }
     }
 
     fn by_name(&self, name: Option<&str>) -> bool {
-        let Scope::Plan { desired, external } = self.scope else {
-            return true;
+        let (desired, external): (&[String], &[String]) = match self.scope {
+            Scope::All => return true,
+            Scope::Plan { desired, external } => (desired, external),
+            Scope::Offers { desired } => (desired, &[]),
         };
+        let _ = desired;
         let Some(n) = name.map(normalize).filter(|n| !n.is_empty()) else {
             return false;
         };
-        desired.iter().any(|d| normalize(d) == n) || external.contains(&n)
+        self.desired_norm.contains(&n) || external.contains(&n)
+    }
+
+    /// Counts and descriptions are read at all (not for [`Scope::Offers`]).
+    fn details(&self) -> bool {
+        !matches!(self.scope, Scope::Offers { .. })
     }
 }
 
@@ -509,7 +553,7 @@ fn scan_parents(
     scope: &Scope,
     in_use: &BTreeSet<String>,
 ) -> Result<Vec<Parent>> {
-    let base = fs.path(sysfs::MDEV_BUS_CLASS);
+    let base = fs.mdev_parents();
     let mut listed = Vec::new();
     for name in fs.list_dirs(&base).with_context(|| ctx(fs, &base))? {
         let types_dir = base.join(&name).join("mdev_supported_types");
@@ -542,6 +586,13 @@ fn scan_parents(
     }
     let all_names = match scope {
         Scope::All => true,
+        Scope::Offers { desired } => {
+            let ids: BTreeSet<&str> = listed
+                .iter()
+                .flat_map(|l| l.ids.iter().map(String::as_str))
+                .collect();
+            !desired.iter().all(|d| ids.contains(d.as_str()))
+        }
         Scope::Plan { desired, external } => {
             let ids: BTreeSet<&str> = listed
                 .iter()
@@ -552,8 +603,15 @@ fn scan_parents(
                 || !external.iter().all(|e| norm_ids.contains(e))
         }
     };
+    let desired_norm = match scope {
+        Scope::All => Vec::new(),
+        Scope::Plan { desired, .. } | Scope::Offers { desired } => {
+            desired.iter().map(|d| normalize(d)).collect()
+        }
+    };
     let reads = TypeReads {
         scope,
+        desired_norm,
         all_names,
         in_use,
     };
@@ -664,7 +722,7 @@ fn read_type(
         max_instances: None,
         partial: true,
     };
-    if !(by_id || reads.by_name(t.name.as_deref())) {
+    if !reads.details() || !(by_id || reads.by_name(t.name.as_deref())) {
         return Ok(Some(t));
     }
     let path_of = |name: &str| fs.display(&types.path().join(attr(name)));
@@ -709,7 +767,10 @@ fn read_type(
     if t.name.is_none() && !reads.all_names {
         t.name = opt("name")?;
     }
-    t.device_api = opt("device_api")?;
+    // shown by list-types only; the planner never looks at it
+    if matches!(reads.scope, Scope::All) {
+        t.device_api = opt("device_api")?;
+    }
     t.partial = false;
     Ok(Some(t))
 }
@@ -746,7 +807,7 @@ fn max_instance(description: &str) -> Option<u64> {
 
 /// The mdevs, their type names not yet filled in (see [`name_mdev_types`]).
 fn scan_mdevs(fs: &Sysfs) -> Result<Vec<Mdev>> {
-    let base = fs.path(sysfs::MDEV_DEVICES);
+    let base = fs.mdevs();
     let devices = match fs.dir(&base) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -786,13 +847,13 @@ fn scan_mdevs(fs: &Sysfs) -> Result<Vec<Mdev>> {
 
 /// Each mdev's type name: from its parent's types, else through its `mdev_type` link.
 fn name_mdev_types(fs: &Sysfs, mdevs: &mut [Mdev], parents: &[Parent]) {
-    let base = fs.path(sysfs::MDEV_DEVICES);
+    let base = fs.mdevs();
     for m in mdevs {
         let Some(id) = &m.type_id else { continue };
         let known = parents
-            .iter()
-            .find(|p| p.name == m.parent)
-            .and_then(|p| p.types.iter().find(|t| &t.id == id));
+            .binary_search_by(|p| p.name.as_str().cmp(&m.parent))
+            .ok()
+            .and_then(|i| parents[i].types.iter().find(|t| &t.id == id));
         m.type_name = match known {
             Some(t) => t.name.clone(),
             None => read_name(fs, &base.join(&m.uuid).join("mdev_type")),
@@ -806,7 +867,7 @@ fn read_name(fs: &Sysfs, type_link: &Path) -> Option<String> {
 
 /// Whether a process whose `comm` is `comm` runs (`<root>/proc/*/comm` is world-readable).
 fn process_running(fs: &Sysfs, comm: &str) -> bool {
-    let proc_dir = fs.path("proc");
+    let proc_dir = fs.proc_dir();
     fs.list(&proc_dir)
         .unwrap_or_default()
         .iter()
@@ -832,7 +893,7 @@ pub fn holders_now(fs: &Sysfs, paths: &[String]) -> Result<Vec<Holder>> {
 
 /// Scan `<root>/proc/*/fd` for open `/dev/vfio/...` handles.
 fn scan_holders(fs: &Sysfs) -> Result<(BTreeMap<String, Vec<Holder>>, usize)> {
-    let proc_dir = fs.path("proc");
+    let proc_dir = fs.proc_dir();
     let mut holders: BTreeMap<String, Vec<Holder>> = BTreeMap::new();
     let mut skipped = 0;
     let pids = fs.list(&proc_dir).unwrap_or_default();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::host::sysfs::{self, Sysfs};
+use crate::host::sysfs::Sysfs;
 
 /// Modules VFIO passthrough needs, in load order (as `sys/module` names them).
 pub const VFIO_MODULES: [&str; 3] = ["vfio", "vfio_pci", "vfio_iommu_type1"];
@@ -136,7 +136,7 @@ impl HostFacts {
         f.dev_kvm = exists("dev/kvm");
         f.acpi_dmar = exists("sys/firmware/acpi/tables/DMAR");
         f.acpi_ivrs = exists("sys/firmware/acpi/tables/IVRS");
-        let class_iommu = fs.path(sysfs::CLASS_IOMMU);
+        let class_iommu = fs.iommu_units();
         f.iommu_units = fs.list(&class_iommu).unwrap_or_default();
         for unit in &f.iommu_units {
             let ecap = class_iommu.join(unit).join("intel-iommu/ecap");
@@ -146,7 +146,7 @@ impl HostFacts {
                 }
             }
         }
-        let groups = fs.path(sysfs::IOMMU_GROUPS);
+        let groups = fs.iommu_groups();
         for g in fs.list(&groups).unwrap_or_default() {
             let members = fs
                 .list(&groups.join(&g).join("devices"))

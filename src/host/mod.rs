@@ -6,4 +6,5 @@
 pub mod inventory;
 pub mod iommu;
 pub mod sysfs;
+pub mod usage;
 pub mod vgpu;

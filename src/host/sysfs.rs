@@ -36,7 +36,7 @@ pub const SYS_BLOCK: &str = "sys/block";
 pub const PROC: &str = "proc";
 /// hostdev's own files.
 pub const LOCK_FILE: &str = "run/hostdev/lock";
-pub const STATE_FILE: &str = "var/lib/hostdev/state.json";
+pub const STATE_FILE: &str = "run/hostdev/state.json";
 pub const AUDIT_LOG: &str = "var/log/hostdev/audit.jsonl";
 pub const DEFAULT_CONFIG: &str = "etc/hostdev/config.yaml";
 
@@ -150,18 +150,19 @@ pub fn read_bounded(fd: OwnedFd, path: &Path, limit: usize) -> io::Result<Vec<u8
     check_regular(&fd).map_err(|e| annotate(e, path))?;
     let mut file = File::from(fd);
     // Plain reads, no stat or seek: a regular file (and a sysfs attribute, which arrives
-    // in one read) is at its end after a short read, so most attributes take one read.
-    let mut buf = vec![0u8; limit.min(PAGE) + 1];
+    // in one read) is at its end after a short read, so most attributes take one read,
+    // into a page on the stack.
+    let mut page = [0u8; PAGE + 1];
+    let mut buf: Vec<u8> = Vec::new();
     let mut len = 0;
     loop {
-        if len == buf.len() {
-            if len > limit {
-                break;
-            }
-            buf.resize((len * 2).min(limit + 1), 0);
-        }
-        let want = buf.len() - len;
-        match file.read(&mut buf[len..]) {
+        let target: &mut [u8] = if buf.is_empty() {
+            &mut page[len..]
+        } else {
+            &mut buf[len..]
+        };
+        let want = target.len();
+        match file.read(target) {
             Ok(0) => break,
             Ok(n) => {
                 len += n;
@@ -172,7 +173,24 @@ pub fn read_bounded(fd: OwnedFd, path: &Path, limit: usize) -> io::Result<Vec<u8
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(annotate(e, path)),
         }
+        // full: more than a page, or more than the limit
+        if len > limit {
+            break;
+        }
+        if buf.is_empty() {
+            buf.extend_from_slice(&page[..len]);
+        }
+        let grown = (buf.len() * 2).min(limit + 1);
+        if grown <= buf.len() {
+            break;
+        }
+        buf.resize(grown, 0);
     }
+    let mut buf = if buf.is_empty() {
+        page[..len].to_vec()
+    } else {
+        buf
+    };
     buf.truncate(len);
     if buf.len() > limit {
         return Err(io::Error::new(
@@ -304,6 +322,133 @@ impl Sysfs {
             Ok(rel) => format!("/{}", rel.display()),
             Err(_) => path.display().to_string(),
         }
+    }
+
+    // ---- named paths: the only place a path under the root is spelled ---------------
+
+    /// `sys/class/mdev_bus`: one entry per mdev parent.
+    pub fn mdev_parents(&self) -> PathBuf {
+        self.path(MDEV_BUS_CLASS)
+    }
+
+    /// One mdev parent (a link to its device directory).
+    pub fn mdev_parent(&self, parent: &str) -> PathBuf {
+        self.mdev_parents().join(parent)
+    }
+
+    /// `sys/class/mdev_bus/<parent>/mdev_supported_types`.
+    pub fn mdev_types(&self, parent: &str) -> PathBuf {
+        self.mdev_parent(parent).join("mdev_supported_types")
+    }
+
+    /// One type directory of a parent.
+    pub fn mdev_type(&self, parent: &str, type_id: &str) -> PathBuf {
+        self.mdev_types(parent).join(type_id)
+    }
+
+    /// The `create` file of a parent's type.
+    pub fn mdev_create(&self, parent: &str, type_id: &str) -> PathBuf {
+        self.mdev_type(parent, type_id).join("create")
+    }
+
+    /// `sys/bus/mdev/devices`: one link per mdev.
+    pub fn mdevs(&self) -> PathBuf {
+        self.path(MDEV_DEVICES)
+    }
+
+    /// One mdev's directory (a link to it).
+    pub fn mdev(&self, uuid: &str) -> PathBuf {
+        self.mdevs().join(uuid)
+    }
+
+    /// The `remove` file of an mdev.
+    pub fn mdev_remove(&self, uuid: &str) -> PathBuf {
+        self.mdev(uuid).join("remove")
+    }
+
+    /// `sys/bus/pci/devices`.
+    pub fn pci_devices(&self) -> PathBuf {
+        self.path(PCI_DEVICES)
+    }
+
+    /// One PCI device's directory.
+    pub fn pci_device(&self, address: &str) -> PathBuf {
+        self.pci_devices().join(address)
+    }
+
+    /// The `nvidia` directory of an NVIDIA vendor-VFIO virtual function.
+    pub fn vgpu_dir(&self, vf: &str) -> PathBuf {
+        self.pci_device(vf).join("nvidia")
+    }
+
+    /// `nvidia/<attr>` of an NVIDIA vendor-VFIO virtual function.
+    pub fn vgpu_attr(&self, vf: &str, attr: &str) -> PathBuf {
+        self.vgpu_dir(vf).join(attr)
+    }
+
+    /// `sys/bus/pci/drivers`.
+    pub fn pci_drivers(&self) -> PathBuf {
+        self.path(PCI_DRIVERS)
+    }
+
+    /// One PCI driver's directory.
+    pub fn pci_driver(&self, name: &str) -> PathBuf {
+        self.pci_drivers().join(name)
+    }
+
+    /// `sys/bus/pci/drivers_probe`.
+    pub fn drivers_probe(&self) -> PathBuf {
+        self.path(PCI_DRIVERS_PROBE)
+    }
+
+    /// `sys/kernel/iommu_groups`.
+    pub fn iommu_groups(&self) -> PathBuf {
+        self.path(IOMMU_GROUPS)
+    }
+
+    /// `sys/class/iommu`.
+    pub fn iommu_units(&self) -> PathBuf {
+        self.path(CLASS_IOMMU)
+    }
+
+    /// `sys/class/graphics/<fb>`.
+    pub fn framebuffer(&self, fb: &str) -> PathBuf {
+        self.path(CLASS_GRAPHICS).join(fb)
+    }
+
+    /// `sys/block/<dev>`.
+    pub fn block_device(&self, dev: &str) -> PathBuf {
+        self.path(SYS_BLOCK).join(dev)
+    }
+
+    /// `proc`.
+    pub fn proc_dir(&self) -> PathBuf {
+        self.path(PROC)
+    }
+
+    /// `proc/<rel>` (`mounts`, `net/route`, `<pid>/comm`, ...).
+    pub fn proc_file(&self, rel: &str) -> PathBuf {
+        self.proc_dir().join(rel)
+    }
+
+    /// hostdev's run lock.
+    pub fn lock_file(&self) -> PathBuf {
+        self.path(LOCK_FILE)
+    }
+
+    /// hostdev's state file.
+    pub fn state_file(&self) -> PathBuf {
+        self.path(STATE_FILE)
+    }
+
+    /// hostdev's audit log.
+    pub fn audit_log(&self) -> PathBuf {
+        self.path(AUDIT_LOG)
+    }
+
+    /// The default configuration.
+    pub fn default_config(&self) -> PathBuf {
+        self.path(DEFAULT_CONFIG)
     }
 
     fn log(&self, what: &str, path: &Path) {

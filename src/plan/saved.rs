@@ -13,7 +13,7 @@ use anyhow::Result;
 
 use crate::config::Node;
 use crate::error::{fail, Code};
-use crate::host::sysfs::{self, Sysfs};
+use crate::host::sysfs::Sysfs;
 use crate::plan::{Action, ActionKind, MdevAction, Plan, SCHEMA};
 
 /// Read a saved plan from `path` (`-`: stdin). Exit 66 when it cannot be read.
@@ -250,19 +250,18 @@ pub fn check_node_and_counts(plan: &Plan, node: &Node, shown: &str) -> Result<()
 /// Every parent the plan names must exist under the root, and every type it creates
 /// must exist on its parent (exit 66 naming it).
 pub fn check_host(fs: &Sysfs, plan: &Plan, shown: &str) -> Result<()> {
-    let bus = fs.path(sysfs::MDEV_BUS_CLASS);
     let parents = plan.parents.iter().map(|p| p.address.as_str()).chain(
         plan.actions
             .iter()
             .filter_map(|a| a.mdev().map(|m| m.parent.as_str())),
     );
     for p in parents {
-        if !fs.exists(&bus.join(p)) {
+        if !fs.exists(&fs.mdev_parent(p)) {
             return Err(fail(
                 Code::NotFound,
                 format!(
                     "plan {shown} names mdev parent {p}, which is not on this host ({} does not exist); re-run `hostdev plan`",
-                    fs.display(&bus.join(p))
+                    fs.display(&fs.mdev_parent(p))
                 ),
             ));
         }
@@ -273,7 +272,7 @@ pub fn check_host(fs: &Sysfs, plan: &Plan, shown: &str) -> Result<()> {
         .filter_map(|a| a.vf())
         .map(|v| &v.address)
     {
-        let nv = fs.path(sysfs::PCI_DEVICES).join(vf).join("nvidia");
+        let nv = fs.vgpu_dir(vf);
         if !fs.exists(&nv) {
             return Err(fail(
                 Code::NotFound,
@@ -288,10 +287,7 @@ pub fn check_host(fs: &Sysfs, plan: &Plan, shown: &str) -> Result<()> {
         Action::Create(m) => Some(m),
         _ => None,
     }) {
-        let t = bus
-            .join(&a.parent)
-            .join("mdev_supported_types")
-            .join(&a.type_id);
+        let t = fs.mdev_type(&a.parent, &a.type_id);
         if !fs.exists(&t) {
             return Err(fail(
                 Code::NotFound,

@@ -134,6 +134,13 @@ pub struct TypeDoc {
 
 pub fn types_doc(inv: &Inventory) -> TypesDoc {
     let names = vgpu::vendor_type_names(inv);
+    // existing mdevs per (parent, type), counted once (not once per type: 100k types)
+    let mut existing: std::collections::BTreeMap<(&str, &str), u32> = Default::default();
+    for m in &inv.mdevs {
+        if let Some(t) = m.type_id.as_deref() {
+            *existing.entry((m.parent.as_str(), t)).or_default() += 1;
+        }
+    }
     TypesDoc {
         schema: SCHEMA,
         gpus: vgpu::gpus(inv)
@@ -161,13 +168,10 @@ pub fn types_doc(inv: &Inventory) -> TypesDoc {
                             max_instances: t.max_instances,
                             device_api: t.device_api.clone(),
                             description: t.description.clone(),
-                            existing_instances: inv
-                                .mdevs
-                                .iter()
-                                .filter(|m| {
-                                    m.parent == p.name && m.type_id.as_deref() == Some(&t.id)
-                                })
-                                .count() as u32,
+                            existing_instances: existing
+                                .get(&(p.name.as_str(), t.id.as_str()))
+                                .copied()
+                                .unwrap_or(0),
                         })
                         .collect(),
                 }

@@ -9,6 +9,7 @@ mod util;
 
 mod apply;
 mod boot;
+mod bounds;
 mod docs;
 mod env;
 mod generated;

@@ -43,7 +43,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand status 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
             cand devices 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-            cand man 'Print the hostdev(1) man page, or write every page into a directory'
+            cand man 'Print the hostdev(8) man page, or write every page into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hostdev;list-types'= {
@@ -300,7 +300,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand --help 'Print help'
         }
         &'hostdev;man'= {
-            cand --dir 'Write hostdev.1 and one page per subcommand (hostdev-<command>.1) into DIR, creating it'
+            cand --dir 'Write hostdev.8 and one page per subcommand (hostdev-<command>.8) into DIR, creating it'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
             cand -o 'Output format of data on stdout'
             cand --output 'Output format of data on stdout'
@@ -326,7 +326,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand status 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
             cand devices 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-            cand man 'Print the hostdev(1) man page, or write every page into a directory'
+            cand man 'Print the hostdev(8) man page, or write every page into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hostdev;help;list-types'= {

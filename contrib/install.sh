@@ -5,8 +5,11 @@
 #
 #   cargo build --release --locked && sudo contrib/install.sh [--prefix /usr/local] [--enable]
 #
+# For a package-managed install use the .deb/.rpm instead (README, "Install"); this script
+# is for source installs.
+#
 # Options:
-#   --prefix DIR    binary in DIR/bin, man pages in DIR/share/man/man1   [/usr/local]
+#   --prefix DIR    binary in DIR/bin, man pages in DIR/share/man/man8   [/usr/local]
 #   --bin PATH      the hostdev binary to install          [target/release/hostdev]
 #   --unitdir DIR   where the systemd unit goes             [/etc/systemd/system]
 #   --destdir DIR   stage everything under DIR (packaging, tests); paths inside the
@@ -26,7 +29,7 @@ enable=0
 args=("$@")
 
 die() { echo "install.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 need_value() { [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value (see --help)"; }
 
 while [[ $# -gt 0 ]]; do
@@ -57,7 +60,7 @@ fi
 
 # Paths as the installed system sees them, and where we write them now.
 bindir="$prefix/bin"
-mandir="$prefix/share/man/man1"
+mandir="$prefix/share/man/man8"
 bash_dir=/usr/share/bash-completion/completions
 zsh_dir=/usr/share/zsh/vendor-completions
 fish_dir=/usr/share/fish/vendor_completions.d
@@ -71,7 +74,7 @@ install -D -m 0755 "$bin" "$(d "$bindir")/hostdev"
 step "man pages -> $(d "$mandir")/"
 install -d -m 0755 "$(d "$mandir")"
 shopt -s nullglob
-pages=("$repo"/man/*.1)
+pages=("$repo"/man/*.8)
 [[ ${#pages[@]} -gt 0 ]] || die "no man pages in $repo/man (regenerate: HOSTDEV_REGEN=1 cargo test --test integration generated)"
 install -m 0644 "${pages[@]}" "$(d "$mandir")/"
 
@@ -82,12 +85,12 @@ install -D -m 0644 "$repo/completions/hostdev.fish" "$(d "$fish_dir")/hostdev.fi
 
 step "systemd unit -> $(d "$unitdir")/hostdev.service (ExecStart=$bindir/hostdev)"
 install -d -m 0755 "$(d "$unitdir")"
-sed "s|/usr/local/bin/hostdev|$bindir/hostdev|g" "$repo/contrib/systemd/hostdev.service" \
+sed "s|/usr/sbin/hostdev|$bindir/hostdev|g" "$repo/contrib/systemd/hostdev.service" \
     >"$(d "$unitdir")/hostdev.service"
 chmod 0644 "$(d "$unitdir")/hostdev.service"
 step "systemd units -> $(d "$unitdir")/hostdev-status.{service,timer} (Prometheus metrics every minute)"
 for u in hostdev-status.service hostdev-status.timer; do
-    sed "s|/usr/local/bin/hostdev|$bindir/hostdev|g" "$repo/contrib/systemd/$u" >"$(d "$unitdir")/$u"
+    sed "s|/usr/sbin/hostdev|$bindir/hostdev|g" "$repo/contrib/systemd/$u" >"$(d "$unitdir")/$u"
     chmod 0644 "$(d "$unitdir")/$u"
 done
 
@@ -100,7 +103,7 @@ fi
 
 cat <<MSG
 install.sh: done. Next:
-  - write /etc/hostdev/config.yaml (see CONFIGURATION in man hostdev), check it with: hostdev plan
+  - write /etc/hostdev/config.yaml (see CONFIGURATION in man 8 hostdev), check it with: hostdev plan
   - at boot: systemctl enable hostdev.service (runs only when /etc/hostdev/config.yaml exists)
   - metrics for node_exporter every minute: systemctl enable --now hostdev-status.timer
   - completions load in new shells (bash needs the bash-completion package)

@@ -129,7 +129,7 @@ pub enum Command {
     Devices(DevicesArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
-    /// Print the hostdev(1) man page, or write every page into a directory
+    /// Print the hostdev(8) man page, or write every page into a directory
     Man(ManArgs),
 }
 
@@ -428,12 +428,12 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Without --dir, hostdev(1) is printed on stdout (view it with `hostdev man | man -l -`). \
-With --dir, hostdev.1 and one page per subcommand (hostdev-plan.1, ...) are written there, e.g. \
-`hostdev man --dir /usr/local/share/man/man1`."
+    after_help = "Without --dir, hostdev(8) is printed on stdout (view it with `hostdev man | man -l -`). \
+With --dir, hostdev.8 and one page per subcommand (hostdev-plan.8, ...) are written there, e.g. \
+`hostdev man --dir /usr/local/share/man/man8`."
 )]
 pub struct ManArgs {
-    /// Write hostdev.1 and one page per subcommand (hostdev-<command>.1) into DIR, creating it
+    /// Write hostdev.8 and one page per subcommand (hostdev-<command>.8) into DIR, creating it
     #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
 }

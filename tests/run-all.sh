@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine (run as root: the real-kernel suite
 # installs its QEMU, kernel and busybox through apt on first use and caches them):
-#   formatting, lints, unit and fixture tests, then hostdev against a real Linux kernel
-#   (QEMU with a virtual IOMMU, vfio-pci and the kernel's sample mdev drivers).
+#   formatting, lints, unit and fixture tests, the .deb and .rpm packages (built, linted,
+#   installed into a Debian 12 chroot) and the Ansible collection, then hostdev against a
+#   real Linux kernel (QEMU with a virtual IOMMU, vfio-pci and the kernel's sample mdev drivers).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,5 +21,7 @@ step "status/devices: promtool check metrics, virt-xml-validate"
 bash tests/status-tools.sh
 step "systemd units (systemd-analyze verify)"
 bash tests/systemd-verify.sh
+step "packages (tests/packaging.sh: .deb + .rpm, lintian, rpmlint, install test, Ansible)"
+bash tests/packaging.sh
 step "real-kernel suite (tests/vm)"
 HOSTDEV_BIN="$PWD/target/release/hostdev" HOSTDEV_VM_JOBS="${HOSTDEV_VM_JOBS:-2}" bash tests/vm/run-suite.sh

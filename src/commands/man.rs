@@ -19,10 +19,10 @@ pub fn run(args: &ManArgs, out: &mut dyn Write) -> Result<Code> {
         None => {
             let root = pages
                 .iter()
-                .find(|p| p.file_name == "hostdev.1")
-                .context("no hostdev.1 among the generated pages")?;
+                .find(|p| p.file_name == "hostdev.8")
+                .context("no hostdev.8 among the generated pages")?;
             out.write_all(&root.text)
-                .context("writing hostdev.1 to stdout")?;
+                .context("writing hostdev.8 to stdout")?;
         }
         Some(dir) => write_pages(&pages, dir)?,
     }
@@ -47,12 +47,13 @@ fn write_pages(pages: &[Page], dir: &Path) -> Result<()> {
 /// One generated man page.
 #[derive(Debug, Clone)]
 pub struct Page {
-    /// `hostdev.1`, `hostdev-plan.1`, `hostdev-iommu-check.1`, ...
+    /// `hostdev.8`, `hostdev-plan.8`, `hostdev-iommu-check.8`, ...
     pub file_name: String,
     pub text: Vec<u8>,
 }
 
-/// Every page: hostdev.1 first, then one per (nested) subcommand in the order clap lists them.
+/// Every page, in section 8 (hostdev is a root tool, installed in /usr/sbin): hostdev.8
+/// first, then one per (nested) subcommand in the order clap lists them.
 pub fn pages() -> Result<Vec<Page>> {
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
@@ -70,7 +71,9 @@ fn collect(cmd: &clap::Command, is_root: bool, pages: &mut Vec<Page>) -> Result<
 }
 
 fn render_page(cmd: &clap::Command, is_root: bool) -> Result<Page> {
-    let man = Man::new(cmd.clone()).source(format!("hostdev {}", env!("CARGO_PKG_VERSION")));
+    let man = Man::new(cmd.clone())
+        .section("8")
+        .source(format!("hostdev {}", env!("CARGO_PKG_VERSION")));
     let file_name = man.get_filename();
     let ctx = || format!("rendering man page {file_name}");
 
@@ -343,7 +346,7 @@ fn configuration() -> Roff {
     para(
         &mut r,
         [roman(
-            "Planning: types are assigned round-robin in the order of the desired list to parents in ascending address order, one type per parent, as many instances as available_instances allows; a parent already carrying mdevs of exactly one desired type keeps them and is topped up; mdevs of undesired types are removed unless in use or claimed by an externalResourceProvider selector. See hostdev-plan(1).",
+            "Planning: types are assigned round-robin in the order of the desired list to parents in ascending address order, one type per parent, as many instances as available_instances allows; a parent already carrying mdevs of exactly one desired type keeps them and is topped up; mdevs of undesired types are removed unless in use or claimed by an externalResourceProvider selector. See hostdev-plan(8).",
         )],
     );
     r
@@ -352,11 +355,11 @@ fn configuration() -> Roff {
 fn see_also(cmd: &clap::Command, is_root: bool) -> Roff {
     let mut refs: Vec<String> = Vec::new();
     if !is_root {
-        refs.push("hostdev(1)".into());
+        refs.push("hostdev(8)".into());
     }
     let display = cmd.get_display_name().unwrap_or_else(|| cmd.get_name());
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        refs.push(format!("{display}-{}(1)", sub.get_name()));
+        refs.push(format!("{display}-{}(8)", sub.get_name()));
     }
     refs.extend(["mdevctl(8)".to_string(), "lspci(8)".to_string()]);
     let mut r = Roff::default();

@@ -37,7 +37,7 @@ fn names(dir: &Path) -> BTreeSet<String> {
 #[test]
 fn man_pages_are_up_to_date() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let out = tmp.path().join("man1");
+    let out = tmp.path().join("man8");
     let run = hostdev(&["man", "--dir", out.to_str().expect("utf-8")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "", "--dir writes files, prints nothing");
@@ -64,16 +64,16 @@ fn man_pages_are_up_to_date() {
     }
 }
 
-/// `hostdev-<path>.1` for every subcommand, from the clap model.
+/// `hostdev-<path>.8` for every subcommand, from the clap model.
 fn hostdev_subcommand_pages() -> Vec<String> {
     fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
         for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
             let name = format!("{prefix}-{}", sub.get_name());
-            out.push(format!("{name}.1"));
+            out.push(format!("{name}.8"));
             walk(sub, &name, out);
         }
     }
-    let mut out = vec!["hostdev.1".to_string()];
+    let mut out = vec!["hostdev.8".to_string()];
     walk(
         &<hostdev::cli::Cli as clap::CommandFactory>::command(),
         "hostdev",
@@ -83,13 +83,13 @@ fn hostdev_subcommand_pages() -> Vec<String> {
 }
 
 #[test]
-fn man_without_dir_prints_hostdev_1_with_the_extra_sections() {
+fn man_without_dir_prints_hostdev_8_with_the_extra_sections() {
     let run = hostdev(&["man"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let committed = std::fs::read_to_string(repo().join("man/hostdev.1")).unwrap_or_default();
+    let committed = std::fs::read_to_string(repo().join("man/hostdev.8")).unwrap_or_default();
     assert_eq!(
         run.stdout, committed,
-        "`hostdev man` must print man/hostdev.1 ({REGEN})"
+        "`hostdev man` must print man/hostdev.8 ({REGEN})"
     );
     for section in [
         ".SH NAME",
@@ -102,7 +102,7 @@ fn man_without_dir_prints_hostdev_1_with_the_extra_sections() {
         ".SH CONFIGURATION",
         ".SH \"SEE ALSO\"",
     ] {
-        assert!(run.stdout.contains(section), "no {section} in hostdev.1");
+        assert!(run.stdout.contains(section), "no {section} in hostdev.8");
     }
     for needle in [
         "HOSTDEV_ROOT",
@@ -116,7 +116,7 @@ fn man_without_dir_prints_hostdev_1_with_the_extra_sections() {
         let escaped = needle.replace('-', "\\-");
         assert!(
             run.stdout.contains(needle) || run.stdout.contains(&escaped),
-            "no {needle} in hostdev.1"
+            "no {needle} in hostdev.8"
         );
     }
     for code in ["0", "1", "2", "64", "65", "66", "75", "77"] {
@@ -132,7 +132,7 @@ fn man_dir_that_cannot_be_created_names_the_path() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let file = tmp.path().join("not-a-dir");
     std::fs::write(&file, "").expect("write");
-    let dir = file.join("man1");
+    let dir = file.join("man8");
     let run = hostdev(&["man", "--dir", dir.to_str().expect("utf-8")]);
     assert_eq!(run.code, 1);
     assert!(

@@ -43,8 +43,10 @@ impl Log for Stderr {
             Level::Error | Level::Debug | Level::Trace => "hostdev: ",
         };
         let text = escape_controls(&record.args().to_string());
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{prefix}{text}");
+        crate::exec::progress::suspend(|| {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{prefix}{text}");
+        });
     }
 
     fn flush(&self) {}

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
+use crate::exec::progress::Progress;
 use crate::host::sysfs::Sysfs;
 use nix::fcntl::OFlag;
 
@@ -85,6 +86,8 @@ pub struct Journal {
     writes: Vec<WriteRecord>,
     /// The first failure to append to the audit log: the run stops before its next write.
     audit_error: Option<String>,
+    /// The bar of a long run on a terminal (see [`Journal::show_progress`]).
+    progress: Option<Progress>,
 }
 
 impl Journal {
@@ -121,6 +124,7 @@ impl Journal {
             echo,
             writes: Vec::new(),
             audit_error: None,
+            progress: None,
         })
     }
 
@@ -144,6 +148,9 @@ impl Journal {
                 error: None,
             });
             return Ok(());
+        }
+        if let Some(p) = &mut self.progress {
+            p.step(&shown);
         }
         let outcome = self.kernel.write(path, value);
         let error = outcome.as_ref().err().map(|e| e.to_string());
@@ -169,6 +176,21 @@ impl Journal {
     /// (docs: "apply, teardown and saved plans").
     pub fn audit_error(&self) -> Option<&str> {
         self.audit_error.as_deref()
+    }
+
+    /// Show a progress bar while writing (a real run on a terminal; `expected` writes when
+    /// the job knows how many).
+    pub fn show_progress(&mut self, expected: Option<u64>) {
+        if !self.dry_run {
+            self.progress = Some(Progress::new(expected));
+        }
+    }
+
+    /// Take the bar off the screen before the summary.
+    pub fn finish_progress(&mut self) {
+        if let Some(mut p) = self.progress.take() {
+            p.finish();
+        }
     }
 
     /// Every write so far, in order.

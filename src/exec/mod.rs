@@ -13,6 +13,7 @@ pub mod lock;
 pub mod mutate;
 pub mod pipeline;
 pub mod privilege;
+pub mod progress;
 pub mod state;
 pub mod teardown;
 pub mod vfio;

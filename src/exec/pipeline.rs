@@ -15,6 +15,8 @@ use std::io::Write;
 
 use anyhow::Result;
 
+use std::io::IsTerminal;
+
 use crate::cli::{MutateArgs, Output};
 use crate::context::Context;
 use crate::error::{fail, Code};
@@ -52,6 +54,11 @@ pub trait Job {
     /// when the plan is no longer the one shown.
     fn refresh(&mut self, ctx: &Context) -> Result<()>;
     fn execute(&mut self, ctx: &Context, exec: &mut Executor, out: &mut dyn Write) -> Result<()>;
+    /// How many host writes [`Job::execute`] will make, when that is known up front (the
+    /// progress bar then shows a length).
+    fn expected_writes(&self) -> Option<u64> {
+        None
+    }
     /// Differences between the re-read host and what was done.
     fn verify(&self, after: &Inventory, outcome: &Outcome) -> Vec<String> {
         apply::verify(after, outcome)
@@ -85,11 +92,16 @@ pub fn run(
     if !args.dry_run {
         job.refresh(ctx)?;
     }
+    if show_progress(ctx) {
+        session.journal.show_progress(job.expected_writes());
+    }
     let mut state = State::load(&ctx.sysfs)?;
     let stop = interrupt::requested;
     let mut exec = Executor::new(&mut session.journal, &mut state, &stop);
-    job.execute(ctx, &mut exec, out)?;
+    let executed = job.execute(ctx, &mut exec, out);
     let mut outcome = exec.outcome;
+    session.journal.finish_progress();
+    executed?;
     if !args.dry_run && !outcome.done.is_empty() {
         let after = Inventory::scan(&ctx.sysfs)?;
         outcome.differences = job.verify(&after, &outcome);
@@ -100,6 +112,14 @@ pub fn run(
         dry_run: args.dry_run,
     };
     job.report(ctx, out, Some(&run))
+}
+
+/// A progress bar only for people watching: table mode, stdout and stderr terminals, not `-q`.
+fn show_progress(ctx: &Context) -> bool {
+    ctx.output == Output::Table
+        && !ctx.quiet
+        && std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal()
 }
 
 /// The error for a plan that changed between showing it and taking the lock.

@@ -486,6 +486,28 @@ fn terminal_prompt_no_changes_nothing_and_yes_applies() {
     assert_eq!(audited_writes(&host), planned_writes(&host), "{out}");
 }
 
+#[test]
+fn progress_bar_on_a_terminal_for_more_than_a_handful_of_writes() {
+    // t4-1x plans 8 creations: more than a handful, so a terminal run shows the bar
+    // ("N/8 writes") on stderr while it writes, then clears it before the summary.
+    let host = Host::copy("t4-1x");
+    let (code, out) = on_terminal(host.root(), "y\n");
+    assert!(
+        out.contains("/8 writes"),
+        "no progress bar on the terminal:\n{out}"
+    );
+    assert_eq!(audited_writes(&host), planned_writes(&host), "{out}");
+    assert!(code == 0 || code == 1, "{code}: {out}");
+
+    // Not a terminal (and -o json): nothing extra on stderr.
+    let host = Host::copy("t4-1x");
+    let run = host.on_node("node1", &["apply", "--yes"]);
+    assert!(!run.stderr.contains("writes"), "{}", run.stderr);
+    let host = Host::copy("t4-1x");
+    let run = host.on_node("node1", &["-o", "json", "apply", "--yes"]);
+    assert!(!run.stderr.contains("writes"), "{}", run.stderr);
+}
+
 /// Start `hostdev --root ROOT -f ROOT/config.yaml --node-name node1 ARGS`, send `sig` after
 /// ~300 ms, and return its exit code and stderr. The generous 20 s limit only catches a
 /// run that ignores the signal; it is not a timing assertion.

@@ -125,6 +125,10 @@ impl<'a> ApplyJob<'a> {
 }
 
 impl Job for ApplyJob<'_> {
+    fn expected_writes(&self) -> Option<u64> {
+        Some(self.plan.actions.len() as u64)
+    }
+
     fn work(&self) -> Work {
         let p = &self.plan;
         if p.is_noop() && p.blocked.is_empty() {

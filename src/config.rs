@@ -382,9 +382,32 @@ fn not_utf8(source: &Source, bytes: &[u8], e: std::str::Utf8Error) -> anyhow::Er
 
 /// Parse and validate configuration text; `source` names it in messages.
 pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
-    let cfg_err = |line: usize, col: usize, msg: String| {
-        fail(Code::Config, format!("{source}:{line}:{col}: {msg}"))
-    };
+    let raw = parse_raw(text, source)?;
+    let (prefix, conf) = configuration_shape(raw, text, source)?;
+
+    let mut warnings = Vec::new();
+    let mdev = conf
+        .mediated_devices_configuration
+        .map(|m| mdev_config(m, prefix, &mut warnings));
+    let permitted = conf.permitted_host_devices.unwrap_or_default();
+    check_resource_names(&permitted, prefix, text, source)?;
+
+    Ok(Config {
+        source: Some(source.to_string()),
+        mdev,
+        permitted,
+        warnings,
+    })
+}
+
+/// An invalid configuration (65) at `line`:`col` of `source`.
+fn config_error(source: &Source, line: usize, col: usize, msg: String) -> anyhow::Error {
+    fail(Code::Config, format!("{source}:{line}:{col}: {msg}"))
+}
+
+/// The YAML document, deserialized: refuses empty and too deeply nested text first.
+fn parse_raw(text: &str, source: &Source) -> anyhow::Result<RawTop> {
+    let cfg_err = |line: usize, col: usize, msg: String| config_error(source, line, col, msg);
     if text.trim().is_empty() {
         return Err(cfg_err(
             1,
@@ -424,8 +447,17 @@ pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
         }
         None => yaml_serde::from_str(text).map_err(|e| yaml_err(e, (1, 1)))?,
     };
+    Ok(raw)
+}
 
-    // Decide the shape.
+/// Decide the shape: a KubeVirt CR, `spec`, `configuration`, or the bare configuration.
+/// Returns the field-path prefix for messages and the one configuration given.
+fn configuration_shape(
+    raw: RawTop,
+    text: &str,
+    source: &Source,
+) -> anyhow::Result<(&'static str, RawConfiguration)> {
+    let cfg_err = |line: usize, col: usize, msg: String| config_error(source, line, col, msg);
     let is_cr = raw.kind.is_some() || raw.api_version.is_some();
     if let Some(kind) = &raw.kind {
         if kind != "KubeVirt" {
@@ -446,7 +478,7 @@ pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
         }
     }
     // (field-path prefix for messages, the configuration)
-    let mut shapes: Vec<(&str, RawConfiguration)> = Vec::new();
+    let mut shapes: Vec<(&'static str, RawConfiguration)> = Vec::new();
     if let Some(spec) = raw.spec {
         shapes.push((
             "spec.configuration.",
@@ -468,45 +500,56 @@ pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
     if shapes.len() > 1 {
         return Err(cfg_err(1, 1, "the configuration is given in more than one place (spec.configuration, configuration, top level): keep exactly one".into()));
     }
-    let Some((prefix, conf)) = shapes.pop() else {
-        return Err(cfg_err(
+    shapes.pop().ok_or_else(|| {
+        cfg_err(
             1,
             1,
             "no mediatedDevicesConfiguration or permittedHostDevices found: nothing to do".into(),
-        ));
-    };
+        )
+    })
+}
 
-    let mut warnings = Vec::new();
-    let mdev = conf.mediated_devices_configuration.map(|m| {
-        let types = pick(m.current, m.deprecated, &format!("{prefix}mediatedDevicesConfiguration.mediatedDevicesTypes"), &mut warnings);
-        let node_types = m
-            .node
-            .into_iter()
-            .enumerate()
-            .map(|(i, n)| NodeTypes {
-                node_selector: n
-                    .node_selector
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k.0, v.0))
-                    .collect(),
-                types: pick(
-                    n.current,
-                    n.deprecated,
-                    &format!("{prefix}mediatedDevicesConfiguration.nodeMediatedDeviceTypes[{i}].mediatedDevicesTypes"),
-                    &mut warnings,
-                ),
-            })
-            .collect();
-        MdevConfig {
-            enabled: m.enabled.unwrap_or(true),
-            types,
-            node_types,
-        }
-    });
-    let permitted = conf.permitted_host_devices.unwrap_or_default();
+/// `mediatedDevicesConfiguration`, with the deprecated lists resolved (warnings for them).
+fn mdev_config(m: RawMdevConfig, prefix: &str, warnings: &mut Vec<String>) -> MdevConfig {
+    let types = pick(
+        m.current,
+        m.deprecated,
+        &format!("{prefix}mediatedDevicesConfiguration.mediatedDevicesTypes"),
+        warnings,
+    );
+    let node_types = m
+        .node
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| NodeTypes {
+            node_selector: n
+                .node_selector
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k.0, v.0))
+                .collect(),
+            types: pick(
+                n.current,
+                n.deprecated,
+                &format!("{prefix}mediatedDevicesConfiguration.nodeMediatedDeviceTypes[{i}].mediatedDevicesTypes"),
+                warnings,
+            ),
+        })
+        .collect();
+    MdevConfig {
+        enabled: m.enabled.unwrap_or(true),
+        types,
+        node_types,
+    }
+}
 
-    // Cross-entry checks: duplicate resource names.
+/// Cross-entry checks: duplicate resource names.
+fn check_resource_names(
+    permitted: &PermittedHostDevices,
+    prefix: &str,
+    text: &str,
+    source: &Source,
+) -> anyhow::Result<()> {
     check_duplicates(
         permitted
             .pci_host_devices
@@ -524,14 +567,7 @@ pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
         &format!("{prefix}permittedHostDevices.mediatedDevices"),
         text,
         source,
-    )?;
-
-    Ok(Config {
-        source: Some(source.to_string()),
-        mdev,
-        permitted,
-        warnings,
-    })
+    )
 }
 
 /// KubeVirt's precedence: the deprecated list is used only when the current one is empty.

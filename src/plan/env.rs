@@ -117,10 +117,27 @@ struct Entry<'a> {
     external: bool,
 }
 
+/// The selector maps: (kind, selector key) → the entry that owns it.
+type SelectorMap<'e, 'a> = BTreeMap<(Kind, &'e str), &'e Entry<'a>>;
+
 /// Discover the variables for every non-external permitted entry (and the external ones
 /// with `include_external`). Variables come in configuration order, PCI entries first;
 /// several selectors naming one resource feed one variable.
 pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env {
+    let entries = permitted_entries(config, include_external);
+    let mut env = Env::default();
+    let maps = selector_maps(&entries, &mut env.warnings);
+    let mut vars = variables(&entries);
+    add_pci_devices(inv, &maps, &mut vars, &mut env);
+    add_mdevs(inv, &maps, &mut vars, &mut env);
+    finish_variables(&mut vars, inv, &mut env.warnings);
+    env.vars = vars;
+    env
+}
+
+/// The `permittedHostDevices` entries, PCI first, in configuration order; the external ones
+/// only with `include_external`.
+fn permitted_entries(config: &Config, include_external: bool) -> Vec<Entry<'_>> {
     let permitted = &config.permitted;
     let mut entries: Vec<Entry> = Vec::new();
     for (index, d) in permitted.pci_host_devices.iter().enumerate() {
@@ -147,25 +164,33 @@ pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env
         });
     }
     entries.retain(|e| include_external || !e.external);
+    entries
+}
 
-    let mut env = Env::default();
-
-    // KubeVirt's selector maps: selector key → resource name, the last entry wins.
-    let mut maps: BTreeMap<(Kind, &str), &Entry> = BTreeMap::new();
-    for e in &entries {
+/// KubeVirt's selector maps: selector key → resource name, the last entry wins (with a
+/// warning when that takes a selector away from another resource).
+fn selector_maps<'e, 'a>(
+    entries: &'e [Entry<'a>],
+    warnings: &mut Vec<String>,
+) -> SelectorMap<'e, 'a> {
+    let mut maps: SelectorMap = BTreeMap::new();
+    for e in entries {
         if let Some(prev) = maps.insert((e.kind, e.key.as_str()), e) {
             if prev.resource != e.resource {
-                env.warnings.push(format!(
+                warnings.push(format!(
                     "permittedHostDevices.{}[{}] (selector {:?}, {}) is overridden by entry {} with the same selector: as in KubeVirt, the last entry wins and {} gets no devices from it",
                     prev.section, prev.index, prev.written, prev.resource, e.index, prev.resource
                 ));
             }
         }
     }
+    maps
+}
 
-    // One variable per (kind, resource name), in configuration order.
+/// One variable per (kind, resource name), in configuration order, still without devices.
+fn variables(entries: &[Entry]) -> Vec<EnvVar> {
     let mut vars: Vec<EnvVar> = Vec::new();
-    for e in &entries {
+    for e in entries {
         let name = resource_name_to_env_var(prefix(e.kind), e.resource);
         match vars
             .iter_mut()
@@ -188,40 +213,54 @@ pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env
             }),
         }
     }
-    let var_of = |vars: &mut Vec<EnvVar>, kind: Kind, resource: &str| -> Option<usize> {
-        vars.iter()
-            .position(|v| v.kind == kind && v.resource_name == resource)
-    };
+    vars
+}
 
-    // PCI devices, ascending address (KubeVirt walks /sys/bus/pci/devices lexically).
+/// Add `device` to the variable of (`kind`, `resource`), if there is one.
+fn push_device(vars: &mut [EnvVar], kind: Kind, resource: &str, device: EnvDevice) {
+    if let Some(v) = vars
+        .iter_mut()
+        .find(|v| v.kind == kind && v.resource_name == resource)
+    {
+        v.devices.push(device);
+    }
+}
+
+/// Why KubeVirt would skip a matching PCI device for its driver, and the `Unavailable`
+/// reason; `None` when the device is usable.
+fn pci_driver_problem(dev: &PciDevice) -> Option<(String, &'static str)> {
+    match dev.driver.as_deref() {
+        None => Some(("is not bound to any driver".to_string(), "unbound")),
+        Some("vfio-pci") => None,
+        Some(_) if nvidia_vgpu_vf(dev) => None,
+        Some("nvidia") if dev.nvidia.is_some() && dev.sriov_totalvfs.is_none() => Some((
+            "is an NVIDIA vGPU VF without a vGPU profile (nvidia/current_vgpu_type is 0; write a type ID from nvidia/creatable_vgpu_types to it)".to_string(),
+            "no-vgpu-profile",
+        )),
+        Some(d) => Some((format!("is bound to {d}, not vfio-pci"), "other-driver")),
+    }
+}
+
+/// The record of a PCI device that matches `e` but is not handed out.
+fn unavailable(e: &Entry, dev: &PciDevice, reason: &'static str) -> Unavailable {
+    Unavailable {
+        resource_name: e.resource.to_string(),
+        address: dev.address.clone(),
+        vendor_device: dev.vendor_device(),
+        driver: dev.driver.clone(),
+        reason,
+    }
+}
+
+/// PCI devices, ascending address (KubeVirt walks /sys/bus/pci/devices lexically).
+fn add_pci_devices(inv: &Inventory, maps: &SelectorMap, vars: &mut [EnvVar], env: &mut Env) {
     for dev in &inv.pci {
         let id = dev.vendor_device();
         let Some(e) = maps.get(&(Kind::Pci, id.as_str())) else {
             continue;
         };
-        let why_not = match dev.driver.as_deref() {
-            None => Some("is not bound to any driver".to_string()),
-            Some("vfio-pci") => None,
-            Some(_) if nvidia_vgpu_vf(dev) => None,
-            Some("nvidia") if dev.nvidia.is_some() && dev.sriov_totalvfs.is_none() => Some(
-                "is an NVIDIA vGPU VF without a vGPU profile (nvidia/current_vgpu_type is 0; write a type ID from nvidia/creatable_vgpu_types to it)".to_string(),
-            ),
-            Some(d) => Some(format!("is bound to {d}, not vfio-pci")),
-        };
-        if let Some(why) = why_not {
-            env.unavailable.push(Unavailable {
-                resource_name: e.resource.to_string(),
-                address: dev.address.clone(),
-                vendor_device: id.clone(),
-                driver: dev.driver.clone(),
-                reason: match dev.driver.as_deref() {
-                    None => "unbound",
-                    Some("nvidia") if dev.nvidia.is_some() && dev.sriov_totalvfs.is_none() => {
-                        "no-vgpu-profile"
-                    }
-                    Some(_) => "other-driver",
-                },
-            });
+        if let Some((why, reason)) = pci_driver_problem(dev) {
+            env.unavailable.push(unavailable(e, dev, reason));
             let hint = if dev.nvidia.is_some() || !dev.virtfns.is_empty() {
                 String::new()
             } else {
@@ -234,34 +273,29 @@ pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env
             continue;
         }
         let Some(group) = dev.iommu_group.clone() else {
-            env.unavailable.push(Unavailable {
-                resource_name: e.resource.to_string(),
-                address: dev.address.clone(),
-                vendor_device: id.clone(),
-                driver: dev.driver.clone(),
-                reason: "no-iommu-group",
-            });
+            env.unavailable.push(unavailable(e, dev, "no-iommu-group"));
             env.skipped.push(format!(
                 "{} ({}) matches {:?} for {} but has no iommu_group link: skipped, as KubeVirt does (is the IOMMU enabled? see `hostdev iommu check`)",
                 dev.address, dev.vendor_device(), e.written, e.resource
             ));
             continue;
         };
-        if let Some(i) = var_of(&mut vars, Kind::Pci, e.resource) {
-            vars[i].devices.push(EnvDevice {
-                address: Some(dev.address.clone()),
-                uuid: None,
-                parent: None,
-                type_id: None,
-                driver: dev.driver.clone(),
-                iommu_group: group,
-                numa_node: dev.numa_node,
-                device_nodes: vec![],
-            });
-        }
+        let device = EnvDevice {
+            address: Some(dev.address.clone()),
+            uuid: None,
+            parent: None,
+            type_id: None,
+            driver: dev.driver.clone(),
+            iommu_group: group,
+            numa_node: dev.numa_node,
+            device_nodes: vec![],
+        };
+        push_device(vars, Kind::Pci, e.resource, device);
     }
+}
 
-    // mdevs, ascending UUID: the type's name (its ID when it has no name), normalized.
+/// mdevs, ascending UUID: the type's name (its ID when it has no name), normalized.
+fn add_mdevs(inv: &Inventory, maps: &SelectorMap, vars: &mut [EnvVar], env: &mut Env) {
     for m in &inv.mdevs {
         let Some(type_id) = &m.type_id else {
             env.skipped.push(format!(
@@ -288,21 +322,24 @@ pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env
             ));
             continue;
         };
-        if let Some(i) = var_of(&mut vars, Kind::Mdev, e.resource) {
-            vars[i].devices.push(EnvDevice {
-                address: None,
-                uuid: Some(m.uuid.clone()),
-                parent: Some(m.parent.clone()),
-                type_id: Some(type_id.clone()),
-                driver: None,
-                iommu_group: group,
-                numa_node: inv.pci_device(&m.parent).and_then(|d| d.numa_node),
-                device_nodes: vec![],
-            });
-        }
+        let device = EnvDevice {
+            address: None,
+            uuid: Some(m.uuid.clone()),
+            parent: Some(m.parent.clone()),
+            type_id: Some(type_id.clone()),
+            driver: None,
+            iommu_group: group,
+            numa_node: inv.pci_device(&m.parent).and_then(|d| d.numa_node),
+            device_nodes: vec![],
+        };
+        push_device(vars, Kind::Mdev, e.resource, device);
     }
+}
 
-    for v in &mut vars {
+/// Sort each variable's devices, set its value, and warn about empty variables and
+/// mdev resources fed by several selectors.
+fn finish_variables(vars: &mut [EnvVar], inv: &Inventory, warnings: &mut Vec<String>) {
+    for v in vars {
         // Merged selectors visit devices in one sorted pass each; keep the whole list sorted.
         v.devices.sort_by(|a, b| a.id().cmp(b.id()));
         v.value = v
@@ -312,18 +349,16 @@ pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env
             .collect::<Vec<_>>()
             .join(",");
         if v.devices.is_empty() {
-            env.warnings.push(empty_warning(v, inv));
+            warnings.push(empty_warning(v, inv));
         }
         if v.kind == Kind::Mdev && v.selectors.len() > 1 {
-            env.warnings.push(format!(
+            warnings.push(format!(
                 "{} is fed by several mdevNameSelectors ({}): hostdev merges them, but KubeVirt starts one device plugin per selector and keeps only one of them",
                 v.resource_name,
                 v.selectors.join(", ")
             ));
         }
     }
-    env.vars = vars;
-    env
 }
 
 fn prefix(kind: Kind) -> &'static str {

@@ -80,12 +80,41 @@ pub fn vgpu_name(type_name: &str) -> String {
     collapse_whitespace(type_name.trim_matches('\n'))
 }
 
+/// Devices grouped under one resource: key → (resource suffix or raw name, devices).
+type Groups = BTreeMap<String, (String, Vec<EnvDevice>)>;
+
 /// Discover what the plugin would advertise. `pci_ids` is the text of pci.ids (`None`:
 /// not installed, every GPU named by its device ID).
 pub fn discover(inv: &Inventory, pci_ids: Option<&str>) -> Env {
     let mut env = Env::default();
+    let gpus = passthrough_gpus(inv, pci_ids, &mut env);
+    unusable_functions(inv, &gpus, &mut env);
+    let mut pci_vars: Vec<EnvVar> = gpus
+        .into_iter()
+        .map(|(id, (name, devices))| var(Kind::Pci, &name, format!("10de:{id}"), devices))
+        .collect();
+    pci_vars.sort_by(|a, b| a.resource_name.cmp(&b.resource_name));
+
+    let vgpus = vgpus(inv, &mut env);
+    env.vars = pci_vars;
+    env.vars.extend(
+        vgpus
+            .into_iter()
+            .map(|(name, (raw, devices))| var(Kind::Mdev, &name, raw, devices)),
+    );
+    env
+}
+
+/// Whether the plugin takes a function with this driver for passthrough.
+fn on_passthrough_driver(driver: Option<&str>) -> bool {
+    driver.is_some_and(|x| PASSTHROUGH_DRIVERS.contains(&x))
+}
+
+/// The NVIDIA functions on a passthrough driver, by device ID → (resource suffix, devices);
+/// those without an IOMMU group are skipped (and recorded in `env`).
+fn passthrough_gpus(inv: &Inventory, pci_ids: Option<&str>, env: &mut Env) -> Groups {
     // device ID → (resource suffix, devices); BTreeMap: resources in name order.
-    let mut gpus: BTreeMap<String, (String, Vec<EnvDevice>)> = BTreeMap::new();
+    let mut gpus: Groups = BTreeMap::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let name_of = |id: &str, names: &mut BTreeMap<String, String>| -> String {
         names
@@ -99,11 +128,7 @@ pub fn discover(inv: &Inventory, pci_ids: Option<&str>) -> Env {
             .clone()
     };
     for d in inv.pci.iter().filter(|d| d.vendor == NVIDIA_VENDOR) {
-        let on_vfio = d
-            .driver
-            .as_deref()
-            .is_some_and(|x| PASSTHROUGH_DRIVERS.contains(&x));
-        if !on_vfio {
+        if !on_passthrough_driver(d.driver.as_deref()) {
             continue;
         }
         let name = name_of(&d.device, &mut names);
@@ -137,15 +162,16 @@ pub fn discover(inv: &Inventory, pci_ids: Option<&str>) -> Env {
                 device_nodes: vec![],
             });
     }
-    // Other functions with a device ID that has a resource: not handed out.
+    gpus
+}
+
+/// Other functions with a device ID that has a resource: not handed out.
+fn unusable_functions(inv: &Inventory, gpus: &Groups, env: &mut Env) {
     for d in inv.pci.iter().filter(|d| d.vendor == NVIDIA_VENDOR) {
         let Some((name, _)) = gpus.get(&d.device) else {
             continue;
         };
-        if d.driver
-            .as_deref()
-            .is_some_and(|x| PASSTHROUGH_DRIVERS.contains(&x))
-        {
+        if on_passthrough_driver(d.driver.as_deref()) {
             continue;
         }
         env.unavailable.push(Unavailable {
@@ -160,13 +186,12 @@ pub fn discover(inv: &Inventory, pci_ids: Option<&str>) -> Env {
             },
         });
     }
-    let mut pci_vars: Vec<EnvVar> = gpus
-        .into_iter()
-        .map(|(id, (name, devices))| var(Kind::Pci, &name, format!("10de:{id}"), devices))
-        .collect();
-    pci_vars.sort_by(|a, b| a.resource_name.cmp(&b.resource_name));
+}
 
-    let mut vgpus: BTreeMap<String, (String, Vec<EnvDevice>)> = BTreeMap::new();
+/// The mdevs with a named type, by vGPU name → (raw type name, devices); the others are
+/// skipped (and recorded in `env`).
+fn vgpus(inv: &Inventory, env: &mut Env) -> Groups {
+    let mut vgpus: Groups = BTreeMap::new();
     for m in &inv.mdevs {
         let Some(type_name) = &m.type_name else {
             env.skipped.push(format!(
@@ -195,13 +220,7 @@ pub fn discover(inv: &Inventory, pci_ids: Option<&str>) -> Env {
                 device_nodes: vec![],
             });
     }
-    env.vars = pci_vars;
-    env.vars.extend(
-        vgpus
-            .into_iter()
-            .map(|(name, (raw, devices))| var(Kind::Mdev, &name, raw, devices)),
-    );
-    env
+    vgpus
 }
 
 fn var(kind: Kind, name: &str, selector: String, mut devices: Vec<EnvDevice>) -> EnvVar {

@@ -242,7 +242,42 @@ fn gpu_doc(
 /// folded into one row per type under the GPU (AVAILABLE and EXISTING summed over its
 /// VFs), and a vendor-VFIO GPU shows its numeric types. Then the GPUs and their framework.
 pub fn types_table(out: &mut dyn Write, doc: &TypesDoc) -> Result<()> {
-    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let mut rows = parent_type_rows(doc);
+    rows.extend(gpu_type_rows(doc));
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut t = table(&[
+        "PARENT",
+        "KIND",
+        "TYPE",
+        "NAME",
+        "AVAILABLE",
+        "EXISTING",
+        "API",
+        "DESCRIPTION",
+    ]);
+    for (_, r) in rows {
+        t.add_row(r);
+    }
+    write_table(out, &t)?;
+    if doc.gpus.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    gpus_table(out, doc)?;
+    for g in &doc.gpus {
+        if let Some(p) = &g.problem {
+            writeln!(out, "\n{p}")?;
+        }
+    }
+    Ok(())
+}
+
+/// A types-table row, keyed by the parent address it sorts by.
+type TypeRow = (String, Vec<String>);
+
+/// One row per (parent, type) for the parents not folded under an SR-IOV GPU.
+fn parent_type_rows(doc: &TypesDoc) -> Vec<TypeRow> {
+    let mut rows: Vec<TypeRow> = Vec::new();
     let gpu_of = |p: &ParentDoc| {
         doc.gpus.iter().find(|g| {
             g.framework == Framework::MdevVf && g.vfs.iter().any(|v| v.address == p.address)
@@ -273,41 +308,16 @@ pub fn types_table(out: &mut dyn Write, doc: &TypesDoc) -> Result<()> {
             ));
         }
     }
+    rows
+}
+
+/// The GPUs' rows: an SR-IOV (mdev) GPU's VF types folded into one row per type, and a
+/// vendor-VFIO GPU's numeric types.
+fn gpu_type_rows(doc: &TypesDoc) -> Vec<TypeRow> {
+    let mut rows: Vec<TypeRow> = Vec::new();
     for g in &doc.gpus {
         match g.framework {
-            Framework::MdevVf => {
-                let vfs: Vec<&ParentDoc> = doc
-                    .parents
-                    .iter()
-                    .filter(|p| g.vfs.iter().any(|v| v.address == p.address))
-                    .collect();
-                let mut ids: Vec<&TypeDoc> = Vec::new();
-                for ty in vfs.iter().flat_map(|p| &p.types) {
-                    if !ids.iter().any(|t| t.id == ty.id) {
-                        ids.push(ty);
-                    }
-                }
-                ids.sort_by(|a, b| a.id.cmp(&b.id));
-                for ty in ids {
-                    let same = vfs.iter().flat_map(|p| &p.types).filter(|t| t.id == ty.id);
-                    let (avail, existing) = same.fold((0, 0), |(a, e), t| {
-                        (a + t.available_instances, e + t.existing_instances)
-                    });
-                    rows.push((
-                        g.address.clone(),
-                        vec![
-                            g.address.clone(),
-                            format!("{} vfs", vfs.len()),
-                            ty.id.clone(),
-                            ty.name.clone().unwrap_or_else(|| "-".into()),
-                            avail.to_string(),
-                            existing.to_string(),
-                            ty.device_api.clone().unwrap_or_else(|| "-".into()),
-                            one_line(ty.description.as_deref().unwrap_or("-")),
-                        ],
-                    ));
-                }
-            }
+            Framework::MdevVf => rows.extend(mdev_vf_gpu_rows(doc, g)),
             Framework::VendorVfio => {
                 for ty in &g.vgpu_types {
                     rows.push((
@@ -328,25 +338,49 @@ pub fn types_table(out: &mut dyn Write, doc: &TypesDoc) -> Result<()> {
             _ => {}
         }
     }
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut t = table(&[
-        "PARENT",
-        "KIND",
-        "TYPE",
-        "NAME",
-        "AVAILABLE",
-        "EXISTING",
-        "API",
-        "DESCRIPTION",
-    ]);
-    for (_, r) in rows {
-        t.add_row(r);
+    rows
+}
+
+/// One row per type over the VF parents of an SR-IOV (mdev) GPU, AVAILABLE and
+/// EXISTING summed over its VFs.
+fn mdev_vf_gpu_rows(doc: &TypesDoc, g: &GpuDoc) -> Vec<TypeRow> {
+    let mut rows: Vec<TypeRow> = Vec::new();
+    let vfs: Vec<&ParentDoc> = doc
+        .parents
+        .iter()
+        .filter(|p| g.vfs.iter().any(|v| v.address == p.address))
+        .collect();
+    let mut ids: Vec<&TypeDoc> = Vec::new();
+    for ty in vfs.iter().flat_map(|p| &p.types) {
+        if !ids.iter().any(|t| t.id == ty.id) {
+            ids.push(ty);
+        }
     }
-    write_table(out, &t)?;
-    if doc.gpus.is_empty() {
-        return Ok(());
+    ids.sort_by(|a, b| a.id.cmp(&b.id));
+    for ty in ids {
+        let same = vfs.iter().flat_map(|p| &p.types).filter(|t| t.id == ty.id);
+        let (avail, existing) = same.fold((0, 0), |(a, e), t| {
+            (a + t.available_instances, e + t.existing_instances)
+        });
+        rows.push((
+            g.address.clone(),
+            vec![
+                g.address.clone(),
+                format!("{} vfs", vfs.len()),
+                ty.id.clone(),
+                ty.name.clone().unwrap_or_else(|| "-".into()),
+                avail.to_string(),
+                existing.to_string(),
+                ty.device_api.clone().unwrap_or_else(|| "-".into()),
+                one_line(ty.description.as_deref().unwrap_or("-")),
+            ],
+        ));
     }
-    writeln!(out)?;
+    rows
+}
+
+/// The GPUs and their framework, VF and vGPU counts.
+fn gpus_table(out: &mut dyn Write, doc: &TypesDoc) -> Result<()> {
     let mut t = table(&["GPU", "DEVICE", "DRIVER", "FRAMEWORK", "VFS", "VGPUS"]);
     for g in &doc.gpus {
         let configured = g
@@ -373,13 +407,7 @@ pub fn types_table(out: &mut dyn Write, doc: &TypesDoc) -> Result<()> {
             (mdevs as usize + configured).to_string(),
         ]);
     }
-    write_table(out, &t)?;
-    for g in &doc.gpus {
-        if let Some(p) = &g.problem {
-            writeln!(out, "\n{p}")?;
-        }
-    }
-    Ok(())
+    write_table(out, &t)
 }
 
 fn one_line(s: &str) -> String {
@@ -393,6 +421,40 @@ fn one_line(s: &str) -> String {
 // ---- plan ------------------------------------------------------------------------
 
 pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
+    plan_header(out, plan)?;
+    if plan.cards.is_empty() {
+        writeln!(out, "no mdev parents or vGPU-capable GPUs on this host")?;
+    } else {
+        writeln!(out)?;
+        plan_cards(out, plan)?;
+    }
+    plan_actions(out, plan)?;
+    plan_blocked(out, plan)?;
+    if !plan.problems.is_empty() {
+        writeln!(out, "\nnot ready for vGPUs (fix, then re-run):")?;
+        for p in &plan.problems {
+            writeln!(out, "  {}", p.message)?;
+        }
+    }
+    let unknown: Vec<&str> = plan
+        .cards
+        .iter()
+        .filter(|p| p.create.is_none())
+        .map(|p| p.address.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        writeln!(
+            out,
+            "\nhow many instances fit on {} is known only after the removals; apply re-plans then",
+            unknown.join(", ")
+        )?;
+    }
+    writeln!(out)?;
+    plan_summary(out, plan)
+}
+
+/// The node, its labels and what mdev handling does (the desired types when enabled).
+fn plan_header(out: &mut dyn Write, plan: &Plan) -> Result<()> {
     let labels: Vec<String> = plan
         .node
         .labels
@@ -425,45 +487,50 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
             }
         )?,
     }
-    if plan.cards.is_empty() {
-        writeln!(out, "no mdev parents or vGPU-capable GPUs on this host")?;
-    } else {
-        writeln!(out)?;
-        let mut t = table(&[
-            "PARENT", "TYPE", "NAME", "EXISTING", "REMOVE", "CREATE", "STATUS",
+    Ok(())
+}
+
+/// The per-card table, then the cards' notes.
+fn plan_cards(out: &mut dyn Write, plan: &Plan) -> Result<()> {
+    let mut t = table(&[
+        "PARENT", "TYPE", "NAME", "EXISTING", "REMOVE", "CREATE", "STATUS",
+    ]);
+    for c in &plan.cards {
+        let address = match (c.kind, c.vfs) {
+            (CardKind::MdevParent, _) | (_, None) => c.address.clone(),
+            (CardKind::MdevVfGpu, Some(n)) => format!("{} ({n} VFs, mdev)", c.address),
+            (CardKind::VendorVfioGpu, Some(n)) => {
+                format!("{} ({n} VFs, vendor-vfio)", c.address)
+            }
+        };
+        t.add_row(vec![
+            address,
+            c.type_id.clone().unwrap_or_else(|| "-".into()),
+            c.type_name.clone().unwrap_or_else(|| "-".into()),
+            c.existing.to_string(),
+            c.remove.to_string(),
+            match c.create {
+                Some(n) if c.create_is_upper_bound => format!("<={n}"),
+                Some(n) => n.to_string(),
+                None => "?".into(),
+            },
+            c.status.as_str().to_string(),
         ]);
-        for c in &plan.cards {
-            let address = match (c.kind, c.vfs) {
-                (CardKind::MdevParent, _) | (_, None) => c.address.clone(),
-                (CardKind::MdevVfGpu, Some(n)) => format!("{} ({n} VFs, mdev)", c.address),
-                (CardKind::VendorVfioGpu, Some(n)) => {
-                    format!("{} ({n} VFs, vendor-vfio)", c.address)
-                }
-            };
-            t.add_row(vec![
-                address,
-                c.type_id.clone().unwrap_or_else(|| "-".into()),
-                c.type_name.clone().unwrap_or_else(|| "-".into()),
-                c.existing.to_string(),
-                c.remove.to_string(),
-                match c.create {
-                    Some(n) if c.create_is_upper_bound => format!("<={n}"),
-                    Some(n) => n.to_string(),
-                    None => "?".into(),
-                },
-                c.status.as_str().to_string(),
-            ]);
-        }
-        write_table(out, &t)?;
-        for c in plan.cards.iter().filter(|c| c.note.is_some()) {
-            writeln!(
-                out,
-                "note: {}: {}",
-                c.address,
-                c.note.as_deref().unwrap_or("")
-            )?;
-        }
     }
+    write_table(out, &t)?;
+    for c in plan.cards.iter().filter(|c| c.note.is_some()) {
+        writeln!(
+            out,
+            "note: {}: {}",
+            c.address,
+            c.note.as_deref().unwrap_or("")
+        )?;
+    }
+    Ok(())
+}
+
+/// The planned actions, grouped by kind under a counted title.
+fn plan_actions(out: &mut dyn Write, plan: &Plan) -> Result<()> {
     for (kind, title) in [
         (ActionKind::Remove, "remove {} mdev{}:"),
         (ActionKind::ClearVgpuType, "clear the vGPU type of {} VF{}:"),
@@ -495,46 +562,37 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
             }
         }
     }
-    if !plan.blocked.is_empty() {
-        writeln!(out, "\nblocked (left alone):")?;
-        for b in &plan.blocked {
-            match b {
-                Blocked::Vf {
-                    address,
-                    type_id,
-                    reason,
-                    ..
-                } => writeln!(out, "  {address}  {type_id}  {reason}")?,
-                Blocked::Mdev {
-                    uuid,
-                    parent,
-                    type_id,
-                    reason,
-                    ..
-                } => writeln!(out, "  {uuid}  {parent}  {type_id}  {reason}")?,
-            }
+    Ok(())
+}
+
+/// The VFs and mdevs the plan leaves alone, with why.
+fn plan_blocked(out: &mut dyn Write, plan: &Plan) -> Result<()> {
+    if plan.blocked.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nblocked (left alone):")?;
+    for b in &plan.blocked {
+        match b {
+            Blocked::Vf {
+                address,
+                type_id,
+                reason,
+                ..
+            } => writeln!(out, "  {address}  {type_id}  {reason}")?,
+            Blocked::Mdev {
+                uuid,
+                parent,
+                type_id,
+                reason,
+                ..
+            } => writeln!(out, "  {uuid}  {parent}  {type_id}  {reason}")?,
         }
     }
-    if !plan.problems.is_empty() {
-        writeln!(out, "\nnot ready for vGPUs (fix, then re-run):")?;
-        for p in &plan.problems {
-            writeln!(out, "  {}", p.message)?;
-        }
-    }
-    let unknown: Vec<&str> = plan
-        .cards
-        .iter()
-        .filter(|p| p.create.is_none())
-        .map(|p| p.address.as_str())
-        .collect();
-    if !unknown.is_empty() {
-        writeln!(
-            out,
-            "\nhow many instances fit on {} is known only after the removals; apply re-plans then",
-            unknown.join(", ")
-        )?;
-    }
-    writeln!(out)?;
+    Ok(())
+}
+
+/// The closing line: nothing to do, or what the plan counts.
+fn plan_summary(out: &mut dyn Write, plan: &Plan) -> Result<()> {
     if plan.is_noop() && !plan.problems.is_empty() {
         let n = plan.problems.len();
         writeln!(

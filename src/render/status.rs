@@ -41,6 +41,43 @@ fn health(d: &DeviceStatus) -> String {
 
 pub fn status_table(out: &mut dyn Write, doc: &StatusDoc) -> Result<()> {
     writeln!(out, "node: {}  provider: {}", doc.node, doc.provider)?;
+    status_mdev(out, doc)?;
+    writeln!(out)?;
+    if doc.resources.is_empty() {
+        writeln!(out, "no permitted resources")?;
+    } else {
+        resources_table(out, doc)?;
+    }
+    let i = &doc.iommu;
+    writeln!(
+        out,
+        "\niommu: {} ({} passed, {} warnings, {} failed, {} skipped{})",
+        if i.ready { "ready" } else { "NOT READY" },
+        i.pass,
+        i.warn,
+        i.fail,
+        i.skip,
+        if i.failing.is_empty() {
+            String::new()
+        } else {
+            format!("; failing: {}", i.failing.join(", "))
+        }
+    )?;
+    writeln!(out)?;
+    if doc.problems.is_empty() {
+        writeln!(out, "healthy")?;
+    } else {
+        let n = doc.problems.len();
+        writeln!(out, "{n} problem{}:", if n == 1 { "" } else { "s" })?;
+        for p in &doc.problems {
+            writeln!(out, "  {p}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The mdev configuration verdict, then the per-(parent, type) table when there is one.
+fn status_mdev(out: &mut dyn Write, doc: &StatusDoc) -> Result<()> {
     let m = &doc.mdev;
     let verdict = if m.matches {
         "matches the configuration".to_string()
@@ -88,103 +125,78 @@ pub fn status_table(out: &mut dyn Write, doc: &StatusDoc) -> Result<()> {
         }
         write_table(out, &t)?;
     }
-    writeln!(out)?;
-    if doc.resources.is_empty() {
-        writeln!(out, "no permitted resources")?;
-    } else {
-        let mut t = table(&[
-            "RESOURCE",
-            "KIND",
-            "DEVICE",
-            "GROUP",
-            "NUMA",
-            "DRIVER",
-            "HEALTH",
-            "IN USE BY",
-        ]);
-        for r in &doc.resources {
-            let name = if r.external {
-                format!("{} (external)", r.resource_name)
-            } else {
-                r.resource_name.clone()
-            };
-            if r.devices.is_empty() && r.not_available.is_empty() {
-                t.add_row(vec![
-                    name.clone(),
-                    kind_str(r.kind).into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    if r.external {
-                        "no devices".into()
-                    } else {
-                        "NO DEVICES".into()
-                    },
-                    "-".into(),
-                ]);
-            }
-            for d in &r.devices {
-                t.add_row(vec![
-                    name.clone(),
-                    kind_str(d.kind).into(),
-                    d.id().to_string(),
-                    d.iommu_group.clone(),
-                    d.numa_node
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    d.driver.clone().unwrap_or_else(|| "-".into()),
-                    health(d),
-                    holders(d),
-                ]);
-            }
-            for u in &r.not_available {
-                let state = match u.reason {
-                    "unbound" => "UNBOUND: no driver".to_string(),
-                    "no-iommu-group" => "NO IOMMU GROUP".to_string(),
-                    "no-vgpu-profile" => "not available: no vGPU profile".to_string(),
-                    _ => format!("not available: on {}", u.driver.as_deref().unwrap_or("-")),
-                };
-                t.add_row(vec![
-                    name.clone(),
-                    "pci".into(),
-                    u.address.clone(),
-                    "-".into(),
-                    "-".into(),
-                    u.driver.clone().unwrap_or_else(|| "-".into()),
-                    state,
-                    "-".into(),
-                ]);
-            }
-        }
-        write_table(out, &t)?;
-    }
-    let i = &doc.iommu;
-    writeln!(
-        out,
-        "\niommu: {} ({} passed, {} warnings, {} failed, {} skipped{})",
-        if i.ready { "ready" } else { "NOT READY" },
-        i.pass,
-        i.warn,
-        i.fail,
-        i.skip,
-        if i.failing.is_empty() {
-            String::new()
-        } else {
-            format!("; failing: {}", i.failing.join(", "))
-        }
-    )?;
-    writeln!(out)?;
-    if doc.problems.is_empty() {
-        writeln!(out, "healthy")?;
-    } else {
-        let n = doc.problems.len();
-        writeln!(out, "{n} problem{}:", if n == 1 { "" } else { "s" })?;
-        for p in &doc.problems {
-            writeln!(out, "  {p}")?;
-        }
-    }
     Ok(())
+}
+
+/// One row per device of each permitted resource, plus its devices that are not available
+/// (or a single row when it has none).
+fn resources_table(out: &mut dyn Write, doc: &StatusDoc) -> Result<()> {
+    let mut t = table(&[
+        "RESOURCE",
+        "KIND",
+        "DEVICE",
+        "GROUP",
+        "NUMA",
+        "DRIVER",
+        "HEALTH",
+        "IN USE BY",
+    ]);
+    for r in &doc.resources {
+        let name = if r.external {
+            format!("{} (external)", r.resource_name)
+        } else {
+            r.resource_name.clone()
+        };
+        if r.devices.is_empty() && r.not_available.is_empty() {
+            t.add_row(vec![
+                name.clone(),
+                kind_str(r.kind).into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                if r.external {
+                    "no devices".into()
+                } else {
+                    "NO DEVICES".into()
+                },
+                "-".into(),
+            ]);
+        }
+        for d in &r.devices {
+            t.add_row(vec![
+                name.clone(),
+                kind_str(d.kind).into(),
+                d.id().to_string(),
+                d.iommu_group.clone(),
+                d.numa_node
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                d.driver.clone().unwrap_or_else(|| "-".into()),
+                health(d),
+                holders(d),
+            ]);
+        }
+        for u in &r.not_available {
+            let state = match u.reason {
+                "unbound" => "UNBOUND: no driver".to_string(),
+                "no-iommu-group" => "NO IOMMU GROUP".to_string(),
+                "no-vgpu-profile" => "not available: no vGPU profile".to_string(),
+                _ => format!("not available: on {}", u.driver.as_deref().unwrap_or("-")),
+            };
+            t.add_row(vec![
+                name.clone(),
+                "pci".into(),
+                u.address.clone(),
+                "-".into(),
+                "-".into(),
+                u.driver.clone().unwrap_or_else(|| "-".into()),
+                state,
+                "-".into(),
+            ]);
+        }
+    }
+    write_table(out, &t)
 }
 
 /// A label value in the text exposition format: `\`, `"` and newlines escaped.
@@ -202,102 +214,14 @@ fn family(out: &mut String, name: &str, help: &str) {
 /// The metrics in Prometheus' text exposition format (every series a gauge).
 pub fn prometheus(doc: &StatusDoc, now_seconds: f64) -> String {
     let mut o = String::new();
-    let b = |x: bool| u8::from(x);
-    family(
-        &mut o,
-        "hostdev_plan_pending_actions",
-        "Actions `hostdev apply` would take now (0: the host matches the configuration).",
-    );
-    let _ = writeln!(
-        o,
-        "hostdev_plan_pending_actions {}",
-        doc.mdev.pending_actions
-    );
-    family(
-        &mut o,
-        "hostdev_plan_blocked_actions",
-        "Undesired mdevs or vGPU types left alone because they are in use.",
-    );
-    let _ = writeln!(o, "hostdev_plan_blocked_actions {}", doc.mdev.blocked);
-    family(
-        &mut o,
-        "hostdev_mdevs",
-        "Mediated devices (vGPUs) present, per parent (the physical GPU for SR-IOV GPUs) and type.",
-    );
-    for r in &doc.mdev.parents {
-        let _ = writeln!(
-            o,
-            "hostdev_mdevs{{parent=\"{}\",type=\"{}\"}} {}",
-            label(&r.parent),
-            label(&r.type_id),
-            r.present
-        );
-    }
-    family(
-        &mut o,
-        "hostdev_mdevs_wanted",
-        "Mediated devices (vGPUs) the configuration wants, per parent and type.",
-    );
-    for r in &doc.mdev.parents {
-        let _ = writeln!(
-            o,
-            "hostdev_mdevs_wanted{{parent=\"{}\",type=\"{}\"}} {}",
-            label(&r.parent),
-            label(&r.type_id),
-            r.wanted
-        );
-    }
-    family(
-        &mut o,
-        "hostdev_resource_devices",
-        "Devices a permitted resource hands out.",
-    );
-    for r in &doc.resources {
-        let _ = writeln!(
-            o,
-            "hostdev_resource_devices{{resource=\"{}\",kind=\"{}\"}} {}",
-            label(&r.resource_name),
-            kind_str(r.kind),
-            r.devices.len()
-        );
-    }
-    let devices = || doc.resources.iter().flat_map(|r| r.devices.iter());
-    family(
-        &mut o,
-        "hostdev_device_healthy",
-        "1 when the device's IOMMU group is viable and its /dev/vfio nodes exist.",
-    );
-    for d in devices() {
-        let _ = writeln!(
-            o,
-            "hostdev_device_healthy{{resource=\"{}\",kind=\"{}\",device=\"{}\"}} {}",
-            label(&d.resource),
-            kind_str(d.kind),
-            label(d.id()),
-            b(d.healthy)
-        );
-    }
-    family(
-        &mut o,
-        "hostdev_device_in_use",
-        "1 when a process holds the device's /dev/vfio node open.",
-    );
-    for d in devices() {
-        let _ = writeln!(
-            o,
-            "hostdev_device_in_use{{resource=\"{}\",kind=\"{}\",device=\"{}\"}} {}",
-            label(&d.resource),
-            kind_str(d.kind),
-            label(d.id()),
-            b(d.in_use)
-        );
-    }
+    plan_metrics(&mut o, doc);
+    resource_metrics(&mut o, doc);
     family(
         &mut o,
         "hostdev_iommu_ready",
         "1 when no check of `hostdev iommu check` fails.",
     );
-    let _ = writeln!(o, "hostdev_iommu_ready {}", b(doc.iommu.ready));
+    let _ = writeln!(o, "hostdev_iommu_ready {}", u8::from(doc.iommu.ready));
     family(
         &mut o,
         "hostdev_problems",
@@ -314,6 +238,105 @@ pub fn prometheus(doc: &StatusDoc, now_seconds: f64) -> String {
         "hostdev_status_last_run_timestamp_seconds {now_seconds:.3}"
     );
     o
+}
+
+/// The plan's pending and blocked actions, and the mdevs present and wanted per parent
+/// and type.
+fn plan_metrics(o: &mut String, doc: &StatusDoc) {
+    family(
+        o,
+        "hostdev_plan_pending_actions",
+        "Actions `hostdev apply` would take now (0: the host matches the configuration).",
+    );
+    let _ = writeln!(
+        o,
+        "hostdev_plan_pending_actions {}",
+        doc.mdev.pending_actions
+    );
+    family(
+        o,
+        "hostdev_plan_blocked_actions",
+        "Undesired mdevs or vGPU types left alone because they are in use.",
+    );
+    let _ = writeln!(o, "hostdev_plan_blocked_actions {}", doc.mdev.blocked);
+    family(
+        o,
+        "hostdev_mdevs",
+        "Mediated devices (vGPUs) present, per parent (the physical GPU for SR-IOV GPUs) and type.",
+    );
+    for r in &doc.mdev.parents {
+        let _ = writeln!(
+            o,
+            "hostdev_mdevs{{parent=\"{}\",type=\"{}\"}} {}",
+            label(&r.parent),
+            label(&r.type_id),
+            r.present
+        );
+    }
+    family(
+        o,
+        "hostdev_mdevs_wanted",
+        "Mediated devices (vGPUs) the configuration wants, per parent and type.",
+    );
+    for r in &doc.mdev.parents {
+        let _ = writeln!(
+            o,
+            "hostdev_mdevs_wanted{{parent=\"{}\",type=\"{}\"}} {}",
+            label(&r.parent),
+            label(&r.type_id),
+            r.wanted
+        );
+    }
+}
+
+/// Devices per permitted resource, and each device's health and use.
+fn resource_metrics(o: &mut String, doc: &StatusDoc) {
+    let b = |x: bool| u8::from(x);
+    family(
+        o,
+        "hostdev_resource_devices",
+        "Devices a permitted resource hands out.",
+    );
+    for r in &doc.resources {
+        let _ = writeln!(
+            o,
+            "hostdev_resource_devices{{resource=\"{}\",kind=\"{}\"}} {}",
+            label(&r.resource_name),
+            kind_str(r.kind),
+            r.devices.len()
+        );
+    }
+    let devices = || doc.resources.iter().flat_map(|r| r.devices.iter());
+    family(
+        o,
+        "hostdev_device_healthy",
+        "1 when the device's IOMMU group is viable and its /dev/vfio nodes exist.",
+    );
+    for d in devices() {
+        let _ = writeln!(
+            o,
+            "hostdev_device_healthy{{resource=\"{}\",kind=\"{}\",device=\"{}\"}} {}",
+            label(&d.resource),
+            kind_str(d.kind),
+            label(d.id()),
+            b(d.healthy)
+        );
+    }
+    family(
+        o,
+        "hostdev_device_in_use",
+        "1 when a process holds the device's /dev/vfio node open.",
+    );
+    for d in devices() {
+        let _ = writeln!(
+            o,
+            "hostdev_device_in_use{{resource=\"{}\",kind=\"{}\",device=\"{}\"}} {}",
+            label(&d.resource),
+            kind_str(d.kind),
+            label(d.id()),
+            b(d.in_use)
+        );
+    }
 }
 
 // ---- devices ---------------------------------------------------------------------

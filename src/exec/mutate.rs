@@ -43,7 +43,8 @@ pub fn begin(ctx: &Context, args: &MutateArgs) -> Result<Session> {
     };
     // Dry-run lines are the table-mode output; JSON/YAML documents carry the writes instead.
     let echo: Box<dyn std::io::Write> = if ctx.output == crate::cli::Output::Table {
-        Box::new(std::io::stdout())
+        // Paths and values come from the host: escaped like every table-mode line.
+        Box::new(crate::render::escape::EscapeControls::new(std::io::stdout()))
     } else {
         Box::new(std::io::sink())
     };

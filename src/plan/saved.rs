@@ -50,15 +50,19 @@ pub fn read(path: &Path) -> Result<(String, String)> {
             ))
         }
     };
-    let text = String::from_utf8(bytes).map_err(|_| {
-        let what = if stdin {
-            "cannot read the plan from stdin".to_string()
-        } else {
-            format!("cannot read the plan file {shown}")
-        };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        // The prefix up to `at` is valid UTF-8 by definition.
+        let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
         fail(
-            Code::NotFound,
-            format!("{what}: stream did not contain valid UTF-8"),
+            Code::Config,
+            format!(
+                "{shown}:{line}:{col}: not UTF-8 (byte 0x{:02x} at offset {at}): a saved plan is the JSON text of `hostdev plan -o json`",
+                bytes.get(at).copied().unwrap_or_default()
+            ),
         )
     })?;
     Ok((shown, text))

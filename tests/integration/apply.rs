@@ -809,3 +809,23 @@ fn not_root_is_reported_before_a_missing_default_config() {
         assert_eq!(code, 66, "{stderr}");
     }
 }
+
+#[test]
+fn a_non_utf8_saved_plan_is_65_with_a_position() {
+    let host = Host::copy("t4-1x");
+    let file = host.outside().join("plan.json");
+    std::fs::write(&file, b"{\n  \"schema\": \"host\xffdev/v1\"\n}\n").unwrap();
+    let before = host.snapshot();
+    let r = host.on_node(
+        "node1",
+        &["apply", "--plan", file.to_str().unwrap(), "--yes"],
+    );
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("plan.json:2:18: not UTF-8 (byte 0xff at offset 19)"),
+        "{}",
+        r.stderr
+    );
+    assert!(before == host.snapshot(), "a refused plan changes nothing");
+}

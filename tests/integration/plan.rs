@@ -435,3 +435,36 @@ fn a_non_utf8_configuration_is_65_with_a_position() {
         r.stderr
     );
 }
+
+#[test]
+fn a_full_stdout_is_exit_1_naming_it_and_a_closed_pipe_is_a_quiet_0() {
+    use std::process::{Command, Stdio};
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = Command::new(crate::util::BIN)
+        .args(["--root", "fixtures/t4-3x", "list-types"])
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run hostdev");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output: No space left on device"),
+        "{stderr}"
+    );
+
+    // `hostdev man | head -1`: the reader goes away; hostdev ends quietly with 0.
+    let mut child = Command::new(crate::util::BIN)
+        .arg("man")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hostdev man");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

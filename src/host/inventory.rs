@@ -30,6 +30,10 @@ pub struct Inventory {
     pub uninspected_processes: usize,
     /// An `nvidia-vgpu-mgr` process runs (looked for only when an NVIDIA device is on `nvidia`).
     pub vgpu_manager_running: bool,
+    /// The positions in `mdevs` of each parent's mdevs, built on first use (see
+    /// [`Inventory::mdevs_of`]); an inventory is not changed once scanned.
+    #[serde(skip)]
+    pub(crate) by_parent: std::sync::OnceLock<BTreeMap<String, Vec<usize>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -272,6 +276,24 @@ impl Scope {
 }
 
 impl Inventory {
+    /// The mdevs on `parent`, ascending by UUID: a look-up, not a scan of every mdev (the
+    /// planner asks once per VF).
+    pub fn mdevs_of<'a>(&'a self, parent: &str) -> impl Iterator<Item = &'a Mdev> + 'a {
+        let index = self.by_parent.get_or_init(|| {
+            let mut m: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            for (i, x) in self.mdevs.iter().enumerate() {
+                m.entry(x.parent.clone()).or_default().push(i);
+            }
+            m
+        });
+        index
+            .get(parent)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|&i| self.mdevs.get(i))
+    }
+
     /// Read the whole snapshot.
     pub fn scan(fs: &Sysfs) -> Result<Inventory> {
         Inventory::scan_for(fs, &Scope::All)
@@ -296,9 +318,7 @@ impl Inventory {
             parents,
             mdevs,
             pci,
-            holders: BTreeMap::new(),
-            uninspected_processes: 0,
-            vgpu_manager_running: false,
+            ..Default::default()
         };
         if inv
             .pci

@@ -7,16 +7,17 @@
 //! symlink or one climbing with `..` stays under the root, and `/proc/*/fd` links are never
 //! followed (only read with `readlinkat`). With `--root /` this is plain path resolution.
 //! Reads are bounded (a sysfs attribute is at most a page, other text files at most
-//! [`TEXT_MAX`]) and check the file type first, so a FIFO or a device never blocks or
-//! floods a read. Writes never create files: a misspelled attribute is reported as
+//! [`TEXT_MAX`]), non-blocking, and check the file type whenever the first read does not
+//! settle it, so a FIFO or a device never blocks or floods a read. Writes never create files: a misspelled attribute is reported as
 //! missing, not silently created. See docs/security.md.
 
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use nix::errno::Errno;
@@ -129,8 +130,8 @@ pub fn not_regular(e: &io::Error) -> Option<&'static str> {
 
 /// Refuse anything but a regular file (a FIFO would block, a device flood); the error
 /// does not name the path (callers do).
-fn check_regular(fd: &OwnedFd) -> io::Result<()> {
-    let st = fstat(fd.as_raw_fd()).map_err(io::Error::from)?;
+fn check_regular(fd: impl AsFd) -> io::Result<()> {
+    let st = fstat(fd.as_fd().as_raw_fd()).map_err(io::Error::from)?;
     let mode = SFlag::from_bits_truncate(st.st_mode);
     if mode & SFlag::S_IFMT == SFlag::S_IFREG {
         Ok(())
@@ -147,8 +148,12 @@ fn check_regular(fd: &OwnedFd) -> io::Result<()> {
 /// Read at most `limit` bytes of an open regular file; a larger file is an error naming
 /// the path and the limit, never echoing the content.
 pub fn read_bounded(fd: OwnedFd, path: &Path, limit: usize) -> io::Result<Vec<u8>> {
-    check_regular(&fd).map_err(|e| annotate(e, path))?;
     let mut file = File::from(fd);
+    // The file type is checked only when the first read does not settle it: a short read
+    // with data is what a regular file (and every sysfs attribute) gives, and nothing
+    // blocks (the file is open O_NONBLOCK). Nothing, a full page, or an error (EISDIR,
+    // EAGAIN) is checked, so a FIFO, a directory or a device is refused by its kind.
+    let mut checked = false;
     // Plain reads, no stat or seek: a regular file (and a sysfs attribute, which arrives
     // in one read) is at its end after a short read, so most attributes take one read,
     // into a page on the stack.
@@ -162,7 +167,14 @@ pub fn read_bounded(fd: OwnedFd, path: &Path, limit: usize) -> io::Result<Vec<u8
             &mut buf[len..]
         };
         let want = target.len();
-        match file.read(target) {
+        let got = file.read(target);
+        let settled = matches!(got, Ok(n) if n > 0 && n < want);
+        let interrupted = matches!(&got, Err(e) if e.kind() == io::ErrorKind::Interrupted);
+        if !checked && !settled && !interrupted {
+            check_regular(file.as_fd()).map_err(|e| annotate(e, path))?;
+            checked = true;
+        }
+        match got {
             Ok(0) => break,
             Ok(n) => {
                 len += n;
@@ -645,6 +657,7 @@ impl Sysfs {
             fs: self,
             fd,
             path: path.to_path_buf(),
+            listed: AtomicBool::new(false),
         })
     }
 
@@ -836,28 +849,69 @@ impl EntryKind {
 }
 
 fn entries_fd(fd: OwnedFd, path: &Path, shown: &str) -> io::Result<Vec<(String, EntryKind)>> {
-    use nix::dir::Type;
-    let mut dir = nix::dir::Dir::from(fd).map_err(|e| errno_at(e, path))?;
+    read_entries(fd.as_fd(), path, shown)
+}
+
+/// The entries of a directory read with `getdents64` from its descriptor's current offset
+/// (no `fdopendir`: no stat or flag calls, no allocation per entry but its name).
+fn read_entries(
+    fd: BorrowedFd<'_>,
+    path: &Path,
+    shown: &str,
+) -> io::Result<Vec<(String, EntryKind)>> {
+    // the kernel fills it with `linux_dirent64` records, read here byte by byte
+    let mut buf = vec![0u8; 16 * 1024];
     let mut names = Vec::new();
-    for entry in dir.iter() {
-        let entry = entry.map_err(|e| errno_at(e, path))?;
-        let raw = entry.file_name().to_bytes();
-        if raw.first() == Some(&b'.') {
-            continue;
-        }
-        let kind = match entry.file_type() {
-            Some(Type::Directory) => EntryKind::Dir,
-            Some(Type::Symlink) => EntryKind::Symlink,
-            Some(Type::File) => EntryKind::File,
-            Some(_) => EntryKind::Other,
-            None => EntryKind::Unknown,
+    loop {
+        // SAFETY: the buffer is valid for writes of its whole length in bytes, and the
+        // descriptor is open for the duration of the call (borrowed).
+        let n = unsafe {
+            nix::libc::syscall(
+                nix::libc::SYS_getdents64,
+                fd.as_raw_fd(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
         };
-        match std::str::from_utf8(raw) {
-            Ok(s) => names.push((s.to_string(), kind)),
-            Err(_) => log::warn!(
-                "skipping an entry of {shown} whose name is not UTF-8: {:?}",
-                OsStr::from_bytes(raw)
-            ),
+        if n < 0 {
+            let e = Errno::last();
+            if e == Errno::EINTR {
+                continue;
+            }
+            return Err(errno_at(e, path));
+        }
+        if n == 0 {
+            break;
+        }
+        let data = buf.get(..n as usize).unwrap_or(&buf);
+        let mut off = 0;
+        // linux_dirent64: d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name NUL-ended
+        while off + 19 <= data.len() {
+            let reclen = u16::from_ne_bytes([data[off + 16], data[off + 17]]) as usize;
+            if reclen < 19 || off + reclen > data.len() {
+                break;
+            }
+            let rec = &data[off..off + reclen];
+            off += reclen;
+            let name = &rec[19..];
+            let raw = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if raw.is_empty() || raw[0] == b'.' {
+                continue;
+            }
+            let kind = match rec[18] {
+                nix::libc::DT_DIR => EntryKind::Dir,
+                nix::libc::DT_LNK => EntryKind::Symlink,
+                nix::libc::DT_REG => EntryKind::File,
+                nix::libc::DT_UNKNOWN => EntryKind::Unknown,
+                _ => EntryKind::Other,
+            };
+            match std::str::from_utf8(raw) {
+                Ok(s) => names.push((s.to_string(), kind)),
+                Err(_) => log::warn!(
+                    "skipping an entry of {shown} whose name is not UTF-8: {:?}",
+                    OsStr::from_bytes(raw)
+                ),
+            }
         }
     }
     names.sort_by(|a, b| a.0.cmp(&b.0));
@@ -890,6 +944,8 @@ pub struct AttrDir<'a> {
     fs: &'a Sysfs,
     fd: OwnedFd,
     path: PathBuf,
+    /// Whether the descriptor's offset has moved (by a listing).
+    listed: AtomicBool,
 }
 
 impl AttrDir<'_> {
@@ -918,11 +974,12 @@ impl AttrDir<'_> {
     /// The entries of the directory itself (see [`Sysfs::entries`]).
     pub fn entries(&self) -> io::Result<Vec<(String, EntryKind)>> {
         self.fs.log("list", &self.path);
-        // a duplicate shares the offset: rewind so that a second listing sees everything
-        let dup = self.fd.try_clone().map_err(|e| annotate(e, &self.path))?;
-        nix::unistd::lseek(dup.as_raw_fd(), 0, nix::unistd::Whence::SeekSet)
-            .map_err(|e| errno_at(e, &self.path))?;
-        entries_fd(dup, &self.path, &self.fs.display(&self.path))
+        // rewind after an earlier listing, so that this one sees everything
+        if self.listed.swap(true, Ordering::Relaxed) {
+            nix::unistd::lseek(self.fd.as_raw_fd(), 0, nix::unistd::Whence::SeekSet)
+                .map_err(|e| errno_at(e, &self.path))?;
+        }
+        read_entries(self.fd.as_fd(), &self.path, &self.fs.display(&self.path))
     }
 
     /// The last component of the target of the symlink `name` in this directory; `None`
@@ -951,6 +1008,7 @@ impl AttrDir<'_> {
             fs: self.fs,
             fd: self.open_at(name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?,
             path: self.path.join(name),
+            listed: AtomicBool::new(false),
         })
     }
 

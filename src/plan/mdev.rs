@@ -916,7 +916,7 @@ fn mdevs_on<'i>(
     parent: &str,
     removed: &BTreeSet<&str>,
 ) -> (Vec<&'i Mdev>, u32) {
-    let here: Vec<&Mdev> = inv.mdevs.iter().filter(|x| x.parent == parent).collect();
+    let here: Vec<&Mdev> = inv.mdevs_of(parent).collect();
     let gone = here
         .iter()
         .filter(|x| removed.contains(x.uuid.as_str()))
@@ -1363,7 +1363,7 @@ fn hands_off_card(
     card.status = Status::Keep;
     let (existing, types): (u32, BTreeSet<String>) = match &card.unit {
         Unit::Parent(p) => {
-            let here: Vec<&Mdev> = inv.mdevs.iter().filter(|x| x.parent == p.name).collect();
+            let here: Vec<&Mdev> = inv.mdevs_of(&p.name).collect();
             (
                 here.len() as u32,
                 here.iter()

@@ -91,3 +91,63 @@ fn list_skips_non_utf8_names_and_dot_files() {
     std::fs::write(dir.join(OsStr::from_bytes(b"\xff")), "").unwrap();
     assert_eq!(fs.list(&dir).unwrap(), vec!["a", "b"]);
 }
+
+#[test]
+fn a_fifo_with_a_writer_is_refused_by_kind_when_empty_or_full() {
+    let (_d, fs, root) = root();
+    let fifo = root.join("sys/fifo");
+    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o644)).unwrap();
+    // a writer holding it open without data: the read would block, so it is refused
+    let w = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .unwrap();
+    let e = fs.read(&fifo).unwrap_err().to_string();
+    assert!(e.contains("a FIFO, not a regular file"), "{e}");
+    // a full page of data: refused by kind, not read to the limit
+    (&w).write_all(&[b'x'; PAGE + 1]).unwrap();
+    let e = fs.read(&fifo).unwrap_err().to_string();
+    assert!(e.contains("a FIFO, not a regular file"), "{e}");
+}
+
+#[test]
+fn a_directory_or_an_empty_file_as_an_attribute() {
+    let (_d, fs, root) = root();
+    std::fs::create_dir_all(root.join("sys/d")).unwrap();
+    let e = fs.read(&root.join("sys/d")).unwrap_err().to_string();
+    assert!(e.contains("a directory, not a regular file"), "{e}");
+    std::fs::write(root.join("sys/empty"), "").unwrap();
+    assert_eq!(fs.read(&root.join("sys/empty")).unwrap(), "");
+}
+
+#[test]
+fn a_directory_is_listed_whole_however_large_and_however_often() {
+    let (_d, fs, root) = root();
+    let dir = root.join("sys/many");
+    std::fs::create_dir_all(&dir).unwrap();
+    // more names than one 16 KiB getdents64 buffer holds
+    let mut want: Vec<String> = (0..2000)
+        .map(|i| format!("type-with-a-long-name-{i:05}"))
+        .collect();
+    for n in &want {
+        std::fs::write(dir.join(n), "1\n").unwrap();
+    }
+    want.sort();
+    assert_eq!(fs.list(&dir).unwrap(), want);
+    let attrs = fs.dir(&dir).unwrap();
+    let names = |a: &AttrDir| {
+        a.entries()
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&attrs), want);
+    assert_eq!(
+        names(&attrs),
+        want,
+        "a second listing of the same descriptor"
+    );
+    assert_eq!(attrs.read(&want[7]).unwrap(), "1");
+}

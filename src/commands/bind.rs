@@ -96,11 +96,7 @@ fn vf_hint_selector(ctx: &Context, inv: &Inventory, sel: &crate::config::PciSele
     let fs = &ctx.sysfs;
     crate::exec::vfio::vf_hint(inv, fs, |pf, _| {
         pf.vendor == sel.vendor
-            && fs
-                .read_opt(&crate::exec::vfio::pf_dir(fs, pf).join("sriov_vf_device"))
-                .ok()
-                .flatten()
-                .is_some_and(|d| d.trim() == sel.device)
+            && crate::host::live::sriov_vf_device(fs, &pf.address).is_some_and(|d| d == sel.device)
     })
 }
 

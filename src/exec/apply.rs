@@ -23,6 +23,7 @@ use serde::Serialize;
 use crate::exec::journal::{now_rfc3339, Journal};
 use crate::exec::state::{MdevRecord, State, VgpuVfRecord};
 use crate::host::inventory::{self, Inventory};
+use crate::host::live;
 use crate::host::sysfs::Sysfs;
 use crate::plan::{Action, ActionKind, Blocked, MdevAction, Plan, VfAction};
 
@@ -202,16 +203,12 @@ impl<'a> Executor<'a> {
                 break;
             }
             let Action::Remove(m) = a else { continue };
-            let dev = fs.mdev(&m.uuid);
-            if !fs.exists(&dev) {
+            if !live::mdev_exists(&fs, &m.uuid) {
                 self.outcome.gone.push(a.clone());
                 self.forget(a);
                 continue;
             }
-            let group = fs.link_name(&dev.join("iommu_group")).unwrap_or(None);
-            let cdevs = fs.list(&dev.join("vfio-dev")).unwrap_or_default();
-            let holders =
-                inventory::holders_now(&fs, &inventory::device_paths(group.as_deref(), &cdevs))?;
+            let holders = live::mdev_holders(&fs, &m.uuid)?;
             if !holders.is_empty() {
                 self.outcome
                     .in_use
@@ -258,30 +255,17 @@ impl<'a> Executor<'a> {
 
     /// Who holds a vendor-VFIO VF open right now.
     fn vf_holders(&self, vf: &str) -> Result<Vec<inventory::Holder>> {
-        let fs = self.fs();
-        let dev = fs.pci_device(vf);
-        let group = fs.link_name(&dev.join("iommu_group")).unwrap_or(None);
-        let cdevs = fs.list(&dev.join("vfio-dev")).unwrap_or_default();
-        inventory::holders_now(&fs, &inventory::device_paths(group.as_deref(), &cdevs))
+        live::pci_holders(&self.fs(), vf)
     }
 
     /// The VF's `current_vgpu_type` now (`None`: unreadable, e.g. the VF is gone).
     fn current_type(&self, vf: &str) -> Option<u32> {
-        let fs = self.fs();
-        fs.read_opt(&vgpu_path(&fs, vf, "current_vgpu_type"))
-            .ok()
-            .flatten()
-            .and_then(|s| s.trim().parse().ok())
+        live::current_vgpu_type(&self.fs(), vf)
     }
 
     /// The types the VF lists as creatable now (none when unreadable).
     fn creatable(&self, vf: &str) -> Vec<(u32, String)> {
-        let fs = self.fs();
-        fs.read_opt(&vgpu_path(&fs, vf, "creatable_vgpu_types"))
-            .ok()
-            .flatten()
-            .map(|s| inventory::parse_creatable(&s))
-            .unwrap_or_default()
+        live::creatable_vgpu_types(&self.fs(), vf)
     }
 
     /// Destroy the vGPU of vendor-VFIO VFs (`current_vgpu_type` ← `0`), never one a

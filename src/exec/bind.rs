@@ -199,8 +199,7 @@ impl Job for BindJob {
 /// `modprobe vfio-pci` when its driver directory is absent: run on the real root; under a
 /// fake root only say what would be run.
 fn load_vfio_pci(ctx: &Context, dry_run: bool, out: &mut dyn Write) -> Result<()> {
-    let drv = ctx.sysfs.pci_driver(VFIO_PCI);
-    if ctx.sysfs.exists(&drv) {
+    if crate::host::live::driver_loaded(&ctx.sysfs, VFIO_PCI) {
         return Ok(());
     }
     if dry_run {
@@ -210,7 +209,7 @@ fn load_vfio_pci(ctx: &Context, dry_run: bool, out: &mut dyn Write) -> Result<()
     if !ctx.sysfs.is_real_root() {
         log::warn!(
             "vfio-pci is not loaded ({} is missing); on the real root hostdev would run `modprobe vfio-pci` now",
-            ctx.sysfs.display(&drv)
+            ctx.sysfs.display(&ctx.sysfs.pci_driver(VFIO_PCI))
         );
         return Ok(());
     }

@@ -19,6 +19,7 @@ use crate::exec::apply::{Executor, Halt};
 use crate::exec::journal::{now_rfc3339, Journal};
 use crate::exec::state::{State, VfioRecord};
 use crate::host::inventory::{Inventory, PciDevice};
+use crate::host::live;
 use crate::host::sysfs::Sysfs;
 use crate::plan::teardown::Restore;
 
@@ -57,15 +58,7 @@ pub fn pf_dir(fs: &Sysfs, pf: &PciDevice) -> PathBuf {
 /// The address VF `index` of this SR-IOV PF has (or would have once enabled): the PF's
 /// routing ID + `sriov_offset` + index × `sriov_stride`, as the PCI core computes it.
 pub fn vf_address(fs: &Sysfs, pf: &PciDevice, index: u32) -> Option<String> {
-    let num = |f: &str| -> Option<u32> {
-        fs.read_opt(&pf_dir(fs, pf).join(f))
-            .ok()
-            .flatten()?
-            .trim()
-            .parse()
-            .ok()
-    };
-    let (offset, stride) = (num("sriov_offset")?, num("sriov_stride")?);
+    let (offset, stride) = live::sriov_routing(fs, &pf.address)?;
     let (domain, rest) = pf.address.split_once(':')?;
     let (bus, devfn) = rest.split_once(':')?;
     let (dev, func) = devfn.split_once('.')?;
@@ -229,9 +222,7 @@ fn dev_dir(fs: &Sysfs, addr: &str) -> PathBuf {
 }
 
 fn current_driver(fs: &Sysfs, addr: &str) -> Option<String> {
-    fs.link_name(&dev_dir(fs, addr).join("driver"))
-        .ok()
-        .flatten()
+    live::pci_driver(fs, addr)
 }
 
 /// Bind one device: driver_override ← vfio-pci, unbind from its driver, drivers_probe ←

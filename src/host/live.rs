@@ -1,0 +1,86 @@
+//! The few facts re-read right before a write, when the snapshot taken at the start of a
+//! run may be stale (a narrow, named view of the host next to [`Inventory`](super::inventory::Inventory)):
+//! who holds a device open now (the in-use re-check before every destructive write), whether
+//! an mdev is still there, a PCI device's driver now, a vendor-VFIO VF's vGPU type and
+//! creatable types now, and the SR-IOV routing of a PF. Every read goes through the root.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::host::inventory::{self, device_paths, Holder};
+use crate::host::sysfs::Sysfs;
+
+/// The processes holding the device whose sysfs directory is `dir` (an mdev or a PCI
+/// function) open now: its IOMMU group's `/dev/vfio/N` and its vfio cdevs.
+fn holders_of_dir(fs: &Sysfs, dir: &Path) -> Result<Vec<Holder>> {
+    let group = fs.link_name(&dir.join("iommu_group")).unwrap_or(None);
+    let cdevs = fs.list(&dir.join("vfio-dev")).unwrap_or_default();
+    inventory::holders_now(fs, &device_paths(group.as_deref(), &cdevs))
+}
+
+/// Who holds mdev `uuid` open now.
+pub fn mdev_holders(fs: &Sysfs, uuid: &str) -> Result<Vec<Holder>> {
+    holders_of_dir(fs, &fs.mdev(uuid))
+}
+
+/// Who holds PCI function `address` open now.
+pub fn pci_holders(fs: &Sysfs, address: &str) -> Result<Vec<Holder>> {
+    holders_of_dir(fs, &fs.pci_device(address))
+}
+
+/// Whether mdev `uuid` exists now.
+pub fn mdev_exists(fs: &Sysfs, uuid: &str) -> bool {
+    fs.exists(&fs.mdev(uuid))
+}
+
+/// The driver PCI function `address` is bound to now (`None`: none, or unreadable).
+pub fn pci_driver(fs: &Sysfs, address: &str) -> Option<String> {
+    fs.link_name(&fs.pci_device(address).join("driver"))
+        .ok()
+        .flatten()
+}
+
+/// A vendor-VFIO VF's `nvidia/current_vgpu_type` now (`None`: unreadable, e.g. the VF is
+/// gone).
+pub fn current_vgpu_type(fs: &Sysfs, vf: &str) -> Option<u32> {
+    fs.read_opt(&fs.vgpu_attr(vf, "current_vgpu_type"))
+        .ok()
+        .flatten()
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// The types a vendor-VFIO VF lists as creatable now (none when unreadable).
+pub fn creatable_vgpu_types(fs: &Sysfs, vf: &str) -> Vec<(u32, String)> {
+    fs.read_opt(&fs.vgpu_attr(vf, "creatable_vgpu_types"))
+        .ok()
+        .flatten()
+        .map(|s| inventory::parse_creatable(&s))
+        .unwrap_or_default()
+}
+
+/// A PF's `sriov_offset` and `sriov_stride` (`None` when either is unreadable).
+pub fn sriov_routing(fs: &Sysfs, pf: &str) -> Option<(u32, u32)> {
+    let num = |f: &str| -> Option<u32> {
+        fs.read_opt(&fs.pci_device(pf).join(f))
+            .ok()
+            .flatten()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some((num("sriov_offset")?, num("sriov_stride")?))
+}
+
+/// Whether the PCI driver `name` is registered now (its directory under `bus/pci/drivers`).
+pub fn driver_loaded(fs: &Sysfs, name: &str) -> bool {
+    fs.exists(&fs.pci_driver(name))
+}
+
+/// A PF's `sriov_vf_device`: the device ID its VFs will have (`None` when unreadable).
+pub fn sriov_vf_device(fs: &Sysfs, pf: &str) -> Option<String> {
+    fs.read_opt(&fs.pci_device(pf).join("sriov_vf_device"))
+        .ok()
+        .flatten()
+        .map(|d| d.trim().to_string())
+}

@@ -73,8 +73,8 @@ impl Context {
     }
 
     fn host_name(&self) -> Result<String> {
-        for rel in ["proc/sys/kernel/hostname", "etc/hostname"] {
-            if let Ok(Some(s)) = self.sysfs.read_opt(&self.sysfs.path(rel)) {
+        for file in self.sysfs.hostname_files() {
+            if let Ok(Some(s)) = self.sysfs.read_opt(&file) {
                 let s = s.trim();
                 if !s.is_empty() {
                     return Ok(s.to_string());

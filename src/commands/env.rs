@@ -146,7 +146,7 @@ fn fill_device_nodes(ctx: &Context, inv: &Inventory, vars: &mut [env::EnvVar]) {
         d.device_nodes = paths
             .unwrap_or_default()
             .into_iter()
-            .filter(|p| ctx.sysfs.exists(&ctx.sysfs.path(p.trim_start_matches('/'))))
+            .filter(|p| ctx.sysfs.exists(&ctx.sysfs.device_node(p)))
             .collect();
     }
 }

@@ -463,6 +463,19 @@ impl Sysfs {
         self.path(DEFAULT_CONFIG)
     }
 
+    /// A device node the inventory names (`/dev/vfio/12`, `/dev/vfio/devices/vfio0`).
+    pub fn device_node(&self, node: &str) -> PathBuf {
+        self.path(node.trim_start_matches('/'))
+    }
+
+    /// Where the host's name is read, in order: the kernel's, then `/etc/hostname`.
+    pub fn hostname_files(&self) -> [PathBuf; 2] {
+        [
+            self.proc_file("sys/kernel/hostname"),
+            self.path("etc/hostname"),
+        ]
+    }
+
     fn log(&self, what: &str, path: &Path) {
         log::trace!("{what} {}", path.display());
     }

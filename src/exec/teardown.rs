@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::error::Code;
 use crate::exec::apply::{Executor, Outcome};
 use crate::exec::journal::WriteRecord;
-use crate::exec::pipeline::{changed_meanwhile, finish, Job, Run, Work};
+use crate::exec::pipeline::{announce_dry_run, changed_meanwhile, finish, Job, Run, Work};
 use crate::exec::state::State;
 use crate::exec::vfio::{self, DeviceOutcome, DeviceResult};
 use crate::host::inventory::Inventory;
@@ -180,10 +180,7 @@ impl Job for TeardownJob {
             }
             writeln!(out)?;
         }
-        if dry_run && (!targets.is_empty() || self.vfio_pending()) {
-            writeln!(out, "dry run: these writes would be made (none were):")?;
-        }
-        Ok(())
+        announce_dry_run(out, dry_run && (!targets.is_empty() || self.vfio_pending()))
     }
 
     fn refresh(&mut self, ctx: &Context) -> Result<()> {

@@ -288,12 +288,5 @@ fn resources_with_one_variable_name_are_warned_about() {
         .args(["-f", "-", "env"])
         .stdin(cfg)
         .run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "warning: PCI_RESOURCE_INTEL_COM_QAT_X is the variable of resources \"intel.com/qat.x\" and \"intel.com.qat/x\""
-        ),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr(0, "warning: PCI_RESOURCE_INTEL_COM_QAT_X is the variable of resources \"intel.com/qat.x\" and \"intel.com.qat/x\"");
 }

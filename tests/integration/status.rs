@@ -427,13 +427,7 @@ fn textfile_is_written_atomically_and_stdout_stays_empty() {
         .contains("hostdev_plan_pending_actions 1\n"));
     // an unwritable place is an error naming the path
     let r = on(root, &["status", "--textfile", "/nonexistent-dir/x.prom"]);
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("--textfile /nonexistent-dir/x.prom: cannot write"),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr(1, "--textfile /nonexistent-dir/x.prom: cannot write");
 }
 
 #[test]
@@ -662,9 +656,7 @@ const PLUGIN_TEST_PCI_IDS: &str = "
 const DEBIAN_PCI_IDS: &str = "#\tList of PCI ID's\n10de  NVIDIA Corporation\n\t1eb8  TU104GL [Tesla T4]\n\t\t10de 12a2  Tesla T4\n\t1eb9  TU104\n10df  Emulex Corporation\n";
 
 fn with_pci_ids(dir: &Host, rel: &str, text: &str) {
-    let p = dir.path(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
+    std::fs::write(dir.new_path(rel), text).unwrap();
 }
 
 /// `hostdev --root ROOT ARGS` without a configuration (hosts running NVIDIA's plugin).
@@ -728,8 +720,7 @@ fn nvidia_provider_names_from_pci_ids_every_command() {
             "nvidia.com/TU104GL_Tesla_T4",
         ],
     );
-    assert_eq!(r.code, 66);
-    assert!(r.stderr.contains("the resources are: nvidia.com/TU104GL_TESLA_T4, nvidia.com/GRID_T4-1Q, nvidia.com/Test_Double_Space"), "{}", r.stderr);
+    r.assert_stderr(66, "the resources are: nvidia.com/TU104GL_TESLA_T4, nvidia.com/GRID_T4-1Q, nvidia.com/Test_Double_Space");
 }
 
 #[test]
@@ -849,11 +840,8 @@ fn vendor_vfio_vfs_are_pci_hostdevs_left_on_their_driver() {
     let r = h.run(&["devices", "--free", "--format", "qemu"]);
     assert_eq!(r.stdout, "-device vfio-pci,host=0000:61:00.5\n");
     let r = h.run(&["devices", "--free", "-n", "2", "--format", "qemu"]);
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("asked for 2 free devices, there is 1 free (nvidia.com/AD102GL_L40S)"),
-        "{}",
-        r.stderr
+    r.assert_stderr(
+        1,
+        "asked for 2 free devices, there is 1 free (nvidia.com/AD102GL_L40S)",
     );
 }

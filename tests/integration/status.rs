@@ -593,15 +593,20 @@ fn devices_numa_node_first_then_ascending() {
     assert_eq!(ids(&near), vec![T4.to_string()]);
 }
 
+/// The `<hostdev>` elements of a successful `devices --format libvirt`, each with its
+/// newline.
+fn libvirt_elements(r: &Run) -> Vec<String> {
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+        .split_inclusive("</hostdev>\n")
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
 fn devices_libvirt_elements_validate_in_a_minimal_domain() {
     let r = on(&fixture_root(), &["devices", "--format", "libvirt"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let elements: Vec<String> = r
-        .stdout
-        .split_inclusive("</hostdev>\n")
-        .map(str::to_string)
-        .collect();
+    let elements = libvirt_elements(&r);
     assert_eq!(elements.len(), 4, "{}", r.stdout);
     assert!(elements[0]
         .starts_with("<hostdev mode='subsystem' type='mdev' model='vfio-pci' display='off'>"));
@@ -641,16 +646,7 @@ fn validate_in_domain(elements: &[String]) {
 // ---- --provider nvidia -------------------------------------------------------------
 
 /// The pci.ids excerpt of NVIDIA's plugin's own `getDeviceName() Tests`.
-const PLUGIN_TEST_PCI_IDS: &str = "
-8086  Intel Corporation
-\t2331  DH89xxCC Chap Counter
-10de NVIDIA Corporation
-\t118a  GK104GL [GRID K520]
-\t118b  GK104GL [GRID K2 GeForce USM]
-\t118d  gk104gl [grid k520]
-\t118e gk104.gl [grid/k./520]
-\t2331 GH100 [H100 PCIe]
-";
+const PLUGIN_TEST_PCI_IDS: &str = include_str!("../data/nvidia-plugin-test.pci.ids");
 
 /// Debian's pci.ids, the lines that matter here.
 const DEBIAN_PCI_IDS: &str = "#\tList of PCI ID's\n10de  NVIDIA Corporation\n\t1eb8  TU104GL [Tesla T4]\n\t\t10de 12a2  Tesla T4\n\t1eb9  TU104\n10df  Emulex Corporation\n";
@@ -826,12 +822,7 @@ fn vendor_vfio_vfs_are_pci_hostdevs_left_on_their_driver() {
     // the `nvidia` driver; KubeVirt hands them out as PCI devices.
     let h = Host::bundled("l40s-vfio");
     let r = h.run(&["devices", "--format", "libvirt"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let elements: Vec<String> = r
-        .stdout
-        .split_inclusive("</hostdev>\n")
-        .map(str::to_string)
-        .collect();
+    let elements = libvirt_elements(&r);
     assert_eq!(
         elements[1],
         "<hostdev mode='subsystem' type='pci' managed='no'>\n  <source>\n    <address domain='0x0000' bus='0x61' slot='0x00' function='0x5'/>\n  </source>\n</hostdev>\n"

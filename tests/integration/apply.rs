@@ -267,8 +267,7 @@ fn saved_plan_is_applied_write_for_write_from_a_file_or_stdin() {
     let expected = planned_writes(&host);
     let r = run_on(&host, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
     // The fake tree does not react to writes: verification notices (as for plain apply).
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stdout.contains("created 24 mdev(s)"), "{}", r.stdout);
+    r.assert_stdout(1, "created 24 mdev(s)");
     assert_eq!(audited_writes(&host), expected);
     // From stdin, JSON document out: names the saved plan, not a configuration.
     let host2 = Host::copy("t4-2x");
@@ -686,8 +685,7 @@ fn ctrl_c_at_the_prompt_aborts_cleanly() {
 fn apply_shows_the_problems_plan_shows() {
     let host = Host::copy("a40-novfs");
     let r = run_on(&host, &["apply", "--yes"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("host already matches"), "{}", r.stdout);
+    r.assert_stdout(0, "host already matches");
     assert!(
         r.stdout.contains("sriov-manage -e 0000:41:00.0"),
         "{}",

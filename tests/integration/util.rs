@@ -53,6 +53,12 @@ impl Run {
         assert!(self.stderr.contains(part), "{}", self.stderr);
     }
 
+    /// Exit `code` (stderr shown when not), and `part` somewhere in stdout.
+    pub fn assert_stdout(&self, code: i32, part: &str) {
+        assert_eq!(self.code, code, "{}", self.stderr);
+        assert!(self.stdout.contains(part), "{}", self.stdout);
+    }
+
     /// The `echo VALUE > PATH` lines of a dry run, in order.
     pub fn echoes(&self) -> Vec<String> {
         self.stdout

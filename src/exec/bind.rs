@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::exec::apply::Executor;
 use crate::exec::journal::WriteRecord;
-use crate::exec::pipeline::{changed_meanwhile, Job, Run, Work};
+use crate::exec::pipeline::{announce_dry_run, changed_meanwhile, Job, Run, Work};
 use crate::exec::vfio::{self, DeviceOutcome, DeviceResult, VFIO_PCI};
 use crate::host::inventory::Inventory;
 use crate::plan::bind::{self, BindPlan};
@@ -129,10 +129,7 @@ impl Job for BindJob {
             )?;
         }
         writeln!(out)?;
-        if dry_run {
-            writeln!(out, "dry run: these writes would be made (none were):")?;
-        }
-        Ok(())
+        announce_dry_run(out, dry_run)
     }
 
     fn refresh(&mut self, ctx: &Context) -> Result<()> {

@@ -122,6 +122,14 @@ fn show_progress(ctx: &Context) -> bool {
         && std::io::stderr().is_terminal()
 }
 
+/// The line that ends [`Job::show`] in a dry run: the writes listed after it were not made.
+pub fn announce_dry_run(out: &mut dyn Write, dry_run: bool) -> Result<()> {
+    if dry_run {
+        writeln!(out, "dry run: these writes would be made (none were):")?;
+    }
+    Ok(())
+}
+
 /// The error for a plan that changed between showing it and taking the lock.
 pub fn changed_meanwhile(command: &str) -> anyhow::Error {
     fail(

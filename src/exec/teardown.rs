@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::error::Code;
 use crate::exec::apply::{Executor, Outcome};
 use crate::exec::journal::WriteRecord;
-use crate::exec::pipeline::{changed_meanwhile, finish, Job, Run, Work};
+use crate::exec::pipeline::{announce_dry_run, changed_meanwhile, finish, Job, Run, Work};
 use crate::exec::state::State;
 use crate::exec::vfio::{self, DeviceOutcome, DeviceResult};
 use crate::host::inventory::Inventory;
@@ -80,29 +80,19 @@ impl TeardownJob {
             return;
         }
         let p = &self.plan;
-        if !p.stale_vfs.is_empty() {
-            p.stale_vfs.iter().for_each(|a| {
-                exec.state.drop_vgpu_vf(a);
-            });
-            exec.save_state();
-            log::debug!(
-                "dropped {} VF(s) from the state file that no longer carry a vGPU type: {}",
-                p.stale_vfs.len(),
-                p.stale_vfs.join(", ")
-            );
-        }
-        if !p.stale_mdevs.is_empty() {
-            // Already gone (e.g. after a reboot): forget them, nothing to write.
-            p.stale_mdevs.iter().for_each(|u| {
-                exec.state.drop_mdev(u);
-            });
-            exec.save_state();
-            log::debug!(
-                "dropped {} mdev(s) from the state file that are no longer on the host: {}",
-                p.stale_mdevs.len(),
-                p.stale_mdevs.join(", ")
-            );
-        }
+        forget(
+            exec,
+            &p.stale_vfs,
+            State::drop_vgpu_vf,
+            "VF(s) from the state file that no longer carry a vGPU type",
+        );
+        // Already gone (e.g. after a reboot): forget them, nothing to write.
+        forget(
+            exec,
+            &p.stale_mdevs,
+            State::drop_mdev,
+            "mdev(s) from the state file that are no longer on the host",
+        );
     }
 
     fn vfio_report(&self) -> VfioTeardown {
@@ -145,6 +135,19 @@ impl TeardownJob {
     }
 }
 
+/// Drop `stale` records (those `drop` takes out of the state file) and save the state
+/// once; `what` names them in the debug line.
+fn forget(exec: &mut Executor, stale: &[String], drop: fn(&mut State, &str) -> bool, what: &str) {
+    if stale.is_empty() {
+        return;
+    }
+    for item in stale {
+        drop(exec.state, item);
+    }
+    exec.save_state();
+    log::debug!("dropped {} {what}: {}", stale.len(), stale.join(", "));
+}
+
 impl Job for TeardownJob {
     fn work(&self) -> Work {
         let p = &self.plan;
@@ -180,10 +183,7 @@ impl Job for TeardownJob {
             }
             writeln!(out)?;
         }
-        if dry_run && (!targets.is_empty() || self.vfio_pending()) {
-            writeln!(out, "dry run: these writes would be made (none were):")?;
-        }
-        Ok(())
+        announce_dry_run(out, dry_run && (!targets.is_empty() || self.vfio_pending()))
     }
 
     fn refresh(&mut self, ctx: &Context) -> Result<()> {

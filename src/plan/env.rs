@@ -484,6 +484,11 @@ mod tests {
         }
     }
 
+    /// Discovery among PCI devices alone (no mdevs), external entries left out.
+    fn discover_pci(c: &Config, pci: Vec<PciDevice>) -> Env {
+        discover(c, &inv(pci, vec![]), false)
+    }
+
     fn values(env: &Env) -> Vec<(String, String)> {
         env.vars
             .iter()
@@ -494,7 +499,8 @@ mod tests {
     #[test]
     fn pci_only_vfio_pci_bound_devices_case_insensitive_selector() {
         let c = config("permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: \"10DE:1EB8\"\n    resourceName: nvidia.com/TU104GL_Tesla_T4\n");
-        let i = inv(
+        let env = discover_pci(
+            &c,
             vec![
                 pci("0000:5e:00.0", "10de:1eb8", Some("vfio-pci"), Some("13")),
                 pci("0000:3b:00.0", "10de:1eb8", Some("vfio-pci"), Some("11")),
@@ -502,9 +508,7 @@ mod tests {
                 pci("0000:af:00.0", "10de:1eb8", None, Some("16")),
                 pci("0000:d8:00.0", "10de:1db4", Some("vfio-pci"), Some("17")),
             ],
-            vec![],
         );
-        let env = discover(&c, &i, false);
         assert_eq!(
             values(&env),
             vec![(
@@ -564,7 +568,8 @@ mod tests {
         let mut pf = vf("0000:c1:00.0", Some(1103));
         pf.physfn = None;
         pf.sriov_totalvfs = Some(32);
-        let i = inv(
+        let env = discover_pci(
+            &c,
             vec![
                 pf,
                 vf("0000:c1:00.4", Some(1103)),
@@ -572,9 +577,7 @@ mod tests {
                 vf("0000:c1:00.6", None),
                 vf("0000:c1:00.7", Some(1101)),
             ],
-            vec![],
         );
-        let env = discover(&c, &i, false);
         assert_eq!(env.vars[0].value, "0000:c1:00.4,0000:c1:00.7");
         assert_eq!(env.vars[0].devices[0].driver.as_deref(), Some("nvidia"));
         assert_eq!(env.skipped.len(), 3);
@@ -685,15 +688,14 @@ mod tests {
         // KubeVirt, whose PCI plugin merges them.
         let mut c = config("permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: 10de:1eb8\n    resourceName: nvidia.com/GPU\n  - pciVendorSelector: 10de:1db4\n    resourceName: nvidia.com/other\n");
         c.permitted.pci_host_devices[1].resource_name.0 = "nvidia.com/GPU".into();
-        let i = inv(
+        let env = discover_pci(
+            &c,
             vec![
                 pci("0000:3b:00.0", "10de:1db4", Some("vfio-pci"), Some("11")),
                 pci("0000:1b:00.0", "10de:1eb8", Some("vfio-pci"), Some("10")),
                 pci("0000:5e:00.0", "10de:1eb8", Some("vfio-pci"), Some("12")),
             ],
-            vec![],
         );
-        let env = discover(&c, &i, false);
         assert_eq!(
             values(&env),
             vec![(
@@ -707,16 +709,15 @@ mod tests {
     #[test]
     fn same_selector_twice_last_entry_wins() {
         let c = config("permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: 10de:1eb8\n    resourceName: a.com/first\n  - pciVendorSelector: 10DE:1EB8\n    resourceName: a.com/second\n");
-        let i = inv(
+        let env = discover_pci(
+            &c,
             vec![pci(
                 "0000:3b:00.0",
                 "10de:1eb8",
                 Some("vfio-pci"),
                 Some("11"),
             )],
-            vec![],
         );
-        let env = discover(&c, &i, false);
         assert_eq!(
             values(&env),
             vec![

@@ -249,17 +249,9 @@ fn var(kind: Kind, name: &str, selector: String, mut devices: Vec<EnvDevice>) ->
 mod tests {
     use super::*;
 
-    /// The pci.ids excerpt of the plugin's own `getDeviceName() Tests`.
-    const PLUGIN_TEST_IDS: &str = "
-8086  Intel Corporation
-\t2331  DH89xxCC Chap Counter
-10de NVIDIA Corporation
-\t118a  GK104GL [GRID K520]
-\t118b  GK104GL [GRID K2 GeForce USM]
-\t118d  gk104gl [grid k520]
-\t118e gk104.gl [grid/k./520]
-\t2331 GH100 [H100 PCIe]
-";
+    /// The pci.ids excerpt of the plugin's own `getDeviceName() Tests` (shared with the
+    /// integration tests).
+    const PLUGIN_TEST_IDS: &str = include_str!("../../tests/data/nvidia-plugin-test.pci.ids");
 
     #[test]
     fn device_names_as_the_plugins_own_tests_expect() {

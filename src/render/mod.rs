@@ -436,12 +436,7 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
             writeln!(out, "  {}", p.message)?;
         }
     }
-    let unknown: Vec<&str> = plan
-        .cards
-        .iter()
-        .filter(|p| p.create.is_none())
-        .map(|p| p.address.as_str())
-        .collect();
+    let unknown = sized_after_removals(plan);
     if !unknown.is_empty() {
         writeln!(
             out,
@@ -451,6 +446,15 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
     }
     writeln!(out)?;
     plan_summary(out, plan)
+}
+
+/// The cards whose creations are counted only after the removals run (their addresses).
+pub fn sized_after_removals(plan: &Plan) -> Vec<&str> {
+    plan.cards
+        .iter()
+        .filter(|p| p.create.is_none())
+        .map(|p| p.address.as_str())
+        .collect()
 }
 
 /// The node, its labels and what mdev handling does (the desired types when enabled).

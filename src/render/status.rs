@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{table, write_table};
 use crate::plan::env::Kind;
-use crate::plan::status::{DeviceStatus, StatusDoc};
+use crate::plan::status::{DeviceStatus, MdevRow, StatusDoc};
 use crate::plan::MdevHandling;
 
 fn kind_str(k: Kind) -> &'static str {
@@ -29,6 +29,19 @@ fn holders(d: &DeviceStatus) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// A device's cells from GROUP to IN USE BY, the same in the `status` and `devices` tables.
+fn group_to_holders(d: &DeviceStatus) -> [String; 5] {
+    [
+        d.iommu_group.clone(),
+        d.numa_node
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "-".into()),
+        d.driver.clone().unwrap_or_else(|| "-".into()),
+        health(d),
+        holders(d),
+    ]
 }
 
 fn health(d: &DeviceStatus) -> String {
@@ -164,18 +177,9 @@ fn resources_table(out: &mut dyn Write, doc: &StatusDoc) -> Result<()> {
             ]);
         }
         for d in &r.devices {
-            t.add_row(vec![
-                name.clone(),
-                kind_str(d.kind).into(),
-                d.id().to_string(),
-                d.iommu_group.clone(),
-                d.numa_node
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "-".into()),
-                d.driver.clone().unwrap_or_else(|| "-".into()),
-                health(d),
-                holders(d),
-            ]);
+            let mut row = vec![name.clone(), kind_str(d.kind).into(), d.id().to_string()];
+            row.extend(group_to_holders(d));
+            t.add_row(row);
         }
         for u in &r.not_available {
             let state = match u.reason {
@@ -259,39 +263,44 @@ fn plan_metrics(o: &mut String, doc: &StatusDoc) {
         "Undesired mdevs or vGPU types left alone because they are in use.",
     );
     let _ = writeln!(o, "hostdev_plan_blocked_actions {}", doc.mdev.blocked);
-    family(
+    mdev_family(
         o,
+        doc,
         "hostdev_mdevs",
         "Mediated devices (vGPUs) present, per parent (the physical GPU for SR-IOV GPUs) and type.",
+        |r| r.present,
     );
-    for r in &doc.mdev.parents {
-        let _ = writeln!(
-            o,
-            "hostdev_mdevs{{parent=\"{}\",type=\"{}\"}} {}",
-            label(&r.parent),
-            label(&r.type_id),
-            r.present
-        );
-    }
-    family(
+    mdev_family(
         o,
+        doc,
         "hostdev_mdevs_wanted",
         "Mediated devices (vGPUs) the configuration wants, per parent and type.",
+        |r| r.wanted,
     );
+}
+
+/// A family with one series per parent and type.
+fn mdev_family(
+    o: &mut String,
+    doc: &StatusDoc,
+    name: &str,
+    help: &str,
+    value: fn(&MdevRow) -> u32,
+) {
+    family(o, name, help);
     for r in &doc.mdev.parents {
         let _ = writeln!(
             o,
-            "hostdev_mdevs_wanted{{parent=\"{}\",type=\"{}\"}} {}",
+            "{name}{{parent=\"{}\",type=\"{}\"}} {}",
             label(&r.parent),
             label(&r.type_id),
-            r.wanted
+            value(r)
         );
     }
 }
 
 /// Devices per permitted resource, and each device's health and use.
 fn resource_metrics(o: &mut String, doc: &StatusDoc) {
-    let b = |x: bool| u8::from(x);
     family(
         o,
         "hostdev_resource_devices",
@@ -306,35 +315,39 @@ fn resource_metrics(o: &mut String, doc: &StatusDoc) {
             r.devices.len()
         );
     }
-    let devices = || doc.resources.iter().flat_map(|r| r.devices.iter());
-    family(
+    device_family(
         o,
+        doc,
         "hostdev_device_healthy",
         "1 when the device's IOMMU group is viable and its /dev/vfio nodes exist.",
+        |d| d.healthy,
     );
-    for d in devices() {
-        let _ = writeln!(
-            o,
-            "hostdev_device_healthy{{resource=\"{}\",kind=\"{}\",device=\"{}\"}} {}",
-            label(&d.resource),
-            kind_str(d.kind),
-            label(d.id()),
-            b(d.healthy)
-        );
-    }
-    family(
+    device_family(
         o,
+        doc,
         "hostdev_device_in_use",
         "1 when a process holds the device's /dev/vfio node open.",
+        |d| d.in_use,
     );
-    for d in devices() {
+}
+
+/// A family with one 0-or-1 series per device of every permitted resource.
+fn device_family(
+    o: &mut String,
+    doc: &StatusDoc,
+    name: &str,
+    help: &str,
+    value: fn(&DeviceStatus) -> bool,
+) {
+    family(o, name, help);
+    for d in doc.resources.iter().flat_map(|r| r.devices.iter()) {
         let _ = writeln!(
             o,
-            "hostdev_device_in_use{{resource=\"{}\",kind=\"{}\",device=\"{}\"}} {}",
+            "{name}{{resource=\"{}\",kind=\"{}\",device=\"{}\"}} {}",
             label(&d.resource),
             kind_str(d.kind),
             label(d.id()),
-            b(d.in_use)
+            u8::from(value(d))
         );
     }
 }
@@ -355,20 +368,15 @@ pub fn devices_table(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()
         "IN USE BY",
     ]);
     for d in devices {
-        t.add_row(vec![
+        let mut row = vec![
             d.resource.clone(),
             kind_str(d.kind).into(),
             d.id().to_string(),
             d.parent.clone().unwrap_or_else(|| "-".into()),
             d.type_id.clone().unwrap_or_else(|| "-".into()),
-            d.iommu_group.clone(),
-            d.numa_node
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "-".into()),
-            d.driver.clone().unwrap_or_else(|| "-".into()),
-            health(d),
-            holders(d),
-        ]);
+        ];
+        row.extend(group_to_holders(d));
+        t.add_row(row);
     }
     write_table(out, &t)
 }
@@ -427,18 +435,11 @@ pub fn libvirt(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
 /// one device per line.
 pub fn qemu(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
     for d in devices {
-        match d.kind {
-            Kind::Pci => writeln!(
-                out,
-                "-device vfio-pci,host={}",
-                d.address.as_deref().unwrap_or_default()
-            )?,
-            Kind::Mdev => writeln!(
-                out,
-                "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/{}",
-                d.uuid.as_deref().unwrap_or_default()
-            )?,
-        }
+        let option = match d.kind {
+            Kind::Pci => "host=",
+            Kind::Mdev => "sysfsdev=/sys/bus/mdev/devices/",
+        };
+        writeln!(out, "-device vfio-pci,{option}{}", d.id())?;
     }
     Ok(())
 }

@@ -90,12 +90,9 @@ fn no_terminal_and_no_yes_refuses_and_changes_nothing() {
     let host = Host::copy("t4-2x");
     let before = host.snapshot();
     let r = run_on(&host, &["apply"]);
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("stdin is not a terminal; nothing was changed. Pass --yes"),
-        "{}",
-        r.stderr
+    r.assert_stderr(
+        1,
+        "stdin is not a terminal; nothing was changed. Pass --yes",
     );
     // Only the (empty) lock and audit files may appear; no attribute was written.
     assert_eq!(host.snapshot_of_host(), before);
@@ -143,8 +140,7 @@ fn in_use_mdev_is_reported_and_never_written() {
 fn second_run_waits_for_the_lock_then_exits_75_naming_the_holder() {
     use std::os::fd::AsRawFd;
     let host = Host::copy("t4-2x");
-    let lock = host.path("run/hostdev/lock");
-    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let lock = host.new_path("run/hostdev/lock");
     std::fs::write(&lock, "4321\n").unwrap();
     let f = std::fs::File::open(&lock).unwrap();
     // SAFETY: flock on a valid fd.
@@ -155,21 +151,18 @@ fn second_run_waits_for_the_lock_then_exits_75_naming_the_holder() {
     let t0 = std::time::Instant::now();
     let r = run_on(&host, &["apply", "--yes", "--lock-timeout", "1"]);
     assert!(t0.elapsed() >= std::time::Duration::from_secs(1));
-    assert_eq!(r.code, 75);
-    assert!(
-        r.stderr
-            .contains("another hostdev run (pid 4321) holds the lock /run/hostdev/lock"),
-        "{}",
-        r.stderr
+    assert_refused(
+        &host,
+        &r,
+        75,
+        "another hostdev run (pid 4321) holds the lock /run/hostdev/lock",
     );
-    assert!(host.audit().is_empty());
 }
 
 #[test]
 fn teardown_removes_only_what_hostdev_created_unless_all() {
     let host = Host::copy("t4-undesired-idle");
-    let state = host.path("run/hostdev/state.json");
-    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    let state = host.new_path("run/hostdev/state.json");
     std::fs::write(
         &state,
         r#"{"schema":"hostdev/v1","mdevs":[
@@ -216,6 +209,15 @@ fn teardown_vfio_alone_says_what_it_did() {
     assert!(r
         .stdout
         .contains("no vfio bindings recorded in the state file; no driver to restore"));
+}
+
+/// Refused with exit `code` and `part` in stderr, before any write (the audit log empty).
+fn assert_refused(host: &Host, r: &Run, code: i32, part: &str) {
+    r.assert_stderr(code, part);
+    assert!(
+        host.audit().is_empty(),
+        "nothing may be written before the check"
+    );
 }
 
 // ---- saved plans (`apply --plan FILE`) -----------------------------------------------
@@ -265,8 +267,7 @@ fn saved_plan_is_applied_write_for_write_from_a_file_or_stdin() {
     let expected = planned_writes(&host);
     let r = run_on(&host, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
     // The fake tree does not react to writes: verification notices (as for plain apply).
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stdout.contains("created 24 mdev(s)"), "{}", r.stdout);
+    r.assert_stdout(1, "created 24 mdev(s)");
     assert_eq!(audited_writes(&host), expected);
     // From stdin, JSON document out: names the saved plan, not a configuration.
     let host2 = Host::copy("t4-2x");
@@ -295,15 +296,12 @@ fn saved_plan_for_another_node_is_65() {
         "node2",
         &["apply", "--plan", file.to_str().unwrap(), "--yes"],
     );
-    assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "plan was made for node node1, this is node node2; use --node-name or re-run plan"
-        ),
-        "{}",
-        r.stderr
+    assert_refused(
+        &host,
+        &r,
+        65,
+        "plan was made for node node1, this is node node2; use --node-name or re-run plan",
     );
-    assert!(host.audit().is_empty());
 }
 
 #[test]
@@ -314,15 +312,10 @@ fn saved_plan_naming_a_missing_parent_is_66() {
     last["parent"] = "0000:99:00.0".into();
     let file = write_plan(&host, &doc);
     let r = run_on(&host, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
-    assert_eq!(r.code, 66, "{}", r.stderr);
-    assert!(r.stderr.contains(&format!(
+    assert_refused(&host, &r, 66, &format!(
         "plan {} names mdev parent 0000:99:00.0, which is not on this host (/sys/class/mdev_bus/0000:99:00.0 does not exist)",
         file.display()
-    )), "{}", r.stderr);
-    assert!(
-        host.audit().is_empty(),
-        "nothing may be written before the check"
-    );
+    ));
 }
 
 #[test]
@@ -335,33 +328,22 @@ fn malformed_or_missing_saved_plan_is_refused() {
     )
     .unwrap();
     let r = run_on(&host, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
-    assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(&format!(
+    r.assert_stderr(
+        65,
+        &format!(
             "plan {} is not a usable hostdev plan: missing field `parents`",
             file.display()
-        )),
-        "{}",
-        r.stderr
+        ),
     );
     // The configuration is not a plan either.
     let cfg = host.config();
     let r = run_on(&host, &["apply", "--plan", cfg.to_str().unwrap(), "--yes"]);
-    assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("no \"schema\": \"hostdev/v1\" field"),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr(65, "no \"schema\": \"hostdev/v1\" field");
     let r = run_on(
         &host,
         &["apply", "--plan", "/nonexistent/plan.json", "--yes"],
     );
-    assert_eq!(r.code, 66, "{}", r.stderr);
-    assert!(r
-        .stderr
-        .contains("plan file /nonexistent/plan.json not found"));
-    assert!(host.audit().is_empty());
+    assert_refused(&host, &r, 66, "plan file /nonexistent/plan.json not found");
 }
 
 #[test]
@@ -377,12 +359,8 @@ fn saved_plan_with_an_unknown_count_is_refused() {
         .retain(|a| a["parent"] != p0.as_str());
     let file = write_plan(&host, &doc);
     let r = run_on(&host, &["apply", "--plan", file.to_str().unwrap(), "--yes"]);
-    assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(r.stderr.contains(&p0), "{}", r.stderr);
-    assert!(r
-        .stderr
-        .contains("run `hostdev apply` without --plan (it re-plans after the removals), or apply the removals first"), "{}", r.stderr);
-    assert!(host.audit().is_empty());
+    r.assert_stderr(65, &p0);
+    assert_refused(&host, &r, 65, "run `hostdev apply` without --plan (it re-plans after the removals), or apply the removals first");
 }
 
 #[test]
@@ -430,22 +408,28 @@ fn saved_plan_round_trips_every_fixture_plan() {
     assert!(applied >= 5, "only {applied} fixtures had a plan to apply");
 }
 
-/// Run `hostdev` on a terminal (util-linux `script` gives it a pty) answering `answer`.
-fn on_terminal(root: &Path, answer: &str) -> (i32, String) {
-    let cfg = root.join("config.yaml");
+/// Start `hostdev --root ROOT -f ROOT/config.yaml --node-name node1 apply` on a pty
+/// (util-linux `script`), its stdin, stdout and stderr piped.
+fn apply_on_pty(root: &Path) -> std::process::Child {
     let cmd = format!(
         "{} --root {} -f {} --node-name node1 apply",
         BIN,
         root.display(),
-        cfg.display()
+        root.join("config.yaml").display()
     );
-    let mut child = std::process::Command::new("script")
+    std::process::Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("util-linux `script` (package bsdutils) runs the command on a pty");
+        .expect("util-linux `script` (package bsdutils) runs the command on a pty")
+}
+
+/// Run `hostdev ... apply` on a terminal (util-linux `script` gives it a pty) answering
+/// `answer`.
+fn on_terminal(root: &Path, answer: &str) -> (i32, String) {
+    let mut child = apply_on_pty(root);
     use std::io::Write;
     child
         .stdin
@@ -560,8 +544,7 @@ fn signals_end_the_wait_for_the_lock() {
     use nix::sys::signal::Signal;
     let host = Host::copy("t4-1x");
     let root = host.root();
-    let lock_path = root.join("run/hostdev/lock");
-    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let lock_path = host.new_path("run/hostdev/lock");
     let file = std::fs::File::create(&lock_path).unwrap();
     let _held = Flock::lock(file, FlockArg::LockExclusiveNonblock).expect("hold the lock");
     let before = host.snapshot();
@@ -609,17 +592,10 @@ fn signals_end_the_wait_for_parents_with_exit_1() {
 #[test]
 fn a_fifo_lock_file_is_refused_at_once() {
     let host = Host::copy("t4-1x");
-    let root = host.root();
-    let lock_path = root.join("run/hostdev/lock");
-    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let lock_path = host.new_path("run/hostdev/lock");
     nix::unistd::mkfifo(&lock_path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     let run = run_on(&host, &["apply", "--yes", "--lock-timeout", "3600"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("is not a regular file (it is a FIFO)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr(1, "is not a regular file (it is a FIFO)");
 }
 
 /// Issue 12 item 4: the largest --lock-timeout and --wait-for-parents values do not panic.
@@ -709,8 +685,7 @@ fn ctrl_c_at_the_prompt_aborts_cleanly() {
 fn apply_shows_the_problems_plan_shows() {
     let host = Host::copy("a40-novfs");
     let r = run_on(&host, &["apply", "--yes"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("host already matches"), "{}", r.stdout);
+    r.assert_stdout(0, "host already matches");
     assert!(
         r.stdout.contains("sriov-manage -e 0000:41:00.0"),
         "{}",
@@ -730,19 +705,7 @@ fn apply_shows_the_problems_plan_shows() {
 /// Run `apply` on a pty (util-linux `script`), wait for its prompt, then type Ctrl-C.
 fn ctrl_c_at_prompt(root: &Path) -> (i32, String) {
     use std::io::{Read, Write};
-    let cmd = format!(
-        "{} --root {} -f {} --node-name node1 apply",
-        BIN,
-        root.display(),
-        root.join("config.yaml").display()
-    );
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("util-linux `script` (package bsdutils) runs the command on a pty");
+    let mut child = apply_on_pty(root);
     // A run that ignores Ctrl-C would hang the test: end it after 30 s (it then fails).
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     std::thread::spawn(move || {
@@ -820,12 +783,6 @@ fn a_non_utf8_saved_plan_is_65_with_a_position() {
         "node1",
         &["apply", "--plan", file.to_str().unwrap(), "--yes"],
     );
-    assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("plan.json:2:18: not UTF-8 (byte 0xff at offset 19)"),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr(65, "plan.json:2:18: not UTF-8 (byte 0xff at offset 19)");
     assert!(before == host.snapshot(), "a refused plan changes nothing");
 }

@@ -135,12 +135,7 @@ fn the_default_config_under_the_root_is_read_inside_it_without_blocking() {
     std::fs::create_dir_all(host.path("etc/hostdev")).unwrap();
     mkfifo(&host.path("etc/hostdev/config.yaml"));
     let r = run_within(host.cmd().args(["--node-name", "node1", "plan"]), 10);
-    assert_eq!(r.code, 66, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("a FIFO, not a regular file"),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr(66, "a FIFO, not a regular file");
 }
 
 #[test]
@@ -160,23 +155,13 @@ fn oversized_config_plan_and_stdin_are_refused_at_their_limit() {
             .args(["--node-name", "n", "plan"]),
         10,
     );
-    assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("larger than the limit of 1 MiB"),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr(65, "larger than the limit of 1 MiB");
     let r = host
         .cmd()
         .args(["-f", "-", "--node-name", "n", "plan"])
         .stdin(&text)
         .run();
-    assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("larger than the limit of 1 MiB"),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr(65, "larger than the limit of 1 MiB");
     // a saved plan: 16 MiB (a sparse file: nothing is read beyond the limit)
     let plan = host.outside().join("big-plan.json");
     std::fs::File::create(&plan)
@@ -187,12 +172,7 @@ fn oversized_config_plan_and_stdin_are_refused_at_their_limit() {
         &host,
         &["apply", "--plan", plan.to_str().unwrap(), "--dry-run"],
     );
-    assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("larger than the limit of 16 MiB"),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr(65, "larger than the limit of 16 MiB");
 }
 
 #[test]
@@ -222,12 +202,9 @@ fn an_absurd_instance_count_is_a_malformed_host_naming_the_path() {
     );
     std::fs::write(&desc, "num_heads=4, max_instance=4294967295\n").unwrap();
     let r = on(&host, &["plan", "-o", "json"]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("nvidia-222/description (max_instance) reports 4294967295"),
-        "{}",
-        r.stderr
+    r.assert_stderr(
+        1,
+        "nvidia-222/description (max_instance) reports 4294967295",
     );
 }
 

@@ -67,13 +67,7 @@ fn single_space_selector_does_not_match_a_double_space_name() {
     )
     .unwrap();
     let r = host.run(&["env"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout
-            .contains("\nMDEV_PCI_RESOURCE_EXAMPLE_COM_DOUBLE-SPACE=\n"),
-        "{}",
-        r.stdout
-    );
+    r.assert_stdout(0, "\nMDEV_PCI_RESOURCE_EXAMPLE_COM_DOUBLE-SPACE=\n");
     assert!(r.stderr.contains("MDEV_PCI_RESOURCE_EXAMPLE_COM_DOUBLE-SPACE is empty: nothing matches \"Test Double Space\""), "{}", r.stderr);
 }
 
@@ -228,12 +222,7 @@ fn device_without_iommu_group_is_skipped_and_said_with_v() {
     .unwrap();
     assert!(!link.exists());
     let r = host.run(&["env", "-v"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.contains("\nPCI_RESOURCE_INTEL_COM_QAT=\n"),
-        "{}",
-        r.stdout
-    );
+    r.assert_stdout(0, "\nPCI_RESOURCE_INTEL_COM_QAT=\n");
     assert!(r.stderr.contains("hostdev: 0000:3d:00.0 (8086:37c8) matches \"8086:37c8\" for intel.com/qat but has no iommu_group link: skipped, as KubeVirt does"), "{}", r.stderr);
     // without -v only the warning about the empty variable
     let r = host.run(&["env"]);
@@ -257,12 +246,7 @@ fn device_nodes_list_a_cdev_only_where_its_node_exists() {
     // /dev/vfio/devices/ -- env lists the group node alone.
     let host = Host::copy("env-mixed");
     let with = host.run(&["env", "-o", "json"]);
-    assert_eq!(with.code, 0, "{}", with.stderr);
-    assert!(
-        with.stdout.contains("\"/dev/vfio/devices/vfio0\""),
-        "{}",
-        with.stdout
-    );
+    with.assert_stdout(0, "\"/dev/vfio/devices/vfio0\"");
     std::fs::remove_dir_all(host.path("dev/vfio/devices")).unwrap();
     let without = host.run(&["env", "-o", "json"]);
     assert_eq!(without.code, 0, "{}", without.stderr);
@@ -288,12 +272,5 @@ fn resources_with_one_variable_name_are_warned_about() {
         .args(["-f", "-", "env"])
         .stdin(cfg)
         .run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "warning: PCI_RESOURCE_INTEL_COM_QAT_X is the variable of resources \"intel.com/qat.x\" and \"intel.com.qat/x\""
-        ),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr(0, "warning: PCI_RESOURCE_INTEL_COM_QAT_X is the variable of resources \"intel.com/qat.x\" and \"intel.com.qat/x\"");
 }

@@ -134,22 +134,16 @@ fn man_dir_that_cannot_be_created_names_the_path() {
     std::fs::write(&file, "").expect("write");
     let dir = file.join("man8");
     let run = hostdev(&["man", "--dir", dir.to_str().expect("utf-8")]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains(&format!(
-            "creating the man page directory {}",
-            dir.display()
-        )),
-        "{}",
-        run.stderr
+    run.assert_stderr(
+        1,
+        &format!("creating the man page directory {}", dir.display()),
     );
 }
 
 #[test]
 fn completions_reject_an_unknown_shell() {
     let run = hostdev(&["completions", "tcsh"]);
-    assert_eq!(run.code, 64, "{}", run.stderr);
-    assert!(run.stderr.contains("tcsh"), "{}", run.stderr);
+    run.assert_stderr(64, "tcsh");
 }
 
 /// Complete `words` (the last one is the word under the cursor) with the generated bash

@@ -204,12 +204,9 @@ fn dry_run_names_the_path_inside_the_root_for_an_escaping_link() {
     let before = h.outside_state();
     let r = h.run(&["--node-name", "node1", "apply", "--dry-run"]);
     assert_confined(&h, &before, &r, "dry run");
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout
-            .contains("> /sys/class/mdev_bus/0000:5e:00.0/mdev_supported_types/nvidia-222/create"),
-        "{}",
-        r.stdout
+    r.assert_stdout(
+        0,
+        "> /sys/class/mdev_bus/0000:5e:00.0/mdev_supported_types/nvidia-222/create",
     );
     assert!(
         !r.stdout.contains(h.outside.to_str().unwrap()),
@@ -250,8 +247,7 @@ fn relative_links_inside_the_root_still_resolve() {
     std::fs::write(h.root.join("renamed"), "GRID T4-1B-moved\n").unwrap();
     std::os::unix::fs::symlink("../../../../../../../../../../../renamed", &name).unwrap();
     let r = h.run(&["list-types", "-o", "json"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("GRID T4-1B-moved"), "{}", r.stdout);
+    r.assert_stdout(0, "GRID T4-1B-moved");
     let abs = h.root.join(format!("{T4_TYPE}/description"));
     std::fs::remove_file(&abs).unwrap();
     std::fs::write(h.root.join("desc"), "num_heads=4, moved\n").unwrap();

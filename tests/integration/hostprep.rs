@@ -96,12 +96,7 @@ fn iommu_groups_device_filter() {
         "host-shared-nic",
         &["iommu", "groups", "--device", "0000:09:00.0"],
     );
-    assert_eq!(missing.code, 66);
-    assert!(
-        missing.stderr.contains("no PCI device 0000:09:00.0"),
-        "{}",
-        missing.stderr
-    );
+    missing.assert_stderr(66, "no PCI device 0000:09:00.0");
     let bad = run_on(
         "host-shared-nic",
         &["iommu", "groups", "--device", "nonsense"],
@@ -114,13 +109,9 @@ fn bind_from_an_mdev_only_config_has_nothing_to_do() {
     let host = Host::copy("t4-3x");
     let before = host.snapshot();
     let r = host.run(&["bind", "vfio", "--from-config", "--yes"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "no non-external permittedHostDevices.pciHostDevices entries: nothing to bind"
-        ),
-        "{}",
-        r.stderr
+    r.assert_stderr(
+        0,
+        "no non-external permittedHostDevices.pciHostDevices entries: nothing to bind",
     );
     assert_eq!(before, host.snapshot(), "nothing written");
 }
@@ -183,8 +174,7 @@ fn bind_from_config_dry_run_shows_the_writes_of_the_matching_devices() {
 fn bind_refusal_creates_no_lock_or_audit_file() {
     let host = Host::copy("host-intel");
     let r = host.cmd().args(["bind", "vfio", "0000:19:00.0"]).run();
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("stdin is not a terminal"), "{}", r.stderr);
+    r.assert_stderr(1, "stdin is not a terminal");
     assert!(!host.path("run/hostdev/lock").exists());
     assert!(!host.path("var/log/hostdev/audit.jsonl").exists());
 }

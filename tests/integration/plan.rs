@@ -331,8 +331,7 @@ fn missing_config_and_usage_errors() {
 #[test]
 fn node_name_is_required_under_a_fake_root_without_hostname() {
     let r = on_fixture("t4-1x", &["plan"]);
-    assert_eq!(r.code, 64, "{}", r.stderr);
-    assert!(r.stderr.contains("pass --node-name NAME"), "{}", r.stderr);
+    r.assert_stderr(64, "pass --node-name NAME");
 }
 
 #[test]
@@ -362,8 +361,7 @@ fn hostdev_root_from_the_environment_is_the_root() {
 #[test]
 fn the_hostname_label_is_refused() {
     let r = Host::bundled("t4-1x").run(&["--label", "kubernetes.io/hostname=other", "plan"]);
-    assert_eq!(r.code, 64, "{}", r.stderr);
-    assert!(r.stderr.contains("use --node-name instead"), "{}", r.stderr);
+    r.assert_stderr(64, "use --node-name instead");
 }
 
 /// Issue 12 item 10: control characters from the host (a type name, the host name) are
@@ -427,13 +425,7 @@ fn a_non_utf8_configuration_is_65_with_a_position() {
     )
     .unwrap();
     let r = host.on_node("node1", &["plan"]);
-    assert_eq!(r.code, 65, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("config.yaml:2:28: not UTF-8 (byte 0xff at offset 57)"),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr(65, "config.yaml:2:28: not UTF-8 (byte 0xff at offset 57)");
 }
 
 #[test]

@@ -427,13 +427,7 @@ fn textfile_is_written_atomically_and_stdout_stays_empty() {
         .contains("hostdev_plan_pending_actions 1\n"));
     // an unwritable place is an error naming the path
     let r = on(root, &["status", "--textfile", "/nonexistent-dir/x.prom"]);
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("--textfile /nonexistent-dir/x.prom: cannot write"),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr(1, "--textfile /nonexistent-dir/x.prom: cannot write");
 }
 
 #[test]
@@ -599,15 +593,20 @@ fn devices_numa_node_first_then_ascending() {
     assert_eq!(ids(&near), vec![T4.to_string()]);
 }
 
+/// The `<hostdev>` elements of a successful `devices --format libvirt`, each with its
+/// newline.
+fn libvirt_elements(r: &Run) -> Vec<String> {
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+        .split_inclusive("</hostdev>\n")
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
 fn devices_libvirt_elements_validate_in_a_minimal_domain() {
     let r = on(&fixture_root(), &["devices", "--format", "libvirt"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let elements: Vec<String> = r
-        .stdout
-        .split_inclusive("</hostdev>\n")
-        .map(str::to_string)
-        .collect();
+    let elements = libvirt_elements(&r);
     assert_eq!(elements.len(), 4, "{}", r.stdout);
     assert!(elements[0]
         .starts_with("<hostdev mode='subsystem' type='mdev' model='vfio-pci' display='off'>"));
@@ -647,24 +646,13 @@ fn validate_in_domain(elements: &[String]) {
 // ---- --provider nvidia -------------------------------------------------------------
 
 /// The pci.ids excerpt of NVIDIA's plugin's own `getDeviceName() Tests`.
-const PLUGIN_TEST_PCI_IDS: &str = "
-8086  Intel Corporation
-\t2331  DH89xxCC Chap Counter
-10de NVIDIA Corporation
-\t118a  GK104GL [GRID K520]
-\t118b  GK104GL [GRID K2 GeForce USM]
-\t118d  gk104gl [grid k520]
-\t118e gk104.gl [grid/k./520]
-\t2331 GH100 [H100 PCIe]
-";
+const PLUGIN_TEST_PCI_IDS: &str = include_str!("../data/nvidia-plugin-test.pci.ids");
 
 /// Debian's pci.ids, the lines that matter here.
 const DEBIAN_PCI_IDS: &str = "#\tList of PCI ID's\n10de  NVIDIA Corporation\n\t1eb8  TU104GL [Tesla T4]\n\t\t10de 12a2  Tesla T4\n\t1eb9  TU104\n10df  Emulex Corporation\n";
 
 fn with_pci_ids(dir: &Host, rel: &str, text: &str) {
-    let p = dir.path(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
+    std::fs::write(dir.new_path(rel), text).unwrap();
 }
 
 /// `hostdev --root ROOT ARGS` without a configuration (hosts running NVIDIA's plugin).
@@ -728,8 +716,7 @@ fn nvidia_provider_names_from_pci_ids_every_command() {
             "nvidia.com/TU104GL_Tesla_T4",
         ],
     );
-    assert_eq!(r.code, 66);
-    assert!(r.stderr.contains("the resources are: nvidia.com/TU104GL_TESLA_T4, nvidia.com/GRID_T4-1Q, nvidia.com/Test_Double_Space"), "{}", r.stderr);
+    r.assert_stderr(66, "the resources are: nvidia.com/TU104GL_TESLA_T4, nvidia.com/GRID_T4-1Q, nvidia.com/Test_Double_Space");
 }
 
 #[test]
@@ -835,12 +822,7 @@ fn vendor_vfio_vfs_are_pci_hostdevs_left_on_their_driver() {
     // the `nvidia` driver; KubeVirt hands them out as PCI devices.
     let h = Host::bundled("l40s-vfio");
     let r = h.run(&["devices", "--format", "libvirt"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let elements: Vec<String> = r
-        .stdout
-        .split_inclusive("</hostdev>\n")
-        .map(str::to_string)
-        .collect();
+    let elements = libvirt_elements(&r);
     assert_eq!(
         elements[1],
         "<hostdev mode='subsystem' type='pci' managed='no'>\n  <source>\n    <address domain='0x0000' bus='0x61' slot='0x00' function='0x5'/>\n  </source>\n</hostdev>\n"
@@ -849,11 +831,8 @@ fn vendor_vfio_vfs_are_pci_hostdevs_left_on_their_driver() {
     let r = h.run(&["devices", "--free", "--format", "qemu"]);
     assert_eq!(r.stdout, "-device vfio-pci,host=0000:61:00.5\n");
     let r = h.run(&["devices", "--free", "-n", "2", "--format", "qemu"]);
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("asked for 2 free devices, there is 1 free (nvidia.com/AD102GL_L40S)"),
-        "{}",
-        r.stderr
+    r.assert_stderr(
+        1,
+        "asked for 2 free devices, there is 1 free (nvidia.com/AD102GL_L40S)",
     );
 }

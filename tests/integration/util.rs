@@ -47,6 +47,18 @@ impl Run {
         json(&self.stdout)
     }
 
+    /// Exit `code`, and `part` somewhere in stderr (stderr shown when either fails).
+    pub fn assert_stderr(&self, code: i32, part: &str) {
+        assert_eq!(self.code, code, "{}", self.stderr);
+        assert!(self.stderr.contains(part), "{}", self.stderr);
+    }
+
+    /// Exit `code` (stderr shown when not), and `part` somewhere in stdout.
+    pub fn assert_stdout(&self, code: i32, part: &str) {
+        assert_eq!(self.code, code, "{}", self.stderr);
+        assert!(self.stdout.contains(part), "{}", self.stdout);
+    }
+
     /// The `echo VALUE > PATH` lines of a dry run, in order.
     pub fn echoes(&self) -> Vec<String> {
         self.stdout
@@ -175,6 +187,13 @@ impl Host {
     /// `<root>/<rel>`.
     pub fn path(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
+    }
+
+    /// `<root>/<rel>` with its parent directories created, for a file the test adds.
+    pub fn new_path(&self, rel: &str) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        p
     }
 
     /// The fixture's configuration, `<root>/config.yaml`.

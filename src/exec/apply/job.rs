@@ -12,7 +12,7 @@ use crate::config::{Config, Node};
 use crate::context::Context;
 use crate::error::Code;
 use crate::exec::journal::WriteRecord;
-use crate::exec::pipeline::{changed_meanwhile, finish, plural, Job, Run, Work};
+use crate::exec::pipeline::{announce_dry_run, changed_meanwhile, finish, plural, Job, Run, Work};
 use crate::host::inventory::Inventory;
 use crate::plan::{self, ActionKind, Plan, SCHEMA};
 use crate::render;
@@ -151,10 +151,7 @@ impl Job for ApplyJob<'_> {
     fn show(&self, out: &mut dyn Write, dry_run: bool) -> Result<()> {
         render::plan_table(out, &self.plan)?;
         writeln!(out)?;
-        if dry_run {
-            writeln!(out, "dry run: these writes would be made (none were):")?;
-        }
-        Ok(())
+        announce_dry_run(out, dry_run)
     }
 
     fn refresh(&mut self, ctx: &Context) -> Result<()> {
@@ -187,13 +184,7 @@ impl Job for ApplyJob<'_> {
             return self.converged(ctx, out);
         };
         if run.dry_run {
-            let unknown: Vec<&str> = self
-                .plan
-                .cards
-                .iter()
-                .filter(|p| p.create.is_none())
-                .map(|p| p.address.as_str())
-                .collect();
+            let unknown = render::sized_after_removals(&self.plan);
             if !unknown.is_empty() {
                 log::warn!(
                     "the creations on {} are planned after the removals run (their count is known only then); a real run writes them",

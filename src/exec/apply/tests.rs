@@ -202,6 +202,59 @@ struct Host {
     faults: Faults,
 }
 
+impl Host {
+    /// The kernel model over this host's tree, with its injected faults and hooks.
+    fn model(&self) -> Model {
+        Model {
+            root: self.root.clone(),
+            faults: self.faults.clone(),
+            n: 0,
+        }
+    }
+
+    /// A journal whose writes go to the kernel model.
+    fn journal(&self, dry_run: bool) -> Journal {
+        Journal::with_kernel(
+            &self.fs,
+            dry_run,
+            Box::new(self.model()),
+            Box::new(io::sink()),
+        )
+        .unwrap()
+    }
+
+    /// Carry out `run` with an executor over the kernel model, then verify against the
+    /// host read again. Returns the outcome and the writes (path, value).
+    fn run(
+        &self,
+        stop: &dyn Fn() -> bool,
+        run: impl FnOnce(&mut Executor) -> Result<()>,
+    ) -> (Outcome, Vec<(String, String)>) {
+        let mut journal = self.journal(false);
+        let mut state = State::load(&self.fs).unwrap();
+        let mut exec = Executor::new(&mut journal, &mut state, stop);
+        run(&mut exec).unwrap();
+        let mut outcome = exec.outcome;
+        outcome.differences = verify(&Inventory::scan(&self.fs).unwrap(), &outcome);
+        let writes = journal
+            .writes()
+            .iter()
+            .map(|w| (w.path.clone(), w.value.clone()))
+            .collect();
+        (outcome, writes)
+    }
+
+    /// Write through the kernel model behind hostdev's back (no faults, no hooks).
+    fn write_by_hand(&self, path: &str, value: &str) {
+        let mut m = Model {
+            root: self.root.clone(),
+            faults: Faults::default(),
+            n: 0,
+        };
+        m.write(&self.root.join(path), value).unwrap();
+    }
+}
+
 fn host(scenario: &str) -> Host {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
@@ -233,24 +286,8 @@ fn apply_once(
     let node = Node::new(NODE, &[]);
     let inv = Inventory::scan(&h.fs).unwrap();
     let p = plan(&config, &node, &inv);
-    let model = Model {
-        root: h.root.clone(),
-        faults: h.faults.clone(),
-        n: 0,
-    };
-    let mut journal =
-        Journal::with_kernel(&h.fs, false, Box::new(model), Box::new(io::sink())).unwrap();
-    let mut state = State::load(&h.fs).unwrap();
-    let mut exec = Executor::new(&mut journal, &mut state, stop);
     let mut replan = || -> Result<Plan> { Ok(plan(&config, &node, &Inventory::scan(&h.fs)?)) };
-    execute(&mut exec, &p, &mut replan).unwrap();
-    let mut outcome = exec.outcome;
-    outcome.differences = verify(&Inventory::scan(&h.fs).unwrap(), &outcome);
-    let writes = journal
-        .writes()
-        .iter()
-        .map(|w| (w.path.clone(), w.value.clone()))
-        .collect();
+    let (outcome, writes) = h.run(stop, |exec| execute(exec, &p, &mut replan));
     (outcome, writes, p)
 }
 
@@ -505,13 +542,7 @@ fn dry_run_writes_nothing_and_lists_the_plan() {
     let config = cfg(T4_222);
     let node = Node::new(NODE, &[]);
     let p = plan(&config, &node, &Inventory::scan(&h.fs).unwrap());
-    let model = Model {
-        root: h.root.clone(),
-        faults: h.faults.clone(),
-        n: 0,
-    };
-    let mut journal =
-        Journal::with_kernel(&h.fs, true, Box::new(model), Box::new(io::sink())).unwrap();
+    let mut journal = h.journal(true);
     let mut state = State::load(&h.fs).unwrap();
     let mut exec = Executor::new(&mut journal, &mut state, &never);
     let mut rp = || -> Result<Plan> { panic!("a dry run does not re-plan") };
@@ -530,24 +561,8 @@ fn apply_saved(h: &Host, saved: &Plan) -> (Outcome, Vec<(String, String)>) {
     let p = crate::plan::saved::parse(&text, "p.json").unwrap();
     crate::plan::saved::check_node_and_counts(&p, &Node::new(NODE, &[]), "p.json").unwrap();
     crate::plan::saved::check_host(&h.fs, &p, "p.json").unwrap();
-    let model = Model {
-        root: h.root.clone(),
-        faults: h.faults.clone(),
-        n: 0,
-    };
-    let mut journal =
-        Journal::with_kernel(&h.fs, false, Box::new(model), Box::new(io::sink())).unwrap();
-    let mut state = State::load(&h.fs).unwrap();
-    let mut exec = Executor::new(&mut journal, &mut state, &never);
-    execute_saved(&mut exec, &p, &Inventory::scan(&h.fs).unwrap()).unwrap();
-    let mut outcome = exec.outcome;
-    outcome.differences = verify(&Inventory::scan(&h.fs).unwrap(), &outcome);
-    let writes = journal
-        .writes()
-        .iter()
-        .map(|w| (w.path.clone(), w.value.clone()))
-        .collect();
-    (outcome, writes)
+    let inv = Inventory::scan(&h.fs).unwrap();
+    h.run(&never, |exec| execute_saved(exec, &p, &inv))
 }
 
 fn action_writes(p: &Plan) -> Vec<(String, String)> {
@@ -572,18 +587,10 @@ fn action_writes(p: &Plan) -> Vec<(String, String)> {
 
 /// Hand-made mdev, behind hostdev's back (through the kernel model).
 fn make_by_hand(h: &Host, parent: &str, type_id: &str, uuid: &str) {
-    let mut m = Model {
-        root: h.root.clone(),
-        faults: Faults::default(),
-        n: 0,
-    };
-    m.write(
-        &h.root.join(format!(
-            "sys/class/mdev_bus/{parent}/mdev_supported_types/{type_id}/create"
-        )),
+    h.write_by_hand(
+        &format!("sys/class/mdev_bus/{parent}/mdev_supported_types/{type_id}/create"),
         uuid,
-    )
-    .unwrap();
+    );
 }
 
 #[test]
@@ -638,16 +645,7 @@ fn stale_saved_plan_reports_the_kernel_errors_and_the_rest_continues() {
     assert!(o.differences.is_empty());
     assert!(!o.complete());
     // Cause fixed (the hand-made mdev removed): a plain apply converges.
-    let mut m = Model {
-        root: h.root.clone(),
-        faults: Faults::default(),
-        n: 0,
-    };
-    m.write(
-        &h.root.join(format!("sys/bus/mdev/devices/{dup}/remove")),
-        "1",
-    )
-    .unwrap();
+    h.write_by_hand(&format!("sys/bus/mdev/devices/{dup}/remove"), "1");
     let (o2, _, _) = apply_once(&h, T4_222, &never);
     assert!(o2.complete(), "{o2:#?}");
     assert!(replan(&h, T4_222).is_noop());

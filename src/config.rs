@@ -315,7 +315,7 @@ pub const CONFIG_MAX: usize = 1 << 20;
 
 /// Read and validate the configuration. `path` `-` reads stdin.
 pub fn load(path: &Path) -> anyhow::Result<Config> {
-    load_with(path, &|p| crate::host::sysfs::read_user_file(p, CONFIG_MAX))
+    load_with(path, &|p| crate::host::root::read_user_file(p, CONFIG_MAX))
 }
 
 /// As [`load`], reading the file with `read` (the default configuration is read through
@@ -333,7 +333,7 @@ pub fn load_with(
     };
     let bytes = match read(path) {
         Ok(b) => b,
-        Err(e) if crate::host::sysfs::is_too_large(&e) => {
+        Err(e) if crate::host::root::is_too_large(&e) => {
             return Err(fail(Code::Config, format!("the {shown} is {e}")))
         }
         Err(e) if !stdin && e.kind() == std::io::ErrorKind::NotFound => {

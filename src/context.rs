@@ -7,10 +7,10 @@ use anyhow::Result;
 use crate::cli::{GlobalArgs, Output};
 use crate::config::{self, Config, Node};
 use crate::error::{fail, Code};
-use crate::host::sysfs::Sysfs;
+use crate::host::root::Root;
 
 pub struct Context {
-    pub sysfs: Sysfs,
+    pub root: Root,
     pub output: Output,
     pub verbose: u8,
     pub quiet: bool,
@@ -28,7 +28,7 @@ impl Context {
             ));
         }
         Ok(Context {
-            sysfs: Sysfs::new(&g.root),
+            root: Root::new(&g.root),
             output: g.output,
             verbose: g.verbose,
             quiet: g.quiet,
@@ -42,7 +42,7 @@ impl Context {
     pub fn config_path(&self) -> PathBuf {
         self.config_path
             .clone()
-            .unwrap_or_else(|| self.sysfs.default_config())
+            .unwrap_or_else(|| self.root.default_config())
     }
 
     /// Load and validate the configuration; warnings go to stderr.
@@ -51,7 +51,7 @@ impl Context {
             Some(p) => config::load(p)?,
             // the default configuration lives under the root: read it inside the root
             None => config::load_with(&self.config_path(), &|p| {
-                self.sysfs.read_own(p, config::CONFIG_MAX)
+                self.root.read_own(p, config::CONFIG_MAX)
             })?,
         };
         for w in &cfg.warnings {
@@ -73,15 +73,15 @@ impl Context {
     }
 
     fn host_name(&self) -> Result<String> {
-        for file in self.sysfs.hostname_files() {
-            if let Ok(Some(s)) = self.sysfs.read_opt(&file) {
+        for file in self.root.hostname_files() {
+            if let Ok(Some(s)) = self.root.read_opt(&file) {
                 let s = s.trim();
                 if !s.is_empty() {
                     return Ok(s.to_string());
                 }
             }
         }
-        if self.sysfs.is_real_root() {
+        if self.root.is_real_root() {
             if let Ok(h) = nix::unistd::gethostname() {
                 return Ok(h.to_string_lossy().into_owned());
             }
@@ -90,7 +90,7 @@ impl Context {
             Code::Usage,
             format!(
                 "cannot tell the node name: no proc/sys/kernel/hostname or etc/hostname under {}; pass --node-name NAME",
-                self.sysfs.root().display()
+                self.root.root().display()
             ),
         ))
     }

@@ -60,7 +60,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Code> {
             // a missing default configuration (66): the remedy is sudo either way.
             if let Some((name, m)) = cli.command.mutation() {
                 if !m.dry_run {
-                    hostdev::exec::privilege::require_root(&ctx.sysfs, name)?;
+                    hostdev::exec::privilege::require_root(&ctx.root, name)?;
                 }
             }
             match &cli.command {

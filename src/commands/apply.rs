@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<Code>
     let node = ctx.node()?;
     let shown = match ctx.config_path() {
         p if p.as_os_str() == "-" => "stdin".to_string(),
-        p => ctx.sysfs.display(&p),
+        p => ctx.root.display(&p),
     };
     mutate::prepare(ctx, &args.mutate, "apply")?;
     if args.wait_for_parents > 0 {
@@ -56,7 +56,7 @@ fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) 
     let node = ctx.node()?;
     saved::check_node_and_counts(&the_plan, &node, &shown)?;
     mutate::prepare(ctx, &args.mutate, "apply")?;
-    saved::check_host(&ctx.sysfs, &the_plan, &shown)?;
+    saved::check_host(&ctx.root, &the_plan, &shown)?;
     let inv = scan(ctx)?;
     let removals = the_plan.count(ActionKind::Remove) + the_plan.count(ActionKind::ClearVgpuType);
     if removals > 0 && removals < the_plan.actions.len() {
@@ -70,7 +70,7 @@ fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) 
 
 /// Read the host, warning when open files could not be inspected.
 fn scan(ctx: &Context) -> Result<Inventory> {
-    let inv = Inventory::scan(&ctx.sysfs)?;
+    let inv = Inventory::scan(&ctx.root)?;
     if inv.uninspected_processes > 0 {
         log::warn!(
             "could not inspect the open files of {} processes (not root): in-use mdevs may not be detected",
@@ -89,7 +89,7 @@ fn wait_for_parents(ctx: &Context, config: &Config, node: &Node, seconds: u64) -
         Desired::NotConfigured | Desired::Disabled => Vec::new(),
     };
     let outcome = wait::wait_for_parents(
-        &ctx.sysfs,
+        &ctx.root,
         &desired,
         Duration::from_secs(seconds),
         wait::POLL,

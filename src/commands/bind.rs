@@ -15,7 +15,7 @@ use crate::host::inventory::Inventory;
 use crate::plan::bind::{self, Selection};
 
 pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<Code> {
-    let inv = Inventory::scan(&ctx.sysfs)?;
+    let inv = Inventory::scan(&ctx.root)?;
     let selected = select(ctx, args, &inv)?;
     mutate::prepare(ctx, &args.mutate, "bind vfio")?;
     let mut job = BindJob::new(ctx, inv, selected, args.with_group, args.mutate.dry_run);
@@ -64,7 +64,7 @@ fn named(ctx: &Context, inv: &Inventory, args: &[DeviceArg]) -> Result<Vec<Strin
             Code::NotFound,
             format!(
                 "no PCI device {addr} under {}{}; `hostdev iommu groups` lists the devices",
-                ctx.sysfs.display(&ctx.sysfs.pci_devices()),
+                ctx.root.display(&ctx.root.pci_devices()),
                 vf_hint_address(ctx, inv, addr)
             ),
         ));
@@ -84,7 +84,7 @@ fn named(ctx: &Context, inv: &Inventory, args: &[DeviceArg]) -> Result<Vec<Strin
 /// A missing address that would be a VF of an SR-IOV PF with fewer VFs enabled: which PF,
 /// and the `sriov_numvfs` write that creates it (hostdev never writes it).
 fn vf_hint_address(ctx: &Context, inv: &Inventory, addr: &str) -> String {
-    let fs = &ctx.sysfs;
+    let fs = &ctx.root;
     crate::exec::vfio::vf_hint(inv, fs, |pf, i| {
         crate::exec::vfio::vf_address(fs, pf, i).as_deref() == Some(addr)
     })
@@ -93,7 +93,7 @@ fn vf_hint_address(ctx: &Context, inv: &Inventory, addr: &str) -> String {
 /// A selector that matches no device but is the VF device ID (`sriov_vf_device`) of an
 /// SR-IOV PF with VFs still to enable.
 fn vf_hint_selector(ctx: &Context, inv: &Inventory, sel: &crate::config::PciSelector) -> String {
-    let fs = &ctx.sysfs;
+    let fs = &ctx.root;
     crate::exec::vfio::vf_hint(inv, fs, |pf, _| {
         pf.vendor == sel.vendor
             && crate::host::live::sriov_vf_device(fs, &pf.address).is_some_and(|d| d == sel.device)
@@ -126,7 +126,7 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
         .filter(|d| {
             !d.is_bridge() && d.driver.as_deref() != Some(VFIO_PCI) && !bind::is_nvidia_vendor_vf(d)
         })
-        .filter(|d| vfio::host_use(&ctx.sysfs, inv, d).is_none())
+        .filter(|d| vfio::host_use(&ctx.root, inv, d).is_none())
         .collect();
     if candidates.is_empty() {
         return Err(fail(

@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, args: &DevicesArgs, out: &mut dyn Write) -> Result<Cod
         return Err(fail(Code::Usage, "-n 0: ask for at least one device"));
     }
     let config = load_config(ctx, args.provider)?;
-    let inv = Inventory::scan(&ctx.sysfs)?;
+    let inv = Inventory::scan(&ctx.root)?;
     if inv.uninspected_processes > 0 {
         log::warn!(
             "could not inspect the open files of {} processes (not root): devices they hold are shown as free",

@@ -49,7 +49,7 @@ fn resolve(output: Output, format: Option<EnvFormat>) -> Result<Format> {
 pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
     let format = resolve(ctx.output, args.format)?;
     let config = crate::commands::status::load_config(ctx, args.provider)?;
-    let inv = Inventory::scan(&ctx.sysfs)?;
+    let inv = Inventory::scan(&ctx.root)?;
     let mut env = match args.provider {
         Provider::Kubevirt => env::discover(&config, &inv, args.include_external),
         Provider::Nvidia => crate::plan::nvidia::discover(
@@ -146,7 +146,7 @@ fn fill_device_nodes(ctx: &Context, inv: &Inventory, vars: &mut [env::EnvVar]) {
         d.device_nodes = paths
             .unwrap_or_default()
             .into_iter()
-            .filter(|p| ctx.sysfs.exists(&ctx.sysfs.device_node(p)))
+            .filter(|p| ctx.root.exists(&ctx.root.device_node(p)))
             .collect();
     }
 }

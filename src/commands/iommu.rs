@@ -13,7 +13,7 @@ use crate::render::{self, CheckDoc, GroupDevice, GroupDoc, GroupsDoc, Summary};
 use anyhow::Result;
 
 pub fn check(ctx: &Context, _args: &IommuCheckArgs, out: &mut dyn Write) -> Result<Code> {
-    let facts = HostFacts::read(&ctx.sysfs);
+    let facts = HostFacts::read(&ctx.root);
     let checks = iommu::checks(&facts);
     let mut summary = Summary::default();
     for c in &checks {
@@ -42,7 +42,7 @@ pub fn check(ctx: &Context, _args: &IommuCheckArgs, out: &mut dyn Write) -> Resu
 }
 
 pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Result<Code> {
-    let inv = Inventory::scan(&ctx.sysfs)?;
+    let inv = Inventory::scan(&ctx.root)?;
     let want_device = match &args.device {
         Some(a) => {
             let addr = crate::cli::pci_address(a).map_err(|why| {
@@ -61,7 +61,7 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
                     Code::NotFound,
                     format!(
                         "--device {a}: no PCI device {addr} under {}",
-                        ctx.sysfs.display(&ctx.sysfs.pci_devices())
+                        ctx.root.display(&ctx.root.pci_devices())
                     ),
                 ));
             };
@@ -81,10 +81,10 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
     if all.is_empty() {
         log::warn!(
             "no IOMMU groups under {}: the IOMMU is off or absent; see `hostdev iommu check`",
-            ctx.sysfs.display(&ctx.sysfs.iommu_groups())
+            ctx.root.display(&ctx.root.iommu_groups())
         );
     }
-    let groups_dir = ctx.sysfs.iommu_groups();
+    let groups_dir = ctx.root.iommu_groups();
     let groups = all
         .iter()
         .filter(|g| !args.gpu || g.devices.iter().any(|d| d.is_gpu()))
@@ -95,7 +95,7 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
         .map(|g| GroupDoc {
             group: g.id.clone(),
             domain_type: ctx
-                .sysfs
+                .root
                 .read_opt(&groups_dir.join(&g.id).join("type"))
                 .ok()
                 .flatten(),

@@ -13,7 +13,7 @@ use crate::host::inventory::Inventory;
 use crate::render;
 
 pub fn run(ctx: &Context, _args: &ListTypesArgs, out: &mut dyn Write) -> Result<Code> {
-    let inv = Inventory::scan(&ctx.sysfs)?;
+    let inv = Inventory::scan(&ctx.root)?;
     let doc = render::types_doc(&inv);
     let vendor_vfio = doc
         .gpus
@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, _args: &ListTypesArgs, out: &mut dyn Write) -> Result<
     if doc.parents.is_empty() && !vendor_vfio {
         log::warn!(
             "no mdev parents under {}: no mdev-capable driver is loaded (NVIDIA vGPU manager, i915 GVT-g, ...) or its types are not published yet",
-            ctx.sysfs.display(&ctx.sysfs.mdev_parents())
+            ctx.root.display(&ctx.root.mdev_parents())
         );
     }
     match ctx.output {

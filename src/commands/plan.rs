@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, args: &PlanArgs, out: &mut dyn Write) -> Result<Code> 
     let config = ctx.load_config()?;
     let node = ctx.node()?;
     // only what the plan looks at: names, counts, descriptions of the wanted types
-    let inv = Inventory::scan_for(&ctx.sysfs, &Scope::for_plan(&config, &node))?;
+    let inv = Inventory::scan_for(&ctx.root, &Scope::for_plan(&config, &node))?;
     if inv.uninspected_processes > 0 {
         log::warn!(
             "could not inspect the open files of {} processes (not root): in-use mdevs may not be detected",

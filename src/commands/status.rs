@@ -29,14 +29,14 @@ pub fn resources(
         Provider::Kubevirt => env::discover(config, inv, include_external),
         Provider::Nvidia => crate::plan::nvidia::discover(inv, nvidia_names(ctx)?.as_deref()),
     };
-    let missing = |paths: &[String]| inventory::missing_dev_nodes(&ctx.sysfs, paths);
+    let missing = |paths: &[String]| inventory::missing_dev_nodes(&ctx.root, paths);
     let res = status::assess(&env, inv, &missing);
     Ok((env, res))
 }
 
 /// The PCI ID database for `--provider nvidia`, or `None` (said once on stderr).
 pub fn nvidia_names(ctx: &Context) -> Result<Option<String>> {
-    match inventory::read_pci_ids(&ctx.sysfs)? {
+    match inventory::read_pci_ids(&ctx.root)? {
         Some((path, text)) => {
             log::debug!("device names from {path}");
             Ok(Some(text))
@@ -44,7 +44,7 @@ pub fn nvidia_names(ctx: &Context) -> Result<Option<String>> {
         None => {
             log::warn!(
                 "no pci.ids under {} (usr/share/misc/pci.ids, usr/share/hwdata/pci.ids): GPU resources are named after the device ID, as NVIDIA's plugin does without it (nvidia.com/1eb8); install the pci.ids (Debian) or hwdata package",
-                ctx.sysfs.root().display()
+                ctx.root.root().display()
             );
             Ok(None)
         }
@@ -104,7 +104,7 @@ fn name(f: StatusFormat) -> &'static str {
 pub fn build(ctx: &Context, provider: Provider) -> Result<StatusDoc> {
     let config = load_config(ctx, provider)?;
     let node = ctx.node()?;
-    let inv = Inventory::scan(&ctx.sysfs)?;
+    let inv = Inventory::scan(&ctx.root)?;
     if inv.uninspected_processes > 0 {
         log::warn!(
             "could not inspect the open files of {} processes (not root): devices they hold are shown as free",
@@ -116,7 +116,7 @@ pub fn build(ctx: &Context, provider: Provider) -> Result<StatusDoc> {
     for s in &env.skipped {
         log::debug!("{s}");
     }
-    let checks = iommu::checks(&HostFacts::read(&ctx.sysfs));
+    let checks = iommu::checks(&HostFacts::read(&ctx.root));
     Ok(status::report(
         &plan,
         provider_name(provider),

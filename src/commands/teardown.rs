@@ -22,8 +22,8 @@ pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<Co
         all: args.all,
     };
     mutate::prepare(ctx, &args.mutate, "teardown")?;
-    let state = State::load(&ctx.sysfs)?;
-    let inv = Inventory::scan(&ctx.sysfs)?;
+    let state = State::load(&ctx.root)?;
+    let inv = Inventory::scan(&ctx.root)?;
     let mut job = TeardownJob::new(&state, inv, scope, args.vfio, args.mutate.dry_run);
     pipeline::run(ctx, &args.mutate, &mut job, out)
 }

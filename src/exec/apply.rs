@@ -24,7 +24,7 @@ use crate::exec::journal::{now_rfc3339, Journal};
 use crate::exec::state::{MdevRecord, State, VgpuVfRecord};
 use crate::host::inventory::{self, Inventory};
 use crate::host::live;
-use crate::host::sysfs::Sysfs;
+use crate::host::root::Root;
 use crate::plan::{Action, ActionKind, Blocked, MdevAction, Plan, VfAction};
 
 /// An action that was not done, and why.
@@ -124,16 +124,16 @@ pub struct Executor<'a> {
     unsaved: bool,
 }
 
-pub fn remove_path(fs: &Sysfs, uuid: &str) -> PathBuf {
+pub fn remove_path(fs: &Root, uuid: &str) -> PathBuf {
     fs.mdev_remove(uuid)
 }
 
 /// `nvidia/<attr>` of a vendor-VFIO virtual function.
-pub fn vgpu_path(fs: &Sysfs, vf: &str, attr: &str) -> PathBuf {
+pub fn vgpu_path(fs: &Root, vf: &str, attr: &str) -> PathBuf {
     fs.vgpu_attr(vf, attr)
 }
 
-pub fn create_path(fs: &Sysfs, parent: &str, type_id: &str) -> PathBuf {
+pub fn create_path(fs: &Root, parent: &str, type_id: &str) -> PathBuf {
     fs.mdev_create(parent, type_id)
 }
 
@@ -149,8 +149,8 @@ impl<'a> Executor<'a> {
         }
     }
 
-    fn fs(&self) -> Sysfs {
-        self.journal.sysfs.clone()
+    fn fs(&self) -> Root {
+        self.journal.root.clone()
     }
 
     /// Whether the run has stopped (and will make no further write).

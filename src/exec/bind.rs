@@ -39,7 +39,7 @@ pub struct BindJob {
 /// Plan the binding of `selected` on the host `inv`.
 fn plan_on(ctx: &Context, inv: &Inventory, selected: &[String], with_group: bool) -> BindPlan {
     bind::plan(inv, selected, with_group, &|d| {
-        vfio::host_use(&ctx.sysfs, inv, d)
+        vfio::host_use(&ctx.root, inv, d)
     })
 }
 
@@ -133,7 +133,7 @@ impl Job for BindJob {
     }
 
     fn refresh(&mut self, ctx: &Context) -> Result<()> {
-        let inv = Inventory::scan(&ctx.sysfs)?;
+        let inv = Inventory::scan(&ctx.root)?;
         let again = plan_on(ctx, &inv, &self.selected, self.with_group);
         if again.bind != self.plan.bind || !again.refused.is_empty() {
             return Err(changed_meanwhile("bind vfio"));
@@ -196,17 +196,17 @@ impl Job for BindJob {
 /// `modprobe vfio-pci` when its driver directory is absent: run on the real root; under a
 /// fake root only say what would be run.
 fn load_vfio_pci(ctx: &Context, dry_run: bool, out: &mut dyn Write) -> Result<()> {
-    if crate::host::live::driver_loaded(&ctx.sysfs, VFIO_PCI) {
+    if crate::host::live::driver_loaded(&ctx.root, VFIO_PCI) {
         return Ok(());
     }
     if dry_run {
         writeln!(out, "modprobe vfio-pci")?;
         return Ok(());
     }
-    if !ctx.sysfs.is_real_root() {
+    if !ctx.root.is_real_root() {
         log::warn!(
             "vfio-pci is not loaded ({} is missing); on the real root hostdev would run `modprobe vfio-pci` now",
-            ctx.sysfs.display(&ctx.sysfs.pci_driver(VFIO_PCI))
+            ctx.root.display(&ctx.root.pci_driver(VFIO_PCI))
         );
         return Ok(());
     }

@@ -13,21 +13,21 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use crate::exec::progress::Progress;
-use crate::host::sysfs::Sysfs;
+use crate::host::root::Root;
 use nix::fcntl::OFlag;
 
 /// Relative location of the audit log.
-pub use crate::host::sysfs::AUDIT_LOG;
+pub use crate::host::root::AUDIT_LOG;
 
-/// Where writes go. Production writes through [`Sysfs::write`]; tests plug in a model of
+/// Where writes go. Production writes through [`Root::write`]; tests plug in a model of
 /// the kernel that reacts to writes.
 pub trait Kernel {
     fn write(&mut self, path: &Path, value: &str) -> io::Result<()>;
 }
 
-impl Kernel for Sysfs {
+impl Kernel for Root {
     fn write(&mut self, path: &Path, value: &str) -> io::Result<()> {
-        Sysfs::write(self, path, value)
+        Root::write(self, path, value)
     }
 }
 
@@ -77,7 +77,7 @@ struct AuditLine<'a> {
 }
 
 pub struct Journal {
-    pub sysfs: Sysfs,
+    pub root: Root,
     pub dry_run: bool,
     /// The audit log (real runs only).
     pub audit: Option<PathBuf>,
@@ -91,12 +91,12 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// A journal writing through `sysfs`; dry-run lines go to stdout.
-    pub fn new(sysfs: &Sysfs, dry_run: bool) -> Result<Journal> {
+    /// A journal writing through `root`; dry-run lines go to stdout.
+    pub fn new(root: &Root, dry_run: bool) -> Result<Journal> {
         Journal::with_kernel(
-            sysfs,
+            root,
             dry_run,
-            Box::new(sysfs.clone()),
+            Box::new(root.clone()),
             Box::new(io::stdout()),
         )
     }
@@ -104,7 +104,7 @@ impl Journal {
     /// A journal with an explicit kernel and dry-run sink (tests). A real run checks that
     /// the audit log can be opened before anything is changed.
     pub fn with_kernel(
-        sysfs: &Sysfs,
+        root: &Root,
         dry_run: bool,
         kernel: Box<dyn Kernel>,
         echo: Box<dyn Write>,
@@ -112,12 +112,12 @@ impl Journal {
         let audit = if dry_run {
             None
         } else {
-            let path = sysfs.audit_log();
-            open_audit(sysfs, &path)?;
+            let path = root.audit_log();
+            open_audit(root, &path)?;
             Some(path)
         };
         Ok(Journal {
-            sysfs: sysfs.clone(),
+            root: root.clone(),
             dry_run,
             audit,
             kernel,
@@ -131,7 +131,7 @@ impl Journal {
     /// Write `value` to `path` (an absolute path under the root), as action `what`
     /// (a stable token such as `mdev.create`).
     pub fn write(&mut self, path: &Path, value: &str, what: &str) -> Result<(), WriteError> {
-        let shown = self.sysfs.display(path);
+        let shown = self.root.display(path);
         if self.dry_run {
             // A closed stdout must not turn a dry run into a failure of the plan itself.
             let _ = writeln!(
@@ -214,7 +214,7 @@ impl Journal {
             .and_then(|mut s| {
                 s.push('\n');
                 let mut f = self
-                    .sysfs
+                    .root
                     .open_own(path, OFlag::O_WRONLY | OFlag::O_APPEND, 0o640)?;
                 f.write_all(s.as_bytes())
             });
@@ -222,7 +222,7 @@ impl Journal {
             // The change itself happened: it is reported; the caller stops before the next.
             let msg = format!(
                 "could not append to the audit log {}: {e} (the write of '{}' to {} was {})",
-                self.sysfs.display(path),
+                self.root.display(path),
                 r.value,
                 r.path,
                 r.result
@@ -233,7 +233,7 @@ impl Journal {
     }
 }
 
-fn open_audit(fs: &Sysfs, path: &Path) -> Result<()> {
+fn open_audit(fs: &Root, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
         fs.create_dir_all(dir)
             .with_context(|| format!("creating {} for the audit log", fs.display(dir)))?;
@@ -318,7 +318,7 @@ mod tests {
     #[test]
     fn dry_run_prints_and_writes_nothing() {
         let d = tempfile::tempdir().unwrap();
-        let fs = Sysfs::new(d.path());
+        let fs = Root::new(d.path());
         std::fs::create_dir_all(d.path().join("sys")).unwrap();
         std::fs::write(d.path().join("sys/remove"), "").unwrap();
         let buf = Buf::default();
@@ -341,7 +341,7 @@ mod tests {
     #[test]
     fn real_write_is_audited_and_errors_name_path_value_and_os_error() {
         let d = tempfile::tempdir().unwrap();
-        let fs = Sysfs::new(d.path());
+        let fs = Root::new(d.path());
         std::fs::create_dir_all(d.path().join("sys")).unwrap();
         std::fs::write(d.path().join("sys/create"), "").unwrap();
         let mut j = Journal::new(&fs, false).unwrap();

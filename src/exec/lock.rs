@@ -13,10 +13,10 @@ use nix::fcntl::{Flock, FlockArg, OFlag};
 
 use crate::error::{fail, Code};
 use crate::exec::interrupt;
-use crate::host::sysfs::{not_regular, Sysfs};
+use crate::host::root::{not_regular, Root};
 
 /// Relative location of the lock file.
-pub use crate::host::sysfs::LOCK_FILE;
+pub use crate::host::root::LOCK_FILE;
 
 /// Held while a mutating command runs.
 pub struct RunLock {
@@ -33,7 +33,7 @@ impl std::fmt::Debug for RunLock {
 /// Take the lock, waiting up to `timeout`; a run that cannot get it fails with exit 75
 /// naming the holder's pid. SIGINT/SIGTERM/SIGHUP end the wait within [`interrupt::SLICE`]
 /// (exit 1, nothing changed); a timeout too large to represent waits without limit.
-pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
+pub fn acquire(fs: &Root, timeout: Duration) -> Result<RunLock> {
     let path = fs.lock_file();
     if let Some(dir) = path.parent() {
         fs.create_dir_all(dir)
@@ -98,7 +98,7 @@ pub fn acquire(fs: &Sysfs, timeout: Duration) -> Result<RunLock> {
 
 /// Open (creating) the lock file inside the root. O_NONBLOCK, so that a FIFO or device
 /// planted there cannot block the open, and then anything but a regular file is refused.
-fn open(fs: &Sysfs, path: &Path) -> Result<File> {
+fn open(fs: &Root, path: &Path) -> Result<File> {
     fs.open_own(path, OFlag::O_RDWR, 0o644)
         .map_err(|e| match not_regular(&e) {
             Some(kind) => anyhow::anyhow!(
@@ -113,7 +113,7 @@ fn open(fs: &Sysfs, path: &Path) -> Result<File> {
 
 /// The pid written by the current holder, if readable: a regular file, resolved inside
 /// the root and opened without blocking, of which at most 32 bytes are read.
-pub fn holder_pid(fs: &Sysfs, path: &Path) -> Option<u32> {
+pub fn holder_pid(fs: &Root, path: &Path) -> Option<u32> {
     let s = fs.read_limited(path, 32).ok()?;
     s.trim().parse().ok()
 }
@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn second_lock_times_out_with_holder_pid() {
         let dir = tempfile::tempdir().unwrap();
-        let fs = Sysfs::new(dir.path());
+        let fs = Root::new(dir.path());
         let first = acquire(&fs, Duration::from_secs(1)).unwrap();
         assert_eq!(holder_pid(&fs, &first.path), Some(std::process::id()));
         let t0 = Instant::now();
@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn a_fifo_as_the_lock_file_is_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
-        let fs = Sysfs::new(dir.path());
+        let fs = Root::new(dir.path());
         let path = fs.path(LOCK_FILE);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn the_largest_timeout_does_not_overflow() {
         let dir = tempfile::tempdir().unwrap();
-        let fs = Sysfs::new(dir.path());
+        let fs = Root::new(dir.path());
         let lock = acquire(&fs, Duration::from_secs(u64::MAX)).expect("free lock");
         drop(lock);
     }

@@ -24,7 +24,7 @@ pub struct Session {
 /// nothing at all, so it needs neither root nor the handler.
 pub fn prepare(ctx: &Context, args: &MutateArgs, command: &str) -> Result<()> {
     if !args.dry_run {
-        privilege::require_root(&ctx.sysfs, command)?;
+        privilege::require_root(&ctx.root, command)?;
         interrupt::install()?;
     }
     Ok(())
@@ -37,7 +37,7 @@ pub fn begin(ctx: &Context, args: &MutateArgs) -> Result<Session> {
         None
     } else {
         Some(lock::acquire(
-            &ctx.sysfs,
+            &ctx.root,
             Duration::from_secs(args.lock_timeout),
         )?)
     };
@@ -48,7 +48,6 @@ pub fn begin(ctx: &Context, args: &MutateArgs) -> Result<Session> {
     } else {
         Box::new(std::io::sink())
     };
-    let journal =
-        Journal::with_kernel(&ctx.sysfs, args.dry_run, Box::new(ctx.sysfs.clone()), echo)?;
+    let journal = Journal::with_kernel(&ctx.root, args.dry_run, Box::new(ctx.root.clone()), echo)?;
     Ok(Session { lock, journal })
 }

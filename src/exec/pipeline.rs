@@ -95,7 +95,7 @@ pub fn run(
     if show_progress(ctx) {
         session.journal.show_progress(job.expected_writes());
     }
-    let mut state = State::load(&ctx.sysfs)?;
+    let mut state = State::load(&ctx.root)?;
     let stop = interrupt::requested;
     let mut exec = Executor::new(&mut session.journal, &mut state, &stop);
     let executed = job.execute(ctx, &mut exec, out);
@@ -103,7 +103,7 @@ pub fn run(
     session.journal.finish_progress();
     executed?;
     if !args.dry_run && !outcome.done.is_empty() {
-        let after = Inventory::scan(&ctx.sysfs)?;
+        let after = Inventory::scan(&ctx.root)?;
         outcome.differences = job.verify(&after, &outcome);
     }
     let run = Run {

@@ -3,10 +3,10 @@
 use anyhow::Result;
 
 use crate::error::{fail, Code};
-use crate::host::sysfs::Sysfs;
+use crate::host::root::Root;
 
 /// Fail with exit 77 when `command` would change the real host without root.
-pub fn require_root(fs: &Sysfs, command: &str) -> Result<()> {
+pub fn require_root(fs: &Root, command: &str) -> Result<()> {
     check(fs.is_real_root(), nix::unistd::geteuid().is_root(), command)
 }
 

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::host::sysfs::Sysfs;
+use crate::host::root::Root;
 use crate::plan::SCHEMA;
 
 /// Relative location of the state file.
-pub use crate::host::sysfs::STATE_FILE;
+pub use crate::host::root::STATE_FILE;
 
 /// Fields a newer hostdev wrote that this one does not know: kept, and written back.
 pub type Unknown = serde_json::Map<String, serde_json::Value>;
@@ -80,13 +80,13 @@ impl Default for State {
 
 impl State {
     /// The state file's path under the root.
-    pub fn path(fs: &Sysfs) -> PathBuf {
+    pub fn path(fs: &Root) -> PathBuf {
         fs.state_file()
     }
 
     /// Read the state; a missing file is an empty state, a corrupt one an error naming
     /// the path and the fix.
-    pub fn load(fs: &Sysfs) -> Result<State> {
+    pub fn load(fs: &Root) -> Result<State> {
         let path = State::path(fs);
         let shown = fs.display(&path);
         refuse_symlink(fs, &path, &shown)?;
@@ -115,7 +115,7 @@ impl State {
     }
 
     /// Write the state atomically (mode 0644).
-    pub fn save(&self, fs: &Sysfs) -> Result<()> {
+    pub fn save(&self, fs: &Root) -> Result<()> {
         let path = State::path(fs);
         let shown = fs.display(&path);
         let dir = path
@@ -191,7 +191,7 @@ impl State {
     }
 }
 
-fn refuse_symlink(fs: &Sysfs, path: &Path, shown: &str) -> Result<()> {
+fn refuse_symlink(fs: &Root, path: &Path, shown: &str) -> Result<()> {
     if fs.is_symlink(path) {
         return Err(anyhow!(
             "refusing to use the state file {shown}: it is a symlink; remove it and re-run"
@@ -206,9 +206,9 @@ mod tests {
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
-    fn fs() -> (tempfile::TempDir, Sysfs) {
+    fn fs() -> (tempfile::TempDir, Root) {
         let d = tempfile::tempdir().unwrap();
-        let s = Sysfs::new(d.path());
+        let s = Root::new(d.path());
         (d, s)
     }
 

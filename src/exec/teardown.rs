@@ -187,8 +187,8 @@ impl Job for TeardownJob {
     }
 
     fn refresh(&mut self, ctx: &Context) -> Result<()> {
-        let state = State::load(&ctx.sysfs)?;
-        let inv = Inventory::scan(&ctx.sysfs)?;
+        let state = State::load(&ctx.root)?;
+        let inv = Inventory::scan(&ctx.root)?;
         let again = teardown::plan(&state, &inv, self.scope);
         let returns = |p: &TeardownPlan| -> Vec<Restore> {
             p.vfio

@@ -20,7 +20,7 @@ use crate::exec::journal::{now_rfc3339, Journal};
 use crate::exec::state::{State, VfioRecord};
 use crate::host::inventory::{Inventory, PciDevice};
 use crate::host::live;
-use crate::host::sysfs::Sysfs;
+use crate::host::root::Root;
 use crate::plan::teardown::Restore;
 
 pub use crate::plan::bind::{is_nvidia_vendor_vf, Refusal, VFIO_PCI};
@@ -51,13 +51,13 @@ impl DeviceArg {
     }
 }
 
-pub fn pf_dir(fs: &Sysfs, pf: &PciDevice) -> PathBuf {
+pub fn pf_dir(fs: &Root, pf: &PciDevice) -> PathBuf {
     fs.pci_devices().join(&pf.address)
 }
 
 /// The address VF `index` of this SR-IOV PF has (or would have once enabled): the PF's
 /// routing ID + `sriov_offset` + index × `sriov_stride`, as the PCI core computes it.
-pub fn vf_address(fs: &Sysfs, pf: &PciDevice, index: u32) -> Option<String> {
+pub fn vf_address(fs: &Root, pf: &PciDevice, index: u32) -> Option<String> {
     let (offset, stride) = live::sriov_routing(fs, &pf.address)?;
     let (domain, rest) = pf.address.split_once(':')?;
     let (bus, devfn) = rest.split_once(':')?;
@@ -77,7 +77,7 @@ pub fn vf_address(fs: &Sysfs, pf: &PciDevice, index: u32) -> Option<String> {
 /// When a DEVICE argument names no device: the SR-IOV PFs that would have it as a virtual
 /// function (`wanted(pf, vf_index)`) once more VFs are enabled. hostdev never changes
 /// `sriov_numvfs`; it says where the administrator (or `sriov-manage`) does.
-pub fn vf_hint(inv: &Inventory, fs: &Sysfs, wanted: impl Fn(&PciDevice, u32) -> bool) -> String {
+pub fn vf_hint(inv: &Inventory, fs: &Root, wanted: impl Fn(&PciDevice, u32) -> bool) -> String {
     let mut hints = Vec::new();
     for pf in inv.pci.iter().filter(|d| d.physfn.is_none()) {
         let total = pf.sriov_totalvfs.unwrap_or(0);
@@ -217,18 +217,18 @@ impl Serialize for DeviceResult {
     }
 }
 
-fn dev_dir(fs: &Sysfs, addr: &str) -> PathBuf {
+fn dev_dir(fs: &Root, addr: &str) -> PathBuf {
     fs.pci_device(addr)
 }
 
-fn current_driver(fs: &Sysfs, addr: &str) -> Option<String> {
+fn current_driver(fs: &Root, addr: &str) -> Option<String> {
     live::pci_driver(fs, addr)
 }
 
 /// Bind one device: driver_override ← vfio-pci, unbind from its driver, drivers_probe ←
 /// address, then verify the `driver` link. On a failed verification the override is
 /// cleared and the device re-probed, so it returns to its own driver.
-pub fn bind_one(journal: &mut Journal, fs: &Sysfs, dev: &PciDevice) -> Result<(), String> {
+pub fn bind_one(journal: &mut Journal, fs: &Root, dev: &PciDevice) -> Result<(), String> {
     let a = &dev.address;
     let dir = dev_dir(fs, a);
     let probe = fs.drivers_probe();
@@ -299,7 +299,7 @@ pub fn bind_one(journal: &mut Journal, fs: &Sysfs, dev: &PciDevice) -> Result<()
 
 /// Return one recorded device to its original driver: clear `driver_override` (or restore
 /// the original one), unbind from vfio-pci, drivers_probe, verify.
-pub fn restore_one(journal: &mut Journal, fs: &Sysfs, rec: &VfioRecord) -> Result<(), String> {
+pub fn restore_one(journal: &mut Journal, fs: &Root, rec: &VfioRecord) -> Result<(), String> {
     let a = &rec.address;
     let dir = dev_dir(fs, a);
     let probe = fs.drivers_probe();
@@ -336,7 +336,7 @@ pub fn restore_one(journal: &mut Journal, fs: &Sysfs, rec: &VfioRecord) -> Resul
 /// devices not on vfio-pci); the run stops before the next device once a signal arrived
 /// or the run cannot be recorded.
 pub fn bind_all(exec: &mut Executor, inv: &Inventory, addresses: &[String]) -> Vec<DeviceResult> {
-    let fs = exec.journal.sysfs.clone();
+    let fs = exec.journal.root.clone();
     let mut results = Vec::new();
     for a in addresses {
         let Some(dev) = inv.pci_device(a) else {
@@ -383,7 +383,7 @@ pub fn bind_all(exec: &mut Executor, inv: &Inventory, addresses: &[String]) -> V
 /// original driver; records of devices gone or moved are dropped; devices in use are
 /// skipped. One result per record; the state is written once at the end.
 pub fn restore_all(exec: &mut Executor, inv: &Inventory, plan: &[Restore]) -> Vec<DeviceResult> {
-    let fs = exec.journal.sysfs.clone();
+    let fs = exec.journal.root.clone();
     let dry_run = exec.journal.dry_run;
     let mut results = Vec::new();
     let mut changed = false;
@@ -465,12 +465,12 @@ mod tests {
     impl Model {
         fn new(root: &Path, bind_on_probe: bool) -> Model {
             let mut native = HashMap::new();
-            let devs = root.join(crate::host::sysfs::PCI_DEVICES);
+            let devs = root.join(crate::host::root::PCI_DEVICES);
             for e in std::fs::read_dir(&devs).unwrap() {
                 let a = e.unwrap().file_name().to_string_lossy().into_owned();
                 let drv = std::fs::read_link(devs.join(&a).join("driver"))
                     .ok()
-                    .and_then(|t| crate::host::sysfs::last_component(&t));
+                    .and_then(|t| crate::host::root::last_component(&t));
                 native.insert(a, drv);
             }
             Model {
@@ -484,7 +484,7 @@ mod tests {
     impl Kernel for Model {
         fn write(&mut self, path: &Path, value: &str) -> io::Result<()> {
             let rel = path.strip_prefix(&self.root).unwrap().to_path_buf();
-            let devs = self.root.join(crate::host::sysfs::PCI_DEVICES);
+            let devs = self.root.join(crate::host::root::PCI_DEVICES);
             if rel.ends_with("driver_override") {
                 let v = value.trim();
                 let v = if v.is_empty() { "(null)" } else { v };
@@ -497,7 +497,7 @@ mod tests {
                 }
                 return std::fs::remove_file(link);
             }
-            if rel == Path::new(crate::host::sysfs::PCI_DRIVERS_PROBE) {
+            if rel == Path::new(crate::host::root::PCI_DRIVERS_PROBE) {
                 let dir = devs.join(value);
                 if !dir.exists() {
                     return Err(io::Error::from_raw_os_error(nix::libc::ENODEV));
@@ -513,7 +513,7 @@ mod tests {
                     self.native.get(value).cloned().flatten()
                 };
                 if let Some(d) = target {
-                    let t = self.root.join(crate::host::sysfs::PCI_DRIVERS).join(d);
+                    let t = self.root.join(crate::host::root::PCI_DRIVERS).join(d);
                     std::os::unix::fs::symlink(t, dir.join("driver"))?;
                 }
                 return Ok(());
@@ -541,7 +541,7 @@ mod tests {
         }
     }
 
-    fn host(name: &str) -> (tempfile::TempDir, Sysfs) {
+    fn host(name: &str) -> (tempfile::TempDir, Root) {
         let d = tempfile::tempdir().unwrap();
         copy_tree(
             &Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -549,11 +549,11 @@ mod tests {
                 .join(name),
             d.path(),
         );
-        let fs = Sysfs::new(d.path());
+        let fs = Root::new(d.path());
         (d, fs)
     }
 
-    fn plan_bind(fs: &Sysfs, inv: &Inventory, sel: &[String], with_group: bool) -> BindPlan {
+    fn plan_bind(fs: &Root, inv: &Inventory, sel: &[String], with_group: bool) -> BindPlan {
         crate::plan::bind::plan(inv, sel, with_group, &|d| host_use(fs, inv, d))
     }
 
@@ -573,7 +573,7 @@ mod tests {
         restore_all(&mut exec, inv, &p.vfio)
     }
 
-    fn journal(fs: &Sysfs, bind: bool) -> Journal {
+    fn journal(fs: &Root, bind: bool) -> Journal {
         Journal::with_kernel(
             fs,
             false,

@@ -23,7 +23,7 @@ use anyhow::Result;
 use crate::config::normalize;
 use crate::exec::interrupt;
 use crate::host::inventory::{Inventory, PciDevice, Scope};
-use crate::host::sysfs::Sysfs;
+use crate::host::root::Root;
 
 /// The default poll interval.
 pub const POLL: Duration = Duration::from_millis(500);
@@ -106,7 +106,7 @@ impl Probe {
 
 /// Poll `probe` every `poll` until the host is ready or `timeout` has passed.
 pub fn wait_for_parents(
-    fs: &Sysfs,
+    fs: &Root,
     desired: &[String],
     timeout: Duration,
     poll: Duration,
@@ -156,7 +156,7 @@ pub fn wait_for_parents(
 
 /// Read the parents and the NVIDIA GPUs once, through the inventory's [`Scope::Offers`]
 /// view (type IDs and the names needed to match, no counts, no `/proc`).
-pub fn probe(fs: &Sysfs, desired: &[String]) -> Result<Probe> {
+pub fn probe(fs: &Root, desired: &[String]) -> Result<Probe> {
     let inv = Inventory::scan_for(
         fs,
         &Scope::Offers {
@@ -249,8 +249,8 @@ mod tests {
             self.dir.path().to_path_buf()
         }
 
-        fn sysfs(&self) -> Sysfs {
-            Sysfs::new(self.root())
+        fn sysfs(&self) -> Root {
+            Root::new(self.root())
         }
 
         fn dev_dir(&self, addr: &str) -> PathBuf {
@@ -474,7 +474,7 @@ mod tests {
             ("gvtg", "i915-GVTg_V5_4"),
             ("env-vendor-vfio", "nvidia-222"),
         ] {
-            let p = probe(&Sysfs::new(repo.join(name)), &desired(&[want])).expect("probe");
+            let p = probe(&Root::new(repo.join(name)), &desired(&[want])).expect("probe");
             assert!(p.ready(), "{name}: {p:?}");
         }
     }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::config::normalize;
-use crate::host::sysfs::{parent_component, AttrDir, Sysfs};
+use crate::host::root::{parent_component, AttrDir, Root};
 
 /// NVIDIA's PCI vendor ID, as the inventory spells it.
 pub const NVIDIA_VENDOR: &str = "10de";
@@ -295,12 +295,12 @@ impl Inventory {
     }
 
     /// Read the whole snapshot.
-    pub fn scan(fs: &Sysfs) -> Result<Inventory> {
+    pub fn scan(fs: &Root) -> Result<Inventory> {
         Inventory::scan_for(fs, &Scope::All)
     }
 
     /// Read the snapshot, the types only as far as `scope` needs.
-    pub fn scan_for(fs: &Sysfs, scope: &Scope) -> Result<Inventory> {
+    pub fn scan_for(fs: &Root, scope: &Scope) -> Result<Inventory> {
         let pci = scan_pci(fs, scope)?;
         let mut mdevs = scan_mdevs(fs)?;
         let in_use: BTreeSet<String> = mdevs.iter().filter_map(|m| m.type_id.clone()).collect();
@@ -397,7 +397,7 @@ impl Inventory {
     }
 }
 
-fn ctx(fs: &Sysfs, p: &Path) -> String {
+fn ctx(fs: &Root, p: &Path) -> String {
     format!("reading {}", fs.display(p))
 }
 
@@ -409,7 +409,7 @@ fn hex_id(s: &str) -> String {
 /// The PCI devices. With a [`Scope::Plan`] only what the planner uses is read (IDs, class,
 /// driver, group, SR-IOV links and counts, cdevs, the NVIDIA vendor-VFIO directory); the
 /// subsystem IDs, NUMA node and `driver_override` are left `None`.
-fn scan_pci(fs: &Sysfs, scope: &Scope) -> Result<Vec<PciDevice>> {
+fn scan_pci(fs: &Root, scope: &Scope) -> Result<Vec<PciDevice>> {
     let all = matches!(scope, Scope::All);
     let base = fs.pci_devices();
     let mut out = Vec::new();
@@ -495,7 +495,7 @@ fn scan_pci(fs: &Sysfs, scope: &Scope) -> Result<Vec<PciDevice>> {
     Ok(out)
 }
 
-fn read_nvidia(fs: &Sysfs, dir: &Path) -> Result<Option<NvidiaVf>> {
+fn read_nvidia(fs: &Root, dir: &Path) -> Result<Option<NvidiaVf>> {
     let cur = dir.join("current_vgpu_type");
     let Some(current) = fs.read_opt(&cur).with_context(|| ctx(fs, &cur))? else {
         return Ok(None);
@@ -583,7 +583,7 @@ impl TypeReads<'_> {
 }
 
 fn scan_parents(
-    fs: &Sysfs,
+    fs: &Root,
     pci: &[PciDevice],
     scope: &Scope,
     in_use: &BTreeSet<String>,
@@ -686,12 +686,7 @@ fn scan_parents(
     })
 }
 
-fn read_parent(
-    fs: &Sysfs,
-    pci: &[PciDevice],
-    listed: &Listed,
-    reads: &TypeReads,
-) -> Result<Parent> {
+fn read_parent(fs: &Root, pci: &[PciDevice], listed: &Listed, reads: &TypeReads) -> Result<Parent> {
     let name = listed.name.as_str();
     let pci_dev = pci
         .binary_search_by(|d| d.address.as_str().cmp(name))
@@ -724,7 +719,7 @@ fn read_parent(
 /// when wanted, the counts and description only of a wanted type. `None` (with a warning)
 /// when the entry is not a type directory.
 fn read_type(
-    fs: &Sysfs,
+    fs: &Root,
     types: &AttrDir,
     id: &str,
     reads: &TypeReads,
@@ -841,7 +836,7 @@ fn max_instance(description: &str) -> Option<u64> {
 }
 
 /// The mdevs, their type names not yet filled in (see [`name_mdev_types`]).
-fn scan_mdevs(fs: &Sysfs) -> Result<Vec<Mdev>> {
+fn scan_mdevs(fs: &Root) -> Result<Vec<Mdev>> {
     let base = fs.mdevs();
     let devices = match fs.dir(&base) {
         Ok(d) => d,
@@ -881,7 +876,7 @@ fn scan_mdevs(fs: &Sysfs) -> Result<Vec<Mdev>> {
 }
 
 /// Each mdev's type name: from its parent's types, else through its `mdev_type` link.
-fn name_mdev_types(fs: &Sysfs, mdevs: &mut [Mdev], parents: &[Parent]) {
+fn name_mdev_types(fs: &Root, mdevs: &mut [Mdev], parents: &[Parent]) {
     let base = fs.mdevs();
     for m in mdevs {
         let Some(id) = &m.type_id else { continue };
@@ -896,12 +891,12 @@ fn name_mdev_types(fs: &Sysfs, mdevs: &mut [Mdev], parents: &[Parent]) {
     }
 }
 
-fn read_name(fs: &Sysfs, type_link: &Path) -> Option<String> {
+fn read_name(fs: &Root, type_link: &Path) -> Option<String> {
     fs.read_opt(&type_link.join("name")).ok().flatten()
 }
 
 /// Whether a process whose `comm` is `comm` runs (`<root>/proc/*/comm` is world-readable).
-fn process_running(fs: &Sysfs, comm: &str) -> bool {
+fn process_running(fs: &Root, comm: &str) -> bool {
     let proc_dir = fs.proc_dir();
     fs.list(&proc_dir)
         .unwrap_or_default()
@@ -917,7 +912,7 @@ fn process_running(fs: &Sysfs, comm: &str) -> bool {
 
 /// Who holds any of these `/dev` paths open right now (a fresh scan of `<root>/proc`),
 /// for the re-check immediately before a remove or unbind.
-pub fn holders_now(fs: &Sysfs, paths: &[String]) -> Result<Vec<Holder>> {
+pub fn holders_now(fs: &Root, paths: &[String]) -> Result<Vec<Holder>> {
     let (holders, _) = scan_holders(fs)?;
     let inv = Inventory {
         holders,
@@ -927,7 +922,7 @@ pub fn holders_now(fs: &Sysfs, paths: &[String]) -> Result<Vec<Holder>> {
 }
 
 /// Scan `<root>/proc/*/fd` for open `/dev/vfio/...` handles.
-fn scan_holders(fs: &Sysfs) -> Result<(BTreeMap<String, Vec<Holder>>, usize)> {
+fn scan_holders(fs: &Root) -> Result<(BTreeMap<String, Vec<Holder>>, usize)> {
     let proc_dir = fs.proc_dir();
     let mut holders: BTreeMap<String, Vec<Holder>> = BTreeMap::new();
     let mut skipped = 0;
@@ -970,7 +965,7 @@ fn scan_holders(fs: &Sysfs) -> Result<(BTreeMap<String, Vec<Holder>>, usize)> {
 
 /// The `/dev` nodes among `paths` (`/dev/vfio/<group>`, `/dev/vfio/devices/vfioN`) that do
 /// not exist under the root: a device whose node is missing cannot be opened by a VM.
-pub fn missing_dev_nodes(fs: &Sysfs, paths: &[String]) -> Vec<String> {
+pub fn missing_dev_nodes(fs: &Root, paths: &[String]) -> Vec<String> {
     paths
         .iter()
         .filter(|p| !fs.exists(&fs.path(p.as_str())))
@@ -988,7 +983,7 @@ pub const PCI_IDS_MAX: usize = 16 << 20;
 /// The PCI ID database under the root: the first of [`PCI_IDS_PATHS`] that exists, as
 /// (the path the host sees, its text); `None` when there is none. Not UTF-8 bytes are
 /// replaced (the file is ASCII; a few vendor names are Latin-1 in old copies).
-pub fn read_pci_ids(fs: &Sysfs) -> Result<Option<(String, String)>> {
+pub fn read_pci_ids(fs: &Root) -> Result<Option<(String, String)>> {
     for rel in PCI_IDS_PATHS {
         let p = fs.path(rel);
         match fs.read_own(&p, PCI_IDS_MAX) {

@@ -1,12 +1,12 @@
 //! Host readiness for PCI passthrough (`hostdev iommu check`): [`HostFacts::read`] gathers a
-//! small set of facts through [`Sysfs`] (only under `--root`), and [`checks`] turns them
+//! small set of facts through [`Root`] (only under `--root`), and [`checks`] turns them
 //! into PASS/WARN/FAIL/SKIP lines with stable IDs and exact remedies. The checks are pure.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::host::sysfs::Sysfs;
+use crate::host::root::Root;
 
 /// Modules VFIO passthrough needs, in load order (as `sys/module` names them).
 pub const VFIO_MODULES: [&str; 3] = ["vfio", "vfio_pci", "vfio_iommu_type1"];
@@ -112,7 +112,7 @@ fn flag(b: &str) -> bool {
 
 impl HostFacts {
     /// Read the facts under the root. Missing files are facts too (absent), never errors.
-    pub fn read(fs: &Sysfs) -> HostFacts {
+    pub fn read(fs: &Root) -> HostFacts {
         let read = |rel: &str| fs.read_opt(&fs.path(rel)).ok().flatten();
         let exists = |rel: &str| fs.exists(&fs.path(rel));
         let mut f = HostFacts::default();

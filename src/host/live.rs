@@ -9,33 +9,33 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::host::inventory::{self, device_paths, Holder};
-use crate::host::sysfs::Sysfs;
+use crate::host::root::Root;
 
 /// The processes holding the device whose sysfs directory is `dir` (an mdev or a PCI
 /// function) open now: its IOMMU group's `/dev/vfio/N` and its vfio cdevs.
-fn holders_of_dir(fs: &Sysfs, dir: &Path) -> Result<Vec<Holder>> {
+fn holders_of_dir(fs: &Root, dir: &Path) -> Result<Vec<Holder>> {
     let group = fs.link_name(&dir.join("iommu_group")).unwrap_or(None);
     let cdevs = fs.list(&dir.join("vfio-dev")).unwrap_or_default();
     inventory::holders_now(fs, &device_paths(group.as_deref(), &cdevs))
 }
 
 /// Who holds mdev `uuid` open now.
-pub fn mdev_holders(fs: &Sysfs, uuid: &str) -> Result<Vec<Holder>> {
+pub fn mdev_holders(fs: &Root, uuid: &str) -> Result<Vec<Holder>> {
     holders_of_dir(fs, &fs.mdev(uuid))
 }
 
 /// Who holds PCI function `address` open now.
-pub fn pci_holders(fs: &Sysfs, address: &str) -> Result<Vec<Holder>> {
+pub fn pci_holders(fs: &Root, address: &str) -> Result<Vec<Holder>> {
     holders_of_dir(fs, &fs.pci_device(address))
 }
 
 /// Whether mdev `uuid` exists now.
-pub fn mdev_exists(fs: &Sysfs, uuid: &str) -> bool {
+pub fn mdev_exists(fs: &Root, uuid: &str) -> bool {
     fs.exists(&fs.mdev(uuid))
 }
 
 /// The driver PCI function `address` is bound to now (`None`: none, or unreadable).
-pub fn pci_driver(fs: &Sysfs, address: &str) -> Option<String> {
+pub fn pci_driver(fs: &Root, address: &str) -> Option<String> {
     fs.link_name(&fs.pci_device(address).join("driver"))
         .ok()
         .flatten()
@@ -43,7 +43,7 @@ pub fn pci_driver(fs: &Sysfs, address: &str) -> Option<String> {
 
 /// A vendor-VFIO VF's `nvidia/current_vgpu_type` now (`None`: unreadable, e.g. the VF is
 /// gone).
-pub fn current_vgpu_type(fs: &Sysfs, vf: &str) -> Option<u32> {
+pub fn current_vgpu_type(fs: &Root, vf: &str) -> Option<u32> {
     fs.read_opt(&fs.vgpu_attr(vf, "current_vgpu_type"))
         .ok()
         .flatten()
@@ -51,7 +51,7 @@ pub fn current_vgpu_type(fs: &Sysfs, vf: &str) -> Option<u32> {
 }
 
 /// The types a vendor-VFIO VF lists as creatable now (none when unreadable).
-pub fn creatable_vgpu_types(fs: &Sysfs, vf: &str) -> Vec<(u32, String)> {
+pub fn creatable_vgpu_types(fs: &Root, vf: &str) -> Vec<(u32, String)> {
     fs.read_opt(&fs.vgpu_attr(vf, "creatable_vgpu_types"))
         .ok()
         .flatten()
@@ -60,7 +60,7 @@ pub fn creatable_vgpu_types(fs: &Sysfs, vf: &str) -> Vec<(u32, String)> {
 }
 
 /// A PF's `sriov_offset` and `sriov_stride` (`None` when either is unreadable).
-pub fn sriov_routing(fs: &Sysfs, pf: &str) -> Option<(u32, u32)> {
+pub fn sriov_routing(fs: &Root, pf: &str) -> Option<(u32, u32)> {
     let num = |f: &str| -> Option<u32> {
         fs.read_opt(&fs.pci_device(pf).join(f))
             .ok()
@@ -73,12 +73,12 @@ pub fn sriov_routing(fs: &Sysfs, pf: &str) -> Option<(u32, u32)> {
 }
 
 /// Whether the PCI driver `name` is registered now (its directory under `bus/pci/drivers`).
-pub fn driver_loaded(fs: &Sysfs, name: &str) -> bool {
+pub fn driver_loaded(fs: &Root, name: &str) -> bool {
     fs.exists(&fs.pci_driver(name))
 }
 
 /// A PF's `sriov_vf_device`: the device ID its VFs will have (`None` when unreadable).
-pub fn sriov_vf_device(fs: &Sysfs, pf: &str) -> Option<String> {
+pub fn sriov_vf_device(fs: &Root, pf: &str) -> Option<String> {
     fs.read_opt(&fs.pci_device(pf).join("sriov_vf_device"))
         .ok()
         .flatten()

@@ -1,13 +1,13 @@
-//! Stage 1, reading the host: the root every path is resolved in ([`sysfs`]), one sorted
+//! Stage 1, reading the host: the root every path is resolved in ([`root`]), one sorted
 //! snapshot of parents, types, mdevs and PCI devices ([`inventory`]), the IOMMU and boot
 //! facts behind `iommu check` ([`iommu`]), the vGPU framework of each GPU ([`vgpu`]), what
 //! the host itself uses a device for ([`usage`]) and the facts re-read right before a
 //! write ([`live`]).
-//! Nothing here writes to the host except through [`sysfs::Sysfs::write`], which only the
+//! Nothing here writes to the host except through [`root::Root::write`], which only the
 //! journal calls.
 pub mod inventory;
 pub mod iommu;
 pub mod live;
-pub mod sysfs;
+pub mod root;
 pub mod usage;
 pub mod vgpu;

@@ -1,16 +1,16 @@
 //! What the host itself uses a PCI device for (a narrow, named view of the host next to
 //! [`Inventory`]): the boot VGA console, disks mounted or used as swap, the interface of
 //! the default route, open VFIO handles. `bind vfio` refuses such a device. Every read
-//! goes through the root ([`Sysfs`]), like the inventory's.
+//! goes through the root ([`Root`]), like the inventory's.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::host::inventory::{device_paths, Inventory, PciDevice};
-use crate::host::sysfs::Sysfs;
+use crate::host::root::Root;
 
 /// Why the host itself needs this device, if it does.
-pub fn host_use(fs: &Sysfs, inv: &Inventory, dev: &PciDevice) -> Option<String> {
+pub fn host_use(fs: &Root, inv: &Inventory, dev: &PciDevice) -> Option<String> {
     let dir = fs.pci_device(&dev.address);
     // the boot VGA device with an active framebuffer or connected display
     if fs.read_opt(&dir.join("boot_vga")).ok().flatten().as_deref() == Some("1") {
@@ -92,7 +92,7 @@ pub fn host_use(fs: &Sysfs, inv: &Inventory, dev: &PciDevice) -> Option<String> 
     None
 }
 
-fn connected_outputs(fs: &Sysfs, drm: &Path) -> Vec<String> {
+fn connected_outputs(fs: &Root, drm: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for card in fs.list(drm).unwrap_or_default() {
         for conn in fs.list(&drm.join(&card)).unwrap_or_default() {
@@ -107,7 +107,7 @@ fn connected_outputs(fs: &Sysfs, drm: &Path) -> Vec<String> {
 
 /// Names of the block devices (disks, partitions, and what holds them, e.g. `dm-0` and its
 /// mapper name) in the device's sysfs subtree.
-fn block_devices_below(fs: &Sysfs, dir: &Path) -> BTreeSet<String> {
+fn block_devices_below(fs: &Root, dir: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut stack: Vec<(PathBuf, usize)> = vec![(dir.to_path_buf(), 0)];
     while let Some((d, depth)) = stack.pop() {

@@ -13,7 +13,7 @@ use anyhow::Result;
 
 use crate::config::Node;
 use crate::error::{fail, Code};
-use crate::host::sysfs::Sysfs;
+use crate::host::root::Root;
 use crate::plan::{Action, ActionKind, MdevAction, Plan, SCHEMA};
 
 /// Read a saved plan from `path` (`-`: stdin). Exit 66 when it cannot be read.
@@ -24,9 +24,9 @@ pub fn read(path: &Path) -> Result<(String, String)> {
     } else {
         path.display().to_string()
     };
-    let bytes = match crate::host::sysfs::read_user_file(path, PLAN_MAX) {
+    let bytes = match crate::host::root::read_user_file(path, PLAN_MAX) {
         Ok(b) => b,
-        Err(e) if crate::host::sysfs::is_too_large(&e) => {
+        Err(e) if crate::host::root::is_too_large(&e) => {
             return Err(fail(Code::Config, format!("the plan {shown} is {e}")))
         }
         Err(e) if stdin => {
@@ -253,7 +253,7 @@ pub fn check_node_and_counts(plan: &Plan, node: &Node, shown: &str) -> Result<()
 
 /// Every parent the plan names must exist under the root, and every type it creates
 /// must exist on its parent (exit 66 naming it).
-pub fn check_host(fs: &Sysfs, plan: &Plan, shown: &str) -> Result<()> {
+pub fn check_host(fs: &Root, plan: &Plan, shown: &str) -> Result<()> {
     let parents = plan.parents.iter().map(|p| p.address.as_str()).chain(
         plan.actions
             .iter()

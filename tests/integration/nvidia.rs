@@ -230,11 +230,11 @@ fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
     use hostdev::exec::apply::Executor;
     use hostdev::exec::journal::Journal;
     use hostdev::exec::state::State;
-    use hostdev::host::sysfs::Sysfs;
+    use hostdev::host::root::Root;
     use hostdev::plan::ActionKind;
 
     let host = Host::copy("l40s-vfio");
-    let fs = Sysfs::new(host.root());
+    let fs = Root::new(host.root());
     let plan = on_copy(&host, &["plan", "-o", "json"]).json();
     let sets: Vec<hostdev::plan::Action> = plan["actions"]
         .as_array()

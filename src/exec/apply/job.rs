@@ -155,7 +155,7 @@ impl Job for ApplyJob<'_> {
     }
 
     fn refresh(&mut self, ctx: &Context) -> Result<()> {
-        let inv = Inventory::scan(&ctx.sysfs)?;
+        let inv = Inventory::scan(&ctx.root)?;
         if let Source::Config { config, node, .. } = &self.source {
             let again = plan::plan(config, node, &inv);
             if again.actions != self.plan.actions {
@@ -171,7 +171,7 @@ impl Job for ApplyJob<'_> {
         match &self.source {
             Source::Config { config, node, .. } => {
                 let mut replan = || -> Result<Plan> {
-                    Ok(plan::plan(config, node, &Inventory::scan(&ctx.sysfs)?))
+                    Ok(plan::plan(config, node, &Inventory::scan(&ctx.root)?))
                 };
                 execute(exec, &self.plan, &mut replan)
             }

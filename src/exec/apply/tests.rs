@@ -198,7 +198,7 @@ impl Kernel for Model {
 struct Host {
     _dir: tempfile::TempDir,
     root: PathBuf,
-    fs: Sysfs,
+    fs: Root,
     faults: Faults,
 }
 
@@ -263,7 +263,7 @@ fn host(scenario: &str) -> Host {
         .join(scenario);
     copy_tree(&src, &root);
     Host {
-        fs: Sysfs::new(&root),
+        fs: Root::new(&root),
         root,
         _dir: dir,
         faults: Faults::default(),

@@ -1,13 +1,13 @@
 use super::*;
 use std::os::unix::fs::symlink;
 
-fn root() -> (tempfile::TempDir, Sysfs, PathBuf) {
+fn root() -> (tempfile::TempDir, Root, PathBuf) {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().join("root");
     std::fs::create_dir_all(root.join("sys")).unwrap();
     std::fs::create_dir_all(d.path().join("outside")).unwrap();
     std::fs::write(d.path().join("outside/secret"), "secret\n").unwrap();
-    let fs = Sysfs::new(&root);
+    let fs = Root::new(&root);
     (d, fs, root)
 }
 

@@ -47,7 +47,7 @@ pub const PAGE: usize = 4096;
 pub const TEXT_MAX: usize = 1 << 20;
 
 #[derive(Debug, Clone)]
-pub struct Sysfs {
+pub struct Root {
     root: PathBuf,
     /// The root, open as `O_PATH | O_DIRECTORY`; `Err` holds why it could not be opened.
     fd: Arc<Result<OwnedFd, Errno>>,
@@ -293,7 +293,7 @@ fn text(buf: Vec<u8>, path: &Path) -> io::Result<String> {
     Ok(s.trim_end_matches(['\n', '\r']).to_string())
 }
 
-impl Sysfs {
+impl Root {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
         let fd = nix::fcntl::open(
@@ -303,7 +303,7 @@ impl Sysfs {
         )
         // SAFETY: open just returned this descriptor and nothing else owns it.
         .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
-        Sysfs {
+        Root {
             root,
             fd: Arc::new(fd),
         }
@@ -512,7 +512,7 @@ impl Sysfs {
             .map_err(|e| annotate(e, path))
     }
 
-    /// As [`Sysfs::open`], the error without the path (for callers that name it).
+    /// As [`Root::open`], the error without the path (for callers that name it).
     fn open_raw(&self, path: &Path, flags: OFlag, mode: Mode) -> io::Result<OwnedFd> {
         let rel = self.rel(path)?;
         Ok(open2(self.rootfd()?, rel, how(flags, mode, RESOLVE))?)
@@ -630,7 +630,7 @@ impl Sysfs {
         Ok(out)
     }
 
-    /// The entries of a directory with their kinds (see [`Sysfs::list`]).
+    /// The entries of a directory with their kinds (see [`Root::list`]).
     pub fn entries(&self, path: &Path) -> io::Result<Vec<(String, EntryKind)>> {
         self.log("list", path);
         let fd = match self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()) {
@@ -954,7 +954,7 @@ pub fn parent_component(p: &Path) -> Option<String> {
 /// resolved beneath the directory (`RESOLVE_BENEATH`); one whose symlinks leave it is
 /// resolved again from the root, inside the root.
 pub struct AttrDir<'a> {
-    fs: &'a Sysfs,
+    fs: &'a Root,
     fd: OwnedFd,
     path: PathBuf,
     /// Whether the descriptor's offset has moved (by a listing).
@@ -984,7 +984,7 @@ impl AttrDir<'_> {
         self.open_at(name, OFlag::O_RDONLY | OFlag::O_NONBLOCK)
     }
 
-    /// The entries of the directory itself (see [`Sysfs::entries`]).
+    /// The entries of the directory itself (see [`Root::entries`]).
     pub fn entries(&self) -> io::Result<Vec<(String, EntryKind)>> {
         self.fs.log("list", &self.path);
         // rewind after an earlier listing, so that this one sees everything
@@ -1051,7 +1051,7 @@ impl AttrDir<'_> {
         })
     }
 
-    /// The names in a subdirectory (see [`Sysfs::list`]); a missing one is empty.
+    /// The names in a subdirectory (see [`Root::list`]); a missing one is empty.
     pub fn list(&self, name: &str) -> io::Result<Vec<String>> {
         let path = self.path.join(name);
         self.fs.log("list", &path);

@@ -1487,6 +1487,17 @@ mod tests {
         inv.mdevs.sort_by(|a, b| a.uuid.cmp(&b.uuid));
     }
 
+    /// Process `pid` (`command`) holds `node` open.
+    fn hold(inv: &mut Inventory, node: &str, pid: u32, command: &str) {
+        inv.holders.insert(
+            node.into(),
+            vec![Holder {
+                pid,
+                command: command.into(),
+            }],
+        );
+    }
+
     fn inv(parents: Vec<Parent>) -> Inventory {
         Inventory {
             parents,
@@ -1754,13 +1765,7 @@ mod tests {
     fn in_use_mdev_is_blocked_not_removed() {
         let mut i = inv(vec![card("0000:3b:00.0", T4)]);
         with_mdevs(&mut i, "0000:3b:00.0", "nvidia-230", 2, 100);
-        i.holders.insert(
-            "/dev/vfio/101".into(),
-            vec![Holder {
-                pid: 4242,
-                command: "qemu-system-x86".into(),
-            }],
-        );
+        hold(&mut i, "/dev/vfio/101", 4242, "qemu-system-x86");
         let c = cfg("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n");
         let p = plan(&c, &node("n"), &i);
         assert_eq!(p.count(ActionKind::Remove), 1);
@@ -2136,13 +2141,7 @@ mod tests {
         let mut i = inv(parents);
         vf_mdev(&mut i, "0000:41:00.4", "nvidia-562", 100);
         vf_mdev(&mut i, "0000:c1:00.4", "nvidia-562", 200);
-        i.holders.insert(
-            "/dev/vfio/100".into(),
-            vec![Holder {
-                pid: 77,
-                command: "qemu-system-x86".into(),
-            }],
-        );
+        hold(&mut i, "/dev/vfio/100", 77, "qemu-system-x86");
         let c = cfg("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-557]\n");
         let p = plan(&c, &node("n"), &i);
         assert_eq!(
@@ -2251,13 +2250,7 @@ mod tests {
     fn vendor_vfio_top_up_skips_configured_and_in_use_vfs() {
         let mut i = inv(vec![]);
         l40s(&mut i, "0000:61:00.0", 8, &[(0, 1152), (1, 1152)], 100);
-        i.holders.insert(
-            "/dev/vfio/100".into(),
-            vec![Holder {
-                pid: 9,
-                command: "qemu".into(),
-            }],
-        );
+        hold(&mut i, "/dev/vfio/100", 9, "qemu");
         let c = cfg("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [NVIDIA L40S-1B, NVIDIA L40S-8Q]\n");
         let p = plan(&c, &node("n"), &i);
         assert_eq!(
@@ -2276,13 +2269,7 @@ mod tests {
         let mut i = inv(vec![]);
         l40s(&mut i, "0000:41:00.0", 4, &[(0, 1152), (1, 1152)], 100);
         l40s(&mut i, "0000:61:00.0", 4, &[(0, 1152)], 200);
-        i.holders.insert(
-            "/dev/vfio/200".into(),
-            vec![Holder {
-                pid: 9,
-                command: "qemu".into(),
-            }],
-        );
+        hold(&mut i, "/dev/vfio/200", 9, "qemu");
         let c = cfg("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [NVIDIA L40S-1B]\n");
         let p = plan(&c, &node("n"), &i);
         let clears: Vec<_> = p

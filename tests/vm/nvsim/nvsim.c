@@ -701,8 +701,7 @@ static void nvsim_remove_vf(struct pci_dev *pdev)
 {
 	if (sim_mode == M_VF) {
 		struct nvsim_parent *p = pci_get_drvdata(pdev);
-
-		u16 odev = p->orig_device;
+		u16 odev = p->orig_device;	/* p is freed by parent_unregister() */
 		u32 oclass = p->orig_class;
 
 		parent_unregister(p);

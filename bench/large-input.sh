@@ -21,14 +21,8 @@ case "${1:-}" in
   *) echo "large-input.sh: unknown argument: $1" >&2; exit 64 ;;
 esac
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-bin=${HOSTDEV:-$repo/target/release/hostdev}
-if [ "$build" = 1 ] && [ -z "${HOSTDEV:-}" ]; then
-  echo "building: cargo build --release" >&2
-  (cd "$repo" && cargo build --release --quiet)
-fi
-[ -x "$bin" ] || { echo "large-input.sh: no hostdev binary at $bin" >&2; exit 1; }
+. "$(dirname "$0")/common.sh"
+hostdev_binary large-input.sh "$build"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -38,21 +38,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-bin=${HOSTDEV:-$repo/target/release/hostdev}
-
-if [ "$build" = 1 ] && [ -z "${HOSTDEV:-}" ]; then
-  echo "building: cargo build --release" >&2
-  if ! (cd "$repo" && cargo build --release --quiet); then
-    echo "run.sh: cargo build --release failed" >&2
-    exit 1
-  fi
-fi
-if [ ! -x "$bin" ]; then
-  echo "run.sh: no hostdev binary at $bin (build it or set HOSTDEV=)" >&2
-  exit 1
-fi
+. "$(dirname "$0")/common.sh"
+hostdev_binary run.sh "$build"
 
 # install a Debian package for a tool we need, when we can
 need() {

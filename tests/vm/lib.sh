@@ -49,6 +49,15 @@ assert_match() {
 $1"
     note "ok: ${3:-output} matches /$2/"
 }
+# assert_lines HAYSTACK WHAT LINE...   (each LINE is a whole line of HAYSTACK)
+assert_lines() {
+    _text=$1; _what=$2; shift 2
+    for _l in "$@"; do
+        printf '%s\n' "$_text" | grep -Fxq -- "$_l" || fail "$_what: expected the line [$_l], got:
+$_text"
+        note "ok: $_what has the line [$_l]"
+    done
+}
 # assert_int_ge MIN ACTUAL [WHAT]
 assert_int_ge() {
     [ "$2" -ge "$1" ] 2>/dev/null || fail "${3:-value}: expected an integer >= $1, got [$2]"
@@ -129,8 +138,15 @@ pci_driver() { [ -L "$PCI/$1/driver" ] && basename "$(readlink "$PCI/$1/driver")
 iommu_group() { [ -L "$1/iommu_group" ] && basename "$(readlink "$1/iommu_group")" || true; }
 # mdev_avail PARENT TYPE -> available_instances
 mdev_avail() { cat "$MDEV_BUS/$1/mdev_supported_types/$2/available_instances"; }
-# mdev_count -> number of mdevs on the mdev bus
+# mdev_count -> number of mdevs on the mdev bus; first_mdev -> the first UUID (sorted)
 mdev_count() { ls /sys/bus/mdev/devices 2>/dev/null | wc -l | tr -d ' '; }
+first_mdev() { ls /sys/bus/mdev/devices | sort | head -1; }
+# assert_mdev_types TYPE: every mdev on the bus is of TYPE
+assert_mdev_types() {
+    for _u in $(ls /sys/bus/mdev/devices); do assert_link_name "/sys/bus/mdev/devices/$_u/mdev_type" "$1"; done
+}
+# comma_list LINES -> the lines joined by commas (as hostdev env lists UUIDs)
+comma_list() { printf '%s\n' "$1" | tr '\n' ',' | sed 's/,$//'; }
 # uuid N [PREFIX] -> a deterministic test UUID, e.g. uuid 7 -> 00000000-0000-4000-8000-000000000007
 uuid() { printf '%s-0000-4000-8000-%012d\n' "${2:-00000000}" "$1"; }
 # mdev_create PARENT TYPE UUID / mdev_remove UUID  (assert success)
@@ -140,13 +156,18 @@ mdev_remove() { assert_write_ok "/sys/bus/mdev/devices/$1/remove" 1; }
 hold_open() {
     vmtool hold "$1" >/tmp/.vm-hold 2>&1 &
     HOLD_PID=$!
+    await_hold "$1 open" "could not hold $1 open"
+}
+# await_hold WHAT FAILURE: waits (5 s) until the vmtool of $HOLD_PID says it holds what it
+#   was asked to ("held" in /tmp/.vm-hold): "ok: pid N holds WHAT", or fails with FAILURE
+await_hold() {
     _i=0
     while [ $_i -lt 50 ]; do
-        grep -q held /tmp/.vm-hold 2>/dev/null && { note "ok: pid $HOLD_PID holds $1 open"; return 0; }
+        grep -q held /tmp/.vm-hold 2>/dev/null && { note "ok: pid $HOLD_PID holds $1"; return 0; }
         kill -0 $HOLD_PID 2>/dev/null || break
         sleep 0.1; _i=$((_i + 1))
     done
-    fail "could not hold $1 open: $(cat /tmp/.vm-hold)"
+    fail "$2: $(cat /tmp/.vm-hold)"
 }
 release() { kill "${1:-$HOLD_PID}" 2>/dev/null || true; wait "${1:-$HOLD_PID}" 2>/dev/null || true; }
 # bind_driver_override ADDR DRIVER : driver_override + unbind + drivers_probe (the hostdev way)
@@ -202,6 +223,19 @@ qemu_quit() {
 }
 # fds_of PID -> the targets of its open file descriptors, one per line, sorted
 fds_of() { for f in /proc/$1/fd/*; do readlink "$f"; done 2>/dev/null | sort -u; }
+# qemu_info_pci WAIT_FOR: `info pci` until WAIT_FOR (e.g. 'id "vf0"'), then the rest of the
+#   answer up to the prompt; INFO is the monitor's whole output, its device lines are echoed
+qemu_info_pci() {
+    qemu_monitor "info pci" "$1"
+    qemu_monitor ""
+    INFO=$(cat /tmp/qemu.out)
+    printf '%s\n' "$INFO" | grep -E 'Bus +[0-9]+, device|PCI device|id "' | sed 's/^/  qemu| /'
+}
+# qemu_fds: FDS is what QEMU holds open (fds_of $QEMU_PID); its vfio and iommu files are echoed
+qemu_fds() {
+    FDS=$(fds_of "$QEMU_PID")
+    printf '%s\n' "$FDS" | grep -E 'vfio|iommu' | sed 's/^/  fd| /'
+}
 
 # --- a process that opens a vfio device as a VM does (the simulated NVIDIA driver's cases) ---
 # vfio_hold SYSFSDIR NAME: a background `vmtool vfio-hold` opens /dev/vfio/<group of SYSFSDIR>,
@@ -212,11 +246,66 @@ vfio_hold() {
     [ -n "$_g" ] || fail "$1 has no IOMMU group"
     vmtool vfio-hold "/dev/vfio/$_g" "$2" >/tmp/.vm-hold 2>&1 &
     HOLD_PID=$!
-    _i=0
-    while [ $_i -lt 50 ]; do
-        grep -q held /tmp/.vm-hold 2>/dev/null && { note "ok: pid $HOLD_PID holds /dev/vfio/$_g and the device fd of $2"; return 0; }
-        kill -0 $HOLD_PID 2>/dev/null || break
-        sleep 0.1; _i=$((_i + 1))
-    done
-    fail "could not open $2 through /dev/vfio/$_g: $(cat /tmp/.vm-hold)"
+    await_hold "/dev/vfio/$_g and the device fd of $2" "could not open $2 through /dev/vfio/$_g"
+}
+# hold_first_mdev: vfio_hold of the first mdev on the bus; sets HELD (its UUID) and HOLD_PID
+hold_first_mdev() {
+    HELD=$(first_mdev)
+    vfio_hold "/sys/bus/mdev/devices/$HELD" "$HELD"
+}
+# start_vgpu_manager: a process named nvidia-vgpu-mgr (hostdev looks for NVIDIA's vGPU
+#   manager by its name); sets MGR (end it with `kill $MGR`)
+start_vgpu_manager() {
+    cp /usr/local/bin/vmtool /tmp/nvidia-vgpu-mgr
+    /tmp/nvidia-vgpu-mgr hold /dev/null >/dev/null 2>&1 &
+    MGR=$!
+}
+
+# --- hostdev plan / apply / status ---------------------------------------------------
+AUDIT=/var/log/hostdev/audit.jsonl
+# plan_creates CONFIG N: the plan of CONFIG (exit 2: changes pending) creates N mdevs;
+#   PLANNED is their UUIDs, sorted, one per line
+plan_creates() {
+    assert_exit 2 hostdev plan -f "$1" -o json --detailed-exitcode
+    PLANNED=$(printf '%s\n' "$OUT" | grep -A1 '"action": "create"' | sed -n 's/.*"uuid": "\(.*\)".*/\1/p' | sort)
+    assert_eq "$2" "$(printf '%s\n' "$PLANNED" | grep -c .)" "planned creations"
+}
+# assert_converged CONFIG: a second apply of CONFIG writes nothing (the audit log is
+#   unchanged) and plan --detailed-exitcode is 0
+assert_converged() {
+    cp "$AUDIT" /tmp/audit.before
+    assert_exit 0 hostdev apply -f "$1" --yes
+    assert_contains "$OUT" "host already matches $1"
+    cmp "$AUDIT" /tmp/audit.before || fail "audit log changed on a converged host"
+    assert_exit 0 hostdev plan -f "$1" --detailed-exitcode
+}
+# assert_type_change CONFIG REMOVED CREATED TYPE: one apply of CONFIG removes REMOVED mdevs
+#   and creates CREATED of TYPE, the only mdevs left; CONFIG is then converged
+assert_type_change() {
+    assert_exit 0 hostdev apply -f "$1" --yes
+    printf '%s\n' "$OUT"
+    assert_contains "$OUT" "removed $2 mdev(s), created $3 mdev(s)"
+    assert_eq "$3" "$(mdev_count)" "mdevs"
+    assert_mdev_types "$4"
+    assert_exit 0 hostdev plan -f "$1" --detailed-exitcode
+}
+# status_device ID: the JSON object of device ID (PCI address or UUID) in $OUT (`status -o
+#   json`), from its address/uuid line to the end of its holders list.
+status_device() {
+    printf '%s\n' "$OUT" | awk -v id="$1" '
+        $0 ~ "\"(address|uuid)\": \"" id "\"" { on = 1 }
+        on { print }
+        on && /"holders": \[\]/ { exit }
+        on && h && /^ *\]/ { exit }
+        on && /"holders": \[$/ { h = 1 }'
+}
+# assert_status_held ID PID COMMAND: in $OUT (`status -o json`) device ID is healthy and in
+#   use by PID, whose command starts with COMMAND
+assert_status_held() {
+    _d=$(status_device "$1")
+    printf '%s\n' "$_d" | sed 's/^/  json| /'
+    assert_contains "$_d" '"healthy": true' "status -o json, device $1"
+    assert_contains "$_d" '"in_use": true' "status -o json, device $1"
+    assert_contains "$_d" "\"pid\": $2," "status -o json, device $1"
+    assert_contains "$_d" "\"command\": \"$3" "status -o json, device $1"
 }

@@ -79,17 +79,23 @@ apt_update_once() {
     APT_UPDATED=1
 }
 
-NEED=$(missing_pkgs $RUNTIME_PKGS)
-if [ -n "$NEED" ]; then
+# install_missing WHAT PKG...   (apt-get install --no-install-recommends what is not installed)
+install_missing() {
+    local what=$1 need; shift
+    need=$(missing_pkgs "$@")
+    if [ -z "$need" ]; then
+        log "installed packages present ($what)"
+        return 0
+    fi
     apt_update_once
-    log "apt-get install --no-install-recommends $NEED"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $NEED >/dev/null \
-        || die "apt-get install $NEED failed"
-    NEED=$(missing_pkgs $RUNTIME_PKGS)
-    [ -z "$NEED" ] || die "still missing after install: $NEED"
-else
-    log "installed packages present ($RUNTIME_PKGS)"
-fi
+    log "apt-get install --no-install-recommends $need ($what)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null \
+        || die "apt-get install $need failed"
+    need=$(missing_pkgs "$@")
+    [ -z "$need" ] || die "still missing after install: $need"
+}
+
+install_missing "$RUNTIME_PKGS" $RUNTIME_PKGS
 
 # download_into DIR APT-OPTIONS... -- PKG...   (apt-get download, only what is missing)
 download_into() {
@@ -147,13 +153,7 @@ QVERSION=$(dpkg-deb -f "$QDEB" Version)
 # installed from the machine's own suites when missing
 QLIBS=$(dpkg-deb -f "$QDEB" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/^ *//; s/ *$//' \
         | grep -v -e '^qemu-' -e '^seabios' -e '^ipxe' -e '^<' -e '^$' | sort -u | tr '\n' ' ')
-NEED=$(missing_pkgs $QLIBS)
-if [ -n "$NEED" ]; then
-    apt_update_once
-    log "apt-get install --no-install-recommends $NEED (QEMU's libraries)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $NEED >/dev/null \
-        || die "apt-get install $NEED failed"
-fi
+install_missing "QEMU's libraries" $QLIBS
 case $QVERSION in *:[89].*|*:1[0-9].*) ;; *) die "QEMU $QVERSION from $QDEB: the SR-IOV cases need QEMU >= 8 (igb)";; esac
 QDIR=$CACHE/qemu-$(printf '%s' "$QVERSION" | tr -c 'A-Za-z0-9.+~-' '_')
 unpack_into "$QDIR/root" $(for p in $QEMU_PKGS; do deb_of "$QDEBS" "$p"; done)

@@ -15,19 +15,22 @@ assert_write_fails ENOSPC "$T/mtty-2/create" "$(uuid 13)"
 assert_write_fails ENOSPC "$T/mtty-1/create" "$(uuid 14)"
 assert_missing "/sys/bus/mdev/devices/$(uuid 13)"
 
+# exhaust PARENT TYPE OTHER ERRNO N: four TYPE (UUIDs N1..N4) use PARENT up; then neither
+# type has an instance left and creating an OTHER (UUID N5) fails with ERRNO
+exhaust() {
+    _types=$MDEV_BUS/$1/mdev_supported_types
+    for _i in 1 2 3 4; do mdev_create "$1" "$2" "$(uuid "$5$_i")"; done
+    assert_file_eq "$_types/$2/available_instances" 0
+    assert_file_eq "$_types/$3/available_instances" 0
+    assert_write_fails "$4" "$_types/$3/create" "$(uuid "${5}5")"
+}
+
 step "mdpy beyond its pool of 4 -> EUSERS"
-P=$MDEV_BUS/mdpy/mdev_supported_types
-for i in 21 22 23 24; do mdev_create mdpy mdpy-xga "$(uuid $i)"; done
-assert_file_eq "$P/mdpy-xga/available_instances" 0
-assert_file_eq "$P/mdpy-vga/available_instances" 0
-assert_write_fails EUSERS "$P/mdpy-vga/create" "$(uuid 25)"
+exhaust mdpy mdpy-xga mdpy-vga EUSERS 2
 
 step "mbochs beyond its memory -> ENOSPC"
+exhaust mbochs mbochs-large mbochs-small ENOSPC 3
 B=$MDEV_BUS/mbochs/mdev_supported_types
-for i in 31 32 33 34; do mdev_create mbochs mbochs-large "$(uuid $i)"; done
-assert_file_eq "$B/mbochs-large/available_instances" 0
-assert_file_eq "$B/mbochs-small/available_instances" 0
-assert_write_fails ENOSPC "$B/mbochs-small/create" "$(uuid 35)"
 
 step "duplicate UUID -> EEXIST, on the same and on another parent"
 mdev_remove "$(uuid 34)"

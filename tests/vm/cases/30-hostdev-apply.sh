@@ -2,12 +2,9 @@
 # Node hostdev-vm wants [mbochs-small, "Dual port serial" (mtty-2), mdpy-vga]:
 # mbochs-small x64, mtty-2 x12, mdpy-vga x4 = 80 mdevs with the planned UUIDs.
 C=/tests/files/apply-node-override.yaml
-AUDIT=/var/log/hostdev/audit.jsonl
 
 step "plan: the UUIDs apply will create"
-assert_exit 2 hostdev plan -f "$C" -o json --detailed-exitcode
-PLANNED=$(printf '%s\n' "$OUT" | grep -A1 '"action": "create"' | sed -n 's/.*"uuid": "\(.*\)".*/\1/p' | sort)
-assert_eq 80 "$(printf '%s\n' "$PLANNED" | grep -c .)" "planned creations"
+plan_creates "$C" 80
 
 step "apply --dry-run prints the 80 writes and makes none"
 assert_exit 0 hostdev apply -f "$C" --dry-run
@@ -27,11 +24,7 @@ assert_eq 80 "$(grep -c '"result":"ok"' "$AUDIT")" "audit lines"
 assert_eq 80 "$(grep -c '"uuid"' /run/hostdev/state.json)" "state records"
 
 step "second apply changes nothing"
-cp "$AUDIT" /tmp/audit.before
-assert_exit 0 hostdev apply -f "$C" --yes
-assert_contains "$OUT" "host already matches $C"
-cmp "$AUDIT" /tmp/audit.before || fail "audit log changed on a converged host"
-assert_exit 0 hostdev plan -f "$C" --detailed-exitcode
+assert_converged "$C"
 
 step "teardown leaves an mdev held open alone, reports it, exits 1 without hanging"
 HELD=$(printf '%s\n' "$PLANNED" | head -1)

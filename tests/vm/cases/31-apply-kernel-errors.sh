@@ -7,7 +7,6 @@
 C=/tests/files/apply-three-types.yaml
 C2=/tests/files/apply-mtty-mdpy.yaml
 P=/tmp/p.json
-AUDIT=/var/log/hostdev/audit.jsonl
 
 # planned PARENT -> the UUIDs the saved plan creates on PARENT, in plan order
 # (`plan -o json` prints one field per line inside each action).

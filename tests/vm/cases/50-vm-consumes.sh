@@ -27,16 +27,12 @@ step "QEMU starts with the mdev, the NIC and the VF and realises all three"
 qemu_start -device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$U,id=mdev0" \
     -device "vfio-pci,host=$PCI_RESOURCE_INTEL_COM_E1000E,id=nic0,romfile=" \
     -device "vfio-pci,host=$PCI_RESOURCE_INTEL_COM_IGB_VF,id=vf0,romfile="
-qemu_monitor "info pci" 'id "vf0"'
-qemu_monitor "" # the rest of the answer, up to the prompt
-INFO=$(cat /tmp/qemu.out)
-printf '%s\n' "$INFO" | grep -E 'PCI device (4348:3253|8086:10d3|8086:10ca)|id "(mdev0|nic0|vf0)"' | sed 's/^/  qemu| /'
+qemu_info_pci 'id "vf0"'
 assert_match "$INFO" 'PCI device 4348:3253' "info pci: the mtty mdev"
 assert_match "$INFO" 'PCI device 8086:10d3' "info pci: the e1000e"
 assert_match "$INFO" 'PCI device 8086:10ca' "info pci: the igb VF"
 for id in mdev0 nic0 vf0; do assert_contains "$INFO" "id \"$id\"" "info pci"; done
-FDS=$(fds_of $QEMU_PID)
-printf '%s\n' "$FDS" | grep -E 'vfio|iommu' | sed 's/^/  fd| /'
+qemu_fds
 for p in /dev/vfio/vfio /dev/vfio/$GM /dev/vfio/$GN /dev/vfio/$GV; do
     assert_contains "$FDS" "$p" "QEMU's open files"
 done

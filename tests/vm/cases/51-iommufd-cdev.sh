@@ -40,14 +40,10 @@ step "QEMU with -object iommufd realises the NIC and the mdev through their cdev
 qemu_start -object iommufd,id=iommufd0 \
     -device "vfio-pci,host=$NIC,id=nic0,iommufd=iommufd0,romfile=" \
     -device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$U,id=mdev0,iommufd=iommufd0"
-qemu_monitor "info pci" 'id "mdev0"'
-qemu_monitor ""
-INFO=$(cat /tmp/qemu.out)
-printf '%s\n' "$INFO" | grep -E 'PCI device (4348:3253|8086:10d3)|id "(mdev0|nic0)"' | sed 's/^/  qemu| /'
+qemu_info_pci 'id "mdev0"'
 assert_match "$INFO" 'PCI device 4348:3253' "info pci: the mtty mdev"
 assert_match "$INFO" 'PCI device 8086:10d3' "info pci: the e1000e"
-FDS=$(fds_of $QEMU_PID)
-printf '%s\n' "$FDS" | grep -E 'vfio|iommu' | sed 's/^/  fd| /'
+qemu_fds
 assert_contains "$FDS" /dev/iommu "QEMU's open files"
 assert_contains "$FDS" "/dev/vfio/devices/$N" "QEMU's open files"
 assert_contains "$FDS" "/dev/vfio/devices/$MN" "QEMU's open files"

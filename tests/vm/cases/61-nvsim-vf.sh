@@ -8,7 +8,6 @@
 PF=0000:04:00.0
 C=/tests/files/nvsim-a40-8q.yaml    # nvidia-558 NVIDIA A40-8Q, max_instance=6
 C2=/tests/files/nvsim-a40-4q.yaml   # nvidia-557 NVIDIA A40-4Q, max_instance=12
-AUDIT=/var/log/hostdev/audit.jsonl
 VFS="0000:04:10.0 0000:04:10.2 0000:04:10.4 0000:04:10.6 0000:04:11.0 0000:04:11.2 0000:04:11.4"
 
 step "modprobe nvsim mode=vf: an A40 on nvidia, no VFs yet; a vGPU manager runs"
@@ -19,10 +18,7 @@ assert_file_eq "$PCI/$PF/device" 0x2235
 assert_file_eq "$PCI/$PF/sriov_numvfs" 0
 TOTAL=$(cat $PCI/$PF/sriov_totalvfs)
 assert_missing "$PCI/$PF/mdev_supported_types"
-# hostdev looks for the vGPU manager by its process name
-cp /usr/local/bin/vmtool /tmp/nvidia-vgpu-mgr
-/tmp/nvidia-vgpu-mgr hold /dev/null >/dev/null 2>&1 &
-MGR=$!
+start_vgpu_manager
 
 step "VFs not enabled: list-types and plan name the sriov-manage step, nothing is written"
 assert_exit 0 hostdev list-types
@@ -51,9 +47,7 @@ assert_match "$OUT" "^$PF +7 vfs +nvidia-558 +NVIDIA A40-8Q +7 +0 +vfio-pci" "li
 assert_match "$OUT" "^$PF +10de:2235 +nvidia +mdev-vf +7/$TOTAL +0" "GPU table"
 
 step "plan, then apply: exactly the planned UUIDs, one per VF, six (max_instance)"
-assert_exit 2 hostdev plan -f "$C" -o json --detailed-exitcode
-PLANNED=$(printf '%s\n' "$OUT" | grep -A1 '"action": "create"' | sed -n 's/.*"uuid": "\(.*\)".*/\1/p' | sort)
-assert_eq 6 "$(printf '%s\n' "$PLANNED" | grep -c .)" "planned creations"
+plan_creates "$C" 6
 assert_exit 0 hostdev apply -f "$C" --yes
 printf '%s\n' "$OUT"
 assert_eq "$PLANNED" "$(ls /sys/bus/mdev/devices | sort)" "mdevs on the bus"
@@ -65,29 +59,19 @@ step "the equal-size rule in the kernel: the free VF takes no other size either"
 assert_write_fails ENOSPC "$MDEV_BUS/0000:04:11.4/mdev_supported_types/nvidia-557/create" "$(uuid 9)"
 
 step "a second apply writes nothing; plan --detailed-exitcode is 0; env"
-cp "$AUDIT" /tmp/audit.before
-assert_exit 0 hostdev apply -f "$C" --yes
-assert_contains "$OUT" "host already matches $C"
-cmp "$AUDIT" /tmp/audit.before || fail "audit log changed on a converged host"
-assert_exit 0 hostdev plan -f "$C" --detailed-exitcode
+assert_converged "$C"
 assert_exit 0 hostdev env -f "$C"
 printf '%s\n' "$OUT"
-assert_eq "MDEV_PCI_RESOURCE_NVIDIA_COM_A40_8Q=$(printf '%s\n' "$PLANNED" | tr '\n' ',' | sed 's/,$//')" "$OUT" "env"
+assert_eq "MDEV_PCI_RESOURCE_NVIDIA_COM_A40_8Q=$(comma_list "$PLANNED")" "$OUT" "env"
 
 step "sriov-manage -d is refused while vGPUs exist"
 assert_write_fails EBUSY "$PCI/$PF/sriov_numvfs" 0
 
 step "type change: one apply removes the six 8Q and creates seven 4Q"
-assert_exit 0 hostdev apply -f "$C2" --yes
-printf '%s\n' "$OUT"
-assert_contains "$OUT" "removed 6 mdev(s), created 7 mdev(s)"
-assert_eq 7 "$(mdev_count)" "mdevs"
-for u in $(ls /sys/bus/mdev/devices); do assert_link_name "/sys/bus/mdev/devices/$u/mdev_type" nvidia-557; done
-assert_exit 0 hostdev plan -f "$C2" --detailed-exitcode
+assert_type_change "$C2" 6 7 nvidia-557
 
 step "a process holds one 4Q open: apply back to 8Q leaves it alone, says why, creates nothing"
-HELD=$(ls /sys/bus/mdev/devices | head -1)
-vfio_hold "/sys/bus/mdev/devices/$HELD" "$HELD"
+hold_first_mdev
 assert_exit 0 hostdev plan -f "$C"
 printf '%s\n' "$OUT"
 assert_contains "$OUT" "in equal-size mode a GPU hosts one vGPU size"

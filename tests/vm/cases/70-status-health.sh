@@ -9,23 +9,12 @@ A=0000:00:03.0
 C=/tests/files/status.yaml
 PROM_PCI="{resource=\"intel.com/e1000e\",kind=\"pci\",device=\"$A\"}"
 
-# status_device ID: the JSON object of device ID (PCI address or UUID) in $OUT (`status -o
-# json`), from its address/uuid line to the end of its holders list.
-status_device() {
-    printf '%s\n' "$OUT" | awk -v id="$1" '
-        $0 ~ "\"(address|uuid)\": \"" id "\"" { on = 1 }
-        on { print }
-        on && /"holders": \[\]/ { exit }
-        on && h && /^ *\]/ { exit }
-        on && /"holders": \[$/ { h = 1 }'
-}
-
 step "bind $A to vfio-pci, apply 12 mtty-2"
 assert_exit 0 hostdev bind vfio --yes "$A"
 assert_exit 0 hostdev apply -f "$C" --yes
 assert_eq 12 "$(mdev_count)" "mdevs"
 G=$(iommu_group "$PCI/$A")
-U=$(ls /sys/bus/mdev/devices | sort | head -1)
+U=$(first_mdev)
 P=$(basename "$(dirname "$(readlink -f "/sys/bus/mdev/devices/$U")")")
 note "first mdev $U on parent $P; $A in IOMMU group $G"
 
@@ -41,27 +30,14 @@ assert_match "$OUT" "mtty-2 .* 12 +12 +ok" "mtty-2 present/wanted"
 step "status --format prometheus: nothing pending, the NIC and the mdevs healthy"
 assert_exit 0 hostdev status -f "$C" --format prometheus
 printf '%s\n' "$OUT" | grep -v '^#' | grep -E 'pending|mdevs|e1000e|iommu_ready|problems' | sed 's/^/  prom| /'
-assert_contains "$OUT" "
-hostdev_plan_pending_actions 0
-" "prometheus"
-assert_contains "$OUT" "
-hostdev_device_healthy$PROM_PCI 1
-" "prometheus"
-assert_contains "$OUT" "
-hostdev_device_in_use$PROM_PCI 0
-" "prometheus"
-assert_contains "$OUT" "
-hostdev_device_healthy{resource=\"example.com/mtty\",kind=\"mdev\",device=\"$U\"} 1
-" "prometheus"
-assert_contains "$OUT" "
-hostdev_mdevs{parent=\"$P\",type=\"mtty-2\"} 12
-" "prometheus"
-assert_contains "$OUT" "
-hostdev_mdevs_wanted{parent=\"$P\",type=\"mtty-2\"} 12
-" "prometheus"
-assert_contains "$OUT" "
-hostdev_iommu_ready 1
-" "prometheus"
+assert_lines "$OUT" prometheus \
+    "hostdev_plan_pending_actions 0" \
+    "hostdev_device_healthy$PROM_PCI 1" \
+    "hostdev_device_in_use$PROM_PCI 0" \
+    "hostdev_device_healthy{resource=\"example.com/mtty\",kind=\"mdev\",device=\"$U\"} 1" \
+    "hostdev_mdevs{parent=\"$P\",type=\"mtty-2\"} 12" \
+    "hostdev_mdevs_wanted{parent=\"$P\",type=\"mtty-2\"} 12" \
+    "hostdev_iommu_ready 1"
 assert_eq 0 "$(printf '%s\n' "$OUT" | grep -c '^hostdev_device_healthy{.*} 0$')" "unhealthy devices"
 
 step "status --textfile /tmp/h.prom writes the file atomically, stdout empty"
@@ -70,12 +46,7 @@ assert_eq "" "$OUT" "stdout with --textfile"
 assert_exists /tmp/h.prom
 H=$(cat /tmp/h.prom)
 assert_contains "$H" "# TYPE hostdev_plan_pending_actions gauge"
-assert_contains "$H" "
-hostdev_plan_pending_actions 0
-" "/tmp/h.prom"
-assert_contains "$H" "
-hostdev_device_healthy$PROM_PCI 1
-" "/tmp/h.prom"
+assert_lines "$H" /tmp/h.prom "hostdev_plan_pending_actions 0" "hostdev_device_healthy$PROM_PCI 1"
 assert_match "$H" '^hostdev_status_last_run_timestamp_seconds [0-9]+' "/tmp/h.prom"
 for s in plan_pending_actions mdevs mdevs_wanted device_healthy device_in_use iommu_ready status_last_run_timestamp_seconds; do
     assert_match "$H" "^# HELP hostdev_$s " "/tmp/h.prom"
@@ -87,20 +58,13 @@ assert_eq 644 "$(stat -c %a /tmp/h.prom)" "mode of /tmp/h.prom"
 step "a process holds /dev/vfio/$G open: in use with its pid, not free, still healthy"
 hold_open "/dev/vfio/$G"
 assert_exit 0 hostdev status -f "$C" -o json
-D=$(status_device "$A")
-printf '%s\n' "$D" | sed 's/^/  json| /'
-assert_contains "$D" '"healthy": true' "status -o json, device $A"
-assert_contains "$D" '"in_use": true' "status -o json, device $A"
-assert_contains "$D" "\"pid\": $HOLD_PID," "status -o json, device $A"
-assert_contains "$D" '"command": "vmtool"' "status -o json, device $A"
+assert_status_held "$A" "$HOLD_PID" vmtool
 assert_contains "$(status_device "$U")" '"in_use": false' "status -o json, device $U"
 assert_exit 0 hostdev status -f "$C"
 assert_eq healthy "$(printf '%s\n' "$OUT" | tail -1)" "last line of status"
 assert_match "$OUT" "intel.com/e1000e +pci +$A .* ok +pid $HOLD_PID \\(vmtool\\)" "the NIC's row"
 assert_exit 0 hostdev status -f "$C" --format prometheus
-assert_contains "$OUT" "
-hostdev_device_in_use$PROM_PCI 1
-" "prometheus"
+assert_lines "$OUT" prometheus "hostdev_device_in_use$PROM_PCI 1"
 assert_exit 0 hostdev devices -f "$C" --free --format qemu
 assert_not_contains "$OUT" "host=$A" "devices --free"
 assert_contains "$OUT" "sysfsdev=/sys/bus/mdev/devices/$U" "devices --free"
@@ -123,19 +87,12 @@ assert_contains "$ERR" "hostdev: drift on $P: 11 mtty-2 (Dual port serial) prese
 assert_eq 1 "$(printf '%s\n' "$ERR" | grep -c .)" "problem lines on stderr"
 assert_ne healthy "$(printf '%s\n' "$OUT" | tail -1)" "last line of status"
 assert_exit 1 hostdev status -f "$C" --format prometheus
-assert_contains "$OUT" "
-hostdev_plan_pending_actions 1
-" "prometheus"
-assert_contains "$OUT" "
-hostdev_mdevs{parent=\"$P\",type=\"mtty-2\"} 11
-" "prometheus"
-assert_contains "$OUT" "
-hostdev_mdevs_wanted{parent=\"$P\",type=\"mtty-2\"} 12
-" "prometheus"
+assert_lines "$OUT" prometheus \
+    "hostdev_plan_pending_actions 1" \
+    "hostdev_mdevs{parent=\"$P\",type=\"mtty-2\"} 11" \
+    "hostdev_mdevs_wanted{parent=\"$P\",type=\"mtty-2\"} 12"
 assert_exit 1 hostdev status -f "$C" --textfile /tmp/h.prom
-assert_contains "$(cat /tmp/h.prom)" "
-hostdev_plan_pending_actions 1
-" "/tmp/h.prom after the drift"
+assert_lines "$(cat /tmp/h.prom)" "/tmp/h.prom after the drift" "hostdev_plan_pending_actions 1"
 
 step "apply converges: healthy again"
 assert_exit 0 hostdev apply -f "$C" --yes
@@ -153,9 +110,7 @@ assert_contains "$ERR" "hostdev: intel.com/e1000e: $A (8086:10d3) matches but is
 assert_match "$OUT" "UNBOUND" "status table"
 assert_exit 1 hostdev status -f "$C" --format prometheus
 assert_not_contains "$OUT" "device=\"$A\"" "prometheus (an unbound device is not handed out)"
-assert_contains "$OUT" "
-hostdev_plan_pending_actions 0
-" "prometheus"
+assert_lines "$OUT" prometheus "hostdev_plan_pending_actions 0"
 
 step "bind vfio binds it again: healthy"
 assert_exit 0 hostdev bind vfio --yes "$A"

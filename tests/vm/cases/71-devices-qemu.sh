@@ -8,22 +8,11 @@
 A=0000:00:03.0
 C=/tests/files/status.yaml
 
-# status_device ID: the JSON object of device ID (PCI address or UUID) in $OUT (`status -o
-# json`), from its address/uuid line to the end of its holders list.
-status_device() {
-    printf '%s\n' "$OUT" | awk -v id="$1" '
-        $0 ~ "\"(address|uuid)\": \"" id "\"" { on = 1 }
-        on { print }
-        on && /"holders": \[\]/ { exit }
-        on && h && /^ *\]/ { exit }
-        on && /"holders": \[$/ { h = 1 }'
-}
-
 step "bind $A to vfio-pci, apply 12 mtty-2"
 assert_exit 0 hostdev bind vfio --yes "$A"
 assert_exit 0 hostdev apply -f "$C" --yes
 assert_eq 12 "$(mdev_count)" "mdevs"
-U=$(ls /sys/bus/mdev/devices | sort | head -1)
+U=$(first_mdev)
 GM=$(iommu_group "/sys/bus/mdev/devices/$U"); GN=$(iommu_group "$PCI/$A")
 
 step "devices RES --free -n 1 --format qemu: one mdev, one PCI function"
@@ -38,38 +27,24 @@ step "QEMU started with exactly those arguments realises both devices"
 # unquoted on purpose: each printed line is "-device" and one value without blanks
 # shellcheck disable=SC2086
 qemu_start $MDEV_ARGS $PCI_ARGS
-qemu_monitor "info pci" 'PCI device 8086:10d3'
-qemu_monitor "" # the rest of the answer, up to the prompt
-INFO=$(cat /tmp/qemu.out)
-printf '%s\n' "$INFO" | grep -E 'Bus +[0-9]+, device|PCI device (4348:3253|8086:10d3)' | sed 's/^/  qemu| /'
+qemu_info_pci 'PCI device 8086:10d3'
 assert_match "$INFO" 'PCI device 4348:3253' "info pci: the mtty mdev"
 assert_match "$INFO" 'PCI device 8086:10d3' "info pci: the e1000e"
-FDS=$(fds_of $QEMU_PID)
-printf '%s\n' "$FDS" | grep -E 'vfio|iommu' | sed 's/^/  fd| /'
+qemu_fds
 for p in /dev/vfio/vfio /dev/vfio/$GM /dev/vfio/$GN; do
     assert_contains "$FDS" "$p" "QEMU's open files"
 done
 
 step "while QEMU runs: status shows both in use by QEMU's pid, still exit 0"
 assert_exit 0 hostdev status -f "$C" -o json
-for id in "$A" "$U"; do
-    D=$(status_device "$id")
-    printf '%s\n' "$D" | sed 's/^/  json| /'
-    assert_contains "$D" '"healthy": true' "status -o json, device $id"
-    assert_contains "$D" '"in_use": true' "status -o json, device $id"
-    assert_contains "$D" "\"pid\": $QEMU_PID," "status -o json, device $id"
-    assert_contains "$D" '"command": "qemu-system-x86' "status -o json, device $id"
-done
+for id in "$A" "$U"; do assert_status_held "$id" "$QEMU_PID" qemu-system-x86; done
 assert_exit 0 hostdev status -f "$C"
 assert_eq healthy "$(printf '%s\n' "$OUT" | tail -1)" "last line of status"
 printf '%s\n' "$OUT" | grep -F -e "$A" -e "$U" | sed 's/^/  | /'
 assert_exit 0 hostdev status -f "$C" --format prometheus
-assert_contains "$OUT" "
-hostdev_device_in_use{resource=\"intel.com/e1000e\",kind=\"pci\",device=\"$A\"} 1
-" "prometheus"
-assert_contains "$OUT" "
-hostdev_device_in_use{resource=\"example.com/mtty\",kind=\"mdev\",device=\"$U\"} 1
-" "prometheus"
+assert_lines "$OUT" prometheus \
+    "hostdev_device_in_use{resource=\"intel.com/e1000e\",kind=\"pci\",device=\"$A\"} 1" \
+    "hostdev_device_in_use{resource=\"example.com/mtty\",kind=\"mdev\",device=\"$U\"} 1"
 
 step "while QEMU runs: devices --free leaves both out"
 assert_exit 0 hostdev devices -f "$C" --free --format qemu

@@ -152,11 +152,14 @@ struct nvsim_parent {
 	u32 orig_class;
 };
 
+/* vgpu_params of a vGPU (mdev) or of a vendor-VFIO VF */
+#define NVSIM_PARAMS_LEN 256
+
 /* an mdev instance (a vGPU) */
 struct nvsim_vgpu {
 	struct vfio_device vdev;
 	struct nvsim_mtype *mt;
-	char params[256];
+	char params[NVSIM_PARAMS_LEN];
 };
 
 /* mode vfio: a VF registered as a vfio-pci-core device (must start with core) */
@@ -165,7 +168,7 @@ struct nvsim_vfio_vf {
 	struct nvsim_gpu *gpu;
 	unsigned int cur;	/* current_vgpu_type, 0: none */
 	bool open;
-	char params[256];
+	char params[NVSIM_PARAMS_LEN];
 	u16 orig_device;
 	u32 orig_class;
 };
@@ -210,6 +213,53 @@ static void become_nvidia(struct pci_dev *pdev)
 	pdev->subsystem_vendor = PCI_VENDOR_ID_NVIDIA;
 	pdev->class = 0x030200;	/* 3D controller */
 }
+
+/* a VF gets back the device ID and class it had before become_nvidia() */
+static void vf_restore_ids(struct pci_dev *pdev, u16 orig_device, u32 orig_class)
+{
+	pdev->device = orig_device;
+	pdev->class = orig_class;
+}
+
+/* the PF gets back its IDs and is disabled (probe failure, remove) */
+static void gpu_restore_pf(struct nvsim_gpu *gpu)
+{
+	struct pci_dev *pdev = gpu->pdev;
+
+	pdev->vendor = gpu->orig_vendor;
+	pdev->device = gpu->orig_device;
+	pdev->subsystem_vendor = gpu->orig_subvendor;
+	pdev->class = gpu->orig_class;
+	pci_disable_device(pdev);
+}
+
+/* a vGPU of parent p is gone (or was never made) */
+static void parent_give_back(struct nvsim_parent *p)
+{
+	mutex_lock(&p->gpu->lock);
+	p->vgpus--;
+	gpu_give_back(p->gpu);
+	mutex_unlock(&p->gpu->lock);
+}
+
+/* mode vfio: the VF behind a device's drvdata (a vfio-pci-core device), or NULL */
+static struct nvsim_vfio_vf *vfio_vf_of(struct device *dev)
+{
+	struct vfio_pci_core_device *core = dev_get_drvdata(dev);
+
+	return core ? container_of(core, struct nvsim_vfio_vf, core) : NULL;
+}
+
+/* the iommufd callbacks of a vfio_device_ops (kind: emulated or physical), 6.2 and later */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define NVSIM_IOMMUFD_OPS(kind)						\
+	.bind_iommufd = vfio_iommufd_##kind##_bind,			\
+	.unbind_iommufd = vfio_iommufd_##kind##_unbind,			\
+	.attach_ioas = vfio_iommufd_##kind##_attach_ioas,		\
+	.detach_ioas = vfio_iommufd_##kind##_detach_ioas,
+#else
+#define NVSIM_IOMMUFD_OPS(kind)
+#endif
 
 /* ---------------------------------------------------------------- mdev instances */
 static int nvsim_vgpu_open(struct vfio_device *vdev)
@@ -261,12 +311,7 @@ static const struct vfio_device_ops nvsim_vgpu_ops = {
 	.open_device = nvsim_vgpu_open,
 	.close_device = nvsim_vgpu_close,
 	.ioctl = nvsim_vgpu_ioctl,
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
-	.bind_iommufd = vfio_iommufd_emulated_bind,
-	.unbind_iommufd = vfio_iommufd_emulated_unbind,
-	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
-	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
-#endif
+	NVSIM_IOMMUFD_OPS(emulated)
 };
 
 static int nvsim_mdev_probe(struct mdev_device *mdev)
@@ -301,10 +346,7 @@ static int nvsim_mdev_probe(struct mdev_device *mdev)
 	dev_set_drvdata(&mdev->dev, vg);
 	return 0;
 undo:
-	mutex_lock(&gpu->lock);
-	p->vgpus--;
-	gpu_give_back(gpu);
-	mutex_unlock(&gpu->lock);
+	parent_give_back(p);
 	return ret;
 }
 
@@ -316,10 +358,7 @@ static void nvsim_mdev_remove(struct mdev_device *mdev)
 	/* blocks while a process holds the device open, as for the real driver */
 	vfio_unregister_group_dev(&vg->vdev);
 	vfio_put_device(&vg->vdev);
-	mutex_lock(&p->gpu->lock);
-	p->vgpus--;
-	gpu_give_back(p->gpu);
-	mutex_unlock(&p->gpu->lock);
+	parent_give_back(p);
 }
 
 static unsigned int nvsim_get_available(struct mdev_type *mtype)
@@ -345,25 +384,41 @@ static ssize_t nvsim_show_description(struct mdev_type *mtype, char *buf)
 			  vt->heads, vt->frl, vt->fb_mb, vt->res, vt->max);
 }
 
-/* nvidia/ of an mdev instance */
+/*
+ * nvidia/vgpu_params of an mdev instance (modes pf, vf) or of a VF (mode vfio: no mdev
+ * driver is registered, so the attribute's device is always a VF); NULL: none yet
+ */
+static char *vgpu_params_of(struct device *dev)
+{
+	struct nvsim_vgpu *vg;
+	struct nvsim_vfio_vf *vf;
+
+	if (sim_mode == M_VFIO) {
+		vf = vfio_vf_of(dev);
+		return vf ? vf->params : NULL;
+	}
+	vg = dev_get_drvdata(dev);
+	return vg ? vg->params : NULL;
+}
+
 static ssize_t vgpu_params_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
-	struct nvsim_vgpu *vg = dev_get_drvdata(dev);
+	const char *params = vgpu_params_of(dev);
 
-	return sysfs_emit(buf, "%s\n", vg ? vg->params : "");
+	return sysfs_emit(buf, "%s\n", params ? params : "");
 }
 
 static ssize_t vgpu_params_store(struct device *dev, struct device_attribute *attr,
 				 const char *buf, size_t count)
 {
-	struct nvsim_vgpu *vg = dev_get_drvdata(dev);
+	char *params = vgpu_params_of(dev);
 
-	if (!vg)
+	if (!params)
 		return -ENODEV;
-	if (count >= sizeof(vg->params))
+	if (count >= NVSIM_PARAMS_LEN)
 		return -EINVAL;
-	strscpy(vg->params, buf, sizeof(vg->params));
-	strim(vg->params);
+	strscpy(params, buf, NVSIM_PARAMS_LEN);
+	strim(params);
 	return count;
 }
 
@@ -399,6 +454,13 @@ static struct mdev_driver nvsim_mdev_driver = {
 	.show_description = nvsim_show_description,
 };
 
+static void parent_free(struct nvsim_parent *p)
+{
+	kfree(p->ptrs);
+	kfree(p->mtypes);
+	kfree(p);
+}
+
 static struct nvsim_parent *parent_register(struct nvsim_gpu *gpu, struct pci_dev *pdev)
 {
 	struct nvsim_parent *p;
@@ -432,26 +494,27 @@ static struct nvsim_parent *parent_register(struct nvsim_gpu *gpu, struct pci_de
 		goto err;
 	return p;
 err:
-	kfree(p->ptrs);
-	kfree(p->mtypes);
-	kfree(p);
+	parent_free(p);
 	return ERR_PTR(ret);
 }
 
 static void parent_unregister(struct nvsim_parent *p)
 {
 	mdev_unregister_parent(&p->parent);
-	kfree(p->ptrs);
-	kfree(p->mtypes);
-	kfree(p);
+	parent_free(p);
 }
 
 /* ---------------------------------------------------------------- mode vfio: VFs */
-static struct nvsim_vfio_vf *vfio_vf_of(struct device *dev)
+/* a VM opens or closes the VF: current_vgpu_type cannot be freed while it is open */
+static void vfio_vf_set_open(struct nvsim_vfio_vf *vf, bool open)
 {
-	struct vfio_pci_core_device *core = dev_get_drvdata(dev);
-
-	return core ? container_of(core, struct nvsim_vfio_vf, core) : NULL;
+	mutex_lock(&vf->gpu->lock);
+	vf->open = open;
+	mutex_unlock(&vf->gpu->lock);
+	if (open)
+		atomic_inc(&vf->gpu->open);
+	else
+		atomic_dec(&vf->gpu->open);
 }
 
 static int nvsim_vfio_open(struct vfio_device *vdev)
@@ -463,10 +526,7 @@ static int nvsim_vfio_open(struct vfio_device *vdev)
 	if (ret)
 		return ret;
 	vfio_pci_core_finish_enable(&vf->core);
-	mutex_lock(&vf->gpu->lock);
-	vf->open = true;
-	mutex_unlock(&vf->gpu->lock);
-	atomic_inc(&vf->gpu->open);
+	vfio_vf_set_open(vf, true);
 	return 0;
 }
 
@@ -475,10 +535,7 @@ static void nvsim_vfio_close(struct vfio_device *vdev)
 	struct nvsim_vfio_vf *vf = container_of(vdev, struct nvsim_vfio_vf, core.vdev);
 
 	vfio_pci_core_close_device(vdev);
-	mutex_lock(&vf->gpu->lock);
-	vf->open = false;
-	mutex_unlock(&vf->gpu->lock);
-	atomic_dec(&vf->gpu->open);
+	vfio_vf_set_open(vf, false);
 }
 
 static const struct vfio_device_ops nvsim_vfio_ops = {
@@ -494,12 +551,7 @@ static const struct vfio_device_ops nvsim_vfio_ops = {
 	.mmap = vfio_pci_core_mmap,
 	.request = vfio_pci_core_request,
 	.match = vfio_pci_core_match,
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
-	.bind_iommufd = vfio_iommufd_physical_bind,
-	.unbind_iommufd = vfio_iommufd_physical_unbind,
-	.attach_ioas = vfio_iommufd_physical_attach_ioas,
-	.detach_ioas = vfio_iommufd_physical_detach_ioas,
-#endif
+	NVSIM_IOMMUFD_OPS(physical)
 };
 
 static ssize_t creatable_vgpu_types_show(struct device *dev, struct device_attribute *attr,
@@ -565,36 +617,13 @@ static ssize_t current_vgpu_type_store(struct device *dev, struct device_attribu
 	return ret ? ret : count;
 }
 
-static ssize_t vf_vgpu_params_show(struct device *dev, struct device_attribute *attr, char *buf)
-{
-	struct nvsim_vfio_vf *vf = vfio_vf_of(dev);
-
-	return sysfs_emit(buf, "%s\n", vf ? vf->params : "");
-}
-
-static ssize_t vf_vgpu_params_store(struct device *dev, struct device_attribute *attr,
-				    const char *buf, size_t count)
-{
-	struct nvsim_vfio_vf *vf = vfio_vf_of(dev);
-
-	if (!vf)
-		return -ENODEV;
-	if (count >= sizeof(vf->params))
-		return -EINVAL;
-	strscpy(vf->params, buf, sizeof(vf->params));
-	strim(vf->params);
-	return count;
-}
-
 static DEVICE_ATTR_RO(creatable_vgpu_types);
 static DEVICE_ATTR_RW(current_vgpu_type);
-static struct device_attribute dev_attr_vf_vgpu_params =
-	__ATTR(vgpu_params, 0644, vf_vgpu_params_show, vf_vgpu_params_store);
 static struct attribute *nvsim_vf_attrs[] = {
 	&dev_attr_creatable_vgpu_types.attr,
 	&dev_attr_current_vgpu_type.attr,
 	&dev_attr_placement_id.attr,
-	&dev_attr_vf_vgpu_params.attr,
+	&dev_attr_vgpu_params.attr,
 	NULL,
 };
 static const struct attribute_group nvsim_vf_group = {
@@ -627,8 +656,7 @@ static int nvsim_probe_vf(struct pci_dev *pdev)
 		become_nvidia(pdev);
 		p = parent_register(gpu, pdev);
 		if (IS_ERR(p)) {
-			pdev->device = odev;
-			pdev->class = oclass;
+			vf_restore_ids(pdev, odev, oclass);
 			return PTR_ERR(p);
 		}
 		p->orig_device = odev;
@@ -663,8 +691,7 @@ static int nvsim_probe_vf(struct pci_dev *pdev)
 		return 0;
 restore:
 		dev_set_drvdata(&pdev->dev, NULL);
-		pdev->device = odev;
-		pdev->class = oclass;
+		vf_restore_ids(pdev, odev, oclass);
 		return ret;
 	}
 	return -ENODEV;		/* mode pf: the T4 has no VFs in use */
@@ -674,10 +701,11 @@ static void nvsim_remove_vf(struct pci_dev *pdev)
 {
 	if (sim_mode == M_VF) {
 		struct nvsim_parent *p = pci_get_drvdata(pdev);
+		u16 odev = p->orig_device;	/* p is freed by parent_unregister() */
+		u32 oclass = p->orig_class;
 
 		parent_unregister(p);
-		pdev->device = p->orig_device;
-		pdev->class = p->orig_class;
+		vf_restore_ids(pdev, odev, oclass);
 	} else if (sim_mode == M_VFIO) {
 		struct nvsim_vfio_vf *vf = vfio_vf_of(&pdev->dev);
 		u16 odev = vf->orig_device;
@@ -691,8 +719,7 @@ static void nvsim_remove_vf(struct pci_dev *pdev)
 		/* blocks while the VF is open, as vfio does for every driver */
 		vfio_pci_core_unregister_device(&vf->core);
 		vfio_put_device(&vf->core.vdev);
-		pdev->device = odev;
-		pdev->class = oclass;
+		vf_restore_ids(pdev, odev, oclass);
 	}
 }
 
@@ -732,11 +759,7 @@ static int nvsim_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		 sim_device, mode, nr_types);
 	return 0;
 err_restore:
-	pdev->vendor = gpu->orig_vendor;
-	pdev->device = gpu->orig_device;
-	pdev->subsystem_vendor = gpu->orig_subvendor;
-	pdev->class = gpu->orig_class;
-	pci_disable_device(pdev);
+	gpu_restore_pf(gpu);
 err_free:
 	kfree(gpu);
 	return ret;
@@ -755,11 +778,7 @@ static void nvsim_remove(struct pci_dev *pdev)
 		parent_unregister(gpu->mp);
 	if (sim_mode != M_PF)
 		pci_disable_sriov(pdev);
-	pdev->vendor = gpu->orig_vendor;
-	pdev->device = gpu->orig_device;
-	pdev->subsystem_vendor = gpu->orig_subvendor;
-	pdev->class = gpu->orig_class;
-	pci_disable_device(pdev);
+	gpu_restore_pf(gpu);
 	kfree(gpu);
 }
 

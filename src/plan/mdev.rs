@@ -1988,6 +1988,17 @@ mod tests {
             .collect()
     }
 
+    /// The VFs whose vGPU type the plan clears.
+    fn cleared_on(p: &Plan) -> Vec<String> {
+        p.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::ClearVgpuType(v) => Some(v.address.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn created_on(p: &Plan) -> Vec<String> {
         p.actions
             .iter()
@@ -2272,12 +2283,7 @@ mod tests {
         hold(&mut i, "/dev/vfio/200", 9, "qemu");
         let c = cfg("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [NVIDIA L40S-1B]\n");
         let p = plan(&c, &node("n"), &i);
-        let clears: Vec<_> = p
-            .actions
-            .iter()
-            .filter(|a| a.kind() == ActionKind::ClearVgpuType)
-            .map(|a| a.vf().unwrap().address.clone())
-            .collect();
+        let clears = cleared_on(&p);
         assert_eq!(clears, vec!["0000:41:00.4", "0000:41:00.5"]);
         assert_eq!(p.blocked.len(), 1);
         assert!(matches!(&p.blocked[0], Blocked::Vf { address, .. } if address == "0000:61:00.4"));
@@ -2340,12 +2346,7 @@ mod tests {
         l40s(&mut i, "0000:41:00.0", 4, &[(0, 1156)], 100);
         let c = cfg("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [\"1150\"]\n");
         let p = plan(&c, &node("n"), &i);
-        let clears: Vec<_> = p
-            .actions
-            .iter()
-            .filter(|a| a.kind() == ActionKind::ClearVgpuType)
-            .map(|a| a.vf().unwrap().address.clone())
-            .collect();
+        let clears = cleared_on(&p);
         assert_eq!(clears, vec!["0000:41:00.4"]);
         assert!(!p.is_noop());
         // a desired name no VF lists could be that type: kept, as before

@@ -15,6 +15,8 @@ step "cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 step "cargo test (unit and fixture tests)"
 cargo test --locked
+step "fixtures (generated identically by fixtures/mkfixture.py, kernel-shaped)"
+bash tests/fixtures-check.sh
 step "cargo build --release"
 cargo build --release --locked
 step "status/devices: promtool check metrics, virt-xml-validate"

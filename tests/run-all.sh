@@ -19,6 +19,8 @@ step "fixtures (generated identically by fixtures/mkfixture.py, kernel-shaped)"
 bash tests/fixtures-check.sh
 step "cargo build --release"
 cargo build --release --locked
+step "large inputs end with their documented exit codes (bench/large-input.sh)"
+bash bench/large-input.sh --no-build
 step "status/devices: promtool check metrics, virt-xml-validate"
 bash tests/status-tools.sh
 step "systemd units (systemd-analyze verify)"

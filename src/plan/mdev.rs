@@ -1361,53 +1361,52 @@ fn hands_off_card(
     names: &BTreeMap<String, BTreeMap<u32, String>>,
 ) -> CardPlan {
     card.status = Status::Keep;
-    let (existing, types): (u32, BTreeSet<String>) = match &card.unit {
+    match &card.unit {
         Unit::Parent(p) => {
             let here: Vec<&Mdev> = inv.mdevs_of(&p.name).collect();
-            (
-                here.len() as u32,
-                here.iter()
-                    .map(|x| x.type_id.clone().unwrap_or_default())
-                    .collect(),
-            )
+            card.existing = here.len() as u32;
+            if let Some(t) = single(here.iter().map(|x| x.type_id.as_deref())) {
+                card.type_name = type_of(p, t).and_then(|t| t.name.clone());
+                card.type_id = Some(t.to_string());
+            }
         }
         Unit::VfGpu(vfs) => {
-            let here: Vec<&Mdev> = inv
-                .mdevs
-                .iter()
-                .filter(|x| vfs.iter().any(|v| v.name == x.parent))
-                .collect();
-            (
-                here.len() as u32,
-                here.iter()
-                    .map(|x| x.type_id.clone().unwrap_or_default())
-                    .collect(),
-            )
+            let here: Vec<&Mdev> = vfs.iter().flat_map(|v| inv.mdevs_of(&v.name)).collect();
+            card.existing = here.len() as u32;
+            if let Some(t) = single(here.iter().map(|x| x.type_id.as_deref())) {
+                card.type_name = vfs
+                    .iter()
+                    .find_map(|v| type_of(v, t))
+                    .and_then(|t| t.name.clone());
+                card.type_id = Some(t.to_string());
+            }
         }
         Unit::Vendor(vfs) => {
             let here: Vec<u32> = vfs.iter().map(|v| v.current).filter(|c| *c != 0).collect();
-            (here.len() as u32, here.iter().map(u32::to_string).collect())
-        }
-    };
-    card.existing = existing;
-    if let [only] = types.iter().collect::<Vec<_>>()[..] {
-        if !only.is_empty() {
-            card.type_id = Some(only.clone());
-            card.type_name = match &card.unit {
-                Unit::Parent(p) => type_of(p, only).and_then(|t| t.name.clone()),
-                Unit::VfGpu(vfs) => vfs
-                    .iter()
-                    .find_map(|v| type_of(v, only))
-                    .and_then(|t| t.name.clone()),
-                Unit::Vendor(vfs) => vfs
+            card.existing = here.len() as u32;
+            if let Some(t) = single(here.iter().map(|c| Some(*c))) {
+                card.type_name = vfs
                     .first()
                     .and_then(|v| names.get(&v.dev.vendor_device()))
-                    .and_then(|n| n.get(&only.parse().unwrap_or(0)))
-                    .cloned(),
-            };
+                    .and_then(|n| n.get(&t))
+                    .cloned();
+                card.type_id = Some(t.to_string());
+            }
         }
     }
     card_row(&card)
+}
+
+/// The one type every instance has; `None` when there are none, several types, or an
+/// instance of unknown type.
+fn single<T: PartialEq>(mut types: impl Iterator<Item = Option<T>>) -> Option<T> {
+    let first = types.next()??;
+    for t in types {
+        if t.as_ref() != Some(&first) {
+            return None;
+        }
+    }
+    Some(first)
 }
 
 #[cfg(test)]
@@ -1796,6 +1795,28 @@ mod tests {
             summary(&p),
             vec![row("0000:3b:00.0", Some("nvidia-230"), Some(0), "keep")]
         );
+    }
+
+    #[test]
+    fn a_hands_off_card_shows_a_type_only_when_every_instance_has_it() {
+        assert_eq!(single([Some("a"), Some("a")].into_iter()), Some("a"));
+        assert_eq!(single([Some("a"), Some("b")].into_iter()), None);
+        assert_eq!(single([Some("a"), None].into_iter()), None);
+        assert_eq!(single([None, Some("a")].into_iter()), None);
+        assert_eq!(single(std::iter::empty::<Option<u32>>()), None);
+        let mut i = inv(vec![card("0000:3b:00.0", T4)]);
+        with_mdevs(&mut i, "0000:3b:00.0", "nvidia-230", 1, 100);
+        // a second type on the same card (a heterogeneous host, or one changed by hand)
+        let mut other = i.mdevs[0].clone();
+        other.uuid = "000000c8-0000-4000-8000-0000000000c8".into();
+        other.type_id = Some("nvidia-222".into());
+        i.mdevs.push(other);
+        let p = plan(&cfg("permittedHostDevices: {}\n"), &node("n"), &i);
+        assert_eq!(
+            summary(&p),
+            vec![row("0000:3b:00.0", None, Some(0), "keep")]
+        );
+        assert_eq!(p.cards[0].existing, 2);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The documentation's examples are real: every `$ hostdev ...` command in a `console`
 //! block of README.md and docs/*.md is run from the repository's top directory against the
 //! bundled fixtures, and the lines shown under it must appear in its output, in order
-//! (lines reading `...`/`…` mark elided output). The exit-code table of
+//! (lines reading `...`/`…`, indented or not, mark elided output). The exit-code table of
 //! docs/exit-codes.md is generated from `Code::ALL`.
 
 use std::path::PathBuf;
@@ -45,7 +45,7 @@ fn examples(readme: &str) -> Vec<Example> {
             }
         } else if let Some(e) = current.as_mut() {
             let l = line.trim_end();
-            if !l.is_empty() && l != "..." && l != "…" {
+            if !l.is_empty() && !matches!(l.trim(), "..." | "…") {
                 e.expected.push(l.to_string());
             }
         }

@@ -1,3 +1,4 @@
+//! Unit tests of the root: confinement, bounded reads, file kinds, listings.
 use super::*;
 use std::os::unix::fs::symlink;
 

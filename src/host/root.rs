@@ -866,65 +866,36 @@ fn entries_fd(fd: OwnedFd, path: &Path, shown: &str) -> io::Result<Vec<(String, 
 }
 
 /// The entries of a directory read with `getdents64` from its descriptor's current offset
-/// (no `fdopendir`: no stat or flag calls, no allocation per entry but its name).
-fn read_entries(
-    fd: BorrowedFd<'_>,
-    path: &Path,
-    shown: &str,
-) -> io::Result<Vec<(String, EntryKind)>> {
-    // the kernel fills it with `linux_dirent64` records, read here byte by byte
-    let mut buf = vec![0u8; 16 * 1024];
+/// (rustix's `RawDir`: no `fdopendir`, so no stat or flag calls, and no allocation per
+/// entry but its name).
+fn read_entries(fd: BorrowedFd<'_>, path: &Path, shown: &str) -> io::Result<Vec<(String, EntryKind)>> {
+    use rustix::fs::{FileType, RawDir};
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let mut dir = RawDir::new(fd, buf.spare_capacity_mut());
     let mut names = Vec::new();
-    loop {
-        // SAFETY: the buffer is valid for writes of its whole length in bytes, and the
-        // descriptor is open for the duration of the call (borrowed).
-        let n = unsafe {
-            nix::libc::syscall(
-                nix::libc::SYS_getdents64,
-                fd.as_raw_fd(),
-                buf.as_mut_ptr(),
-                buf.len(),
-            )
+    while let Some(entry) = dir.next() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(annotate(e.into(), path)),
         };
-        if n < 0 {
-            let e = Errno::last();
-            if e == Errno::EINTR {
-                continue;
-            }
-            return Err(errno_at(e, path));
+        let raw = entry.file_name().to_bytes();
+        if raw.first() == Some(&b'.') {
+            continue;
         }
-        if n == 0 {
-            break;
-        }
-        let data = buf.get(..n as usize).unwrap_or(&buf);
-        let mut off = 0;
-        // linux_dirent64: d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name NUL-ended
-        while off + 19 <= data.len() {
-            let reclen = u16::from_ne_bytes([data[off + 16], data[off + 17]]) as usize;
-            if reclen < 19 || off + reclen > data.len() {
-                break;
-            }
-            let rec = &data[off..off + reclen];
-            off += reclen;
-            let name = &rec[19..];
-            let raw = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-            if raw.is_empty() || raw[0] == b'.' {
-                continue;
-            }
-            let kind = match rec[18] {
-                nix::libc::DT_DIR => EntryKind::Dir,
-                nix::libc::DT_LNK => EntryKind::Symlink,
-                nix::libc::DT_REG => EntryKind::File,
-                nix::libc::DT_UNKNOWN => EntryKind::Unknown,
-                _ => EntryKind::Other,
-            };
-            match std::str::from_utf8(raw) {
-                Ok(s) => names.push((s.to_string(), kind)),
-                Err(_) => log::warn!(
-                    "skipping an entry of {shown} whose name is not UTF-8: {:?}",
-                    OsStr::from_bytes(raw)
-                ),
-            }
+        let kind = match entry.file_type() {
+            FileType::Directory => EntryKind::Dir,
+            FileType::Symlink => EntryKind::Symlink,
+            FileType::RegularFile => EntryKind::File,
+            FileType::Unknown => EntryKind::Unknown,
+            _ => EntryKind::Other,
+        };
+        match std::str::from_utf8(raw) {
+            Ok(s) => names.push((s.to_string(), kind)),
+            Err(_) => log::warn!(
+                "skipping an entry of {shown} whose name is not UTF-8: {:?}",
+                OsStr::from_bytes(raw)
+            ),
         }
     }
     names.sort_by(|a, b| a.0.cmp(&b.0));

@@ -868,7 +868,11 @@ fn entries_fd(fd: OwnedFd, path: &Path, shown: &str) -> io::Result<Vec<(String, 
 /// The entries of a directory read with `getdents64` from its descriptor's current offset
 /// (rustix's `RawDir`: no `fdopendir`, so no stat or flag calls, and no allocation per
 /// entry but its name).
-fn read_entries(fd: BorrowedFd<'_>, path: &Path, shown: &str) -> io::Result<Vec<(String, EntryKind)>> {
+fn read_entries(
+    fd: BorrowedFd<'_>,
+    path: &Path,
+    shown: &str,
+) -> io::Result<Vec<(String, EntryKind)>> {
     use rustix::fs::{FileType, RawDir};
     let mut buf = Vec::with_capacity(16 * 1024);
     let mut dir = RawDir::new(fd, buf.spare_capacity_mut());

@@ -253,21 +253,6 @@ impl<'a> Executor<'a> {
         self.settle_records(actions);
     }
 
-    /// Who holds a vendor-VFIO VF open right now.
-    fn vf_holders(&self, vf: &str) -> Result<Vec<inventory::Holder>> {
-        live::pci_holders(&self.fs(), vf)
-    }
-
-    /// The VF's `current_vgpu_type` now (`None`: unreadable, e.g. the VF is gone).
-    fn current_type(&self, vf: &str) -> Option<u32> {
-        live::current_vgpu_type(&self.fs(), vf)
-    }
-
-    /// The types the VF lists as creatable now (none when unreadable).
-    fn creatable(&self, vf: &str) -> Vec<(u32, String)> {
-        live::creatable_vgpu_types(&self.fs(), vf)
-    }
-
     /// Destroy the vGPU of vendor-VFIO VFs (`current_vgpu_type` ← `0`), never one a
     /// process holds open (re-checked right before each write).
     pub fn clear_vgpu(&mut self, actions: &[Action]) -> Result<()> {
@@ -279,12 +264,12 @@ impl<'a> Executor<'a> {
             let Action::ClearVgpuType(v) = a else {
                 continue;
             };
-            if matches!(self.current_type(&v.address), None | Some(0)) {
+            if matches!(live::current_vgpu_type(&fs, &v.address), None | Some(0)) {
                 self.outcome.gone.push(a.clone());
                 self.forget(a);
                 continue;
             }
-            let holders = self.vf_holders(&v.address)?;
+            let holders = live::pci_holders(&fs, &v.address)?;
             if !holders.is_empty() {
                 self.outcome
                     .in_use
@@ -326,7 +311,7 @@ impl<'a> Executor<'a> {
                 self.outcome.not_done(a, reason);
                 continue;
             }
-            match self.current_type(&v.address) {
+            match live::current_vgpu_type(&fs, &v.address) {
                 Some(0) => {}
                 Some(t) => {
                     let reason = format!("{} already carries vGPU type {t}", v.address);
@@ -342,8 +327,7 @@ impl<'a> Executor<'a> {
                     continue;
                 }
             }
-            if !self
-                .creatable(&v.address)
+            if !live::creatable_vgpu_types(&fs, &v.address)
                 .iter()
                 .any(|(i, _)| *i == v.type_id)
             {

@@ -221,10 +221,6 @@ fn dev_dir(fs: &Root, addr: &str) -> PathBuf {
     fs.pci_device(addr)
 }
 
-fn current_driver(fs: &Root, addr: &str) -> Option<String> {
-    live::pci_driver(fs, addr)
-}
-
 /// Bind one device: driver_override ← vfio-pci, unbind from its driver, drivers_probe ←
 /// address, then verify the `driver` link. On a failed verification the override is
 /// cleared and the device re-probed, so it returns to its own driver.
@@ -251,7 +247,7 @@ pub fn bind_one(journal: &mut Journal, fs: &Root, dev: &PciDevice) -> Result<(),
     if journal.dry_run {
         return Ok(());
     }
-    let now = current_driver(fs, a);
+    let now = live::pci_driver(fs, a);
     if probed.is_ok() && now.as_deref() == Some(VFIO_PCI) {
         return Ok(());
     }
@@ -273,13 +269,13 @@ pub fn bind_one(journal: &mut Journal, fs: &Root, dev: &PciDevice) -> Result<(),
     let back = journal
         .write(&dir.join("driver_override"), "\n", "vfio.override-clear")
         .and_then(|_| {
-            if current_driver(fs, a).is_some() {
+            if live::pci_driver(fs, a).is_some() {
                 Ok(())
             } else {
                 journal.write(&probe, a, "vfio.probe")
             }
         });
-    let after = current_driver(fs, a);
+    let after = live::pci_driver(fs, a);
     let state = match (back, &after) {
         (Ok(()), d) if d == &dev.driver => {
             format!("{a} is back on {}", d.as_deref().unwrap_or("no driver"))
@@ -307,7 +303,7 @@ pub fn restore_one(journal: &mut Journal, fs: &Root, rec: &VfioRecord) -> Result
     journal
         .write(&dir.join("driver_override"), &ov, "vfio.override-restore")
         .map_err(|e| e.to_string())?;
-    if current_driver(fs, a).as_deref() == Some(VFIO_PCI) {
+    if live::pci_driver(fs, a).as_deref() == Some(VFIO_PCI) {
         journal
             .write(&dir.join("driver/unbind"), a, "vfio.unbind")
             .map_err(|e| e.to_string())?;
@@ -318,7 +314,7 @@ pub fn restore_one(journal: &mut Journal, fs: &Root, rec: &VfioRecord) -> Result
     if journal.dry_run {
         return Ok(());
     }
-    let now = current_driver(fs, a);
+    let now = live::pci_driver(fs, a);
     if now == rec.original_driver {
         Ok(())
     } else {
@@ -593,7 +589,7 @@ mod tests {
         let dev = inv.pci_device("0000:19:00.0").unwrap();
         bind_one(&mut j, &fs, dev).unwrap();
         assert_eq!(
-            current_driver(&fs, "0000:19:00.0").as_deref(),
+            live::pci_driver(&fs, "0000:19:00.0").as_deref(),
             Some("vfio-pci")
         );
         let w: Vec<(String, String)> = j
@@ -623,7 +619,7 @@ mod tests {
         assert_eq!(res[0].outcome, DeviceOutcome::Restored, "{res:?}");
         assert!(state.vfio.is_empty());
         assert_eq!(
-            current_driver(&fs, "0000:19:00.0").as_deref(),
+            live::pci_driver(&fs, "0000:19:00.0").as_deref(),
             Some("e1000e")
         );
         let ov =
@@ -669,7 +665,7 @@ mod tests {
             "drivers_probe of 0000:19:00.0 succeeded but bound no driver; 0000:19:00.0 is back on e1000e"
         );
         assert_eq!(
-            current_driver(&fs, "0000:19:00.0").as_deref(),
+            live::pci_driver(&fs, "0000:19:00.0").as_deref(),
             Some("e1000e")
         );
     }

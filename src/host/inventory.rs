@@ -217,7 +217,7 @@ impl Mdev {
 /// Every kernel since 6.1 lists `vfio-dev/vfioN`, but without `CONFIG_VFIO_DEVICE_CDEV`
 /// (Debian's 6.1 and 6.12) the entry has no device number and no `/dev/vfio/devices/vfioN`
 /// ever exists: expecting that node would make every device look broken.
-fn vfio_cdevs(dir: &AttrDir) -> std::io::Result<Vec<String>> {
+pub(crate) fn vfio_cdevs(dir: &AttrDir) -> std::io::Result<Vec<String>> {
     let mut out = Vec::new();
     for n in dir.list("vfio-dev")? {
         if dir.read_opt(&format!("vfio-dev/{n}/dev"))?.is_some() {

@@ -12,10 +12,16 @@ use crate::host::inventory::{self, device_paths, Holder};
 use crate::host::root::Root;
 
 /// The processes holding the device whose sysfs directory is `dir` (an mdev or a PCI
-/// function) open now: its IOMMU group's `/dev/vfio/N` and its vfio cdevs.
+/// function) open now: its IOMMU group's `/dev/vfio/N` and its vfio cdevs, found as the
+/// inventory finds them. A device that is gone or unreadable has no nodes, so no holders.
 fn holders_of_dir(fs: &Root, dir: &Path) -> Result<Vec<Holder>> {
-    let group = fs.link_name(&dir.join("iommu_group")).unwrap_or(None);
-    let cdevs = fs.list(&dir.join("vfio-dev")).unwrap_or_default();
+    let (group, cdevs) = match fs.dir(dir) {
+        Ok(attrs) => (
+            attrs.link_name("iommu_group").unwrap_or(None),
+            inventory::vfio_cdevs(&attrs).unwrap_or_default(),
+        ),
+        Err(_) => (None, Vec::new()),
+    };
     inventory::holders_now(fs, &device_paths(group.as_deref(), &cdevs))
 }
 

@@ -638,7 +638,7 @@ impl Root {
             Err(e) if is_not_found(&e) => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        entries_fd(fd, path, &self.display(path))
+        read_entries(fd.as_fd(), path, &self.display(path))
     }
 
     /// The names of a directory's entries that may be directories; any other entry (a
@@ -834,7 +834,7 @@ fn on_sysfs(f: &File) -> bool {
 /// The entries of an open directory, sorted, dot-files skipped, non-UTF-8 names skipped
 /// with a warning naming the directory.
 fn list_fd(fd: OwnedFd, path: &Path, shown: &str) -> io::Result<Vec<String>> {
-    Ok(entries_fd(fd, path, shown)?
+    Ok(read_entries(fd.as_fd(), path, shown)?
         .into_iter()
         .map(|(n, _)| n)
         .collect())
@@ -859,10 +859,6 @@ impl EntryKind {
             EntryKind::Dir | EntryKind::Symlink | EntryKind::Unknown
         )
     }
-}
-
-fn entries_fd(fd: OwnedFd, path: &Path, shown: &str) -> io::Result<Vec<(String, EntryKind)>> {
-    read_entries(fd.as_fd(), path, shown)
 }
 
 /// The entries of a directory read with `getdents64` from its descriptor's current offset

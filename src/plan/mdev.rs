@@ -835,12 +835,7 @@ impl Emit<'_> {
         let chosen = chosen_vfs(card, vfs, self.inv, self.removed);
         for vf in vfs {
             let (here, gone) = mdevs_on(self.inv, &vf.name, self.removed);
-            let types: BTreeSet<Option<&String>> =
-                here.iter().map(|x| x.type_id.as_ref()).collect();
-            let single = match types.iter().copied().collect::<Vec<_>>()[..] {
-                [Some(t)] => Some(t.clone()),
-                _ => None,
-            };
+            let kept = single(here.iter().map(|x| x.type_id.clone()));
             let blocked = self
                 .blocked
                 .iter()
@@ -849,7 +844,7 @@ impl Emit<'_> {
             let (status, type_id, create) = if blocked {
                 (Status::Blocked, None, Some(0))
             } else if !here.is_empty() {
-                (Status::Keep, single, Some(0))
+                (Status::Keep, kept, Some(0))
             } else if take {
                 (Status::Create, card.type_id.clone(), Some(1))
             } else if card.status == Status::Unsupported {
@@ -968,8 +963,6 @@ fn parent_card(
     let (remaining, remove) = mdevs_on(inv, &parent.name, removed);
     card.remove = remove;
     card.freed = remove > 0 && remaining.is_empty();
-    let remaining_types: BTreeSet<Option<&String>> =
-        remaining.iter().map(|x| x.type_id.as_ref()).collect();
     if blocked
         .iter()
         .any(|b| b.parent() == Some(parent.name.as_str()))
@@ -977,7 +970,7 @@ fn parent_card(
         card.status = Status::Blocked;
     } else if !remaining.is_empty() {
         card.status = Status::Keep;
-        if let [Some(only)] = remaining_types.iter().copied().collect::<Vec<_>>()[..] {
+        if let Some(only) = single(remaining.iter().map(|x| x.type_id.as_ref())) {
             card.type_id = Some(only.clone());
             card.existing = remaining.len() as u32;
             let t = type_of(parent, only);
@@ -1045,8 +1038,6 @@ fn vf_gpu_card(
             .filter(|vf| type_of(vf, id).is_some_and(|t| t.available_instances > 0))
             .count() as u32
     };
-    let remaining_types: BTreeSet<Option<&String>> =
-        remaining.iter().map(|x| x.type_id.as_ref()).collect();
     if vfs
         .iter()
         .any(|vf| blocked.iter().any(|b| b.parent() == Some(vf.name.as_str())))
@@ -1055,8 +1046,8 @@ fn vf_gpu_card(
         card.note = Some(MIXED_SIZES_NOTE.into());
     } else if !remaining.is_empty() {
         card.status = Status::Keep;
-        match remaining_types.iter().copied().collect::<Vec<_>>()[..] {
-            [Some(only)] => {
+        match single(remaining.iter().map(|x| x.type_id.as_ref())) {
+            Some(only) => {
                 card.type_id = Some(only.clone());
                 card.existing = remaining.len() as u32;
                 let t = types.get(only.as_str()).copied();
@@ -1330,16 +1321,8 @@ fn creatable(t: &MdevType, freed: bool) -> Option<u32> {
 
 /// The row of a parent when mdev handling is off: nothing changes.
 fn hands_off(parent: &Parent, inv: &Inventory) -> ParentPlan {
-    let here: Vec<_> = inv
-        .mdevs
-        .iter()
-        .filter(|x| x.parent == parent.name)
-        .collect();
-    let types: BTreeSet<Option<&String>> = here.iter().map(|x| x.type_id.as_ref()).collect();
-    let type_id = match types.iter().copied().collect::<Vec<_>>()[..] {
-        [Some(t)] => Some(t.clone()),
-        _ => None,
-    };
+    let here: Vec<&Mdev> = inv.mdevs_of(&parent.name).collect();
+    let type_id = single(here.iter().map(|x| x.type_id.clone()));
     ParentPlan {
         type_name: type_id
             .as_ref()
@@ -1398,7 +1381,7 @@ fn hands_off_card(
 }
 
 /// The one type every instance has; `None` when there are none, several types, or an
-/// instance of unknown type.
+/// instance of unknown type. Every card and parent row asks this of what stays on it.
 fn single<T: PartialEq>(mut types: impl Iterator<Item = Option<T>>) -> Option<T> {
     let first = types.next()??;
     for t in types {

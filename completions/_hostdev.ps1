@@ -74,7 +74,7 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
-            [CompletionResult]::new('--detailed-exitcode', '--detailed-exitcode', [CompletionResultType]::ParameterName, 'Exit 0 when the host already matches the configuration, 2 when changes are pending')
+            [CompletionResult]::new('--detailed-exitcode', '--detailed-exitcode', [CompletionResultType]::ParameterName, 'Exit 0 when the host already matches the configuration, 2 when changes are pending, 3 when nothing can be done until a GPU is ready for vGPUs')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-vv logs every sysfs path read or written)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-vv logs every sysfs path read or written)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')

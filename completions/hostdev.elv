@@ -69,7 +69,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
             cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
-            cand --detailed-exitcode 'Exit 0 when the host already matches the configuration, 2 when changes are pending'
+            cand --detailed-exitcode 'Exit 0 when the host already matches the configuration, 2 when changes are pending, 3 when nothing can be done until a GPU is ready for vGPUs'
             cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
             cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
             cand -q 'Only errors on stderr'

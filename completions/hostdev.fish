@@ -64,7 +64,7 @@ yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
-complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when the host already matches the configuration, 2 when changes are pending'
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when the host already matches the configuration, 2 when changes are pending, 3 when nothing can be done until a GPU is ready for vGPUs'
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s q -l quiet -d 'Only errors on stderr'
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s h -l help -d 'Print help'

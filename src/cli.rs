@@ -281,7 +281,8 @@ pub struct ListTypesArgs {}
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Exit 0 when the host already matches the configuration, 2 when changes are pending
+    /// Exit 0 when the host already matches the configuration, 2 when changes are pending,
+    /// 3 when nothing can be done until a GPU is ready for vGPUs
     #[arg(long)]
     pub detailed_exitcode: bool,
 }

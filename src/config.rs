@@ -35,6 +35,8 @@ pub struct Config {
     pub source: Option<String>,
     pub mdev: Option<MdevConfig>,
     pub permitted: PermittedHostDevices,
+    /// hostdev's own extensions (the top-level `hostdev:` section; KubeVirt has none).
+    pub hostdev: HostdevExtensions,
     /// Non-fatal findings (deprecated spellings), printed on stderr by the caller.
     pub warnings: Vec<String>,
 }
@@ -51,6 +53,24 @@ pub struct MdevConfig {
 pub struct NodeTypes {
     pub node_selector: BTreeMap<String, String>,
     pub types: Vec<String>,
+}
+
+/// The top-level `hostdev:` section: what KubeVirt's CR cannot say
+/// (docs/kubevirt-differences.md).
+#[derive(Debug, Clone, Default)]
+pub struct HostdevExtensions {
+    /// `passthroughAddresses`: devices for passthrough on every node (unless a matching
+    /// node entry names its own).
+    pub passthrough: Vec<String>,
+    /// `nodePassthroughAddresses`: per node, by label selector.
+    pub node_passthrough: Vec<NodeAddresses>,
+}
+
+/// One `nodePassthroughAddresses` entry.
+#[derive(Debug, Clone, Default)]
+pub struct NodeAddresses {
+    pub node_selector: BTreeMap<String, String>,
+    pub addresses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -230,6 +250,23 @@ impl<'de> Deserialize<'de> for Label {
     }
 }
 
+/// A PCI address in the configuration (`0000:3b:00.0`, or `3b:00.0`), stored canonical.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PciAddress(pub String);
+
+impl<'de> Deserialize<'de> for PciAddress {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match crate::cli::pci_address(&s) {
+            Ok(a) if !s.chars().any(char::is_control) => Ok(PciAddress(a)),
+            Err(Some(why)) => Err(de::Error::custom(why)),
+            _ => Err(de::Error::custom(format!(
+                "{s:?} is not a PCI address: expected domain:bus:device.function, e.g. \"0000:3b:00.0\""
+            ))),
+        }
+    }
+}
+
 /// KubeVirt's normalization of type names and selectors: every space becomes `_`,
 /// then surrounding whitespace is trimmed (`"GRID T4-1B\n"` → `"GRID_T4-1B"`).
 pub fn normalize(s: &str) -> String {
@@ -271,6 +308,22 @@ struct RawNodeTypes {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawHostdev {
+    #[serde(default)]
+    passthrough_addresses: Vec<PciAddress>,
+    #[serde(default)]
+    node_passthrough_addresses: Vec<RawNodeAddresses>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawNodeAddresses {
+    node_selector: Option<BTreeMap<Label, Label>>,
+    addresses: Vec<PciAddress>,
+}
+
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawConfiguration {
     mediated_devices_configuration: Option<RawMdevConfig>,
@@ -292,6 +345,8 @@ struct RawTop {
     configuration: Option<RawConfiguration>,
     mediated_devices_configuration: Option<RawMdevConfig>,
     permitted_host_devices: Option<PermittedHostDevices>,
+    /// hostdev's extensions, beside any of the four shapes.
+    hostdev: Option<RawHostdev>,
     #[serde(flatten)]
     other: BTreeMap<String, yaml_serde::Value>,
 }
@@ -305,6 +360,7 @@ const TOP_FIELDS: &[&str] = &[
     "configuration",
     "mediatedDevicesConfiguration",
     "permittedHostDevices",
+    "hostdev",
 ];
 
 // ---- loading -------------------------------------------------------------------
@@ -382,7 +438,8 @@ fn not_utf8(source: &Source, bytes: &[u8], e: std::str::Utf8Error) -> anyhow::Er
 
 /// Parse and validate configuration text; `source` names it in messages.
 pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
-    let raw = parse_raw(text, source)?;
+    let mut raw = parse_raw(text, source)?;
+    let hostdev = raw.hostdev.take().map(extensions).unwrap_or_default();
     let (prefix, conf) = configuration_shape(raw, text, source)?;
 
     let mut warnings = Vec::new();
@@ -396,8 +453,28 @@ pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
         source: Some(source.to_string()),
         mdev,
         permitted,
+        hostdev,
         warnings,
     })
+}
+
+fn extensions(raw: RawHostdev) -> HostdevExtensions {
+    HostdevExtensions {
+        passthrough: raw.passthrough_addresses.into_iter().map(|a| a.0).collect(),
+        node_passthrough: raw
+            .node_passthrough_addresses
+            .into_iter()
+            .map(|n| NodeAddresses {
+                node_selector: n
+                    .node_selector
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.0, v.0))
+                    .collect(),
+                addresses: n.addresses.into_iter().map(|a| a.0).collect(),
+            })
+            .collect(),
+    }
 }
 
 /// An invalid configuration (65) at `line`:`col` of `source`.
@@ -811,6 +888,22 @@ impl Config {
             }
         }
         Desired::Types(out)
+    }
+
+    /// The addresses this node keeps for passthrough (`hostdev.nodePassthroughAddresses`
+    /// of every matching entry; if none match, `hostdev.passthroughAddresses`), ascending.
+    pub fn passthrough_for(&self, node: &Node) -> Vec<String> {
+        let mut out: std::collections::BTreeSet<String> = self
+            .hostdev
+            .node_passthrough
+            .iter()
+            .filter(|e| node.matches(&e.node_selector))
+            .flat_map(|e| e.addresses.iter().cloned())
+            .collect();
+        if out.is_empty() {
+            out = self.hostdev.passthrough.iter().cloned().collect();
+        }
+        out.into_iter().collect()
     }
 
     /// Normalized `mdevNameSelector`s of external providers: their mdevs are never removed.

@@ -13,6 +13,8 @@ pub enum Code {
     Failure = 1,
     /// `plan --detailed-exitcode`: changes are pending.
     Changes = 2,
+    /// The host cannot reach the configuration yet: a GPU is not ready for its vGPUs.
+    NotReady = 3,
     /// Bad flag or argument.
     Usage = 64,
     /// Invalid configuration.
@@ -27,10 +29,11 @@ pub enum Code {
 
 impl Code {
     /// Every code, in numeric order.
-    pub const ALL: [Code; 8] = [
+    pub const ALL: [Code; 9] = [
         Code::Ok,
         Code::Failure,
         Code::Changes,
+        Code::NotReady,
         Code::Usage,
         Code::Config,
         Code::NotFound,
@@ -57,6 +60,7 @@ impl Code {
             Code::Ok => "success",
             Code::Failure => "failed or incomplete",
             Code::Changes => "changes pending (plan --detailed-exitcode)",
+            Code::NotReady => "not ready: the configuration cannot be reached yet",
             Code::Usage => "usage error",
             Code::Config => "invalid configuration",
             Code::NotFound => "configuration file or device not found",
@@ -75,6 +79,9 @@ impl Code {
                 "The operation ran and failed or is incomplete (a check failed, a device is in use, a write failed)."
             }
             Code::Changes => "plan --detailed-exitcode only: changes are pending.",
+            Code::NotReady => {
+                "Not ready: nothing more can be done now, but the host does not match the configuration, because a GPU is not ready for vGPUs (SR-IOV VFs not enabled, vGPU types not published; the message says which and the fix). apply, plan --detailed-exitcode and status; re-run once fixed."
+            }
             Code::Usage => "Usage error (bad flag, bad argument).",
             Code::Config => {
                 "Invalid configuration (YAML syntax, unknown field, wrong type, bad selector); the message names file, line, column and field."

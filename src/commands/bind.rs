@@ -6,6 +6,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::Result;
 
 use crate::cli::BindVfioArgs;
+use crate::config::{Config, Node};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::exec::bind::BindJob;
@@ -49,7 +50,57 @@ fn from_config(ctx: &Context, inv: &Inventory) -> Result<Vec<String>> {
             ctx.config_path().display()
         );
     }
-    Ok(sel.addresses)
+    // Never unbind what carries mdevs or VFs, nor what the node's mdev configuration gives
+    // vGPUs: at boot no mdevs exist yet, so the configuration decides too.
+    let node = node_for(ctx, &cfg)?;
+    let skips = bind::from_config_skips(&cfg, &node, inv, &sel.addresses);
+    for (a, why) in &skips {
+        match inv.pci_device(a) {
+            // usable as it is: no warning for each of a GPU's 32 VFs
+            Some(d) if bind::is_nvidia_vendor_vf(d) => {
+                log::debug!("not binding {a} to vfio-pci: {why}; skipped")
+            }
+            _ => log::warn!("not binding {a} to vfio-pci: {why}; skipped"),
+        }
+    }
+    Ok(sel
+        .addresses
+        .into_iter()
+        .filter(|a| !skips.iter().any(|(s, _)| s == a))
+        .collect())
+}
+
+/// The node, for selecting entries: its name only matters to node-specific entries, so
+/// without them a host whose name cannot be told still gets an answer.
+fn node_for(ctx: &Context, cfg: &Config) -> Result<Node> {
+    let node_specific = !cfg.hostdev.node_passthrough.is_empty()
+        || cfg.mdev.as_ref().is_some_and(|m| !m.node_types.is_empty());
+    match ctx.node() {
+        Ok(n) => Ok(n),
+        Err(_) if !node_specific => Ok(Node::new("-", &[])),
+        Err(e) => Err(e),
+    }
+}
+
+/// Warn about every device the configuration both permits for passthrough and gives vGPUs
+/// (`plan`, `iommu groups`; `status` lists them as problems).
+pub fn warn_conflicts(ctx: &Context, cfg: &Config, inv: &Inventory) {
+    let Ok(node) = node_for(ctx, cfg) else { return };
+    for c in bind::conflicts(cfg, &node, inv) {
+        log::warn!("{}: {c}", ctx.config_path().display());
+    }
+}
+
+/// `iommu groups`: the conflicts of the configuration, when there is one (its absence or
+/// an error in it is not this command's business).
+pub fn warn_conflicts_if_configured(ctx: &Context, inv: &Inventory) {
+    if !ctx.root.exists(&ctx.config_path()) && !ctx.config_path().exists() {
+        return;
+    }
+    match ctx.load_config() {
+        Ok(cfg) => warn_conflicts(ctx, &cfg, inv),
+        Err(e) => log::debug!("configuration not read: {e:#}"),
+    }
 }
 
 /// DEVICE arguments: each must name a device on this host (exit 66 otherwise).

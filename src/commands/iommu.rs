@@ -77,6 +77,7 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
         }
         None => None,
     };
+    crate::commands::bind::warn_conflicts_if_configured(ctx, &inv);
     let all = inv.iommu_groups();
     if all.is_empty() {
         log::warn!(

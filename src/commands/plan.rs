@@ -23,12 +23,17 @@ pub fn run(ctx: &Context, args: &PlanArgs, out: &mut dyn Write) -> Result<Code> 
         );
     }
     let plan = plan::plan(&config, &node, &inv);
+    crate::commands::bind::warn_conflicts(ctx, &config, &inv);
     match ctx.output {
         Output::Table => render::plan_table(out, &plan)?,
         f => render::document(out, f, &plan)?,
     }
-    Ok(if args.detailed_exitcode && !plan.is_noop() {
+    Ok(if !args.detailed_exitcode {
+        Code::Ok
+    } else if !plan.is_noop() {
         Code::Changes
+    } else if !plan.problems.is_empty() {
+        Code::NotReady
     } else {
         Code::Ok
     })

@@ -117,12 +117,17 @@ pub fn build(ctx: &Context, provider: Provider) -> Result<StatusDoc> {
         log::debug!("{s}");
     }
     let checks = iommu::checks(&HostFacts::read(&ctx.root));
+    let conflicts: Vec<String> = crate::plan::bind::conflicts(&config, &node, &inv)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     Ok(status::report(
         &plan,
         provider_name(provider),
         res,
         &inv,
         &checks,
+        &conflicts,
     ))
 }
 
@@ -149,7 +154,14 @@ pub fn run(ctx: &Context, args: &StatusArgs, out: &mut dyn Write) -> Result<Code
     for p in &doc.problems {
         log::error!("{p}");
     }
-    Ok(Code::failure_if(!doc.healthy))
+    // only GPUs that are not ready yet: its own code, so a boot unit or a script can wait
+    Ok(
+        if !doc.healthy && doc.mdev.not_ready > 0 && doc.problems.len() == doc.mdev.not_ready {
+            Code::NotReady
+        } else {
+            Code::failure_if(!doc.healthy)
+        },
+    )
 }
 
 /// Write `data` to `path` so that a reader sees the old file or the new one, never a part:

@@ -228,6 +228,18 @@ pub fn bind_one(journal: &mut Journal, fs: &Root, dev: &PciDevice) -> Result<(),
     let a = &dev.address;
     let dir = dev_dir(fs, a);
     let probe = fs.drivers_probe();
+    // The tree may have grown since the plan: unbinding now would destroy it.
+    if dev.driver.is_some() {
+        let (numvfs, mdevs) = live::dependents_now(fs, a);
+        if numvfs > 0 || !mdevs.is_empty() {
+            return Err(format!(
+                "{a} now carries {}{}{}: unbinding its driver would destroy them; nothing was changed on {a}",
+                if numvfs > 0 { format!("{numvfs} enabled VF(s)") } else { String::new() },
+                if numvfs > 0 && !mdevs.is_empty() { " and " } else { "" },
+                if mdevs.is_empty() { String::new() } else { format!("mdev(s) {}", mdevs.join(", ")) },
+            ));
+        }
+    }
     journal
         .write(&dir.join("driver_override"), VFIO_PCI, "vfio.override")
         .map_err(|e| format!("{e}; nothing was changed on {a}"))?;
@@ -391,10 +403,19 @@ pub fn restore_all(exec: &mut Executor, inv: &Inventory, plan: &[Restore]) -> Ve
             Restore::InUse(_, who) => DeviceOutcome::Skipped(Skip::InUse(who.clone())),
             Restore::Return(_) => match exec.should_stop() {
                 Some(why) => DeviceOutcome::Skipped(Skip::Stopped(why)),
-                None => match restore_one(exec.journal, &fs, rec) {
-                    Ok(()) if dry_run => DeviceOutcome::WouldRestore,
-                    Ok(()) => DeviceOutcome::Restored,
-                    Err(e) => DeviceOutcome::Failed(e),
+                // re-checked right before the unbind: a VM may have opened it since the plan
+                None => match live::pci_holders(&fs, &rec.address).unwrap_or_default() {
+                    who if !who.is_empty() => DeviceOutcome::Skipped(Skip::InUse(
+                        who.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    )),
+                    _ => match restore_one(exec.journal, &fs, rec) {
+                        Ok(()) if dry_run => DeviceOutcome::WouldRestore,
+                        Ok(()) => DeviceOutcome::Restored,
+                        Err(e) => DeviceOutcome::Failed(e),
+                    },
                 },
             },
         };

@@ -90,3 +90,23 @@ pub fn sriov_vf_device(fs: &Root, pf: &str) -> Option<String> {
         .flatten()
         .map(|d| d.trim().to_string())
 }
+
+/// What lives under PCI function `address` now, re-read right before its driver is
+/// unbound: `sriov_numvfs` (VFs enabled) and the mdevs that are its children (directories
+/// named by UUID). An unreadable count is 0; an unreadable directory has no children.
+pub fn dependents_now(fs: &Root, address: &str) -> (u32, Vec<String>) {
+    let dir = fs.pci_device(address);
+    let numvfs = fs
+        .read_opt(&dir.join("sriov_numvfs"))
+        .ok()
+        .flatten()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let mdevs = fs
+        .list(&dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| uuid::Uuid::try_parse(n).is_ok() && n.len() == 36)
+        .collect();
+    (numvfs, mdevs)
+}

@@ -9,5 +9,6 @@ pub mod inventory;
 pub mod iommu;
 pub mod live;
 pub mod root;
+pub mod tree;
 pub mod usage;
 pub mod vgpu;

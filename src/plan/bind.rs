@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::config::PciSelector;
+use crate::config::{normalize, Config, Desired, Node, PciSelector};
 use crate::exec::vfio::DeviceArg;
 use crate::host::inventory::{Inventory, PciDevice};
 
@@ -62,6 +62,16 @@ pub fn select(inv: &Inventory, args: &[DeviceArg]) -> Selection {
 pub enum Refusal {
     NvidiaVendorVf,
     Bridge,
+    /// It is the parent of these mdevs (one phrase each: UUID, type, holders): unbinding
+    /// its driver destroys them.
+    CarriesMdevs(Vec<String>),
+    /// It is an SR-IOV physical function with `numvfs` VFs enabled (one phrase each:
+    /// address, vGPU type or mdevs, holders): unbinding it destroys them.
+    HasVfs {
+        pf: String,
+        numvfs: u32,
+        vfs: Vec<String>,
+    },
     /// The host needs it (the reason from `host_use`).
     HostUse(String),
     /// Its IOMMU group keeps other endpoints on host drivers.
@@ -80,6 +90,27 @@ impl std::fmt::Display for Refusal {
                  the VF until an SR-IOV cycle",
             ),
             Refusal::Bridge => f.write_str("it is a PCI bridge; bridges are not assigned to VMs"),
+            Refusal::CarriesMdevs(mdevs) => write!(
+                f,
+                "it is the parent of {} mdev(s): {}; unbinding its driver would destroy them. Remove \
+                 them first (`hostdev teardown --mdevs` for those hostdev created; stop the VMs that \
+                 hold any), then bind it",
+                mdevs.len(),
+                mdevs.join(", ")
+            ),
+            Refusal::HasVfs { pf, numvfs, vfs } => write!(
+                f,
+                "it is an SR-IOV physical function with {numvfs} virtual function(s) enabled{}; \
+                 unbinding its driver would destroy them and every vGPU on them. Disable its VFs \
+                 first, once no VM uses them (write 0 to its sriov_numvfs; NVIDIA GPUs: \
+                 `{} -d {pf}`), then bind it",
+                if vfs.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", vfs.join(", "))
+                },
+                crate::host::vgpu::SRIOV_MANAGE,
+            ),
             Refusal::HostUse(why) => write!(f, "the host uses it: {why}"),
             Refusal::GroupNotViable { group, others } => write!(
                 f,
@@ -151,6 +182,9 @@ fn refusal(
     if d.is_bridge() {
         return Some(Refusal::Bridge);
     }
+    if let Some(r) = destroys(inv, &d.address) {
+        return Some(r);
+    }
     if let Some(why) = host_use(d) {
         return Some(Refusal::HostUse(why));
     }
@@ -172,4 +206,182 @@ fn refusal(
         group: g.id.clone(),
         others,
     })
+}
+
+/// Why unbinding `address` from its driver would destroy what lives under it (the host
+/// tree: its mdevs, its enabled VFs and their vGPUs), or `None` when nothing does.
+pub fn destroys(inv: &Inventory, address: &str) -> Option<Refusal> {
+    let deps = inv.dependents(address);
+    if deps.numvfs > 0 || !deps.vfs.is_empty() {
+        return Some(Refusal::HasVfs {
+            pf: address.to_string(),
+            numvfs: deps.numvfs.max(deps.vfs.len() as u32),
+            vfs: deps.vf_phrases(),
+        });
+    }
+    if !deps.mdevs.is_empty() {
+        return Some(Refusal::CarriesMdevs(deps.mdev_phrases()));
+    }
+    None
+}
+
+/// A device that `pciHostDevices` permits for passthrough while the node's mdev
+/// configuration would give it vGPUs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub address: String,
+    pub vendor_device: String,
+    /// The desired types it (or its VFs) offers, as the configuration names them; empty
+    /// when its vGPU types are not published yet (see `not_ready`).
+    pub types: Vec<String>,
+    /// A vGPU-capable GPU whose types cannot be seen yet (VFs not enabled, vGPU manager
+    /// not started): it may take a desired type once they are.
+    pub not_ready: bool,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let why = if self.types.is_empty() {
+            "its vGPU types are not published yet and the node's mediatedDevicesConfiguration asks for vGPUs".to_string()
+        } else {
+            format!(
+                "the node's mediatedDevicesConfiguration gives it vGPUs ({} offered there)",
+                self.types.join(", ")
+            )
+        };
+        write!(
+            f,
+            "{} ({}) is permitted for passthrough by pciHostDevices, but {why}; say which devices \
+             of this model are for passthrough in hostdev.passthroughAddresses \
+             (docs/kubevirt-differences.md)",
+            self.address, self.vendor_device
+        )
+    }
+}
+
+/// Which desired entries `address` offers: as an mdev parent, through its VFs' mdev types,
+/// or through its vendor-VFIO VFs' creatable types (matched as the planner matches: by ID
+/// or normalized name).
+pub fn offered(inv: &Inventory, address: &str, desired: &[String]) -> Vec<String> {
+    let norm: Vec<String> = desired.iter().map(|d| normalize(d)).collect();
+    let hit = |id: &str, name: Option<&str>| -> Option<usize> {
+        let name = name.map(normalize);
+        desired
+            .iter()
+            .zip(&norm)
+            .position(|(d, dn)| d == id || name.as_deref() == Some(dn.as_str()))
+    };
+    let mut found = BTreeSet::new();
+    for p in inv
+        .parents
+        .iter()
+        .filter(|p| p.name == address || p.physfn.as_deref() == Some(address))
+    {
+        for t in &p.types {
+            if let Some(i) = hit(&t.id, t.name.as_deref()) {
+                found.insert(i);
+            }
+        }
+    }
+    for v in inv
+        .pci
+        .iter()
+        .filter(|v| v.physfn.as_deref() == Some(address))
+    {
+        for (id, name) in v.nvidia.iter().flat_map(|n| n.creatable.iter()) {
+            if let Some(i) = hit(&id.to_string(), Some(name)) {
+                found.insert(i);
+            }
+        }
+    }
+    found.into_iter().map(|i| desired[i].clone()).collect()
+}
+
+/// The devices `pciHostDevices` permits (non-external selectors) that the node's mdev
+/// configuration would give vGPUs, except those the configuration keeps for passthrough
+/// (`hostdev.passthroughAddresses`, which for a model it names decides for every device of
+/// that model). Ascending by address.
+pub fn conflicts(cfg: &Config, node: &Node, inv: &Inventory) -> Vec<Conflict> {
+    let Desired::Types(desired) = cfg.desired_for(node) else {
+        return Vec::new();
+    };
+    if desired.is_empty() {
+        return Vec::new();
+    }
+    let kept = cfg.passthrough_for(node);
+    let kept_models: BTreeSet<String> = kept
+        .iter()
+        .filter_map(|a| inv.pci_device(a))
+        .map(|d| d.vendor_device())
+        .collect();
+    let sels: Vec<DeviceArg> = cfg
+        .permitted
+        .pci_host_devices
+        .iter()
+        .filter(|p| !p.external_resource_provider)
+        .map(|p| DeviceArg::Selector(p.pci_vendor_selector.clone()))
+        .collect();
+    let gpus = crate::host::vgpu::gpus(inv);
+    select(inv, &sels)
+        .addresses
+        .iter()
+        .filter_map(|a| inv.pci_device(a))
+        .filter(|d| !kept_models.contains(&d.vendor_device()))
+        .filter_map(|d| {
+            let types = offered(inv, &d.address, &desired);
+            let not_ready = types.is_empty()
+                && gpus
+                    .iter()
+                    .any(|g| g.address == d.address && g.problem.is_some());
+            (!types.is_empty() || not_ready).then(|| Conflict {
+                address: d.address.clone(),
+                vendor_device: d.vendor_device(),
+                types,
+                not_ready,
+            })
+        })
+        .collect()
+}
+
+/// What `bind vfio --from-config` leaves alone, and why: devices under which mdevs or VFs
+/// live (the host tree), devices the configuration gives vGPUs ([`conflicts`]), and the
+/// devices of a model with addresses in `hostdev.passthroughAddresses` that are not named
+/// there (they are for vGPUs). Returns (address, reason), ascending.
+pub fn from_config_skips(
+    cfg: &Config,
+    node: &Node,
+    inv: &Inventory,
+    selected: &[String],
+) -> Vec<(String, String)> {
+    let kept = cfg.passthrough_for(node);
+    let kept_models: BTreeSet<String> = kept
+        .iter()
+        .filter_map(|a| inv.pci_device(a))
+        .map(|d| d.vendor_device())
+        .collect();
+    let conflicts = conflicts(cfg, node, inv);
+    let mut out = Vec::new();
+    for a in selected {
+        let Some(d) = inv.pci_device(a) else { continue };
+        if d.driver.as_deref() == Some(VFIO_PCI) {
+            continue;
+        }
+        if is_nvidia_vendor_vf(d) {
+            // the nvidia driver registers it with VFIO itself: usable as it is
+            out.push((a.clone(), Refusal::NvidiaVendorVf.to_string()));
+        } else if let Some(r) = destroys(inv, a) {
+            out.push((a.clone(), r.to_string()));
+        } else if let Some(c) = conflicts.iter().find(|c| &c.address == a) {
+            out.push((a.clone(), c.to_string()));
+        } else if kept_models.contains(&d.vendor_device()) && !kept.contains(a) {
+            out.push((
+                a.clone(),
+                format!(
+                    "hostdev.passthroughAddresses names other {} devices for passthrough, not this one (it is for vGPUs)",
+                    d.vendor_device()
+                ),
+            ));
+        }
+    }
+    out
 }

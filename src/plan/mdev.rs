@@ -665,7 +665,11 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
     let removed = removals(inv, &m, &mut plan);
 
     // Step B: each card's state after the removals, and the desired types it can take.
+    // Devices the configuration keeps for passthrough (hostdev.passthroughAddresses) are
+    // no cards: they get no vGPUs.
+    let kept = config.passthrough_for(node);
     let mut cards = cards(inv);
+    cards.retain(|c| !kept.contains(&c.address));
     for card in &mut cards {
         match &card.unit {
             Unit::Parent(p) => {

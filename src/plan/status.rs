@@ -100,6 +100,9 @@ pub struct MdevStatus {
     pub pending_actions: usize,
     /// Undesired mdevs left alone because they are in use.
     pub blocked: usize,
+    /// GPUs not ready for vGPUs (the plan's problems: VFs not enabled, types not
+    /// published): the configuration cannot be reached until they are.
+    pub not_ready: usize,
     pub parents: Vec<MdevRow>,
 }
 
@@ -360,10 +363,11 @@ pub fn report(
     resources: Vec<ResourceStatus>,
     inv: &Inventory,
     checks: &[Check],
+    conflicts: &[String],
 ) -> StatusDoc {
     let iommu = iommu_status(checks);
     let parents = mdev_rows(plan, inv);
-    let matches = plan.is_noop() && plan.blocked.is_empty();
+    let matches = plan.is_noop() && plan.blocked.is_empty() && plan.problems.is_empty();
     let mut problems = Vec::new();
     if !iommu.ready {
         problems.push(format!(
@@ -416,6 +420,7 @@ pub fn report(
     for p in &plan.problems {
         problems.push(format!("{}: {}", p.address, p.message));
     }
+    problems.extend(conflicts.iter().cloned());
     for r in &resources {
         if r.devices.is_empty() && !r.external {
             problems.push(format!(
@@ -458,6 +463,7 @@ pub fn report(
             matches,
             pending_actions: plan.actions.len(),
             blocked: plan.blocked.len(),
+            not_ready: plan.problems.len(),
             parents,
         },
         resources,

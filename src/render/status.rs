@@ -234,6 +234,12 @@ pub fn prometheus(doc: &StatusDoc, now_seconds: f64) -> String {
     let _ = writeln!(o, "hostdev_problems {}", doc.problems.len());
     family(
         &mut o,
+        "hostdev_gpus_not_ready",
+        "GPUs not ready for vGPUs (VFs not enabled, types not published): the configuration cannot be reached until they are.",
+    );
+    let _ = writeln!(o, "hostdev_gpus_not_ready {}", doc.mdev.not_ready);
+    family(
+        &mut o,
         "hostdev_status_last_run_timestamp_seconds",
         "When `hostdev status` last ran, in seconds since the epoch.",
     );

@@ -680,12 +680,15 @@ fn ctrl_c_at_the_prompt_aborts_cleanly() {
 }
 
 /// Issue 12 item 9: on an SR-IOV GPU whose virtual functions are not enabled, `apply`
-/// shows the `sriov-manage -e` step as `plan` does, not only "host already matches".
+/// shows the `sriov-manage -e` step as `plan` does. Issue 20 item 2: and it does not call
+/// the host converged: exit 3 (not ready), `"result": "not-ready"`, the same in
+/// `plan --detailed-exitcode`, `status` and its metrics.
 #[test]
-fn apply_shows_the_problems_plan_shows() {
+fn apply_on_a_gpu_that_is_not_ready_is_not_converged() {
     let host = Host::copy("a40-novfs");
     let r = run_on(&host, &["apply", "--yes"]);
-    r.assert_stdout(0, "host already matches");
+    r.assert_stdout(3, "nothing to do now, but the host does not match");
+    assert!(!r.stdout.contains("already matches"), "{}", r.stdout);
     assert!(
         r.stdout.contains("sriov-manage -e 0000:41:00.0"),
         "{}",
@@ -696,10 +699,34 @@ fn apply_shows_the_problems_plan_shows() {
         "the journal of the boot unit shows it too: {}",
         r.stderr
     );
-    let j = run_on(&host, &["apply", "--yes", "-o", "json"]).json();
+    let j = run_on(&host, &["apply", "--yes", "-o", "json"]);
+    assert_eq!(j.code, 3);
+    let j = j.json();
+    assert_eq!(j["result"], "not-ready");
     assert!(j["plan"]["problems"][0]["message"]
         .as_str()
         .is_some_and(|m| m.contains("sriov-manage -e 0000:41:00.0")));
+    assert_eq!(run_on(&host, &["plan", "--detailed-exitcode"]).code, 3);
+    assert_eq!(
+        run_on(&host, &["plan"]).code,
+        0,
+        "without the flag, plan exits 0"
+    );
+    let s = run_on(&host, &["status", "-o", "json"]);
+    assert_eq!(s.code, 3, "{}", s.stderr);
+    let s = s.json();
+    assert_eq!(s["mdev"]["matches"], false);
+    assert_eq!(s["mdev"]["not_ready"], 1);
+    let m = run_on(&host, &["status", "--format", "prometheus"]);
+    assert!(
+        m.stdout.contains("\nhostdev_gpus_not_ready 1\n"),
+        "{}",
+        m.stdout
+    );
+    // a host that is ready and matches stays 0
+    let ready = Host::copy("l40s-full");
+    run_on(&ready, &["apply", "--yes"]).assert_stdout(0, "host already matches");
+    assert_eq!(run_on(&ready, &["plan", "--detailed-exitcode"]).code, 0);
 }
 
 /// Run `apply` on a pty (util-linux `script`), wait for its prompt, then type Ctrl-C.

@@ -197,3 +197,186 @@ fn out_of_range_pci_addresses_are_usage_errors() {
         }
     }
 }
+
+// ---- issue 20 item 1: never unbind what carries mdevs or VFs --------------------------
+
+/// A T4 whose mdev a qemu holds: `bind vfio` names the mdevs and the holder, exits 1 and
+/// writes nothing (it used to unbind the T4, destroying its mdevs).
+#[test]
+fn bind_refuses_an_mdev_parent_with_mdevs() {
+    let host = Host::copy("t4-undesired");
+    let before = host.snapshot();
+    let r = host.run(&["bind", "vfio", "--yes", "0000:3b:00.0"]);
+    r.assert_stderr(
+        1,
+        "refusing to bind 0000:3b:00.0 to vfio-pci: it is the parent of 4 mdev(s)",
+    );
+    assert!(
+        r.stderr.contains(
+            "00000000-0000-4000-8000-000000000002 (GRID T4-1Q, held by pid 4242 (qemu-system-x86))"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(before, host.snapshot(), "nothing written");
+    // --with-group and a selector take the same road
+    let r = host.run(&["bind", "vfio", "--yes", "--with-group", "10de:1eb8"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(before, host.snapshot(), "nothing written");
+}
+
+/// The L40S PF whose vendor-VFIO VF a qemu holds: refused, naming the VF, its vGPU type and
+/// the holder (it used to unbind the PF, destroying its 32 VFs).
+#[test]
+fn bind_refuses_a_pf_with_vfs_enabled() {
+    let host = Host::copy("l40s-vfio");
+    let before = host.snapshot();
+    let r = host.run(&["bind", "vfio", "--yes", "0000:61:00.0"]);
+    r.assert_stderr(
+        1,
+        "it is an SR-IOV physical function with 32 virtual function(s) enabled: 0000:61:00.4 (vGPU type 1152, held by pid 4343 (qemu-system-x86)), 0000:61:00.5 (vGPU type 1152), 30 idle",
+    );
+    assert!(
+        r.stderr.contains("sriov-manage -d 0000:61:00.0"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(before, host.snapshot(), "nothing written");
+    // idle VFs are VFs all the same
+    let r = host.run(&["bind", "vfio", "--yes", "0000:41:00.0"]);
+    r.assert_stderr(1, "32 virtual function(s) enabled: 32 idle");
+    assert_eq!(before, host.snapshot(), "nothing written");
+}
+
+/// `bind vfio --from-config` (the boot unit's first step) on `fixtures/status`: the T4s that
+/// carry mdevs are skipped with a warning, the rest is bound.
+#[test]
+fn bind_from_config_skips_mdev_parents_with_a_warning() {
+    let host = Host::copy("status");
+    let r = host.run(&["bind", "vfio", "--from-config", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    for t4 in ["0000:5e:00.0", "0000:86:00.0"] {
+        assert!(
+            r.stderr.contains(&format!(
+                "warning: not binding {t4} to vfio-pci: it is the parent of"
+            )),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            !r.echoes().iter().any(|e| e.contains(t4)),
+            "{t4} is not unbound: {:?}",
+            r.echoes()
+        );
+    }
+    assert!(
+        r.echoes()
+            .contains(&"echo 0000:3f:00.0 > /sys/bus/pci/drivers_probe".to_string()),
+        "{:?}",
+        r.echoes()
+    );
+}
+
+/// After a reboot no mdevs exist yet: a T4 that the node's mdev configuration gives vGPUs
+/// is not bound by `--from-config` although `pciHostDevices` permits its model, until
+/// `hostdev.passthroughAddresses` says which T4s are for passthrough. `plan`, `status` and
+/// `iommu groups` point the conflict out.
+#[test]
+fn bind_from_config_leaves_gpus_the_configuration_gives_vgpus() {
+    let host = Host::copy("t4-3x");
+    let base = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes:\n  - nvidia-222\npermittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: \"10DE:1EB8\"\n    resourceName: nvidia.com/T4\n";
+    std::fs::write(host.config(), base).unwrap();
+    let r = host.on_node("node1", &["bind", "vfio", "--from-config", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.echoes().is_empty(), "nothing bound: {:?}", r.echoes());
+    for t4 in ["0000:3b:00.0", "0000:5e:00.0", "0000:86:00.0"] {
+        assert!(
+            r.stderr.contains(&format!(
+                "not binding {t4} to vfio-pci: {t4} (10de:1eb8) is permitted for passthrough by pciHostDevices, but the node's mediatedDevicesConfiguration gives it vGPUs (nvidia-222 offered there)"
+            )),
+            "{}",
+            r.stderr
+        );
+    }
+    for cmd in [&["plan"][..], &["iommu", "groups"][..]] {
+        let r = host.on_node("node1", cmd);
+        assert!(
+            r.stderr
+                .contains("is permitted for passthrough by pciHostDevices, but the node's mediatedDevicesConfiguration gives it vGPUs"),
+            "{cmd:?}: {}",
+            r.stderr
+        );
+    }
+    let s = host.on_node("node1", &["status", "-o", "json"]);
+    assert_eq!(s.code, 1, "{}", s.stderr);
+    assert!(
+        s.json()["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("hostdev.passthroughAddresses")),
+        "{}",
+        s.stdout
+    );
+
+    // one T4 for passthrough on node1 (the others are then for vGPUs), none elsewhere
+    std::fs::write(
+        host.config(),
+        format!(
+            "{base}hostdev:\n  nodePassthroughAddresses:\n  - nodeSelector: {{kubernetes.io/hostname: node1}}\n    addresses: [\"5e:00.0\"]\n"
+        ),
+    )
+    .unwrap();
+    let r = host.on_node("node1", &["bind", "vfio", "--from-config", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.echoes(),
+        [
+            "echo vfio-pci > /sys/bus/pci/devices/0000:5e:00.0/driver_override",
+            "echo 0000:5e:00.0 > /sys/bus/pci/devices/0000:5e:00.0/driver/unbind",
+            "echo 0000:5e:00.0 > /sys/bus/pci/drivers_probe",
+        ]
+    );
+    assert!(
+        r.stderr
+            .contains("names other 10de:1eb8 devices for passthrough, not this one"),
+        "{}",
+        r.stderr
+    );
+    let p = host.on_node("node1", &["plan"]);
+    assert!(
+        !p.stderr.contains("permitted for passthrough"),
+        "{}",
+        p.stderr
+    );
+    // the planner gives the T4 kept for passthrough no vGPUs
+    let p = host.on_node("node1", &["plan", "-o", "json"]).json();
+    let actions = p["actions"].to_string();
+    assert!(!actions.contains("0000:5e:00.0"), "{actions}");
+    assert!(actions.contains("0000:3b:00.0"), "{actions}");
+    // node2 has no entry: the conflict stands there
+    let r = host.on_node("node2", &["bind", "vfio", "--from-config", "--dry-run"]);
+    assert!(r.echoes().is_empty(), "{:?}", r.echoes());
+}
+
+/// `hostdev.passthroughAddresses` is validated like the rest: a bad address is exit 65 with
+/// file, line and column.
+#[test]
+fn passthrough_addresses_are_validated() {
+    let host = Host::copy("t4-3x");
+    std::fs::write(
+        host.config(),
+        "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\nhostdev:\n  passthroughAddresses: [\"0000:3b:00.9\"]\n",
+    )
+    .unwrap();
+    let r = host.on_node("node1", &["plan"]);
+    r.assert_stderr(65, "config.yaml:4:");
+    assert!(r.stderr.contains("function 9 is above 7"), "{}", r.stderr);
+    std::fs::write(
+        host.config(),
+        "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\nhostdev:\n  passthroughAdresses: []\n",
+    )
+    .unwrap();
+    host.on_node("node1", &["plan"])
+        .assert_stderr(65, "passthroughAdresses");
+}

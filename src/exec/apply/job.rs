@@ -27,7 +27,8 @@ struct ApplyDoc<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     saved_plan: Option<&'a str>,
     dry_run: bool,
-    /// `converged` (nothing to do), `applied`, `incomplete`, `dry-run`.
+    /// `converged` (nothing to do), `not-ready` (nothing more can be done until a GPU is
+    /// ready for vGPUs: `plan.problems`), `applied`, `incomplete`, `dry-run`.
     result: &'static str,
     plan: &'a Plan,
     writes: &'a [WriteRecord],
@@ -100,27 +101,49 @@ impl<'a> ApplyJob<'a> {
     /// Nothing to do: say so, with the problems `plan` shows (an SR-IOV GPU whose VFs are
     /// not enabled needs `sriov-manage -e` before it can take vGPUs).
     fn converged(&self, ctx: &Context, out: &mut dyn Write) -> Result<Code> {
+        let ready = self.plan.problems.is_empty();
         for p in &self.plan.problems {
-            log::warn!("{}: {}", p.address, p.message);
+            log::error!("{}: {}", p.address, p.message);
         }
         match ctx.output {
             Output::Table => {
-                match &self.source {
-                    Source::Config { shown, .. } => writeln!(out, "host already matches {shown}")?,
-                    Source::Saved { shown } => {
+                match (&self.source, ready) {
+                    (Source::Config { shown, .. }, true) => {
+                        writeln!(out, "host already matches {shown}")?
+                    }
+                    (Source::Config { shown, .. }, false) => writeln!(
+                        out,
+                        "nothing to do now, but the host does not match {shown} yet"
+                    )?,
+                    (Source::Saved { shown }, _) => {
                         writeln!(out, "the saved plan {shown} has no changes; nothing to do")?
                     }
                 }
-                if !self.plan.problems.is_empty() {
+                if !ready {
                     writeln!(out, "\nnot ready for vGPUs (fix, then re-run):")?;
                     for p in &self.plan.problems {
                         writeln!(out, "  {}", p.message)?;
                     }
                 }
             }
-            f => self.document(out, f, "converged", None)?,
+            f => self.document(out, f, if ready { "converged" } else { "not-ready" }, None)?,
         }
-        Ok(Code::Ok)
+        Ok(self.readiness(Code::Ok))
+    }
+
+    /// `code`, unless a GPU is not ready for vGPUs: then nothing more can be done now and
+    /// the host is not converged ([`Code::NotReady`]).
+    fn readiness(&self, code: Code) -> Code {
+        if code == Code::Ok && !self.plan.problems.is_empty() {
+            log::error!(
+                "the host is not ready for the configuration: {} GPU(s) not ready for vGPUs (see above); exit {}",
+                self.plan.problems.len(),
+                Code::NotReady.as_i32()
+            );
+            Code::NotReady
+        } else {
+            code
+        }
     }
 }
 
@@ -194,15 +217,22 @@ impl Job for ApplyJob<'_> {
         }
         let result = if run.dry_run {
             "dry-run"
-        } else if run.outcome.complete() {
-            "applied"
-        } else {
+        } else if !run.outcome.complete() {
             "incomplete"
+        } else if !self.plan.problems.is_empty() {
+            "not-ready"
+        } else {
+            "applied"
         };
         match ctx.output {
             Output::Table => render::run::summary(out, run.outcome, run.dry_run)?,
             f => self.document(out, f, result, Some(run))?,
         }
-        Ok(finish("apply", run.outcome))
+        let code = finish("apply", run.outcome);
+        Ok(if run.dry_run {
+            code
+        } else {
+            self.readiness(code)
+        })
     }
 }

@@ -41,6 +41,21 @@ bash contrib/install.sh --bin "$bin" --destdir "$stage" >/dev/null
 unit="$stage/etc/systemd/system/hostdev.service"
 [[ -f $unit ]] || die "install.sh did not install $unit"
 
+# A --prefix that would garble the units (sed's `&` and `|`, systemd's word splitting, a
+# newline that adds a line such as ExecStartPre=) is refused before anything is installed.
+for bad in '/opt/a&b' '/opt/a b' $'/opt/a\nExecStartPre=/bin/sh -c id' '/opt/a|b' '/opt/../etc' 'opt' '/opt/a;b' '/opt/$x'; do
+    rm -rf "$tmp/bad"
+    if bash contrib/install.sh --bin "$bin" --destdir "$tmp/bad" --prefix "$bad" >/dev/null 2>"$tmp/err"; then
+        die "install.sh accepted --prefix $(printf '%q' "$bad")"
+    fi
+    grep -q -e '--prefix' "$tmp/err" || die "install.sh --prefix $(printf '%q' "$bad"): no message about --prefix: $(cat "$tmp/err")"
+    [[ ! -e $tmp/bad ]] || die "install.sh --prefix $(printf '%q' "$bad") installed files before refusing"
+done
+bash contrib/install.sh --bin "$bin" --destdir "$tmp/good" --prefix /opt/hostdev-1.0_x+y >/dev/null
+grep -qx 'ExecStart=/opt/hostdev-1.0_x+y/bin/hostdev apply --yes --wait-for-parents 120' "$tmp/good/etc/systemd/system/hostdev.service" ||
+    die "install.sh --prefix /opt/hostdev-1.0_x+y: the unit does not run /opt/hostdev-1.0_x+y/bin/hostdev"
+say "ok: install.sh refuses a --prefix with &, a space, a newline, |, .., ; or \$ (and installs nothing); accepts /opt/hostdev-1.0_x+y"
+
 # The staged unit, with its executables pointing into the stage.
 mkdir -p "$tmp/units"
 sed "s|/usr/local/bin/hostdev|$stage/usr/local/bin/hostdev|g" "$unit" >"$tmp/units/hostdev.service"

@@ -10,6 +10,7 @@
 #
 # Options:
 #   --prefix DIR    binary in DIR/bin, man pages in DIR/share/man/man8   [/usr/local]
+#                   (absolute; letters, digits and / . _ + - only; no .. component)
 #   --bin PATH      the hostdev binary to install          [target/release/hostdev]
 #   --unitdir DIR   where the systemd unit goes             [/etc/systemd/system]
 #   --destdir DIR   stage everything under DIR (packaging, tests); paths inside the
@@ -29,7 +30,7 @@ enable=0
 args=("$@")
 
 die() { echo "install.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 need_value() { [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value (see --help)"; }
 
 while [[ $# -gt 0 ]]; do
@@ -49,6 +50,11 @@ while [[ $# -gt 0 ]]; do
 done
 
 [[ $prefix == /* ]] || die "--prefix must be an absolute path, got '$prefix'"
+# The prefix is written into the units (sed replacement, ExecStart= lines): only characters
+# that mean nothing to sed, to systemd's command-line parser or to the shell, and no `..`.
+[[ $prefix =~ ^[A-Za-z0-9/._+-]+$ ]] ||
+    die "--prefix may contain only letters, digits and / . _ + - (it goes into the systemd units), got '$prefix'"
+[[ /$prefix/ != */../* ]] || die "--prefix must not contain '..', got '$prefix'"
 [[ $unitdir == /* ]] || die "--unitdir must be an absolute path, got '$unitdir'"
 [[ -x $bin ]] || die "no hostdev binary at $bin: build it first (cargo build --release --locked) or pass --bin PATH"
 if [[ -z $destdir && $(id -u) -ne 0 ]]; then

@@ -174,6 +174,9 @@ snapshot() { # every path in the root but dpkg's database and log, the man-db ca
     (cd "$chroot_dir" && find . -xdev \( -path ./proc -o -path ./tmp -o -path ./dev -o -path ./run -o -path ./var/lib/dpkg \
         -o -path ./var/log/dpkg.log -o -path ./var/cache/man -o -path ./var/cache/ldconfig \) -prune -o -print | sort)
 }
+# node_exporter's textfile directory exists before hostdev (hostdev-status.service writes
+# hostdev.prom there); the purge must remove the file and leave the directory.
+mkdir -p "$chroot_dir/var/lib/prometheus/node-exporter"
 snapshot >"$tmp/before"
 cp "$deb" "$chroot_dir/tmp/hostdev.deb"
 in_root dpkg -i /tmp/hostdev.deb
@@ -232,14 +235,29 @@ in_root hostdev --root /tmp/fixture -f /usr/share/doc/hostdev/examples/config.ya
 rm -rf "$chroot_dir/tmp/fixture"
 say "ok: /usr/share/doc/hostdev/examples/config.yaml plans on fixtures/t4-1x"
 
-# What a run on the host leaves behind (the audit log), which the purge must remove too.
+# The rpm's %postun, run here (rpm -e above ran --noscripts): an upgrade ($1 = 1) keeps the
+# Prometheus textfile, the final erase ($1 = 0) removes it.
+prom=/var/lib/prometheus/node-exporter/hostdev.prom
+rpm -qp --qf '%{POSTUN}' "$rpm" >"$chroot_dir/tmp/postun" 2>/dev/null
+echo 'hostdev_plan_pending_actions 0' >"$chroot_dir$prom"
+in_root sh /tmp/postun 1
+[[ -f $chroot_dir$prom ]] || die "the rpm's %postun removed $prom on an upgrade"
+in_root sh /tmp/postun 0
+[[ ! -e $chroot_dir$prom ]] || die "the rpm's %postun left $prom on erase (node_exporter would export stale metrics)"
+rm -f "$chroot_dir/tmp/postun"
+say "ok: the rpm's %postun removes $prom on erase, keeps it on an upgrade"
+
+# What a run on the host leaves behind (the audit log, the textfile and a temporary file of
+# hostdev-status.service), which the purge must remove too.
 mkdir -p "$chroot_dir/var/log/hostdev"
 echo '{}' >"$chroot_dir/var/log/hostdev/audit.jsonl"
+echo 'hostdev_plan_pending_actions 0' >"$chroot_dir$prom"
+echo 'hostdev_plan_pending_actions 0' >"$chroot_dir/var/lib/prometheus/node-exporter/.hostdev.prom.4242.tmp"
 in_root dpkg --purge hostdev
 rm -f "$chroot_dir/tmp/hostdev.deb"
 snapshot >"$tmp/after"
 diff -u "$tmp/before" "$tmp/after" || die "dpkg --purge left files behind (above)"
-say "ok: dpkg --purge hostdev left no file behind (the audit log and the enablement links included)"
+say "ok: dpkg --purge hostdev left no file behind (the audit log, $prom and the enablement links included)"
 umount "$chroot_dir/proc"
 mounts=()
 rm -rf "$chroot_dir"

@@ -41,6 +41,21 @@ bash contrib/install.sh --bin "$bin" --destdir "$stage" >/dev/null
 unit="$stage/etc/systemd/system/hostdev.service"
 [[ -f $unit ]] || die "install.sh did not install $unit"
 
+# A --prefix that would garble the units (sed's `&` and `|`, systemd's word splitting, a
+# newline that adds a line such as ExecStartPre=) is refused before anything is installed.
+for bad in '/opt/a&b' '/opt/a b' $'/opt/a\nExecStartPre=/bin/sh -c id' '/opt/a|b' '/opt/../etc' 'opt' '/opt/a;b' '/opt/$x'; do
+    rm -rf "$tmp/bad"
+    if bash contrib/install.sh --bin "$bin" --destdir "$tmp/bad" --prefix "$bad" >/dev/null 2>"$tmp/err"; then
+        die "install.sh accepted --prefix $(printf '%q' "$bad")"
+    fi
+    grep -q -e '--prefix' "$tmp/err" || die "install.sh --prefix $(printf '%q' "$bad"): no message about --prefix: $(cat "$tmp/err")"
+    [[ ! -e $tmp/bad ]] || die "install.sh --prefix $(printf '%q' "$bad") installed files before refusing"
+done
+bash contrib/install.sh --bin "$bin" --destdir "$tmp/good" --prefix /opt/hostdev-1.0_x+y >/dev/null
+grep -qx 'ExecStart=/opt/hostdev-1.0_x+y/bin/hostdev apply --yes --wait-for-parents 120' "$tmp/good/etc/systemd/system/hostdev.service" ||
+    die "install.sh --prefix /opt/hostdev-1.0_x+y: the unit does not run /opt/hostdev-1.0_x+y/bin/hostdev"
+say "ok: install.sh refuses a --prefix with &, a space, a newline, |, .., ; or \$ (and installs nothing); accepts /opt/hostdev-1.0_x+y"
+
 # The staged unit, with its executables pointing into the stage.
 mkdir -p "$tmp/units"
 sed "s|/usr/local/bin/hostdev|$stage/usr/local/bin/hostdev|g" "$unit" >"$tmp/units/hostdev.service"
@@ -106,4 +121,133 @@ set -e
 [[ $rc -eq 0 || $rc -eq 1 ]] || die "'${line//$stage/}' exited $rc:"$'\n'"$(cat "$tmp/out")"
 grep -q '^hostdev_plan_pending_actions ' "$prom" || die "'${line//$stage/}' wrote no metrics to the textfile"
 say "ok: ${line//$stage/} (on fixtures/t4-3x: exit $rc, $(grep -c '^hostdev_' "$prom") samples)"
+
+# 5. The hardening: `systemd-analyze security` scores at most the targets.
+for pair in hostdev.service:5.0 hostdev-status.service:3.5; do
+    u="${pair%%:*}" max="${pair#*:}"
+    score="$(systemd-analyze security --offline=true --no-pager "contrib/systemd/$u" 2>/dev/null |
+        sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p')"
+    [[ -n $score ]] || die "systemd-analyze security gave no overall exposure level for $u"
+    awk -v s="$score" -v m="$max" 'BEGIN { exit !(s <= m) }' ||
+        die "systemd-analyze security rates $u $score, above $max: harden it again (see the comments in the unit)"
+    say "ok: systemd-analyze security $u: $score (at most $max)"
+done
+
+# 6. The sandboxes still let the units do their work: each unit's commands run on a copy of
+#    fixtures/t4-undesired-idle unsandboxed and in tests/unit-sandbox.sh's reproduction of
+#    the unit's sandbox, and must do the same. The real /proc is bound at ROOT/proc, where a
+#    process of another user (nobody) holds /dev/vfio/15 (mdev ...0002's group) open: the
+#    in-use check must still see it through the sandbox. The kernel's reaction to hostdev's
+#    writes (fake_kernel.py) runs outside the sandbox, as the kernel does, reached through
+#    a FIFO. Then broken variants of the units must fail the comparison.
+sw="$(mktemp -d /var/lib/hostdev-unit-sandbox.XXXXXX)" # not below /tmp: PrivateTmp= covers it
+holder="" kernel=""
+cleanup() {
+    [[ -n $kernel ]] && kill "$kernel" 2>/dev/null
+    [[ -n $holder ]] && kill "$holder" 2>/dev/null
+    for m in $(awk -v d="$sw/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r); do umount -l "$m"; done
+    rm -rf "$tmp" "$sw"
+}
+trap cleanup EXIT
+cp "$bin" "$sw/hostdev"
+gcc -O2 -shared -fPIC -o "$sw/fake-kernel.so" tests/ansible/fake-kernel.c -ldl
+mkfifo "$sw/req" "$sw/ack"
+cat >"$sw/relay" <<'SH'
+#!/bin/sh
+# fake-kernel.so runs this after a write, inside the sandbox; the kernel stand-in runs outside.
+printf '%s\n%s\n' "$HOSTDEV_FAKE_KERNEL_ROOT" "$1" >"${0%/*}/req"
+read -r _ <"${0%/*}/ack"
+SH
+chmod 0755 "$sw/relay"
+(while { read -r r && read -r p; } <"$sw/req"; do
+    HOSTDEV_FAKE_KERNEL_ROOT="$r" python3 tests/ansible/fake_kernel.py "$p" >&2 || true
+    echo done >"$sw/ack"
+done) &
+kernel=$!
+unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /dev && mkdir /dev/vfio && : >/dev/vfio/15 &&
+    exec setpriv --reuid=65534 --regid=65534 --clear-groups sleep 900 </dev/vfio/15' &
+holder=$!
+for _ in $(seq 50); do [[ $(readlink "/proc/$holder/fd/0" 2>/dev/null) == /dev/vfio/15 ]] && break; sleep 0.1; done
+[[ $(readlink "/proc/$holder/fd/0") == /dev/vfio/15 ]] || die "the holder of /dev/vfio/15 did not start"
+
+new_root() { # DIR: a fixture copy with the configuration, the real /proc, the metrics directory
+    mkdir -p "$1"
+    cp -a fixtures/t4-undesired-idle/. "$1/"
+    mkdir -p "$1/etc/hostdev" "$1/proc"
+    cp fixtures/t4-undesired-idle/config.yaml "$1/etc/hostdev/config.yaml"
+    echo node1 >"$1/etc/hostname"
+    rm -rf "${1:?}/proc"/*
+    mount --bind /proc "$1/proc"
+}
+run_unit() { # UNIT ROOT sandbox|plain: the unit's ExecStartPre=/ExecStart= lines on ROOT; prints the exit codes
+    local unit="$1" r="$2" how="$3" line cmd argv rc codes=""
+    while IFS= read -r line; do
+        cmd="${line#*=}"
+        read -r -a argv <<<"${cmd#[-@:+!]}"
+        argv=("${argv[@]/#\/var\//$r/var/}")
+        if [[ ${argv[0]} == */hostdev ]]; then argv[0]="$sw/hostdev"; fi
+        set +e
+        if [[ $how == plain || $cmd == +* ]]; then
+            HOSTDEV_ROOT="$r" "${argv[@]}"
+        else
+            HOSTDEV_ROOT="$r" LD_PRELOAD="$sw/fake-kernel.so" HOSTDEV_FAKE_KERNEL="$sw/relay" \
+                HOSTDEV_FAKE_KERNEL_ROOT="$r" bash tests/unit-sandbox.sh "$unit" "$r" -- "${argv[@]}"
+        fi
+        rc=$?
+        set -e
+        codes="$codes $rc"
+    done < <(grep -E '^ExecStart(Pre)?=' "$unit") >"$r.log" 2>&1
+    echo "${codes# }"
+}
+plain_run() { # UNIT NAME: the unsandboxed reference run
+    new_root "$sw/$2"
+    HOSTDEV_FAKE_KERNEL_ROOT="$sw/$2" LD_PRELOAD="$sw/fake-kernel.so" HOSTDEV_FAKE_KERNEL="$sw/relay" \
+        run_unit "$1" "$sw/$2" plain
+}
+same_work() { # UNIT REFERENCE NAME: run UNIT sandboxed on a new root NAME; 0 when it did what REFERENCE did
+    local unit="$1" ref="$2" r="$sw/$3" codes
+    new_root "$r"
+    codes="$(run_unit "$unit" "$r" sandbox)"
+    [[ $codes == "$(cat "$sw/$ref.codes")" ]] || { echo "exit codes: $codes, unsandboxed: $(cat "$sw/$ref.codes")"; cat "$r.log"; return 1; }
+    diff -r --no-dereference "$sw/$ref/sys" "$r/sys" >/dev/null || { echo "the sysfs trees differ"; diff -r --no-dereference "$sw/$ref/sys" "$r/sys" | head; return 1; }
+    local prom=var/lib/prometheus/node-exporter/hostdev.prom
+    if [[ -f $sw/$ref/$prom || -f $r/$prom ]]; then
+        diff <(grep -v '^hostdev_status_last_run_timestamp_seconds ' "$sw/$ref/$prom") \
+            <(grep -v '^hostdev_status_last_run_timestamp_seconds ' "$r/$prom") || { echo "the metrics differ"; return 1; }
+    fi
+    for f in run/hostdev/state.json var/log/hostdev/audit.jsonl; do
+        if [[ -f $sw/$ref/$f ]]; then
+            [[ -f $r/$f && $(wc -l <"$sw/$ref/$f") == $(wc -l <"$r/$f") ]] || { echo "$f differs"; return 1; }
+        fi
+    done
+}
+
+for u in hostdev.service hostdev-status.service; do
+    plain_run "contrib/systemd/$u" "ref-$u" >"$sw/ref-$u.codes"
+done
+grep -qx 'hostdev_plan_blocked_actions 1' "$sw/ref-hostdev-status.service/var/lib/prometheus/node-exporter/hostdev.prom" ||
+    die "unsandboxed, hostdev status did not see /dev/vfio/15 in use (see $sw/ref-hostdev-status.service.log)"
+[[ -d $sw/ref-hostdev.service/sys/bus/mdev/devices/00000000-0000-4000-8000-000000000002 &&
+    ! -e $sw/ref-hostdev.service/sys/bus/mdev/devices/00000000-0000-4000-8000-000000000001 ]] ||
+    die "unsandboxed, hostdev apply did not keep the held mdev and remove the others"
+for u in hostdev.service hostdev-status.service; do
+    out="$(same_work "contrib/systemd/$u" "ref-$u" "sb-$u")" ||
+        die "$u does not do its work in its sandbox (tests/unit-sandbox.sh):"$'\n'"$out"
+    say "ok: $u in its sandbox does what it does without (exit codes $(cat "$sw/ref-$u.codes"); held mdev seen in use)"
+done
+# The comparison can fail: variants that break what the units must do.
+broken() { # NAME SED-SCRIPT UNIT WHAT
+    sed "$2" "contrib/systemd/$3" >"$sw/$1.service"
+    if same_work "$sw/$1.service" "ref-$3" "$1" >/dev/null 2>&1; then
+        die "the sandbox check did not notice $4"
+    fi
+    say "ok: the check fails when $4"
+}
+broken st-nocaps 's/^CapabilityBoundingSet=.*/CapabilityBoundingSet=CAP_DAC_READ_SEARCH/' hostdev-status.service \
+    "hostdev-status.service loses CAP_SYS_PTRACE (the held device looks free)"
+broken hd-noptrace 's/^CapabilityBoundingSet=.*/CapabilityBoundingSet=CAP_SYS_MODULE CAP_DAC_READ_SEARCH/' hostdev.service \
+    "hostdev.service loses CAP_SYS_PTRACE (the held mdev would be removed)"
+broken hd-rosys 's|^ReadWritePaths=.*|ReadWritePaths=/sys/bus/pci/drivers /sys/bus/pci/drivers_probe|' hostdev.service \
+    "hostdev.service cannot write /sys/devices"
+broken hd-nolog 's|^LogsDirectory=.*||' hostdev.service "hostdev.service cannot write its audit log"
 say "PASS"

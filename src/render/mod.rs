@@ -653,8 +653,10 @@ pub fn is_shell_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// `NAME=value` lines. Anything that could be misread is refused, naming the variable.
+/// `NAME=value` lines. Anything that could be misread is refused, naming the variable,
+/// and then nothing is written (every line is checked first).
 pub fn env_lines(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
+    let mut text = String::new();
     for v in vars {
         let name_ok = !v.name.is_empty() && env_file_safe(&v.name) && !v.name.contains('=');
         if !name_ok || !env_file_safe(&v.value) {
@@ -666,8 +668,9 @@ pub fn env_lines(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
                 ),
             ));
         }
-        writeln!(out, "{}={}", v.name, v.value)?;
+        text.push_str(&format!("{}={}\n", v.name, v.value));
     }
+    out.write_all(text.as_bytes())?;
     Ok(())
 }
 

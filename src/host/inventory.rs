@@ -1,6 +1,8 @@
 //! One read-only, sorted snapshot of the host: mdev parents and their types, existing
 //! mdevs, PCI devices, and open `/dev/vfio` handles. Every attribute file is read once;
 //! missing optional files are tolerated, an unreadable required one names its path.
+//! Only kernel-shaped names are devices: an mdev is named by its UUID, a PCI function by
+//! its address; any other entry of the buses is skipped with a warning.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

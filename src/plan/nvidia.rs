@@ -3,7 +3,7 @@
 //! Pure: (Inventory, the text of pci.ids) → the same [`Env`] as KubeVirt's discovery.
 //!
 //! - Passthrough: every NVIDIA (`10de`) function bound to `vfio-pci` or
-//!   `nvgrace_gpu_vfio_pci`, grouped by device ID, resource `nvidia.com/<name>`: the
+//!   `nvgrace_gpu_vfio_pci`, resource `nvidia.com/<name>`: the
 //!   device's description in pci.ids (NVIDIA's vendor block), upper-cased, `/` and `.`
 //!   as `_`, whitespace runs as one `_`, every character other than `[A-Za-z0-9_.]`
 //!   deleted (`TU104GL [Tesla T4]` → `TU104GL_TESLA_T4`); the device ID when pci.ids
@@ -11,6 +11,7 @@
 //! - vGPUs: every mdev whose type has a `name`, resource `nvidia.com/<name>` with each
 //!   whitespace run as one `_` (`GRID T4-1Q` → `GRID_T4-1Q`), case kept. Variable
 //!   `MDEV_PCI_RESOURCE_NVIDIA_COM_<NAME upper-cased>`.
+//! - One resource per name, with every device of every ID (or type name) that has it.
 
 use std::collections::BTreeMap;
 

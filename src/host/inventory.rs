@@ -1,6 +1,8 @@
 //! One read-only, sorted snapshot of the host: mdev parents and their types, existing
 //! mdevs, PCI devices, and open `/dev/vfio` handles. Every attribute file is read once;
 //! missing optional files are tolerated, an unreadable required one names its path.
+//! Only kernel-shaped names are devices: an mdev is named by its UUID, a PCI function by
+//! its address; any other entry of the buses is skipped with a warning.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -15,6 +17,43 @@ use crate::host::root::{parent_component, AttrDir, Root};
 pub const NVIDIA_VENDOR: &str = "10de";
 /// The `comm` of NVIDIA's vGPU manager daemon.
 pub const VGPU_MANAGER_COMM: &str = "nvidia-vgpu-mgr";
+
+/// A name the kernel gives an mdev: its UUID, hyphenated and lower-case (`%pUl`), e.g.
+/// `00000000-0000-4000-8000-000000000001`. The scan takes only such entries of
+/// `/sys/bus/mdev/devices`, so a UUID handed to libvirt or QEMU is never more than that.
+pub fn is_mdev_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => matches!(c, b'0'..=b'9' | b'a'..=b'f'),
+        })
+}
+
+/// A name the kernel gives a PCI function (`%04x:%02x:%02x.%d`): domain (4 to 8
+/// lower-case hex digits: VMD domains start at `10000`), bus, device (at most `1f`) and
+/// function (0 to 7), e.g. `0000:3b:00.0`. The scan takes only such entries of
+/// `/sys/bus/pci/devices`.
+pub fn is_pci_function(s: &str) -> bool {
+    let hex = |p: &str| p.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+    let mut parts = s.split(':');
+    let (Some(domain), Some(bus), Some(rest), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Some((device, function)) = rest.split_once('.') else {
+        return false;
+    };
+    (4..=8).contains(&domain.len())
+        && hex(domain)
+        && bus.len() == 2
+        && hex(bus)
+        && device.len() == 2
+        && hex(device)
+        && device <= "1f"
+        && matches!(function.as_bytes(), [b'0'..=b'7'])
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Inventory {
@@ -415,6 +454,13 @@ fn scan_pci(fs: &Root, scope: &Scope) -> Result<Vec<PciDevice>> {
     let mut out = Vec::new();
     for address in fs.list_dirs(&base).with_context(|| ctx(fs, &base))? {
         let dir = base.join(&address);
+        if !is_pci_function(&address) {
+            log::warn!(
+                "skipping {}: not a PCI address (the kernel names PCI functions dddd:bb:dd.f)",
+                fs.display(&dir)
+            );
+            continue;
+        }
         // one descriptor of the device directory: its listing, attributes and links
         let attrs = match fs.dir(&dir) {
             Ok(a) => a,
@@ -845,6 +891,13 @@ fn scan_mdevs(fs: &Root) -> Result<Vec<Mdev>> {
     };
     let mut out = Vec::new();
     for (uuid, _) in devices.entries().with_context(|| ctx(fs, &base))? {
+        if !is_mdev_uuid(&uuid) {
+            log::warn!(
+                "skipping {}: not an mdev (the kernel names mdevs by their lower-case UUID)",
+                fs.display(&base.join(&uuid))
+            );
+            continue;
+        }
         let Some(target) = devices
             .read_link(&uuid)
             .with_context(|| ctx(fs, &base.join(&uuid)))?
@@ -998,4 +1051,57 @@ pub fn read_pci_ids(fs: &Root) -> Result<Option<(String, String)>> {
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mdev_names_are_lower_case_uuids() {
+        assert!(is_mdev_uuid("00000000-0000-4000-8000-000000000001"));
+        assert!(is_mdev_uuid("c0ffee00-beef-4a5b-9c8d-0123456789ab"));
+        for bad in [
+            "00000000-0000-4000-8000-00000000001",
+            "00000000-0000-4000-8000-0000000000011",
+            "00000000-0000-4000-8000-0000000000AB",
+            "0000000000000-4000-8000-000000000001",
+            "00000000-0000-4000-8000-000000000013,romfile=evil.rom -monitor tcp:0.0.0.0:4444,server,nowait",
+            "00000000-0000-4000-8000-000000000014' foo='bar",
+            "00000000-0000-4000-8000-00000000001'",
+            "",
+            "mtty",
+        ] {
+            assert!(!is_mdev_uuid(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pci_names_are_the_kernels_addresses() {
+        for good in [
+            "0000:3b:00.0",
+            "0000:ff:1f.7",
+            "10000:e1:00.0",
+            "ffffffff:00:00.0",
+        ] {
+            assert!(is_pci_function(good), "{good}");
+        }
+        for bad in [
+            "0000:3b:00.0,x-no-mmap=on -S",
+            "0000:3B:00.0",
+            "000:3b:00.0",
+            "100000000:3b:00.0",
+            "0000:3b:20.0",
+            "0000:3b:00.8",
+            "0000:3b:00.00",
+            "0000:3b:0.0",
+            "3b:00.0",
+            "0000:3b:00:0",
+            "0000:00:3b:00.0",
+            "0000:3b:00.",
+            "",
+        ] {
+            assert!(!is_pci_function(bad), "{bad}");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! Pure: (Inventory, the text of pci.ids) → the same [`Env`] as KubeVirt's discovery.
 //!
 //! - Passthrough: every NVIDIA (`10de`) function bound to `vfio-pci` or
-//!   `nvgrace_gpu_vfio_pci`, grouped by device ID, resource `nvidia.com/<name>`: the
+//!   `nvgrace_gpu_vfio_pci`, resource `nvidia.com/<name>`: the
 //!   device's description in pci.ids (NVIDIA's vendor block), upper-cased, `/` and `.`
 //!   as `_`, whitespace runs as one `_`, every character other than `[A-Za-z0-9_.]`
 //!   deleted (`TU104GL [Tesla T4]` → `TU104GL_TESLA_T4`); the device ID when pci.ids
@@ -11,6 +11,7 @@
 //! - vGPUs: every mdev whose type has a `name`, resource `nvidia.com/<name>` with each
 //!   whitespace run as one `_` (`GRID T4-1Q` → `GRID_T4-1Q`), case kept. Variable
 //!   `MDEV_PCI_RESOURCE_NVIDIA_COM_<NAME upper-cased>`.
+//! - One resource per name, with every device of every ID (or type name) that has it.
 
 use std::collections::BTreeMap;
 
@@ -80,8 +81,29 @@ pub fn vgpu_name(type_name: &str) -> String {
     collapse_whitespace(type_name.trim_matches('\n'))
 }
 
-/// Devices grouped under one resource: key → (resource suffix or raw name, devices).
-type Groups = BTreeMap<String, (String, Vec<EnvDevice>)>;
+/// The devices of one resource and the selectors that feed it (`10de:<device ID>` for a
+/// GPU, the raw type name for a vGPU).
+#[derive(Default)]
+struct Group {
+    selectors: Vec<String>,
+    devices: Vec<EnvDevice>,
+}
+
+impl Group {
+    fn add(&mut self, selector: &str, device: EnvDevice) {
+        if !self.selectors.iter().any(|s| s == selector) {
+            self.selectors.push(selector.to_string());
+        }
+        self.devices.push(device);
+    }
+}
+
+/// Resources by name (the part after `nvidia.com/`). Keyed by the name, not by what it
+/// was made from: two device IDs that pci.ids describes alike (`10de:118a` and
+/// `10de:118d` are both `GK104GL_GRID_K520`), or two type names that differ only in
+/// whitespace, are one resource with all their devices -- one variable, one `devices`
+/// list, one metric series -- never two of the same name.
+type Groups = BTreeMap<String, Group>;
 
 /// Discover what the plugin would advertise. `pci_ids` is the text of pci.ids (`None`:
 /// not installed, every GPU named by its device ID).
@@ -89,19 +111,13 @@ pub fn discover(inv: &Inventory, pci_ids: Option<&str>) -> Env {
     let mut env = Env::default();
     let gpus = passthrough_gpus(inv, pci_ids, &mut env);
     unusable_functions(inv, &gpus, &mut env);
-    let mut pci_vars: Vec<EnvVar> = gpus
-        .into_iter()
-        .map(|(id, (name, devices))| var(Kind::Pci, &name, format!("10de:{id}"), devices))
-        .collect();
-    pci_vars.sort_by(|a, b| a.resource_name.cmp(&b.resource_name));
-
     let vgpus = vgpus(inv, &mut env);
-    env.vars = pci_vars;
-    env.vars.extend(
-        vgpus
-            .into_iter()
-            .map(|(name, (raw, devices))| var(Kind::Mdev, &name, raw, devices)),
-    );
+    // BTreeMap: resources in name order, GPUs first.
+    env.vars = gpus
+        .into_iter()
+        .map(|(name, g)| var(Kind::Pci, &name, g))
+        .chain(vgpus.into_iter().map(|(name, g)| var(Kind::Mdev, &name, g)))
+        .collect();
     env
 }
 
@@ -110,10 +126,9 @@ fn on_passthrough_driver(driver: Option<&str>) -> bool {
     driver.is_some_and(|x| PASSTHROUGH_DRIVERS.contains(&x))
 }
 
-/// The NVIDIA functions on a passthrough driver, by device ID → (resource suffix, devices);
-/// those without an IOMMU group are skipped (and recorded in `env`).
+/// The NVIDIA functions on a passthrough driver, by resource name; those without an
+/// IOMMU group are skipped (and recorded in `env`).
 fn passthrough_gpus(inv: &Inventory, pci_ids: Option<&str>, env: &mut Env) -> Groups {
-    // device ID → (resource suffix, devices); BTreeMap: resources in name order.
     let mut gpus: Groups = BTreeMap::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let name_of = |id: &str, names: &mut BTreeMap<String, String>| -> String {
@@ -148,10 +163,9 @@ fn passthrough_gpus(inv: &Inventory, pci_ids: Option<&str>, env: &mut Env) -> Gr
             });
             continue;
         };
-        gpus.entry(d.device.clone())
-            .or_insert_with(|| (name, Vec::new()))
-            .1
-            .push(EnvDevice {
+        gpus.entry(name).or_default().add(
+            &d.vendor_device(),
+            EnvDevice {
                 address: Some(d.address.clone()),
                 uuid: None,
                 parent: None,
@@ -160,7 +174,8 @@ fn passthrough_gpus(inv: &Inventory, pci_ids: Option<&str>, env: &mut Env) -> Gr
                 iommu_group: group,
                 numa_node: d.numa_node,
                 device_nodes: vec![],
-            });
+            },
+        );
     }
     gpus
 }
@@ -168,16 +183,17 @@ fn passthrough_gpus(inv: &Inventory, pci_ids: Option<&str>, env: &mut Env) -> Gr
 /// Other functions with a device ID that has a resource: not handed out.
 fn unusable_functions(inv: &Inventory, gpus: &Groups, env: &mut Env) {
     for d in inv.pci.iter().filter(|d| d.vendor == NVIDIA_VENDOR) {
-        let Some((name, _)) = gpus.get(&d.device) else {
-            continue;
-        };
         if on_passthrough_driver(d.driver.as_deref()) {
             continue;
         }
+        let id = d.vendor_device();
+        let Some((name, _)) = gpus.iter().find(|(_, g)| g.selectors.contains(&id)) else {
+            continue;
+        };
         env.unavailable.push(Unavailable {
             resource_name: format!("nvidia.com/{name}"),
             address: d.address.clone(),
-            vendor_device: d.vendor_device(),
+            vendor_device: id,
             driver: d.driver.clone(),
             reason: if d.driver.is_none() {
                 "unbound"
@@ -188,8 +204,8 @@ fn unusable_functions(inv: &Inventory, gpus: &Groups, env: &mut Env) {
     }
 }
 
-/// The mdevs with a named type, by vGPU name → (raw type name, devices); the others are
-/// skipped (and recorded in `env`).
+/// The mdevs with a named type, by vGPU name; the others are skipped (and recorded in
+/// `env`).
 fn vgpus(inv: &Inventory, env: &mut Env) -> Groups {
     let mut vgpus: Groups = BTreeMap::new();
     for m in &inv.mdevs {
@@ -205,11 +221,9 @@ fn vgpus(inv: &Inventory, env: &mut Env) -> Groups {
                 .push(format!("mdev {} has no iommu_group link: skipped", m.uuid));
             continue;
         };
-        vgpus
-            .entry(vgpu_name(type_name))
-            .or_insert_with(|| (type_name.clone(), Vec::new()))
-            .1
-            .push(EnvDevice {
+        vgpus.entry(vgpu_name(type_name)).or_default().add(
+            type_name,
+            EnvDevice {
                 address: None,
                 uuid: Some(m.uuid.clone()),
                 parent: Some(m.parent.clone()),
@@ -218,13 +232,19 @@ fn vgpus(inv: &Inventory, env: &mut Env) -> Groups {
                 iommu_group: group,
                 numa_node: inv.pci_device(&m.parent).and_then(|d| d.numa_node),
                 device_nodes: vec![],
-            });
+            },
+        );
     }
     vgpus
 }
 
-fn var(kind: Kind, name: &str, selector: String, mut devices: Vec<EnvDevice>) -> EnvVar {
+fn var(kind: Kind, name: &str, group: Group) -> EnvVar {
+    let Group {
+        mut selectors,
+        mut devices,
+    } = group;
     devices.sort_by(|a, b| a.id().cmp(b.id()));
+    selectors.sort();
     let prefix = match kind {
         Kind::Pci => PCI_PREFIX,
         Kind::Mdev => MDEV_PREFIX,
@@ -240,7 +260,7 @@ fn var(kind: Kind, name: &str, selector: String, mut devices: Vec<EnvDevice>) ->
         resource_name: format!("nvidia.com/{name}"),
         kind,
         external: false,
-        selectors: vec![selector],
+        selectors,
         devices,
     }
 }
@@ -248,6 +268,7 @@ fn var(kind: Kind, name: &str, selector: String, mut devices: Vec<EnvDevice>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::inventory::{Mdev, PciDevice};
 
     /// The pci.ids excerpt of the plugin's own `getDeviceName() Tests` (shared with the
     /// integration tests).
@@ -290,5 +311,88 @@ mod tests {
         assert_eq!(vgpu_name("GRID T4-1Q\n"), "GRID_T4-1Q");
         // KubeVirt would give Test__Double_Space (spec §10.19)
         assert_eq!(vgpu_name("Test  Double Space"), "Test_Double_Space");
+    }
+
+    fn gpu(address: &str, device: &str, driver: Option<&str>) -> PciDevice {
+        PciDevice {
+            address: address.into(),
+            vendor: NVIDIA_VENDOR.into(),
+            device: device.into(),
+            class: "030200".into(),
+            driver: driver.map(Into::into),
+            iommu_group: Some(address[5..7].to_string()),
+            ..Default::default()
+        }
+    }
+
+    /// Issue 20 item 5: 10de:118a and 10de:118d are both `GK104GL_GRID_K520` in pci.ids:
+    /// one resource with the devices of both IDs, not two variables of one name.
+    #[test]
+    fn device_ids_with_one_name_are_one_resource() {
+        let inv = Inventory {
+            pci: vec![
+                gpu("0000:3b:00.0", "118d", Some("vfio-pci")),
+                gpu("0000:5e:00.0", "118a", Some("vfio-pci")),
+                gpu("0000:86:00.0", "118e", Some("vfio-pci")),
+                gpu("0000:af:00.0", "118d", None),
+                gpu("0000:d8:00.0", "118a", Some("vfio-pci")),
+            ],
+            ..Default::default()
+        };
+        let env = discover(&inv, Some(PLUGIN_TEST_IDS));
+        let vars: Vec<(&str, &str, &[String])> = env
+            .vars
+            .iter()
+            .map(|v| (v.name.as_str(), v.value.as_str(), v.selectors.as_slice()))
+            .collect();
+        assert_eq!(
+            vars,
+            [
+                (
+                    "PCI_RESOURCE_NVIDIA_COM_GK104GL_GRID_K520",
+                    "0000:3b:00.0,0000:5e:00.0,0000:d8:00.0",
+                    &["10de:118a".to_string(), "10de:118d".to_string()][..]
+                ),
+                (
+                    "PCI_RESOURCE_NVIDIA_COM_GK104_GL_GRID_K__520",
+                    "0000:86:00.0",
+                    &["10de:118e".to_string()][..]
+                ),
+            ]
+        );
+        assert_eq!(env.vars[0].resource_name, "nvidia.com/GK104GL_GRID_K520");
+        assert_eq!(env.unavailable.len(), 1);
+        assert_eq!(env.unavailable[0].address, "0000:af:00.0");
+        assert_eq!(
+            env.unavailable[0].resource_name,
+            "nvidia.com/GK104GL_GRID_K520"
+        );
+    }
+
+    #[test]
+    fn type_names_that_differ_in_whitespace_are_one_resource() {
+        let mdev = |uuid: &str, name: &str| Mdev {
+            uuid: uuid.into(),
+            parent: "0000:3b:00.0".into(),
+            type_id: Some("nvidia-1".into()),
+            type_name: Some(name.into()),
+            iommu_group: Some(uuid[35..].into()),
+            cdevs: vec![],
+        };
+        let inv = Inventory {
+            mdevs: vec![
+                mdev("00000000-0000-4000-8000-000000000001", "A  B"),
+                mdev("00000000-0000-4000-8000-000000000002", "A B"),
+            ],
+            ..Default::default()
+        };
+        let env = discover(&inv, None);
+        assert_eq!(env.vars.len(), 1, "{:?}", env.vars);
+        assert_eq!(env.vars[0].name, "MDEV_PCI_RESOURCE_NVIDIA_COM_A_B");
+        assert_eq!(
+            env.vars[0].value,
+            "00000000-0000-4000-8000-000000000001,00000000-0000-4000-8000-000000000002"
+        );
+        assert_eq!(env.vars[0].selectors, ["A  B", "A B"]);
     }
 }

@@ -653,8 +653,10 @@ pub fn is_shell_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// `NAME=value` lines. Anything that could be misread is refused, naming the variable.
+/// `NAME=value` lines. Anything that could be misread is refused, naming the variable,
+/// and then nothing is written (every line is checked first).
 pub fn env_lines(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
+    let mut text = String::new();
     for v in vars {
         let name_ok = !v.name.is_empty() && env_file_safe(&v.name) && !v.name.contains('=');
         if !name_ok || !env_file_safe(&v.value) {
@@ -666,13 +668,16 @@ pub fn env_lines(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
                 ),
             ));
         }
-        writeln!(out, "{}={}", v.name, v.value)?;
+        text.push_str(&format!("{}={}\n", v.name, v.value));
     }
+    out.write_all(text.as_bytes())?;
     Ok(())
 }
 
-/// `NAME=value` entries each ended by NUL (like `env -0`).
+/// `NAME=value` entries each ended by NUL (like `env -0`); nothing is written when one
+/// cannot be.
 pub fn env_nul(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
+    let mut text = String::new();
     for v in vars {
         if v.name.is_empty() || v.name.contains(['=', '\0']) || v.value.contains('\0') {
             return Err(fail(
@@ -683,8 +688,9 @@ pub fn env_nul(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
                 ),
             ));
         }
-        write!(out, "{}={}\0", v.name, v.value)?;
+        text.push_str(&format!("{}={}\0", v.name, v.value));
     }
+    out.write_all(text.as_bytes())?;
     Ok(())
 }
 
@@ -841,4 +847,43 @@ pub fn groups_table(out: &mut dyn Write, doc: &GroupsDoc) -> Result<()> {
         }
     }
     write_table(out, &t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::env::Kind;
+
+    fn var(name: &str, value: &str) -> EnvVar {
+        EnvVar {
+            name: name.into(),
+            value: value.into(),
+            resource_name: "a.com/x".into(),
+            kind: Kind::Pci,
+            external: false,
+            selectors: vec![],
+            devices: vec![],
+        }
+    }
+
+    /// A refused variable leaves stdout empty: no partial environment file.
+    #[test]
+    fn env_lines_and_nul_write_everything_or_nothing() {
+        let good = var("PCI_RESOURCE_A", "0000:3b:00.0");
+        let mut out = Vec::new();
+        env_lines(
+            &mut out,
+            &[good.clone(), var("PCI_RESOURCE_B", "0000:3b:00.0 -S")],
+        )
+        .expect_err("a blank needs quoting");
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+        env_nul(&mut out, &[good.clone(), var("PCI_RESOURCE_B", "a\0b")]).expect_err("NUL");
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+        env_lines(&mut out, std::slice::from_ref(&good)).unwrap();
+        env_nul(&mut out, &[good]).unwrap();
+        assert_eq!(
+            out,
+            b"PCI_RESOURCE_A=0000:3b:00.0\nPCI_RESOURCE_A=0000:3b:00.0\0"
+        );
+    }
 }

@@ -8,6 +8,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{table, write_table};
+use crate::error::{fail, Code};
+use crate::host::inventory::{is_mdev_uuid, is_pci_function};
 use crate::plan::env::Kind;
 use crate::plan::status::{DeviceStatus, MdevRow, StatusDoc};
 use crate::plan::MdevHandling;
@@ -312,13 +314,25 @@ fn resource_metrics(o: &mut String, doc: &StatusDoc) {
         "hostdev_resource_devices",
         "Devices a permitted resource hands out.",
     );
+    // One series per (resource, kind): discovery gives each its one entry; should two
+    // ever share the labels, they are one series with the sum (a repeated series would
+    // make the whole scrape invalid).
+    let mut counts: Vec<(&str, Kind, usize)> = Vec::new();
     for r in &doc.resources {
+        match counts
+            .iter_mut()
+            .find(|(n, k, _)| *n == r.resource_name && *k == r.kind)
+        {
+            Some(c) => c.2 += r.devices.len(),
+            None => counts.push((&r.resource_name, r.kind, r.devices.len())),
+        }
+    }
+    for (name, kind, n) in counts {
         let _ = writeln!(
             o,
-            "hostdev_resource_devices{{resource=\"{}\",kind=\"{}\"}} {}",
-            label(&r.resource_name),
-            kind_str(r.kind),
-            r.devices.len()
+            "hostdev_resource_devices{{resource=\"{}\",kind=\"{}\"}} {n}",
+            label(name),
+            kind_str(kind),
         );
     }
     device_family(
@@ -346,7 +360,11 @@ fn device_family(
     value: fn(&DeviceStatus) -> bool,
 ) {
     family(o, name, help);
+    let mut seen = std::collections::BTreeSet::new();
     for d in doc.resources.iter().flat_map(|r| r.devices.iter()) {
+        if !seen.insert((d.resource.as_str(), d.kind, d.id())) {
+            continue; // a series already written (see resource_metrics)
+        }
         let _ = writeln!(
             o,
             "{name}{{resource=\"{}\",kind=\"{}\",device=\"{}\"}} {}",
@@ -395,15 +413,15 @@ pub struct DevicesDoc<'a> {
     pub devices: &'a [DeviceStatus],
 }
 
-/// `0000:3b:00.0` → (`0x0000`, `0x3b`, `0x00`, `0x0`).
+/// `0000:3b:00.0` → (`0x0000`, `0x3b`, `0x00`, `0x0`); `None` unless `a` is a PCI address
+/// as the kernel names it.
 fn split_address(a: &str) -> Option<(String, String, String, String)> {
+    if !is_pci_function(a) {
+        return None;
+    }
     let (dom, rest) = a.split_once(':')?;
     let (bus, rest) = rest.split_once(':')?;
     let (slot, func) = rest.split_once('.')?;
-    let hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit()) && !s.is_empty();
-    if !(hex(dom) && hex(bus) && hex(slot) && hex(func)) {
-        return None;
-    }
     Some((
         format!("0x{dom}"),
         format!("0x{bus}"),
@@ -412,41 +430,98 @@ fn split_address(a: &str) -> Option<(String, String, String, String)> {
     ))
 }
 
+/// An XML attribute value (between `'` or `"`): `&`, `<`, `>`, `'` and `"` as entities.
+fn xml_attr(v: &str) -> String {
+    let mut o = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '\'' => o.push_str("&apos;"),
+            '"' => o.push_str("&quot;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The device is not what the kernel would name a PCI function or an mdev: nothing is
+/// printed (the inventory skips such names; this is the second line of defence).
+fn not_a_device(d: &DeviceStatus, format: &str) -> anyhow::Error {
+    fail(
+        Code::Failure,
+        format!(
+            "{:?} of {} is not {}: no --format {format} output",
+            d.id(),
+            d.resource,
+            match d.kind {
+                Kind::Pci => "a PCI address (dddd:bb:dd.f)",
+                Kind::Mdev => "an mdev UUID",
+            }
+        ),
+    )
+}
+
 /// One `<hostdev>` element per device. PCI functions (vendor-VFIO VFs included) with
 /// `managed='no'`: the device is already on its driver and libvirt must not rebind it.
+/// Every value is checked and escaped, and the whole text is built before any of it is
+/// written: a device that is not a PCI address or an mdev UUID fails the run with
+/// nothing on stdout.
 pub fn libvirt(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
+    let mut o = String::new();
     for d in devices {
         match d.kind {
             Kind::Pci => {
                 let a = d.address.as_deref().unwrap_or_default();
-                let (dom, bus, slot, func) = split_address(a).ok_or_else(|| {
-                    anyhow::anyhow!("{a}: not a PCI address libvirt can take")
-                })?;
-                writeln!(
-                    out,
-                    "<hostdev mode='subsystem' type='pci' managed='no'>\n  <source>\n    <address domain='{dom}' bus='{bus}' slot='{slot}' function='{func}'/>\n  </source>\n</hostdev>"
-                )?;
+                let (dom, bus, slot, func) =
+                    split_address(a).ok_or_else(|| not_a_device(d, "libvirt"))?;
+                let _ = writeln!(
+                    o,
+                    "<hostdev mode='subsystem' type='pci' managed='no'>\n  <source>\n    <address domain='{}' bus='{}' slot='{}' function='{}'/>\n  </source>\n</hostdev>",
+                    xml_attr(&dom),
+                    xml_attr(&bus),
+                    xml_attr(&slot),
+                    xml_attr(&func)
+                );
             }
-            Kind::Mdev => writeln!(
-                out,
-                "<hostdev mode='subsystem' type='mdev' model='vfio-pci' display='off'>\n  <source>\n    <address uuid='{}'/>\n  </source>\n</hostdev>",
-                d.uuid.as_deref().unwrap_or_default()
-            )?,
+            Kind::Mdev => {
+                let u = d.uuid.as_deref().unwrap_or_default();
+                if !is_mdev_uuid(u) {
+                    return Err(not_a_device(d, "libvirt"));
+                }
+                let _ = writeln!(
+                    o,
+                    "<hostdev mode='subsystem' type='mdev' model='vfio-pci' display='off'>\n  <source>\n    <address uuid='{}'/>\n  </source>\n</hostdev>",
+                    xml_attr(u)
+                );
+            }
         }
     }
+    out.write_all(o.as_bytes())?;
     Ok(())
 }
 
 /// `-device vfio-pci,host=ADDR` / `-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/UUID`,
-/// one device per line.
+/// one device per line. Output for a shell's word splitting (`$(hostdev devices ...)`):
+/// only a checked PCI address or mdev UUID goes into a word (no blank, quote, `,` or
+/// `=` can), and nothing is written unless every device passes.
 pub fn qemu(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
+    let mut o = String::new();
     for d in devices {
-        let option = match d.kind {
-            Kind::Pci => "host=",
-            Kind::Mdev => "sysfsdev=/sys/bus/mdev/devices/",
+        let (option, ok) = match d.kind {
+            Kind::Pci => ("host=", is_pci_function(d.id()) && d.address.is_some()),
+            Kind::Mdev => (
+                "sysfsdev=/sys/bus/mdev/devices/",
+                is_mdev_uuid(d.id()) && d.uuid.is_some(),
+            ),
         };
-        writeln!(out, "-device vfio-pci,{option}{}", d.id())?;
+        if !ok {
+            return Err(not_a_device(d, "qemu"));
+        }
+        let _ = writeln!(o, "-device vfio-pci,{option}{}", d.id());
     }
+    out.write_all(o.as_bytes())?;
     Ok(())
 }
 
@@ -466,5 +541,140 @@ mod tests {
             Some(("0x0000".into(), "0x3b".into(), "0x00".into(), "0x1".into()))
         );
         assert_eq!(split_address("mtty"), None);
+    }
+
+    fn device(kind: Kind, id: &str) -> DeviceStatus {
+        DeviceStatus {
+            resource: "nvidia.com/X".into(),
+            kind,
+            address: (kind == Kind::Pci).then(|| id.to_string()),
+            uuid: (kind == Kind::Mdev).then(|| id.to_string()),
+            parent: None,
+            type_id: None,
+            iommu_group: "1".into(),
+            numa_node: None,
+            driver: None,
+            external: false,
+            healthy: true,
+            problems: vec![],
+            device_nodes: vec![],
+            in_use: false,
+            holders: vec![],
+        }
+    }
+
+    const GOOD_PCI: &str = "0000:3b:00.0";
+    const GOOD_MDEV: &str = "00000000-0000-4000-8000-000000000011";
+
+    /// Issue 20 item 3, the second line of defence: a name that is not a PCI address or
+    /// an mdev UUID never reaches a QEMU word or a libvirt attribute, and nothing at all
+    /// is written (the good device before it neither).
+    #[test]
+    fn qemu_and_libvirt_refuse_what_is_not_an_address_or_uuid_and_write_nothing() {
+        let hostile = [
+            (
+                Kind::Mdev,
+                "00000000-0000-4000-8000-000000000013,romfile=evil.rom -monitor tcp:0.0.0.0:4444,server,nowait",
+            ),
+            (Kind::Pci, "0000:3b:00.0,x-no-mmap=on -S"),
+            (Kind::Mdev, "00000000-0000-4000-8000-000000000014' foo='bar"),
+            (Kind::Mdev, "00000000-0000-4000-8000-000000000015'><x y='"),
+            (Kind::Pci, "0000:3b:00.0'/><x y='"),
+            (Kind::Mdev, GOOD_PCI),
+            (Kind::Pci, GOOD_MDEV),
+        ];
+        for (kind, id) in hostile {
+            let devices = [device(Kind::Pci, GOOD_PCI), device(kind, id)];
+            for (format, render) in [
+                (
+                    "qemu",
+                    qemu as fn(&mut dyn Write, &[DeviceStatus]) -> Result<()>,
+                ),
+                ("libvirt", libvirt),
+            ] {
+                let mut out = Vec::new();
+                let e = render(&mut out, &devices).expect_err(id);
+                assert!(
+                    out.is_empty(),
+                    "{format} {id}: {}",
+                    String::from_utf8_lossy(&out)
+                );
+                assert_eq!(crate::error::exit_code(&e).as_i32(), 1);
+                assert!(
+                    e.to_string()
+                        .contains(&format!("{id:?} of nvidia.com/X is not")),
+                    "{e}"
+                );
+            }
+        }
+        let devices = [device(Kind::Pci, GOOD_PCI), device(Kind::Mdev, GOOD_MDEV)];
+        let mut out = Vec::new();
+        qemu(&mut out, &devices).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("-device vfio-pci,host={GOOD_PCI}\n-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/{GOOD_MDEV}\n")
+        );
+    }
+
+    #[test]
+    fn xml_attribute_values_are_escaped() {
+        assert_eq!(xml_attr("a'b\"c<d>e&f"), "a&apos;b&quot;c&lt;d&gt;e&amp;f");
+        assert_eq!(xml_attr(GOOD_MDEV), GOOD_MDEV);
+    }
+
+    /// Two resources of one name and kind (discovery merges them; this is the renderer's
+    /// own guard): one series each, never a repeated one.
+    #[test]
+    fn prometheus_never_repeats_a_series() {
+        use crate::plan::status::{IommuStatus, MdevStatus, ResourceStatus};
+        let resource = |ids: &[&str]| ResourceStatus {
+            resource_name: "nvidia.com/X".into(),
+            kind: Kind::Pci,
+            external: false,
+            variable: "PCI_RESOURCE_NVIDIA_COM_X".into(),
+            selectors: vec![],
+            devices: ids.iter().map(|i| device(Kind::Pci, i)).collect(),
+            not_available: vec![],
+        };
+        let doc = StatusDoc {
+            schema: crate::plan::SCHEMA,
+            node: "n".into(),
+            provider: "nvidia",
+            healthy: true,
+            mdev: MdevStatus {
+                handling: MdevHandling::NotConfigured,
+                desired_types: vec![],
+                matches: true,
+                pending_actions: 0,
+                blocked: 0,
+                parents: vec![],
+            },
+            resources: vec![
+                resource(&["0000:3b:00.0"]),
+                resource(&["0000:3b:00.0", "0000:5e:00.0"]),
+            ],
+            iommu: IommuStatus {
+                ready: true,
+                pass: 0,
+                warn: 0,
+                fail: 0,
+                skip: 0,
+                failing: vec![],
+            },
+            problems: vec![],
+        };
+        let text = prometheus(&doc, 0.0);
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.rsplit_once(' ').unwrap().0)
+            .collect();
+        let mut unique = series.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(series.len(), unique.len(), "{text}");
+        assert!(
+            text.contains("hostdev_resource_devices{resource=\"nvidia.com/X\",kind=\"pci\"} 3\n")
+        );
     }
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::util::{Host, Run};
+use crate::util::{copy_tree, Host, Run};
 
 const SECRET: &str = "SECRET-OUTSIDE-THE-ROOT";
 
@@ -254,4 +254,133 @@ fn relative_links_inside_the_root_still_resolve() {
     std::os::unix::fs::symlink("/desc", &abs).unwrap();
     let r = h.run(&["list-types", "-o", "json"]);
     assert!(r.stdout.contains("num_heads=4, moved"), "{}", r.stdout);
+}
+
+// ---- names that are not the kernel's (issue 20 item 3) --------------------------------
+
+const GVTG_PARENT: &str = "sys/devices/pci0000:00/0000:00:02.0";
+const GVTG_MDEV: &str = "00000000-0000-4000-8000-000000000011";
+const T4_BRIDGE: &str = "sys/devices/pci0000:3a/0000:3a:00.0";
+const T4: &str = "0000:3b:00.0";
+
+/// mdev directory names that would be QEMU options or XML if printed as they are.
+const HOSTILE_MDEVS: [&str; 4] = [
+    "00000000-0000-4000-8000-000000000013,romfile=evil.rom -monitor tcp:0.0.0.0:4444,server,nowait",
+    "00000000-0000-4000-8000-000000000014' foo='bar",
+    "00000000-0000-4000-8000-000000000015'><x y='",
+    "00000000-0000-4000-8000-00000000001\u{1b}]0;pwned\u{7}",
+];
+/// PCI directory names of the same kind.
+const HOSTILE_PCI: [&str; 3] = [
+    "0000:3b:00.0,x-no-mmap=on -S",
+    "0000:3b:00.1' x='",
+    "0000:3b:00.2\u{1b}[2J",
+];
+
+/// A copy of fixtures/status with copies of a real GVT-g mdev (type i915-GVTg_V5_4,
+/// permitted as intel.com/U630_GVTg_V5_4) and of the T4 on vfio-pci (permitted as
+/// nvidia.com/TU104GL_Tesla_T4) under the hostile names, linked from the buses as the
+/// kernel links its devices.
+fn status_with_hostile_names() -> Host {
+    let h = Host::copy("status");
+    for name in HOSTILE_MDEVS {
+        copy_tree(
+            &h.path(&format!("{GVTG_PARENT}/{GVTG_MDEV}")),
+            &h.path(&format!("{GVTG_PARENT}/{name}")),
+        );
+        std::os::unix::fs::symlink(
+            format!("../../../devices/pci0000:00/0000:00:02.0/{name}"),
+            h.path(&format!("sys/bus/mdev/devices/{name}")),
+        )
+        .unwrap();
+    }
+    for name in HOSTILE_PCI {
+        copy_tree(
+            &h.path(&format!("{T4_BRIDGE}/{T4}")),
+            &h.path(&format!("{T4_BRIDGE}/{name}")),
+        );
+        std::os::unix::fs::symlink(
+            format!("../../../devices/pci0000:3a/0000:3a:00.0/{name}"),
+            h.path(&format!("sys/bus/pci/devices/{name}")),
+        )
+        .unwrap();
+    }
+    h
+}
+
+/// stdout without the Prometheus timestamp (the only line that differs between runs).
+fn without_timestamp(s: &str) -> String {
+    s.lines()
+        .filter(|l| !l.starts_with("hostdev_status_last_run_timestamp_seconds "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Devices whose directory names are not a lower-case UUID / a `dddd:bb:dd.f` address are
+/// not devices: every output is the one of the same host without them, with a warning
+/// naming each (escaped), and nothing of the names reaches a QEMU word, a libvirt
+/// attribute, a variable or a document.
+#[test]
+fn names_that_are_not_the_kernels_are_skipped_with_a_warning_everywhere() {
+    let hostile = status_with_hostile_names();
+    let clean = Host::copy("status");
+    for args in [
+        &["devices", "--format", "qemu"][..],
+        &["devices", "--format", "libvirt"],
+        &["devices", "--format", "env"],
+        &["devices", "-o", "json"],
+        &["devices"],
+        &["devices", "intel.com/U630_GVTg_V5_4", "--format", "qemu"],
+        &["env"],
+        &["env", "--format", "json"],
+        &["env", "--format", "shell"],
+        &["status", "-o", "json"],
+        &["status", "--format", "prometheus"],
+        &["env", "--provider", "nvidia"],
+        &["devices", "--provider", "nvidia", "--format", "libvirt"],
+        &["list-types", "-o", "json"],
+        &["iommu", "groups", "-o", "json"],
+    ] {
+        let r = hostile.on_node("node1", args);
+        let want = clean.on_node("node1", args);
+        assert_eq!(r.code, want.code, "{args:?}: {}", r.stderr);
+        assert_eq!(
+            without_timestamp(&r.stdout),
+            without_timestamp(&want.stdout),
+            "{args:?}: stderr: {}",
+            r.stderr
+        );
+        for word in [
+            "romfile",
+            "-monitor",
+            "foo=",
+            "x-no-mmap",
+            " -S",
+            "<x",
+            "pwned",
+        ] {
+            assert!(!r.stdout.contains(word), "{args:?}: {word}: {}", r.stdout);
+        }
+        assert!(!r.stderr.contains('\u{1b}'), "{args:?}: {:?}", r.stderr);
+        for name in HOSTILE_MDEVS {
+            let shown = name.replace('\u{1b}', "\\e").replace('\u{7}', "\\x07");
+            assert!(
+                r.stderr.contains(&format!(
+                    "skipping /sys/bus/mdev/devices/{shown}: not an mdev (the kernel names mdevs by their lower-case UUID)"
+                )),
+                "{args:?}: {}",
+                r.stderr
+            );
+        }
+        for name in HOSTILE_PCI {
+            let shown = name.replace('\u{1b}', "\\e");
+            assert!(
+                r.stderr.contains(&format!(
+                    "skipping /sys/bus/pci/devices/{shown}: not a PCI address (the kernel names PCI functions dddd:bb:dd.f)"
+                )),
+                "{args:?}: {}",
+                r.stderr
+            );
+        }
+    }
 }

@@ -755,6 +755,113 @@ fn nvidia_provider_uses_the_plugins_own_test_names() {
     }
 }
 
+/// Issue 20 item 5: 10de:118a and 10de:118d are both `GK104GL [GRID K520]` in pci.ids.
+/// Two GPUs with these IDs are one resource, `nvidia.com/GK104GL_GRID_K520`, with both
+/// addresses: one variable, both devices listed under the name, one metric series.
+#[test]
+fn nvidia_provider_device_ids_of_one_name_are_one_resource() {
+    let dir = Host::copy(FIXTURE);
+    with_pci_ids(&dir, "usr/share/misc/pci.ids", PLUGIN_TEST_PCI_IDS);
+    let t4 = pci_dir(dir.root(), T4);
+    // a second function next to the T4 (a copy of it, in its IOMMU group)
+    const SECOND: &str = "0000:3b:00.1";
+    let second = t4.parent().unwrap().join(SECOND);
+    crate::util::copy_tree(&t4, &second);
+    std::os::unix::fs::symlink(
+        format!("../../../devices/pci0000:3a/0000:3a:00.0/{SECOND}"),
+        dir.path(&format!("sys/bus/pci/devices/{SECOND}")),
+    )
+    .unwrap();
+    std::fs::write(t4.join("device"), "0x118a\n").unwrap();
+    std::fs::write(second.join("device"), "0x118d\n").unwrap();
+    let both = format!("{T4},{SECOND}");
+
+    let r = bare(&dir, &["env", "--provider", "nvidia"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let k520: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("PCI_RESOURCE_NVIDIA_COM_GK104GL_GRID_K520="))
+        .collect();
+    assert_eq!(
+        k520,
+        [format!("PCI_RESOURCE_NVIDIA_COM_GK104GL_GRID_K520={both}")],
+        "{}",
+        r.stdout
+    );
+    let r = bare(&dir, &["env", "--provider", "nvidia", "--format", "json"]);
+    let vars = json(&r)["variables"].clone();
+    let k520: Vec<&Value> = vars
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["resource_name"] == "nvidia.com/GK104GL_GRID_K520")
+        .collect();
+    assert_eq!(k520.len(), 1, "{vars}");
+    assert_eq!(k520[0]["value"], both.as_str());
+    assert_eq!(
+        k520[0]["selectors"],
+        serde_json::json!(["10de:118a", "10de:118d"])
+    );
+
+    let name = "nvidia.com/GK104GL_GRID_K520";
+    let r = bare(
+        &dir,
+        &["devices", "--provider", "nvidia", name, "-o", "json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let addresses: Vec<Value> = json(&r)["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["address"].clone())
+        .collect();
+    assert_eq!(addresses, [T4, SECOND], "{}", r.stdout);
+    let r = bare(
+        &dir,
+        &["devices", "--provider", "nvidia", name, "--format", "env"],
+    );
+    assert_eq!(
+        r.stdout,
+        format!("PCI_RESOURCE_NVIDIA_COM_GK104GL_GRID_K520={both}\n")
+    );
+    let r = bare(
+        &dir,
+        &["devices", "--provider", "nvidia", "--format", "env"],
+    );
+    assert_eq!(
+        r.stdout
+            .matches("PCI_RESOURCE_NVIDIA_COM_GK104GL_GRID_K520=")
+            .count(),
+        1,
+        "{}",
+        r.stdout
+    );
+
+    let r = bare(
+        &dir,
+        &["status", "--provider", "nvidia", "--format", "prometheus"],
+    );
+    let series: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit_once(' ').unwrap().0)
+        .collect();
+    let mut unique = series.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(series.len(), unique.len(), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "hostdev_resource_devices{resource=\"nvidia.com/GK104GL_GRID_K520\",kind=\"pci\"} 2\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    promtool_clean(&r.stdout);
+}
+
 #[test]
 fn nvidia_provider_without_pci_ids_falls_back_to_the_device_id_and_says_so() {
     let dir = Host::copy(FIXTURE);

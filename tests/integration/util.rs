@@ -263,7 +263,9 @@ pub fn on_fixture(name: &str, args: &[&str]) -> Run {
     Host::bundled(name).run(args)
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+/// Copy the tree at `from` to `to`, symlinks preserved (as they are: relative ones keep
+/// resolving when `to` is at the same depth).
+pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read_dir") {
         let entry = entry.expect("entry");

@@ -394,3 +394,35 @@ fn env_exposes_configured_vendor_vfio_vfs_as_pci_devices() {
         "PCI_RESOURCE_NVIDIA_COM_AD102GL_L40S=0000:41:00.4\n"
     );
 }
+
+#[test]
+fn an_in_use_vendor_vfio_vf_is_reported_as_a_vgpu_vf_not_an_mdev() {
+    // only 1B desired: the 8Q on 0000:61:00.4 (held by pid 4343) stays, .5 is cleared
+    let host = Host::copy("l40s-vfio");
+    std::fs::write(
+        host.config(),
+        "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [NVIDIA L40S-1B]\n",
+    )
+    .expect("write the configuration");
+    let r = on_copy(&host, &["apply", "--dry-run"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("1 vGPU VF(s) in use left alone"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("mdev(s)"), "{}", r.stderr);
+}
+
+#[test]
+fn the_pci_ids_warning_names_a_device_id_of_this_host() {
+    let host = Host::copy("l40s-vfio");
+    let r = host.cmd().args(["env", "--provider", "nvidia"]).run();
+    assert!(
+        r.stderr
+            .contains("as NVIDIA's plugin does without it (nvidia.com/26b9)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("1eb8"), "{}", r.stderr);
+}

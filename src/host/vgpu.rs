@@ -294,7 +294,10 @@ impl VendorLimits {
         let size = name.and_then(vendor_type_gib);
         let same = present
             .iter()
-            .filter(|p| p.and_then(vendor_type_gib).is_none_or(|s| Some(s) == size))
+            .filter(|p| {
+                p.and_then(vendor_type_gib)
+                    .map_or(true, |s| Some(s) == size)
+            })
             .count() as u32;
         Some(max.saturating_sub(same))
     }

@@ -318,7 +318,7 @@ fn mdev_vf_capacity(inv: &Inventory, vf_names: &[String]) -> Vec<CapacityDoc> {
             let same = present
                 .iter()
                 .filter(|p| match (p, size(t)) {
-                    (Some(p), Some(s)) => size(p).is_none_or(|ps| ps == s),
+                    (Some(p), Some(s)) => size(p).map_or(true, |ps| ps == s),
                     (Some(p), None) => p.id == t.id,
                     (None, _) => true,
                 })

@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
         Provider::Kubevirt => env::discover(&config, &inv, args.include_external),
         Provider::Nvidia => crate::plan::nvidia::discover(
             &inv,
-            crate::commands::status::nvidia_names(ctx)?.as_deref(),
+            crate::commands::status::nvidia_names(ctx, &inv)?.as_deref(),
         ),
     };
     fill_device_nodes(ctx, &inv, &mut env.vars);

@@ -27,23 +27,27 @@ pub fn resources(
 ) -> Result<(Env, Vec<ResourceStatus>)> {
     let env = match provider {
         Provider::Kubevirt => env::discover(config, inv, include_external),
-        Provider::Nvidia => crate::plan::nvidia::discover(inv, nvidia_names(ctx)?.as_deref()),
+        Provider::Nvidia => crate::plan::nvidia::discover(inv, nvidia_names(ctx, inv)?.as_deref()),
     };
     let missing = |paths: &[String]| inventory::missing_dev_nodes(&ctx.root, paths);
     let res = status::assess(&env, inv, &missing);
     Ok((env, res))
 }
 
-/// The PCI ID database for `--provider nvidia`, or `None` (said once on stderr).
-pub fn nvidia_names(ctx: &Context) -> Result<Option<String>> {
+/// The PCI ID database for `--provider nvidia`, or `None` (said once on stderr, with an
+/// example named after a device ID of this host).
+pub fn nvidia_names(ctx: &Context, inv: &Inventory) -> Result<Option<String>> {
     match inventory::read_pci_ids(&ctx.root)? {
         Some((path, text)) => {
             log::debug!("device names from {path}");
             Ok(Some(text))
         }
         None => {
+            let example = crate::plan::nvidia::example_device_id(inv)
+                .map(|id| format!(" (nvidia.com/{id})"))
+                .unwrap_or_default();
             log::warn!(
-                "no pci.ids under {} (usr/share/misc/pci.ids, usr/share/hwdata/pci.ids): GPU resources are named after the device ID, as NVIDIA's plugin does without it (nvidia.com/1eb8); install the pci.ids (Debian) or hwdata package",
+                "no pci.ids under {} (usr/share/misc/pci.ids, usr/share/hwdata/pci.ids): GPU resources are named after the device ID, as NVIDIA's plugin does without it{example}; install the pci.ids (Debian) or hwdata package",
                 ctx.root.root().display()
             );
             Ok(None)

@@ -45,7 +45,7 @@ pub struct Outcome {
     /// Actions not attempted: skipped after a failure on the same parent, interrupted, or
     /// stopped because the run could not be recorded.
     pub not_done: Vec<NotDone>,
-    /// mdevs left alone because a process holds them open.
+    /// mdevs and vGPU VFs left alone because a process holds them open.
     pub in_use: Vec<Blocked>,
     /// mdevs already gone when their removal came up.
     pub gone: Vec<Action>,

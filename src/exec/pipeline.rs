@@ -25,6 +25,7 @@ use crate::exec::journal::WriteRecord;
 use crate::exec::state::State;
 use crate::exec::{confirm, interrupt, mutate};
 use crate::host::inventory::Inventory;
+use crate::plan::Blocked;
 
 /// What a job has to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,8 +158,17 @@ pub fn finish(command: &str, o: &Outcome) -> Code {
     if !o.not_done.is_empty() {
         parts.push(format!("{} change(s) not done", o.not_done.len()));
     }
-    if !o.in_use.is_empty() {
-        parts.push(format!("{} mdev(s) in use left alone", o.in_use.len()));
+    let vfs = o
+        .in_use
+        .iter()
+        .filter(|b| matches!(b, Blocked::Vf { .. }))
+        .count();
+    let mdevs = o.in_use.len() - vfs;
+    if mdevs > 0 {
+        parts.push(format!("{mdevs} mdev(s) in use left alone"));
+    }
+    if vfs > 0 {
+        parts.push(format!("{vfs} vGPU VF(s) in use left alone"));
     }
     if !o.differences.is_empty() {
         parts.push(format!(

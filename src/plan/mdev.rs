@@ -1153,10 +1153,26 @@ fn vendor_card(
         .collect();
     let remaining_types: BTreeSet<u32> = remaining.iter().copied().collect();
     card.freed = remove > 0 && remaining.is_empty();
+    // the GPU's maximum of a type (its memory over the type's size, one per VF) minus the
+    // vGPUs of that size it keeps: the same figure as `list-types`
+    let limits = inv
+        .pci_device(&card.address)
+        .map(|pf| vgpu::VendorLimits::of(inv, pf));
+    let present: Vec<Option<&str>> = remaining
+        .iter()
+        .map(|id| names.get(id).map(String::as_str))
+        .collect();
+    let room = |name: Option<&str>| {
+        limits
+            .and_then(|l| l.room(name, &present))
+            .unwrap_or(u32::MAX)
+    };
     let free = |id: u32| {
-        vfs.iter()
+        let n = vfs
+            .iter()
             .filter(|v| v.is_free() && !v.cleared && v.can_create(id))
-            .count() as u32
+            .count() as u32;
+        n.min(room(names.get(&id).map(String::as_str)))
     };
     if blocked {
         card.status = Status::Blocked;
@@ -2272,15 +2288,30 @@ mod tests {
         hold(&mut i, "/dev/vfio/100", 9, "qemu");
         let c = cfg("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [NVIDIA L40S-1B, NVIDIA L40S-8Q]\n");
         let p = plan(&c, &node("n"), &i);
+        // six free VFs list 8Q, but 48 GB hold six 8 GB vGPUs and two are there
         assert_eq!(
             cards_summary(&p),
-            vec![row("0000:61:00.0", Some("1152"), Some(6), "top-up")]
+            vec![row("0000:61:00.0", Some("1152"), Some(4), "top-up")]
         );
         assert_eq!(p.cards[0].existing, 2);
         assert!(!created_on(&p)
             .iter()
             .any(|a| a == "0000:61:00.4" || a == "0000:61:00.5"));
         assert!(p.blocked.is_empty());
+    }
+
+    #[test]
+    fn vendor_vfio_count_is_bounded_by_what_the_gpu_holds() {
+        let mut i = inv(vec![]);
+        l40s(&mut i, "0000:41:00.0", 32, &[], 100);
+        let c = cfg("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [NVIDIA L40S-48Q]\n");
+        let p = plan(&c, &node("n"), &i);
+        // 32 free VFs list 48Q, but an L40S holds one
+        assert_eq!(
+            cards_summary(&p),
+            vec![row("0000:41:00.0", Some("1156"), Some(1), "create")]
+        );
+        assert_eq!(p.count(ActionKind::SetVgpuType), 1);
     }
 
     #[test]

@@ -121,6 +121,16 @@ pub fn discover(inv: &Inventory, pci_ids: Option<&str>) -> Env {
     env
 }
 
+/// The device ID a resource of this host would be named after without pci.ids (for the
+/// warning's example): an NVIDIA function on a passthrough driver, else any NVIDIA function.
+pub fn example_device_id(inv: &Inventory) -> Option<&str> {
+    let nvidia = || inv.pci.iter().filter(|d| d.vendor == NVIDIA_VENDOR);
+    nvidia()
+        .find(|d| on_passthrough_driver(d.driver.as_deref()))
+        .or_else(|| nvidia().next())
+        .map(|d| d.device.as_str())
+}
+
 /// Whether the plugin takes a function with this driver for passthrough.
 fn on_passthrough_driver(driver: Option<&str>) -> bool {
     driver.is_some_and(|x| PASSTHROUGH_DRIVERS.contains(&x))

@@ -88,6 +88,26 @@ pub struct GpuDoc {
     pub vgpu_types: Vec<VendorTypeDoc>,
     /// A missing precondition and its fix.
     pub problem: Option<String>,
+    /// SR-IOV GPUs (`mdev-vf`, `vendor-vfio`): per type, what the GPU can still hold.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<CapacityDoc>,
+}
+
+/// What one SR-IOV GPU can still hold of a type: the free VFs that offer it, bounded by the
+/// type's maximum per GPU minus the vGPUs of that size already on the GPU (the figure
+/// `plan` uses).
+#[derive(Serialize)]
+pub struct CapacityDoc {
+    #[serde(rename = "type")]
+    pub type_id: String,
+    pub name: Option<String>,
+    /// Per physical GPU: `max_instance` of the mdev type's description, or (vendor-VFIO)
+    /// the GPU's memory over the type's size; `null` when unknown.
+    pub max_instances: Option<u32>,
+    /// vGPUs of this type on the GPU.
+    pub existing_instances: u32,
+    /// How many more the GPU can hold now.
+    pub available_instances: u32,
 }
 
 #[derive(Serialize)]
@@ -225,6 +245,34 @@ fn gpu_doc(
             }),
         });
     }
+    let capacity = match g.framework {
+        Framework::MdevVf => mdev_vf_capacity(inv, &g.vfs),
+        Framework::VendorVfio => {
+            let limits = inv
+                .pci_device(&g.address)
+                .map(|pf| vgpu::VendorLimits::of(inv, pf));
+            let present: Vec<Option<&str>> = vfs
+                .iter()
+                .filter_map(|v| v.current_vgpu_type.filter(|c| *c != 0))
+                .map(|c| names.get(&c).map(String::as_str))
+                .collect();
+            types
+                .values()
+                .map(|t| {
+                    let name = t.name.as_deref();
+                    let room = limits.and_then(|l| l.room(name, &present));
+                    CapacityDoc {
+                        type_id: t.id.to_string(),
+                        name: t.name.clone(),
+                        max_instances: limits.and_then(|l| l.max_instances(name)),
+                        existing_instances: t.existing_instances,
+                        available_instances: room.map_or(t.creatable_on, |r| r.min(t.creatable_on)),
+                    }
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
     GpuDoc {
         address: g.address,
         vendor_device: g.vendor_device,
@@ -235,12 +283,67 @@ fn gpu_doc(
         vfs,
         vgpu_types: types.into_values().collect(),
         problem: g.problem,
+        capacity,
     }
 }
 
+/// Per type of an `mdev-vf` GPU: the VFs whose `available_instances` offer it, at most the
+/// type's `max_instance` minus the vGPUs of the same framebuffer size on the GPU.
+fn mdev_vf_capacity(inv: &Inventory, vf_names: &[String]) -> Vec<CapacityDoc> {
+    let vfs: Vec<&crate::host::inventory::Parent> =
+        vf_names.iter().filter_map(|v| inv.parent(v)).collect();
+    // the GPU's types, described by the first VF that offers each
+    let mut types: std::collections::BTreeMap<&str, &crate::host::inventory::MdevType> =
+        Default::default();
+    for t in vfs.iter().flat_map(|p| &p.types) {
+        types.entry(t.id.as_str()).or_insert(t);
+    }
+    let size = |t: &crate::host::inventory::MdevType| {
+        t.description.as_deref().and_then(vgpu::framebuffer_mib)
+    };
+    // the type of each vGPU on the GPU
+    let present: Vec<Option<&crate::host::inventory::MdevType>> = vfs
+        .iter()
+        .flat_map(|p| inv.mdevs_of(&p.name))
+        .map(|m| m.type_id.as_deref().and_then(|id| types.get(id).copied()))
+        .collect();
+    types
+        .values()
+        .map(|t| {
+            let offered = vfs
+                .iter()
+                .filter_map(|p| p.types.iter().find(|x| x.id == t.id))
+                .map(|x| x.available_instances)
+                .fold(0u32, u32::saturating_add);
+            let same = present
+                .iter()
+                .filter(|p| match (p, size(t)) {
+                    (Some(p), Some(s)) => size(p).map_or(true, |ps| ps == s),
+                    (Some(p), None) => p.id == t.id,
+                    (None, _) => true,
+                })
+                .count() as u32;
+            let existing = present
+                .iter()
+                .filter(|p| p.is_some_and(|p| p.id == t.id))
+                .count() as u32;
+            CapacityDoc {
+                type_id: t.id.clone(),
+                name: t.name.clone(),
+                max_instances: t.max_instances,
+                existing_instances: existing,
+                available_instances: t
+                    .max_instances
+                    .map_or(offered, |mx| offered.min(mx.saturating_sub(same))),
+            }
+        })
+        .collect()
+}
+
 /// The types table: one row per (parent, type); the VF parents of an SR-IOV GPU are
-/// folded into one row per type under the GPU (AVAILABLE and EXISTING summed over its
-/// VFs), and a vendor-VFIO GPU shows its numeric types. Then the GPUs and their framework.
+/// folded into one row per type under the GPU (EXISTING summed over its VFs, AVAILABLE
+/// what the GPU can still hold: [`CapacityDoc`]), and a vendor-VFIO GPU shows its numeric
+/// types. Then the GPUs and their framework.
 pub fn types_table(out: &mut dyn Write, doc: &TypesDoc) -> Result<()> {
     let mut rows = parent_type_rows(doc);
     rows.extend(gpu_type_rows(doc));
@@ -327,7 +430,7 @@ fn gpu_type_rows(doc: &TypesDoc) -> Vec<TypeRow> {
                             "vendor-vfio".into(),
                             ty.id.to_string(),
                             ty.name.clone().unwrap_or_else(|| "-".into()),
-                            ty.creatable_on.to_string(),
+                            available(g, &ty.id.to_string(), ty.creatable_on).to_string(),
                             ty.existing_instances.to_string(),
                             "-".into(),
                             "-".into(),
@@ -341,8 +444,8 @@ fn gpu_type_rows(doc: &TypesDoc) -> Vec<TypeRow> {
     rows
 }
 
-/// One row per type over the VF parents of an SR-IOV (mdev) GPU, AVAILABLE and
-/// EXISTING summed over its VFs.
+/// One row per type over the VF parents of an SR-IOV (mdev) GPU: EXISTING summed over
+/// its VFs, AVAILABLE what the GPU can still hold.
 fn mdev_vf_gpu_rows(doc: &TypesDoc, g: &GpuDoc) -> Vec<TypeRow> {
     let mut rows: Vec<TypeRow> = Vec::new();
     let vfs: Vec<&ParentDoc> = doc
@@ -359,9 +462,13 @@ fn mdev_vf_gpu_rows(doc: &TypesDoc, g: &GpuDoc) -> Vec<TypeRow> {
     ids.sort_by(|a, b| a.id.cmp(&b.id));
     for ty in ids {
         let same = vfs.iter().flat_map(|p| &p.types).filter(|t| t.id == ty.id);
-        let (avail, existing) = same.fold((0, 0), |(a, e), t| {
-            (a + t.available_instances, e + t.existing_instances)
+        let (avail, existing) = same.fold((0u32, 0u32), |(a, e), t| {
+            (
+                a.saturating_add(t.available_instances),
+                e.saturating_add(t.existing_instances),
+            )
         });
+        let avail = available(g, &ty.id, avail);
         rows.push((
             g.address.clone(),
             vec![
@@ -377,6 +484,14 @@ fn mdev_vf_gpu_rows(doc: &TypesDoc, g: &GpuDoc) -> Vec<TypeRow> {
         ));
     }
     rows
+}
+
+/// What GPU `g` can still hold of type `id` ([`CapacityDoc`]); `fallback` without a row.
+fn available(g: &GpuDoc, id: &str, fallback: u32) -> u32 {
+    g.capacity
+        .iter()
+        .find(|c| c.type_id == id)
+        .map_or(fallback, |c| c.available_instances)
 }
 
 /// The GPUs and their framework, VF and vGPU counts.

@@ -7,7 +7,14 @@ use crate::util::{assert_golden, json, on_fixture, Host, Run};
 
 #[test]
 fn golden_list_types_and_plan() {
-    for fx in ["a40-2x", "a40-novfs", "l40s-vfio", "l40s-full"] {
+    for fx in [
+        "a40-2x",
+        "a40-novfs",
+        "a2-sriov",
+        "l40s-vfio",
+        "l40s-full",
+        "t4-novgpud",
+    ] {
         let lt = on_fixture(fx, &["list-types"]);
         assert_eq!(lt.code, 0, "{fx}: {}", lt.stderr);
         assert_golden(&format!("list-types-{fx}.txt"), &lt.stdout);
@@ -123,12 +130,12 @@ fn l40s_vendor_vfio_plan() {
                 "0000:61:00.0".into(),
                 "top-up".into(),
                 "1152".into(),
-                30.into()
+                4.into()
             ),
         ]
     );
     let actions = p["actions"].as_array().expect("actions");
-    assert_eq!(actions.len(), 62);
+    assert_eq!(actions.len(), 36);
     assert_eq!(
         actions[0],
         serde_json::json!({"action": "set-vgpu-type", "address": "0000:41:00.4",
@@ -170,6 +177,83 @@ fn vfs_not_enabled_is_reported_with_the_fix() {
     );
 }
 
+/// `(type, available_instances)` of `gpus[i].capacity` in a list-types document.
+fn capacity(doc: &Value, gpu: usize) -> Vec<(String, u64)> {
+    doc["gpus"][gpu]["capacity"]
+        .as_array()
+        .expect("capacity")
+        .iter()
+        .map(|c| {
+            (
+                c["type"].as_str().unwrap_or("").to_string(),
+                c["available_instances"].as_u64().unwrap_or(u64::MAX),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_sriov_gpu_shows_what_it_can_still_hold_as_plan_does() {
+    // A2: three 4 GB vGPUs of max_instance 4; each of the 13 free VFs reads 1 for 4Q and 4C
+    let doc = json(&on_fixture("a2-sriov", &["list-types", "-o", "json"]).stdout);
+    let c = capacity(&doc, 0);
+    assert!(c.contains(&("nvidia-745".into(), 1)), "{c:?}");
+    assert!(c.contains(&("nvidia-748".into(), 1)), "{c:?}");
+    assert!(c.contains(&("nvidia-743".into(), 0)), "{c:?}");
+    let lt = on_fixture("a2-sriov", &["list-types"]).stdout;
+    let row = lt
+        .lines()
+        .find(|l| l.contains("NVIDIA A2-4Q "))
+        .expect("an A2-4Q row");
+    assert_eq!(row.split_whitespace().nth(6), Some("1"), "AVAILABLE: {row}");
+    let p = json(&on_fixture("a2-sriov", &["--node-name", "n", "plan", "-o", "json"]).stdout);
+    assert_eq!(
+        cards(&p),
+        vec![(
+            "0000:41:00.0".into(),
+            "top-up".into(),
+            "nvidia-745".into(),
+            1.into()
+        )]
+    );
+    // L40S (48 GB): one 48Q per GPU, 4 more 8Q next to two
+    let doc = json(&on_fixture("l40s-vfio", &["list-types", "-o", "json"]).stdout);
+    assert!(capacity(&doc, 0).contains(&("1156".into(), 1)));
+    assert!(capacity(&doc, 0).contains(&("1145".into(), 32)));
+    assert!(capacity(&doc, 1).contains(&("1152".into(), 4)));
+    assert_eq!(doc["gpus"][0]["capacity"][11]["max_instances"], 1);
+    let c = cfg_plan("l40s-vfio", "[\"1156\"]");
+    assert_eq!(c[0].3, Value::from(1), "{c:?}");
+}
+
+/// The cards of a plan on a copy of `fx` whose desired list is `list`.
+fn cfg_plan(fx: &str, list: &str) -> Vec<(String, String, Value, Value)> {
+    let host = Host::copy(fx);
+    std::fs::write(
+        host.config(),
+        format!("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: {list}\n"),
+    )
+    .expect("write the configuration");
+    cards(&json(&on_copy(&host, &["plan", "-o", "json"]).stdout))
+}
+
+#[test]
+fn a_t4_without_published_types_is_sent_to_the_vgpu_manager_not_to_sriov_manage() {
+    let doc = json(&on_fixture("t4-novgpud", &["list-types", "-o", "json"]).stdout);
+    let g = &doc["gpus"][0];
+    assert_eq!(g["framework"], "none");
+    assert_eq!(g["sriov_totalvfs"], 16);
+    let msg = g["problem"].as_str().expect("a problem");
+    assert!(!msg.contains("sriov-manage -e"), "{msg}");
+    assert!(
+        msg.contains("systemctl restart nvidia-vgpud nvidia-vgpu-mgr"),
+        "{msg}"
+    );
+    let p = json(&on_fixture("t4-novgpud", &["--node-name", "n", "plan", "-o", "json"]).stdout);
+    assert_eq!(p["problems"][0]["message"].as_str(), Some(msg));
+    assert_eq!(p["actions"], serde_json::json!([]));
+}
+
 /// `--root <copy> -f <copy>/config.yaml --node-name n` followed by `args`.
 fn on_copy(host: &Host, args: &[&str]) -> Run {
     host.on_node("n", args)
@@ -188,7 +272,8 @@ fn apply_writes_the_type_id_to_free_vfs_and_never_touches_configured_ones() {
     let r = on_copy(&host, &["apply", "--yes"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let lines = host.audit();
-    assert_eq!(lines.len(), 62);
+    // 32 on the empty GPU, 4 next to the two 8Q (48 GB over 8 GB: 6 per GPU)
+    assert_eq!(lines.len(), 36);
     assert!(lines.iter().all(|l| l["action"] == "vgpu.set"));
     assert!(!lines.iter().any(|l| {
         let p = l["path"].as_str().unwrap_or("");
@@ -207,7 +292,7 @@ fn apply_writes_the_type_id_to_free_vfs_and_never_touches_configured_ones() {
         .iter()
         .any(|l| l["path"].as_str().unwrap_or("").contains("/drivers")));
     let state = host.state();
-    assert_eq!(state["vgpu_vfs"].as_array().map(Vec::len), Some(62));
+    assert_eq!(state["vgpu_vfs"].as_array().map(Vec::len), Some(36));
     assert_eq!(state["vgpu_vfs"][0]["address"], "0000:41:00.4");
     assert_eq!(state["vgpu_vfs"][0]["type_id"], 1145);
 
@@ -218,7 +303,7 @@ fn apply_writes_the_type_id_to_free_vfs_and_never_touches_configured_ones() {
         .into_iter()
         .filter(|l| l["action"] == "vgpu.clear")
         .collect();
-    assert_eq!(clears.len(), 62, "{}\n{}", t.stdout, t.stderr);
+    assert_eq!(clears.len(), 36, "{}\n{}", t.stdout, t.stderr);
     assert!(clears.iter().all(|l| l["value"] == "0"));
     assert!(!clears
         .iter()
@@ -243,10 +328,11 @@ fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
         .filter(|a| a["gpu"] == "0000:61:00.0")
         .map(|a| serde_json::from_value(a.clone()).expect("a plan action"))
         .collect();
-    assert_eq!(sets.len(), 30);
-    // the driver's view after four more 8Q vGPUs (equal-size mode, room for 6): the
+    // room for 6 8Q per GPU, two present
+    assert_eq!(sets.len(), 4);
+    // the driver's view after two more 8Q vGPUs were made elsewhere meanwhile: the
     // remaining free VFs list no creatable type any more
-    for a in &sets[4..] {
+    for a in &sets[2..] {
         let vf = &a.vf().expect("a vGPU type action").address;
         std::fs::write(
             host.path(&format!(
@@ -262,11 +348,11 @@ fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
     let mut exec = Executor::new(&mut journal, &mut state, &stop);
     exec.set_vgpu(&sets);
     let o = exec.outcome;
-    assert_eq!(o.count(ActionKind::SetVgpuType), 4);
-    assert_eq!(o.capacity_reached.len(), 26);
+    assert_eq!(o.count(ActionKind::SetVgpuType), 2);
+    assert_eq!(o.capacity_reached.len(), 2);
     assert!(o.failed.is_empty() && o.not_done.is_empty());
     assert!(o.complete(), "capacity reached is not an error");
-    assert_eq!(journal.writes().len(), 4);
+    assert_eq!(journal.writes().len(), 2);
 }
 
 #[test]
@@ -307,4 +393,36 @@ fn env_exposes_configured_vendor_vfio_vfs_as_pci_devices() {
         r.stdout,
         "PCI_RESOURCE_NVIDIA_COM_AD102GL_L40S=0000:41:00.4\n"
     );
+}
+
+#[test]
+fn an_in_use_vendor_vfio_vf_is_reported_as_a_vgpu_vf_not_an_mdev() {
+    // only 1B desired: the 8Q on 0000:61:00.4 (held by pid 4343) stays, .5 is cleared
+    let host = Host::copy("l40s-vfio");
+    std::fs::write(
+        host.config(),
+        "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [NVIDIA L40S-1B]\n",
+    )
+    .expect("write the configuration");
+    let r = on_copy(&host, &["apply", "--dry-run"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("1 vGPU VF(s) in use left alone"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("mdev(s)"), "{}", r.stderr);
+}
+
+#[test]
+fn the_pci_ids_warning_names_a_device_id_of_this_host() {
+    let host = Host::copy("l40s-vfio");
+    let r = host.cmd().args(["env", "--provider", "nvidia"]).run();
+    assert!(
+        r.stderr
+            .contains("as NVIDIA's plugin does without it (nvidia.com/26b9)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("1eb8"), "{}", r.stderr);
 }

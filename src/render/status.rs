@@ -647,6 +647,7 @@ mod tests {
                 matches: true,
                 pending_actions: 0,
                 blocked: 0,
+                not_ready: 0,
                 parents: vec![],
             },
             resources: vec![

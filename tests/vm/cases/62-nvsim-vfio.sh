@@ -39,7 +39,7 @@ assert_eq 15 "$(wc -l < $PCI/$V0/nvidia/creatable_vgpu_types | tr -d ' ')" "head
 assert_file_eq "$PCI/$V0/nvidia/placement_id" "Not Applicable"
 assert_exit 0 hostdev list-types
 printf '%s\n' "$OUT" | grep -E '1152|GPU|vendor-vfio'
-assert_match "$OUT" "^$PF +vendor-vfio +1152 +NVIDIA L40S-8Q +7 +0 " "list-types table"
+assert_match "$OUT" "^$PF +vendor-vfio +1152 +NVIDIA L40S-8Q +6 +0 " "list-types table: at most 6 8Q on a 48 GB GPU"
 assert_match "$OUT" "^$PF +10de:26b9 +nvidia +vendor-vfio +7/$TOTAL +0" "GPU table"
 
 step "the driver's rules: a non-creatable ID is EINVAL, an assigned VF must be freed first"
@@ -53,7 +53,7 @@ assert_eq 15 "$(wc -l < $PCI/$V6/nvidia/creatable_vgpu_types | tr -d ' ')" "free
 step "plan, then apply sets 1152 on free VFs until the type is no longer creatable (6)"
 assert_exit 2 hostdev plan -f "$C" --detailed-exitcode
 printf '%s\n' "$OUT"
-assert_match "$OUT" "$PF \(7 VFs, vendor-vfio\) +1152 +NVIDIA L40S-8Q +0 +0 +<=7 +create" "plan"
+assert_match "$OUT" "$PF \(7 VFs, vendor-vfio\) +1152 +NVIDIA L40S-8Q +0 +0 +<=6 +create" "plan"
 assert_exit 0 hostdev apply -f "$C" --yes
 printf '%s\n' "$OUT"
 assert_contains "$OUT" "set the vGPU type of 6 VF(s)"

@@ -153,9 +153,13 @@ pub fn run(ctx: &Context, args: &StatusArgs, out: &mut dyn Write) -> Result<Code
 }
 
 /// Write `data` to `path` so that a reader sees the old file or the new one, never a part:
-/// a temporary file in the same directory (a dot-file without `.prom`, which node_exporter
-/// ignores), synced, made world-readable, then renamed over `path`.
+/// a temporary file in the same directory, synced, made world-readable, then renamed over
+/// `path`. The temporary is a dot-file without `.prom` (node_exporter ignores it) under a
+/// name hostdev owns, `.NAME.hostdev-PID.tmp`, created with `O_CREAT | O_EXCL | O_NOFOLLOW`:
+/// when that name is taken (another program's file, a symlink) the next of a few
+/// numbered names is tried, and only a file this run created is ever removed.
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -170,19 +174,54 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
         })?
         .to_string_lossy()
         .into_owned();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        let mut f = std::fs::OpenOptions::new()
+    let pid = std::process::id();
+    let mut created = None;
+    for n in 0..16 {
+        let name = match n {
+            0 => format!(".{file_name}.hostdev-{pid}.tmp"),
+            n => format!(".{file_name}.hostdev-{pid}-{n}.tmp"),
+        };
+        let tmp = dir.join(name);
+        match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&tmp)?;
+            .mode(0o644)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&tmp)
+        {
+            Ok(f) => {
+                created = Some((tmp, f));
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "--textfile {}: cannot create the temporary file {}",
+                        path.display(),
+                        tmp.display()
+                    )
+                })
+            }
+        }
+    }
+    let Some((tmp, mut f)) = created else {
+        return Err(anyhow::anyhow!(
+            "--textfile {}: cannot write: every temporary name hostdev tries \
+             (.{file_name}.hostdev-{pid}*.tmp in {}) is taken by another file; \
+             remove those that are stale and run again",
+            path.display(),
+            dir.display()
+        ));
+    };
+    let result = (|| -> std::io::Result<()> {
         f.write_all(data)?;
         f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
     if let Err(e) = result {
+        // the temporary is this run's own: created above with O_EXCL
         let _ = std::fs::remove_file(&tmp);
         return Err(e).with_context(|| format!("--textfile {}: cannot write", path.display()));
     }
@@ -221,8 +260,35 @@ mod tests {
         assert_eq!(names.len(), 1, "{names:?}");
         let e = write_atomically(&d.path().join("missing/x.prom"), b"x").unwrap_err();
         assert!(
-            format!("{e:#}").contains("missing/x.prom: cannot write"),
+            format!("{e:#}").contains("missing/x.prom: cannot create the temporary file"),
             "{e:#}"
         );
+    }
+
+    /// Issue 20 item 6: a file of another program at the temporary name (the old name was
+    /// `.NAME.PID.tmp`, created O_EXCL and then deleted on the failure) is left alone; a
+    /// symlink there is not followed.
+    #[test]
+    fn textfile_never_deletes_or_follows_a_file_it_did_not_create() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("hostdev.prom");
+        let pid = std::process::id();
+        let theirs = [
+            d.path().join(format!(".hostdev.prom.{pid}.tmp")),
+            d.path().join(format!(".hostdev.prom.hostdev-{pid}.tmp")),
+        ];
+        for t in &theirs {
+            std::fs::write(t, "theirs").unwrap();
+        }
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, d.path().join(format!(".hostdev.prom.hostdev-{pid}-1.tmp")))
+            .unwrap();
+        write_atomically(&p, b"new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
+        for t in &theirs {
+            assert_eq!(std::fs::read_to_string(t).unwrap(), "theirs", "{}", t.display());
+        }
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     }
 }

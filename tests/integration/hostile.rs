@@ -255,3 +255,42 @@ fn relative_links_inside_the_root_still_resolve() {
     let r = h.run(&["list-types", "-o", "json"]);
     assert!(r.stdout.contains("num_heads=4, moved"), "{}", r.stdout);
 }
+
+/// Issue 20 item 6: hostdev's own files and directories are never followed through a
+/// symlink, not even one that stays inside the root: a lock linked to another file was
+/// truncated to the pid, an audit log linked to one got the audit lines, and a linked
+/// `run/hostdev` or `var/log/hostdev` put the lock, state and audit log where it pointed.
+/// Each is refused before any host write, naming the link.
+#[test]
+fn own_files_never_follow_a_link_inside_the_root() {
+    let cases: &[(&str, &str)] = &[
+        ("run/hostdev/lock", "etc/victim"),
+        ("run/hostdev/state.json", "etc/victim"),
+        ("var/log/hostdev/audit.jsonl", "etc/victim"),
+        ("run/hostdev", "elsewhere"),
+        ("var/log/hostdev", "elsewhere"),
+    ];
+    for (rel, target) in cases {
+        let h = Hostile::new("t4-undesired-idle");
+        std::fs::create_dir_all(h.root.join("etc")).unwrap();
+        std::fs::write(h.root.join("etc/victim"), "keep\n").unwrap();
+        std::fs::create_dir_all(h.root.join("elsewhere")).unwrap();
+        let at = h.root.join(rel);
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(format!("/{target}"), &at).unwrap();
+        let before = h.host.snapshot_of_host();
+        let r = h.run(&["--node-name", "node1", "apply", "--yes"]);
+        r.assert_stderr(1, &format!("/{rel} is a symlink; hostdev never follows"));
+        assert_eq!(
+            std::fs::read_to_string(h.root.join("etc/victim")).unwrap(),
+            "keep\n",
+            "{rel}"
+        );
+        assert_eq!(
+            std::fs::read_dir(h.root.join("elsewhere")).unwrap().count(),
+            0,
+            "{rel}"
+        );
+        assert_eq!(h.host.snapshot_of_host(), before, "{rel}: the host changed");
+    }
+}

@@ -51,10 +51,14 @@ pub fn nvidia_names(ctx: &Context) -> Result<Option<String>> {
     }
 }
 
-/// The configuration; with `--provider nvidia` a missing file is an empty configuration
-/// (hosts running NVIDIA's plugin may have none).
+/// The configuration; with `--provider nvidia` a missing default configuration is an
+/// empty one (hosts running NVIDIA's plugin may have none). A file named with `-f` must
+/// exist (exit 66), whatever the provider.
 pub fn load_config(ctx: &Context, provider: Provider) -> Result<Config> {
-    if provider == Provider::Nvidia && !ctx.config_path().exists() {
+    if provider == Provider::Nvidia
+        && !ctx.config_given()
+        && !ctx.root.exists(&ctx.config_path())
+    {
         log::info!(
             "no configuration at {}: no mdev configuration to compare with",
             ctx.config_path().display()
@@ -147,7 +151,8 @@ pub fn run(ctx: &Context, args: &StatusArgs, out: &mut dyn Write) -> Result<Code
         }
     }
     for p in &doc.problems {
-        log::error!("{p}");
+        // one line each (newlines and tabs in host names escaped too)
+        log::error!("{}", render::escape::cell(p));
     }
     Ok(Code::failure_if(!doc.healthy))
 }

@@ -222,7 +222,9 @@ fn strict_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     impl<'de> de::Visitor<'de> for V {
         type Value = String;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string (KubeVirt's field is a string: quote a number or boolean, e.g. \"222\")")
+            f.write_str(
+                "a string (KubeVirt's field is a string: quote a number or boolean, e.g. \"222\")",
+            )
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
             Ok(v.to_string())
@@ -242,7 +244,9 @@ impl<'de> Deserialize<'de> for LabelKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = strict_string(d)?;
         match label_key_error(&s) {
-            Some(why) => Err(de::Error::custom(format!("invalid nodeSelector key: {why}"))),
+            Some(why) => Err(de::Error::custom(format!(
+                "invalid nodeSelector key: {why}"
+            ))),
             None => Ok(LabelKey(s)),
         }
     }
@@ -1042,21 +1046,39 @@ mod tests {
         );
         let e = sel("\"\": \"\"");
         assert!(
-            e.starts_with(&format!("c.yaml:4:7: {field}: invalid nodeSelector key: \"\" is not a Kubernetes label key")),
+            e.starts_with(&format!(
+                "c.yaml:4:7: {field}: invalid nodeSelector key: \"\" is not a Kubernetes label key"
+            )),
             "{e}"
         );
         let e = sel("zone: 5");
         assert!(
-            e.starts_with(&format!("c.yaml:4:13: {field}.zone: invalid type: integer `5`, expected a string")),
+            e.starts_with(&format!(
+                "c.yaml:4:13: {field}.zone: invalid type: integer `5`, expected a string"
+            )),
             "{e}"
         );
-        for bad_key in ["-a", "a_", "Kubernetes.io/x", "x/", "/x", "a/b/c", &"k".repeat(64)] {
+        for bad_key in [
+            "-a",
+            "a_",
+            "Kubernetes.io/x",
+            "x/",
+            "/x",
+            "a/b/c",
+            &"k".repeat(64),
+        ] {
             let e = sel(&format!("\"{bad_key}\": x"));
-            assert!(e.contains("is not a Kubernetes label key"), "{bad_key}: {e}");
+            assert!(
+                e.contains("is not a Kubernetes label key"),
+                "{bad_key}: {e}"
+            );
         }
         for bad_value in ["a b", "-x", "x.", &"v".repeat(64), "\\u202e"] {
             let e = sel(&format!("zone: \"{bad_value}\""));
-            assert!(e.contains("is not a Kubernetes label value"), "{bad_value}: {e}");
+            assert!(
+                e.contains("is not a Kubernetes label value"),
+                "{bad_value}: {e}"
+            );
         }
         // what Kubernetes accepts: an empty value, a prefixed key, dots and underscores
         let c = ok("mediatedDevicesConfiguration:\n  nodeMediatedDeviceTypes:\n  - nodeSelector: {kubernetes.io/hostname: node-1.example.com, topology.kubernetes.io/zone: \"\", my_label.x: A-1}\n    mediatedDeviceTypes: [\"222\"]\n");
@@ -1069,7 +1091,10 @@ mod tests {
             "{e}"
         );
         let e = err("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [true]\n");
-        assert!(e.contains("invalid type: boolean `true`, expected a string"), "{e}");
+        assert!(
+            e.contains("invalid type: boolean `true`, expected a string"),
+            "{e}"
+        );
         let e = err("permittedHostDevices:\n  mediatedDevices:\n  - mdevNameSelector: 1.5\n    resourceName: a.com/b\n");
         assert!(
             e.contains("permittedHostDevices.mediatedDevices[0].mdevNameSelector: invalid type: floating point `1.5`, expected a string"),

@@ -55,10 +55,7 @@ pub fn nvidia_names(ctx: &Context) -> Result<Option<String>> {
 /// empty one (hosts running NVIDIA's plugin may have none). A file named with `-f` must
 /// exist (exit 66), whatever the provider.
 pub fn load_config(ctx: &Context, provider: Provider) -> Result<Config> {
-    if provider == Provider::Nvidia
-        && !ctx.config_given()
-        && !ctx.root.exists(&ctx.config_path())
-    {
+    if provider == Provider::Nvidia && !ctx.config_given() && !ctx.root.exists(&ctx.config_path()) {
         log::info!(
             "no configuration at {}: no mdev configuration to compare with",
             ctx.config_path().display()
@@ -287,12 +284,20 @@ mod tests {
         }
         let victim = d.path().join("victim");
         std::fs::write(&victim, "keep").unwrap();
-        std::os::unix::fs::symlink(&victim, d.path().join(format!(".hostdev.prom.hostdev-{pid}-1.tmp")))
-            .unwrap();
+        std::os::unix::fs::symlink(
+            &victim,
+            d.path().join(format!(".hostdev.prom.hostdev-{pid}-1.tmp")),
+        )
+        .unwrap();
         write_atomically(&p, b"new\n").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
         for t in &theirs {
-            assert_eq!(std::fs::read_to_string(t).unwrap(), "theirs", "{}", t.display());
+            assert_eq!(
+                std::fs::read_to_string(t).unwrap(),
+                "theirs",
+                "{}",
+                t.display()
+            );
         }
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     }

@@ -785,7 +785,12 @@ fn read_type(
     }
     t.available_instances = match count.parse::<u32>() {
         Ok(n) if n <= MAX_INSTANCES => n,
-        _ => return Err(malformed_count(&path_of("available_instances"), &snippet(count))),
+        _ => {
+            return Err(malformed_count(
+                &path_of("available_instances"),
+                &snippet(count),
+            ))
+        }
     };
     t.description = opt("description")?;
     t.max_instances = match t.description.as_deref().and_then(max_instance) {

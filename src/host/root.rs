@@ -763,7 +763,11 @@ impl Root {
             Err(e) => return Err(e),
         };
         if create {
-            match mkdirat(Some(sysfd.as_raw_fd()), name, Mode::from_bits_truncate(0o755)) {
+            match mkdirat(
+                Some(sysfd.as_raw_fd()),
+                name,
+                Mode::from_bits_truncate(0o755),
+            ) {
                 Ok(()) | Err(Errno::EEXIST) => {}
                 Err(e) => return Err(errno_at(e, dir)),
             }
@@ -772,7 +776,11 @@ impl Root {
             &sysfd,
             Path::new(name),
             // RESOLVE_NO_SYMLINKS: a symlink is ELOOP (O_NOFOLLOW would make it ENOTDIR)
-            how(OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty(), NO_LINKS),
+            how(
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+                Mode::empty(),
+                NO_LINKS,
+            ),
         ) {
             Ok(fd) => Ok(Some(fd)),
             Err(Errno::ENOENT) if !create => Ok(None),
@@ -800,7 +808,11 @@ impl Root {
     }
 
     /// hostdev's own directory and the name of `path` in it, for its own files.
-    fn own_parent<'p>(&self, path: &'p Path, create: bool) -> io::Result<Option<(OwnedFd, &'p OsStr)>> {
+    fn own_parent<'p>(
+        &self,
+        path: &'p Path,
+        create: bool,
+    ) -> io::Result<Option<(OwnedFd, &'p OsStr)>> {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

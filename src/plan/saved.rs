@@ -398,7 +398,10 @@ mod tests {
             // issue 20 item 9: a trailing \r (a plan edited on Windows) was 66, "not on
             // this host"; control and bidi characters are not sysfs names either
             (
-                GOOD.replace("\"address\": \"0000:3b:00.0\"", "\"address\": \"0000:3b:00.0\\r\""),
+                GOOD.replace(
+                    "\"address\": \"0000:3b:00.0\"",
+                    "\"address\": \"0000:3b:00.0\\r\"",
+                ),
                 "parent address \"0000:3b:00.0\\r\" is not valid",
             ),
             (
@@ -409,7 +412,10 @@ mod tests {
                 "not a valid sysfs name",
             ),
             (
-                GOOD.replace("\"type\": \"nvidia-222\"}", "\"type\": \"nvidia-\\u202e222\"}"),
+                GOOD.replace(
+                    "\"type\": \"nvidia-222\"}",
+                    "\"type\": \"nvidia-\\u202e222\"}",
+                ),
                 "not a valid sysfs name",
             ),
             (

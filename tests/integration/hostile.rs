@@ -356,7 +356,11 @@ fn available_instances_is_digits_only() {
         );
     }
     let h = Hostile::new("t4-undesired-idle");
-    std::fs::write(h.root.join(format!("{T4_TYPE}/available_instances")), "16\n").unwrap();
+    std::fs::write(
+        h.root.join(format!("{T4_TYPE}/available_instances")),
+        "16\n",
+    )
+    .unwrap();
     let r = h.run(&["--node-name", "node1", "plan"]);
     assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
 }
@@ -391,7 +395,10 @@ fn contradicting_flags_and_labels_that_are_not_labels_are_64() {
             &["--label", "zone=a b", "plan"],
             "\"a b\" is not a Kubernetes label value",
         ),
-        (&["--label", "=x", "plan"], "\"\" is not a Kubernetes label key"),
+        (
+            &["--label", "=x", "plan"],
+            "\"\" is not a Kubernetes label key",
+        ),
         (
             &["teardown", "--mdevs", "--vfio"],
             "'--mdevs' cannot be used with '--vfio'",
@@ -410,7 +417,13 @@ fn contradicting_flags_and_labels_that_are_not_labels_are_64() {
         r.assert_stderr(64, part);
         assert_eq!(h.host.snapshot(), before, "{args:?}");
     }
-    let r = h.run(&["--node-name", "node1", "--label", "topology.kubernetes.io/zone=", "plan"]);
+    let r = h.run(&[
+        "--node-name",
+        "node1",
+        "--label",
+        "topology.kubernetes.io/zone=",
+        "plan",
+    ]);
     assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
 }
 
@@ -424,9 +437,20 @@ fn a_saved_plan_parent_with_a_control_character_is_65() {
     assert!(r.stdout.contains("\"0000:5e:00.0\""), "{}", r.stdout);
     let plan = h.root.join("plan.json");
     for bad in ["0000:5e:00.0\\r", "0000:5e:00.0\\u202e"] {
-        std::fs::write(&plan, r.stdout.replace("\"0000:5e:00.0\"", &format!("\"{bad}\""))).unwrap();
+        std::fs::write(
+            &plan,
+            r.stdout.replace("\"0000:5e:00.0\"", &format!("\"{bad}\"")),
+        )
+        .unwrap();
         let before = h.host.snapshot_of_host();
-        let a = h.run(&["--node-name", "node1", "apply", "--yes", "--plan", plan.to_str().unwrap()]);
+        let a = h.run(&[
+            "--node-name",
+            "node1",
+            "apply",
+            "--yes",
+            "--plan",
+            plan.to_str().unwrap(),
+        ]);
         a.assert_stderr(65, "is not a usable hostdev plan");
         assert_eq!(h.host.snapshot_of_host(), before, "{bad}");
     }
@@ -440,7 +464,8 @@ fn status_problems_stay_one_line_each() {
     let target = std::fs::read_link(&real).unwrap();
     std::os::unix::fs::symlink(
         target,
-        h.root.join("sys/class/mdev_bus/0000:3b:00.0\nfake: problem"),
+        h.root
+            .join("sys/class/mdev_bus/0000:3b:00.0\nfake: problem"),
     )
     .unwrap();
     let r = h.run(&["--node-name", "node1", "status"]);

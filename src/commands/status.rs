@@ -199,7 +199,7 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
             Err(e) => {
                 return Err(e).with_context(|| {
                     format!(
-                        "--textfile {}: cannot create the temporary file {}",
+                        "--textfile {}: cannot write (creating the temporary file {})",
                         path.display(),
                         tmp.display()
                     )
@@ -262,7 +262,7 @@ mod tests {
         assert_eq!(names.len(), 1, "{names:?}");
         let e = write_atomically(&d.path().join("missing/x.prom"), b"x").unwrap_err();
         assert!(
-            format!("{e:#}").contains("missing/x.prom: cannot create the temporary file"),
+            format!("{e:#}").contains("missing/x.prom: cannot write (creating the temporary file"),
             "{e:#}"
         );
     }

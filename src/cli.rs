@@ -61,15 +61,25 @@ pub enum Output {
 /// The label every node carries, always equal to the node name (KubeVirt's nodes have it).
 pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 
-/// `KEY=VALUE`. `kubernetes.io/hostname` is refused: it is always the node name, which
-/// `--node-name` sets; a second spelling of the identity could only disagree with it.
+/// `KEY=VALUE`, both in Kubernetes label syntax (as a nodeSelector's, so that a label
+/// that no selector could name is refused, not silently never matched).
+/// `kubernetes.io/hostname` is refused: it is always the node name, which `--node-name`
+/// sets; a second spelling of the identity could only disagree with it.
 fn parse_label(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, _)) if k == HOSTNAME_LABEL => Err(format!(
             "{HOSTNAME_LABEL} is always the node name and cannot be overridden: use --node-name instead"
         )),
-        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+        Some((k, v)) => {
+            if let Some(why) = crate::config::label_key_error(k) {
+                return Err(why);
+            }
+            if let Some(why) = crate::config::label_value_error(v) {
+                return Err(why);
+            }
+            Ok((k.to_string(), v.to_string()))
+        }
+        None => Err(format!("expected KEY=VALUE, got {s:?}")),
     }
 }
 
@@ -231,7 +241,7 @@ pub struct MutateArgs {
     pub yes: bool,
 
     /// Print exactly the writes (path and value) that would be made, and make none
-    #[arg(long)]
+    #[arg(long, conflicts_with = "yes")]
     pub dry_run: bool,
 
     /// Seconds to wait for another hostdev run to release the lock
@@ -272,7 +282,7 @@ pub struct TeardownArgs {
     pub mdevs: bool,
 
     /// Only return vfio-bound devices to their original drivers
-    #[arg(long)]
+    #[arg(long, conflicts_with = "mdevs")]
     pub vfio: bool,
 }
 

@@ -137,7 +137,7 @@ impl fmt::Display for PciSelector {
 
 impl<'de> Deserialize<'de> for PciSelector {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
+        let s = strict_string(d)?;
         PciSelector::parse(&s).map_err(de::Error::custom)
     }
 }
@@ -179,7 +179,7 @@ pub struct ResourceName(pub String);
 
 impl<'de> Deserialize<'de> for ResourceName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
+        let s = strict_string(d)?;
         let ok = match s.split_once('/') {
             Some((domain, name)) => {
                 !domain.is_empty()
@@ -204,7 +204,7 @@ pub struct MdevNameSelector(pub String);
 
 impl<'de> Deserialize<'de> for MdevNameSelector {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
+        let s = strict_string(d)?;
         if normalize(&s).is_empty() || s.contains('\0') {
             return Err(de::Error::custom(format!(
                 "mdevNameSelector {s:?} is invalid: expected a type name such as \"GRID T4-1Q\""
@@ -221,7 +221,7 @@ pub struct TypeName(pub String);
 
 impl<'de> Deserialize<'de> for TypeName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
+        let s = strict_string(d)?;
         if s.trim().is_empty() {
             return Err(de::Error::custom("empty mdev type name: use a type ID such as \"nvidia-222\" (see `hostdev list-types`)"));
         }
@@ -234,20 +234,108 @@ impl<'de> Deserialize<'de> for TypeName {
     }
 }
 
-/// A label key or value in a nodeSelector.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Label(pub String);
-
-impl<'de> Deserialize<'de> for Label {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(de::Error::custom(format!(
-                "invalid label {s:?} in nodeSelector: labels contain no spaces (e.g. kubernetes.io/hostname: node2)"
-            )));
+/// A string, and only a string: KubeVirt's CRD fields (type names, selectors, resource
+/// names, node labels) are strings, so a plain `5`, `true`, `1.5` or `null`, which the
+/// YAML reader would otherwise hand over as text (or as ""), is an error; quote it.
+fn strict_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(
+                "a string (KubeVirt's field is a string: quote a number or boolean, e.g. \"222\")",
+            )
         }
-        Ok(Label(s))
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+            Ok(v)
+        }
     }
+    d.deserialize_any(V)
+}
+
+/// A label key in a nodeSelector (Kubernetes label syntax, see [`label_key_error`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LabelKey(pub String);
+
+impl<'de> Deserialize<'de> for LabelKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = strict_string(d)?;
+        match label_key_error(&s) {
+            Some(why) => Err(de::Error::custom(format!(
+                "invalid nodeSelector key: {why}"
+            ))),
+            None => Ok(LabelKey(s)),
+        }
+    }
+}
+
+/// A label value in a nodeSelector (Kubernetes label syntax, see [`label_value_error`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LabelValue(pub String);
+
+impl<'de> Deserialize<'de> for LabelValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = strict_string(d)?;
+        match label_value_error(&s) {
+            Some(why) => Err(de::Error::custom(format!(
+                "invalid nodeSelector value: {why}"
+            ))),
+            None => Ok(LabelValue(s)),
+        }
+    }
+}
+
+/// Kubernetes' name part of a label key and a label value: at most 63 characters, letters,
+/// digits, `-`, `_` and `.`, beginning and ending with a letter or digit.
+fn is_label_name(s: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_alphanumeric();
+    s.len() <= 63
+        && s.starts_with(alnum)
+        && s.ends_with(alnum)
+        && s.chars().all(|c| alnum(c) || "-_.".contains(c))
+}
+
+/// A DNS subdomain (RFC 1123) as Kubernetes checks a label key's prefix: at most 253
+/// characters, dot-separated parts of lower-case letters, digits and `-`, each beginning
+/// and ending with a letter or digit.
+fn is_dns_subdomain(s: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    s.len() <= 253
+        && s.split('.').all(|part| {
+            part.starts_with(alnum)
+                && part.ends_with(alnum)
+                && part.chars().all(|c| alnum(c) || c == '-')
+        })
+}
+
+/// Why `k` is not a Kubernetes label key (`[prefix/]name`: the name as
+/// [`is_label_name`], the optional prefix a DNS subdomain); `None` when it is one.
+pub fn label_key_error(k: &str) -> Option<String> {
+    let ok = match k.split_once('/') {
+        Some((prefix, name)) => is_dns_subdomain(prefix) && is_label_name(name),
+        None => is_label_name(k),
+    };
+    (!ok).then(|| {
+        format!(
+            "{k:?} is not a Kubernetes label key: expected [PREFIX/]NAME, NAME at most 63 \
+             letters, digits, '-', '_' or '.' beginning and ending with a letter or digit, \
+             PREFIX a DNS subdomain (e.g. kubernetes.io/hostname, topology.kubernetes.io/zone)"
+        )
+    })
+}
+
+/// Why `v` is not a Kubernetes label value (empty, or as [`is_label_name`]); `None` when
+/// it is one.
+pub fn label_value_error(v: &str) -> Option<String> {
+    (!v.is_empty() && !is_label_name(v)).then(|| {
+        format!(
+            "{v:?} is not a Kubernetes label value: expected at most 63 letters, digits, \
+             '-', '_' or '.' beginning and ending with a letter or digit (or \"\")"
+        )
+    })
 }
 
 /// A PCI address in the configuration (`0000:3b:00.0`, or `3b:00.0`), stored canonical.
@@ -300,7 +388,7 @@ const MDEV_FIELDS: &[&str] = &[
 #[serde(deny_unknown_fields)]
 struct RawNodeTypes {
     #[serde(rename = "nodeSelector")]
-    node_selector: Option<BTreeMap<Label, Label>>,
+    node_selector: Option<BTreeMap<LabelKey, LabelValue>>,
     #[serde(rename = "mediatedDeviceTypes")]
     current: Option<Vec<TypeName>>,
     #[serde(rename = "mediatedDevicesTypes")]
@@ -319,7 +407,7 @@ struct RawHostdev {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawNodeAddresses {
-    node_selector: Option<BTreeMap<Label, Label>>,
+    node_selector: Option<BTreeMap<LabelKey, LabelValue>>,
     addresses: Vec<PciAddress>,
 }
 
@@ -1026,7 +1114,85 @@ mod tests {
         let e = err("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [\"..\"]\n");
         assert!(e.contains("invalid mdev type \"..\""), "{e}");
         let e = err("mediatedDevicesConfiguration:\n  nodeMediatedDeviceTypes:\n  - nodeSelector: {\"bad key\": x}\n");
-        assert!(e.contains("invalid label \"bad key\""), "{e}");
+        assert!(
+            e.contains("invalid nodeSelector key: \"bad key\" is not a Kubernetes label key"),
+            "{e}"
+        );
+    }
+
+    /// Issue 20 item 9: a null selector value and an empty key were a selector that never
+    /// matched (the plan then removed every removable mdev); numbers and booleans where
+    /// KubeVirt's CRD has strings were taken as text. Each is 65 at its line and column,
+    /// naming the field.
+    #[test]
+    fn selectors_are_label_syntax_and_strings_are_strings() {
+        let sel = |s: &str| {
+            err(&format!(
+                "mediatedDevicesConfiguration:\n  nodeMediatedDeviceTypes:\n  - nodeSelector:\n      {s}\n    mediatedDeviceTypes: [nvidia-223]\n"
+            ))
+        };
+        let field = "mediatedDevicesConfiguration.nodeMediatedDeviceTypes[0].nodeSelector";
+        let e = sel("kubernetes.io/hostname: null");
+        assert!(
+            e.starts_with(&format!("c.yaml:4:31: {field}.kubernetes.io/hostname: invalid type: unit value, expected a string")),
+            "{e}"
+        );
+        let e = sel("\"\": \"\"");
+        assert!(
+            e.starts_with(&format!(
+                "c.yaml:4:7: {field}: invalid nodeSelector key: \"\" is not a Kubernetes label key"
+            )),
+            "{e}"
+        );
+        let e = sel("zone: 5");
+        assert!(
+            e.starts_with(&format!(
+                "c.yaml:4:13: {field}.zone: invalid type: integer `5`, expected a string"
+            )),
+            "{e}"
+        );
+        for bad_key in [
+            "-a",
+            "a_",
+            "Kubernetes.io/x",
+            "x/",
+            "/x",
+            "a/b/c",
+            &"k".repeat(64),
+        ] {
+            let e = sel(&format!("\"{bad_key}\": x"));
+            assert!(
+                e.contains("is not a Kubernetes label key"),
+                "{bad_key}: {e}"
+            );
+        }
+        for bad_value in ["a b", "-x", "x.", &"v".repeat(64), "\\u202e"] {
+            let e = sel(&format!("zone: \"{bad_value}\""));
+            assert!(
+                e.contains("is not a Kubernetes label value"),
+                "{bad_value}: {e}"
+            );
+        }
+        // what Kubernetes accepts: an empty value, a prefixed key, dots and underscores
+        let c = ok("mediatedDevicesConfiguration:\n  nodeMediatedDeviceTypes:\n  - nodeSelector: {kubernetes.io/hostname: node-1.example.com, topology.kubernetes.io/zone: \"\", my_label.x: A-1}\n    mediatedDeviceTypes: [\"222\"]\n");
+        let n = &c.mdev.as_ref().unwrap().node_types[0];
+        assert_eq!(n.node_selector["topology.kubernetes.io/zone"], "");
+        assert_eq!(n.types, vec!["222"]);
+        let e = err("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [222]\n");
+        assert!(
+            e.starts_with("c.yaml:2:25: mediatedDevicesConfiguration.mediatedDeviceTypes[0]: invalid type: integer `222`, expected a string"),
+            "{e}"
+        );
+        let e = err("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [true]\n");
+        assert!(
+            e.contains("invalid type: boolean `true`, expected a string"),
+            "{e}"
+        );
+        let e = err("permittedHostDevices:\n  mediatedDevices:\n  - mdevNameSelector: 1.5\n    resourceName: a.com/b\n");
+        assert!(
+            e.contains("permittedHostDevices.mediatedDevices[0].mdevNameSelector: invalid type: floating point `1.5`, expected a string"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -45,6 +45,11 @@ impl Context {
             .unwrap_or_else(|| self.root.default_config())
     }
 
+    /// Whether the configuration was named with `-f` (not the default path).
+    pub fn config_given(&self) -> bool {
+        self.config_path.is_some()
+    }
+
     /// Load and validate the configuration; warnings go to stderr.
     pub fn load_config(&self) -> Result<Config> {
         let cfg = match &self.config_path {

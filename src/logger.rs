@@ -73,8 +73,39 @@ pub fn escape_controls(s: &str) -> String {
     out
 }
 
-fn is_escaped(c: char) -> bool {
-    c != '\n' && c != '\t' && (c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+/// Whether `c` is escaped: a control character other than newline and tab, the line and
+/// paragraph separators, or an invisible format character (Unicode category Cf): the bidi
+/// controls (U+202A..U+202E, U+2066..U+2069, U+200E/U+200F, U+061C), which make a
+/// terminal show text in another order than it is, zero-width characters, the BOM and the
+/// tag characters.
+pub fn is_escaped(c: char) -> bool {
+    c != '\n' && c != '\t' && (c.is_control() || is_format(c))
+}
+
+/// The invisible format characters of Unicode (category Cf), and U+2028/U+2029.
+fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{ad}'
+        | '\u{600}'..='\u{605}'
+        | '\u{61c}'
+        | '\u{6dd}'
+        | '\u{70f}'
+        | '\u{890}'..='\u{891}'
+        | '\u{8e2}'
+        | '\u{180e}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206f}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{110bd}'
+        | '\u{110cd}'
+        | '\u{13430}'..='\u{1343f}'
+        | '\u{1bca0}'..='\u{1bca3}'
+        | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0001}'
+        | '\u{e0020}'..='\u{e007f}')
 }
 
 #[cfg(test)]
@@ -90,5 +121,16 @@ mod tests {
             "bell\\x07 del\\x7f c1\\x9b"
         );
         assert_eq!(escape_controls("cr\rlf"), "cr\\x0dlf");
+    }
+
+    /// Issue 20 item 9: bidi overrides and other invisible format characters are escaped
+    /// (U+202E shows the rest of a line backwards).
+    #[test]
+    fn escapes_bidi_and_format_characters() {
+        assert_eq!(
+            escape_controls("nvidia-\u{202e}222 \u{2066}x\u{2069} \u{200b}\u{feff}"),
+            "nvidia-\\u{202e}222 \\u{2066}x\\u{2069} \\u{200b}\\u{feff}"
+        );
+        assert_eq!(escape_controls("é ü 中 ✓"), "é ü 中 ✓");
     }
 }

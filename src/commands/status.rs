@@ -55,10 +55,11 @@ pub fn nvidia_names(ctx: &Context, inv: &Inventory) -> Result<Option<String>> {
     }
 }
 
-/// The configuration; with `--provider nvidia` a missing file is an empty configuration
-/// (hosts running NVIDIA's plugin may have none).
+/// The configuration; with `--provider nvidia` a missing default configuration is an
+/// empty one (hosts running NVIDIA's plugin may have none). A file named with `-f` must
+/// exist (exit 66), whatever the provider.
 pub fn load_config(ctx: &Context, provider: Provider) -> Result<Config> {
-    if provider == Provider::Nvidia && !ctx.config_path().exists() {
+    if provider == Provider::Nvidia && !ctx.config_given() && !ctx.root.exists(&ctx.config_path()) {
         log::info!(
             "no configuration at {}: no mdev configuration to compare with",
             ctx.config_path().display()
@@ -156,7 +157,8 @@ pub fn run(ctx: &Context, args: &StatusArgs, out: &mut dyn Write) -> Result<Code
         }
     }
     for p in &doc.problems {
-        log::error!("{p}");
+        // one line each (newlines and tabs in host names escaped too)
+        log::error!("{}", render::escape::cell(p));
     }
     // only GPUs that are not ready yet: its own code, so a boot unit or a script can wait
     Ok(
@@ -169,9 +171,13 @@ pub fn run(ctx: &Context, args: &StatusArgs, out: &mut dyn Write) -> Result<Code
 }
 
 /// Write `data` to `path` so that a reader sees the old file or the new one, never a part:
-/// a temporary file in the same directory (a dot-file without `.prom`, which node_exporter
-/// ignores), synced, made world-readable, then renamed over `path`.
+/// a temporary file in the same directory, synced, made world-readable, then renamed over
+/// `path`. The temporary is a dot-file without `.prom` (node_exporter ignores it) under a
+/// name hostdev owns, `.NAME.hostdev-PID.tmp`, created with `O_CREAT | O_EXCL | O_NOFOLLOW`:
+/// when that name is taken (another program's file, a symlink) the next of a few
+/// numbered names is tried, and only a file this run created is ever removed.
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -186,19 +192,54 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
         })?
         .to_string_lossy()
         .into_owned();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        let mut f = std::fs::OpenOptions::new()
+    let pid = std::process::id();
+    let mut created = None;
+    for n in 0..16 {
+        let name = match n {
+            0 => format!(".{file_name}.hostdev-{pid}.tmp"),
+            n => format!(".{file_name}.hostdev-{pid}-{n}.tmp"),
+        };
+        let tmp = dir.join(name);
+        match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&tmp)?;
+            .mode(0o644)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&tmp)
+        {
+            Ok(f) => {
+                created = Some((tmp, f));
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "--textfile {}: cannot write (creating the temporary file {})",
+                        path.display(),
+                        tmp.display()
+                    )
+                })
+            }
+        }
+    }
+    let Some((tmp, mut f)) = created else {
+        return Err(anyhow::anyhow!(
+            "--textfile {}: cannot write: every temporary name hostdev tries \
+             (.{file_name}.hostdev-{pid}*.tmp in {}) is taken by another file; \
+             remove those that are stale and run again",
+            path.display(),
+            dir.display()
+        ));
+    };
+    let result = (|| -> std::io::Result<()> {
         f.write_all(data)?;
         f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
     if let Err(e) = result {
+        // the temporary is this run's own: created above with O_EXCL
         let _ = std::fs::remove_file(&tmp);
         return Err(e).with_context(|| format!("--textfile {}: cannot write", path.display()));
     }
@@ -237,8 +278,43 @@ mod tests {
         assert_eq!(names.len(), 1, "{names:?}");
         let e = write_atomically(&d.path().join("missing/x.prom"), b"x").unwrap_err();
         assert!(
-            format!("{e:#}").contains("missing/x.prom: cannot write"),
+            format!("{e:#}").contains("missing/x.prom: cannot write (creating the temporary file"),
             "{e:#}"
         );
+    }
+
+    /// Issue 20 item 6: a file of another program at the temporary name (the old name was
+    /// `.NAME.PID.tmp`, created O_EXCL and then deleted on the failure) is left alone; a
+    /// symlink there is not followed.
+    #[test]
+    fn textfile_never_deletes_or_follows_a_file_it_did_not_create() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("hostdev.prom");
+        let pid = std::process::id();
+        let theirs = [
+            d.path().join(format!(".hostdev.prom.{pid}.tmp")),
+            d.path().join(format!(".hostdev.prom.hostdev-{pid}.tmp")),
+        ];
+        for t in &theirs {
+            std::fs::write(t, "theirs").unwrap();
+        }
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(
+            &victim,
+            d.path().join(format!(".hostdev.prom.hostdev-{pid}-1.tmp")),
+        )
+        .unwrap();
+        write_atomically(&p, b"new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
+        for t in &theirs {
+            assert_eq!(
+                std::fs::read_to_string(t).unwrap(),
+                "theirs",
+                "{}",
+                t.display()
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     }
 }

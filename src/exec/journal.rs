@@ -233,11 +233,9 @@ impl Journal {
     }
 }
 
+/// Open (creating it and `var/log/hostdev`) the audit log, following no symlink at
+/// `var/log/hostdev` or the file (see [`Root::open_own`]).
 fn open_audit(fs: &Root, path: &Path) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        fs.create_dir_all(dir)
-            .with_context(|| format!("creating {} for the audit log", fs.display(dir)))?;
-    }
     fs.open_own(path, OFlag::O_WRONLY | OFlag::O_APPEND, 0o640)
         .with_context(|| {
             format!(

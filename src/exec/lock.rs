@@ -7,7 +7,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag};
 
@@ -35,10 +35,6 @@ impl std::fmt::Debug for RunLock {
 /// (exit 1, nothing changed); a timeout too large to represent waits without limit.
 pub fn acquire(fs: &Root, timeout: Duration) -> Result<RunLock> {
     let path = fs.lock_file();
-    if let Some(dir) = path.parent() {
-        fs.create_dir_all(dir)
-            .with_context(|| format!("creating {} for the run lock", fs.display(dir)))?;
-    }
     interrupt::install()?;
     let deadline = Instant::now().checked_add(timeout);
     let mut file = open(fs, &path)?;
@@ -96,7 +92,8 @@ pub fn acquire(fs: &Root, timeout: Duration) -> Result<RunLock> {
     }
 }
 
-/// Open (creating) the lock file inside the root. O_NONBLOCK, so that a FIFO or device
+/// Open (creating it and `run/hostdev`) the lock file inside the root, following no
+/// symlink at `run/hostdev` or the file. O_NONBLOCK, so that a FIFO or device
 /// planted there cannot block the open, and then anything but a regular file is refused.
 fn open(fs: &Root, path: &Path) -> Result<File> {
     fs.open_own(path, OFlag::O_RDWR, 0o644)
@@ -111,11 +108,11 @@ fn open(fs: &Root, path: &Path) -> Result<File> {
         })
 }
 
-/// The pid written by the current holder, if readable: a regular file, resolved inside
-/// the root and opened without blocking, of which at most 32 bytes are read.
+/// The pid written by the current holder, if readable: a regular file opened as the lock
+/// is (no symlink followed, without blocking), of which at most 32 bytes are read.
 pub fn holder_pid(fs: &Root, path: &Path) -> Option<u32> {
-    let s = fs.read_limited(path, 32).ok()?;
-    s.trim().parse().ok()
+    let bytes = fs.read_own_file(path, 32).ok()??;
+    std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! What hostdev changed on this host, so `teardown` can undo exactly that:
 //! `<root>/run/hostdev/state.json`. Written atomically (temp file in the same directory,
-//! then rename); a symlink at the final path is refused. A missing file is an empty state.
+//! then rename); a symlink at the final path or at `run/hostdev` is refused. A missing file is an empty state.
 //! Sections: `mdevs` (apply), `vfio` (bind vfio), `vgpu_vfs` (NVIDIA vendor-VFIO VFs).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::host::root::Root;
@@ -89,10 +89,9 @@ impl State {
     pub fn load(fs: &Root) -> Result<State> {
         let path = State::path(fs);
         let shown = fs.display(&path);
-        refuse_symlink(fs, &path, &shown)?;
-        let bytes = match fs.read_own(&path, STATE_MAX) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+        let bytes = match fs.read_own_file(&path, STATE_MAX) {
+            Ok(Some(t)) => t,
+            Ok(None) => return Ok(State::default()),
             Err(e) => return Err(anyhow!("reading the state file {shown}: {e}")),
         };
         let text = String::from_utf8(bytes).map_err(|e| {
@@ -118,12 +117,6 @@ impl State {
     pub fn save(&self, fs: &Root) -> Result<()> {
         let path = State::path(fs);
         let shown = fs.display(&path);
-        let dir = path
-            .parent()
-            .ok_or_else(|| anyhow!("{shown}: no parent directory"))?;
-        fs.create_dir_all(dir)
-            .with_context(|| format!("creating {}", fs.display(dir)))?;
-        refuse_symlink(fs, &path, &shown)?;
         let mut json = serde_json::to_string_pretty(self)?;
         json.push('\n');
         fs.write_atomic(&path, json.as_bytes(), 0o644)
@@ -189,15 +182,6 @@ impl State {
         self.mdevs.retain(|m| m.uuid != uuid);
         n != self.mdevs.len()
     }
-}
-
-fn refuse_symlink(fs: &Root, path: &Path, shown: &str) -> Result<()> {
-    if fs.is_symlink(path) {
-        return Err(anyhow!(
-            "refusing to use the state file {shown}: it is a symlink; remove it and re-run"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -819,17 +819,25 @@ fn read_type(
         }
         Err(e) => return Err(e.into()),
     };
-    let first = raw.lines().next().unwrap_or("").trim();
-    t.available_instances = first.parse().with_context(|| {
-        format!(
-            "{}: expected a number, found {:?}",
+    // As the kernel prints it (`%u\n`; the newline is gone already): digits only, no sign,
+    // no spaces, no second line.
+    let count = raw.as_str();
+    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(anyhow::anyhow!(
+            "{}: expected a number (digits only, as the kernel prints it), found {:?}",
             path_of("available_instances"),
             snippet(&raw)
-        )
-    })?;
-    if t.available_instances > MAX_INSTANCES {
-        return Err(malformed_count(&path_of("available_instances"), first));
+        ));
     }
+    t.available_instances = match count.parse::<u32>() {
+        Ok(n) if n <= MAX_INSTANCES => n,
+        _ => {
+            return Err(malformed_count(
+                &path_of("available_instances"),
+                &snippet(count),
+            ))
+        }
+    };
     t.description = opt("description")?;
     t.max_instances = match t.description.as_deref().and_then(max_instance) {
         Some(n) if n > u64::from(MAX_INSTANCES) => {

@@ -54,6 +54,8 @@ pub struct Root {
 }
 
 const RESOLVE: ResolveFlag = ResolveFlag::RESOLVE_IN_ROOT.union(ResolveFlag::RESOLVE_NO_MAGICLINKS);
+/// One component of hostdev's own directory, no symlink followed.
+const NO_LINKS: ResolveFlag = ResolveFlag::RESOLVE_BENEATH.union(ResolveFlag::RESOLVE_NO_SYMLINKS);
 
 fn how(flags: OFlag, mode: Mode, resolve: ResolveFlag) -> OpenHow {
     // openat2 rejects any flag but O_CLOEXEC/O_DIRECTORY/O_NOFOLLOW next to O_PATH
@@ -739,14 +741,105 @@ impl Root {
             .map(drop)
     }
 
-    /// Open (creating it with `mode` if missing) a regular file for hostdev's own use (the
-    /// lock, the audit log). Refuses a FIFO, a device or a directory.
+    /// hostdev's own directory `dir` (`run/hostdev`, `var/log/hostdev`), opened without
+    /// following a symlink: the system directory above it (`run`, `var/log`) is resolved
+    /// inside the root as any path is (and created, 0755, when `create`), but hostdev's own
+    /// component must be a real directory (created, 0755, when `create` and missing). A
+    /// symlink there is refused naming it: a link would put the lock, the state file or
+    /// the audit log wherever it points. `None`: missing and not `create`.
+    fn own_dir(&self, dir: &Path, create: bool) -> io::Result<Option<OwnedFd>> {
+        let (Some(sys), Some(name)) = (dir.parent(), dir.file_name()) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: no parent directory", self.display(dir)),
+            ));
+        };
+        if create {
+            self.create_dir_all(sys)?;
+        }
+        let sysfd = match self.open(sys, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) if !create && is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if create {
+            match mkdirat(
+                Some(sysfd.as_raw_fd()),
+                name,
+                Mode::from_bits_truncate(0o755),
+            ) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(errno_at(e, dir)),
+            }
+        }
+        match open2(
+            &sysfd,
+            Path::new(name),
+            // RESOLVE_NO_SYMLINKS: a symlink is ELOOP (O_NOFOLLOW would make it ENOTDIR)
+            how(
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+                Mode::empty(),
+                NO_LINKS,
+            ),
+        ) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(Errno::ENOENT) if !create => Ok(None),
+            Err(e) => Err(self.own_error(e, dir, "directory")),
+        }
+    }
+
+    /// The error of opening one of hostdev's own files or directories: a symlink (`ELOOP`
+    /// under `O_NOFOLLOW`) is named as such, with the fix.
+    fn own_error(&self, e: Errno, path: &Path, what: &str) -> io::Error {
+        let shown = self.display(path);
+        match e {
+            Errno::ELOOP => io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{shown} is a symlink; hostdev never follows a symlink for its own files                      (run lock, state file, audit log): remove the link (a real {what} is                      created in its place) and run again"
+                ),
+            ),
+            Errno::ENOTDIR => io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{shown} is not a directory: remove it and run again"),
+            ),
+            e => io::Error::new(io::Error::from(e).kind(), format!("{shown}: {e}")),
+        }
+    }
+
+    /// hostdev's own directory and the name of `path` in it, for its own files.
+    fn own_parent<'p>(
+        &self,
+        path: &'p Path,
+        create: bool,
+    ) -> io::Result<Option<(OwnedFd, &'p OsStr)>> {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: no parent directory", self.display(path)),
+            ));
+        };
+        Ok(self.own_dir(dir, create)?.map(|fd| (fd, name)))
+    }
+
+    /// Open (creating it with `mode` if missing, and its directory) a regular file for
+    /// hostdev's own use (the lock, the audit log). Neither the file nor hostdev's
+    /// directory holding it may be a symlink (see [`Root::own_dir`]); a FIFO, a device or
+    /// a directory is refused. Errors name the path as the host sees it.
     pub fn open_own(&self, path: &Path, flags: OFlag, mode: u32) -> io::Result<File> {
-        let fd = self.open_raw(
-            path,
-            flags | OFlag::O_CREAT | OFlag::O_NONBLOCK,
-            Mode::from_bits_truncate(mode),
-        )?;
+        let Some((dirfd, name)) = self.own_parent(path, true)? else {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        };
+        let fd = open2(
+            &dirfd,
+            Path::new(name),
+            how(
+                flags | OFlag::O_CREAT | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW,
+                Mode::from_bits_truncate(mode),
+                NO_LINKS,
+            ),
+        )
+        .map_err(|e| self.own_error(e, path, "file"))?;
         check_regular(&fd)?;
         // O_NONBLOCK means nothing for a regular file; cleared to be plain
         let fl = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL)?;
@@ -755,21 +848,54 @@ impl Root {
         Ok(File::from(fd))
     }
 
-    /// Write `data` to `path` atomically: a new temporary file in the same directory
-    /// (resolved inside the root), fsync, then `renameat` over the target. A symlink at
-    /// `path` is replaced, never followed.
-    pub fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{}: no parent directory", path.display()),
-            ));
+    /// Read one of hostdev's own files (the state file, the lock's pid) as
+    /// [`Root::open_own`] opens it (no symlink followed, only a regular file), at most
+    /// `limit` bytes (more is a [`TooLarge`] error). `None`: the file or its directory is
+    /// missing.
+    pub fn read_own_file(&self, path: &Path, limit: usize) -> io::Result<Option<Vec<u8>>> {
+        let Some((dirfd, name)) = self.own_parent(path, false)? else {
+            return Ok(None);
         };
-        let dirfd = self.open_raw(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
+        let fd = match open2(
+            &dirfd,
+            Path::new(name),
+            how(
+                OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW,
+                Mode::empty(),
+                NO_LINKS,
+            ),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(e) => return Err(self.own_error(e, path, "file")),
+        };
+        check_regular(&fd)?;
+        read_to_limit(File::from(fd), limit).map(Some)
+    }
+
+    /// Write `data` to one of hostdev's own files (the state file) atomically: a new
+    /// temporary file in the same directory (hostdev's own, opened as [`Root::open_own`]
+    /// opens it, created if missing), fsync, then `renameat` over the target. A symlink at
+    /// `path` is refused naming it (it would be replaced, not followed).
+    pub fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+        let Some((dirfd, name)) = self.own_parent(path, true)? else {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        };
+        match nix::sys::stat::fstatat(
+            Some(dirfd.as_raw_fd()),
+            name,
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        ) {
+            Ok(st) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK => {
+                return Err(self.own_error(Errno::ELOOP, path, "file"))
+            }
+            _ => {}
+        }
         let mut tmp_name = std::ffi::OsString::from(".");
         tmp_name.push(name);
         tmp_name.push(format!(".{}.tmp", std::process::id()));
         let tmp = Path::new(&tmp_name);
+        // hostdev's own directory: a leftover temporary of an earlier run is removed
         let _ = nix::unistd::unlinkat(
             Some(dirfd.as_raw_fd()),
             tmp,
@@ -804,17 +930,8 @@ impl Root {
         })
     }
 
-    /// Whether `path` itself (not what it points to) is a symlink.
-    pub fn is_symlink(&self, path: &Path) -> bool {
-        self.open(path, OFlag::O_PATH | OFlag::O_NOFOLLOW, Mode::empty())
-            .ok()
-            .and_then(|fd| fstat(fd.as_raw_fd()).ok())
-            .is_some_and(|st| {
-                SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK
-            })
-    }
-
-    /// Read a regular file of hostdev's own (the state file, the default configuration)
+    /// Read a regular file hostdev reads but does not write (the default configuration,
+    /// `pci.ids`)
     /// resolved inside the root, at most `limit` bytes (more is a [`TooLarge`] error).
     /// Errors do not name the path (the caller does).
     pub fn read_own(&self, path: &Path, limit: usize) -> io::Result<Vec<u8>> {

@@ -80,9 +80,17 @@ fn bad(shown: &str, what: impl std::fmt::Display) -> anyhow::Error {
     )
 }
 
-/// A name used as one sysfs path component (parent address or type ID).
+/// A name used as one sysfs path component (parent address or type ID): no `/`, not `.`
+/// or `..`, and no control or invisible format character (NUL, newline, a trailing `\r`,
+/// a bidi override), which no kernel device or type name holds.
 fn component_ok(s: &str) -> bool {
-    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\0', '\n'])
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && !s.contains('/')
+        && !s
+            .chars()
+            .any(|c| c.is_control() || crate::logger::is_escaped(c))
 }
 
 /// An mdev UUID as the kernel accepts it: 36 characters, hyphenated.
@@ -384,6 +392,29 @@ mod tests {
                 GOOD.replace(
                     "\"parent\": \"0000:3b:00.0\", \"type\": \"nvidia-230\"",
                     "\"parent\": \"..\", \"type\": \"nvidia-230\"",
+                ),
+                "not a valid sysfs name",
+            ),
+            // issue 20 item 9: a trailing \r (a plan edited on Windows) was 66, "not on
+            // this host"; control and bidi characters are not sysfs names either
+            (
+                GOOD.replace(
+                    "\"address\": \"0000:3b:00.0\"",
+                    "\"address\": \"0000:3b:00.0\\r\"",
+                ),
+                "parent address \"0000:3b:00.0\\r\" is not valid",
+            ),
+            (
+                GOOD.replace(
+                    "\"parent\": \"0000:3b:00.0\", \"type\": \"nvidia-222\"",
+                    "\"parent\": \"0000:3b:00.0\\r\", \"type\": \"nvidia-222\"",
+                ),
+                "not a valid sysfs name",
+            ),
+            (
+                GOOD.replace(
+                    "\"type\": \"nvidia-222\"}",
+                    "\"type\": \"nvidia-\\u202e222\"}",
                 ),
                 "not a valid sysfs name",
             ),

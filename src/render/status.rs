@@ -55,7 +55,12 @@ fn health(d: &DeviceStatus) -> String {
 }
 
 pub fn status_table(out: &mut dyn Write, doc: &StatusDoc) -> Result<()> {
-    writeln!(out, "node: {}  provider: {}", doc.node, doc.provider)?;
+    writeln!(
+        out,
+        "node: {}  provider: {}",
+        crate::render::escape::cell(&doc.node),
+        doc.provider
+    )?;
     status_mdev(out, doc)?;
     writeln!(out)?;
     if doc.resources.is_empty() {
@@ -85,7 +90,8 @@ pub fn status_table(out: &mut dyn Write, doc: &StatusDoc) -> Result<()> {
         let n = doc.problems.len();
         writeln!(out, "{n} problem{}:", if n == 1 { "" } else { "s" })?;
         for p in &doc.problems {
-            writeln!(out, "  {p}")?;
+            // one line each: a host name with a newline cannot start a fake problem
+            writeln!(out, "  {}", crate::render::escape::cell(p))?;
         }
     }
     Ok(())

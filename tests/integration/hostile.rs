@@ -384,3 +384,252 @@ fn names_that_are_not_the_kernels_are_skipped_with_a_warning_everywhere() {
         }
     }
 }
+
+/// Issue 20 item 6: hostdev's own files and directories are never followed through a
+/// symlink, not even one that stays inside the root: a lock linked to another file was
+/// truncated to the pid, an audit log linked to one got the audit lines, and a linked
+/// `run/hostdev` or `var/log/hostdev` put the lock, state and audit log where it pointed.
+/// Each is refused before any host write, naming the link.
+#[test]
+fn own_files_never_follow_a_link_inside_the_root() {
+    let cases: &[(&str, &str)] = &[
+        ("run/hostdev/lock", "etc/victim"),
+        ("run/hostdev/state.json", "etc/victim"),
+        ("var/log/hostdev/audit.jsonl", "etc/victim"),
+        ("run/hostdev", "elsewhere"),
+        ("var/log/hostdev", "elsewhere"),
+    ];
+    for (rel, target) in cases {
+        let h = Hostile::new("t4-undesired-idle");
+        std::fs::create_dir_all(h.root.join("etc")).unwrap();
+        std::fs::write(h.root.join("etc/victim"), "keep\n").unwrap();
+        std::fs::create_dir_all(h.root.join("elsewhere")).unwrap();
+        let at = h.root.join(rel);
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(format!("/{target}"), &at).unwrap();
+        let before = h.host.snapshot_of_host();
+        let r = h.run(&["--node-name", "node1", "apply", "--yes"]);
+        r.assert_stderr(1, &format!("/{rel} is a symlink; hostdev never follows"));
+        assert_eq!(
+            std::fs::read_to_string(h.root.join("etc/victim")).unwrap(),
+            "keep\n",
+            "{rel}"
+        );
+        assert_eq!(
+            std::fs::read_dir(h.root.join("elsewhere")).unwrap().count(),
+            0,
+            "{rel}"
+        );
+        assert_eq!(h.host.snapshot_of_host(), before, "{rel}: the host changed");
+    }
+}
+
+// ---- issue 20 item 9: validation gaps --------------------------------------------------
+
+/// A `nodeSelector` with a null value or an empty key was a selector that never matched,
+/// and `apply` then removed every removable mdev; numbers where strings belong were text.
+/// Each is now 65 at its position, before the host is read.
+#[test]
+fn selectors_that_are_not_labels_are_65_and_nothing_is_removed() {
+    for (sel, part) in [
+        (
+            "kubernetes.io/hostname: null",
+            "config.yaml:6:31: mediatedDevicesConfiguration.nodeMediatedDeviceTypes[0].nodeSelector.kubernetes.io/hostname: invalid type: unit value, expected a string",
+        ),
+        (
+            "\"\": \"\"",
+            "config.yaml:6:7: mediatedDevicesConfiguration.nodeMediatedDeviceTypes[0].nodeSelector: invalid nodeSelector key: \"\" is not a Kubernetes label key",
+        ),
+        (
+            "zone: 5",
+            "config.yaml:6:13: mediatedDevicesConfiguration.nodeMediatedDeviceTypes[0].nodeSelector.zone: invalid type: integer `5`, expected a string",
+        ),
+    ] {
+        let h = Hostile::new("t4-undesired-idle");
+        std::fs::write(
+            h.host.config(),
+            format!(
+                "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n  nodeMediatedDeviceTypes:\n  - mediatedDeviceTypes: [nvidia-223]\n    nodeSelector:\n      {sel}\n"
+            ),
+        )
+        .unwrap();
+        let before = h.host.snapshot_of_host();
+        let r = h.run(&["--node-name", "node1", "apply", "--yes"]);
+        r.assert_stderr(65, part);
+        assert_eq!(h.host.snapshot_of_host(), before, "{sel}");
+    }
+    let h = Hostile::new("t4-undesired-idle");
+    std::fs::write(
+        h.host.config(),
+        "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [222]\n",
+    )
+    .unwrap();
+    let r = h.run(&["--node-name", "node1", "plan"]);
+    r.assert_stderr(
+        65,
+        "config.yaml:2:25: mediatedDevicesConfiguration.mediatedDeviceTypes[0]: invalid type: integer `222`, expected a string",
+    );
+}
+
+/// `available_instances` is read as the kernel prints it (`%u\n`): `' 16 '`, `+5` and a
+/// second line were taken as numbers.
+#[test]
+fn available_instances_is_digits_only() {
+    for bad in [" 16 \n", "+5\n", "16\nextra\n", "\n", "0x10\n"] {
+        let h = Hostile::new("t4-undesired-idle");
+        std::fs::write(h.root.join(format!("{T4_TYPE}/available_instances")), bad).unwrap();
+        let r = h.run(&["--node-name", "node1", "plan"]);
+        r.assert_stderr(
+            1,
+            "nvidia-222/available_instances: expected a number (digits only, as the kernel prints it)",
+        );
+    }
+    let h = Hostile::new("t4-undesired-idle");
+    std::fs::write(
+        h.root.join(format!("{T4_TYPE}/available_instances")),
+        "16\n",
+    )
+    .unwrap();
+    let r = h.run(&["--node-name", "node1", "plan"]);
+    assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+}
+
+/// U+202E (right-to-left override) and the other bidi controls in a type name were
+/// printed raw, showing the rest of the row backwards.
+#[test]
+fn bidi_controls_from_the_host_are_escaped() {
+    let h = Hostile::new("t4-undesired-idle");
+    std::fs::write(
+        h.root.join(format!("{T4_TYPE}/name")),
+        "GRID \u{202e}Q1-4T\u{2066}\n",
+    )
+    .unwrap();
+    let r = h.run(&["list-types"]);
+    r.assert_stdout(0, "GRID \\u{202e}Q1-4T\\u{2066}");
+    assert!(!r.stdout.contains('\u{202e}'), "{}", r.stdout);
+    let r = h.run(&["-v", "list-types", "-o", "json"]);
+    assert!(!r.stderr.contains('\u{202e}'), "{}", r.stderr);
+}
+
+/// `--label 'a b=c'`, `teardown --mdevs --vfio` and `apply --yes --dry-run` were accepted.
+#[test]
+fn contradicting_flags_and_labels_that_are_not_labels_are_64() {
+    let h = Hostile::new("t4-undesired-idle");
+    for (args, part) in [
+        (
+            &["--label", "a b=c", "plan"][..],
+            "\"a b\" is not a Kubernetes label key",
+        ),
+        (
+            &["--label", "zone=a b", "plan"],
+            "\"a b\" is not a Kubernetes label value",
+        ),
+        (
+            &["--label", "=x", "plan"],
+            "\"\" is not a Kubernetes label key",
+        ),
+        (
+            &["teardown", "--mdevs", "--vfio"],
+            "'--mdevs' cannot be used with '--vfio'",
+        ),
+        (
+            &["apply", "--yes", "--dry-run"],
+            "'--yes' cannot be used with '--dry-run'",
+        ),
+        (
+            &["bind", "vfio", "0000:3b:00.0", "--dry-run", "-y"],
+            "cannot be used with",
+        ),
+    ] {
+        let before = h.host.snapshot();
+        let r = h.run(&[&["--node-name", "node1"][..], args].concat());
+        r.assert_stderr(64, part);
+        assert_eq!(h.host.snapshot(), before, "{args:?}");
+    }
+    let r = h.run(&[
+        "--node-name",
+        "node1",
+        "--label",
+        "topology.kubernetes.io/zone=",
+        "plan",
+    ]);
+    assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+}
+
+/// A saved plan whose parent ends in `\r` (edited on Windows) is malformed (65), not a
+/// parent missing from the host (66).
+#[test]
+fn a_saved_plan_parent_with_a_control_character_is_65() {
+    let h = Hostile::new("t4-undesired-idle");
+    let r = h.run(&["--node-name", "node1", "plan", "-o", "json"]);
+    assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+    assert!(r.stdout.contains("\"0000:5e:00.0\""), "{}", r.stdout);
+    let plan = h.root.join("plan.json");
+    for bad in ["0000:5e:00.0\\r", "0000:5e:00.0\\u202e"] {
+        std::fs::write(
+            &plan,
+            r.stdout.replace("\"0000:5e:00.0\"", &format!("\"{bad}\"")),
+        )
+        .unwrap();
+        let before = h.host.snapshot_of_host();
+        let a = h.run(&[
+            "--node-name",
+            "node1",
+            "apply",
+            "--yes",
+            "--plan",
+            plan.to_str().unwrap(),
+        ]);
+        a.assert_stderr(65, "is not a usable hostdev plan");
+        assert_eq!(h.host.snapshot_of_host(), before, "{bad}");
+    }
+}
+
+/// A parent name with a newline reached `status`'s problem list raw, as a second line.
+#[test]
+fn status_problems_stay_one_line_each() {
+    let h = Hostile::new("t4-1x");
+    let real = h.root.join("sys/class/mdev_bus/0000:3b:00.0");
+    let target = std::fs::read_link(&real).unwrap();
+    std::os::unix::fs::symlink(
+        target,
+        h.root
+            .join("sys/class/mdev_bus/0000:3b:00.0\nfake: problem"),
+    )
+    .unwrap();
+    let r = h.run(&["--node-name", "node1", "status"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    for (what, out) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+        assert!(
+            out.contains("drift on 0000:3b:00.0\\nfake: problem: "),
+            "{what}: {out}"
+        );
+        assert!(
+            !out.lines().any(|l| l.starts_with("fake: problem")),
+            "{what}: {out}"
+        );
+    }
+}
+
+/// `status -f missing.yaml` exits 66 as docs/exit-codes.md says, with `--provider nvidia`
+/// too (there only the default configuration is optional).
+#[test]
+fn status_with_a_missing_configuration_file_is_66() {
+    let h = Hostile::new("status");
+    for provider in ["kubevirt", "nvidia"] {
+        let r = h
+            .host
+            .cmd()
+            .args(["--node-name", "node1", "-f", "missing.yaml", "status"])
+            .args(["--provider", provider])
+            .run();
+        r.assert_stderr(66, "configuration file missing.yaml not found");
+    }
+    std::fs::remove_file(h.root.join("etc/hostdev/config.yaml")).ok();
+    let r = h
+        .host
+        .cmd()
+        .args(["--node-name", "node1", "status", "--provider", "nvidia"])
+        .run();
+    assert_ne!(r.code, 66, "{}", r.stderr);
+}

@@ -31,7 +31,7 @@ description:
     published by the driver), hostdev exits 3 (not ready, C(result) V(not-ready) in its
     document); the task fails with hostdev's message and RV(rc) 3, so that a later run (or a
     retry with C(until)) can converge.
-  - hostdev's warnings (C(hostdev: warning:) lines) become the task's warnings.
+  - hostdev's warnings (its C(warning) lines on stderr) become the task's warnings.
 author: hostdev developers (!UNKNOWN)
 options:
   state:

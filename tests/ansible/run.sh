@@ -42,7 +42,8 @@ work="$tmp/work"
 mkdir -p "$work"
 copy() { cp -a "fixtures/$1/." "$work/$2/"; }
 for pair in t4-1x:01-t4-1x host-gpu-audio:01-host-gpu-audio t4-1x:02-t4-1x l40s-full:02-l40s-full \
-    t4-2x:04-t4-2x t4-undesired:05-t4-undesired host-gpu-audio:05-host-gpu-audio host-gpu-audio:06-host-gpu-audio; do
+    t4-2x:04-t4-2x t4-undesired:05-t4-undesired host-gpu-audio:05-host-gpu-audio host-gpu-audio:06-host-gpu-audio \
+    t4-1x:07-t4-1x host-gpu-audio:07-host-gpu-audio; do
     mkdir -p "$work/${pair#*:}"
     copy "${pair%%:*}" "${pair#*:}"
 done
@@ -84,6 +85,9 @@ for play in tests/ansible/plays/*.yml; do
 done
 say "transcript (PLAY RECAP per play):"
 for r in "${recaps[@]}"; do say "  $r"; done
+
+say "the module's documented exit codes (ansible-doc) against hostdev --help"
+"$python" tests/ansible/doc-check.py "$bin" "$venv/bin/ansible-doc" || die "doc-check failed"
 
 say "ansible-playbook --syntax-check of the collection's example playbook (site.yml, the role)"
 "$venv/bin/ansible-playbook" -i localhost, --syntax-check \

@@ -27,6 +27,11 @@ description:
   - C(changed) is true exactly when hostdev made (or, in check mode, would make) a write.
   - In-use mdevs are never touched; hostdev then exits 1 and the task fails, naming the
     process that holds the device.
+  - When the configuration cannot be reached yet (SR-IOV VFs not enabled, vGPU types not
+    published by the driver), hostdev exits 3 (not ready, C(result) V(not-ready) in its
+    document); the task fails with hostdev's message and RV(rc) 3, so that a later run (or a
+    retry with C(until)) can converge.
+  - hostdev's warnings (its C(warning) lines on stderr) become the task's warnings.
 author: hostdev developers (!UNKNOWN)
 options:
   state:
@@ -49,8 +54,14 @@ options:
     description:
       - V(present) also binds the C(permittedHostDevices.pciHostDevices) devices to vfio-pci;
         V(absent) also returns vfio-bound devices to their original drivers.
-      - A selector that matches no device on the host is an error (exit 66), as it is for
-        C(hostdev bind vfio --from-config); set V(false) on hosts without those devices.
+      - As for C(hostdev bind vfio --from-config), a selector that matches no device on this
+        host is not an error; hostdev warns (the warning becomes the task's) and binds the
+        devices the other selectors match. A configuration without C(pciHostDevices) binds
+        nothing.
+      - State V(absent) reads the original drivers from hostdev's state file
+        (C(run/hostdev/state.json) under O(root)) for the diff and RV(devices); a state file
+        that is not a regular file or not hostdev's JSON object fails the task (RV(rc) 1, as
+        hostdev's own check of that file does) naming the file.
     type: bool
     default: true
   vfio_with_group:
@@ -117,8 +128,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 rc:
-  description: Exit code of the last hostdev command (0 success, 1 failed or incomplete, 64 usage,
-    65 invalid configuration, 66 not found, 75 locked, 77 permission denied).
+  description:
+    - Exit code of the last hostdev command (0 success, 1 failed or incomplete, 3 not ready,
+      64 usage, 65 invalid configuration, 66 not found, 75 locked, 77 permission denied).
+      Every code but 0 fails the task.
+    - 3 (not ready) - the configuration cannot be reached yet (VFs not enabled, vGPU types not
+      published); hostdev's document says C(result) V(not-ready) and the task fails with
+      hostdev's message.
+    - 1 also when the module refuses hostdev's state file (not a regular file, not a JSON
+      object, a C(vfio) section that is not a list of records) before hostdev runs.
   returned: always
   type: int
 commands:
@@ -152,11 +170,20 @@ hostdev:
   type: dict
 """
 
+import errno
 import json
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six import string_types
+
+
+# hostdev's state file under the root, and the most of it hostdev itself reads (STATE_MAX).
+STATE_FILE = "run/hostdev/state.json"
+STATE_MAX = 16 << 20
+
+WARNING = "hostdev: warning: "
 
 
 class HostdevFailed(Exception):
@@ -227,12 +254,20 @@ class Hostdev(object):
                 doc = json.loads(out)
             except ValueError:
                 doc = None
+            if not isinstance(doc, dict):
+                doc = None
         if doc is not None:
             self.documents[name] = doc
+        lines = err.strip().splitlines()
+        # hostdev's warnings (e.g. a pciHostDevices selector that matches nothing here) are
+        # the task's warnings.
+        for line in lines:
+            if line.startswith(WARNING):
+                self.module.warn("hostdev: " + line[len(WARNING):])
         if rc != 0:
-            msg = "\n".join(
-                line for line in err.strip().splitlines() if line.startswith("hostdev:")
-            ) or err.strip() or ("hostdev exited with %d" % rc)
+            ours = [line for line in lines if line.startswith("hostdev:")]
+            errors = [line for line in ours if not line.startswith((WARNING, "hostdev: note: "))]
+            msg = "\n".join(errors or ours) or err.strip() or ("hostdev exited with %d" % rc)
             raise HostdevFailed(msg, rc, out, err, name, doc)
         if doc is None:
             raise HostdevFailed("hostdev printed no JSON document: %s" % out[:200], rc, out, err, name, None)
@@ -337,22 +372,103 @@ def present(module, hd, res):
             absorb("apply", hd.run("apply", sub), module, res)
 
 
-def recorded_vfio(root):
-    """hostdev's state file (a JSON document): the vfio bindings it recorded."""
-    path = os.path.join(root or "/", "run/hostdev/state.json")
+class BadStateFile(Exception):
+    """hostdev's state file cannot be used; the message names it."""
+
+
+def file_kind(mode):
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "mode %o" % stat.S_IFMT(mode)
+
+
+def read_state_file(path, limit=STATE_MAX):
+    """The bytes of hostdev's state file, None when there is none. Opened as hostdev opens
+    it: no symlink followed, non-blocking (a FIFO does not hang the module), a regular file
+    only, at most `limit` bytes."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(path) as f:
-            state = json.load(f)
-    except (IOError, OSError, ValueError):
+        fd = os.open(path, flags)
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            return None
+        if e.errno == errno.ELOOP:
+            raise BadStateFile("refusing to use the state file %s: it is a symlink; remove it and re-run" % path)
+        raise BadStateFile("reading the state file %s: %s" % (path, e.strerror))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise BadStateFile("refusing to use the state file %s: %s, not a regular file" % (path, file_kind(mode)))
+        chunks = []
+        size = 0
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise BadStateFile("the state file %s is larger than %d bytes; move it aside and re-run" % (path, limit))
+            chunks.append(chunk)
+    except OSError as e:
+        raise BadStateFile("reading the state file %s: %s" % (path, e.strerror))
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def json_kind(value):
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, string_types):
+        return "a string"
+    if value is None:
+        return "null"
+    return "a %s" % type(value).__name__
+
+
+def recorded_vfio(root):
+    """The vfio bindings recorded in hostdev's state file: address -> original driver.
+    Raises BadStateFile (naming the file) when it is not hostdev's JSON object."""
+    path = os.path.join(root or "/", STATE_FILE)
+    data = read_state_file(path)
+    if data is None:
         return {}
-    return dict((r.get("address"), r.get("original_driver")) for r in state.get("vfio") or [])
+    corrupt = "the state file %s is corrupt (%s); hostdev cannot tell what it created. " \
+        "Inspect it, then fix it or move it aside and re-run"
+    try:
+        state = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise BadStateFile(corrupt % (path, e))
+    if not isinstance(state, dict):
+        raise BadStateFile(corrupt % (path, "%s, not a JSON object" % json_kind(state)))
+    records = state.get("vfio")
+    if records is None:
+        return {}
+    if not isinstance(records, list):
+        raise BadStateFile(corrupt % (path, "its vfio section is %s, not a list" % json_kind(records)))
+    recorded = {}
+    for i, r in enumerate(records):
+        if not isinstance(r, dict):
+            raise BadStateFile(corrupt % (path, "vfio[%d] is %s, not an object" % (i, json_kind(r))))
+        address, driver = r.get("address"), r.get("original_driver")
+        if not isinstance(address, string_types):
+            raise BadStateFile(corrupt % (path, "vfio[%d].address is %s, not a string" % (i, json_kind(address))))
+        if driver is not None and not isinstance(driver, string_types):
+            raise BadStateFile(corrupt % (path, "vfio[%d].original_driver is %s, not a string" % (i, json_kind(driver))))
+        recorded[address] = driver
+    return recorded
 
 
 def absent(module, hd, res):
     p = module.params
     if not p["vfio"] and not p["mdevs"]:
         return
-    res.recorded_vfio = recorded_vfio(p["root"])
+    if p["vfio"]:
+        res.recorded_vfio = recorded_vfio(p["root"])
     sub = ["teardown", "--dry-run" if module.check_mode else "--yes"]
     if p["all"]:
         sub.append("--all")
@@ -396,6 +512,10 @@ def main():
         if e.doc is not None:
             # What the failed command did before it failed (writes made count as changes).
             absorb(e.name, e.doc, module, res)
+    except BadStateFile as e:
+        # Refused before hostdev ran; hostdev exits 1 on such a state file too.
+        hd.rc = 1
+        failure = HostdevFailed(str(e), 1, "", "", None, None)
 
     # changed: hostdev made a write (in check mode: plans an action or a write).
     changed = bool(res.writes) or (module.check_mode and bool(res.actions))

@@ -102,15 +102,23 @@ impl<W: Write> Write for Stdout<W> {
     }
 }
 
+/// Set once a write to standard output met a closed pipe: the error may reach `main`
+/// wrapped by a serializer that hides its cause (serde_json keeps only the kind).
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn stdout_error(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     io::Error::new(e.kind(), format!("cannot write to standard output: {e}"))
 }
 
 fn broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
+    STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
+        || err.chain().any(|c| {
+            c.downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+        })
 }
 
 /// The error and its causes on one line, most specific last.

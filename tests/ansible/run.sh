@@ -43,7 +43,7 @@ mkdir -p "$work"
 copy() { cp -a "fixtures/$1/." "$work/$2/"; }
 for pair in t4-1x:01-t4-1x host-gpu-audio:01-host-gpu-audio t4-1x:02-t4-1x l40s-full:02-l40s-full \
     t4-2x:04-t4-2x t4-undesired:05-t4-undesired host-gpu-audio:05-host-gpu-audio host-gpu-audio:06-host-gpu-audio \
-    t4-1x:07-t4-1x host-gpu-audio:07-host-gpu-audio; do
+    t4-1x:07-t4-1x host-gpu-audio:07-host-gpu-audio a40-novfs:07-a40-novfs; do
     mkdir -p "$work/${pair#*:}"
     copy "${pair%%:*}" "${pair#*:}"
 done

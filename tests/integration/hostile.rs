@@ -633,3 +633,106 @@ fn status_with_a_missing_configuration_file_is_66() {
         .run();
     assert_ne!(r.code, 66, "{}", r.stderr);
 }
+
+// ---- a closed pipe (issue 21 item 6) ----------------------------------------------------
+
+/// Run `host.cmd()` + `args` with its standard output a pipe whose reading end is already
+/// closed (as `| head -c 1` leaves it once `head` has its byte): (exit code, stderr).
+fn into_closed_pipe(host: &Host, args: &[&str]) -> (i32, String) {
+    let (read, write) = nix::unistd::pipe().expect("pipe");
+    drop(read);
+    let out = host
+        .cmd()
+        .args(args)
+        .command()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(write))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run hostdev");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every subcommand in every output format, written into a closed pipe, ends quietly with 0:
+/// stderr holds what the same run says with a reader (it used to add "cannot write to
+/// standard output: Broken pipe" and exit 1 on the JSON paths).
+#[test]
+fn a_closed_pipe_ends_every_command_quietly() {
+    // status: every kind of device; l40s-vfio: outputs larger than the 8 KiB buffer, so the
+    // pipe breaks inside the serializers, not only at the final flush
+    for fixture in ["status", "l40s-vfio"] {
+        closed_pipe_on(&Host::copy(fixture));
+    }
+}
+
+fn closed_pipe_on(host: &Host) {
+    let node = ["--node-name", "node1"];
+    let mut cases: Vec<Vec<&str>> = Vec::new();
+    for cmd in [
+        &["list-types"][..],
+        &["plan"],
+        &["apply", "--dry-run"],
+        &["iommu", "check"],
+        &["iommu", "groups"],
+        &["bind", "vfio", "--dry-run", "0000:3f:00.0"],
+        &["env"],
+    ] {
+        for o in ["table", "json", "yaml"] {
+            let mut c = cmd.to_vec();
+            c.extend(["-o", o]);
+            cases.push(c);
+        }
+    }
+    for f in ["env", "json", "shell", "nul"] {
+        cases.push(vec!["env", "--format", f]);
+    }
+    for f in ["table", "json", "yaml", "prometheus"] {
+        cases.push(vec!["status", "--format", f]);
+    }
+    for f in ["table", "json", "env", "libvirt", "qemu"] {
+        cases.push(vec!["devices", "--format", f]);
+    }
+    for s in ["bash", "zsh", "fish"] {
+        cases.push(vec!["completions", s]);
+    }
+    cases.push(vec!["man"]);
+    for c in cases {
+        let args: Vec<&str> = node.iter().copied().chain(c.iter().copied()).collect();
+        let normal = host.cmd().args(&args).run();
+        let (code, stderr) = into_closed_pipe(host, &args);
+        assert!(!stderr.contains("standard output"), "{c:?}: {stderr}");
+        assert_eq!(stderr, normal.stderr, "{c:?}: nothing added on stderr");
+        if !normal.stdout.is_empty() {
+            assert_eq!(code, 0, "{c:?} (exit {} with a reader)", normal.code);
+        }
+    }
+}
+
+/// A full disk is still an error naming standard output (exit 1).
+#[test]
+fn a_full_disk_is_an_error_naming_standard_output() {
+    let host = Host::bundled("t4-3x");
+    for o in ["table", "json"] {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let out = host
+            .cmd()
+            .args(["list-types", "-o", o])
+            .command()
+            .stdout(f)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1), "{o}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("cannot write to standard output: No space left on device"),
+            "{o}: {err}"
+        );
+    }
+}

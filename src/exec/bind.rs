@@ -143,8 +143,8 @@ impl Job for BindJob {
         Ok(())
     }
 
-    fn execute(&mut self, ctx: &Context, exec: &mut Executor, out: &mut dyn Write) -> Result<()> {
-        load_vfio_pci(ctx, self.dry_run, out)?;
+    fn execute(&mut self, ctx: &Context, exec: &mut Executor, _out: &mut dyn Write) -> Result<()> {
+        load_vfio_pci(ctx, exec)?;
         self.results = vfio::bind_all(exec, &self.inv, &self.plan.bind);
         Ok(())
     }
@@ -193,37 +193,25 @@ impl Job for BindJob {
     }
 }
 
-/// `modprobe vfio-pci` when its driver directory is absent: run on the real root; under a
-/// fake root only say what would be run.
-fn load_vfio_pci(ctx: &Context, dry_run: bool, out: &mut dyn Write) -> Result<()> {
+/// `modprobe vfio-pci` when its driver directory is absent, through the journal: a dry
+/// run prints it, a real run records it in the audit log (skipped under a fake root, with
+/// a warning), and a failure stops the run before any device is touched.
+fn load_vfio_pci(ctx: &Context, exec: &mut Executor) -> Result<()> {
     if crate::host::live::driver_loaded(&ctx.root, VFIO_PCI) {
         return Ok(());
     }
-    if dry_run {
-        writeln!(out, "modprobe vfio-pci")?;
-        return Ok(());
-    }
-    if !ctx.root.is_real_root() {
+    let dry_run = exec.journal.dry_run;
+    exec.journal.load_module(VFIO_PCI).map_err(|e| {
+        fail(
+            Code::Failure,
+            format!("{e}; nothing was changed. Is the vfio-pci module installed?"),
+        )
+    })?;
+    if !dry_run && !ctx.root.is_real_root() {
         log::warn!(
             "vfio-pci is not loaded ({} is missing); on the real root hostdev would run `modprobe vfio-pci` now",
             ctx.root.display(&ctx.root.pci_driver(VFIO_PCI))
         );
-        return Ok(());
-    }
-    let st = std::process::Command::new("modprobe")
-        .arg("vfio-pci")
-        .status()
-        .map_err(|e| {
-            fail(
-                Code::Failure,
-                format!("running `modprobe vfio-pci`: {e}; nothing was changed"),
-            )
-        })?;
-    if !st.success() {
-        return Err(fail(
-            Code::Failure,
-            format!("`modprobe vfio-pci` failed ({st}); nothing was changed. Is the vfio-pci module installed?"),
-        ));
     }
     Ok(())
 }

@@ -23,11 +23,34 @@ pub use crate::host::root::AUDIT_LOG;
 /// the kernel that reacts to writes.
 pub trait Kernel {
     fn write(&mut self, path: &Path, value: &str) -> io::Result<()>;
+
+    /// Load kernel module `name`: `Ok(true)` loaded, `Ok(false)` not attempted (a fake
+    /// root has no kernel to load it into).
+    fn load_module(&mut self, _name: &str) -> io::Result<bool> {
+        Ok(false)
+    }
 }
 
 impl Kernel for Root {
     fn write(&mut self, path: &Path, value: &str) -> io::Result<()> {
         Root::write(self, path, value)
+    }
+
+    /// `modprobe NAME` (a fixed command line; `NAME` is one of hostdev's constants), on the
+    /// real root only.
+    fn load_module(&mut self, name: &str) -> io::Result<bool> {
+        if !self.is_real_root() {
+            return Ok(false);
+        }
+        let st = std::process::Command::new("modprobe")
+            .arg(name)
+            .stdin(std::process::Stdio::null())
+            .status()?;
+        if st.success() {
+            Ok(true)
+        } else {
+            Err(io::Error::other(format!("modprobe {name} failed ({st})")))
+        }
     }
 }
 
@@ -166,6 +189,40 @@ impl Journal {
         outcome.map_err(|source| WriteError {
             path: shown,
             value: value.to_string(),
+            source,
+        })
+    }
+
+    /// Load kernel module `name` (`modprobe NAME`), as action `module.load`: in a dry run
+    /// the command is printed and recorded; in a real run it is run (on the real root) and
+    /// recorded in the audit log like a write — `ok`, `error`, or `skipped` under a fake
+    /// root, which has no kernel to load it into.
+    pub fn load_module(&mut self, name: &str) -> Result<(), WriteError> {
+        let mut record = WriteRecord {
+            action: "module.load".into(),
+            path: "modprobe".into(),
+            value: name.to_string(),
+            result: "dry-run".into(),
+            error: None,
+        };
+        if self.dry_run {
+            let _ = writeln!(self.echo, "modprobe {}", shell_quote(name));
+            self.writes.push(record);
+            return Ok(());
+        }
+        let outcome = self.kernel.load_module(name);
+        record.result = match &outcome {
+            Ok(true) => "ok",
+            Ok(false) => "skipped",
+            Err(_) => "error",
+        }
+        .into();
+        record.error = outcome.as_ref().err().map(|e| e.to_string());
+        self.append_audit(&record);
+        self.writes.push(record);
+        outcome.map(|_| ()).map_err(|source| WriteError {
+            path: "modprobe".into(),
+            value: name.to_string(),
             source,
         })
     }

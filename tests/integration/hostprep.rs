@@ -380,3 +380,46 @@ fn passthrough_addresses_are_validated() {
     host.on_node("node1", &["plan"])
         .assert_stderr(65, "passthroughAdresses");
 }
+
+/// Issue 21 item 2: `modprobe vfio-pci` goes through the journal like every other effect:
+/// the dry run prints it where a real run makes it, `-o json` lists it among the writes,
+/// and a real run records it in the audit log (`skipped` under a fake root, which has no
+/// kernel to load it into).
+#[test]
+fn modprobe_goes_through_the_journal() {
+    let host = Host::copy("host-gpu-audio");
+    std::fs::remove_dir_all(host.path("sys/bus/pci/drivers/vfio-pci")).unwrap();
+    let r = host.run(&["bind", "vfio", "--dry-run", "0000:65:00.0", "--with-group"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let modprobe = lines.iter().position(|l| *l == "modprobe vfio-pci");
+    let first_echo = lines.iter().position(|l| l.starts_with("echo "));
+    assert!(
+        modprobe.is_some() && modprobe < first_echo,
+        "modprobe first: {}",
+        r.stdout
+    );
+    let j = host
+        .run(&[
+            "bind",
+            "vfio",
+            "--dry-run",
+            "-o",
+            "json",
+            "0000:65:00.0",
+            "--with-group",
+        ])
+        .json();
+    assert_eq!(j["writes"][0]["action"], "module.load");
+    assert_eq!(j["writes"][0]["value"], "vfio-pci");
+    let r = host.run(&["bind", "vfio", "--yes", "0000:65:00.0", "--with-group"]);
+    assert!(
+        r.stderr.contains("would run `modprobe vfio-pci`"),
+        "{}",
+        r.stderr
+    );
+    let audit = host.audit();
+    assert_eq!(audit[0]["action"], "module.load", "{audit:?}");
+    assert_eq!(audit[0]["value"], "vfio-pci");
+    assert_eq!(audit[0]["result"], "skipped");
+}

@@ -95,10 +95,17 @@ impl State {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
             Err(e) => return Err(anyhow!("reading the state file {shown}: {e}")),
         };
-        let text = String::from_utf8(bytes).map_err(|e| {
+        State::parse(&bytes, &shown)
+    }
+
+    /// The state file's bytes, checked: UTF-8, JSON of this shape, schema `hostdev/v1`;
+    /// `shown` names the file in messages. (What [`State::load`] reads; a fuzz target's
+    /// entry point, fuzz/fuzz_targets/state.rs.)
+    pub fn parse(bytes: &[u8], shown: &str) -> Result<State> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
             anyhow!("the state file {shown} is corrupt (not UTF-8: {e}); move it aside and re-run")
         })?;
-        let state: State = serde_json::from_str(&text).map_err(|e| {
+        let state: State = serde_json::from_str(text).map_err(|e| {
             anyhow!(
                 "the state file {shown} is corrupt ({e}); hostdev cannot tell what it created. \
                  Inspect it, then fix it or move it aside (e.g. `mv {shown} {shown}.bad`) and \
@@ -114,6 +121,13 @@ impl State {
         Ok(state)
     }
 
+    /// The text [`State::save`] writes: pretty JSON and a newline.
+    pub fn to_json(&self) -> Result<String> {
+        let mut json = serde_json::to_string_pretty(self)?;
+        json.push('\n');
+        Ok(json)
+    }
+
     /// Write the state atomically (mode 0644).
     pub fn save(&self, fs: &Root) -> Result<()> {
         let path = State::path(fs);
@@ -124,8 +138,7 @@ impl State {
         fs.create_dir_all(dir)
             .with_context(|| format!("creating {}", fs.display(dir)))?;
         refuse_symlink(fs, &path, &shown)?;
-        let mut json = serde_json::to_string_pretty(self)?;
-        json.push('\n');
+        let json = self.to_json()?;
         fs.write_atomic(&path, json.as_bytes(), 0o644)
             .map_err(|e| anyhow!("writing the state file {shown}: {e}"))
     }

@@ -287,6 +287,22 @@ mod tests {
         assert_eq!(v["mdevs"].as_array().unwrap().len(), 2);
     }
 
+    /// Found by fuzzing (fuzz/fuzz_targets/state.rs): a number in a field of a newer
+    /// hostdev that only fits a float (here 87 digits) was read one ULP off by serde_json's
+    /// fast float parser, so every rewrite of the state file changed it again.
+    #[test]
+    fn unknown_numbers_survive_a_rewrite_exactly() {
+        let text = format!(
+            r#"{{"schema": "hostdev/v1", "mdevs": [], "hugepages": [{}, 0.1, 1e-300]}}"#,
+            "7".repeat(87)
+        );
+        let state = State::parse(text.as_bytes(), "state.json").unwrap();
+        let json = state.to_json().unwrap();
+        let again = State::parse(json.as_bytes(), "state.json").unwrap();
+        assert_eq!(again, state, "{json}");
+        assert_eq!(again.to_json().unwrap(), json);
+    }
+
     #[test]
     fn corrupt_file_names_path_and_fix() {
         let (_d, fs) = fs();

@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
             ] {
                 if let Desired::Types(types) = cfg.desired_for(&node) {
                     let mut seen = HashSet::new();
-                    assert!(types.iter().all(|t| seen.insert(t)), "duplicates: {types:?}");
+                    assert!(
+                        types.iter().all(|t| seen.insert(t)),
+                        "duplicates: {types:?}"
+                    );
                 }
             }
             let _ = cfg.external_mdev_selectors();

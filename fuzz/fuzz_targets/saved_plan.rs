@@ -24,9 +24,16 @@ fuzz_target!(|data: &[u8]| {
     for a in &plan.actions {
         if let Action::Remove(m) | Action::Create(m) = a {
             assert!(saved::uuid_ok(&m.uuid), "{:?}", m.uuid);
-            assert!(!m.uuid.chars().any(|c| c.is_ascii_uppercase()), "{:?}", m.uuid);
+            assert!(
+                !m.uuid.chars().any(|c| c.is_ascii_uppercase()),
+                "{:?}",
+                m.uuid
+            );
             for name in [&m.parent, &m.type_id] {
-                assert!(!name.contains('/') && name != "." && name != "..", "{name:?}");
+                assert!(
+                    !name.contains('/') && name != "." && name != "..",
+                    "{name:?}"
+                );
             }
         }
     }

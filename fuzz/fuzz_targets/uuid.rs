@@ -16,5 +16,8 @@ fuzz_target!(|data: &[u8]| {
     assert!(uuid_ok(&s.to_ascii_lowercase()), "{s:?}");
     let groups: Vec<usize> = s.split('-').map(str::len).collect();
     assert_eq!(groups, [8, 4, 4, 4, 12], "{s:?}");
-    assert!(s.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{s:?}");
+    assert!(
+        s.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+        "{s:?}"
+    );
 });

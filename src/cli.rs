@@ -65,7 +65,7 @@ pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 /// that no selector could name is refused, not silently never matched).
 /// `kubernetes.io/hostname` is refused: it is always the node name, which `--node-name`
 /// sets; a second spelling of the identity could only disagree with it.
-fn parse_label(s: &str) -> Result<(String, String), String> {
+pub fn parse_label(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, _)) if k == HOSTNAME_LABEL => Err(format!(
             "{HOSTNAME_LABEL} is always the node name and cannot be overridden: use --node-name instead"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine (run as root: the real-kernel suite
 # installs its QEMU, kernel and busybox through apt on first use and caches them):
-#   formatting, lints, unit and fixture tests, the .deb and .rpm packages (built, linted,
-#   installed into a Debian 12 chroot) and the Ansible collection, then hostdev against a
-#   real Linux kernel (QEMU with a virtual IOMMU, vfio-pci and the kernel's sample mdev drivers).
+#   formatting, lints, unit and fixture tests, the parsers fuzzed for a bounded time, the
+#   .deb and .rpm packages (built, linted, installed into a Debian 12 chroot) and the
+#   Ansible collection, then hostdev against a real Linux kernel (QEMU with a virtual
+#   IOMMU, vfio-pci and the kernel's sample mdev drivers).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,6 +20,8 @@ step "fixtures (generated identically by fixtures/mkfixture.py, kernel-shaped)"
 bash tests/fixtures-check.sh
 step "cargo build --release"
 cargo build --release --locked
+step "fuzz the parsers (tests/fuzz.sh)"
+bash tests/fuzz.sh
 step "large inputs end with their documented exit codes (bench/large-input.sh)"
 bash bench/large-input.sh --no-build
 step "status/devices: promtool check metrics, virt-xml-validate"

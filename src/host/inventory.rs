@@ -882,7 +882,7 @@ fn malformed_count(path: &str, value: &str) -> anyhow::Error {
 }
 
 /// NVIDIA publishes `max_instance=N` in the type description.
-fn max_instance(description: &str) -> Option<u64> {
+pub fn max_instance(description: &str) -> Option<u64> {
     description
         .split([',', '\n'])
         .filter_map(|kv| kv.trim().strip_prefix("max_instance="))

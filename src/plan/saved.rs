@@ -94,7 +94,7 @@ fn component_ok(s: &str) -> bool {
 }
 
 /// An mdev UUID as the kernel accepts it: 36 characters, hyphenated.
-fn uuid_ok(s: &str) -> bool {
+pub fn uuid_ok(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }
 

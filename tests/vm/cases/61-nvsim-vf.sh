@@ -26,8 +26,17 @@ printf '%s\n' "$OUT"
 assert_match "$OUT" "^$PF +10de:2235 +nvidia +none +0/$TOTAL +0" "GPU table"
 assert_contains "$OUT" "$PF supports SR-IOV ($TOTAL virtual functions) but none is enabled"
 assert_contains "$OUT" "/usr/lib/nvidia/sriov-manage -e $PF"
-assert_exit 0 hostdev plan -f "$C" --detailed-exitcode
+assert_exit 3 hostdev plan -f "$C" --detailed-exitcode
 assert_contains "$OUT" "not ready for vGPUs"
+step "not converged (issue 20 item 2): apply exits 3 (not ready), result not-ready; status says so"
+assert_exit 3 hostdev apply -f "$C" --yes
+assert_contains "$OUT" "nothing to do now, but the host does not match"
+assert_not_contains "$OUT" "already matches"
+assert_exit 3 hostdev apply -f "$C" --yes -o json
+assert_contains "$OUT" '"result": "not-ready"'
+run hostdev status -f "$C" --format prometheus
+assert_ne 0 "$RC" "status exit code"
+assert_contains "$OUT" "hostdev_gpus_not_ready 1"
 assert_file_eq "$PCI/$PF/sriov_numvfs" 0
 
 step "sriov-manage -e (a sriov_numvfs write): 7 VFs on nvidia, each an mdev parent"
@@ -43,7 +52,7 @@ assert_file_eq "$V0/nvidia-558/description" "num_heads=4, frl_config=60, framebu
 assert_file_eq "$V0/nvidia-558/available_instances" 1
 assert_exit 0 hostdev list-types
 printf '%s\n' "$OUT" | grep -E 'nvidia-55[78]|GPU|mdev-vf'
-assert_match "$OUT" "^$PF +7 vfs +nvidia-558 +NVIDIA A40-8Q +7 +0 +vfio-pci" "list-types table"
+assert_match "$OUT" "^$PF +7 vfs +nvidia-558 +NVIDIA A40-8Q +6 +0 +vfio-pci" "list-types table: 7 free VFs, at most 6 (max_instance) on the GPU"
 assert_match "$OUT" "^$PF +10de:2235 +nvidia +mdev-vf +7/$TOTAL +0" "GPU table"
 
 step "plan, then apply: exactly the planned UUIDs, one per VF, six (max_instance)"

@@ -57,7 +57,7 @@ assert_match "$OUT" "$PF \(7 VFs, vendor-vfio\) +1152 +NVIDIA L40S-8Q +0 +0 +<=6
 assert_exit 0 hostdev apply -f "$C" --yes
 printf '%s\n' "$OUT"
 assert_contains "$OUT" "set the vGPU type of 6 VF(s)"
-assert_contains "$OUT" "capacity reached on $PF"
+assert_not_contains "$OUT" "capacity reached on $PF"   # the plan sets exactly what fits (6 8Q on 48 GB)
 SET=""
 for v in $VFS; do [ "$(cat $PCI/$v/nvidia/current_vgpu_type)" = 1152 ] && SET="$SET $v"; done
 assert_eq " 0000:04:10.0 0000:04:10.2 0000:04:10.4 0000:04:10.6 0000:04:11.0 0000:04:11.2" "$SET" "VFs set to 1152"

@@ -52,6 +52,9 @@ _hostdev() {
             hostdev,teardown)
                 cmd="hostdev__subcmd__teardown"
                 ;;
+            hostdev,tree)
+                cmd="hostdev__subcmd__tree"
+                ;;
             hostdev__subcmd__bind,help)
                 cmd="hostdev__subcmd__bind__subcmd__help"
                 ;;
@@ -100,6 +103,9 @@ _hostdev() {
             hostdev__subcmd__help,teardown)
                 cmd="hostdev__subcmd__help__subcmd__teardown"
                 ;;
+            hostdev__subcmd__help,tree)
+                cmd="hostdev__subcmd__help__subcmd__tree"
+                ;;
             hostdev__subcmd__help__subcmd__bind,vfio)
                 cmd="hostdev__subcmd__help__subcmd__bind__subcmd__vfio"
                 ;;
@@ -134,7 +140,7 @@ _hostdev() {
 
     case "${cmd}" in
         hostdev)
-            opts="-o -v -q -f -h -V --root --output --verbose --quiet --node-name --label --config --help --version list-types plan apply teardown env iommu bind status devices completions man help"
+            opts="-o -v -q -f -h -V --root --output --verbose --quiet --node-name --label --config --help --version list-types plan apply teardown env iommu bind status devices tree completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -700,7 +706,7 @@ _hostdev() {
             return 0
             ;;
         hostdev__subcmd__help)
-            opts="list-types plan apply teardown env iommu bind status devices completions man help"
+            opts="list-types plan apply teardown env iommu bind status devices tree completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -910,6 +916,20 @@ _hostdev() {
             return 0
             ;;
         hostdev__subcmd__help__subcmd__teardown)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hostdev__subcmd__help__subcmd__tree)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1493,6 +1513,73 @@ _hostdev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --root)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --node-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -f)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hostdev__subcmd__tree)
+            opts="-o -v -q -f -h --root --output --verbose --quiet --node-name --label --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --root)
                     COMPREPLY=()
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then

@@ -42,6 +42,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand bind 'Bind PCI devices to a driver for passthrough'
             cand status 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
             cand devices 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
+            cand tree 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the hostdev(8) man page, or write every page into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -284,6 +285,21 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'hostdev;tree'= {
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout'
+            cand --output 'Output format of data on stdout'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'hostdev;completions'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
             cand -o 'Output format of data on stdout'
@@ -325,6 +341,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand bind 'Bind PCI devices to a driver for passthrough'
             cand status 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
             cand devices 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
+            cand tree 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the hostdev(8) man page, or write every page into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -355,6 +372,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         &'hostdev;help;status'= {
         }
         &'hostdev;help;devices'= {
+        }
+        &'hostdev;help;tree'= {
         }
         &'hostdev;help;completions'= {
         }

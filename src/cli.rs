@@ -137,6 +137,9 @@ pub enum Command {
     /// The devices of the permitted resources (healthy or not, free or in use), for
     /// libvirt, QEMU or a script; a read-only snapshot, not a reservation
     Devices(DevicesArgs),
+    /// What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types
+    /// and the processes holding them (read-only; what `bind vfio` asks before an unbind)
+    Tree(TreeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
     /// Print the hostdev(8) man page, or write every page into a directory
@@ -222,6 +225,14 @@ pub enum IommuCommand {
 
 #[derive(Debug, Args)]
 pub struct IommuCheckArgs {}
+
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// Only this PCI device and what lives under it (`0000:61:00.0` or `61:00.0`); default:
+    /// every GPU, mdev parent, SR-IOV PF with VFs enabled and vfio-pci device
+    #[arg(value_name = "DEVICE")]
+    pub device: Option<String>,
+}
 
 #[derive(Debug, Args)]
 pub struct IommuGroupsArgs {

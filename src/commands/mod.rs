@@ -11,3 +11,4 @@ pub mod man;
 pub mod plan;
 pub mod status;
 pub mod teardown;
+pub mod tree;

@@ -18,6 +18,7 @@ use crate::plan::{Action, ActionKind, Blocked, CardKind, MdevHandling, Plan, SCH
 pub mod escape;
 pub mod run;
 pub mod status;
+pub mod tree;
 
 /// Write a document as pretty JSON or YAML (stable field order, trailing newline).
 pub fn document<T: Serialize>(out: &mut dyn Write, format: Output, doc: &T) -> Result<()> {

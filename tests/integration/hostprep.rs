@@ -423,3 +423,38 @@ fn modprobe_goes_through_the_journal() {
     assert_eq!(audit[0]["value"], "vfio-pci");
     assert_eq!(audit[0]["result"], "skipped");
 }
+
+/// Issue 21 item 9: `hostdev tree` shows what lives under each device — the relations every
+/// unbind asks — as a tree and as a document.
+#[test]
+fn tree_golden_per_fixture() {
+    for (fixture, device, name) in [
+        ("t4-undesired", None, "tree-t4-undesired"),
+        ("status", None, "tree-status"),
+        ("l40s-vfio", Some("61:00.0"), "tree-l40s-vfio-61"),
+        ("a40-sriov", None, "tree-a40-sriov"),
+    ] {
+        let mut args = vec!["tree"];
+        args.extend(device);
+        let r = run_on(fixture, &args);
+        assert_eq!(r.code, 0, "{fixture}: {}", r.stderr);
+        assert_golden(&format!("{name}.txt"), &r.stdout);
+        args.extend(["-o", "json"]);
+        let j = run_on(fixture, &args);
+        assert_eq!(j.code, 0, "{fixture}: {}", j.stderr);
+        assert_golden(&format!("{name}.json"), &j.stdout);
+    }
+    // the held mdev and the held VF name their holder
+    let j = run_on("t4-undesired", &["tree", "-o", "json"]).json();
+    assert_eq!(j["devices"][0]["mdevs"][1]["holders"][0]["pid"], 4242);
+    let j = run_on("l40s-vfio", &["tree", "0000:61:00.0", "-o", "json"]).json();
+    assert_eq!(j["devices"][0]["vfs"][0]["vgpu_type"], 1152);
+    assert_eq!(
+        j["devices"][0]["vfs"][0]["holders"][0]["command"],
+        "qemu-system-x86"
+    );
+    assert_eq!(j["devices"][0]["vfs"].as_array().map(Vec::len), Some(32));
+    run_on("t4-undesired", &["tree", "0000:99:00.0"])
+        .assert_stderr(66, "no PCI device 0000:99:00.0");
+    assert_eq!(run_on("t4-undesired", &["tree", "nonsense"]).code, 64);
+}

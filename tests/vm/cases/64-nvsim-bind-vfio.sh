@@ -16,6 +16,13 @@ assert_write_ok "$PCI/$PF/sriov_numvfs" 2
 assert_write_ok "$PCI/$V0/nvidia/current_vgpu_type" 1152
 vfio_hold "$PCI/$V0" "$V0"
 
+step "hostdev tree shows the PF, its VFs, the vGPU type and the holder (issue 21 item 9)"
+assert_exit 0 hostdev tree $PF
+printf '%s\n' "$OUT"
+assert_match "$OUT" "^$PF +10de:26b9, GPU, vendor-vfio, 2 VFs +nvidia " "the PF's line"
+assert_match "$OUT" "^├─$V0 +10de:26b9, vGPU 1152 \(NVIDIA L40S-8Q\) +nvidia +[0-9]+ +pid $HOLD_PID \(vmtool\)" "the held VF"
+assert_match "$OUT" "^└─0000:04:10.2 " "the idle VF"
+
 step "bind vfio PF: refused within seconds, naming the VF, its vGPU type and the holder"
 assert_exit 1 timeout 20 hostdev bind vfio --yes $PF
 printf '%s\n%s\n' "$OUT" "$ERR"

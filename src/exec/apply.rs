@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::exec::journal::{now_rfc3339, Journal};
+use crate::exec::journal::{now_rfc3339, Destroy, Journal, WriteError};
 use crate::exec::state::{MdevRecord, State, VgpuVfRecord};
 use crate::host::inventory::{self, Inventory};
 use crate::host::live;
@@ -208,14 +208,17 @@ impl<'a> Executor<'a> {
                 self.forget(a);
                 continue;
             }
-            let holders = live::mdev_holders(&fs, &m.uuid)?;
-            if !holders.is_empty() {
-                self.outcome
-                    .in_use
-                    .push(Blocked::of(a, in_use_by(&holders)));
-                continue;
-            }
-            if self.write_action(a, &remove_path(&fs, &m.uuid), "1", "mdev.remove") {
+            let proof = match live::unheld_mdev(&fs, &m.uuid)? {
+                Ok(proof) => proof,
+                Err(busy) => {
+                    self.outcome.in_use.push(Blocked::of(a, busy_reason(&busy)));
+                    continue;
+                }
+            };
+            let done =
+                self.journal
+                    .destroy(proof, Destroy::MdevRemove, &remove_path(&fs, &m.uuid), "1");
+            if self.record(a, done) {
                 self.forget(a);
             }
         }
@@ -269,15 +272,16 @@ impl<'a> Executor<'a> {
                 self.forget(a);
                 continue;
             }
-            let holders = live::pci_holders(&fs, &v.address)?;
-            if !holders.is_empty() {
-                self.outcome
-                    .in_use
-                    .push(Blocked::of(a, in_use_by(&holders)));
-                continue;
-            }
+            let proof = match live::unheld_pci(&fs, &v.address)? {
+                Ok(proof) => proof,
+                Err(busy) => {
+                    self.outcome.in_use.push(Blocked::of(a, busy_reason(&busy)));
+                    continue;
+                }
+            };
             let path = vgpu_path(&fs, &v.address, "current_vgpu_type");
-            if self.write_action(a, &path, "0", "vgpu.clear") {
+            let done = self.journal.destroy(proof, Destroy::VgpuClear, &path, "0");
+            if self.record(a, done) {
                 self.forget(a);
             }
         }
@@ -346,7 +350,13 @@ impl<'a> Executor<'a> {
     /// Write one action's value through the journal and record it as done or failed
     /// (with path, value and the kernel's error); true when the write succeeded.
     fn write_action(&mut self, a: &Action, path: &Path, value: &str, what: &str) -> bool {
-        match self.journal.write(path, value, what) {
+        let done = self.journal.write(path, value, what);
+        self.record(a, done)
+    }
+
+    /// Record one action's write as done or failed; true when it succeeded.
+    fn record(&mut self, a: &Action, done: Result<(), WriteError>) -> bool {
+        match done {
             Ok(()) => {
                 self.outcome.done.push(a.clone());
                 true
@@ -471,6 +481,14 @@ fn vf_record(v: &VfAction, now: &str) -> VgpuVfRecord {
 }
 
 /// `in use by pid 4242 (qemu-system-x86), ...`
+/// Why a destructive write was not made: `in use by pid …`, or what lives under it.
+fn busy_reason(busy: &live::Busy) -> String {
+    match busy {
+        live::Busy::Held(h) => in_use_by(h),
+        live::Busy::Carries(what) => format!("it carries {what}"),
+    }
+}
+
 pub fn in_use_by(holders: &[inventory::Holder]) -> String {
     let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
     format!("in use by {}", who.join(", "))

@@ -13,6 +13,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use crate::exec::progress::Progress;
+use crate::host::live::Unheld;
 use crate::host::root::Root;
 use nix::fcntl::OFlag;
 
@@ -51,6 +52,35 @@ impl Kernel for Root {
         } else {
             Err(io::Error::other(format!("modprobe {name} failed ({st})")))
         }
+    }
+}
+
+/// The writes that destroy something a VM may be using. [`Journal::destroy`] makes them,
+/// only with a fresh [`Unheld`] proof; [`Journal::write`] refuses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destroy {
+    /// `remove` ← 1 of an mdev.
+    MdevRemove,
+    /// `nvidia/current_vgpu_type` ← 0 of a vendor-VFIO VF.
+    VgpuClear,
+    /// `driver/unbind` of a PCI function.
+    Unbind,
+}
+
+impl Destroy {
+    /// The audit log's action token.
+    pub fn action(self) -> &'static str {
+        match self {
+            Destroy::MdevRemove => "mdev.remove",
+            Destroy::VgpuClear => "vgpu.clear",
+            Destroy::Unbind => "vfio.unbind",
+        }
+    }
+
+    fn of(action: &str) -> Option<Destroy> {
+        [Destroy::MdevRemove, Destroy::VgpuClear, Destroy::Unbind]
+            .into_iter()
+            .find(|d| d.action() == action)
     }
 }
 
@@ -154,6 +184,36 @@ impl Journal {
     /// Write `value` to `path` (an absolute path under the root), as action `what`
     /// (a stable token such as `mdev.create`).
     pub fn write(&mut self, path: &Path, value: &str, what: &str) -> Result<(), WriteError> {
+        if Destroy::of(what).is_some() {
+            return Err(WriteError {
+                path: self.root.display(path),
+                value: value.to_string(),
+                source: io::Error::other(format!(
+                    "{what} destroys what a VM may use: it needs a fresh proof that nothing holds the device (Journal::destroy); nothing was written"
+                )),
+            });
+        }
+        self.record_write(path, value, what)
+    }
+
+    /// A destructive write ([`Destroy`]), allowed by `proof`, found right before it (see
+    /// [`crate::host::live::unheld_mdev`] and its siblings); the proof is spent.
+    pub fn destroy(
+        &mut self,
+        proof: Unheld,
+        kind: Destroy,
+        path: &Path,
+        value: &str,
+    ) -> Result<(), WriteError> {
+        log::debug!(
+            "{} of {}: nothing holds it (checked right before)",
+            kind.action(),
+            proof.device()
+        );
+        self.record_write(path, value, kind.action())
+    }
+
+    fn record_write(&mut self, path: &Path, value: &str, what: &str) -> Result<(), WriteError> {
         let shown = self.root.display(path);
         if self.dry_run {
             // A closed stdout must not turn a dry run into a failure of the plan itself.
@@ -363,6 +423,32 @@ mod tests {
         }
     }
 
+    /// Issue 21 item 1: a destructive write without a proof is refused and writes nothing;
+    /// with a proof found right before, it is made and audited like any write.
+    #[test]
+    fn destructive_writes_need_a_proof() {
+        let d = tempfile::tempdir().unwrap();
+        let fs = Root::new(d.path());
+        let uuid = "00000000-0000-4000-8000-000000000001";
+        let dir = d.path().join("sys/bus/mdev/devices").join(uuid);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("remove"), "").unwrap();
+        let mut j = Journal::new(&fs, false).unwrap();
+        for kind in [Destroy::MdevRemove, Destroy::VgpuClear, Destroy::Unbind] {
+            let err = j
+                .write(&dir.join("remove"), "1", kind.action())
+                .unwrap_err();
+            assert!(err.to_string().contains("needs a fresh proof"), "{err}");
+        }
+        assert_eq!(std::fs::read_to_string(dir.join("remove")).unwrap(), "");
+        assert!(j.writes().is_empty(), "nothing recorded");
+        let proof = crate::host::live::unheld_mdev(&fs, uuid).unwrap().unwrap();
+        j.destroy(proof, Destroy::MdevRemove, &dir.join("remove"), "1")
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("remove")).unwrap(), "1");
+        assert_eq!(j.writes()[0].action, "mdev.remove");
+    }
+
     #[test]
     fn rfc3339_known_dates() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
@@ -379,7 +465,7 @@ mod tests {
         let buf = Buf::default();
         let mut j =
             Journal::with_kernel(&fs, true, Box::new(fs.clone()), Box::new(buf.clone())).unwrap();
-        j.write(&d.path().join("sys/remove"), "1", "mdev.remove")
+        j.write(&d.path().join("sys/remove"), "1", "mdev.create")
             .unwrap();
         assert_eq!(
             String::from_utf8(buf.0.borrow().clone()).unwrap(),
@@ -407,7 +493,7 @@ mod tests {
             "abc"
         );
         let err = j
-            .write(&d.path().join("sys/missing"), "1", "mdev.remove")
+            .write(&d.path().join("sys/missing"), "1", "mdev.create")
             .unwrap_err();
         assert_eq!(
             err.to_string(),

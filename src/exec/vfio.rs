@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::config::PciSelector;
 use crate::error::{fail, Code};
 use crate::exec::apply::{Executor, Halt};
-use crate::exec::journal::{now_rfc3339, Journal};
+use crate::exec::journal::{now_rfc3339, Destroy, Journal};
 use crate::exec::state::{State, VfioRecord};
 use crate::host::inventory::{Inventory, PciDevice};
 use crate::host::live;
@@ -229,22 +229,27 @@ pub fn bind_one(journal: &mut Journal, fs: &Root, dev: &PciDevice) -> Result<(),
     let dir = dev_dir(fs, a);
     let probe = fs.drivers_probe();
     // The tree may have grown since the plan: unbinding now would destroy it.
-    if dev.driver.is_some() {
-        let (numvfs, mdevs) = live::dependents_now(fs, a);
-        if numvfs > 0 || !mdevs.is_empty() {
-            return Err(format!(
-                "{a} now carries {}{}{}: unbinding its driver would destroy them; nothing was changed on {a}",
-                if numvfs > 0 { format!("{numvfs} enabled VF(s)") } else { String::new() },
-                if numvfs > 0 && !mdevs.is_empty() { " and " } else { "" },
-                if mdevs.is_empty() { String::new() } else { format!("mdev(s) {}", mdevs.join(", ")) },
-            ));
+    let proof = if dev.driver.is_some() {
+        match live::unbindable(fs, a) {
+            Ok(Ok(proof)) => Some(proof),
+            Ok(Err(live::Busy::Carries(what))) => {
+                return Err(format!(
+                    "{a} now carries {what}: unbinding its driver would destroy them; nothing was changed on {a}"
+                ))
+            }
+            Ok(Err(busy)) => {
+                return Err(format!("{a} is in use by {busy}; nothing was changed on {a}"))
+            }
+            Err(e) => return Err(format!("{e:#}; nothing was changed on {a}")),
         }
-    }
+    } else {
+        None
+    };
     journal
         .write(&dir.join("driver_override"), VFIO_PCI, "vfio.override")
         .map_err(|e| format!("{e}; nothing was changed on {a}"))?;
-    if dev.driver.is_some() {
-        if let Err(e) = journal.write(&dir.join("driver/unbind"), a, "vfio.unbind") {
+    if let Some(proof) = proof {
+        if let Err(e) = journal.destroy(proof, Destroy::Unbind, &dir.join("driver/unbind"), a) {
             let undo = journal.write(&dir.join("driver_override"), "\n", "vfio.override-clear");
             return Err(format!(
                 "{e}; {}",
@@ -305,24 +310,42 @@ pub fn bind_one(journal: &mut Journal, fs: &Root, dev: &PciDevice) -> Result<(),
     Err(format!("{what}; {state}"))
 }
 
+/// Why a device was not returned to its driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreError {
+    /// Held open (by whom) right before the unbind: left on vfio-pci, nothing written.
+    InUse(String),
+    /// A write failed, or the device did not end up on its driver.
+    Failed(String),
+}
+
 /// Return one recorded device to its original driver: clear `driver_override` (or restore
 /// the original one), unbind from vfio-pci, drivers_probe, verify.
-pub fn restore_one(journal: &mut Journal, fs: &Root, rec: &VfioRecord) -> Result<(), String> {
+pub fn restore_one(journal: &mut Journal, fs: &Root, rec: &VfioRecord) -> Result<(), RestoreError> {
     let a = &rec.address;
     let dir = dev_dir(fs, a);
     let probe = fs.drivers_probe();
     let ov = rec.original_override.clone().unwrap_or_else(|| "\n".into());
+    // held since the plan (a VM started): it stays on vfio-pci, untouched
+    let proof = if live::pci_driver(fs, a).as_deref() == Some(VFIO_PCI) {
+        match live::unheld_pci(fs, a).map_err(|e| RestoreError::Failed(format!("{e:#}")))? {
+            Ok(proof) => Some(proof),
+            Err(busy) => return Err(RestoreError::InUse(busy.to_string())),
+        }
+    } else {
+        None
+    };
     journal
         .write(&dir.join("driver_override"), &ov, "vfio.override-restore")
-        .map_err(|e| e.to_string())?;
-    if live::pci_driver(fs, a).as_deref() == Some(VFIO_PCI) {
+        .map_err(|e| RestoreError::Failed(e.to_string()))?;
+    if let Some(proof) = proof {
         journal
-            .write(&dir.join("driver/unbind"), a, "vfio.unbind")
-            .map_err(|e| e.to_string())?;
+            .destroy(proof, Destroy::Unbind, &dir.join("driver/unbind"), a)
+            .map_err(|e| RestoreError::Failed(e.to_string()))?;
     }
     journal
         .write(&probe, a, "vfio.probe")
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| RestoreError::Failed(e.to_string()))?;
     if journal.dry_run {
         return Ok(());
     }
@@ -330,11 +353,11 @@ pub fn restore_one(journal: &mut Journal, fs: &Root, rec: &VfioRecord) -> Result
     if now == rec.original_driver {
         Ok(())
     } else {
-        Err(format!(
+        Err(RestoreError::Failed(format!(
             "after drivers_probe {a} is on {}, expected {}",
             now.as_deref().unwrap_or("no driver"),
             rec.original_driver.as_deref().unwrap_or("no driver")
-        ))
+        )))
     }
 }
 
@@ -403,19 +426,13 @@ pub fn restore_all(exec: &mut Executor, inv: &Inventory, plan: &[Restore]) -> Ve
             Restore::InUse(_, who) => DeviceOutcome::Skipped(Skip::InUse(who.clone())),
             Restore::Return(_) => match exec.should_stop() {
                 Some(why) => DeviceOutcome::Skipped(Skip::Stopped(why)),
-                // re-checked right before the unbind: a VM may have opened it since the plan
-                None => match live::pci_holders(&fs, &rec.address).unwrap_or_default() {
-                    who if !who.is_empty() => DeviceOutcome::Skipped(Skip::InUse(
-                        who.iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    )),
-                    _ => match restore_one(exec.journal, &fs, rec) {
-                        Ok(()) if dry_run => DeviceOutcome::WouldRestore,
-                        Ok(()) => DeviceOutcome::Restored,
-                        Err(e) => DeviceOutcome::Failed(e),
-                    },
+                // re-checked right before the unbind (restore_one's proof): a VM may have
+                // opened it since the plan
+                None => match restore_one(exec.journal, &fs, rec) {
+                    Ok(()) if dry_run => DeviceOutcome::WouldRestore,
+                    Ok(()) => DeviceOutcome::Restored,
+                    Err(RestoreError::InUse(who)) => DeviceOutcome::Skipped(Skip::InUse(who)),
+                    Err(RestoreError::Failed(e)) => DeviceOutcome::Failed(e),
                 },
             },
         };
@@ -720,6 +737,83 @@ mod tests {
             Some("in use by pid 4242 (qemu-system-x86); left on vfio-pci")
         );
         assert_eq!(state.vfio.len(), 1);
+        assert!(j.writes().is_empty());
+    }
+
+    /// Issue 21 item 1: a VM that opens the device after the teardown was planned (the
+    /// snapshot says free) is found by the proof taken right before the unbind: the device
+    /// is left on vfio-pci, named, and nothing is written (it used to be unbound under it).
+    #[test]
+    fn restore_rechecks_right_before_the_unbind() {
+        let (d, fs) = host("host-intel");
+        let inv = Inventory::scan(&fs).unwrap();
+        let t4 = inv.pci_device("0000:5e:00.0").unwrap().clone();
+        let mut state = State::default();
+        state.vfio.push(VfioRecord {
+            address: t4.address.clone(),
+            original_driver: Some("nouveau".into()),
+            original_override: None,
+            bound_at: "2024-01-01T00:00:00Z".into(),
+            unknown: Default::default(),
+        });
+        let p = crate::plan::teardown::plan(
+            &state,
+            &inv,
+            crate::plan::teardown::Scope {
+                mdevs: false,
+                vfio: true,
+                all: false,
+            },
+        );
+        assert!(
+            matches!(p.vfio[0], crate::plan::teardown::Restore::Return(_)),
+            "planned free: {:?}",
+            p.vfio
+        );
+        // between the plan and the write, a VM opens the group
+        let g = t4.iommu_group.clone().unwrap();
+        std::fs::create_dir_all(d.path().join("proc/4343/fd")).unwrap();
+        std::fs::write(d.path().join("proc/4343/comm"), "qemu-system-x86\n").unwrap();
+        std::os::unix::fs::symlink(format!("/dev/vfio/{g}"), d.path().join("proc/4343/fd/30"))
+            .unwrap();
+        let mut j = journal(&fs, true);
+        let stop = || false;
+        let mut exec = Executor::new(&mut j, &mut state, &stop);
+        let res = restore_all(&mut exec, &inv, &p.vfio);
+        assert_eq!(
+            res[0].outcome,
+            DeviceOutcome::Skipped(Skip::InUse("pid 4343 (qemu-system-x86)".into()))
+        );
+        assert!(j.writes().is_empty(), "{:?}", j.writes());
+        assert_eq!(
+            live::pci_driver(&fs, "0000:5e:00.0").as_deref(),
+            Some("vfio-pci")
+        );
+        assert_eq!(state.vfio.len(), 1, "the record stays");
+    }
+
+    /// Issue 20 item 1 at the last moment: VFs enabled after the bind was planned stop the
+    /// unbind of their PF, and nothing is written.
+    #[test]
+    fn bind_rechecks_the_tree_right_before_the_unbind() {
+        let (d, fs) = host("host-intel");
+        let inv = Inventory::scan(&fs).unwrap();
+        let dev = inv.pci_device("0000:19:00.0").unwrap();
+        std::fs::write(
+            d.path()
+                .join("sys/bus/pci/devices/0000:19:00.0")
+                .canonicalize()
+                .unwrap()
+                .join("sriov_numvfs"),
+            "2\n",
+        )
+        .unwrap();
+        let mut j = journal(&fs, true);
+        let err = bind_one(&mut j, &fs, dev).unwrap_err();
+        assert_eq!(
+            err,
+            "0000:19:00.0 now carries 2 enabled VF(s): unbinding its driver would destroy them; nothing was changed on 0000:19:00.0"
+        );
         assert!(j.writes().is_empty());
     }
 

@@ -110,3 +110,82 @@ pub fn dependents_now(fs: &Root, address: &str) -> (u32, Vec<String>) {
         .collect();
     (numvfs, mdevs)
 }
+
+/// Proof, found right before a destructive write, that no process holds the device open
+/// (and, for a driver unbind, that nothing lives under it). The journal's destructive
+/// writes ([`Journal::destroy`](crate::exec::journal::Journal::destroy)) take one by value,
+/// and only the functions below make one: a removal, a vGPU-type clear or an unbind cannot
+/// be issued on the strength of an older snapshot.
+#[derive(Debug)]
+#[must_use = "a proof is spent by the destructive write it allows"]
+pub struct Unheld {
+    device: String,
+}
+
+impl Unheld {
+    /// The device it was found for (an mdev UUID or a PCI address).
+    pub fn device(&self) -> &str {
+        &self.device
+    }
+}
+
+/// Why a device may not be destroyed now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Busy {
+    /// These processes hold it open.
+    Held(Vec<Holder>),
+    /// Something lives under it (an unbind would destroy it): what, in words.
+    Carries(String),
+}
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Busy::Held(h) => f.write_str(
+                &h.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            Busy::Carries(what) => f.write_str(what),
+        }
+    }
+}
+
+fn proof(device: &str, holders: Vec<Holder>) -> std::result::Result<Unheld, Busy> {
+    if holders.is_empty() {
+        Ok(Unheld {
+            device: device.to_string(),
+        })
+    } else {
+        Err(Busy::Held(holders))
+    }
+}
+
+/// Nothing holds mdev `uuid` open now: it may be removed.
+pub fn unheld_mdev(fs: &Root, uuid: &str) -> Result<std::result::Result<Unheld, Busy>> {
+    Ok(proof(uuid, mdev_holders(fs, uuid)?))
+}
+
+/// Nothing holds PCI function `address` open now: its vGPU type may be cleared, or (on
+/// vfio-pci) it may be unbound.
+pub fn unheld_pci(fs: &Root, address: &str) -> Result<std::result::Result<Unheld, Busy>> {
+    Ok(proof(address, pci_holders(fs, address)?))
+}
+
+/// PCI function `address` may be unbound from its driver now: nothing holds it open, no
+/// SR-IOV VF is enabled under it and no mdev is its child.
+pub fn unbindable(fs: &Root, address: &str) -> Result<std::result::Result<Unheld, Busy>> {
+    let (numvfs, mdevs) = dependents_now(fs, address);
+    if numvfs > 0 || !mdevs.is_empty() {
+        let mut parts = Vec::new();
+        if numvfs > 0 {
+            parts.push(format!("{numvfs} enabled VF(s)"));
+        }
+        if !mdevs.is_empty() {
+            parts.push(format!("mdev(s) {}", mdevs.join(", ")));
+        }
+        return Ok(Err(Busy::Carries(parts.join(" and "))));
+    }
+    unheld_pci(fs, address)
+}

@@ -27,13 +27,7 @@ pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<C
 /// warning (the boot unit runs this on every host of a cluster-wide list), not an error.
 fn from_config(ctx: &Context, inv: &Inventory) -> Result<Vec<String>> {
     let cfg = ctx.load_config()?;
-    let sels: Vec<DeviceArg> = cfg
-        .permitted
-        .pci_host_devices
-        .iter()
-        .filter(|p| !p.external_resource_provider)
-        .map(|p| DeviceArg::Selector(p.pci_vendor_selector.clone()))
-        .collect();
+    let sels = bind::permitted_selectors(&cfg);
     if sels.is_empty() {
         // An mdev-only configuration: nothing to bind is success (the boot unit runs
         // `bind vfio --from-config` on every host).

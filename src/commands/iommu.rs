@@ -45,17 +45,7 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
     let inv = Inventory::scan(&ctx.root)?;
     let want_device = match &args.device {
         Some(a) => {
-            let addr = crate::cli::pci_address(a).map_err(|why| {
-                fail(
-                    Code::Usage,
-                    match why {
-                        Some(why) => format!("--device {a:?}: {why}"),
-                        None => format!(
-                            "--device {a:?}: expected a PCI address such as 0000:65:00.0 or 65:00.0"
-                        ),
-                    },
-                )
-            })?;
+            let addr = super::pci_arg("--device", a)?;
             let Some(dev) = inv.pci_device(&addr) else {
                 return Err(fail(
                     Code::NotFound,

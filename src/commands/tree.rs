@@ -15,17 +15,7 @@ pub fn run(ctx: &Context, args: &TreeArgs, out: &mut dyn Write) -> Result<Code> 
     let inv = Inventory::scan(&ctx.root)?;
     let only = match &args.device {
         Some(a) => {
-            let addr = crate::cli::pci_address(a).map_err(|why| {
-                fail(
-                    Code::Usage,
-                    match why {
-                        Some(why) => format!("DEVICE {a:?}: {why}"),
-                        None => format!(
-                            "DEVICE {a:?}: expected a PCI address such as 0000:65:00.0 or 65:00.0"
-                        ),
-                    },
-                )
-            })?;
+            let addr = super::pci_arg("DEVICE", a)?;
             if inv.pci_device(&addr).is_none() {
                 return Err(fail(
                     Code::NotFound,

@@ -297,6 +297,31 @@ pub fn offered(inv: &Inventory, address: &str, desired: &[String]) -> Vec<String
     found.into_iter().map(|i| desired[i].clone()).collect()
 }
 
+/// The non-external `pciHostDevices` selectors, as DEVICE arguments.
+pub fn permitted_selectors(cfg: &Config) -> Vec<DeviceArg> {
+    cfg.permitted
+        .pci_host_devices
+        .iter()
+        .filter(|p| !p.external_resource_provider)
+        .map(|p| DeviceArg::Selector(p.pci_vendor_selector.clone()))
+        .collect()
+}
+
+/// The addresses the node keeps for passthrough, and their models (`vendor:device`).
+fn kept_for_passthrough(
+    cfg: &Config,
+    node: &Node,
+    inv: &Inventory,
+) -> (Vec<String>, BTreeSet<String>) {
+    let kept = cfg.passthrough_for(node);
+    let models = kept
+        .iter()
+        .filter_map(|a| inv.pci_device(a))
+        .map(|d| d.vendor_device())
+        .collect();
+    (kept, models)
+}
+
 /// The devices `pciHostDevices` permits (non-external selectors) that the node's mdev
 /// configuration would give vGPUs, except those the configuration keeps for passthrough
 /// (`hostdev.passthroughAddresses`, which for a model it names decides for every device of
@@ -308,19 +333,8 @@ pub fn conflicts(cfg: &Config, node: &Node, inv: &Inventory) -> Vec<Conflict> {
     if desired.is_empty() {
         return Vec::new();
     }
-    let kept = cfg.passthrough_for(node);
-    let kept_models: BTreeSet<String> = kept
-        .iter()
-        .filter_map(|a| inv.pci_device(a))
-        .map(|d| d.vendor_device())
-        .collect();
-    let sels: Vec<DeviceArg> = cfg
-        .permitted
-        .pci_host_devices
-        .iter()
-        .filter(|p| !p.external_resource_provider)
-        .map(|p| DeviceArg::Selector(p.pci_vendor_selector.clone()))
-        .collect();
+    let (_, kept_models) = kept_for_passthrough(cfg, node, inv);
+    let sels = permitted_selectors(cfg);
     let gpus = crate::host::vgpu::gpus(inv);
     select(inv, &sels)
         .addresses
@@ -353,12 +367,7 @@ pub fn from_config_skips(
     inv: &Inventory,
     selected: &[String],
 ) -> Vec<(String, String)> {
-    let kept = cfg.passthrough_for(node);
-    let kept_models: BTreeSet<String> = kept
-        .iter()
-        .filter_map(|a| inv.pci_device(a))
-        .map(|d| d.vendor_device())
-        .collect();
+    let (kept, kept_models) = kept_for_passthrough(cfg, node, inv);
     let conflicts = conflicts(cfg, node, inv);
     let mut out = Vec::new();
     for a in selected {

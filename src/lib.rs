@@ -17,5 +17,6 @@ pub mod error;
 pub mod exec;
 pub mod host;
 pub mod logger;
+pub mod outcome;
 pub mod plan;
 pub mod render;

@@ -3,7 +3,7 @@
 //! state → `to_json` (what `save` writes) → state unchanged, unknown fields included.
 #![no_main]
 
-use hostdev::exec::state::State;
+use hostdev::plan::state::State;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -45,7 +45,7 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
     let inv = Inventory::scan(&ctx.root)?;
     let want_device = match &args.device {
         Some(a) => {
-            let addr = crate::cli::pci_address(a).map_err(|why| {
+            let addr = crate::config::pci_address(a).map_err(|why| {
                 fail(
                     Code::Usage,
                     match why {

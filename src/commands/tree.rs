@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, args: &TreeArgs, out: &mut dyn Write) -> Result<Code> 
     let inv = Inventory::scan(&ctx.root)?;
     let only = match &args.device {
         Some(a) => {
-            let addr = crate::cli::pci_address(a).map_err(|why| {
+            let addr = crate::config::pci_address(a).map_err(|why| {
                 fail(
                     Code::Usage,
                     match why {

@@ -14,7 +14,6 @@ pub mod mutate;
 pub mod pipeline;
 pub mod privilege;
 pub mod progress;
-pub mod state;
 pub mod teardown;
 pub mod vfio;
 pub mod wait;

@@ -7,6 +7,7 @@ pub mod env;
 pub mod mdev;
 pub mod nvidia;
 pub mod saved;
+pub mod state;
 pub mod status;
 pub mod teardown;
 

@@ -1,5 +1,7 @@
-//! The command line (clap derive only): one Args struct per subcommand; doc comments are
-//! the help text, and the man pages and completions are generated from this model.
+//! The command line (clap derive): one Args struct per subcommand, and the value parsers
+//! that turn arguments into the lower layers' types (`--label`, `bind vfio`'s DEVICE); doc
+//! comments are the help text, and the man pages and completions are generated from this
+//! model. Nothing in config, host or plan imports it.
 
 use std::path::PathBuf;
 

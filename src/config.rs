@@ -1,6 +1,8 @@
 //! The configuration file: KubeVirt's `mediatedDevicesConfiguration` and
 //! `permittedHostDevices`, in any of the four accepted shapes (docs/configuration.md), validated
 //! strictly before anything on the host is read. Errors name file, line, column and field.
+//! The name rules the command line shares (PCI addresses, the hostname label) are in
+//! `config/names.rs`; the file's bytes are handed in ([`load_with`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;

@@ -1,6 +1,6 @@
 //! Binding PCI devices to vfio-pci and returning them to their original drivers: the
 //! host-use facts the bind planner (`plan/bind.rs`) needs, the driver_override + unbind +
-//! drivers_probe sequences, and their typed outcomes per device.
+//! drivers_probe sequences, giving an outcome per device (`crate::outcome::DeviceResult`).
 
 use std::path::PathBuf;
 

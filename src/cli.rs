@@ -1,9 +1,14 @@
-//! The command line (clap derive only): one Args struct per subcommand; doc comments are
-//! the help text, and the man pages and completions are generated from this model.
+//! The command line (clap derive): one Args struct per subcommand, and the value parsers
+//! that turn arguments into the lower layers' types (`--label`, `bind vfio`'s DEVICE); doc
+//! comments are the help text, and the man pages and completions are generated from this
+//! model. Nothing in config, host or plan imports it.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, PciSelector, HOSTNAME_LABEL};
+use crate::plan::bind::DeviceArg;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -58,9 +63,6 @@ pub enum Output {
     Yaml,
 }
 
-/// The label every node carries, always equal to the node name (KubeVirt's nodes have it).
-pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
-
 /// `KEY=VALUE`, both in Kubernetes label syntax (as a nodeSelector's, so that a label
 /// that no selector could name is refused, not silently never matched).
 /// `kubernetes.io/hostname` is refused: it is always the node name, which `--node-name`
@@ -71,10 +73,10 @@ pub fn parse_label(s: &str) -> Result<(String, String), String> {
             "{HOSTNAME_LABEL} is always the node name and cannot be overridden: use --node-name instead"
         )),
         Some((k, v)) => {
-            if let Some(why) = crate::config::label_key_error(k) {
+            if let Some(why) = config::label_key_error(k) {
                 return Err(why);
             }
-            if let Some(why) = crate::config::label_value_error(v) {
+            if let Some(why) = config::label_value_error(v) {
                 return Err(why);
             }
             Ok((k.to_string(), v.to_string()))
@@ -83,30 +85,17 @@ pub fn parse_label(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// A PCI address argument, `0000:65:00.0` or `65:00.0`, as the kernel names it: lower-case,
-/// with the domain. `Err(None)`: not of the address form (perhaps a `vendor:device`
-/// selector); `Err(Some(why))`: of the form, but naming no slot a PCI bus can have (device
-/// above 0x1f or function above 7), which is a usage error, not a missing device.
-pub fn pci_address(s: &str) -> Result<String, Option<String>> {
-    let s = s.trim().to_ascii_lowercase();
-    let full = if s.len() == 7 { format!("0000:{s}") } else { s };
-    if !crate::host::iommu::is_pci_address(&full) {
-        return Err(None);
+/// A DEVICE argument of `bind vfio`: a PCI address (`0000:65:00.0` or `65:00.0`, see
+/// [`config::pci_address`]) or a `vendor:device` selector.
+pub fn device_arg(s: &str) -> Result<DeviceArg, String> {
+    match config::pci_address(s) {
+        Ok(a) => Ok(DeviceArg::Address(a)),
+        Err(Some(why)) => Err(why),
+        Err(None) => PciSelector::parse(s).map(DeviceArg::Selector).map_err(|_| {
+            "expected a PCI address (0000:65:00.0 or 65:00.0) or a vendor:device selector (10de:1eb8)"
+                .to_string()
+        }),
     }
-    let hex = |r: std::ops::Range<usize>| u8::from_str_radix(&full[r], 16).unwrap_or(u8::MAX);
-    let (device, function) = (hex(8..10), hex(11..12));
-    if device > 0x1f {
-        return Err(Some(format!(
-            "{full} is not a PCI address: device {:02x} is above 1f",
-            device
-        )));
-    }
-    if function > 7 {
-        return Err(Some(format!(
-            "{full} is not a PCI address: function {function:x} is above 7"
-        )));
-    }
-    Ok(full)
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,8 +183,8 @@ pub enum BindCommand {
 pub struct BindVfioArgs {
     /// PCI address (`0000:65:00.0` or `65:00.0`) or `vendor:device` selector (every match);
     /// none on a terminal: choose from a list
-    #[arg(value_name = "DEVICE", conflicts_with = "from_config")]
-    pub devices: Vec<String>,
+    #[arg(value_name = "DEVICE", conflicts_with = "from_config", value_parser = device_arg)]
+    pub devices: Vec<DeviceArg>,
     /// Bind the devices of the non-external permittedHostDevices.pciHostDevices selectors
     #[arg(long)]
     pub from_config: bool,
@@ -463,26 +452,6 @@ pub struct ManArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Issue 12 item 10: addresses past the last device or function are usage errors.
-    #[test]
-    fn pci_addresses_are_checked_for_range() {
-        assert_eq!(pci_address("65:00.0").as_deref(), Ok("0000:65:00.0"));
-        assert_eq!(pci_address("0000:3B:1f.7").as_deref(), Ok("0000:3b:1f.7"));
-        assert_eq!(
-            pci_address("0000:65:00.8"),
-            Err(Some(
-                "0000:65:00.8 is not a PCI address: function 8 is above 7".into()
-            ))
-        );
-        assert_eq!(
-            pci_address("0000:65:20.0"),
-            Err(Some(
-                "0000:65:20.0 is not a PCI address: device 20 is above 1f".into()
-            ))
-        );
-        assert_eq!(pci_address("10de:1eb8"), Err(None));
-    }
 
     /// Issue 12 item 10: `--label kubernetes.io/hostname=...` is refused, naming --node-name.
     #[test]

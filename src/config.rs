@@ -1,6 +1,8 @@
 //! The configuration file: KubeVirt's `mediatedDevicesConfiguration` and
 //! `permittedHostDevices`, in any of the four accepted shapes (docs/configuration.md), validated
 //! strictly before anything on the host is read. Errors name file, line, column and field.
+//! The name rules the command line shares (PCI addresses, the hostname label) are in
+//! `config/names.rs`; the file's bytes are handed in ([`load_with`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -12,6 +14,9 @@ use serde::Deserialize;
 use crate::error::{fail, Code};
 
 mod depth;
+mod names;
+
+pub use names::{is_pci_address, pci_address, HOSTNAME_LABEL};
 
 /// Where the configuration came from, for messages.
 #[derive(Debug, Clone)]
@@ -345,7 +350,7 @@ pub struct PciAddress(pub String);
 impl<'de> Deserialize<'de> for PciAddress {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        match crate::cli::pci_address(&s) {
+        match pci_address(&s) {
             Ok(a) if !s.chars().any(char::is_control) => Ok(PciAddress(a)),
             Err(Some(why)) => Err(de::Error::custom(why)),
             _ => Err(de::Error::custom(format!(
@@ -457,14 +462,10 @@ const TOP_FIELDS: &[&str] = &[
 /// listing every NVIDIA type of every GPU is under 100 KiB).
 pub const CONFIG_MAX: usize = 1 << 20;
 
-/// Read and validate the configuration. `path` `-` reads stdin.
-pub fn load(path: &Path) -> anyhow::Result<Config> {
-    load_with(path, &|p| crate::host::root::read_user_file(p, CONFIG_MAX))
-}
-
-/// As [`load`], reading the file with `read` (the default configuration is read through
-/// the root, see `Context::load_config`). At most [`CONFIG_MAX`] bytes; a FIFO, a device or
-/// a directory is refused without blocking.
+/// Read and validate the configuration, reading the file with `read` (`Context::load_config`
+/// passes the root's read for the default configuration, `host::root::read_user_file` for
+/// `-f FILE`, where `path` `-` reads stdin). At most [`CONFIG_MAX`] bytes; a FIFO, a device
+/// or a directory is refused without blocking.
 pub fn load_with(
     path: &Path,
     read: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
@@ -477,7 +478,7 @@ pub fn load_with(
     };
     let bytes = match read(path) {
         Ok(b) => b,
-        Err(e) if crate::host::root::is_too_large(&e) => {
+        Err(e) if crate::error::is_too_large(&e) => {
             return Err(fail(Code::Config, format!("the {shown} is {e}")))
         }
         Err(e) if !stdin && e.kind() == std::io::ErrorKind::NotFound => {
@@ -920,7 +921,7 @@ impl Node {
             labels.insert(k.clone(), v.clone());
         }
         // Last, so that no extra label can change it (the CLI refuses one anyway).
-        labels.insert(crate::cli::HOSTNAME_LABEL.to_string(), name.to_string());
+        labels.insert(HOSTNAME_LABEL.to_string(), name.to_string());
         Node {
             name: name.to_string(),
             labels,
@@ -1341,7 +1342,10 @@ permittedHostDevices:
 
     #[test]
     fn missing_file_exits_66() {
-        let e = load(Path::new("/nonexistent/hostdev.yaml")).expect_err("missing");
+        let e = load_with(Path::new("/nonexistent/hostdev.yaml"), &|p| {
+            std::fs::read(p)
+        })
+        .expect_err("missing");
         assert_eq!(crate::error::exit_code(&e).as_i32(), 66);
     }
 }

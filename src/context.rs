@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::cli::{GlobalArgs, Output};
 use crate::config::{self, Config, Node};
 use crate::error::{fail, Code};
-use crate::host::root::Root;
+use crate::host::root::{read_user_file, Root};
 
 pub struct Context {
     pub root: Root,
@@ -53,7 +53,8 @@ impl Context {
     /// Load and validate the configuration; warnings go to stderr.
     pub fn load_config(&self) -> Result<Config> {
         let cfg = match &self.config_path {
-            Some(p) => config::load(p)?,
+            // `-f FILE` (or `-` for stdin) is the user's file, outside the root
+            Some(p) => config::load_with(p, &|p| read_user_file(p, config::CONFIG_MAX))?,
             // the default configuration lives under the root: read it inside the root
             None => config::load_with(&self.config_path(), &|p| {
                 self.root.read_own(p, config::CONFIG_MAX)

@@ -1,6 +1,8 @@
 //! The one exit channel: every command returns a [`Code`], every error carries one
 //! ([`Fail`]), and `main` turns it into the process status. The table of codes, with the
 //! text shown by `--help`, the man pages and the docs, is [`Code::ALL`] — nowhere else.
+//! [`TooLarge`] is the one error of an input over its size limit, for every layer that reads
+//! one (the root's reads, the configuration, saved plans).
 
 use std::fmt;
 
@@ -133,6 +135,36 @@ pub fn exit_code(err: &anyhow::Error) -> Code {
         .find_map(|e| e.downcast_ref::<Fail>())
         .map(|f| f.code)
         .unwrap_or(Code::Failure)
+}
+
+// ---- an input over its limit -------------------------------------------------------
+
+/// The error of a file larger than its limit (see [`is_too_large`]).
+#[derive(Debug)]
+pub struct TooLarge {
+    pub limit: usize,
+}
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "larger than the limit of {}", human_size(self.limit))
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// Whether `e` is a [`TooLarge`] error.
+pub fn is_too_large(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|r| r.is::<TooLarge>())
+}
+
+/// `1 MiB`, `4096 bytes`.
+pub fn human_size(n: usize) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 #[cfg(test)]

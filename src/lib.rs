@@ -7,7 +7,9 @@
 //!
 //! `cli` and `config` read the user's intent, `host` reads the machine, `plan` decides,
 //! `render` shows, `exec` changes the host through one write helper, and `commands` holds
-//! one thin file per subcommand. docs/architecture.md has the map and the invariants.
+//! one thin file per subcommand; `outcome` is what a run did. Imports run downward only,
+//! in the layer order of docs/architecture.md ("Layers", kept by the test
+//! `architecture::imports_run_downward`); it has the map and the invariants.
 
 pub mod cli;
 pub mod commands;
@@ -17,5 +19,6 @@ pub mod error;
 pub mod exec;
 pub mod host;
 pub mod logger;
+pub mod outcome;
 pub mod plan;
 pub mod render;

@@ -5,7 +5,9 @@
 //! from the host reaches the terminal raw.
 
 use std::io::Write;
+use std::sync::Mutex;
 
+use indicatif::ProgressBar;
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
 struct Stderr;
@@ -43,13 +45,32 @@ impl Log for Stderr {
             Level::Error | Level::Debug | Level::Trace => "hostdev: ",
         };
         let text = escape_controls(&record.args().to_string());
-        crate::exec::progress::suspend(|| {
+        suspend(|| {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{prefix}{text}");
         });
     }
 
     fn flush(&self) {}
+}
+
+/// The progress bar on screen (`exec::progress` shows it), hidden while a line is printed.
+static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// The bar now on screen (`None`: it was taken off), so that messages suspend it.
+pub fn show_bar(bar: Option<ProgressBar>) {
+    if let Ok(mut shown) = BAR.lock() {
+        *shown = bar;
+    }
+}
+
+/// Run `f` (which prints on stderr) with the bar, if any, hidden meanwhile.
+fn suspend<F: FnOnce()>(f: F) {
+    let bar = BAR.lock().ok().and_then(|shown| shown.clone());
+    match bar {
+        Some(bar) => bar.suspend(f),
+        None => f(),
+    }
 }
 
 /// Escape every control character except newline and tab (`\e` for ESC, `\xNN`/`\u{NN}`

@@ -1,9 +1,9 @@
-//! The state file (src/exec/state.rs, `<root>/run/hostdev/state.json`): `State::parse` is
+//! The state file (src/plan/state.rs, `<root>/run/hostdev/state.json`): `State::parse` is
 //! what `State::load` reads. Invariants: no panic; an accepted state survives
 //! state → `to_json` (what `save` writes) → state unchanged, unknown fields included.
 #![no_main]
 
-use hostdev::exec::state::State;
+use hostdev::plan::state::State;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -10,10 +10,10 @@ use crate::config::{Config, Node};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::exec::bind::BindJob;
-use crate::exec::vfio::{self, DeviceArg, VFIO_PCI};
+use crate::exec::vfio;
 use crate::exec::{mutate, pipeline};
-use crate::host::inventory::Inventory;
-use crate::plan::bind::{self, Selection};
+use crate::host::inventory::{Inventory, VFIO_PCI};
+use crate::plan::bind::{self, DeviceArg, Selection};
 
 pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<Code> {
     let inv = Inventory::scan(&ctx.root)?;
@@ -151,12 +151,7 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
         return from_config(ctx, inv);
     }
     if !args.devices.is_empty() {
-        let parsed = args
-            .devices
-            .iter()
-            .map(|d| DeviceArg::parse(d))
-            .collect::<Result<Vec<_>>>()?;
-        return named(ctx, inv, &parsed);
+        return named(ctx, inv, &args.devices);
     }
     if !std::io::stdin().is_terminal() {
         return Err(fail(

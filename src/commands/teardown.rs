@@ -8,10 +8,10 @@ use anyhow::Result;
 use crate::cli::TeardownArgs;
 use crate::context::Context;
 use crate::error::Code;
-use crate::exec::state::State;
 use crate::exec::teardown::TeardownJob;
 use crate::exec::{mutate, pipeline};
 use crate::host::inventory::Inventory;
+use crate::plan::state::State;
 use crate::plan::teardown::Scope;
 
 pub fn run(ctx: &Context, args: &TeardownArgs, out: &mut dyn Write) -> Result<Code> {

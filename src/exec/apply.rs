@@ -18,99 +18,14 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde::Serialize;
 
 use crate::exec::journal::{now_rfc3339, Destroy, Journal, WriteError};
-use crate::exec::state::{MdevRecord, State, VgpuVfRecord};
 use crate::host::inventory::{self, Inventory};
 use crate::host::live;
 use crate::host::root::Root;
+use crate::outcome::{Halt, NotDone, Outcome};
+use crate::plan::state::{MdevRecord, State, VgpuVfRecord};
 use crate::plan::{Action, ActionKind, Blocked, MdevAction, Plan, VfAction};
-
-/// An action that was not done, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct NotDone {
-    #[serde(flatten)]
-    pub action: Action,
-    pub reason: String,
-}
-
-/// What a run did and did not do.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Outcome {
-    /// Writes that succeeded (in a dry run: that would be made).
-    pub done: Vec<Action>,
-    /// Writes the kernel refused (reason: the write error).
-    pub failed: Vec<NotDone>,
-    /// Actions not attempted: skipped after a failure on the same parent, interrupted, or
-    /// stopped because the run could not be recorded.
-    pub not_done: Vec<NotDone>,
-    /// mdevs and vGPU VFs left alone because a process holds them open.
-    pub in_use: Vec<Blocked>,
-    /// mdevs already gone when their removal came up.
-    pub gone: Vec<Action>,
-    /// Differences between the re-read host with what was done.
-    pub differences: Vec<String>,
-    /// Problems recording the run (state file, audit log).
-    pub errors: Vec<String>,
-    pub interrupted: bool,
-    /// Creations were planned again after the removals.
-    pub replanned: bool,
-    /// A saved plan was applied: exactly its actions, no re-plan after the removals.
-    #[serde(skip)]
-    pub saved_plan: bool,
-    /// vGPU types not set because the GPU no longer lists the type as creatable: its
-    /// capacity is reached (the plan's count was an upper bound). Not an error.
-    pub capacity_reached: Vec<Action>,
-}
-
-impl Outcome {
-    pub fn complete(&self) -> bool {
-        self.failed.is_empty()
-            && self.not_done.is_empty()
-            && self.in_use.is_empty()
-            && self.differences.is_empty()
-            && self.errors.is_empty()
-            && !self.interrupted
-    }
-
-    pub fn count(&self, kind: ActionKind) -> usize {
-        self.done.iter().filter(|a| a.kind() == kind).count()
-    }
-
-    fn not_done(&mut self, action: &Action, reason: impl Into<String>) {
-        self.not_done.push(NotDone {
-            action: action.clone(),
-            reason: reason.into(),
-        });
-    }
-}
-
-/// Why the executor stopped before the end of its list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Halt {
-    /// SIGINT/SIGTERM.
-    Interrupted,
-    /// The state file could not be written: a further write could not be undone by
-    /// `teardown`.
-    StateUnwritable,
-    /// The audit log could not be appended to.
-    AuditUnwritable,
-}
-
-impl Halt {
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Halt::Interrupted => "interrupted before this write",
-            Halt::StateUnwritable => {
-                "not attempted: the state file could not be written, so this change could not be undone by `teardown`"
-            }
-            Halt::AuditUnwritable => {
-                "not attempted: the audit log could not be written, so this change would go unrecorded"
-            }
-        }
-    }
-}
 
 /// One executor run: the journal, the state it keeps current, and the stop flag.
 pub struct Executor<'a> {

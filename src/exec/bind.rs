@@ -13,8 +13,9 @@ use crate::error::{fail, Code};
 use crate::exec::apply::Executor;
 use crate::exec::journal::WriteRecord;
 use crate::exec::pipeline::{announce_dry_run, changed_meanwhile, Job, Run, Work};
-use crate::exec::vfio::{self, DeviceOutcome, DeviceResult, VFIO_PCI};
-use crate::host::inventory::Inventory;
+use crate::exec::vfio;
+use crate::host::inventory::{Inventory, VFIO_PCI};
+use crate::outcome::{DeviceOutcome, DeviceResult};
 use crate::plan::bind::{self, BindPlan};
 use crate::plan::SCHEMA;
 use crate::render;
@@ -149,7 +150,7 @@ impl Job for BindJob {
         Ok(())
     }
 
-    fn verify(&self, _after: &Inventory, _outcome: &crate::exec::apply::Outcome) -> Vec<String> {
+    fn verify(&self, _after: &Inventory, _outcome: &crate::outcome::Outcome) -> Vec<String> {
         // each binding is verified right after its writes (the `driver` link)
         Vec::new()
     }

@@ -20,11 +20,12 @@ use std::io::IsTerminal;
 use crate::cli::{MutateArgs, Output};
 use crate::context::Context;
 use crate::error::{fail, Code};
-use crate::exec::apply::{self, Executor, Outcome};
+use crate::exec::apply::{self, Executor};
 use crate::exec::journal::WriteRecord;
-use crate::exec::state::State;
 use crate::exec::{confirm, interrupt, mutate};
 use crate::host::inventory::Inventory;
+use crate::outcome::Outcome;
+use crate::plan::state::State;
 use crate::plan::Blocked;
 
 /// What a job has to do.

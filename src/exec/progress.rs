@@ -1,19 +1,15 @@
 //! Progress of long runs: `apply`, `teardown` and `bind vfio` that make more than a
 //! handful of host writes show a bar on stderr while they write — only when both stdout
 //! and stderr are terminals, in table mode, not in a dry run and not with `-q`. Diagnostics
-//! printed meanwhile suspend the bar ([`suspend`], used by the logger), so lines never mix.
-
-use std::sync::Mutex;
+//! printed meanwhile suspend the bar (the bar is handed to the logger,
+//! [`crate::logger::show_bar`]), so lines never mix.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::logger::escape_controls;
+use crate::logger::{escape_controls, show_bar};
 
 /// Runs with more writes than this show a bar.
 pub const HANDFUL: u64 = 5;
-
-/// The bar on screen, for [`suspend`].
-static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 /// Counts the writes of a run and draws the bar once there are more than [`HANDFUL`].
 pub struct Progress {
@@ -59,9 +55,7 @@ impl Progress {
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
-        if let Ok(mut shown) = SHOWN.lock() {
-            *shown = Some(bar.clone());
-        }
+        show_bar(Some(bar.clone()));
         bar
     }
 
@@ -69,9 +63,7 @@ impl Progress {
     pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
-            if let Ok(mut shown) = SHOWN.lock() {
-                *shown = None;
-            }
+            show_bar(None);
         }
     }
 }
@@ -79,15 +71,6 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
-    }
-}
-
-/// Run `f` (which prints on stderr) with the bar, if any, hidden meanwhile.
-pub fn suspend<F: FnOnce()>(f: F) {
-    let bar = SHOWN.lock().ok().and_then(|shown| shown.clone());
-    match bar {
-        Some(bar) => bar.suspend(f),
-        None => f(),
     }
 }
 

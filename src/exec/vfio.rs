@@ -1,55 +1,21 @@
 //! Binding PCI devices to vfio-pci and returning them to their original drivers: the
 //! host-use facts the bind planner (`plan/bind.rs`) needs, the driver_override + unbind +
-//! drivers_probe sequences, and their typed outcomes per device.
-
-/// `0000:65:00.0` or `65:00.0` → `0000:65:00.0` (lower-case); `None` if not an address.
-/// Out-of-range addresses (`0000:65:00.8`) are `None` too: see [`crate::cli::pci_address`].
-pub fn normalize_address(s: &str) -> Option<String> {
-    crate::cli::pci_address(s).ok()
-}
+//! drivers_probe sequences, giving an outcome per device (`crate::outcome::DeviceResult`).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use serde::Serialize;
 
-use crate::config::PciSelector;
-use crate::error::{fail, Code};
-use crate::exec::apply::{Executor, Halt};
+use crate::exec::apply::Executor;
 use crate::exec::journal::{now_rfc3339, Destroy, Journal};
-use crate::exec::state::{State, VfioRecord};
-use crate::host::inventory::{Inventory, PciDevice};
+use crate::host::inventory::{Inventory, PciDevice, VFIO_PCI};
 use crate::host::live;
 use crate::host::root::Root;
+use crate::outcome::{DeviceOutcome, DeviceResult, Halt, Skip};
+use crate::plan::state::{State, VfioRecord};
 use crate::plan::teardown::Restore;
 
-pub use crate::plan::bind::{is_nvidia_vendor_vf, Refusal, VFIO_PCI};
-
-/// A DEVICE argument: an address or a `vendor:device` selector.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceArg {
-    Address(String),
-    Selector(PciSelector),
-}
-
-impl DeviceArg {
-    pub fn parse(s: &str) -> Result<DeviceArg> {
-        if let Some(a) = normalize_address(s) {
-            return Ok(DeviceArg::Address(a));
-        }
-        PciSelector::parse(s).map(DeviceArg::Selector).map_err(|_| {
-            fail(
-                Code::Usage,
-                match crate::cli::pci_address(s) {
-                    Err(Some(why)) => format!("DEVICE {s:?}: {why}"),
-                    _ => format!(
-                        "DEVICE {s:?}: expected a PCI address (0000:65:00.0 or 65:00.0) or a vendor:device selector (10de:1eb8)"
-                    ),
-                },
-            )
-        })
-    }
-}
+pub use crate::plan::bind::{is_nvidia_vendor_vf, Refusal};
 
 pub fn pf_dir(fs: &Root, pf: &PciDevice) -> PathBuf {
     fs.pci_devices().join(&pf.address)
@@ -106,116 +72,6 @@ pub fn vf_hint(inv: &Inventory, fs: &Root, wanted: impl Fn(&PciDevice, u32) -> b
 }
 
 pub use crate::host::usage::host_use;
-
-/// What happened to one device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceOutcome {
-    Bound,
-    AlreadyBound,
-    WouldBind,
-    Restored,
-    WouldRestore,
-    /// The kernel refused a write, or the device did not end up where it should.
-    Failed(String),
-    Refused(Refusal),
-    Skipped(Skip),
-}
-
-/// Why a device was skipped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Skip {
-    /// The run stopped before this device (a signal, or the run could not be recorded).
-    Stopped(Halt),
-    /// The recorded device is gone: its record is dropped.
-    Gone,
-    /// No longer on vfio-pci (its driver now): the record is dropped.
-    Moved(Option<String>),
-    /// Held open (by whom): left on vfio-pci.
-    InUse(String),
-}
-
-impl DeviceOutcome {
-    /// The `result` token of the JSON document and the table.
-    pub fn result(&self) -> &'static str {
-        match self {
-            DeviceOutcome::Bound => "bound",
-            DeviceOutcome::AlreadyBound => "already-bound",
-            DeviceOutcome::WouldBind => "would-bind",
-            DeviceOutcome::Restored => "restored",
-            DeviceOutcome::WouldRestore => "would-restore",
-            DeviceOutcome::Failed(_) => "failed",
-            DeviceOutcome::Refused(_) => "refused",
-            DeviceOutcome::Skipped(_) => "skipped",
-        }
-    }
-
-    pub fn detail(&self) -> Option<String> {
-        match self {
-            DeviceOutcome::Failed(e) => Some(e.clone()),
-            DeviceOutcome::Refused(r) => Some(r.to_string()),
-            DeviceOutcome::Skipped(Skip::Stopped(Halt::Interrupted)) => {
-                Some("interrupted before this device".into())
-            }
-            DeviceOutcome::Skipped(Skip::Stopped(halt)) => Some(halt.reason().to_string()),
-            DeviceOutcome::Skipped(Skip::Gone) => {
-                Some("the device is gone; dropped from the state file".into())
-            }
-            DeviceOutcome::Skipped(Skip::Moved(d)) => Some(format!(
-                "no longer on vfio-pci (driver {}); dropped from the state file",
-                d.as_deref().unwrap_or("none")
-            )),
-            DeviceOutcome::Skipped(Skip::InUse(who)) => {
-                Some(format!("in use by {who}; left on vfio-pci"))
-            }
-            _ => None,
-        }
-    }
-
-    /// The device stays on vfio-pci although a teardown meant to return it.
-    pub fn left_bound(&self) -> bool {
-        matches!(
-            self,
-            DeviceOutcome::Failed(_)
-                | DeviceOutcome::Skipped(Skip::InUse(_))
-                | DeviceOutcome::Skipped(Skip::Stopped(_))
-        )
-    }
-}
-
-/// One device and what happened to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceResult {
-    pub address: String,
-    pub vendor_device: String,
-    pub original_driver: Option<String>,
-    pub outcome: DeviceOutcome,
-}
-
-impl DeviceResult {
-    /// A result for a device of the inventory (`original_driver`: its driver now).
-    pub fn of(inv: &Inventory, address: &str, outcome: DeviceOutcome) -> DeviceResult {
-        let d = inv.pci_device(address);
-        DeviceResult {
-            address: address.to_string(),
-            vendor_device: d.map(|d| d.vendor_device()).unwrap_or_default(),
-            original_driver: d.and_then(|d| d.driver.clone()),
-            outcome,
-        }
-    }
-}
-
-impl Serialize for DeviceResult {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("DeviceResult", 5)?;
-        st.serialize_field("address", &self.address)?;
-        st.serialize_field("vendor_device", &self.vendor_device)?;
-        st.serialize_field("original_driver", &self.original_driver)?;
-        st.serialize_field("result", self.outcome.result())?;
-        st.serialize_field("detail", &self.outcome.detail())?;
-        st.end()
-    }
-}
 
 fn dev_dir(fs: &Root, addr: &str) -> PathBuf {
     fs.pci_device(addr)
@@ -852,19 +708,5 @@ mod tests {
         assert_eq!(p.refused[0].1.to_string(), "IOMMU group 2 is not viable: 0000:65:00.1 (10de:1aef, snd_hda_intel) still on a host driver; pass --with-group to bind every endpoint of the group");
         let p = plan_bind(&fs2, &inv2, &["0000:65:00.0".into()], true);
         assert_eq!(p.bind, vec!["0000:65:00.0", "0000:65:00.1"]);
-    }
-
-    #[test]
-    fn addresses() {
-        assert_eq!(
-            normalize_address("65:00.0").as_deref(),
-            Some("0000:65:00.0")
-        );
-        assert_eq!(
-            normalize_address("0000:3B:00.1").as_deref(),
-            Some("0000:3b:00.1")
-        );
-        assert_eq!(normalize_address("10de:1eb8"), None);
-        assert_eq!(normalize_address("65:00"), None);
     }
 }

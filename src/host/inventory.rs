@@ -193,6 +193,9 @@ impl PciDevice {
     }
 }
 
+/// The kernel's VFIO driver for PCI devices: what `bind vfio` binds to.
+pub const VFIO_PCI: &str = "vfio-pci";
+
 /// Drivers that leave a device free for passthrough (an unbound endpoint is free too).
 pub const PASSTHROUGH_DRIVERS: [&str; 2] = ["vfio-pci", "pci-stub"];
 
@@ -373,7 +376,7 @@ impl Inventory {
             .chain(
                 inv.pci
                     .iter()
-                    .filter(|d| d.driver.as_deref() == Some("vfio-pci") || d.nvidia.is_some())
+                    .filter(|d| d.driver.as_deref() == Some(VFIO_PCI) || d.nvidia.is_some())
                     .flat_map(|d| device_paths(d.iommu_group.as_deref(), &d.cdevs)),
             )
             .collect();

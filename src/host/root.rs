@@ -24,6 +24,8 @@ use nix::errno::Errno;
 use nix::fcntl::{openat2, readlinkat, renameat, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, mkdirat, Mode, SFlag};
 
+use crate::error::TooLarge;
+
 /// Relative locations under the root (the literal "sys" paths live here only).
 pub const MDEV_BUS_CLASS: &str = "sys/class/mdev_bus";
 pub const MDEV_DEVICES: &str = "sys/bus/mdev/devices";
@@ -217,34 +219,6 @@ pub fn read_bounded(fd: OwnedFd, path: &Path, limit: usize) -> io::Result<Vec<u8
         ));
     }
     Ok(buf)
-}
-
-/// The error of a file larger than its limit (see [`is_too_large`]).
-#[derive(Debug)]
-pub struct TooLarge {
-    pub limit: usize,
-}
-
-impl std::fmt::Display for TooLarge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "larger than the limit of {}", human_size(self.limit))
-    }
-}
-
-impl std::error::Error for TooLarge {}
-
-/// Whether `e` is a [`TooLarge`] error.
-pub fn is_too_large(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|r| r.is::<TooLarge>())
-}
-
-/// `1 MiB`, `4096 bytes`.
-pub fn human_size(n: usize) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
-        format!("{} MiB", n >> 20)
-    } else {
-        format!("{n} bytes")
-    }
 }
 
 /// Read a user-named file (`-f FILE`, a saved plan; `-` is stdin): a regular file of at most

@@ -1,17 +1,22 @@
 //! The `bind vfio` planner: which selected devices to bind to vfio-pci, which are already
 //! bound, and which are refused and why (NVIDIA vendor-VFIO VFs, bridges, devices the host
 //! uses, IOMMU groups that would not be viable). Pure over the inventory and the host-use
-//! facts, which the caller reads (`exec::vfio::host_use`) and passes in.
+//! facts, which the caller reads (`host::usage::host_use`) and passes in.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
 use crate::config::{normalize, Config, Desired, Node, PciSelector};
-use crate::exec::vfio::DeviceArg;
-use crate::host::inventory::{Inventory, PciDevice};
+use crate::host::inventory::{Inventory, PciDevice, VFIO_PCI};
 
-pub const VFIO_PCI: &str = "vfio-pci";
+/// A DEVICE argument: an address or a `vendor:device` selector (the command line parses
+/// it, `cli::device_arg`; `--from-config` makes selectors of the configuration's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceArg {
+    Address(String),
+    Selector(PciSelector),
+}
 
 /// What the DEVICE arguments or configuration selectors name on this host.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

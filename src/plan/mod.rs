@@ -1,12 +1,14 @@
 //! Stage 2, deciding: pure functions from (configuration, node, inventory) to what should
 //! change ([`mdev`], the KubeVirt round-robin planner) or to what the device plugins would
 //! hand out ([`env`]), saved plans read back for `apply --plan` ([`saved`]), and the
-//! [`teardown`] and [`bind`] planners. No I/O.
+//! [`teardown`] and [`bind`] planners, and the state file they read ([`state`]). The
+//! planners do no I/O; [`saved`] and [`state`] read (and `state` writes) their files.
 pub mod bind;
 pub mod env;
 pub mod mdev;
 pub mod nvidia;
 pub mod saved;
+pub mod state;
 pub mod status;
 pub mod teardown;
 

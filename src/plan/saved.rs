@@ -26,7 +26,7 @@ pub fn read(path: &Path) -> Result<(String, String)> {
     };
     let bytes = match crate::host::root::read_user_file(path, PLAN_MAX) {
         Ok(b) => b,
-        Err(e) if crate::host::root::is_too_large(&e) => {
+        Err(e) if crate::error::is_too_large(&e) => {
             return Err(fail(Code::Config, format!("the plan {shown} is {e}")))
         }
         Err(e) if stdin => {

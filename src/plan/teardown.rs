@@ -3,11 +3,9 @@
 //! ones left alone because a process holds them, the records of things already gone, and
 //! what becomes of each vfio binding hostdev recorded. Pure: reads nothing.
 
-use crate::exec::state::{State, VfioRecord};
-use crate::host::inventory::{device_paths, Holder, Inventory};
+use crate::host::inventory::{device_paths, Holder, Inventory, VFIO_PCI};
+use crate::plan::state::{State, VfioRecord};
 use crate::plan::{Action, Blocked, MdevAction, VfAction};
-
-pub const VFIO_PCI: &str = crate::plan::bind::VFIO_PCI;
 
 /// Which parts to tear down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

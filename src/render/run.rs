@@ -6,8 +6,8 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::exec::apply::Outcome;
-use crate::exec::vfio::DeviceResult;
+use crate::outcome::DeviceResult;
+use crate::outcome::Outcome;
 use crate::plan::ActionKind;
 
 /// What was and was not done, on stdout.

@@ -68,7 +68,7 @@ fn listed(inv: &Inventory, d: &PciDevice) -> bool {
     d.is_gpu()
         || inv.parent(&d.address).is_some()
         || d.sriov_numvfs.unwrap_or(0) > 0
-        || d.driver.as_deref() == Some(crate::plan::bind::VFIO_PCI)
+        || d.driver.as_deref() == Some(crate::host::inventory::VFIO_PCI)
         || d.nvidia_dir
 }
 

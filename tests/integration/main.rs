@@ -8,6 +8,7 @@ mod diff;
 mod util;
 
 mod apply;
+mod architecture;
 mod boot;
 mod bounds;
 mod docs;

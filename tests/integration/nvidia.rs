@@ -314,8 +314,8 @@ fn apply_writes_the_type_id_to_free_vfs_and_never_touches_configured_ones() {
 fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
     use hostdev::exec::apply::Executor;
     use hostdev::exec::journal::Journal;
-    use hostdev::exec::state::State;
     use hostdev::host::root::Root;
+    use hostdev::plan::state::State;
     use hostdev::plan::ActionKind;
 
     let host = Host::copy("l40s-vfio");

@@ -1,5 +1,6 @@
 //! Unit tests of the root: confinement, bounded reads, file kinds, listings.
 use super::*;
+use crate::error::is_too_large;
 use std::os::unix::fs::symlink;
 
 fn root() -> (tempfile::TempDir, Root, PathBuf) {

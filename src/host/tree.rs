@@ -122,12 +122,22 @@ fn mdev_nodes<'a>(inv: &'a Inventory, parent: &str) -> Vec<MdevNode<'a>> {
     inv.mdevs_of(parent)
         .map(|m| MdevNode {
             mdev: m,
-            holders: inv.holders_of(&device_paths(m.iommu_group.as_deref(), &m.cdevs)),
+            holders: inv.mdev_holders(m),
         })
         .collect()
 }
 
 impl Inventory {
+    /// Who holds PCI function `d` open (its `/dev/vfio/<group>` or vfio cdev).
+    pub fn pci_holders(&self, d: &PciDevice) -> Vec<Holder> {
+        self.holders_of(&device_paths(d.iommu_group.as_deref(), &d.cdevs))
+    }
+
+    /// Who holds mdev `m` open.
+    pub fn mdev_holders(&self, m: &Mdev) -> Vec<Holder> {
+        self.holders_of(&device_paths(m.iommu_group.as_deref(), &m.cdevs))
+    }
+
     /// What lives under PCI device `address` (nothing for an unknown address).
     pub fn dependents(&self, address: &str) -> Dependents<'_> {
         let Some(d) = self.pci_device(address) else {
@@ -146,7 +156,7 @@ impl Inventory {
                     .map(|n| n.current_vgpu_type)
                     .filter(|t| *t != 0),
                 mdevs: mdev_nodes(self, &v.address),
-                holders: self.holders_of(&device_paths(v.iommu_group.as_deref(), &v.cdevs)),
+                holders: self.pci_holders(v),
             })
             .collect();
         Dependents {

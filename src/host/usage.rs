@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::host::inventory::{device_paths, Inventory, PciDevice};
+use crate::host::inventory::{Inventory, PciDevice};
 use crate::host::root::Root;
 
 /// Why the host itself needs this device, if it does.
@@ -84,7 +84,7 @@ pub fn host_use(fs: &Root, inv: &Inventory, dev: &PciDevice) -> Option<String> {
         }
     }
     // open VFIO handles (only possible once bound to a VFIO driver)
-    let holders = inv.holders_of(&device_paths(dev.iommu_group.as_deref(), &dev.cdevs));
+    let holders = inv.pci_holders(dev);
     if !holders.is_empty() {
         let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
         return Some(format!("it is in use by {}", who.join(", ")));

@@ -17,9 +17,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::{normalize, Config, Desired, Node};
-use crate::host::inventory::{
-    device_paths, Inventory, Mdev, MdevType, Parent, ParentKind, PciDevice,
-};
+use crate::host::inventory::{Inventory, Mdev, MdevType, Parent, ParentKind, PciDevice};
 use crate::host::vgpu;
 
 pub const SCHEMA: &str = "hostdev/v1";
@@ -606,9 +604,7 @@ fn cards(inv: &Inventory) -> Vec<Card<'_>> {
                 .into_iter()
                 .map(|dev| VfSlot {
                     current: dev.nvidia.as_ref().map_or(0, |n| n.current_vgpu_type),
-                    in_use: !inv
-                        .holders_of(&device_paths(dev.iommu_group.as_deref(), &dev.cdevs))
-                        .is_empty(),
+                    in_use: !inv.pci_holders(dev).is_empty(),
                     cleared: false,
                     dev,
                 })
@@ -730,7 +726,7 @@ fn removals<'i>(inv: &'i Inventory, m: &Matcher, plan: &mut Plan) -> BTreeSet<&'
         if m.keeps(type_id, mdev.type_name.as_deref()) {
             continue;
         }
-        let holders = inv.holders_of(&mdev.device_paths());
+        let holders = inv.mdev_holders(mdev);
         if holders.is_empty() {
             removed.insert(&mdev.uuid);
             plan.actions.push(Action::Remove(MdevAction {
@@ -1279,7 +1275,7 @@ fn vendor_clears(
         if m.keeps(&id, name.as_deref()) {
             continue;
         }
-        let holders = inv.holders_of(&device_paths(vf.dev.iommu_group.as_deref(), &vf.dev.cdevs));
+        let holders = inv.pci_holders(vf.dev);
         if holders.is_empty() {
             plan.actions.push(Action::ClearVgpuType(VfAction {
                 address: vf.dev.address.clone(),

@@ -3,7 +3,7 @@
 //! ones left alone because a process holds them, the records of things already gone, and
 //! what becomes of each vfio binding hostdev recorded. Pure: reads nothing.
 
-use crate::host::inventory::{device_paths, Holder, Inventory, VFIO_PCI};
+use crate::host::inventory::{Holder, Inventory, VFIO_PCI};
 use crate::plan::state::{State, VfioRecord};
 use crate::plan::{Action, Blocked, MdevAction, VfAction};
 
@@ -121,7 +121,7 @@ fn mdevs(p: &mut TeardownPlan, state: &State, inv: &Inventory, all: bool) {
             type_id: m.type_id.clone().unwrap_or_else(|| "(unknown type)".into()),
             type_name: None,
         });
-        let holders = inv.holders_of(&m.device_paths());
+        let holders = inv.mdev_holders(m);
         if holders.is_empty() {
             p.remove.push(action);
         } else {
@@ -165,7 +165,7 @@ fn vgpu_vfs(p: &mut TeardownPlan, state: &State, inv: &Inventory, all: bool) {
             type_id: cur,
             type_name: None,
         });
-        let holders = inv.holders_of(&device_paths(d.iommu_group.as_deref(), &d.cdevs));
+        let holders = inv.pci_holders(d);
         if holders.is_empty() {
             p.remove.push(action);
         } else {
@@ -182,7 +182,7 @@ fn restore(rec: &VfioRecord, inv: &Inventory) -> Restore {
     if dev.driver.as_deref() != Some(VFIO_PCI) {
         return Restore::Moved(rec.clone(), dev.driver.clone());
     }
-    let holders = inv.holders_of(&device_paths(dev.iommu_group.as_deref(), &dev.cdevs));
+    let holders = inv.pci_holders(dev);
     if !holders.is_empty() {
         return Restore::InUse(rec.clone(), who(&holders));
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cli::Output;
 use crate::error::{fail, Code};
-use crate::host::inventory::{device_paths, Inventory, ParentKind};
+use crate::host::inventory::{Inventory, ParentKind};
 use crate::host::iommu::{self, BootLoader, Vendor};
 use crate::host::vgpu::{self, Framework};
 use crate::plan::env::EnvVar;
@@ -213,9 +213,7 @@ fn gpu_doc(
     for address in &g.vfs {
         let dev = inv.pci_device(address);
         let nv = dev.and_then(|d| d.nvidia.as_ref());
-        let holders = dev
-            .map(|d| inv.holders_of(&device_paths(d.iommu_group.as_deref(), &d.cdevs)))
-            .unwrap_or_default();
+        let holders = dev.map(|d| inv.pci_holders(d)).unwrap_or_default();
         if let Some(nv) = nv {
             let new = |id: u32| VendorTypeDoc {
                 id,

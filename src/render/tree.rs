@@ -9,7 +9,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::host::inventory::{device_paths, Holder, Inventory, PciDevice};
+use crate::host::inventory::{Holder, Inventory, PciDevice};
 use crate::host::tree::MdevNode;
 use crate::host::vgpu;
 use crate::plan::SCHEMA;
@@ -100,7 +100,7 @@ pub fn tree_doc(inv: &Inventory, only: Option<&str>) -> TreeDoc {
                 .map(|n| n.current_vgpu_type)
                 .filter(|t| *t != 0)
                 .and_then(|t| type_name(&d.vendor_device(), t)),
-            holders: inv.holders_of(&device_paths(d.iommu_group.as_deref(), &d.cdevs)),
+            holders: inv.pci_holders(d),
             mdevs: deps.mdevs.iter().map(mdev_doc).collect(),
             vfs: deps
                 .vfs

@@ -84,8 +84,11 @@ while IFS= read -r line; do
     cmd="${cmd#[-@:+!]}"
     read -r -a argv <<<"$cmd"
     [[ -x ${argv[0]} ]] || die "ExecStart= executable ${argv[0]} is missing in the stage"
+    # --yes and --dry-run contradict each other (exit 64): the dry run drops --yes
+    args=()
+    for a in "${argv[@]}"; do [[ $a == --yes ]] || args+=("$a"); done
     set +e
-    HOSTDEV_ROOT="$root" "${argv[@]}" --dry-run >"$tmp/out" 2>&1
+    HOSTDEV_ROOT="$root" "${args[@]}" --dry-run >"$tmp/out" 2>&1
     rc=$?
     set -e
     # 64 = usage error: the unit passes something the binary does not accept.

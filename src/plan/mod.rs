@@ -4,6 +4,7 @@
 //! [`teardown`] and [`bind`] planners. No I/O.
 pub mod bind;
 pub mod env;
+pub mod init;
 pub mod mdev;
 pub mod nvidia;
 pub mod saved;

@@ -15,6 +15,7 @@ use crate::host::vgpu::{self, Framework};
 use crate::plan::env::EnvVar;
 use crate::plan::{Action, ActionKind, Blocked, CardKind, MdevHandling, Plan, SCHEMA};
 
+pub mod diff;
 pub mod escape;
 pub mod run;
 pub mod status;

@@ -309,7 +309,9 @@ fn check_resource(r: &str) -> std::result::Result<(), String> {
         .map(drop)
         .map_err(|e| {
             let s = e.to_string();
-            s.rsplit(": ").next().unwrap_or(&s).to_string()
+            // the loader's message without the place in the made-up file
+            s.find("resourceName \"")
+                .map_or(s.clone(), |at| s[at..].to_string())
         })
 }
 

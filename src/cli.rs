@@ -65,7 +65,7 @@ pub enum OutputArg {
     Json,
     Yaml,
     /// `init`: print the file on stdout instead of writing it
-    #[value(name = "-")]
+    #[value(name = "-", hide = true)]
     Stdout,
 }
 

@@ -196,11 +196,11 @@ fn from_args(args: &InitArgs, inv: &Inventory, models: &[Model]) -> Result<Choic
         "From: hostdev init{}{}",
         args.types
             .iter()
-            .map(|t| format!(" --type {t:?}"))
+            .map(|t| format!(" --type {}", shell_word(t)))
             .collect::<String>(),
         args.passthrough
             .iter()
-            .map(|p| format!(" --passthrough {p}"))
+            .map(|p| format!(" --passthrough {}", shell_word(p)))
             .collect::<String>()
     ));
     let typed: Vec<String> = c
@@ -289,6 +289,19 @@ fn from_args(args: &InitArgs, inv: &Inventory, models: &[Model]) -> Result<Choic
         }
     }
     Ok(c)
+}
+
+/// `word`, quoted as a shell would need it.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/=".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("{word:?}")
+    }
 }
 
 /// Whether a model offers vGPU types on this host (its passthrough GPUs must then be named

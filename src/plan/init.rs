@@ -860,7 +860,7 @@ pub fn from_mdevctl(
         }
         if types.len() > 1 {
             notes.push(format!(
-                "{card}: mdevctl defines {} types there ({}); KubeVirt's semantics give a card one type: hostdev gives it the first of the list below that it offers, and removes the others' mdevs when they are not in use",
+                "{card}: mdevctl defines {} types there ({}); KubeVirt's semantics give a card one type: a card that carries several is left alone, an empty one gets one of them (the round-robin decides which)",
                 types.len(),
                 types.join(", ")
             ));

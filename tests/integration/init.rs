@@ -116,7 +116,9 @@ fn init_from_flags_golden_per_fixture_and_plan_follows_the_choices() {
     assert_eq!(env.code, 0, "{}", env.stderr);
     assert!(
         env.stdout.contains("PCI_RESOURCE_NVIDIA_COM_1DB4")
-            && env.stdout.contains("MDEV_PCI_RESOURCE_NVIDIA_COM_GRID_T4-2B"),
+            && env
+                .stdout
+                .contains("MDEV_PCI_RESOURCE_NVIDIA_COM_GRID_T4-2B"),
         "{}",
         env.stdout
     );
@@ -159,7 +161,11 @@ fn init_from_flags_golden_per_fixture_and_plan_follows_the_choices() {
     assert!(out.contains("zone: a") && out.contains("nodePassthroughAddresses"));
     // for nodes with that label only
     assert!(desired(&plan_of(&host, &host.outside().join("init.yaml"))).is_empty());
-    let plan = plan_with(&host, &host.outside().join("init.yaml"), &["--label", "zone=a"]);
+    let plan = plan_with(
+        &host,
+        &host.outside().join("init.yaml"),
+        &["--label", "zone=a"],
+    );
     assert_eq!(desired(&plan), ["nvidia-230"]);
     assert!(
         !card_types(&plan).iter().any(|(a, _)| a == "0000:3b:00.0"),
@@ -173,7 +179,10 @@ fn init_from_host_golden_and_plan_keeps_what_is_there() {
     let (out, plan, _) = printed("l40s-full", &["init", "--from-host"]);
     assert_golden("init-l40s-full-from-host.yaml", &out);
     assert_eq!(desired(&plan), ["1156"]);
-    assert!(plan["actions"].as_array().expect("actions").is_empty(), "{plan}");
+    assert!(
+        plan["actions"].as_array().expect("actions").is_empty(),
+        "{plan}"
+    );
 
     // env-mixed: mdevs of three types, two devices on vfio-pci (one a T4: its address is
     // named, the other T4s carry vGPUs)
@@ -261,7 +270,13 @@ fn init_from_mdevctl_golden_lists_what_kubevirt_cannot_say() {
     std::fs::rename(host.path("etc/mdevctl.d"), &moved).expect("move");
     let again = init_on(
         &host,
-        &["init", "--from-mdevctl", moved.to_str().expect("utf-8"), "-o", "-"],
+        &[
+            "init",
+            "--from-mdevctl",
+            moved.to_str().expect("utf-8"),
+            "-o",
+            "-",
+        ],
     );
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(
@@ -277,7 +292,13 @@ fn init_from_mdevctl_golden_lists_what_kubevirt_cannot_say() {
     .expect("break");
     init_on(
         &host,
-        &["init", "--from-mdevctl", moved.to_str().expect("utf-8"), "-o", "-"],
+        &[
+            "init",
+            "--from-mdevctl",
+            moved.to_str().expect("utf-8"),
+            "-o",
+            "-",
+        ],
     )
     .assert_stderr(65, "not mdevctl's JSON");
 }
@@ -312,11 +333,12 @@ fn init_writes_atomically_0644_and_never_overwrites_without_force() {
         .collect();
     assert_eq!(names, ["config.yaml"]);
     // the default path is what every command reads
-    let plan = host
-        .cmd()
-        .args(["--node-name", "node1", "plan"])
-        .run();
-    assert!(plan.stdout.contains("desired types: nvidia-231"), "{}", plan.stdout);
+    let plan = host.cmd().args(["--node-name", "node1", "plan"]).run();
+    assert!(
+        plan.stdout.contains("desired types: nvidia-231"),
+        "{}",
+        plan.stdout
+    );
 
     // exists: 64, unchanged
     let run = init(&["--type", "GRID T4-1Q"]);
@@ -327,7 +349,8 @@ fn init_writes_atomically_0644_and_never_overwrites_without_force() {
     let run = init(&["--type", "GRID T4-1Q", "--force"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.starts_with("--- /etc/hostdev/config.yaml\n+++ /etc/hostdev/config.yaml (new)\n"),
+        run.stdout
+            .starts_with("--- /etc/hostdev/config.yaml\n+++ /etc/hostdev/config.yaml (new)\n"),
         "{}",
         run.stdout
     );
@@ -346,7 +369,11 @@ fn init_writes_atomically_0644_and_never_overwrites_without_force() {
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
-        std::fs::metadata(&other).expect("written").permissions().mode() & 0o777,
+        std::fs::metadata(&other)
+            .expect("written")
+            .permissions()
+            .mode()
+            & 0o777,
         0o644
     );
 }
@@ -360,7 +387,11 @@ fn init_bad_input_is_refused_with_its_exit_code() {
     // an unknown type: 64, listing the candidates near it
     let run = t4.cmd().args(["init", "--type", "T4-3Q", "-o", "-"]).run();
     run.assert_stderr(64, "no such type on this host");
-    assert!(run.stderr.contains("GRID T4-2Q (nvidia-231)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("GRID T4-2Q (nvidia-231)"),
+        "{}",
+        run.stderr
+    );
     // a host with no vGPU types: 64, saying so
     let run = Host::bundled("host-gpu-audio")
         .cmd()
@@ -370,7 +401,15 @@ fn init_bad_input_is_refused_with_its_exit_code() {
     // passthrough of a whole model that also gets vGPUs: name the addresses
     let run = t4
         .cmd()
-        .args(["init", "--type", "nvidia-222", "--passthrough", "10de:1eb8", "-o", "-"])
+        .args([
+            "init",
+            "--type",
+            "nvidia-222",
+            "--passthrough",
+            "10de:1eb8",
+            "-o",
+            "-",
+        ])
         .run();
     run.assert_stderr(64, "name the GPUs to pass through by address");
     // a bad selector or resource name: 64; an address that is not there: 66
@@ -398,7 +437,10 @@ fn init_bad_input_is_refused_with_its_exit_code() {
     // no GPU at all, on a terminal: 66
     let (code, screen) = Pty::start(Host::bundled("host-shared-nic").root(), &[]).finish();
     assert_eq!(code, 66, "{screen}");
-    assert!(screen.contains("no GPU and no mdev parent on this host"), "{screen}");
+    assert!(
+        screen.contains("no GPU and no mdev parent on this host"),
+        "{screen}"
+    );
 }
 
 // ---- the interactive path, on a pseudo-terminal --------------------------------------
@@ -503,7 +545,10 @@ fn init_interactive_on_a_terminal_mixed_t4_v100() {
         .answer("it rules out the other 15 types on this GPU", "jj\r")
         .answer("10de:1db4, 1 GPU (mdev-pf): 0000:5e:00.0", "")
         .answer("vGPU type", "k\r")
-        .answer("GPUs to pass through as nvidia.com/1db4 (PCI_RESOURCE_NVIDIA_COM_1DB4)", "\r")
+        .answer(
+            "GPUs to pass through as nvidia.com/1db4 (PCI_RESOURCE_NVIDIA_COM_1DB4)",
+            "\r",
+        )
         .answer("resource name", "\r")
         .answer("write /etc/hostdev/config.yaml? [y/N]", "y\r");
     let (code, screen) = pty.finish();
@@ -518,14 +563,20 @@ fn init_interactive_on_a_terminal_mixed_t4_v100() {
         "16 to create, 0 to remove, 0 blocked",
         "wrote /etc/hostdev/config.yaml",
     ] {
-        assert!(screen.contains(part), "{part:?} not on the screen:\n{screen}");
+        assert!(
+            screen.contains(part),
+            "{part:?} not on the screen:\n{screen}"
+        );
     }
     let file = host.path("etc/hostdev/config.yaml");
     let text = std::fs::read_to_string(&file).expect("written");
     assert_golden("init-mixed-t4-v100-interactive.yaml", &text);
     let plan = plan_of(&host, &file);
     assert_eq!(desired(&plan), ["nvidia-230"]);
-    assert_eq!(card_types(&plan), [("0000:3b:00.0".into(), "nvidia-230".into())]);
+    assert_eq!(
+        card_types(&plan),
+        [("0000:3b:00.0".into(), "nvidia-230".into())]
+    );
 }
 
 #[test]
@@ -533,9 +584,12 @@ fn init_interactive_on_a_terminal_l40s_vfio_and_declining_writes_nothing() {
     let host = Host::copy("l40s-vfio");
     let mut pty = Pty::start(host.root(), &[]);
     // the types are sorted by size: 1B, 2B... "j" down to the fourth
-    pty.answer("10de:26b9, 2 GPUs (vendor-vfio): 0000:41:00.0 0000:61:00.0", "")
-        .answer("on these 2 GPUs", "jjj\r")
-        .answer("write /etc/hostdev/config.yaml? [y/N]", "y\r");
+    pty.answer(
+        "10de:26b9, 2 GPUs (vendor-vfio): 0000:41:00.0 0000:61:00.0",
+        "",
+    )
+    .answer("on these 2 GPUs", "jjj\r")
+    .answer("write /etc/hostdev/config.yaml? [y/N]", "y\r");
     let (code, screen) = pty.finish();
     assert_eq!(code, 0, "{screen}");
     let file = host.path("etc/hostdev/config.yaml");
@@ -544,13 +598,15 @@ fn init_interactive_on_a_terminal_l40s_vfio_and_declining_writes_nothing() {
     let plan = plan_of(&host, &file);
     let chosen = desired(&plan);
     assert_eq!(chosen.len(), 1);
-    assert!(screen.contains(&format!("desired types: {}", chosen[0])), "{screen}");
+    assert!(
+        screen.contains(&format!("desired types: {}", chosen[0])),
+        "{screen}"
+    );
 
     // no at the confirmation: exit 1, nothing written
     let host = Host::copy("t4-3x");
     let mut pty = Pty::start(host.root(), &[]);
-    pty.answer("on these 3 GPUs", "\r")
-        .answer("[y/N]", "n\r");
+    pty.answer("on these 3 GPUs", "\r").answer("[y/N]", "n\r");
     let (code, screen) = pty.finish();
     assert_eq!(code, 1, "{screen}");
     assert!(screen.contains("aborted; nothing was written"), "{screen}");

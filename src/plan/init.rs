@@ -354,12 +354,17 @@ pub fn resolve_type<'a>(
     match ids.len() {
         1 => Ok(found[0]),
         0 => {
+            // near: the types whose name or ID holds a word of what was asked (`T4`, `L40S`)
             let low = wanted.to_ascii_lowercase();
+            let words: Vec<&str> = low
+                .split([' ', '_', '-'])
+                .filter(|w| w.len() >= 2 && !matches!(*w, "grid" | "nvidia"))
+                .collect();
             let near: Vec<&(&Model, &TypeOption)> = all
                 .iter()
                 .filter(|(_, t)| {
-                    t.label().to_ascii_lowercase().contains(&low)
-                        || low.contains(&t.id.to_ascii_lowercase())
+                    let label = t.label().to_ascii_lowercase();
+                    words.iter().any(|w| label.contains(w))
                 })
                 .collect();
             let list = if near.is_empty() {
@@ -958,6 +963,70 @@ mod tests {
         assert_eq!(scalar("a: b"), "\"a: b\"");
         assert_eq!(scalar("x #y"), "\"x #y\"");
         assert_eq!(comment("a\nb\x1bc"), "a?b?c");
+    }
+
+    fn model(vd: &str, framework: Framework, types: &[(&str, &str)]) -> Model {
+        Model {
+            vendor_device: vd.into(),
+            framework,
+            description: None,
+            gpus: vec![GpuInfo {
+                address: "0000:3b:00.0".into(),
+                driver: Some("nvidia".into()),
+                group: String::new(),
+            }],
+            types: types
+                .iter()
+                .map(|(id, name)| TypeOption {
+                    id: id.to_string(),
+                    name: Some(name.to_string()),
+                    framebuffer_mib: Some(2048),
+                    per_gpu: Some(8),
+                    gpus: 1,
+                })
+                .collect(),
+            problem: None,
+            resource: "nvidia.com/1eb8".into(),
+        }
+    }
+
+    #[test]
+    fn types_resolve_by_id_or_name_and_ambiguity_lists_the_candidates() {
+        let models = vec![
+            model(
+                "10de:1eb8",
+                Framework::MdevPf,
+                &[("nvidia-231", "GRID T4-2Q"), ("nvidia-222", "GRID T4-1B")],
+            ),
+            model(
+                "10de:26b9",
+                Framework::VendorVfio,
+                &[("1152", "NVIDIA L40S-8Q")],
+            ),
+            model("10de:9999", Framework::MdevPf, &[("nvidia-900", "Same")]),
+            model("10de:9998", Framework::MdevPf, &[("nvidia-901", "Same")]),
+        ];
+        let id = |w: &str| resolve_type(&models, w).map(|(_, t)| t.id.clone());
+        assert_eq!(id("nvidia-231").unwrap(), "nvidia-231");
+        assert_eq!(id("GRID T4-2Q").unwrap(), "nvidia-231");
+        assert_eq!(id("GRID_T4-2Q").unwrap(), "nvidia-231");
+        assert_eq!(id("grid t4-2q").unwrap(), "nvidia-231");
+        assert_eq!(id("NVIDIA L40S-8Q").unwrap(), "1152");
+        let (m, t) = resolve_type(&models, "1152").unwrap();
+        assert_eq!(entry_of(m, t), "NVIDIA L40S-8Q");
+        let e = id("Same").unwrap_err();
+        assert!(
+            e.contains("is ambiguous") && e.contains("nvidia-900") && e.contains("nvidia-901"),
+            "{e}"
+        );
+        let e = id("T4-3Q").unwrap_err();
+        assert!(
+            e.contains("did you mean") && e.contains("GRID T4-2Q (nvidia-231)"),
+            "{e}"
+        );
+        assert!(resolve_type(&[], "x")
+            .unwrap_err()
+            .contains("offers no vGPU"));
     }
 
     #[test]

@@ -154,6 +154,9 @@ pub fn run(ctx: &Context, args: &InitArgs, out: &mut dyn Write) -> Result<Code> 
     }
     write(ctx, &path, &text)?;
     log::info!("wrote {shown}: check it with `hostdev plan`, then run `hostdev apply`");
+    if !choices.pci.is_empty() {
+        log::info!("`hostdev bind vfio --from-config` binds the passthrough devices to vfio-pci");
+    }
     Ok(Code::Ok)
 }
 
@@ -554,7 +557,11 @@ fn ask(inv: &Inventory, models: &[Model]) -> Result<Option<Choices>> {
         }
     }
     if c.is_empty() {
-        log::warn!("nothing chosen: the file will only say so (no mdevs are created or removed)");
+        // a file that configures nothing is not a configuration (the loader refuses it)
+        return Err(fail(
+            Code::Failure,
+            "nothing chosen (\"none\" for every model); nothing was written",
+        ));
     }
     Ok(Some(c))
 }

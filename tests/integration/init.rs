@@ -611,6 +611,13 @@ fn init_interactive_on_a_terminal_l40s_vfio_and_declining_writes_nothing() {
     assert_eq!(code, 1, "{screen}");
     assert!(screen.contains("aborted; nothing was written"), "{screen}");
     assert!(!host.path("etc/hostdev/config.yaml").exists());
+    // "none" for every model: nothing to write, exit 1
+    let mut pty = Pty::start(host.root(), &[]);
+    pty.answer("on these 3 GPUs", "kk\r");
+    let (code, screen) = pty.finish();
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("nothing chosen"), "{screen}");
+    assert!(!host.path("etc/hostdev/config.yaml").exists());
     // esc at a question: the same
     let mut pty = Pty::start(host.root(), &[]);
     pty.answer("on these 3 GPUs", "\x1b");

@@ -301,6 +301,16 @@ fn init_from_mdevctl_golden_lists_what_kubevirt_cannot_say() {
         ],
     )
     .assert_stderr(65, "not mdevctl's JSON");
+    // reads are bounded and never block: too large, or a FIFO, is 66
+    let def = moved.join("0000:3b:00.0/11111111-1111-4111-8111-111111111111");
+    std::fs::write(&def, " ".repeat(100_000)).expect("large");
+    let dir = moved.to_str().expect("utf-8");
+    init_on(&host, &["init", "--from-mdevctl", dir, "-o", "-"])
+        .assert_stderr(66, "larger than the limit");
+    std::fs::remove_file(&def).expect("rm");
+    nix::unistd::mkfifo(&def, nix::sys::stat::Mode::from_bits_truncate(0o644)).expect("fifo");
+    init_on(&host, &["init", "--from-mdevctl", dir, "-o", "-"])
+        .assert_stderr(66, "not a regular file");
 }
 
 #[test]

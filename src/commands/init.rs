@@ -26,6 +26,18 @@ pub fn run(ctx: &Context, args: &InitArgs, out: &mut dyn Write) -> Result<Code> 
             "init writes a YAML file: `-o -` prints it on stdout; -o json and -o yaml are not for init",
         ));
     }
+    // the default file on the real root is the system's: asked for before anything else
+    if !ctx.print_file
+        && !ctx.config_given()
+        && ctx.root.is_real_root()
+        && !nix::unistd::geteuid().is_root()
+    {
+        return Err(fail(
+            Code::NoPerm,
+            "hostdev init writes /etc/hostdev/config.yaml: run it as root (`sudo hostdev init`), \
+             or print the file with -o -, or write another with -f FILE",
+        ));
+    }
     let from_flags = !args.types.is_empty()
         || !args.passthrough.is_empty()
         || args.from_host

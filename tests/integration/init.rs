@@ -453,6 +453,40 @@ fn init_bad_input_is_refused_with_its_exit_code() {
     );
 }
 
+/// On the real root, writing the system's file needs root: 77 first (as `nobody`, via
+/// setpriv when the tests run as root); printing it does not.
+#[test]
+fn init_on_the_real_root_without_root_is_77() {
+    let as_nobody = |args: &[&str]| {
+        let mut cmd = if nix::unistd::geteuid().is_root() {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+                .arg(BIN);
+            c
+        } else {
+            std::process::Command::new(BIN)
+        };
+        let out = cmd
+            .args(args)
+            .env_remove("HOSTDEV_ROOT")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run hostdev as nobody (is setpriv installed?)");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = as_nobody(&["init", "--type", "nvidia-222"]);
+    assert_eq!(code, 77, "{stderr}");
+    assert!(
+        stderr.contains("run it as root (`sudo hostdev init`)"),
+        "{stderr}"
+    );
+    let (code, stderr) = as_nobody(&["init", "--type", "nvidia-222", "-o", "-"]);
+    assert_ne!(code, 77, "{stderr}");
+}
+
 // ---- the interactive path, on a pseudo-terminal --------------------------------------
 
 /// `hostdev --root ROOT --node-name node1 ARGS init` on a pty (util-linux `script`): what
@@ -628,6 +662,17 @@ fn init_interactive_on_a_terminal_l40s_vfio_and_declining_writes_nothing() {
     assert_eq!(code, 1, "{screen}");
     assert!(screen.contains("nothing chosen"), "{screen}");
     assert!(!host.path("etc/hostdev/config.yaml").exists());
+    // --yes: the plan is shown, no confirmation asked
+    let yes = Host::copy("t4-3x");
+    let mut pty = Pty::start(yes.root(), &["--yes"]);
+    pty.answer("on these 3 GPUs", "\r");
+    let (code, screen) = pty.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("The plan of this file") && !screen.contains("[y/N]"),
+        "{screen}"
+    );
+    assert!(yes.path("etc/hostdev/config.yaml").exists());
     // esc at a question: the same
     let mut pty = Pty::start(host.root(), &[]);
     pty.answer("on these 3 GPUs", "\x1b");

@@ -22,8 +22,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
     $completions = @(switch ($command) {
         'hostdev' {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation')
             [CompletionResult]::new('tree', 'tree', [CompletionResultType]::ParameterValue, 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a configuration file for this host: ask on a terminal (the GPUs by model, their vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from what the host has now (--from-host) or from mdevctl''s definitions (--from-mdevctl); the file is validated, shown as a plan, and written atomically (never over an existing file without --force)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the hostdev(8) man page, or write every page into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -53,8 +54,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
         }
         'hostdev;list-types' {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -69,8 +70,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
         }
         'hostdev;plan' {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -89,8 +90,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'Apply exactly the actions of a saved plan (`hostdev plan -o json > FILE`; `-` reads stdin) instead of computing a new one; no re-plan after its removals. Refused (exit 65) when it was made for another node or leaves a creation count unknown; exit 66 when a parent it names is not on this host')
             [CompletionResult]::new('--wait-for-parents', '--wait-for-parents', [CompletionResultType]::ParameterName, 'At boot: first wait up to SECONDS for the mdev parents (every GPU bound to nvidia offers mdev types, and a parent offers a desired type), polling every 0.5 s; on timeout, continue with the parents that exist and warn [default: 0, no wait]')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -109,8 +110,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
         'hostdev;teardown' {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for another hostdev run to release the lock')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -133,8 +134,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: `env` (NAME=value lines, for systemd EnvironmentFile= and docker --env-file), `json` (a hostdev/v1 document with the devices), `shell` (quoted export lines), `nul` (NAME=value entries each ended by NUL, like `env -0`) [default: env]')
             [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA''s kubevirt-gpu-device-plugin would set, without a configuration)')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -150,8 +151,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
         }
         'hostdev;iommu' {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -169,8 +170,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
         }
         'hostdev;iommu;check' {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -186,8 +187,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
         'hostdev;iommu;groups' {
             [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'Only the group of this PCI device (`0000:65:00.0` or `65:00.0`)')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -218,8 +219,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
         }
         'hostdev;bind' {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -237,8 +238,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
         'hostdev;bind;vfio' {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for another hostdev run to release the lock')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -272,8 +273,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('--textfile', '--textfile', [CompletionResultType]::ParameterName, 'Write the Prometheus metrics to PATH atomically (a temporary file in the same directory, then rename), for node_exporter''s textfile collector')
             [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Whose discovery names the resources: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA''s kubevirt-gpu-device-plugin would advertise)')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -293,8 +294,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
             [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Whose discovery names the resources (as for `status`)')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -310,8 +311,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
         }
         'hostdev;tree' {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -324,10 +325,33 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'hostdev;init' {
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'vGPU (mdev) type to configure, by name or type ID, repeatable, in the order of KubeVirt''s round-robin: `"GRID T4-2Q"`, `nvidia-231`, `"NVIDIA L40S-12Q"`. An unknown or ambiguous name is a usage error that lists the candidates')
+            [CompletionResult]::new('--passthrough', '--passthrough', [CompletionResultType]::ParameterName, 'Permit devices for passthrough (repeatable): `VENDOR:DEVICE` (the model) or a PCI address (that GPU only, named in hostdev.passthroughAddresses), each with an optional `=RESOURCE` name [default: the vendor''s domain and pci.ids'' device name, e.g. nvidia.com/TU104GL_TESLA_T4]')
+            [CompletionResult]::new('--from-mdevctl', '--from-mdevctl', [CompletionResultType]::ParameterName, 'Write the equivalent of mdevctl''s persistent definitions (DIR/<parent>/<uuid>; DIR defaults to <root>/etc/mdevctl.d); what KubeVirt''s semantics cannot express is listed on stderr')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
+            [CompletionResult]::new('--from-host', '--from-host', [CompletionResultType]::ParameterName, 'Write the configuration that keeps the mdevs, vGPU types and vfio-pci devices the host has now')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing file (its diff is shown first)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation on a terminal before writing (flags and --from-* never ask)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation on a terminal before writing (flags and --from-* never ask)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-vv logs every sysfs path read or written)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-vv logs every sysfs path read or written)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'hostdev;completions' {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -343,8 +367,8 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
         'hostdev;man' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write hostdev.8 and one page per subcommand (hostdev-<command>.8) into DIR, creating it')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
@@ -368,6 +392,7 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation')
             [CompletionResult]::new('tree', 'tree', [CompletionResultType]::ParameterValue, 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a configuration file for this host: ask on a terminal (the GPUs by model, their vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from what the host has now (--from-host) or from mdevctl''s definitions (--from-mdevctl); the file is validated, shown as a plan, and written atomically (never over an existing file without --force)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the hostdev(8) man page, or write every page into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -413,6 +438,9 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             break
         }
         'hostdev;help;tree' {
+            break
+        }
+        'hostdev;help;init' {
             break
         }
         'hostdev;help;completions' {

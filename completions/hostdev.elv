@@ -19,8 +19,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
     var completions = [
         &'hostdev'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -43,14 +43,15 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand status 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
             cand devices 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
             cand tree 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)'
+            cand init 'Write a configuration file for this host: ask on a terminal (the GPUs by model, their vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from what the host has now (--from-host) or from mdevctl''s definitions (--from-mdevctl); the file is validated, shown as a plan, and written atomically (never over an existing file without --force)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the hostdev(8) man page, or write every page into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hostdev;list-types'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -64,8 +65,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         }
         &'hostdev;plan'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -83,8 +84,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand --plan 'Apply exactly the actions of a saved plan (`hostdev plan -o json > FILE`; `-` reads stdin) instead of computing a new one; no re-plan after its removals. Refused (exit 65) when it was made for another node or leaves a creation count unknown; exit 66 when a parent it names is not on this host'
             cand --wait-for-parents 'At boot: first wait up to SECONDS for the mdev parents (every GPU bound to nvidia offers mdev types, and a parent offers a desired type), polling every 0.5 s; on timeout, continue with the parents that exist and warn [default: 0, no wait]'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -102,8 +103,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         &'hostdev;teardown'= {
             cand --lock-timeout 'Seconds to wait for another hostdev run to release the lock'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -125,8 +126,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand --format 'Output format: `env` (NAME=value lines, for systemd EnvironmentFile= and docker --env-file), `json` (a hostdev/v1 document with the devices), `shell` (quoted export lines), `nul` (NAME=value entries each ended by NUL, like `env -0`) [default: env]'
             cand --provider 'Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA''s kubevirt-gpu-device-plugin would set, without a configuration)'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -141,8 +142,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         }
         &'hostdev;iommu'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -159,8 +160,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         }
         &'hostdev;iommu;check'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -175,8 +176,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         &'hostdev;iommu;groups'= {
             cand --device 'Only the group of this PCI device (`0000:65:00.0` or `65:00.0`)'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -202,8 +203,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         }
         &'hostdev;bind'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -220,8 +221,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         &'hostdev;bind;vfio'= {
             cand --lock-timeout 'Seconds to wait for another hostdev run to release the lock'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -251,8 +252,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand --textfile 'Write the Prometheus metrics to PATH atomically (a temporary file in the same directory, then rename), for node_exporter''s textfile collector'
             cand --provider 'Whose discovery names the resources: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA''s kubevirt-gpu-device-plugin would advertise)'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -271,8 +272,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand --format 'Output format [default: table]'
             cand --provider 'Whose discovery names the resources (as for `status`)'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -287,8 +288,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         }
         &'hostdev;tree'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -300,10 +301,32 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'hostdev;init'= {
+            cand --type 'vGPU (mdev) type to configure, by name or type ID, repeatable, in the order of KubeVirt''s round-robin: `"GRID T4-2Q"`, `nvidia-231`, `"NVIDIA L40S-12Q"`. An unknown or ambiguous name is a usage error that lists the candidates'
+            cand --passthrough 'Permit devices for passthrough (repeatable): `VENDOR:DEVICE` (the model) or a PCI address (that GPU only, named in hostdev.passthroughAddresses), each with an optional `=RESOURCE` name [default: the vendor''s domain and pci.ids'' device name, e.g. nvidia.com/TU104GL_TESLA_T4]'
+            cand --from-mdevctl 'Write the equivalent of mdevctl''s persistent definitions (DIR/<parent>/<uuid>; DIR defaults to <root>/etc/mdevctl.d); what KubeVirt''s semantics cannot express is listed on stderr'
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --from-host 'Write the configuration that keeps the mdevs, vGPU types and vfio-pci devices the host has now'
+            cand --force 'Replace an existing file (its diff is shown first)'
+            cand -y 'Do not ask for confirmation on a terminal before writing (flags and --from-* never ask)'
+            cand --yes 'Do not ask for confirmation on a terminal before writing (flags and --from-* never ask)'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'hostdev;completions'= {
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -318,8 +341,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         &'hostdev;man'= {
             cand --dir 'Write hostdev.8 and one page per subcommand (hostdev-<command>.8) into DIR, creating it'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
-            cand -o 'Output format of data on stdout'
-            cand --output 'Output format of data on stdout'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
             cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
             cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
@@ -342,6 +365,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand status 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
             cand devices 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
             cand tree 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)'
+            cand init 'Write a configuration file for this host: ask on a terminal (the GPUs by model, their vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from what the host has now (--from-host) or from mdevctl''s definitions (--from-mdevctl); the file is validated, shown as a plan, and written atomically (never over an existing file without --force)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the hostdev(8) man page, or write every page into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -374,6 +398,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         &'hostdev;help;devices'= {
         }
         &'hostdev;help;tree'= {
+        }
+        &'hostdev;help;init'= {
         }
         &'hostdev;help;completions'= {
         }

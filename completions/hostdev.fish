@@ -25,7 +25,7 @@ function __fish_hostdev_using_subcommand
 end
 
 complete -c hostdev -n "__fish_hostdev_needs_command" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_needs_command" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_needs_command" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_needs_command" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -45,11 +45,12 @@ complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "bind" -d 'Bind PCI 
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "status" -d 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "devices" -d 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "tree" -d 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)'
+complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "init" -d 'Write a configuration file for this host: ask on a terminal (the GPUs by model, their vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from what the host has now (--from-host) or from mdevctl\'s definitions (--from-mdevctl); the file is validated, shown as a plan, and written atomically (never over an existing file without --force)'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "man" -d 'Print the hostdev(8) man page, or write every page into a directory'
 complete -c hostdev -n "__fish_hostdev_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -59,7 +60,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s v -l verb
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s q -l quiet -d 'Only errors on stderr'
 complete -c hostdev -n "__fish_hostdev_using_subcommand list-types" -s h -l help -d 'Print help'
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand plan" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -73,7 +74,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l lock-timeout -
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l plan -d 'Apply exactly the actions of a saved plan (`hostdev plan -o json > FILE`; `-` reads stdin) instead of computing a new one; no re-plan after its removals. Refused (exit 65) when it was made for another node or leaves a creation count unknown; exit 66 when a parent it names is not on this host' -r -F
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l wait-for-parents -d 'At boot: first wait up to SECONDS for the mdev parents (every GPU bound to nvidia offers mdev types, and a parent offers a desired type), polling every 0.5 s; on timeout, continue with the parents that exist and warn [default: 0, no wait]' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -86,7 +87,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s q -l quiet -d 
 complete -c hostdev -n "__fish_hostdev_using_subcommand apply" -s h -l help -d 'Print help'
 complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l lock-timeout -d 'Seconds to wait for another hostdev run to release the lock' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand teardown" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -107,7 +108,7 @@ nul\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l provider -d 'Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA\'s kubevirt-gpu-device-plugin would set, without a configuration)' -r -f -a "kubevirt\t'KubeVirt\'s device plugins for permittedHostDevices (the configuration)'
 nvidia\t'NVIDIA\'s kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)'"
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -118,7 +119,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s v -l verbose -d 
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s q -l quiet -d 'Only errors on stderr'
 complete -c hostdev -n "__fish_hostdev_using_subcommand env" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -131,7 +132,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_se
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -f -a "groups" -d 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and not __fish_seen_subcommand_from check groups help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -142,7 +143,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_s
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l device -d 'Only the group of this PCI device (`0000:65:00.0` or `65:00.0`)' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from groups" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -156,7 +157,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_s
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from help" -f -a "groups" -d 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'
 complete -c hostdev -n "__fish_hostdev_using_subcommand iommu; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -169,7 +170,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_see
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and not __fish_seen_subcommand_from vfio help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l lock-timeout -d 'Seconds to wait for another hostdev run to release the lock' -r
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand bind; and __fish_seen_subcommand_from vfio" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -192,7 +193,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l textfile -d '
 complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l provider -d 'Whose discovery names the resources: `kubevirt` (permittedHostDevices) or `nvidia` (what NVIDIA\'s kubevirt-gpu-device-plugin would advertise)' -r -f -a "kubevirt\t'KubeVirt\'s device plugins for permittedHostDevices (the configuration)'
 nvidia\t'NVIDIA\'s kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)'"
 complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand status" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand status" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -211,7 +212,7 @@ qemu\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l provider -d 'Whose discovery names the resources (as for `status`)' -r -f -a "kubevirt\t'KubeVirt\'s device plugins for permittedHostDevices (the configuration)'
 nvidia\t'NVIDIA\'s kubevirt-gpu-device-plugin: every NVIDIA function on vfio-pci, named from pci.ids, and every vGPU, named after its type (no permittedHostDevices needed)'"
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -222,7 +223,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s v -l verbose
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s q -l quiet -d 'Only errors on stderr'
 complete -c hostdev -n "__fish_hostdev_using_subcommand devices" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hostdev -n "__fish_hostdev_using_subcommand tree" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand tree" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand tree" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand tree" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -231,8 +232,24 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand tree" -s f -l config -d 
 complete -c hostdev -n "__fish_hostdev_using_subcommand tree" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand tree" -s q -l quiet -d 'Only errors on stderr'
 complete -c hostdev -n "__fish_hostdev_using_subcommand tree" -s h -l help -d 'Print help'
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -l type -d 'vGPU (mdev) type to configure, by name or type ID, repeatable, in the order of KubeVirt\'s round-robin: `"GRID T4-2Q"`, `nvidia-231`, `"NVIDIA L40S-12Q"`. An unknown or ambiguous name is a usage error that lists the candidates' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -l passthrough -d 'Permit devices for passthrough (repeatable): `VENDOR:DEVICE` (the model) or a PCI address (that GPU only, named in hostdev.passthroughAddresses), each with an optional `=RESOURCE` name [default: the vendor\'s domain and pci.ids\' device name, e.g. nvidia.com/TU104GL_TESLA_T4]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -l from-mdevctl -d 'Write the equivalent of mdevctl\'s persistent definitions (DIR/<parent>/<uuid>; DIR defaults to <root>/etc/mdevctl.d); what KubeVirt\'s semantics cannot express is listed on stderr' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -l label -d 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)' -r
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -s f -l config -d 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]' -r -F
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -l from-host -d 'Write the configuration that keeps the mdevs, vGPU types and vfio-pci devices the host has now'
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -l force -d 'Replace an existing file (its diff is shown first)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -s y -l yes -d 'Do not ask for confirmation on a terminal before writing (flags and --from-* never ask)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -s q -l quiet -d 'Only errors on stderr'
+complete -c hostdev -n "__fish_hostdev_using_subcommand init" -s h -l help -d 'Print help'
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -243,7 +260,7 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s q -l qui
 complete -c hostdev -n "__fish_hostdev_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l dir -d 'Write hostdev.8 and one page per subcommand (hostdev-<command>.8) into DIR, creating it' -r -f -a "(__fish_complete_directories)"
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l root -d 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written' -r -f -a "(__fish_complete_directories)"
-complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s o -l output -d 'Output format of data on stdout' -r -f -a "table\t''
+complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s o -l output -d 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)' -r -f -a "table\t''
 json\t''
 yaml\t''"
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -l node-name -d 'Node identity for nodeSelector matching [default: the host name]' -r
@@ -252,19 +269,20 @@ complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s f -l config -d '
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s v -l verbose -d 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s q -l quiet -d 'Only errors on stderr'
 complete -c hostdev -n "__fish_hostdev_using_subcommand man" -s h -l help -d 'Print help'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "list-types" -d 'List mdev parents and their types: ID, name, available instances, device API, description and existing instances'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "plan" -d 'Show what `apply` would do for this node (read-only)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "apply" -d 'Make the host match the configuration: remove undesired mdevs, create the planned ones, verify, and record them in the state file and the audit log'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "teardown" -d 'Undo what hostdev did: remove the mdevs it created (--all: every removable mdev) and return vfio-bound devices to their original drivers'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "env" -d 'Print the environment KubeVirt\'s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "status" -d 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "devices" -d 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "tree" -d 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "man" -d 'Print the hostdev(8) man page, or write every page into a directory'
-complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "list-types" -d 'List mdev parents and their types: ID, name, available instances, device API, description and existing instances'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "plan" -d 'Show what `apply` would do for this node (read-only)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "apply" -d 'Make the host match the configuration: remove undesired mdevs, create the planned ones, verify, and record them in the state file and the audit log'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "teardown" -d 'Undo what hostdev did: remove the mdevs it created (--all: every removable mdev) and return vfio-bound devices to their original drivers'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "env" -d 'Print the environment KubeVirt\'s device plugins would hand to virt-launcher (PCI_RESOURCE_* and MDEV_PCI_RESOURCE_* variables for permittedHostDevices)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "iommu" -d 'Host readiness for PCI passthrough, and the IOMMU groups (read-only)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "bind" -d 'Bind PCI devices to a driver for passthrough'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "status" -d 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "devices" -d 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "tree" -d 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "init" -d 'Write a configuration file for this host: ask on a terminal (the GPUs by model, their vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from what the host has now (--from-host) or from mdevctl\'s definitions (--from-mdevctl); the file is validated, shown as a plan, and written atomically (never over an existing file without --force)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "man" -d 'Print the hostdev(8) man page, or write every page into a directory'
+complete -c hostdev -n "__fish_hostdev_using_subcommand help; and not __fish_seen_subcommand_from list-types plan apply teardown env iommu bind status devices tree init completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from iommu" -f -a "check" -d 'Check CPU virtualization, /dev/kvm, the ACPI DMAR/IVRS table, the IOMMU in the kernel, the kernel command line, the VFIO modules, interrupt remapping, the default domain type and /dev/vfio/vfio; print the exact remedy for every WARN/FAIL. Exit 1 on any FAIL'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from iommu" -f -a "groups" -d 'List the IOMMU groups with their devices (address, vendor:device, class, driver) and whether each group is viable for passthrough'
 complete -c hostdev -n "__fish_hostdev_using_subcommand help; and __fish_seen_subcommand_from bind" -f -a "vfio" -d 'Bind devices to vfio-pci (driver_override + unbind + drivers_probe), verify the binding and record the original driver for `teardown`. Refuses devices the host uses, devices whose IOMMU group has other endpoints on host drivers (unless --with-group) and NVIDIA vendor-VFIO virtual functions. Already bound: no-op'

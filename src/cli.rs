@@ -30,9 +30,9 @@ pub struct GlobalArgs {
     #[arg(long, env = "HOSTDEV_ROOT", default_value = "/", global = true, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub root: PathBuf,
 
-    /// Output format of data on stdout
-    #[arg(short, long, value_enum, default_value_t = Output::Table, global = true)]
-    pub output: Output,
+    /// Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)
+    #[arg(short, long, value_enum, default_value_t = OutputArg::Table, global = true)]
+    pub output: OutputArg,
 
     /// More diagnostics on stderr (-vv logs every sysfs path read or written)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -61,6 +61,28 @@ pub enum Output {
     Table,
     Json,
     Yaml,
+}
+
+/// `-o` as given: an [`Output`], or `-` (`init` only: print the file on stdout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    Table,
+    Json,
+    Yaml,
+    /// `init`: print the file on stdout instead of writing it
+    #[value(name = "-", hide = true)]
+    Stdout,
+}
+
+impl OutputArg {
+    /// The output format; `-` prints a file, which is not a table, JSON or YAML document.
+    pub fn format(self) -> Output {
+        match self {
+            OutputArg::Table | OutputArg::Stdout => Output::Table,
+            OutputArg::Json => Output::Json,
+            OutputArg::Yaml => Output::Yaml,
+        }
+    }
 }
 
 /// `KEY=VALUE`, both in Kubernetes label syntax (as a nodeSelector's, so that a label
@@ -129,6 +151,12 @@ pub enum Command {
     /// What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types
     /// and the processes holding them (read-only; what `bind vfio` asks before an unbind)
     Tree(TreeArgs),
+    /// Write a configuration file for this host: ask on a terminal (the GPUs by model, their
+    /// vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from
+    /// what the host has now (--from-host) or from mdevctl's definitions (--from-mdevctl);
+    /// the file is validated, shown as a plan, and written atomically (never over an
+    /// existing file without --force)
+    Init(InitArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
     /// Print the hostdev(8) man page, or write every page into a directory
@@ -140,9 +168,11 @@ impl Cli {
     /// from the host are escaped; not documents (JSON, YAML, Prometheus), `env`'s variables,
     /// `devices`' env/libvirt/QEMU output, completion scripts or man pages.
     pub fn terminal_text(&self) -> bool {
-        self.global.output == Output::Table
+        self.global.output == OutputArg::Table
             && match &self.command {
                 Command::Env(_) | Command::Completions(_) | Command::Man(_) => false,
+                // a YAML file (its host text already made safe) and its diff
+                Command::Init(_) => false,
                 Command::Status(a) => matches!(a.format, None | Some(StatusFormat::Table)),
                 Command::Devices(a) => matches!(a.format, None | Some(DevicesFormat::Table)),
                 _ => true,
@@ -422,6 +452,51 @@ pub enum EnvFormat {
     Json,
     Shell,
     Nul,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Interactive on a terminal when no --type, --passthrough, --from-host or \
+--from-mdevctl is given (without a terminal that is a usage error, 64). The file is written to -f FILE, \
+by default <root>/etc/hostdev/config.yaml, atomically (a temporary file, then rename; mode 0644); \
+`-o -` prints it instead. With --node-name or --label the mdev types (and passthrough addresses) go \
+into a node-specific section whose nodeSelector is those labels. Before writing, the file is \
+validated as every command reads it and, on a terminal, its plan is shown and confirmed. \
+See docs/configuration.md, \"Writing the file with hostdev init\"."
+)]
+pub struct InitArgs {
+    /// vGPU (mdev) type to configure, by name or type ID, repeatable, in the order of
+    /// KubeVirt's round-robin: `"GRID T4-2Q"`, `nvidia-231`, `"NVIDIA L40S-12Q"`. An unknown
+    /// or ambiguous name is a usage error that lists the candidates
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+
+    /// Permit devices for passthrough (repeatable): `VENDOR:DEVICE` (the model) or a PCI
+    /// address (that GPU only, named in hostdev.passthroughAddresses), each with an
+    /// optional `=RESOURCE` name [default: the vendor's domain and pci.ids' device name,
+    /// e.g. nvidia.com/TU104GL_TESLA_T4]
+    #[arg(long, value_name = "DEVICE[=RESOURCE]")]
+    pub passthrough: Vec<String>,
+
+    /// Write the configuration that keeps the mdevs, vGPU types and vfio-pci devices the
+    /// host has now
+    #[arg(long, conflicts_with_all = ["types", "passthrough", "from_mdevctl"])]
+    pub from_host: bool,
+
+    /// Write the equivalent of mdevctl's persistent definitions (DIR/<parent>/<uuid>;
+    /// DIR defaults to <root>/etc/mdevctl.d); what KubeVirt's semantics cannot express is
+    /// listed on stderr
+    #[arg(long, value_name = "DIR", num_args = 0..=1, value_hint = clap::ValueHint::DirPath,
+          conflicts_with_all = ["types", "passthrough"])]
+    pub from_mdevctl: Option<Option<PathBuf>>,
+
+    /// Replace an existing file (its diff is shown first)
+    #[arg(long)]
+    pub force: bool,
+
+    /// Do not ask for confirmation on a terminal before writing (flags and --from-* never ask)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,8 @@ use crate::host::root::{read_user_file, Root};
 pub struct Context {
     pub root: Root,
     pub output: Output,
+    /// `-o -`: print the file (`init`) on stdout instead of writing it.
+    pub print_file: bool,
     pub verbose: u8,
     pub quiet: bool,
     node_name: Option<String>,
@@ -29,7 +31,8 @@ impl Context {
         }
         Ok(Context {
             root: Root::new(&g.root),
-            output: g.output,
+            output: g.output.format(),
+            print_file: g.output == crate::cli::OutputArg::Stdout,
             verbose: g.verbose,
             quiet: g.quiet,
             node_name: g.node_name.clone(),
@@ -76,6 +79,25 @@ impl Context {
             return Err(fail(Code::Usage, "--node-name must not be empty"));
         }
         Ok(Node::new(&name, &self.labels))
+    }
+
+    /// The node identity with `name` when the host's name cannot be told (`init`'s preview).
+    pub fn node_named(&self, name: &str) -> Node {
+        Node::new(self.node_name.as_deref().unwrap_or(name), &self.labels)
+    }
+
+    /// The node selector `--node-name` and `--label` spell (`init` writes node-specific
+    /// sections with it); `None` when neither is given.
+    pub fn node_selector(&self) -> Option<std::collections::BTreeMap<String, String>> {
+        if self.node_name.is_none() && self.labels.is_empty() {
+            return None;
+        }
+        let mut sel: std::collections::BTreeMap<String, String> =
+            self.labels.iter().cloned().collect();
+        if let Some(n) = &self.node_name {
+            sel.insert(crate::config::HOSTNAME_LABEL.to_string(), n.clone());
+        }
+        Some(sel)
     }
 
     fn host_name(&self) -> Result<String> {

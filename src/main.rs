@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use hostdev::cli::{BindCommand, Cli, Command, IommuCommand};
+use hostdev::cli::{BindCommand, Cli, Command, IommuCommand, OutputArg};
 use hostdev::commands;
 use hostdev::context::Context;
 use hostdev::error::{exit_code, Code};
@@ -55,6 +55,12 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Code> {
         Command::Completions(a) => commands::completions::run(a, out),
         Command::Man(a) => commands::man::run(a, out),
         _ => {
+            if cli.global.output == OutputArg::Stdout && !matches!(cli.command, Command::Init(_)) {
+                return Err(hostdev::error::fail(
+                    Code::Usage,
+                    "-o - (print the file) is for `hostdev init` only: use -o table, json or yaml",
+                ));
+            }
             let ctx = Context::new(&cli.global)?;
             // Not root on the real root (77) is said before anything else can fail, such as
             // a missing default configuration (66): the remedy is sudo either way.
@@ -76,6 +82,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Code> {
                 Command::Status(a) => commands::status::run(&ctx, a, out),
                 Command::Devices(a) => commands::devices::run(&ctx, a, out),
                 Command::Tree(a) => commands::tree::run(&ctx, a, out),
+                Command::Init(a) => commands::init::run(&ctx, a, out),
                 Command::Bind(a) => match &a.command {
                     BindCommand::Vfio(a) => commands::bind::vfio(&ctx, a, out),
                 },

@@ -229,7 +229,7 @@ fn files() -> Roff {
     let entries: [(&str, &str); 7] = [
         (
             "/etc/hostdev/config.yaml",
-            "The configuration (see CONFIGURATION), unless -f/--config names another file or - for stdin.",
+            "The configuration (see CONFIGURATION), unless -f/--config names another file or - for stdin; hostdev init writes it.",
         ),
         (
             "/run/hostdev/state.json",

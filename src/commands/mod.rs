@@ -5,6 +5,7 @@ pub mod bind;
 pub mod completions;
 pub mod devices;
 pub mod env;
+pub mod init;
 pub mod iommu;
 pub mod list_types;
 pub mod man;

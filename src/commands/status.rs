@@ -177,6 +177,11 @@ pub fn run(ctx: &Context, args: &StatusArgs, out: &mut dyn Write) -> Result<Code
 /// when that name is taken (another program's file, a symlink) the next of a few
 /// numbered names is tried, and only a file this run created is ever removed.
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    write_file_atomically(path, data, "--textfile")
+}
+
+/// [`write_atomically`], its messages naming the file after `what` (`--textfile`, `init`).
+pub fn write_file_atomically(path: &Path, data: &[u8], what: &str) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -187,7 +192,7 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
         .ok_or_else(|| {
             fail(
                 Code::Usage,
-                format!("--textfile {}: not a file name", path.display()),
+                format!("{what} {}: not a file name", path.display()),
             )
         })?
         .to_string_lossy()
@@ -215,7 +220,7 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
             Err(e) => {
                 return Err(e).with_context(|| {
                     format!(
-                        "--textfile {}: cannot write (creating the temporary file {})",
+                        "{what} {}: cannot write (creating the temporary file {})",
                         path.display(),
                         tmp.display()
                     )
@@ -225,7 +230,7 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     }
     let Some((tmp, mut f)) = created else {
         return Err(anyhow::anyhow!(
-            "--textfile {}: cannot write: every temporary name hostdev tries \
+            "{what} {}: cannot write: every temporary name hostdev tries \
              (.{file_name}.hostdev-{pid}*.tmp in {}) is taken by another file; \
              remove those that are stale and run again",
             path.display(),
@@ -241,7 +246,7 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     if let Err(e) = result {
         // the temporary is this run's own: created above with O_EXCL
         let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("--textfile {}: cannot write", path.display()));
+        return Err(e).with_context(|| format!("{what} {}: cannot write", path.display()));
     }
     Ok(())
 }

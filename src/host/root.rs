@@ -42,6 +42,8 @@ pub const LOCK_FILE: &str = "run/hostdev/lock";
 pub const STATE_FILE: &str = "run/hostdev/state.json";
 pub const AUDIT_LOG: &str = "var/log/hostdev/audit.jsonl";
 pub const DEFAULT_CONFIG: &str = "etc/hostdev/config.yaml";
+/// mdevctl's persistent definitions (`<parent>/<uuid>`, JSON), read by `init --from-mdevctl`.
+pub const MDEVCTL_DIR: &str = "etc/mdevctl.d";
 
 /// A sysfs attribute is at most a page; one more byte tells an oversized file apart.
 pub const PAGE: usize = 4096;
@@ -437,6 +439,16 @@ impl Root {
     /// The default configuration.
     pub fn default_config(&self) -> PathBuf {
         self.path(DEFAULT_CONFIG)
+    }
+
+    /// mdevctl's persistent definitions, `etc/mdevctl.d`.
+    pub fn mdevctl_dir(&self) -> PathBuf {
+        self.path(MDEVCTL_DIR)
+    }
+
+    /// One mdevctl definition, `etc/mdevctl.d/<parent>/<uuid>`.
+    pub fn mdevctl_definition(&self, parent: &str, uuid: &str) -> PathBuf {
+        self.mdevctl_dir().join(parent).join(uuid)
     }
 
     /// A device node the inventory names (`/dev/vfio/12`, `/dev/vfio/devices/vfio0`).

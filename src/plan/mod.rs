@@ -5,11 +5,13 @@
 //! planners do no I/O; [`saved`] and [`state`] read (and `state` writes) their files.
 pub mod bind;
 pub mod env;
+pub mod init;
 pub mod mdev;
 pub mod nvidia;
 pub mod saved;
 pub mod state;
 pub mod status;
 pub mod teardown;
+pub mod types;
 
 pub use mdev::*;

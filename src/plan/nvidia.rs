@@ -47,9 +47,15 @@ fn collapse_whitespace(s: &str) -> String {
 /// The plugin's `getDeviceName`: the description of NVIDIA device `device_id` in pci.ids,
 /// normalised; `None` when NVIDIA's block has no such device.
 pub fn device_name(pci_ids: &str, device_id: &str) -> Option<String> {
+    device_name_of(pci_ids, NVIDIA_VENDOR, device_id)
+}
+
+/// As [`device_name`], for a device of any vendor (`hostdev init` names passthrough
+/// resources this way).
+pub fn device_name_of(pci_ids: &str, vendor: &str, device_id: &str) -> Option<String> {
     let mut lines = pci_ids.lines();
     // locateVendor: the line that starts with the vendor ID.
-    lines.by_ref().find(|l| l.starts_with(NVIDIA_VENDOR))?;
+    lines.by_ref().find(|l| l.starts_with(vendor))?;
     let prefix = format!("\t{device_id}");
     for line in lines {
         if line.starts_with('#') {

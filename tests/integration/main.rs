@@ -16,6 +16,7 @@ mod env;
 mod generated;
 mod hostile;
 mod hostprep;
+mod init;
 mod nvidia;
 mod plan;
 mod status;

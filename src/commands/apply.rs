@@ -12,7 +12,7 @@ use crate::cli::ApplyArgs;
 use crate::config::{Config, Desired, Node};
 use crate::context::Context;
 use crate::error::{fail, Code};
-use crate::exec::apply::{ApplyJob, Source};
+use crate::exec::apply::{ApplyJob, PlanSource};
 use crate::exec::wait::{self, WaitOutcome};
 use crate::exec::{mutate, pipeline};
 use crate::host::inventory::Inventory;
@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<Code>
     }
     let inv = scan(ctx)?;
     let the_plan = plan::plan(&config, &node, &inv);
-    let source = Source::Config {
+    let source = PlanSource::Config {
         shown,
         config: &config,
         node: &node,
@@ -64,7 +64,12 @@ fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) 
             "applying the saved plan {shown} as it is: its creations are not re-planned after its removals"
         );
     }
-    let mut job = ApplyJob::new(the_plan, Source::Saved { shown }, inv, args.mutate.dry_run);
+    let mut job = ApplyJob::new(
+        the_plan,
+        PlanSource::Saved { shown },
+        inv,
+        args.mutate.dry_run,
+    );
     pipeline::run(ctx, &args.mutate, &mut job, out)
 }
 

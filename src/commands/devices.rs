@@ -10,7 +10,7 @@ use crate::commands::status::{load_config, resources};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::Inventory;
-use crate::plan::status::{self, Selection};
+use crate::plan::status::{self, DeviceQuery};
 use crate::plan::SCHEMA;
 use crate::render::{self, status::DevicesDoc};
 
@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, args: &DevicesArgs, out: &mut dyn Write) -> Result<Cod
         }
         v
     };
-    let sel = Selection {
+    let sel = DeviceQuery {
         free: args.free,
         count: args.count,
         numa_node: args.numa_node,

@@ -7,7 +7,7 @@ use crate::cli::{IommuCheckArgs, IommuGroupsArgs, Output};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::Inventory;
-use crate::host::iommu::{self, BootLoader, HostFacts, Status};
+use crate::host::iommu::{self, BootLoader, CheckStatus, HostFacts};
 use crate::plan::SCHEMA;
 use crate::render::{self, CheckDoc, GroupDevice, GroupDoc, GroupsDoc, Summary};
 use anyhow::Result;
@@ -18,10 +18,10 @@ pub fn check(ctx: &Context, _args: &IommuCheckArgs, out: &mut dyn Write) -> Resu
     let mut summary = Summary::default();
     for c in &checks {
         *match c.status {
-            Status::Pass => &mut summary.pass,
-            Status::Warn => &mut summary.warn,
-            Status::Fail => &mut summary.fail,
-            Status::Skip => &mut summary.skip,
+            CheckStatus::Pass => &mut summary.pass,
+            CheckStatus::Warn => &mut summary.warn,
+            CheckStatus::Fail => &mut summary.fail,
+            CheckStatus::Skip => &mut summary.skip,
         } += 1;
     }
     let failed = summary.fail > 0;

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::exec::journal::{now_rfc3339, Destroy, Journal, WriteError};
-use crate::host::inventory::{self, Inventory};
+use crate::host::inventory::Inventory;
 use crate::host::live;
 use crate::host::root::Root;
 use crate::outcome::{Halt, NotDone, Outcome};
@@ -399,14 +399,9 @@ fn vf_record(v: &VfAction, now: &str) -> VgpuVfRecord {
 /// Why a destructive write was not made: `in use by pid …`, or what lives under it.
 fn busy_reason(busy: &live::Busy) -> String {
     match busy {
-        live::Busy::Held(h) => in_use_by(h),
+        live::Busy::Held(h) => crate::host::tree::in_use_by(h),
         live::Busy::Carries(what) => format!("it carries {what}"),
     }
-}
-
-pub fn in_use_by(holders: &[inventory::Holder]) -> String {
-    let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
-    format!("in use by {}", who.join(", "))
 }
 
 /// Parents and GPUs that still carry what was meant to go: creations there would fail.
@@ -645,7 +640,7 @@ fn verify_vf(inv: &Inventory, v: &VfAction, want: u32) -> Option<String> {
 }
 
 mod job;
-pub use job::{ApplyJob, Source};
+pub use job::{ApplyJob, PlanSource};
 
 #[cfg(test)]
 mod tests;

@@ -242,20 +242,20 @@ fn grub_cmdline_linux(text: &str) -> Option<String> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum Status {
+pub enum CheckStatus {
     Pass,
     Skip,
     Warn,
     Fail,
 }
 
-impl Status {
+impl CheckStatus {
     pub fn as_str(self) -> &'static str {
         match self {
-            Status::Pass => "PASS",
-            Status::Warn => "WARN",
-            Status::Fail => "FAIL",
-            Status::Skip => "SKIP",
+            CheckStatus::Pass => "PASS",
+            CheckStatus::Warn => "WARN",
+            CheckStatus::Fail => "FAIL",
+            CheckStatus::Skip => "SKIP",
         }
     }
 }
@@ -264,14 +264,14 @@ impl Status {
 pub struct Check {
     /// Stable ID, e.g. `iommu.kernel-enabled`.
     pub id: &'static str,
-    pub status: Status,
+    pub status: CheckStatus,
     /// What was found.
     pub detail: String,
     /// For WARN/FAIL: what to do, exactly.
     pub remedy: Option<String>,
 }
 
-fn check(id: &'static str, status: Status, detail: impl Into<String>) -> Check {
+fn check(id: &'static str, status: CheckStatus, detail: impl Into<String>) -> Check {
     Check {
         id,
         status,
@@ -396,15 +396,15 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
         None
     };
     out.push(match (virt, f.cpu_flags.is_empty()) {
-        (Some(v), _) => check("cpu.virtualization", Status::Pass, v),
+        (Some(v), _) => check("cpu.virtualization", CheckStatus::Pass, v),
         (None, true) => check(
             "cpu.virtualization",
-            Status::Skip,
+            CheckStatus::Skip,
             "no CPU flags in /proc/cpuinfo",
         ),
         (None, false) => check(
             "cpu.virtualization",
-            Status::Fail,
+            CheckStatus::Fail,
             "the CPU flags have neither vmx nor svm",
         )
         .remedy(match f.cpu_vendor() {
@@ -420,7 +420,7 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
 
     // /dev/kvm
     out.push(if f.dev_kvm {
-        check("kvm.device", Status::Pass, "/dev/kvm present")
+        check("kvm.device", CheckStatus::Pass, "/dev/kvm present")
     } else {
         let module = match f.cpu_vendor() {
             Vendor::Amd => "kvm_amd",
@@ -428,7 +428,7 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
         };
         check(
             "kvm.device",
-            Status::Warn,
+            CheckStatus::Warn,
             "/dev/kvm missing: VMs cannot use hardware acceleration",
         )
         .remedy(format!(
@@ -439,11 +439,11 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
 
     // ACPI DMAR / IVRS
     out.push(match (f.acpi_dmar, f.acpi_ivrs) {
-        (true, _) => check("iommu.acpi-table", Status::Pass, "ACPI DMAR table present (Intel VT-d)"),
-        (false, true) => check("iommu.acpi-table", Status::Pass, "ACPI IVRS table present (AMD-Vi)"),
+        (true, _) => check("iommu.acpi-table", CheckStatus::Pass, "ACPI DMAR table present (Intel VT-d)"),
+        (false, true) => check("iommu.acpi-table", CheckStatus::Pass, "ACPI IVRS table present (AMD-Vi)"),
         (false, false) => check(
             "iommu.acpi-table",
-            Status::Fail,
+            CheckStatus::Fail,
             "no ACPI DMAR or IVRS table: the firmware does not announce an IOMMU",
         )
         .remedy(match vendor {
@@ -461,7 +461,7 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
     out.push(if f.iommu_enabled() {
         check(
             "iommu.kernel-enabled",
-            Status::Pass,
+            CheckStatus::Pass,
             format!(
                 "{} IOMMU groups with PCI devices{}",
                 f.group_types.len(),
@@ -487,7 +487,7 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
         };
         check(
             "iommu.kernel-enabled",
-            Status::Fail,
+            CheckStatus::Fail,
             "no IOMMU groups under /sys/kernel/iommu_groups: the kernel runs without an IOMMU",
         )
         .remedy(howto)
@@ -504,13 +504,13 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
     out.push(if missing.is_empty() {
         check(
             "vfio.modules",
-            Status::Pass,
+            CheckStatus::Pass,
             VFIO_MODULES.join(", ") + " loaded",
         )
     } else {
         check(
             "vfio.modules",
-            Status::Warn,
+            CheckStatus::Warn,
             format!("not loaded: {}", missing.join(", ")),
         )
         .remedy(modules_remedy(&missing))
@@ -522,16 +522,16 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
     // /dev/vfio/vfio
     let vfio_loaded = f.modules.get("vfio").copied().unwrap_or(false);
     out.push(match (f.dev_vfio_vfio, vfio_loaded) {
-        (true, _) => check("vfio.container", Status::Pass, "/dev/vfio/vfio present"),
+        (true, _) => check("vfio.container", CheckStatus::Pass, "/dev/vfio/vfio present"),
         (false, false) => check(
             "vfio.container",
-            Status::Warn,
+            CheckStatus::Warn,
             "/dev/vfio/vfio missing: the vfio module is not loaded",
         )
         .remedy(modules_remedy(&["vfio"])),
         (false, true) => check(
             "vfio.container",
-            Status::Fail,
+            CheckStatus::Fail,
             "/dev/vfio/vfio missing although vfio is loaded",
         )
         .remedy(
@@ -545,7 +545,7 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
         out.push(
             check(
                 "vfio.noiommu-mode",
-                Status::Warn,
+                CheckStatus::Warn,
                 "vfio.enable_unsafe_noiommu_mode=Y: devices without IOMMU protection can be opened",
             )
             .remedy("remove `vfio.enable_unsafe_noiommu_mode=1` from the kernel command line and from /etc/modprobe.d, then reboot"),
@@ -557,7 +557,7 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
 fn cmdline_check(f: &HostFacts, vendor: Vendor, args: &str) -> Check {
     const ID: &str = "kernel.cmdline";
     let Some(cmdline) = f.cmdline.as_deref() else {
-        return check(ID, Status::Skip, "no /proc/cmdline");
+        return check(ID, CheckStatus::Skip, "no /proc/cmdline");
     };
     let iommu = f.cmdline_value("iommu");
     let intel = f.cmdline_value("intel_iommu");
@@ -591,7 +591,7 @@ fn cmdline_check(f: &HostFacts, vendor: Vendor, args: &str) -> Check {
     if iommu.as_deref() == Some("off") {
         return check(
             ID,
-            Status::Fail,
+            CheckStatus::Fail,
             format!("{seen}: iommu=off disables the IOMMU"),
         )
         .remedy(format!(
@@ -602,33 +602,33 @@ fn cmdline_check(f: &HostFacts, vendor: Vendor, args: &str) -> Check {
     match vendor {
         Vendor::Amd => {
             if amd.as_deref() == Some("off") {
-                check(ID, Status::Fail, format!("{seen}: amd_iommu=off disables the IOMMU")).remedy(
+                check(ID, CheckStatus::Fail, format!("{seen}: amd_iommu=off disables the IOMMU")).remedy(
                     format!(
                         "remove `amd_iommu=off` (amd_iommu is on by default) and add `{args}`. {}",
                         boot_loader_howto(f, args)
                     ),
                 )
             } else {
-                check(ID, Status::Pass, format!("{seen} (amd_iommu is on by default){pt_advice}"))
+                check(ID, CheckStatus::Pass, format!("{seen} (amd_iommu is on by default){pt_advice}"))
             }
         }
         _ => match intel.as_deref() {
-            Some(v) if v.split(',').any(|o| o == "on") => check(ID, Status::Pass, format!("{seen}{pt_advice}")),
+            Some(v) if v.split(',').any(|o| o == "on") => check(ID, CheckStatus::Pass, format!("{seen}{pt_advice}")),
             Some(v) if v.split(',').any(|o| o == "off") => {
-                check(ID, Status::Fail, format!("{seen}: intel_iommu=off disables VT-d")).remedy(
+                check(ID, CheckStatus::Fail, format!("{seen}: intel_iommu=off disables VT-d")).remedy(
                     format!("replace `intel_iommu=off` with `{args}`. {}", boot_loader_howto(f, args)),
                 )
             }
             _ if f.iommu_enabled() => check(
                 ID,
-                Status::Pass,
+                CheckStatus::Pass,
                 format!("{seen}: VT-d is on by the kernel's default (CONFIG_INTEL_IOMMU_DEFAULT_ON){pt_advice}"),
             ),
             _ if f.acpi_dmar || vendor == Vendor::Intel => {
-                check(ID, Status::Fail, format!("{seen}: intel_iommu=on is missing"))
+                check(ID, CheckStatus::Fail, format!("{seen}: intel_iommu=on is missing"))
                     .remedy(format!("add `{args}`. {}", boot_loader_howto(f, args)))
             }
-            _ => check(ID, Status::Skip, format!("{seen}: neither an Intel nor an AMD IOMMU")),
+            _ => check(ID, CheckStatus::Skip, format!("{seen}: neither an Intel nor an AMD IOMMU")),
         },
     }
 }
@@ -641,7 +641,7 @@ fn interrupt_remapping_check(f: &HostFacts) -> Check {
     let unsafe_warn = || {
         check(
             ID,
-            Status::Warn,
+            CheckStatus::Warn,
             "vfio_iommu_type1.allow_unsafe_interrupts=Y: VFIO accepts devices without interrupt isolation",
         )
         .remedy(
@@ -655,7 +655,7 @@ fn interrupt_remapping_check(f: &HostFacts) -> Check {
         } else {
             check(
                 ID,
-                Status::Skip,
+                CheckStatus::Skip,
                 "no IOMMU enabled (see iommu.kernel-enabled)",
             )
         };
@@ -663,7 +663,7 @@ fn interrupt_remapping_check(f: &HostFacts) -> Check {
     if f.cmdline_value("intremap").as_deref() == Some("off") {
         return check(
             ID,
-            Status::Fail,
+            CheckStatus::Fail,
             "intremap=off on the kernel command line disables interrupt remapping",
         )
         .remedy(remove_arg_howto(f, "intremap=off"));
@@ -674,7 +674,7 @@ fn interrupt_remapping_check(f: &HostFacts) -> Check {
         }
         return check(
             ID,
-            Status::Skip,
+            CheckStatus::Skip,
             "not readable from sysfs for this IOMMU; see `dmesg | grep -e 'DMAR-IR: Enabled IRQ remapping' -e 'AMD-Vi: Interrupt remapping enabled'`",
         );
     }
@@ -692,7 +692,7 @@ fn interrupt_remapping_check(f: &HostFacts) -> Check {
         let units: Vec<&str> = f.intel_ecap.keys().map(String::as_str).collect();
         return check(
             ID,
-            Status::Pass,
+            CheckStatus::Pass,
             format!("supported by {} (VT-d ecap bit 3)", units.join(", ")),
         );
     }
@@ -701,10 +701,10 @@ fn interrupt_remapping_check(f: &HostFacts) -> Check {
         lacking.join(", ")
     );
     if unsafe_ok {
-        check(ID, Status::Warn, format!("{detail}; allowed by vfio_iommu_type1.allow_unsafe_interrupts=Y"))
+        check(ID, CheckStatus::Warn, format!("{detail}; allowed by vfio_iommu_type1.allow_unsafe_interrupts=Y"))
             .remedy("enable interrupt remapping / x2APIC in the firmware setup; until then guests can inject arbitrary interrupts")
     } else {
-        check(ID, Status::Fail, format!("{detail}: vfio-pci devices cannot be attached to a VM"))
+        check(ID, CheckStatus::Fail, format!("{detail}: vfio-pci devices cannot be attached to a VM"))
             .remedy(
                 "enable interrupt remapping / x2APIC in the firmware setup and reboot; only if the platform \
                  has none: `echo 'options vfio_iommu_type1 allow_unsafe_interrupts=1' | sudo tee \
@@ -718,7 +718,7 @@ fn domain_type_check(f: &HostFacts) -> Check {
     if f.group_types.is_empty() {
         return check(
             ID,
-            Status::Skip,
+            CheckStatus::Skip,
             "no IOMMU groups (see iommu.kernel-enabled)",
         );
     }
@@ -739,7 +739,7 @@ fn domain_type_check(f: &HostFacts) -> Check {
     if !odd.is_empty() {
         return check(
             ID,
-            Status::Warn,
+            CheckStatus::Warn,
             format!(
                 "group types {summary}: {} is not a default domain VFIO expects",
                 odd.join(", ")
@@ -756,7 +756,7 @@ fn domain_type_check(f: &HostFacts) -> Check {
     } else {
         " (translated DMA for host drivers)"
     };
-    check(ID, Status::Pass, format!("{summary}{note}"))
+    check(ID, CheckStatus::Pass, format!("{summary}{note}"))
 }
 
 #[cfg(test)]
@@ -790,7 +790,7 @@ mod tests {
     #[test]
     fn healthy_intel_passes_everything() {
         let c = checks(&intel_ok());
-        assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
+        assert!(c.iter().all(|c| c.status == CheckStatus::Pass), "{c:#?}");
     }
 
     #[test]
@@ -799,12 +799,12 @@ mod tests {
         f.intel_ecap.insert("dmar0".into(), 0xf0205e & !0x8);
         let c = checks(&f);
         let ir = find(&c, "iommu.interrupt-remapping");
-        assert_eq!(ir.status, Status::Fail);
+        assert_eq!(ir.status, CheckStatus::Fail);
         assert!(ir.detail.starts_with("dmar0 lack"), "{}", ir.detail);
         f.allow_unsafe_interrupts = Some(true);
         assert_eq!(
             find(&checks(&f), "iommu.interrupt-remapping").status,
-            Status::Warn
+            CheckStatus::Warn
         );
     }
 
@@ -815,7 +815,7 @@ mod tests {
         f.group_types.clear();
         let c = checks(&f);
         let k = find(&c, "kernel.cmdline");
-        assert_eq!(k.status, Status::Fail);
+        assert_eq!(k.status, CheckStatus::Fail);
         let r = k.remedy.as_deref().unwrap();
         assert!(
             r.contains(
@@ -844,15 +844,18 @@ mod tests {
         f.iommu_units = vec!["ivhd0".into()];
         f.cmdline = Some("ro quiet".into());
         let c = checks(&f);
-        assert_eq!(find(&c, "kernel.cmdline").status, Status::Pass);
-        assert_eq!(find(&c, "iommu.interrupt-remapping").status, Status::Skip);
+        assert_eq!(find(&c, "kernel.cmdline").status, CheckStatus::Pass);
+        assert_eq!(
+            find(&c, "iommu.interrupt-remapping").status,
+            CheckStatus::Skip
+        );
         f.cmdline = Some("ro amd_iommu=off".into());
         f.boot_loader = Some(BootLoader::Kernelstub);
         let k = checks(&f)
             .into_iter()
             .find(|c| c.id == "kernel.cmdline")
             .unwrap();
-        assert_eq!(k.status, Status::Fail);
+        assert_eq!(k.status, CheckStatus::Fail);
         assert!(k
             .remedy
             .unwrap()

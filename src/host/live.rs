@@ -141,12 +141,7 @@ pub enum Busy {
 impl std::fmt::Display for Busy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Busy::Held(h) => f.write_str(
-                &h.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
+            Busy::Held(h) => f.write_str(&crate::host::tree::holder_list(h)),
             Busy::Carries(what) => f.write_str(what),
         }
     }

@@ -106,16 +106,23 @@ fn mdev_phrase(m: &MdevNode<'_>) -> String {
     }
 }
 
+/// `pid 4242 (qemu-system-x86), pid 7 (x)`: the one spelling of who holds a device.
+pub fn holder_list(holders: &[Holder]) -> String {
+    holders
+        .iter()
+        .map(Holder::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `in use by pid 4242 (qemu-system-x86)`.
+pub fn in_use_by(holders: &[Holder]) -> String {
+    format!("in use by {}", holder_list(holders))
+}
+
 /// `held by pid 4242 (qemu-system-x86), pid 7 (x)`.
 pub fn held_by(holders: &[Holder]) -> String {
-    format!(
-        "held by {}",
-        holders
-            .iter()
-            .map(Holder::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    format!("held by {}", holder_list(holders))
 }
 
 fn mdev_nodes<'a>(inv: &'a Inventory, parent: &str) -> Vec<MdevNode<'a>> {

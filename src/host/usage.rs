@@ -86,8 +86,7 @@ pub fn host_use(fs: &Root, inv: &Inventory, dev: &PciDevice) -> Option<String> {
     // open VFIO handles (only possible once bound to a VFIO driver)
     let holders = inv.pci_holders(dev);
     if !holders.is_empty() {
-        let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
-        return Some(format!("it is in use by {}", who.join(", ")));
+        return Some(format!("it is {}", crate::host::tree::in_use_by(&holders)));
     }
     None
 }

@@ -742,7 +742,7 @@ fn removals<'i>(inv: &'i Inventory, m: &Matcher, plan: &mut Plan) -> BTreeSet<&'
                 parent: mdev.parent.clone(),
                 gpu: None,
                 type_id: type_id.clone(),
-                reason: in_use(&holders),
+                reason: crate::host::tree::in_use_by(&holders),
             });
         }
     }
@@ -894,11 +894,6 @@ impl Emit<'_> {
             }));
         }
     }
-}
-
-fn in_use(holders: &[crate::host::inventory::Holder]) -> String {
-    let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
-    format!("in use by {}", who.join(", "))
 }
 
 fn type_of<'p>(p: &'p Parent, id: &str) -> Option<&'p MdevType> {
@@ -1293,7 +1288,7 @@ fn vendor_clears(
                 address: vf.dev.address.clone(),
                 gpu: Some(gpu.to_string()),
                 type_id: vf.current,
-                reason: in_use(&holders),
+                reason: crate::host::tree::in_use_by(&holders),
             });
         }
     }

@@ -19,7 +19,7 @@ use crate::host::inventory::{Inventory, NVIDIA_VENDOR};
 use crate::plan::env::{Env, EnvDevice, EnvVar, Kind, Unavailable, MDEV_PREFIX, PCI_PREFIX};
 
 /// The drivers NVIDIA's plugin accepts for passthrough.
-pub const PASSTHROUGH_DRIVERS: [&str; 2] = ["vfio-pci", "nvgrace_gpu_vfio_pci"];
+pub const NVIDIA_PLUGIN_DRIVERS: [&str; 2] = ["vfio-pci", "nvgrace_gpu_vfio_pci"];
 
 /// Go's `\s`: `[\t\n\f\r ]`.
 fn is_go_space(c: char) -> bool {
@@ -139,7 +139,7 @@ pub fn example_device_id(inv: &Inventory) -> Option<&str> {
 
 /// Whether the plugin takes a function with this driver for passthrough.
 fn on_passthrough_driver(driver: Option<&str>) -> bool {
-    driver.is_some_and(|x| PASSTHROUGH_DRIVERS.contains(&x))
+    driver.is_some_and(|x| NVIDIA_PLUGIN_DRIVERS.contains(&x))
 }
 
 /// The NVIDIA functions on a passthrough driver, by resource name; those without an

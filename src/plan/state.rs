@@ -168,13 +168,6 @@ impl State {
         self.vgpu_vfs.sort_by(|a, b| a.address.cmp(&b.address));
     }
 
-    /// Record a vendor-VFIO VF hostdev gave a vGPU type (replacing an older record).
-    pub fn add_vgpu_vf(&mut self, rec: VgpuVfRecord) {
-        self.vgpu_vfs.retain(|v| v.address != rec.address);
-        self.vgpu_vfs.push(rec);
-        self.vgpu_vfs.sort_by(|a, b| a.address.cmp(&b.address));
-    }
-
     /// Forget a vendor-VFIO VF (its type cleared, or gone).
     pub fn drop_vgpu_vf(&mut self, address: &str) -> bool {
         let n = self.vgpu_vfs.len();

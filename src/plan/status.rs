@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::host::inventory::{device_paths, Holder, Inventory};
-use crate::host::iommu::{Check, Status as CheckStatus};
+use crate::host::iommu::{Check, CheckStatus};
 use crate::plan::env::{Env, EnvDevice, EnvVar, Kind, Unavailable};
 use crate::plan::{Action, ActionKind, Blocked, MdevHandling, Plan, SCHEMA};
 
@@ -474,7 +474,7 @@ pub fn report(
 
 /// `hostdev devices`: which devices, in which order.
 #[derive(Debug, Clone, Default)]
-pub struct Selection {
+pub struct DeviceQuery {
     pub free: bool,
     pub count: Option<usize>,
     pub numa_node: Option<i32>,
@@ -483,7 +483,7 @@ pub struct Selection {
 /// The devices of `resources` (ascending address/UUID; with a NUMA node, that node's
 /// first), only free ones with `free`, at most `count`. `Err` carries how many qualified
 /// when fewer than `count` do.
-pub fn select(resources: &[ResourceStatus], sel: &Selection) -> Result<Vec<DeviceStatus>, usize> {
+pub fn select(resources: &[ResourceStatus], sel: &DeviceQuery) -> Result<Vec<DeviceStatus>, usize> {
     let mut v: Vec<DeviceStatus> = resources
         .iter()
         .flat_map(|r| r.devices.iter().cloned())
@@ -582,7 +582,7 @@ mod tests {
                 ],
             ),
         ];
-        let all = select(&rs, &Selection::default()).unwrap();
+        let all = select(&rs, &DeviceQuery::default()).unwrap();
         assert_eq!(
             ids(&all),
             [
@@ -592,7 +592,7 @@ mod tests {
                 "0000:af:00.0"
             ]
         );
-        let free = Selection {
+        let free = DeviceQuery {
             free: true,
             ..Default::default()
         };
@@ -600,7 +600,7 @@ mod tests {
             ids(&select(&rs, &free).unwrap()),
             ["0000:3b:00.0", "0000:86:00.0"]
         );
-        let near = Selection {
+        let near = DeviceQuery {
             numa_node: Some(1),
             count: Some(3),
             ..Default::default()
@@ -609,7 +609,7 @@ mod tests {
             ids(&select(&rs, &near).unwrap()),
             ["0000:86:00.0", "0000:af:00.0", "0000:3b:00.0"]
         );
-        let too_many = Selection {
+        let too_many = DeviceQuery {
             free: true,
             count: Some(3),
             ..Default::default()

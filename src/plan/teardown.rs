@@ -3,7 +3,7 @@
 //! ones left alone because a process holds them, the records of things already gone, and
 //! what becomes of each vfio binding hostdev recorded. Pure: reads nothing.
 
-use crate::host::inventory::{Holder, Inventory, VFIO_PCI};
+use crate::host::inventory::{Inventory, VFIO_PCI};
 use crate::plan::state::{State, VfioRecord};
 use crate::plan::{Action, Blocked, MdevAction, VfAction};
 
@@ -78,11 +78,6 @@ impl TeardownPlan {
     }
 }
 
-fn who(holders: &[Holder]) -> String {
-    let who: Vec<String> = holders.iter().map(|h| h.to_string()).collect();
-    who.join(", ")
-}
-
 /// Plan a teardown.
 pub fn plan(state: &State, inv: &Inventory, scope: Scope) -> TeardownPlan {
     let mut p = TeardownPlan {
@@ -126,7 +121,7 @@ fn mdevs(p: &mut TeardownPlan, state: &State, inv: &Inventory, all: bool) {
             p.remove.push(action);
         } else {
             p.in_use
-                .push(Blocked::of(&action, format!("in use by {}", who(&holders))));
+                .push(Blocked::of(&action, crate::host::tree::in_use_by(&holders)));
         }
     }
 }
@@ -170,7 +165,7 @@ fn vgpu_vfs(p: &mut TeardownPlan, state: &State, inv: &Inventory, all: bool) {
             p.remove.push(action);
         } else {
             p.in_use
-                .push(Blocked::of(&action, format!("in use by {}", who(&holders))));
+                .push(Blocked::of(&action, crate::host::tree::in_use_by(&holders)));
         }
     }
 }
@@ -184,7 +179,7 @@ fn restore(rec: &VfioRecord, inv: &Inventory) -> Restore {
     }
     let holders = inv.pci_holders(dev);
     if !holders.is_empty() {
-        return Restore::InUse(rec.clone(), who(&holders));
+        return Restore::InUse(rec.clone(), crate::host::tree::holder_list(&holders));
     }
     Restore::Return(rec.clone())
 }

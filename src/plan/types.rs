@@ -176,13 +176,7 @@ fn gpu_doc(
             address: address.clone(),
             current_vgpu_type: nv.map(|n| n.current_vgpu_type),
             current_type_name: nv.and_then(|n| names.get(&n.current_vgpu_type).cloned()),
-            in_use_by: (!holders.is_empty()).then(|| {
-                holders
-                    .iter()
-                    .map(|h| h.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }),
+            in_use_by: (!holders.is_empty()).then(|| crate::host::tree::holder_list(&holders)),
         });
     }
     let capacity = match g.framework {

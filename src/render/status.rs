@@ -25,11 +25,7 @@ fn holders(d: &DeviceStatus) -> String {
     if d.holders.is_empty() {
         "-".into()
     } else {
-        d.holders
-            .iter()
-            .map(|h| h.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::host::tree::holder_list(&d.holders)
     }
 }
 

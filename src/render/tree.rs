@@ -151,11 +151,7 @@ fn held(holders: &[Holder]) -> String {
     if holders.is_empty() {
         "-".into()
     } else {
-        holders
-            .iter()
-            .map(Holder::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::host::tree::holder_list(holders)
     }
 }
 

@@ -37,7 +37,7 @@ struct ApplyDoc<'a> {
 }
 
 /// Where the plan came from.
-pub enum Source<'a> {
+pub enum PlanSource<'a> {
     /// Computed from the configuration (`shown`: how to name it).
     Config {
         shown: String,
@@ -50,14 +50,14 @@ pub enum Source<'a> {
 
 pub struct ApplyJob<'a> {
     pub plan: Plan,
-    source: Source<'a>,
+    source: PlanSource<'a>,
     /// The host the plan was made against (re-read under the lock).
     inv: Inventory,
     dry_run: bool,
 }
 
 impl<'a> ApplyJob<'a> {
-    pub fn new(plan: Plan, source: Source<'a>, inv: Inventory, dry_run: bool) -> Self {
+    pub fn new(plan: Plan, source: PlanSource<'a>, inv: Inventory, dry_run: bool) -> Self {
         ApplyJob {
             plan,
             source,
@@ -68,8 +68,8 @@ impl<'a> ApplyJob<'a> {
 
     fn shown(&self) -> (Option<&str>, Option<&str>) {
         match &self.source {
-            Source::Config { shown, .. } => (Some(shown), None),
-            Source::Saved { shown } => (None, Some(shown)),
+            PlanSource::Config { shown, .. } => (Some(shown), None),
+            PlanSource::Saved { shown } => (None, Some(shown)),
         }
     }
 
@@ -108,14 +108,14 @@ impl<'a> ApplyJob<'a> {
         match ctx.output {
             Output::Table => {
                 match (&self.source, ready) {
-                    (Source::Config { shown, .. }, true) => {
+                    (PlanSource::Config { shown, .. }, true) => {
                         writeln!(out, "host already matches {shown}")?
                     }
-                    (Source::Config { shown, .. }, false) => writeln!(
+                    (PlanSource::Config { shown, .. }, false) => writeln!(
                         out,
                         "nothing to do now, but the host does not match {shown} yet"
                     )?,
-                    (Source::Saved { shown }, _) => {
+                    (PlanSource::Saved { shown }, _) => {
                         writeln!(out, "the saved plan {shown} has no changes; nothing to do")?
                     }
                 }
@@ -179,7 +179,7 @@ impl Job for ApplyJob<'_> {
 
     fn refresh(&mut self, ctx: &Context) -> Result<()> {
         let inv = Inventory::scan(&ctx.root)?;
-        if let Source::Config { config, node, .. } = &self.source {
+        if let PlanSource::Config { config, node, .. } = &self.source {
             let again = plan::plan(config, node, &inv);
             if again.actions != self.plan.actions {
                 return Err(changed_meanwhile("apply"));
@@ -192,13 +192,13 @@ impl Job for ApplyJob<'_> {
 
     fn execute(&mut self, ctx: &Context, exec: &mut Executor, _out: &mut dyn Write) -> Result<()> {
         match &self.source {
-            Source::Config { config, node, .. } => {
+            PlanSource::Config { config, node, .. } => {
                 let mut replan = || -> Result<Plan> {
                     Ok(plan::plan(config, node, &Inventory::scan(&ctx.root)?))
                 };
                 execute(exec, &self.plan, &mut replan)
             }
-            Source::Saved { .. } => execute_saved(exec, &self.plan, &self.inv),
+            PlanSource::Saved { .. } => execute_saved(exec, &self.plan, &self.inv),
         }
     }
 

@@ -826,7 +826,7 @@ fn plan_changed_after_it_was_shown_is_refused_under_the_lock() {
     let node = Node::new(NODE, &[]);
     let inv = Inventory::scan(&h.fs).unwrap();
     let p = plan(&config, &node, &inv);
-    let source = crate::exec::apply::Source::Config {
+    let source = crate::exec::apply::PlanSource::Config {
         shown: "c".into(),
         config: &config,
         node: &node,

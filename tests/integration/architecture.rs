@@ -61,6 +61,38 @@ fn the_layer_table_is_architecture_md_s() {
     );
 }
 
+/// One diagnostics channel: messages for people go through the `log` facade; only
+/// `main.rs` and `logger.rs` write to the terminal themselves, and stdout carries data
+/// through the writer each command is handed (comments and strings are not code).
+#[test]
+fn only_main_and_the_logger_print() {
+    let src = std::env::var_os("HOSTDEV_ARCH_SRC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("src"));
+    let mut offenders = Vec::new();
+    for (file, text) in rust_files(&src) {
+        if file == "main.rs" || file == "logger.rs" {
+            continue;
+        }
+        let code = strip(&text);
+        for m in ["eprintln!", "eprint!", "println!", "print!", "dbg!"] {
+            if code.match_indices(m).any(|(i, _)| {
+                // `print!` inside `eprint!`/`println!` is the same call, counted once
+                !code[..i].ends_with('e') && !code[..i].ends_with("_")
+            }) {
+                offenders.push(format!("src/{file}: {m}"));
+            }
+        }
+    }
+    offenders.sort();
+    offenders.dedup();
+    assert!(
+        offenders.is_empty(),
+        "print through log:: (stderr) or the command's writer (stdout), not directly:\n{}",
+        offenders.join("\n")
+    );
+}
+
 #[test]
 fn imports_run_downward() {
     let src = std::env::var_os("HOSTDEV_ARCH_SRC")

@@ -88,7 +88,7 @@ pub fn warn_conflicts(ctx: &Context, cfg: &Config, inv: &Inventory) {
 /// `iommu groups`: the conflicts of the configuration, when there is one (its absence or
 /// an error in it is not this command's business).
 pub fn warn_conflicts_if_configured(ctx: &Context, inv: &Inventory) {
-    if !ctx.root.exists(&ctx.config_path()) && !ctx.config_path().exists() {
+    if !ctx.config_given() && !ctx.root.exists(&ctx.config_path()) {
         return;
     }
     match ctx.load_config() {

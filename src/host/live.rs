@@ -94,7 +94,7 @@ pub fn sriov_vf_device(fs: &Root, pf: &str) -> Option<String> {
 /// What lives under PCI function `address` now, re-read right before its driver is
 /// unbound: `sriov_numvfs` (VFs enabled) and the mdevs that are its children (directories
 /// named by UUID). An unreadable count is 0; an unreadable directory has no children.
-pub fn dependents_now(fs: &Root, address: &str) -> (u32, Vec<String>) {
+fn dependents_now(fs: &Root, address: &str) -> (u32, Vec<String>) {
     let dir = fs.pci_device(address);
     let numvfs = fs
         .read_opt(&dir.join("sriov_numvfs"))

@@ -41,15 +41,6 @@ impl Dependents<'_> {
         self.mdevs.is_empty() && self.vfs.is_empty() && self.numvfs == 0
     }
 
-    /// Whether any process holds something under the device open.
-    pub fn held(&self) -> bool {
-        self.mdevs.iter().any(|m| !m.holders.is_empty())
-            || self
-                .vfs
-                .iter()
-                .any(|v| !v.holders.is_empty() || v.mdevs.iter().any(|m| !m.holders.is_empty()))
-    }
-
     /// One phrase per mdev: `UUID (TYPE, held by pid N (qemu))`.
     pub fn mdev_phrases(&self) -> Vec<String> {
         self.mdevs.iter().map(mdev_phrase).collect()

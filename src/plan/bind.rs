@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::config::{normalize, Config, Desired, Node, PciSelector};
+use crate::config::{Config, Desired, Node, PciSelector};
 use crate::host::inventory::{Inventory, PciDevice, VFIO_PCI};
 
 /// A DEVICE argument: an address or a `vendor:device` selector (the command line parses
@@ -268,14 +268,7 @@ impl std::fmt::Display for Conflict {
 /// or through its vendor-VFIO VFs' creatable types (matched as the planner matches: by ID
 /// or normalized name).
 pub fn offered(inv: &Inventory, address: &str, desired: &[String]) -> Vec<String> {
-    let norm: Vec<String> = desired.iter().map(|d| normalize(d)).collect();
-    let hit = |id: &str, name: Option<&str>| -> Option<usize> {
-        let name = name.map(normalize);
-        desired
-            .iter()
-            .zip(&norm)
-            .position(|(d, dn)| d == id || name.as_deref() == Some(dn.as_str()))
-    };
+    let m = crate::plan::mdev::Matcher::new(desired, Vec::new());
     let mut found = BTreeSet::new();
     for p in inv
         .parents
@@ -283,7 +276,7 @@ pub fn offered(inv: &Inventory, address: &str, desired: &[String]) -> Vec<String
         .filter(|p| p.name == address || p.physfn.as_deref() == Some(address))
     {
         for t in &p.types {
-            if let Some(i) = hit(&t.id, t.name.as_deref()) {
+            if let Some(i) = m.position(&t.id, t.name.as_deref()) {
                 found.insert(i);
             }
         }
@@ -294,7 +287,7 @@ pub fn offered(inv: &Inventory, address: &str, desired: &[String]) -> Vec<String
         .filter(|v| v.physfn.as_deref() == Some(address))
     {
         for (id, name) in v.nvidia.iter().flat_map(|n| n.creatable.iter()) {
-            if let Some(i) = hit(&id.to_string(), Some(name)) {
+            if let Some(i) = m.position(&id.to_string(), Some(name)) {
                 found.insert(i);
             }
         }

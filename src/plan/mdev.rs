@@ -455,15 +455,16 @@ pub fn mdev_uuid(node: &str, parent: &str, type_id: &str, index: u32) -> Uuid {
     )
 }
 
-/// How a desired list matches types.
-struct Matcher<'a> {
+/// How a desired list matches types (also asked by `plan::bind::offered`, so that what
+/// `bind vfio --from-config` thinks a device offers is what the planner would create).
+pub(crate) struct Matcher<'a> {
     desired: &'a [String],
     desired_norm: Vec<String>,
     external: Vec<String>,
 }
 
 impl<'a> Matcher<'a> {
-    fn new(desired: &'a [String], external: Vec<String>) -> Self {
+    pub(crate) fn new(desired: &'a [String], external: Vec<String>) -> Self {
         Matcher {
             desired,
             desired_norm: desired.iter().map(|d| normalize(d)).collect(),
@@ -472,7 +473,7 @@ impl<'a> Matcher<'a> {
     }
 
     /// The position of the earliest desired entry naming this type (by ID or normalized name).
-    fn position(&self, id: &str, name: Option<&str>) -> Option<usize> {
+    pub(crate) fn position(&self, id: &str, name: Option<&str>) -> Option<usize> {
         let name = name.map(normalize).filter(|n| !n.is_empty());
         self.desired
             .iter()

@@ -78,6 +78,24 @@ pub struct Model {
 }
 
 impl Model {
+    /// A model of one card known only by its address (a type the host does not offer
+    /// now, kept as the host or mdevctl has it).
+    fn lone(card: &str, vendor_device: Option<String>, framework: Framework) -> Model {
+        Model {
+            vendor_device: vendor_device.unwrap_or_else(|| "unknown".into()),
+            framework,
+            description: None,
+            gpus: vec![GpuInfo {
+                address: card.to_string(),
+                driver: None,
+                group: String::new(),
+            }],
+            types: Vec::new(),
+            problem: None,
+            resource: String::new(),
+        }
+    }
+
     /// `10de:1eb8 TU104GL [Tesla T4], 3 GPUs (mdev-pf)`.
     pub fn label(&self) -> String {
         let name = self
@@ -731,23 +749,12 @@ pub fn from_host(inv: &Inventory, models: &[Model]) -> (Choices, Vec<String>) {
                         per_gpu: None,
                         gpus: 1,
                     };
-                    let fallback = Model {
-                        vendor_device: vd.unwrap_or_else(|| "unknown".into()),
-                        framework: if vendor_vfio {
-                            Framework::VendorVfio
-                        } else {
-                            Framework::MdevPf
-                        },
-                        description: None,
-                        gpus: vec![GpuInfo {
-                            address: card.clone(),
-                            driver: None,
-                            group: String::new(),
-                        }],
-                        types: Vec::new(),
-                        problem: None,
-                        resource: String::new(),
+                    let framework = if vendor_vfio {
+                        Framework::VendorVfio
+                    } else {
+                        Framework::MdevPf
                     };
+                    let fallback = Model::lone(card, vd, framework);
                     c.add_type(&fallback, &t);
                 }
             }
@@ -884,22 +891,11 @@ pub fn from_mdevctl(
                     notes.push(format!(
                         "{card}: type {t} (mdevctl) is not offered on this host now; written as is"
                     ));
-                    let model = Model {
-                        vendor_device: inv
-                            .pci_device(card)
-                            .map(|d| d.vendor_device())
-                            .unwrap_or_else(|| "unknown".into()),
-                        framework: Framework::MdevPf,
-                        description: None,
-                        gpus: vec![GpuInfo {
-                            address: card.clone(),
-                            driver: None,
-                            group: String::new(),
-                        }],
-                        types: Vec::new(),
-                        problem: None,
-                        resource: String::new(),
-                    };
+                    let model = Model::lone(
+                        card,
+                        inv.pci_device(card).map(|d| d.vendor_device()),
+                        Framework::MdevPf,
+                    );
                     let opt = TypeOption {
                         id: t.to_string(),
                         name: None,

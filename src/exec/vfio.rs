@@ -184,8 +184,14 @@ pub fn restore_one(journal: &mut Journal, fs: &Root, rec: &VfioRecord) -> Result
     let ov = rec.original_override.clone().unwrap_or_else(|| "\n".into());
     // held since the plan (a VM started): it stays on vfio-pci, untouched
     let proof = if live::pci_driver(fs, a).as_deref() == Some(VFIO_PCI) {
-        match live::unheld_pci(fs, a).map_err(|e| RestoreError::Failed(format!("{e:#}")))? {
+        // vfio-pci can enable SR-IOV too: the same proof as any unbind
+        match live::unbindable(fs, a).map_err(|e| RestoreError::Failed(format!("{e:#}")))? {
             Ok(proof) => Some(proof),
+            Err(live::Busy::Carries(what)) => {
+                return Err(RestoreError::Failed(format!(
+                    "{a} now carries {what}: unbinding it from vfio-pci would destroy them; left on vfio-pci"
+                )))
+            }
             Err(busy) => return Err(RestoreError::InUse(busy.to_string())),
         }
     } else {
@@ -645,6 +651,49 @@ mod tests {
             live::pci_driver(&fs, "0000:5e:00.0").as_deref(),
             Some("vfio-pci")
         );
+        assert_eq!(state.vfio.len(), 1, "the record stays");
+    }
+
+    /// vfio-pci can enable SR-IOV as well: VFs enabled on a recorded device after the
+    /// teardown was planned keep it on vfio-pci (its unbind would destroy them).
+    #[test]
+    fn restore_leaves_a_device_whose_vfs_appeared_since_the_plan() {
+        let (d, fs) = host("host-intel");
+        let inv = Inventory::scan(&fs).unwrap();
+        let mut state = State::default();
+        state.vfio.push(VfioRecord {
+            address: "0000:5e:00.0".into(),
+            original_driver: Some("nouveau".into()),
+            original_override: None,
+            bound_at: "2024-01-01T00:00:00Z".into(),
+            unknown: Default::default(),
+        });
+        let p = crate::plan::teardown::plan(
+            &state,
+            &inv,
+            crate::plan::teardown::Scope {
+                mdevs: false,
+                vfio: true,
+                all: false,
+            },
+        );
+        let dir = d
+            .path()
+            .join("sys/bus/pci/devices/0000:5e:00.0")
+            .canonicalize()
+            .unwrap();
+        std::fs::write(dir.join("sriov_numvfs"), "4\n").unwrap();
+        let mut j = journal(&fs, true);
+        let stop = || false;
+        let mut exec = Executor::new(&mut j, &mut state, &stop);
+        let res = restore_all(&mut exec, &inv, &p.vfio);
+        assert_eq!(
+            res[0].outcome,
+            DeviceOutcome::Failed(
+                "0000:5e:00.0 now carries 4 enabled VF(s): unbinding it from vfio-pci would destroy them; left on vfio-pci".into()
+            )
+        );
+        assert!(j.writes().is_empty(), "{:?}", j.writes());
         assert_eq!(state.vfio.len(), 1, "the record stays");
     }
 

@@ -296,6 +296,12 @@ pub struct ApplyArgs {
     /// timeout, continue with the parents that exist and warn [default: 0, no wait]
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub wait_for_parents: u64,
+
+    /// Work on at most N physical GPUs at once: one worker per GPU creates its vGPUs (and
+    /// enables its VFs), each GPU's writes in plan order; 1 makes every write in turn
+    /// [default: one worker per GPU]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
 }
 
 #[derive(Debug, Args)]

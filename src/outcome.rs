@@ -56,6 +56,23 @@ impl Outcome {
             && !self.interrupted
     }
 
+    /// Take in what a worker did (one GPU's share of a batch), after what is here.
+    pub fn absorb(&mut self, o: Outcome) {
+        self.done.extend(o.done);
+        self.failed.extend(o.failed);
+        self.not_done.extend(o.not_done);
+        self.in_use.extend(o.in_use);
+        self.gone.extend(o.gone);
+        self.differences.extend(o.differences);
+        for e in o.errors {
+            if !self.errors.contains(&e) {
+                self.errors.push(e);
+            }
+        }
+        self.interrupted |= o.interrupted;
+        self.capacity_reached.extend(o.capacity_reached);
+    }
+
     pub fn count(&self, kind: ActionKind) -> usize {
         self.done.iter().filter(|a| a.kind() == kind).count()
     }

@@ -12,7 +12,7 @@ use crate::cli::ApplyArgs;
 use crate::config::{Config, Desired, Node};
 use crate::context::Context;
 use crate::error::{fail, Code};
-use crate::exec::apply::{ApplyJob, PlanSource};
+use crate::exec::apply::{ApplyJob, PlanSource, MAX_JOBS};
 use crate::exec::wait::{self, WaitOutcome};
 use crate::exec::{mutate, pipeline};
 use crate::host::inventory::Inventory;
@@ -40,6 +40,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<Code>
         node: &node,
     };
     let mut job = ApplyJob::new(the_plan, source, inv, args.mutate.dry_run);
+    job.jobs = jobs(args);
     pipeline::run(ctx, &args.mutate, &mut job, out)
 }
 
@@ -70,7 +71,13 @@ fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) 
         inv,
         args.mutate.dry_run,
     );
+    job.jobs = jobs(args);
     pipeline::run(ctx, &args.mutate, &mut job, out)
+}
+
+/// `--jobs`, or one worker per GPU.
+fn jobs(args: &ApplyArgs) -> usize {
+    args.jobs.map_or(MAX_JOBS, usize::from)
 }
 
 /// Read the host, warning when open files could not be inspected.

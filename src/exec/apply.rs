@@ -16,6 +16,8 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use anyhow::Result;
 
@@ -27,12 +29,18 @@ use crate::outcome::{Halt, NotDone, Outcome};
 use crate::plan::state::{MdevRecord, State, VgpuVfRecord};
 use crate::plan::{Action, ActionKind, Blocked, MdevAction, Plan, VfAction};
 
+/// The stop flag an executor checks between writes; shared with its workers.
+pub type Stop<'a> = &'a (dyn Fn() -> bool + Sync);
+
 /// One executor run: the journal, the state it keeps current, and the stop flag.
 pub struct Executor<'a> {
     pub journal: &'a mut Journal,
     pub state: &'a mut State,
     /// Checked between writes (SIGINT/SIGTERM in production).
-    pub stop: &'a dyn Fn() -> bool,
+    pub stop: Stop<'a>,
+    /// Workers for the creations of a batch: one physical GPU each at a time (`--jobs`;
+    /// 1 keeps every write on this thread).
+    pub jobs: usize,
     pub outcome: Outcome,
     halt: Option<Halt>,
     /// The state changed since it was last written.
@@ -53,11 +61,12 @@ pub fn create_path(fs: &Root, parent: &str, type_id: &str) -> PathBuf {
 }
 
 impl<'a> Executor<'a> {
-    pub fn new(journal: &'a mut Journal, state: &'a mut State, stop: &'a dyn Fn() -> bool) -> Self {
+    pub fn new(journal: &'a mut Journal, state: &'a mut State, stop: Stop<'a>) -> Self {
         Executor {
             journal,
             state,
             stop,
+            jobs: 1,
             outcome: Outcome::default(),
             halt: None,
             unsaved: false,
@@ -144,10 +153,16 @@ impl<'a> Executor<'a> {
     /// Create mdevs; after a failure on a parent, its remaining creations of that type
     /// are skipped and the rest of the list continues.
     pub fn create(&mut self, actions: &[Action]) {
-        let fs = self.fs();
         if !self.record_ahead(actions) {
             return;
         }
+        self.per_gpu(actions, &|e, a| e.create_writes(a));
+        self.settle_records(actions);
+    }
+
+    /// The writes of [`Executor::create`] (one GPU's, on a worker).
+    fn create_writes(&mut self, actions: &[Action]) {
+        let fs = self.fs();
         let mut failed: BTreeSet<(String, String)> = BTreeSet::new();
         for (i, a) in actions.iter().enumerate() {
             if self.stopping(&actions[i..]) {
@@ -168,7 +183,6 @@ impl<'a> Executor<'a> {
                 failed.insert(key);
             }
         }
-        self.settle_records(actions);
     }
 
     /// Destroy the vGPU of vendor-VFIO VFs (`current_vgpu_type` ← `0`), never one a
@@ -209,10 +223,16 @@ impl<'a> Executor<'a> {
     /// listed the GPU is full, and its remaining VFs are left free (not an error). After
     /// a failed write, the GPU's remaining VFs are skipped.
     pub fn set_vgpu(&mut self, actions: &[Action]) {
-        let fs = self.fs();
         if !self.record_ahead(actions) {
             return;
         }
+        self.per_gpu(actions, &|e, a| e.set_vgpu_writes(a));
+        self.settle_records(actions);
+    }
+
+    /// The writes of [`Executor::set_vgpu`] (one GPU's, on a worker).
+    fn set_vgpu_writes(&mut self, actions: &[Action]) {
+        let fs = self.fs();
         let mut full: BTreeSet<String> = BTreeSet::new();
         let mut failed: BTreeSet<String> = BTreeSet::new();
         for (i, a) in actions.iter().enumerate() {
@@ -259,7 +279,70 @@ impl<'a> Executor<'a> {
                 failed.insert(gpu);
             }
         }
-        self.settle_records(actions);
+    }
+
+    /// Run `work` over `actions` split by physical GPU (plan order kept within each): on
+    /// this thread, or — with `jobs` > 1 and more than one GPU — on up to `jobs` worker
+    /// threads, a GPU each at a time, each writing through its own [`Journal::worker`].
+    /// Every worker checks the stop flag before each of its writes. Their outcomes,
+    /// writes, audit-log and dry-run lines are then taken in the order of the GPUs in the
+    /// plan, so the report, the audit log and the state file do not depend on timing.
+    fn per_gpu(&mut self, actions: &[Action], work: &(dyn Fn(&mut Executor, &[Action]) + Sync)) {
+        let groups = by_gpu(actions);
+        if self.jobs <= 1 || groups.len() <= 1 {
+            return work(self, actions);
+        }
+        let Some(journals) = groups
+            .iter()
+            .map(|_| self.journal.worker())
+            .collect::<Option<Vec<Journal>>>()
+        else {
+            return work(self, actions);
+        };
+        let slots: Vec<Mutex<Option<Journal>>> =
+            journals.into_iter().map(|j| Mutex::new(Some(j))).collect();
+        let done: Vec<Mutex<Option<(Journal, Outcome, Option<Halt>)>>> =
+            groups.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let stop = self.stop;
+        std::thread::scope(|s| {
+            for _ in 0..self.jobs.min(groups.len()) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(group) = groups.get(i) else { break };
+                    let Some(mut journal) = slots[i].lock().ok().and_then(|mut j| j.take()) else {
+                        break;
+                    };
+                    let mut state = State::default();
+                    let mut worker = Executor::new(&mut journal, &mut state, stop);
+                    work(&mut worker, group);
+                    let (outcome, halt) = (worker.outcome, worker.halt);
+                    if let Ok(mut d) = done[i].lock() {
+                        *d = Some((journal, outcome, halt));
+                    }
+                });
+            }
+        });
+        for (d, group) in done.into_iter().zip(&groups) {
+            match d.into_inner().ok().flatten() {
+                Some((journal, outcome, halt)) => {
+                    self.journal.absorb(journal);
+                    self.outcome.absorb(outcome);
+                    if self.halt.is_none() {
+                        self.halt = halt;
+                    }
+                }
+                // a worker that panicked: its GPU's writes are not known to be made
+                None => {
+                    for a in group {
+                        self.outcome.not_done(
+                            a,
+                            "a worker thread failed; this write may not have been made",
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// Write one action's value through the journal and record it as done or failed
@@ -366,6 +449,24 @@ impl<'a> Executor<'a> {
             self.outcome.errors.push(msg);
         }
     }
+}
+
+/// `actions` split by physical GPU, in the order the plan names the GPUs.
+fn by_gpu(actions: &[Action]) -> Vec<Vec<Action>> {
+    let mut groups: Vec<(String, Vec<Action>)> = Vec::new();
+    for a in actions {
+        let gpu = match a {
+            Action::Remove(m) | Action::Create(m) => m.gpu.as_ref().unwrap_or(&m.parent),
+            Action::ClearVgpuType(v) | Action::SetVgpuType(v) => {
+                v.gpu.as_ref().unwrap_or(&v.address)
+            }
+        };
+        match groups.iter_mut().find(|(g, _)| g == gpu) {
+            Some((_, list)) => list.push(a.clone()),
+            None => groups.push((gpu.clone(), vec![a.clone()])),
+        }
+    }
+    groups.into_iter().map(|(_, list)| list).collect()
 }
 
 /// What a state record is keyed by: the mdev's UUID, or the VF's address.
@@ -640,7 +741,7 @@ fn verify_vf(inv: &Inventory, v: &VfAction, want: u32) -> Option<String> {
 }
 
 mod job;
-pub use job::{ApplyJob, PlanSource};
+pub use job::{ApplyJob, PlanSource, MAX_JOBS};
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
@@ -22,8 +23,14 @@ pub use crate::host::root::AUDIT_LOG;
 
 /// Where writes go. Production writes through [`Root::write`]; tests plug in a model of
 /// the kernel that reacts to writes.
-pub trait Kernel {
+pub trait Kernel: Send {
     fn write(&mut self, path: &Path, value: &str) -> io::Result<()>;
+
+    /// A second handle on the same kernel for a worker thread ([`Journal::worker`]), when
+    /// writes through two handles at once are safe; `None` keeps the run on one thread.
+    fn fork(&self) -> Option<Box<dyn Kernel>> {
+        None
+    }
 
     /// Load kernel module `name`: `Ok(true)` loaded, `Ok(false)` not attempted (a fake
     /// root has no kernel to load it into).
@@ -35,6 +42,11 @@ pub trait Kernel {
 impl Kernel for Root {
     fn write(&mut self, path: &Path, value: &str) -> io::Result<()> {
         Root::write(self, path, value)
+    }
+
+    /// The kernel serialises what must be: writes to different devices run side by side.
+    fn fork(&self) -> Option<Box<dyn Kernel>> {
+        Some(Box::new(self.clone()))
     }
 
     /// `modprobe NAME` (a fixed command line; `NAME` is one of hostdev's constants), on the
@@ -135,12 +147,39 @@ pub struct Journal {
     /// The audit log (real runs only).
     pub audit: Option<PathBuf>,
     kernel: Box<dyn Kernel>,
-    echo: Box<dyn Write>,
+    echo: Box<dyn Write + Send>,
     writes: Vec<WriteRecord>,
     /// The first failure to append to the audit log: the run stops before its next write.
     audit_error: Option<String>,
-    /// The bar of a long run on a terminal (see [`Journal::show_progress`]).
-    progress: Option<Progress>,
+    /// The bar of a long run on a terminal (see [`Journal::show_progress`]), shared with
+    /// the workers.
+    progress: Option<Arc<Mutex<Progress>>>,
+    /// A worker's journal ([`Journal::worker`]): its audit lines and dry-run lines, held
+    /// until [`Journal::absorb`] appends them in plan order.
+    held: Option<Held>,
+}
+
+/// What a worker's journal holds back for its parent.
+#[derive(Default)]
+struct Held {
+    /// Serialised audit lines, with the write each records.
+    audit: Vec<(String, WriteRecord)>,
+    echo: Arc<Mutex<Vec<u8>>>,
+}
+
+/// A dry-run sink that keeps the lines (a worker's, until absorbed).
+struct Keep(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Keep {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(b);
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Journal {
@@ -160,7 +199,7 @@ impl Journal {
         root: &Root,
         dry_run: bool,
         kernel: Box<dyn Kernel>,
-        echo: Box<dyn Write>,
+        echo: Box<dyn Write + Send>,
     ) -> Result<Journal> {
         let audit = if dry_run {
             None
@@ -178,7 +217,42 @@ impl Journal {
             writes: Vec::new(),
             audit_error: None,
             progress: None,
+            held: None,
         })
+    }
+
+    /// A journal for a worker thread writing to the same host: its writes go through a
+    /// fork of the kernel at once, while its audit-log and dry-run lines are held until
+    /// [`Journal::absorb`], so both stay in plan order whatever the order of the writes.
+    /// `None` when the kernel cannot be forked (the run stays on one thread).
+    pub fn worker(&self) -> Option<Journal> {
+        let kernel = self.kernel.fork()?;
+        let held = Held::default();
+        Some(Journal {
+            root: self.root.clone(),
+            dry_run: self.dry_run,
+            audit: self.audit.clone(),
+            kernel,
+            echo: Box::new(Keep(held.echo.clone())),
+            writes: Vec::new(),
+            audit_error: None,
+            progress: self.progress.clone(),
+            held: Some(held),
+        })
+    }
+
+    /// Take in a worker's journal: its writes, audit-log lines and dry-run lines are
+    /// appended after this journal's own.
+    pub fn absorb(&mut self, worker: Journal) {
+        let Journal { writes, held, .. } = worker;
+        let Some(held) = held else { return };
+        if let Ok(echo) = held.echo.lock() {
+            let _ = self.echo.write_all(&echo);
+        }
+        for (line, record) in &held.audit {
+            self.append_line(line, record);
+        }
+        self.writes.extend(writes);
     }
 
     /// Write `value` to `path` (an absolute path under the root), as action `what`
@@ -232,8 +306,10 @@ impl Journal {
             });
             return Ok(());
         }
-        if let Some(p) = &mut self.progress {
-            p.step(&shown);
+        if let Some(p) = &self.progress {
+            if let Ok(mut p) = p.lock() {
+                p.step(&shown);
+            }
         }
         let outcome = self.kernel.write(path, value);
         let error = outcome.as_ref().err().map(|e| e.to_string());
@@ -299,14 +375,16 @@ impl Journal {
     /// the job knows how many).
     pub fn show_progress(&mut self, expected: Option<u64>) {
         if !self.dry_run {
-            self.progress = Some(Progress::new(expected));
+            self.progress = Some(Arc::new(Mutex::new(Progress::new(expected))));
         }
     }
 
     /// Take the bar off the screen before the summary.
     pub fn finish_progress(&mut self) {
-        if let Some(mut p) = self.progress.take() {
-            p.finish();
+        if let Some(p) = self.progress.take() {
+            if let Ok(mut p) = p.lock() {
+                p.finish();
+            }
         }
     }
 
@@ -316,7 +394,9 @@ impl Journal {
     }
 
     fn append_audit(&mut self, r: &WriteRecord) {
-        let Some(path) = &self.audit else { return };
+        if self.audit.is_none() {
+            return;
+        }
         let line = AuditLine {
             time: now_rfc3339(),
             pid: std::process::id(),
@@ -326,27 +406,43 @@ impl Journal {
             result: &r.result,
             error: r.error.as_deref(),
         };
-        let res = serde_json::to_string(&line)
-            .map_err(io::Error::other)
-            .and_then(|mut s| {
+        let line = match serde_json::to_string(&line) {
+            Ok(mut s) => {
                 s.push('\n');
-                let mut f = self
-                    .root
-                    .open_own(path, OFlag::O_WRONLY | OFlag::O_APPEND, 0o640)?;
-                f.write_all(s.as_bytes())
-            });
-        if let Err(e) = res {
-            // The change itself happened: it is reported; the caller stops before the next.
-            let msg = format!(
-                "could not append to the audit log {}: {e} (the write of '{}' to {} was {})",
-                self.root.display(path),
-                r.value,
-                r.path,
-                r.result
-            );
-            log::error!("{msg}");
-            self.audit_error.get_or_insert(msg);
+                s
+            }
+            Err(e) => return self.audit_failed(&e.to_string(), r),
+        };
+        match &mut self.held {
+            Some(held) => held.audit.push((line, r.clone())),
+            None => self.append_line(&line, r),
         }
+    }
+
+    /// Append one serialised line (of record `r`) to the audit log.
+    fn append_line(&mut self, line: &str, r: &WriteRecord) {
+        let Some(path) = &self.audit else { return };
+        let res = self
+            .root
+            .open_own(path, OFlag::O_WRONLY | OFlag::O_APPEND, 0o640)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = res {
+            self.audit_failed(&e.to_string(), r);
+        }
+    }
+
+    fn audit_failed(&mut self, e: &str, r: &WriteRecord) {
+        let Some(path) = &self.audit else { return };
+        // The change itself happened: it is reported; the caller stops before the next.
+        let msg = format!(
+            "could not append to the audit log {}: {e} (the write of '{}' to {} was {})",
+            self.root.display(path),
+            r.value,
+            r.path,
+            r.result
+        );
+        log::error!("{msg}");
+        self.audit_error.get_or_insert(msg);
     }
 }
 
@@ -408,14 +504,11 @@ pub fn rfc3339(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
     #[derive(Clone, Default)]
-    struct Buf(Rc<RefCell<Vec<u8>>>);
+    struct Buf(Arc<Mutex<Vec<u8>>>);
     impl Write for Buf {
         fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(b);
+            self.0.lock().unwrap().extend_from_slice(b);
             Ok(b.len())
         }
         fn flush(&mut self) -> io::Result<()> {
@@ -468,7 +561,7 @@ mod tests {
         j.write(&d.path().join("sys/remove"), "1", "mdev.create")
             .unwrap();
         assert_eq!(
-            String::from_utf8(buf.0.borrow().clone()).unwrap(),
+            String::from_utf8(buf.0.lock().unwrap().clone()).unwrap(),
             "echo 1 > /sys/remove\n"
         );
         assert_eq!(

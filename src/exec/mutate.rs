@@ -42,7 +42,7 @@ pub fn begin(ctx: &Context, args: &MutateArgs) -> Result<Session> {
         )?)
     };
     // Dry-run lines are the table-mode output; JSON/YAML documents carry the writes instead.
-    let echo: Box<dyn std::io::Write> = if ctx.output == crate::cli::Output::Table {
+    let echo: Box<dyn std::io::Write + Send> = if ctx.output == crate::cli::Output::Table {
         // Paths and values come from the host: escaped like every table-mode line.
         Box::new(crate::render::escape::EscapeControls::new(std::io::stdout()))
     } else {

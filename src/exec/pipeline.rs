@@ -61,6 +61,10 @@ pub trait Job {
     fn expected_writes(&self) -> Option<u64> {
         None
     }
+    /// How many GPUs the executor may work on at once (`apply --jobs`).
+    fn jobs(&self) -> usize {
+        1
+    }
     /// Differences between the re-read host and what was done.
     fn verify(&self, after: &Inventory, outcome: &Outcome) -> Vec<String> {
         apply::verify(after, outcome)
@@ -100,6 +104,7 @@ pub fn run(
     let mut state = State::load(&ctx.root)?;
     let stop = interrupt::requested;
     let mut exec = Executor::new(&mut session.journal, &mut state, &stop);
+    exec.jobs = job.jobs();
     let executed = job.execute(ctx, &mut exec, out);
     let mut outcome = exec.outcome;
     session.journal.finish_progress();

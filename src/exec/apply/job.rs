@@ -54,6 +54,8 @@ pub struct ApplyJob<'a> {
     /// The host the plan was made against (re-read under the lock).
     inv: Inventory,
     dry_run: bool,
+    /// GPUs worked on at once (`--jobs`).
+    pub jobs: usize,
 }
 
 impl<'a> ApplyJob<'a> {
@@ -63,6 +65,7 @@ impl<'a> ApplyJob<'a> {
             source,
             inv,
             dry_run,
+            jobs: MAX_JOBS,
         }
     }
 
@@ -147,7 +150,14 @@ impl<'a> ApplyJob<'a> {
     }
 }
 
+/// Workers when `--jobs` is not given: one per GPU, up to the option's own limit.
+pub const MAX_JOBS: usize = 64;
+
 impl Job for ApplyJob<'_> {
+    fn jobs(&self) -> usize {
+        self.jobs
+    }
+
     fn expected_writes(&self) -> Option<u64> {
         Some(self.plan.actions.len() as u64)
     }

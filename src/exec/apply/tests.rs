@@ -4,12 +4,11 @@
 //! `available_instances`; `remove` deletes it. Errors and in-use devices are injectable,
 //! and removing an in-use mdev panics (the real kernel would hang).
 
-use std::cell::{Cell, RefCell};
 use std::fs;
 use std::io;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use super::*;
 use crate::config::{parse, Node, Source};
@@ -32,20 +31,28 @@ pub fn copy_tree(src: &Path, dst: &Path) {
     }
 }
 
-type Hook = Rc<RefCell<Option<Box<dyn FnMut(usize)>>>>;
+type Hook = Arc<Mutex<Option<Box<dyn FnMut(usize) + Send>>>>;
 
 #[derive(Clone, Default)]
 struct Faults {
     /// (path suffix, errno): writes to a matching path fail.
-    errors: Rc<RefCell<Vec<(String, i32)>>>,
+    errors: Arc<Mutex<Vec<(String, i32)>>>,
     /// Called after every write with the count so far (to open a device, ...).
     after: Hook,
+    /// Called before every write, outside the model's lock (workers meet here).
+    gate: Arc<Mutex<Option<Gate>>>,
 }
+
+type Gate = Arc<dyn Fn(&Path) + Send + Sync>;
 
 struct Model {
     root: PathBuf,
     faults: Faults,
     n: usize,
+    /// Forks share it: the model's own changes to the tree are made one at a time.
+    tree: Arc<Mutex<()>>,
+    /// Whether a fork may be handed out (a worker per GPU).
+    forks: bool,
 }
 
 fn err(errno: i32) -> io::Error {
@@ -169,13 +176,32 @@ impl Model {
 }
 
 impl Kernel for Model {
+    fn fork(&self) -> Option<Box<dyn Kernel>> {
+        self.forks.then(|| {
+            Box::new(Model {
+                root: self.root.clone(),
+                faults: self.faults.clone(),
+                n: 0,
+                tree: self.tree.clone(),
+                forks: true,
+            }) as Box<dyn Kernel>
+        })
+    }
+
     fn write(&mut self, path: &Path, value: &str) -> io::Result<()> {
+        let gate = self.faults.gate.lock().unwrap().clone();
+        if let Some(gate) = gate {
+            gate(path);
+        }
+        let tree = self.tree.clone();
+        let _one_at_a_time = tree.lock().unwrap();
         fs::metadata(path)?; // a missing attribute: ENOENT, as the kernel
         let shown = path.to_string_lossy().into_owned();
         let injected = self
             .faults
             .errors
-            .borrow()
+            .lock()
+            .unwrap()
             .iter()
             .find(|(suffix, _)| shown.ends_with(suffix.as_str()))
             .map(|(_, e)| *e);
@@ -188,7 +214,7 @@ impl Kernel for Model {
             },
         };
         self.n += 1;
-        if let Some(f) = self.faults.after.borrow_mut().as_mut() {
+        if let Some(f) = self.faults.after.lock().unwrap().as_mut() {
             f(self.n);
         }
         r
@@ -200,6 +226,9 @@ struct Host {
     root: PathBuf,
     fs: Root,
     faults: Faults,
+    /// Workers for the creations (`apply --jobs`); the model forks when above 1.
+    jobs: usize,
+    forks: bool,
 }
 
 impl Host {
@@ -209,6 +238,8 @@ impl Host {
             root: self.root.clone(),
             faults: self.faults.clone(),
             n: 0,
+            tree: Arc::default(),
+            forks: self.forks,
         }
     }
 
@@ -227,12 +258,13 @@ impl Host {
     /// host read again. Returns the outcome and the writes (path, value).
     fn run(
         &self,
-        stop: &dyn Fn() -> bool,
+        stop: Stop,
         run: impl FnOnce(&mut Executor) -> Result<()>,
     ) -> (Outcome, Vec<(String, String)>) {
         let mut journal = self.journal(false);
         let mut state = State::load(&self.fs).unwrap();
         let mut exec = Executor::new(&mut journal, &mut state, stop);
+        exec.jobs = self.jobs;
         run(&mut exec).unwrap();
         let mut outcome = exec.outcome;
         outcome.differences = verify(&Inventory::scan(&self.fs).unwrap(), &outcome);
@@ -250,6 +282,8 @@ impl Host {
             root: self.root.clone(),
             faults: Faults::default(),
             n: 0,
+            tree: Arc::default(),
+            forks: false,
         };
         m.write(&self.root.join(path), value).unwrap();
     }
@@ -267,6 +301,8 @@ fn host(scenario: &str) -> Host {
         root,
         _dir: dir,
         faults: Faults::default(),
+        jobs: 1,
+        forks: false,
     }
 }
 
@@ -277,11 +313,7 @@ fn cfg(yaml: &str) -> crate::config::Config {
 }
 
 /// One apply: plan, execute with re-plan, verify. Returns the outcome and the writes.
-fn apply_once(
-    h: &Host,
-    yaml: &str,
-    stop: &dyn Fn() -> bool,
-) -> (Outcome, Vec<(String, String)>, Plan) {
+fn apply_once(h: &Host, yaml: &str, stop: Stop) -> (Outcome, Vec<(String, String)>, Plan) {
     let config = cfg(yaml);
     let node = Node::new(NODE, &[]);
     let inv = Inventory::scan(&h.fs).unwrap();
@@ -369,7 +401,7 @@ fn device_opened_after_planning_is_caught_by_the_recheck() {
     let h = host("t4-undesired-idle");
     let root = h.root.clone();
     // After the first remove, a VM opens the group of ...0003 (group 16).
-    *h.faults.after.borrow_mut() = Some(Box::new(move |n| {
+    *h.faults.after.lock().unwrap() = Some(Box::new(move |n| {
         if n == 1 {
             let d = root.join("proc/777/fd");
             fs::create_dir_all(&d).unwrap();
@@ -390,7 +422,7 @@ fn device_opened_after_planning_is_caught_by_the_recheck() {
 fn create_fault(errno: i32, expect: &str) {
     let h = host("t4-2x");
     let yaml = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n";
-    h.faults.errors.borrow_mut().push((
+    h.faults.errors.lock().unwrap().push((
         "0000:3b:00.0/mdev_supported_types/nvidia-222/create".into(),
         errno,
     ));
@@ -416,7 +448,7 @@ fn create_fault(errno: i32, expect: &str) {
     assert_eq!(writes.len(), 17);
     assert!(o.differences.is_empty());
     // Once the cause is fixed, a second apply converges.
-    h.faults.errors.borrow_mut().clear();
+    h.faults.errors.lock().unwrap().clear();
     let (o2, writes2, _) = apply_once(&h, yaml, &never);
     assert!(o2.complete(), "{o2:#?}");
     assert_eq!(writes2.len(), 16);
@@ -453,7 +485,7 @@ fn create_ebusy_and_real_enospc_from_the_model() {
         "sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types/nvidia-223/available_instances",
     );
     let a2 = avail.clone();
-    *h.faults.after.borrow_mut() = Some(Box::new(move |n| {
+    *h.faults.after.lock().unwrap() = Some(Box::new(move |n| {
         if n == 2 {
             fs::write(&a2, "0\n").unwrap();
         }
@@ -471,7 +503,7 @@ fn create_ebusy_and_real_enospc_from_the_model() {
 #[test]
 fn remove_ebusy_and_missing_file() {
     let h = host("t4-undesired-idle");
-    h.faults.errors.borrow_mut().push((
+    h.faults.errors.lock().unwrap().push((
         "00000000-0000-4000-8000-000000000001/remove".into(),
         nix::libc::EBUSY,
     ));
@@ -504,7 +536,7 @@ fn remove_ebusy_and_missing_file() {
         .all(|n| n.action.parent() == Some("0000:3b:00.0")
             && n.reason == "skipped: 0000:3b:00.0 still carries mdevs that could not be removed"));
     // Fixed: the second run removes the rest and fills the card.
-    h.faults.errors.borrow_mut().clear();
+    h.faults.errors.lock().unwrap().clear();
     fs::write(
         h.root.join("sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0/00000000-0000-4000-8000-000000000004/remove"),
         "",
@@ -519,10 +551,12 @@ fn remove_ebusy_and_missing_file() {
 fn interrupt_finishes_the_write_in_flight_and_stops() {
     let h = host("t4-2x");
     let yaml = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-222]\n";
-    let count = Rc::new(Cell::new(0));
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let c2 = count.clone();
-    *h.faults.after.borrow_mut() = Some(Box::new(move |n| c2.set(n)));
-    let stop = move || count.get() >= 3;
+    *h.faults.after.lock().unwrap() = Some(Box::new(move |n| {
+        c2.store(n, std::sync::atomic::Ordering::SeqCst)
+    }));
+    let stop = move || count.load(std::sync::atomic::Ordering::SeqCst) >= 3;
     let (o, writes, _) = apply_once(&h, yaml, &stop);
     assert!(o.interrupted);
     assert_eq!(writes.len(), 3);
@@ -688,7 +722,7 @@ fn saved_removal_of_an_mdev_that_changed_is_not_done_and_its_parent_gets_no_crea
 fn state_that_cannot_be_written_stops_before_the_next_host_write() {
     let h = host("t4-undesired-idle");
     let state = State::path(&h.fs);
-    *h.faults.after.borrow_mut() = Some(Box::new(move |n| {
+    *h.faults.after.lock().unwrap() = Some(Box::new(move |n| {
         if n == 1 {
             // a directory where the state file goes: the rename onto it fails
             let _ = fs::remove_file(&state);
@@ -716,21 +750,23 @@ fn state_that_cannot_be_written_stops_before_the_next_host_write() {
 fn creations_are_recorded_ahead_in_one_state_write_per_batch() {
     let h = host("t4-2x");
     let path = State::path(&h.fs);
-    let seen = Rc::new(RefCell::new(Vec::new()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = seen.clone();
-    *h.faults.after.borrow_mut() = Some(Box::new(move |_| {
+    *h.faults.after.lock().unwrap() = Some(Box::new(move |_| {
         // the state file already lists every mdev of the batch before it is created
         let st: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-        s2.borrow_mut().push(st["mdevs"].as_array().unwrap().len());
+        s2.lock()
+            .unwrap()
+            .push(st["mdevs"].as_array().unwrap().len());
     }));
     let (o, writes, _) = apply_once(&h, T4_222, &never);
     assert!(o.complete(), "{o:#?}");
     assert_eq!(writes.len(), 32);
     assert!(
-        seen.borrow().iter().all(|n| *n == 32),
+        seen.lock().unwrap().iter().all(|n| *n == 32),
         "{:?}",
-        seen.borrow()
+        seen.lock().unwrap()
     );
     assert_eq!(State::load(&h.fs).unwrap().mdevs.len(), 32);
 }
@@ -739,7 +775,7 @@ fn creations_are_recorded_ahead_in_one_state_write_per_batch() {
 #[test]
 fn records_of_failed_creations_are_dropped_after_the_batch() {
     let h = host("t4-2x");
-    h.faults.errors.borrow_mut().push((
+    h.faults.errors.lock().unwrap().push((
         "0000:3b:00.0/mdev_supported_types/nvidia-222/create".into(),
         nix::libc::EIO,
     ));
@@ -756,7 +792,7 @@ fn records_of_failed_creations_are_dropped_after_the_batch() {
 fn audit_log_that_cannot_be_written_stops_before_the_next_host_write() {
     let h = host("t4-2x");
     let audit = h.root.join(crate::exec::journal::AUDIT_LOG);
-    *h.faults.after.borrow_mut() = Some(Box::new(move |n| {
+    *h.faults.after.lock().unwrap() = Some(Box::new(move |n| {
         if n == 1 {
             fs::remove_file(&audit).unwrap();
             fs::create_dir_all(&audit).unwrap();
@@ -846,5 +882,94 @@ fn plan_changed_after_it_was_shown_is_refused_under_the_lock() {
         e.to_string()
             .starts_with("the host changed after the plan was shown"),
         "{e}"
+    );
+}
+
+/// Issue 23 item 3: with a worker per GPU, the writes to two GPUs are made at the same
+/// time (each GPU's first creation waits until the other GPU's is in flight: on one
+/// thread it would wait in vain), and the outcome, the journal's writes, the audit log
+/// and the state file are the same, in plan order, as with `--jobs 1`.
+#[test]
+fn a_worker_per_gpu_writes_at_once_and_reports_in_plan_order() {
+    use std::sync::Condvar;
+    use std::time::Duration;
+    let one = host("t4-2x");
+    let (o1, w1, p) = apply_once(&one, T4_222, &never);
+    assert!(o1.complete(), "{o1:#?}");
+
+    let mut two = host("t4-2x");
+    two.jobs = 2;
+    two.forks = true;
+    let met: Arc<(Mutex<BTreeSet<String>>, Condvar)> = Arc::default();
+    let together = Arc::new(Mutex::new(true));
+    let (m2, t2) = (met.clone(), together.clone());
+    *two.faults.gate.lock().unwrap() = Some(Arc::new(move |path: &Path| {
+        let gpu = path
+            .to_string_lossy()
+            .split('/')
+            .find(|c| c.starts_with("0000:"))
+            .unwrap_or("")
+            .to_string();
+        let (seen, cv) = &*m2;
+        let mut seen = seen.lock().unwrap();
+        if seen.insert(gpu) {
+            cv.notify_all();
+            let (seen, timeout) = cv
+                .wait_timeout_while(seen, Duration::from_secs(10), |s| s.len() < 2)
+                .unwrap();
+            if timeout.timed_out() && seen.len() < 2 {
+                *t2.lock().unwrap() = false;
+            }
+        }
+    }));
+    let (o2, w2, _) = apply_once(&two, T4_222, &never);
+    assert!(
+        *together.lock().unwrap(),
+        "the two GPUs were not written at the same time"
+    );
+    assert!(o2.complete(), "{o2:#?}");
+    assert_eq!(o2.done, o1.done, "outcome in plan order");
+    assert_eq!(w2, w1, "writes in plan order");
+    assert_eq!(o2.done.len(), p.actions.len());
+    let audit = |h: &Host| -> Vec<String> {
+        fs::read_to_string(h.root.join(crate::exec::journal::AUDIT_LOG))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                format!("{} {}", v["path"], v["value"])
+            })
+            .collect()
+    };
+    assert_eq!(audit(&two), audit(&one), "audit log in plan order");
+    let state = |h: &Host| -> String {
+        let s = fs::read_to_string(State::path(&h.fs)).unwrap();
+        s.lines().filter(|l| !l.contains("created_at")).collect()
+    };
+    assert_eq!(state(&two), state(&one), "state file in plan order");
+}
+
+/// A stop request reaches every worker before its next write: each GPU's remaining
+/// creations are reported as not done, and nothing is written after the request.
+#[test]
+fn every_worker_stops_before_its_next_write() {
+    let mut h = host("t4-2x");
+    h.jobs = 2;
+    h.forks = true;
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c2 = count.clone();
+    *h.faults.gate.lock().unwrap() = Some(Arc::new(move |_: &Path| {
+        c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }));
+    let stop = move || count.load(std::sync::atomic::Ordering::SeqCst) >= 4;
+    let (o, writes, p) = apply_once(&h, T4_222, &stop);
+    assert!(o.interrupted);
+    // each worker may have had one write in flight when the fourth began
+    assert!((4..=5).contains(&writes.len()), "{}", writes.len());
+    assert_eq!(o.done.len() + o.not_done.len(), p.actions.len());
+    assert!(
+        o.not_done.iter().all(|n| n.reason.contains("interrupted")),
+        "{:?}",
+        o.not_done
     );
 }

@@ -32,6 +32,12 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<Code>
     if args.wait_for_parents > 0 {
         wait_for_parents(ctx, &config, &node, args.wait_for_parents)?;
     }
+    // Nothing to confirm: the lock first, then one read of the host to plan and write from.
+    let lock = if args.mutate.yes {
+        Some(mutate::lock(ctx, &args.mutate)?)
+    } else {
+        None
+    };
     let inv = scan(ctx)?;
     let the_plan = plan::plan(&config, &node, &inv);
     let source = PlanSource::Config {
@@ -41,7 +47,10 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<Code>
     };
     let mut job = ApplyJob::new(the_plan, source, inv, args.mutate.dry_run);
     job.jobs = jobs(args);
-    pipeline::run(ctx, &args.mutate, &mut job, out)
+    match lock {
+        Some(lock) => pipeline::run_locked(ctx, &args.mutate, &mut job, out, lock),
+        None => pipeline::run(ctx, &args.mutate, &mut job, out),
+    }
 }
 
 /// `apply --plan FILE`: check the saved plan, then carry out exactly its actions.

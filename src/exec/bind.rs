@@ -150,9 +150,9 @@ impl Job for BindJob {
         Ok(())
     }
 
-    fn verify(&self, _after: &Inventory, _outcome: &crate::outcome::Outcome) -> Vec<String> {
+    fn verify(&self, _ctx: &Context, _outcome: &crate::outcome::Outcome) -> Result<Vec<String>> {
         // each binding is verified right after its writes (the `driver` link)
-        Vec::new()
+        Ok(Vec::new())
     }
 
     fn report(&self, ctx: &Context, out: &mut dyn Write, run: Option<&Run>) -> Result<Code> {

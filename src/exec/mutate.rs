@@ -2,7 +2,9 @@
 //! (exit 77) and signal handler ([`prepare`], before the host is read; no file is
 //! created), then — only once there is something to do and it was confirmed — the run
 //! lock (exit 75) and the journal with its audit log ([`begin`]). So a refusal or an early
-//! error leaves no lock file and no audit log behind (docs/apply.md).
+//! error leaves no lock file and no audit log behind (docs/apply.md). `apply --yes` has
+//! nothing to confirm: it takes the lock ([`lock`]) before it reads the host, and opens the
+//! journal ([`open`]) only once there is something to do.
 
 use std::time::Duration;
 
@@ -36,11 +38,18 @@ pub fn begin(ctx: &Context, args: &MutateArgs) -> Result<Session> {
     let lock = if args.dry_run {
         None
     } else {
-        Some(lock::acquire(
-            &ctx.root,
-            Duration::from_secs(args.lock_timeout),
-        )?)
+        Some(lock(ctx, args)?)
     };
+    open(ctx, args, lock)
+}
+
+/// Take the run lock (exit 75 after `--lock-timeout`).
+pub fn lock(ctx: &Context, args: &MutateArgs) -> Result<RunLock> {
+    lock::acquire(&ctx.root, Duration::from_secs(args.lock_timeout))
+}
+
+/// Open the journal of a run that holds `lock` (none in a dry run).
+pub fn open(ctx: &Context, args: &MutateArgs, lock: Option<RunLock>) -> Result<Session> {
     // Dry-run lines are the table-mode output; JSON/YAML documents carry the writes instead.
     let echo: Box<dyn std::io::Write + Send> = if ctx.output == crate::cli::Output::Table {
         // Paths and values come from the host: escaped like every table-mode line.

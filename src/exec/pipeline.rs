@@ -10,6 +10,9 @@
 //! 5. execute through the [`Executor`] (the one write helper, the journal; in-use
 //!    re-checks before destructive writes; the state file recorded per batch);
 //! 6. read the host again and verify; 7. report (document or summary) and exit code.
+//!
+//! `apply --yes` has nothing to confirm: it takes the lock before its one read of the host
+//! and plans under it ([`run_locked`]: no step 4), and verifies only what it wrote to.
 
 use std::io::Write;
 
@@ -22,6 +25,7 @@ use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::exec::apply::{self, Executor};
 use crate::exec::journal::WriteRecord;
+use crate::exec::lock::RunLock;
 use crate::exec::{confirm, interrupt, mutate};
 use crate::host::inventory::Inventory;
 use crate::outcome::Outcome;
@@ -65,9 +69,9 @@ pub trait Job {
     fn jobs(&self) -> usize {
         1
     }
-    /// Differences between the re-read host and what was done.
-    fn verify(&self, after: &Inventory, outcome: &Outcome) -> Vec<String> {
-        apply::verify(after, outcome)
+    /// Differences between the host read again and what was done.
+    fn verify(&self, ctx: &Context, outcome: &Outcome) -> Result<Vec<String>> {
+        Ok(apply::verify(&Inventory::scan(&ctx.root)?, outcome))
     }
     /// Print the result (`None`: there was nothing to do) and choose the exit code.
     fn report(&self, ctx: &Context, out: &mut dyn Write, run: Option<&Run>) -> Result<Code>;
@@ -79,6 +83,28 @@ pub fn run(
     args: &MutateArgs,
     job: &mut dyn Job,
     out: &mut dyn Write,
+) -> Result<Code> {
+    carry_out(ctx, args, job, out, None)
+}
+
+/// Carry out a job planned under `lock` (`apply --yes`: nothing to confirm, so the lock
+/// was taken before the host was read): no second read of the host before the writes.
+pub fn run_locked(
+    ctx: &Context,
+    args: &MutateArgs,
+    job: &mut dyn Job,
+    out: &mut dyn Write,
+    lock: RunLock,
+) -> Result<Code> {
+    carry_out(ctx, args, job, out, Some(lock))
+}
+
+fn carry_out(
+    ctx: &Context,
+    args: &MutateArgs,
+    job: &mut dyn Job,
+    out: &mut dyn Write,
+    held: Option<RunLock>,
 ) -> Result<Code> {
     let work = job.work();
     if work == Work::Nothing {
@@ -94,10 +120,16 @@ pub fn run(
             return Ok(Code::Failure);
         }
     }
-    let mut session = mutate::begin(ctx, args)?;
-    if !args.dry_run {
-        job.refresh(ctx)?;
-    }
+    let mut session = match held {
+        Some(lock) => mutate::open(ctx, args, Some(lock))?,
+        None => {
+            let session = mutate::begin(ctx, args)?;
+            if !args.dry_run {
+                job.refresh(ctx)?;
+            }
+            session
+        }
+    };
     if show_progress(ctx) {
         session.journal.show_progress(job.expected_writes());
     }
@@ -110,8 +142,7 @@ pub fn run(
     session.journal.finish_progress();
     executed?;
     if !args.dry_run && !outcome.done.is_empty() {
-        let after = Inventory::scan(&ctx.root)?;
-        outcome.differences = job.verify(&after, &outcome);
+        outcome.differences = job.verify(ctx, &outcome)?;
     }
     let run = Run {
         outcome: &outcome,

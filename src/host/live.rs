@@ -40,6 +40,18 @@ pub fn mdev_exists(fs: &Root, uuid: &str) -> bool {
     fs.exists(&fs.mdev(uuid))
 }
 
+/// mdev `uuid` now: `None` when it is not on the host, else its parent (the directory
+/// it lives in) and its type (the `mdev_type` link; `None` when unreadable).
+pub fn mdev_identity(fs: &Root, uuid: &str) -> Option<(String, Option<String>)> {
+    let dir = fs.resolve(&fs.mdev(uuid))?;
+    let parent = dir.parent()?.file_name()?.to_str()?.to_string();
+    let type_id = fs
+        .link_name(&fs.mdev(uuid).join("mdev_type"))
+        .ok()
+        .flatten();
+    Some((parent, type_id))
+}
+
 /// The driver PCI function `address` is bound to now (`None`: none, or unreadable).
 pub fn pci_driver(fs: &Root, address: &str) -> Option<String> {
     fs.link_name(&fs.pci_device(address).join("driver"))

@@ -159,6 +159,29 @@ fn second_run_waits_for_the_lock_then_exits_75_naming_the_holder() {
     );
 }
 
+/// Issue 23 item 3: `apply --yes` has nothing to confirm, so it takes the lock before it
+/// reads the host (one read, under the lock): waiting for a held lock, it has shown no
+/// plan yet (it used to plan, print the plan, then wait and plan again under the lock).
+#[test]
+fn apply_yes_takes_the_lock_before_it_reads_the_host() {
+    use std::os::fd::AsRawFd;
+    let host = Host::copy("t4-2x");
+    let lock = host.new_path("run/hostdev/lock");
+    std::fs::write(&lock, "4321\n").unwrap();
+    let f = std::fs::File::open(&lock).unwrap();
+    // SAFETY: flock on a valid fd.
+    assert_eq!(
+        unsafe { nix::libc::flock(f.as_raw_fd(), nix::libc::LOCK_EX) },
+        0
+    );
+    let r = run_on(&host, &["apply", "--yes", "--lock-timeout", "1"]);
+    assert_eq!(r.code, 75, "{}", r.stderr);
+    assert_eq!(r.stdout, "", "no plan shown before the lock is held");
+    // without --yes the plan is shown (and confirmed) before the lock is taken
+    let r = run_on(&host, &["apply", "--dry-run"]);
+    assert!(r.stdout.contains("desired types:"), "{}", r.stdout);
+}
+
 #[test]
 fn teardown_removes_only_what_hostdev_created_unless_all() {
     let host = Host::copy("t4-undesired-idle");

@@ -200,6 +200,11 @@ impl Job for ApplyJob<'_> {
         Ok(())
     }
 
+    /// Only what the run wrote to is read back.
+    fn verify(&self, ctx: &Context, outcome: &Outcome) -> Result<Vec<String>> {
+        Ok(super::verify_touched(&ctx.root, outcome))
+    }
+
     fn execute(&mut self, ctx: &Context, exec: &mut Executor, _out: &mut dyn Write) -> Result<()> {
         match &self.source {
             PlanSource::Config { config, node, .. } => {

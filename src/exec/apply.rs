@@ -301,8 +301,7 @@ impl<'a> Executor<'a> {
         };
         let slots: Vec<Mutex<Option<Journal>>> =
             journals.into_iter().map(|j| Mutex::new(Some(j))).collect();
-        let done: Vec<Mutex<Option<(Journal, Outcome, Option<Halt>)>>> =
-            groups.iter().map(|_| Mutex::new(None)).collect();
+        let done: Vec<Finished> = groups.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let stop = self.stop;
         std::thread::scope(|s| {
@@ -450,6 +449,9 @@ impl<'a> Executor<'a> {
         }
     }
 }
+
+/// A worker's journal, outcome and halt, once its GPU is done.
+type Finished = Mutex<Option<(Journal, Outcome, Option<Halt>)>>;
 
 /// `actions` split by physical GPU, in the order the plan names the GPUs.
 fn by_gpu(actions: &[Action]) -> Vec<Vec<Action>> {

@@ -131,7 +131,7 @@ pub fn run(ctx: &Context, args: &DevicesArgs, out: &mut dyn Write) -> Result<Cod
             render::document(out, o, &doc)?
         }
         Format::Devices(DevicesFormat::Env) => {
-            render::env_lines(out, &status::allocate_env(&chosen, &devices))?
+            render::env::env_lines(out, &status::allocate_env(&chosen, &devices))?
         }
         Format::Devices(DevicesFormat::Libvirt) => render::status::libvirt(out, &devices)?,
         Format::Devices(DevicesFormat::Qemu) => render::status::qemu(out, &devices)?,

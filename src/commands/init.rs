@@ -149,7 +149,7 @@ pub fn run(ctx: &Context, args: &InitArgs, out: &mut dyn Write) -> Result<Code> 
     }
     if !from_flags {
         let mut table = Vec::new();
-        render::plan_table(&mut table, &plan)?;
+        render::plan::plan_table(&mut table, &plan)?;
         let term = dialoguer::console::Term::stderr();
         let _ = term.write_line(&format!(
             "\nThe plan of this file on this host (node {}):\n",

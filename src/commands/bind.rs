@@ -10,9 +10,10 @@ use crate::config::{Config, Node};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::exec::bind::BindJob;
-use crate::exec::vfio;
+use crate::exec::vfio::hint;
 use crate::exec::{mutate, pipeline};
 use crate::host::inventory::{Inventory, VFIO_PCI};
+use crate::host::usage::host_use;
 use crate::plan::bind::{self, DeviceArg, Selection};
 
 pub fn vfio(ctx: &Context, args: &BindVfioArgs, out: &mut dyn Write) -> Result<Code> {
@@ -130,8 +131,8 @@ fn named(ctx: &Context, inv: &Inventory, args: &[DeviceArg]) -> Result<Vec<Strin
 /// and the `sriov_numvfs` write that creates it (hostdev never writes it).
 fn vf_hint_address(ctx: &Context, inv: &Inventory, addr: &str) -> String {
     let fs = &ctx.root;
-    crate::exec::vfio::vf_hint(inv, fs, |pf, i| {
-        crate::exec::vfio::vf_address(fs, pf, i).as_deref() == Some(addr)
+    hint::vf_hint(inv, fs, |pf, i| {
+        hint::vf_address(fs, pf, i).as_deref() == Some(addr)
     })
 }
 
@@ -139,7 +140,7 @@ fn vf_hint_address(ctx: &Context, inv: &Inventory, addr: &str) -> String {
 /// SR-IOV PF with VFs still to enable.
 fn vf_hint_selector(ctx: &Context, inv: &Inventory, sel: &crate::config::PciSelector) -> String {
     let fs = &ctx.root;
-    crate::exec::vfio::vf_hint(inv, fs, |pf, _| {
+    hint::vf_hint(inv, fs, |pf, _| {
         pf.vendor == sel.vendor
             && crate::host::live::sriov_vf_device(fs, &pf.address).is_some_and(|d| d == sel.device)
     })
@@ -166,7 +167,7 @@ fn select(ctx: &Context, args: &BindVfioArgs, inv: &Inventory) -> Result<Vec<Str
         .filter(|d| {
             !d.is_bridge() && d.driver.as_deref() != Some(VFIO_PCI) && !bind::is_nvidia_vendor_vf(d)
         })
-        .filter(|d| vfio::host_use(&ctx.root, inv, d).is_none())
+        .filter(|d| host_use(&ctx.root, inv, d).is_none())
         .collect();
     if candidates.is_empty() {
         return Err(fail(

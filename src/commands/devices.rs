@@ -10,7 +10,7 @@ use crate::commands::status::{load_config, resources};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::Inventory;
-use crate::plan::status::{self, DeviceQuery};
+use crate::plan::status::{self, DeviceQuery, DeviceStatus, ResourceStatus};
 use crate::plan::SCHEMA;
 use crate::render::{self, status::DevicesDoc};
 
@@ -53,7 +53,19 @@ pub fn run(ctx: &Context, args: &DevicesArgs, out: &mut dyn Write) -> Result<Cod
     for s in &env.skipped {
         log::debug!("{s}");
     }
-    let chosen: Vec<_> = if args.resources.is_empty() {
+    let chosen = chosen_resources(args, &all)?;
+    let devices = selected_devices(args, &chosen)?;
+    if devices.is_empty() {
+        log::warn!("no {}devices", if args.free { "free " } else { "" });
+    }
+    print(out, format, args, &chosen, &devices)?;
+    Ok(Code::Ok)
+}
+
+/// The resources asked for (`RESOURCE` arguments, each one that must exist), or every
+/// resource not handed out by an external device plugin.
+fn chosen_resources(args: &DevicesArgs, all: &[ResourceStatus]) -> Result<Vec<ResourceStatus>> {
+    Ok(if args.resources.is_empty() {
         all.iter().filter(|r| !r.external).cloned().collect()
     } else {
         let mut v = Vec::new();
@@ -82,17 +94,22 @@ pub fn run(ctx: &Context, args: &DevicesArgs, out: &mut dyn Write) -> Result<Cod
             }
         }
         v
-    };
+    })
+}
+
+/// The devices of `chosen` that `--free`, `-n` and `--numa-node` select; too few for
+/// `-n` is an error naming how many there are.
+fn selected_devices(args: &DevicesArgs, chosen: &[ResourceStatus]) -> Result<Vec<DeviceStatus>> {
     let sel = DeviceQuery {
         free: args.free,
         count: args.count,
         numa_node: args.numa_node,
     };
-    let devices = match status::select(&chosen, &sel) {
-        Ok(d) => d,
+    match status::select(chosen, &sel) {
+        Ok(d) => Ok(d),
         Err(have) => {
             let what = if args.free { "free " } else { "" };
-            return Err(fail(
+            Err(fail(
                 Code::Failure,
                 format!(
                     "asked for {} {what}device{}, {} {} {what}({})",
@@ -106,14 +123,21 @@ pub fn run(ctx: &Context, args: &DevicesArgs, out: &mut dyn Write) -> Result<Cod
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-            ));
+            ))
         }
-    };
-    if devices.is_empty() {
-        log::warn!("no {}devices", if args.free { "free " } else { "" });
     }
+}
+
+/// The devices in the chosen format.
+fn print(
+    out: &mut dyn Write,
+    format: Format,
+    args: &DevicesArgs,
+    chosen: &[ResourceStatus],
+    devices: &[DeviceStatus],
+) -> Result<()> {
     match format {
-        Format::Devices(DevicesFormat::Table) => render::status::devices_table(out, &devices)?,
+        Format::Devices(DevicesFormat::Table) => render::status::devices_table(out, devices)?,
         Format::Devices(DevicesFormat::Json) | Format::Yaml => {
             let doc = DevicesDoc {
                 schema: SCHEMA,
@@ -121,7 +145,7 @@ pub fn run(ctx: &Context, args: &DevicesArgs, out: &mut dyn Write) -> Result<Cod
                     crate::cli::Provider::Kubevirt => "kubevirt",
                     crate::cli::Provider::Nvidia => "nvidia",
                 },
-                devices: &devices,
+                devices,
             };
             let o = if format == Format::Yaml {
                 Output::Yaml
@@ -131,10 +155,10 @@ pub fn run(ctx: &Context, args: &DevicesArgs, out: &mut dyn Write) -> Result<Cod
             render::document(out, o, &doc)?
         }
         Format::Devices(DevicesFormat::Env) => {
-            render::env_lines(out, &status::allocate_env(&chosen, &devices))?
+            render::env::env_lines(out, &status::allocate_env(chosen, devices))?
         }
-        Format::Devices(DevicesFormat::Libvirt) => render::status::libvirt(out, &devices)?,
-        Format::Devices(DevicesFormat::Qemu) => render::status::qemu(out, &devices)?,
+        Format::Devices(DevicesFormat::Libvirt) => render::status::libvirt(out, devices)?,
+        Format::Devices(DevicesFormat::Qemu) => render::status::qemu(out, devices)?,
     }
-    Ok(Code::Ok)
+    Ok(())
 }

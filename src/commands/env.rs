@@ -11,7 +11,7 @@ use crate::error::{fail, Code};
 use crate::host::inventory::Inventory;
 use crate::plan::env;
 use crate::plan::SCHEMA;
-use crate::render::{self, EnvDoc};
+use crate::render::{self, env::EnvDoc};
 
 /// What to print: one of `--format`'s, or a YAML document (`-o yaml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,18 +93,18 @@ pub fn run(ctx: &Context, args: &EnvArgs, out: &mut dyn Write) -> Result<Code> {
             for v in env
                 .vars
                 .iter()
-                .filter(|v| !render::is_shell_identifier(&v.name))
+                .filter(|v| !render::env::is_shell_identifier(&v.name))
             {
                 log::info!(
                     "{} is not a shell identifier: docker --env-file and execve keep it, but systemd's EnvironmentFile= ignores names other than letters, digits and `_`",
                     v.name
                 );
             }
-            render::env_lines(out, &env.vars)?
+            render::env::env_lines(out, &env.vars)?
         }
-        Format::Env(EnvFormat::Nul) => render::env_nul(out, &env.vars)?,
+        Format::Env(EnvFormat::Nul) => render::env::env_nul(out, &env.vars)?,
         Format::Env(EnvFormat::Shell) => {
-            for name in render::env_shell(out, &env.vars)? {
+            for name in render::env::env_shell(out, &env.vars)? {
                 log::warn!(
                     "{name} is not a valid shell variable name (KubeVirt keeps `-` in names): skipped; use --format env, nul or json to see it"
                 );

@@ -9,7 +9,8 @@ use crate::error::{fail, Code};
 use crate::host::inventory::Inventory;
 use crate::host::iommu::{self, BootLoader, CheckStatus, HostFacts};
 use crate::plan::SCHEMA;
-use crate::render::{self, CheckDoc, GroupDevice, GroupDoc, GroupsDoc, Summary};
+use crate::render;
+use crate::render::iommu::{CheckDoc, GroupDevice, GroupDoc, GroupsDoc, Summary};
 use anyhow::Result;
 
 pub fn check(ctx: &Context, _args: &IommuCheckArgs, out: &mut dyn Write) -> Result<Code> {
@@ -35,7 +36,7 @@ pub fn check(ctx: &Context, _args: &IommuCheckArgs, out: &mut dyn Write) -> Resu
         summary,
     };
     match ctx.output {
-        Output::Table => render::check_table(out, &doc)?,
+        Output::Table => render::iommu::check_table(out, &doc)?,
         f => render::document(out, f, &doc)?,
     }
     Ok(Code::failure_if(failed))
@@ -113,7 +114,7 @@ pub fn groups(ctx: &Context, args: &IommuGroupsArgs, out: &mut dyn Write) -> Res
         groups,
     };
     match ctx.output {
-        Output::Table => render::groups_table(out, &doc)?,
+        Output::Table => render::iommu::groups_table(out, &doc)?,
         f => render::document(out, f, &doc)?,
     }
     Ok(Code::Ok)

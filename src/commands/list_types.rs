@@ -10,11 +10,12 @@ use crate::error::Code;
 use crate::cli::{ListTypesArgs, Output};
 use crate::context::Context;
 use crate::host::inventory::Inventory;
+use crate::plan::types::types_doc;
 use crate::render;
 
 pub fn run(ctx: &Context, _args: &ListTypesArgs, out: &mut dyn Write) -> Result<Code> {
     let inv = Inventory::scan(&ctx.root)?;
-    let doc = render::types_doc(&inv);
+    let doc = types_doc(&inv);
     let vendor_vfio = doc
         .gpus
         .iter()
@@ -26,7 +27,7 @@ pub fn run(ctx: &Context, _args: &ListTypesArgs, out: &mut dyn Write) -> Result<
         );
     }
     match ctx.output {
-        Output::Table => render::types_table(out, &doc)?,
+        Output::Table => render::types::types_table(out, &doc)?,
         f => render::document(out, f, &doc)?,
     }
     Ok(Code::Ok)

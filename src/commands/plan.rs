@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: &PlanArgs, out: &mut dyn Write) -> Result<Code> 
     let plan = plan::plan(&config, &node, &inv);
     crate::commands::bind::warn_conflicts(ctx, &config, &inv);
     match ctx.output {
-        Output::Table => render::plan_table(out, &plan)?,
+        Output::Table => render::plan::plan_table(out, &plan)?,
         f => render::document(out, f, &plan)?,
     }
     Ok(if !args.detailed_exitcode {

@@ -13,8 +13,9 @@ use crate::error::{fail, Code};
 use crate::exec::apply::Executor;
 use crate::exec::journal::WriteRecord;
 use crate::exec::pipeline::{announce_dry_run, changed_meanwhile, Job, Run, Work};
-use crate::exec::vfio;
+use crate::exec::vfio::bind::bind_all;
 use crate::host::inventory::{Inventory, VFIO_PCI};
+use crate::host::usage::host_use;
 use crate::outcome::{DeviceOutcome, DeviceResult};
 use crate::plan::bind::{self, BindPlan};
 use crate::plan::SCHEMA;
@@ -39,9 +40,7 @@ pub struct BindJob {
 
 /// Plan the binding of `selected` on the host `inv`.
 fn plan_on(ctx: &Context, inv: &Inventory, selected: &[String], with_group: bool) -> BindPlan {
-    bind::plan(inv, selected, with_group, &|d| {
-        vfio::host_use(&ctx.root, inv, d)
-    })
+    bind::plan(inv, selected, with_group, &|d| host_use(&ctx.root, inv, d))
 }
 
 impl BindJob {
@@ -146,7 +145,7 @@ impl Job for BindJob {
 
     fn execute(&mut self, ctx: &Context, exec: &mut Executor, _out: &mut dyn Write) -> Result<()> {
         load_vfio_pci(ctx, exec)?;
-        self.results = vfio::bind_all(exec, &self.inv, &self.plan.bind);
+        self.results = bind_all(exec, &self.inv, &self.plan.bind);
         Ok(())
     }
 

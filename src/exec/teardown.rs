@@ -13,7 +13,7 @@ use crate::error::Code;
 use crate::exec::apply::Executor;
 use crate::exec::journal::WriteRecord;
 use crate::exec::pipeline::{announce_dry_run, changed_meanwhile, finish, Job, Run, Work};
-use crate::exec::vfio;
+use crate::exec::vfio::restore::restore_all;
 use crate::host::inventory::Inventory;
 use crate::outcome::{DeviceOutcome, DeviceResult, Outcome};
 use crate::plan::state::State;
@@ -218,7 +218,7 @@ impl Job for TeardownJob {
         exec.remove(&mdevs)?;
         exec.clear_vgpu(&vfs)?;
         if self.scope.vfio {
-            self.results = vfio::restore_all(exec, &self.inv, &self.plan.vfio);
+            self.results = restore_all(exec, &self.inv, &self.plan.vfio);
         }
         Ok(())
     }

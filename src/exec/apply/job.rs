@@ -182,7 +182,7 @@ impl Job for ApplyJob<'_> {
     }
 
     fn show(&self, out: &mut dyn Write, dry_run: bool) -> Result<()> {
-        render::plan_table(out, &self.plan)?;
+        render::plan::plan_table(out, &self.plan)?;
         writeln!(out)?;
         announce_dry_run(out, dry_run)
     }
@@ -222,7 +222,7 @@ impl Job for ApplyJob<'_> {
             return self.converged(ctx, out);
         };
         if run.dry_run {
-            let unknown = render::sized_after_removals(&self.plan);
+            let unknown = render::plan::sized_after_removals(&self.plan);
             if !unknown.is_empty() {
                 log::warn!(
                     "the creations on {} are planned after the removals run (their count is known only then); a real run writes them",

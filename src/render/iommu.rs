@@ -1,0 +1,144 @@
+//! The two `iommu` documents: `iommu check` ([`CheckDoc`], its table with remedies and
+//! counts) and `iommu groups` ([`GroupsDoc`], one row per device, the group's columns on its
+//! first row). The checks and the groups are read and decided in `host::iommu` and
+//! `commands::iommu`; here they are only described and drawn.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{table, write_table};
+use crate::host::iommu::{self, BootLoader, Vendor};
+
+#[derive(Serialize)]
+pub struct CheckDoc {
+    pub schema: &'static str,
+    pub cpu_vendor: Vendor,
+    pub iommu_vendor: Vendor,
+    pub boot_loader: BootLoader,
+    pub distribution: Option<String>,
+    pub checks: Vec<iommu::Check>,
+    pub summary: Summary,
+}
+
+#[derive(Serialize, Default)]
+pub struct Summary {
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skip: usize,
+}
+
+pub fn check_table(out: &mut dyn Write, doc: &CheckDoc) -> Result<()> {
+    let mut t = table(&["CHECK", "STATUS", "DETAIL"]);
+    for c in &doc.checks {
+        t.add_row(vec![
+            c.id.to_string(),
+            c.status.as_str().to_string(),
+            c.detail.clone(),
+        ]);
+    }
+    write_table(out, &t)?;
+    let remedies: Vec<&iommu::Check> = doc.checks.iter().filter(|c| c.remedy.is_some()).collect();
+    if !remedies.is_empty() {
+        writeln!(out, "\nremedies:")?;
+        for c in remedies {
+            writeln!(
+                out,
+                "  {} ({}): {}",
+                c.id,
+                c.status.as_str(),
+                c.remedy.as_deref().unwrap_or_default()
+            )?;
+        }
+    }
+    let s = &doc.summary;
+    writeln!(
+        out,
+        "\n{} passed, {} warnings, {} failed, {} skipped",
+        s.pass, s.warn, s.fail, s.skip
+    )?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub struct GroupsDoc {
+    pub schema: &'static str,
+    pub groups: Vec<GroupDoc>,
+}
+
+#[derive(Serialize)]
+pub struct GroupDoc {
+    pub group: String,
+    /// The group's default domain type (`DMA`, `DMA-FQ`, `identity`).
+    #[serde(rename = "type")]
+    pub domain_type: Option<String>,
+    pub viable: bool,
+    /// Endpoints on a host driver, which make the group not viable.
+    pub blockers: Vec<String>,
+    pub devices: Vec<GroupDevice>,
+}
+
+#[derive(Serialize)]
+pub struct GroupDevice {
+    pub address: String,
+    pub vendor_device: String,
+    pub class: String,
+    pub driver: Option<String>,
+    pub bridge: bool,
+    /// SR-IOV: the PF of a virtual function.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physfn: Option<String>,
+    /// SR-IOV: on a physical function, how many VFs are enabled (`sriov_numvfs`) of how
+    /// many it supports (`sriov_totalvfs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sriov_numvfs: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sriov_totalvfs: Option<u32>,
+}
+
+pub fn groups_table(out: &mut dyn Write, doc: &GroupsDoc) -> Result<()> {
+    let mut t = table(&["GROUP", "TYPE", "VIABLE", "DEVICE", "ID", "CLASS", "DRIVER"]);
+    for g in &doc.groups {
+        for (i, d) in g.devices.iter().enumerate() {
+            let (group, ty, viable) = if i == 0 {
+                (
+                    g.group.clone(),
+                    g.domain_type.clone().unwrap_or_else(|| "-".into()),
+                    if g.viable {
+                        "yes".to_string()
+                    } else {
+                        "no".to_string()
+                    },
+                )
+            } else {
+                (String::new(), String::new(), String::new())
+            };
+            let mut driver = d.driver.clone().unwrap_or_else(|| "-".into());
+            if d.bridge {
+                driver.push_str(" (bridge)");
+            } else if g.blockers.contains(&d.address) {
+                driver.push_str(" (host driver)");
+            }
+            if let Some(pf) = &d.physfn {
+                driver.push_str(&format!("; VF of {pf}"));
+            } else if let Some(total) = d.sriov_totalvfs.filter(|t| *t > 0) {
+                driver.push_str(&format!(
+                    "; SR-IOV PF, {} of {total} VFs enabled",
+                    d.sriov_numvfs.unwrap_or(0)
+                ));
+            }
+            t.add_row(vec![
+                group,
+                ty,
+                viable,
+                d.address.clone(),
+                d.vendor_device.clone(),
+                d.class.get(..4).unwrap_or(&d.class).to_string(),
+                driver,
+            ]);
+        }
+    }
+    write_table(out, &t)
+}

@@ -77,6 +77,8 @@ pub enum Destroy {
     VgpuClear,
     /// `driver/unbind` of a PCI function.
     Unbind,
+    /// `sriov_numvfs` ← 0 of a physical function (every VF and its vGPU goes).
+    SriovDisable,
 }
 
 impl Destroy {
@@ -86,11 +88,17 @@ impl Destroy {
             Destroy::MdevRemove => "mdev.remove",
             Destroy::VgpuClear => "vgpu.clear",
             Destroy::Unbind => "vfio.unbind",
+            Destroy::SriovDisable => "sriov.disable",
         }
     }
 
     fn of(action: &str) -> Option<Destroy> {
-        [Destroy::MdevRemove, Destroy::VgpuClear, Destroy::Unbind]
+        [
+            Destroy::MdevRemove,
+            Destroy::VgpuClear,
+            Destroy::Unbind,
+            Destroy::SriovDisable,
+        ]
             .into_iter()
             .find(|d| d.action() == action)
     }

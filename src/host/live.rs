@@ -103,6 +103,60 @@ pub fn sriov_vf_device(fs: &Root, pf: &str) -> Option<String> {
         .map(|d| d.trim().to_string())
 }
 
+/// A PF's `sriov_numvfs` now (`None`: unreadable, or not an SR-IOV device).
+pub fn sriov_numvfs(fs: &Root, pf: &str) -> Option<u32> {
+    fs.read_opt(&fs.pci_device(pf).join("sriov_numvfs"))
+        .ok()
+        .flatten()
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// The VFs of `pf` now: the targets of its `virtfnN` links, in N order.
+pub fn virtfns(fs: &Root, pf: &str) -> Vec<String> {
+    let mut vfs: Vec<(u32, String)> = fs
+        .read_links(&fs.pci_device(pf))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(name, target)| {
+            let n = name.strip_prefix("virtfn")?.parse().ok()?;
+            Some((n, crate::host::root::last_component(&target)?))
+        })
+        .collect();
+    vfs.sort();
+    vfs.into_iter().map(|(_, a)| a).collect()
+}
+
+/// Whether VF `vf` offers vGPU types now: it is an mdev parent with types, or it has
+/// NVIDIA's vendor-VFIO `nvidia/creatable_vgpu_types` with at least one type (or a vGPU
+/// type already set).
+pub fn vf_offers_vgpus(fs: &Root, vf: &str) -> bool {
+    !fs.list(&fs.mdev_types(vf)).unwrap_or_default().is_empty()
+        || !creatable_vgpu_types(fs, vf).is_empty()
+        || current_vgpu_type(fs, vf).is_some_and(|t| t > 0)
+}
+
+/// Whether `count` VFs of `pf` exist now and each offers vGPU types (the driver sets a
+/// VF up some time after it appears); else what is still missing, in words.
+pub fn vfs_ready(fs: &Root, pf: &str, count: u32) -> std::result::Result<(), String> {
+    let numvfs = sriov_numvfs(fs, pf).unwrap_or(0);
+    let vfs = virtfns(fs, pf);
+    if numvfs < count || (vfs.len() as u64) < u64::from(count) {
+        return Err(format!(
+            "sriov_numvfs reads {numvfs} and {} VF(s) exist, {count} wanted",
+            vfs.len()
+        ));
+    }
+    let waiting: Vec<&String> = vfs.iter().filter(|v| !vf_offers_vgpus(fs, v)).collect();
+    match waiting.len() {
+        0 => Ok(()),
+        n => Err(format!(
+            "{n} of {} VF(s) offer no vGPU types yet (first: {})",
+            vfs.len(),
+            waiting[0]
+        )),
+    }
+}
+
 /// What lives under PCI function `address` now, re-read right before its driver is
 /// unbound: `sriov_numvfs` (VFs enabled) and the mdevs that are its children (directories
 /// named by UUID). An unreadable count is 0; an unreadable directory has no children.
@@ -178,6 +232,38 @@ pub fn unheld_mdev(fs: &Root, uuid: &str) -> Result<std::result::Result<Unheld, 
 /// vfio-pci) it may be unbound.
 pub fn unheld_pci(fs: &Root, address: &str) -> Result<std::result::Result<Unheld, Busy>> {
     Ok(proof(address, pci_holders(fs, address)?))
+}
+
+/// The VFs of `pf` may be disabled now (`sriov_numvfs` ← 0 destroys every VF, and every
+/// vGPU on them): no VF is held open, carries an mdev or has a vGPU type set.
+pub fn vfs_free(fs: &Root, pf: &str) -> Result<std::result::Result<Unheld, Busy>> {
+    let mut carried = Vec::new();
+    for vf in virtfns(fs, pf) {
+        let holders = pci_holders(fs, &vf)?;
+        if !holders.is_empty() {
+            return Ok(Err(Busy::Held(holders)));
+        }
+        let (_, mdevs) = dependents_now(fs, &vf);
+        for m in &mdevs {
+            let holders = mdev_holders(fs, m)?;
+            if !holders.is_empty() {
+                return Ok(Err(Busy::Held(holders)));
+            }
+        }
+        if !mdevs.is_empty() {
+            carried.push(format!("mdev(s) {} on VF {vf}", mdevs.join(", ")));
+        }
+        if let Some(t) = current_vgpu_type(fs, &vf).filter(|t| *t > 0) {
+            carried.push(format!("vGPU type {t} on VF {vf}"));
+        }
+    }
+    if carried.is_empty() {
+        Ok(Ok(Unheld {
+            device: pf.to_string(),
+        }))
+    } else {
+        Ok(Err(Busy::Carries(carried.join(", "))))
+    }
 }
 
 /// PCI function `address` may be unbound from its driver now: nothing holds it open, no

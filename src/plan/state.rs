@@ -1,7 +1,8 @@
 //! What hostdev changed on this host, so `teardown` can undo exactly that:
 //! `<root>/run/hostdev/state.json`. Written atomically (temp file in the same directory,
 //! then rename); a symlink at the final path or at `run/hostdev` is refused. A missing file is an empty state.
-//! Sections: `mdevs` (apply), `vfio` (bind vfio), `vgpu_vfs` (NVIDIA vendor-VFIO VFs).
+//! Sections: `mdevs` (apply), `vfio` (bind vfio), `vgpu_vfs` (NVIDIA vendor-VFIO VFs),
+//! `sriov` (GPUs whose virtual functions apply enabled; written only when not empty).
 
 use std::path::PathBuf;
 
@@ -29,7 +30,22 @@ pub struct State {
     pub vfio: Vec<VfioRecord>,
     #[serde(default)]
     pub vgpu_vfs: Vec<VgpuVfRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sriov: Vec<SriovRecord>,
     #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+/// A GPU whose SR-IOV virtual functions hostdev enabled (`sriov_numvfs` was 0): teardown
+/// disables them again (`sriov_numvfs` ← 0) once no VF is in use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SriovRecord {
+    /// The physical GPU.
+    pub address: String,
+    /// The VFs enabled.
+    pub numvfs: u32,
+    pub enabled_at: String,
+    #[serde(flatten, default)]
     pub unknown: Unknown,
 }
 
@@ -73,6 +89,7 @@ impl Default for State {
             mdevs: Vec::new(),
             vfio: Vec::new(),
             vgpu_vfs: Vec::new(),
+            sriov: Vec::new(),
             unknown: Unknown::new(),
         }
     }
@@ -166,6 +183,20 @@ impl State {
         self.vgpu_vfs.retain(|v| !new.contains(&v.address));
         self.vgpu_vfs.extend(recs);
         self.vgpu_vfs.sort_by(|a, b| a.address.cmp(&b.address));
+    }
+
+    /// Record a GPU whose VFs hostdev enables (replacing an older record).
+    pub fn add_sriov(&mut self, rec: SriovRecord) {
+        self.sriov.retain(|r| r.address != rec.address);
+        self.sriov.push(rec);
+        self.sriov.sort_by(|a, b| a.address.cmp(&b.address));
+    }
+
+    /// Forget a GPU's enabled VFs (disabled again, not enabled after all, or gone).
+    pub fn drop_sriov(&mut self, address: &str) -> bool {
+        let n = self.sriov.len();
+        self.sriov.retain(|r| r.address != address);
+        n != self.sriov.len()
     }
 
     /// Forget a vendor-VFIO VF (its type cleared, or gone).

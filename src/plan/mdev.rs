@@ -208,23 +208,7 @@ fn cards(inv: &Inventory) -> Vec<Card<'_>> {
 
 /// Compute the plan. Pure: reads nothing but its arguments.
 pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
-    let desired = config.desired_for(node);
-    let (handling, list) = match &desired {
-        Desired::NotConfigured => (MdevHandling::NotConfigured, None),
-        Desired::Disabled => (MdevHandling::Disabled, None),
-        Desired::Types(list) => (MdevHandling::Enabled, Some(list.clone())),
-    };
-    let mut plan = Plan {
-        schema: Schema,
-        node: node.clone(),
-        mdev_handling: handling,
-        desired_types: list.clone().unwrap_or_default(),
-        parents: Vec::new(),
-        actions: Vec::new(),
-        blocked: Vec::new(),
-        cards: Vec::new(),
-        problems: Vec::new(),
-    };
+    let (mut plan, list) = empty_plan(config, node);
     let names = vgpu::vendor_type_names(inv);
     let Some(list) = list else {
         plan.parents = inv
@@ -239,15 +223,7 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
         return plan;
     };
     if !list.is_empty() {
-        plan.problems = vgpu::gpus(inv)
-            .into_iter()
-            .filter_map(|g| {
-                g.problem.map(|message| Problem {
-                    address: g.address,
-                    message,
-                })
-            })
-            .collect();
+        plan.problems = gpu_problems(inv);
     }
     let m = Matcher::new(&list, config.external_mdev_selectors());
 
@@ -260,35 +236,97 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
     let kept = config.passthrough_for(node);
     let mut cards = cards(inv);
     cards.retain(|c| !kept.contains(&c.address));
-    for card in &mut cards {
-        match &card.unit {
-            Unit::Parent(p) => {
-                let p = *p;
-                parents::parent_card(card, p, inv, &removed, &plan.blocked, &m)
-            }
-            Unit::VfGpu(vfs) => {
-                let vfs = vfs.clone();
-                parents::vf_gpu_card(card, &vfs, inv, &removed, &plan.blocked, &m)
-            }
-            Unit::Vendor(_) => vendor::vendor_card(card, inv, &names, &m, &mut plan),
-        }
-    }
+    assess(&mut cards, inv, &removed, &names, &m, &mut plan);
 
     // Step C: round-robin in desired-list order (ties by type ID), one type per card.
     round_robin(&mut cards);
 
     // Step D: creations, with deterministic UUIDs that skip any already on the host.
+    creations(&cards, node, inv, &removed, &mut plan);
+    plan.cards = cards.iter().map(card_row).collect();
+    plan
+}
+
+/// The plan before any step: its header (node, mdev handling, desired types) and no rows.
+/// Also returns the desired list, `None` when mdev handling is off.
+fn empty_plan(config: &Config, node: &Node) -> (Plan, Option<Vec<String>>) {
+    let desired = config.desired_for(node);
+    let (handling, list) = match &desired {
+        Desired::NotConfigured => (MdevHandling::NotConfigured, None),
+        Desired::Disabled => (MdevHandling::Disabled, None),
+        Desired::Types(list) => (MdevHandling::Enabled, Some(list.clone())),
+    };
+    let plan = Plan {
+        schema: Schema,
+        node: node.clone(),
+        mdev_handling: handling,
+        desired_types: list.clone().unwrap_or_default(),
+        parents: Vec::new(),
+        actions: Vec::new(),
+        blocked: Vec::new(),
+        cards: Vec::new(),
+        problems: Vec::new(),
+    };
+    (plan, list)
+}
+
+/// The GPUs that cannot take vGPUs until a precondition is fixed.
+fn gpu_problems(inv: &Inventory) -> Vec<Problem> {
+    vgpu::gpus(inv)
+        .into_iter()
+        .filter_map(|g| {
+            g.problem.map(|message| Problem {
+                address: g.address,
+                message,
+            })
+        })
+        .collect()
+}
+
+/// Step B: each card's state after the removals, and the desired types it offers.
+fn assess(
+    cards: &mut [Card],
+    inv: &Inventory,
+    removed: &BTreeSet<&str>,
+    names: &BTreeMap<String, BTreeMap<u32, String>>,
+    m: &Matcher,
+    plan: &mut Plan,
+) {
+    for card in cards {
+        match &card.unit {
+            Unit::Parent(p) => {
+                let p = *p;
+                parents::parent_card(card, p, inv, removed, &plan.blocked, m)
+            }
+            Unit::VfGpu(vfs) => {
+                let vfs = vfs.clone();
+                parents::vf_gpu_card(card, &vfs, inv, removed, &plan.blocked, m)
+            }
+            Unit::Vendor(_) => vendor::vendor_card(card, inv, names, m, plan),
+        }
+    }
+}
+
+/// Step D: the create and set-vgpu-type actions of the assigned cards (after the
+/// removals, creations before type sets), and the `parents` rows in address order.
+fn creations(
+    cards: &[Card],
+    node: &Node,
+    inv: &Inventory,
+    removed: &BTreeSet<&str>,
+    plan: &mut Plan,
+) {
     let mut emit = Emit {
         node,
         inv,
-        removed: &removed,
+        removed,
         blocked: &plan.blocked,
         taken: inv.mdevs.iter().map(|x| x.uuid.as_str()).collect(),
         creates: Vec::new(),
         sets: Vec::new(),
         rows: Vec::new(),
     };
-    for card in &cards {
+    for card in cards {
         match &card.unit {
             Unit::Parent(p) => emit.parent(card, p),
             Unit::VfGpu(vfs) => emit.vf_gpu(card, vfs),
@@ -305,8 +343,6 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
     plan.actions.extend(sets);
     rows.sort_by(|a, b| a.address.cmp(&b.address));
     plan.parents = rows;
-    plan.cards = cards.iter().map(card_row).collect();
-    plan
 }
 
 /// Step A: undesired, non-external mdevs are removed; in-use ones are blocked. Returns the

@@ -93,11 +93,6 @@ pub(super) fn vf_gpu_card(
             types.entry(t.id.as_str()).or_insert(t);
         }
     }
-    let available = |id: &str| {
-        free.iter()
-            .filter(|vf| type_of(vf, id).is_some_and(|t| t.available_instances > 0))
-            .count() as u32
-    };
     if vfs
         .iter()
         .any(|vf| blocked.iter().any(|b| b.parent() == Some(vf.name.as_str())))
@@ -105,49 +100,80 @@ pub(super) fn vf_gpu_card(
         card.status = Status::Blocked;
         card.note = Some(MIXED_SIZES_NOTE.into());
     } else if !remaining.is_empty() {
-        card.status = Status::Keep;
-        match single(remaining.iter().map(|x| x.type_id.as_ref())) {
-            Some(only) => {
-                card.type_id = Some(only.clone());
-                card.existing = remaining.len() as u32;
-                let t = types.get(only.as_str()).copied();
-                card.type_name = t.and_then(|t| t.name.clone());
-                if let Some(t) = t.filter(|t| m.position(&t.id, t.name.as_deref()).is_some()) {
-                    let room = t
-                        .max_instances
-                        .map_or(u32::MAX, |mx| mx.saturating_sub(card.existing));
-                    let n = available(&t.id).min(room);
-                    if n > 0 {
-                        card.status = Status::TopUp;
-                        card.create = Some(n);
-                    }
+        vf_gpu_kept(card, &remaining, &types, &free, m);
+    } else {
+        vf_gpu_offers(card, &types, &free, m);
+    }
+}
+
+/// The free VFs of an mdev-VF GPU on which type `id` is available now.
+fn available(free: &[&Parent], id: &str) -> u32 {
+    free.iter()
+        .filter(|vf| type_of(vf, id).is_some_and(|t| t.available_instances > 0))
+        .count() as u32
+}
+
+/// An mdev-VF GPU with mdevs that stay: kept, and topped up on free VFs when every mdev
+/// is of one desired type (up to the type's `max_instance`); several types: left alone.
+fn vf_gpu_kept(
+    card: &mut Card,
+    remaining: &[&Mdev],
+    types: &BTreeMap<&str, &MdevType>,
+    free: &[&Parent],
+    m: &Matcher,
+) {
+    card.status = Status::Keep;
+    match single(remaining.iter().map(|x| x.type_id.as_ref())) {
+        Some(only) => {
+            card.type_id = Some(only.clone());
+            card.existing = remaining.len() as u32;
+            let t = types.get(only.as_str()).copied();
+            card.type_name = t.and_then(|t| t.name.clone());
+            if let Some(t) = t.filter(|t| m.position(&t.id, t.name.as_deref()).is_some()) {
+                let room = t
+                    .max_instances
+                    .map_or(u32::MAX, |mx| mx.saturating_sub(card.existing));
+                let n = available(free, &t.id).min(room);
+                if n > 0 {
+                    card.status = Status::TopUp;
+                    card.create = Some(n);
                 }
             }
-            _ => card.note = Some(SEVERAL_TYPES_NOTE.into()),
         }
-    } else {
-        for t in types.values() {
-            let Some(pos) = m.position(&t.id, t.name.as_deref()) else {
-                continue;
-            };
-            card.status = Status::Unassigned;
-            let (fits, count) = if card.freed {
-                (
-                    t.max_instances != Some(0),
-                    t.max_instances.map(|mx| mx.min(free.len() as u32)),
-                )
-            } else {
-                let n = available(&t.id).min(t.max_instances.unwrap_or(u32::MAX));
-                (n > 0, Some(n))
-            };
-            if fits {
-                card.offers.push(Offer {
-                    id: t.id.clone(),
-                    pos,
-                    name: t.name.clone(),
-                    count,
-                });
-            }
+        _ => card.note = Some(SEVERAL_TYPES_NOTE.into()),
+    }
+}
+
+/// An mdev-VF GPU with no mdev that stays: the desired types it offers, each with one
+/// instance per free VF that has room (every VF when emptied first), at most the type's
+/// `max_instance`.
+fn vf_gpu_offers(
+    card: &mut Card,
+    types: &BTreeMap<&str, &MdevType>,
+    free: &[&Parent],
+    m: &Matcher,
+) {
+    for t in types.values() {
+        let Some(pos) = m.position(&t.id, t.name.as_deref()) else {
+            continue;
+        };
+        card.status = Status::Unassigned;
+        let (fits, count) = if card.freed {
+            (
+                t.max_instances != Some(0),
+                t.max_instances.map(|mx| mx.min(free.len() as u32)),
+            )
+        } else {
+            let n = available(free, &t.id).min(t.max_instances.unwrap_or(u32::MAX));
+            (n > 0, Some(n))
+        };
+        if fits {
+            card.offers.push(Offer {
+                id: t.id.clone(),
+                pos,
+                name: t.name.clone(),
+                count,
+            });
         }
     }
 }

@@ -13,7 +13,8 @@ use crate::config;
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::{self, is_mdev_uuid, Inventory};
-use crate::plan::init::{self as pi, Choices, MdevctlDef, Model};
+use crate::plan::init::existing::MdevctlDef;
+use crate::plan::init::{self as pi, Choices, Model};
 use crate::render;
 
 /// The largest mdevctl definition read (they are a few hundred bytes).
@@ -78,7 +79,7 @@ pub fn run(ctx: &Context, args: &InitArgs, out: &mut dyn Write) -> Result<Code> 
     let preview_node = ctx.node().unwrap_or_else(|_| ctx.node_named("this-node"));
 
     let mut choices = if args.from_host {
-        let (c, notes) = pi::from_host(&inv, &models);
+        let (c, notes) = pi::existing::from_host(&inv, &models);
         if c.is_empty() {
             return Err(fail(
                 Code::NotFound,
@@ -89,7 +90,7 @@ pub fn run(ctx: &Context, args: &InitArgs, out: &mut dyn Write) -> Result<Code> 
         c
     } else if let Some(dir) = &args.from_mdevctl {
         let (defs, shown) = read_mdevctl(ctx, dir.as_deref())?;
-        let (mut c, notes) = pi::from_mdevctl(&defs, &inv, &models, &preview_node.name);
+        let (mut c, notes) = pi::existing::from_mdevctl(&defs, &inv, &models, &preview_node.name);
         c.origin.push(format!(
             "From the {} mdevctl definitions under {shown}.",
             defs.len()
@@ -115,7 +116,7 @@ pub fn run(ctx: &Context, args: &InitArgs, out: &mut dyn Write) -> Result<Code> 
     choices.node = ctx.node_selector();
 
     // validated by the loader every command uses, as the file it will be
-    let text = pi::render(&choices);
+    let text = pi::yaml::render(&choices);
     let source = config::Source::File(path.clone());
     let cfg = config::parse(&text, &source)
         .context("hostdev init produced a configuration its own loader refuses (a bug)")?;
@@ -331,7 +332,7 @@ fn vgpu_capable(models: &[Model], vd: &str) -> bool {
 fn check_resource(r: &str) -> std::result::Result<(), String> {
     let yaml = format!(
         "permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: \"10DE:0000\"\n    resourceName: {}\n",
-        pi::scalar(r)
+        pi::yaml::scalar(r)
     );
     config::parse(&yaml, &config::Source::Stdin)
         .map(drop)
@@ -411,7 +412,7 @@ fn read_mdevctl(ctx: &Context, dir: Option<&Path>) -> Result<(Vec<MdevctlDef>, S
                 )
             })?;
             let text = String::from_utf8_lossy(&bytes);
-            let def = pi::parse_mdevctl(&parent, &uuid, &text).map_err(|e| {
+            let def = pi::existing::parse_mdevctl(&parent, &uuid, &text).map_err(|e| {
                 fail(
                     Code::Config,
                     format!("--from-mdevctl: {shown}/{parent}/{uuid}: {e}"),

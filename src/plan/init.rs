@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::config;
 use crate::host::inventory::{Inventory, NVIDIA_VENDOR};
 use crate::host::vgpu::{self, Framework};
+use crate::plan::types::{GpuDoc, TypesDoc};
 
 pub mod existing;
 pub mod yaml;
@@ -224,57 +225,7 @@ pub fn models(inv: &Inventory, pci_ids: Option<&str>) -> Vec<Model> {
     let mut out: Vec<Model> = Vec::new();
     for g in &doc.gpus {
         let (vendor, device) = g.vendor_device.split_once(':').unwrap_or(("", ""));
-        let offered: Vec<TypeOption> = match g.framework {
-            Framework::MdevPf => doc
-                .parents
-                .iter()
-                .filter(|p| p.address == g.address)
-                .flat_map(|p| &p.types)
-                .map(|t| TypeOption {
-                    id: t.id.clone(),
-                    name: t.name.clone(),
-                    framebuffer_mib: t.description.as_deref().and_then(vgpu::framebuffer_mib),
-                    per_gpu: t
-                        .max_instances
-                        .or(Some(t.available_instances + t.existing_instances)),
-                    gpus: 1,
-                })
-                .collect(),
-            Framework::MdevVf => g
-                .capacity
-                .iter()
-                .map(|c| TypeOption {
-                    id: c.type_id.clone(),
-                    name: c.name.clone(),
-                    framebuffer_mib: g
-                        .vfs
-                        .iter()
-                        .filter_map(|v| inv.parent(&v.address))
-                        .flat_map(|p| &p.types)
-                        .find(|t| t.id == c.type_id)
-                        .and_then(|t| t.description.as_deref())
-                        .and_then(vgpu::framebuffer_mib),
-                    per_gpu: c.max_instances,
-                    gpus: 1,
-                })
-                .collect(),
-            Framework::VendorVfio => g
-                .capacity
-                .iter()
-                .map(|c| TypeOption {
-                    id: c.type_id.clone(),
-                    name: c.name.clone(),
-                    framebuffer_mib: c
-                        .name
-                        .as_deref()
-                        .and_then(vgpu::vendor_type_gib)
-                        .map(|g| u64::from(g) * 1024),
-                    per_gpu: c.max_instances,
-                    gpus: 1,
-                })
-                .collect(),
-            Framework::None => Vec::new(),
-        };
+        let offered = offered_types(g, &doc, inv);
         let gpu = GpuInfo {
             address: g.address.clone(),
             driver: g.driver.clone(),
@@ -320,6 +271,62 @@ pub fn models(inv: &Inventory, pci_ids: Option<&str>) -> Vec<Model> {
         });
     }
     out
+}
+
+/// The types a GPU of the `list-types` document offers, as its framework lists them: an
+/// mdev PF's parent types, or the GPU's capacity rows (mdev VFs, vendor-VFIO).
+fn offered_types(g: &GpuDoc, doc: &TypesDoc, inv: &Inventory) -> Vec<TypeOption> {
+    match g.framework {
+        Framework::MdevPf => doc
+            .parents
+            .iter()
+            .filter(|p| p.address == g.address)
+            .flat_map(|p| &p.types)
+            .map(|t| TypeOption {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                framebuffer_mib: t.description.as_deref().and_then(vgpu::framebuffer_mib),
+                per_gpu: t
+                    .max_instances
+                    .or(Some(t.available_instances + t.existing_instances)),
+                gpus: 1,
+            })
+            .collect(),
+        Framework::MdevVf => g
+            .capacity
+            .iter()
+            .map(|c| TypeOption {
+                id: c.type_id.clone(),
+                name: c.name.clone(),
+                framebuffer_mib: g
+                    .vfs
+                    .iter()
+                    .filter_map(|v| inv.parent(&v.address))
+                    .flat_map(|p| &p.types)
+                    .find(|t| t.id == c.type_id)
+                    .and_then(|t| t.description.as_deref())
+                    .and_then(vgpu::framebuffer_mib),
+                per_gpu: c.max_instances,
+                gpus: 1,
+            })
+            .collect(),
+        Framework::VendorVfio => g
+            .capacity
+            .iter()
+            .map(|c| TypeOption {
+                id: c.type_id.clone(),
+                name: c.name.clone(),
+                framebuffer_mib: c
+                    .name
+                    .as_deref()
+                    .and_then(vgpu::vendor_type_gib)
+                    .map(|g| u64::from(g) * 1024),
+                per_gpu: c.max_instances,
+                gpus: 1,
+            })
+            .collect(),
+        Framework::None => Vec::new(),
+    }
 }
 
 /// The desired-list entry of a type: its ID on mdev GPUs, its name on vendor-VFIO GPUs

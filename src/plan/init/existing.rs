@@ -37,6 +37,34 @@ fn find_type<'a>(
 pub fn from_host(inv: &Inventory, models: &[Model]) -> (Choices, Vec<String>) {
     let mut c = Choices::default();
     let mut notes = Vec::new();
+    let cards = types_by_card(inv, &mut notes);
+    let names = vgpu::vendor_type_names(inv);
+    for (card, types) in &cards {
+        if types.len() > 1 {
+            notes.push(format!(
+                "{card} carries {} types ({}): KubeVirt's semantics give a card one type, so hostdev leaves such a card alone (heterogeneous, set up by hand)",
+                types.len(),
+                types.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        for (id, name) in types {
+            match find_type(models, card, id) {
+                Some((m, t)) => c.add_type(m, t),
+                None => add_unlisted(&mut c, models, &names, card, id, name),
+            }
+        }
+    }
+    add_vfio_devices(&mut c, inv, models);
+    (c, notes)
+}
+
+/// The types present on each card (card → types in the order met, with their names when
+/// the mdevs tell them), in address order: of its mdevs and of its configured vendor-VFIO
+/// VFs. An mdev whose type cannot be read is left out with a note.
+fn types_by_card(
+    inv: &Inventory,
+    notes: &mut Vec<String>,
+) -> BTreeMap<String, Vec<(String, Option<String>)>> {
     // card → types present, in address order
     let mut cards: BTreeMap<String, Vec<(String, Option<String>)>> = BTreeMap::new();
     for m in &inv.mdevs {
@@ -63,47 +91,47 @@ pub fn from_host(inv: &Inventory, models: &[Model]) -> (Choices, Vec<String>) {
             }
         }
     }
-    let names = vgpu::vendor_type_names(inv);
-    for (card, types) in &cards {
-        if types.len() > 1 {
-            notes.push(format!(
-                "{card} carries {} types ({}): KubeVirt's semantics give a card one type, so hostdev leaves such a card alone (heterogeneous, set up by hand)",
-                types.len(),
-                types.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(", ")
-            ));
-        }
-        for (id, name) in types {
-            match find_type(models, card, id) {
-                Some((m, t)) => c.add_type(m, t),
-                None => {
-                    // not listed any more (a full card): keep it by ID, named if known
-                    let model = models
-                        .iter()
-                        .find(|m| m.gpus.iter().any(|g| g.address == *card));
-                    let vd = model.map(|m| m.vendor_device.clone());
-                    let name = name.clone().or_else(|| {
-                        let vd = vd.as_ref()?;
-                        names.get(vd)?.get(&id.parse().ok()?).cloned()
-                    });
-                    let vendor_vfio = model.is_some_and(|m| m.framework == Framework::VendorVfio);
-                    let t = TypeOption {
-                        id: id.clone(),
-                        name: name.clone(),
-                        framebuffer_mib: None,
-                        per_gpu: None,
-                        gpus: 1,
-                    };
-                    let framework = if vendor_vfio {
-                        Framework::VendorVfio
-                    } else {
-                        Framework::MdevPf
-                    };
-                    let fallback = Model::lone(card, vd, framework);
-                    c.add_type(&fallback, &t);
-                }
-            }
-        }
-    }
+    cards
+}
+
+/// A type the host carries on `card` but no longer lists (a full card): kept by ID,
+/// named if known.
+fn add_unlisted(
+    c: &mut Choices,
+    models: &[Model],
+    names: &BTreeMap<String, BTreeMap<u32, String>>,
+    card: &str,
+    id: &str,
+    name: &Option<String>,
+) {
+    let model = models
+        .iter()
+        .find(|m| m.gpus.iter().any(|g| g.address == *card));
+    let vd = model.map(|m| m.vendor_device.clone());
+    let name = name.clone().or_else(|| {
+        let vd = vd.as_ref()?;
+        names.get(vd)?.get(&id.parse().ok()?).cloned()
+    });
+    let vendor_vfio = model.is_some_and(|m| m.framework == Framework::VendorVfio);
+    let t = TypeOption {
+        id: id.to_string(),
+        name: name.clone(),
+        framebuffer_mib: None,
+        per_gpu: None,
+        gpus: 1,
+    };
+    let framework = if vendor_vfio {
+        Framework::VendorVfio
+    } else {
+        Framework::MdevPf
+    };
+    let fallback = Model::lone(card, vd, framework);
+    c.add_type(&fallback, &t);
+}
+
+/// The devices on vfio-pci, permitted for passthrough (VFs of vendor-VFIO GPUs are vGPUs,
+/// not these); those of a model with vGPU types are also named in `passthroughAddresses`.
+fn add_vfio_devices(c: &mut Choices, inv: &Inventory, models: &[Model]) {
     // devices on vfio-pci: passthrough (VFs of vendor-VFIO GPUs are vGPUs, not these)
     let vgpu_models: BTreeSet<&str> = models
         .iter()
@@ -130,7 +158,6 @@ pub fn from_host(inv: &Inventory, models: &[Model]) -> (Choices, Vec<String>) {
             c.add_address(&d.address);
         }
     }
-    (c, notes)
 }
 
 fn addresses_of(inv: &Inventory, vd: &str) -> Vec<String> {
@@ -207,51 +234,73 @@ pub fn from_mdevctl(
         cards.entry(card_of(inv, &d.parent)).or_default().push(d);
     }
     for (card, ds) in &cards {
-        let mut types: Vec<&str> = Vec::new();
-        for d in ds {
-            if !types.contains(&d.mdev_type.as_str()) {
-                types.push(&d.mdev_type);
-            }
+        add_mdevctl_card(&mut c, &mut notes, inv, models, card, ds);
+    }
+    notes.extend(unsaid_notes(defs));
+    notes.extend(uuid_notes(defs, node));
+    (c, notes)
+}
+
+/// The types mdevctl defines on one card, added as choices; notes when it defines several,
+/// a count other than the card holds, or a type the host does not offer now.
+fn add_mdevctl_card(
+    c: &mut Choices,
+    notes: &mut Vec<String>,
+    inv: &Inventory,
+    models: &[Model],
+    card: &str,
+    ds: &[&MdevctlDef],
+) {
+    let mut types: Vec<&str> = Vec::new();
+    for d in ds {
+        if !types.contains(&d.mdev_type.as_str()) {
+            types.push(&d.mdev_type);
         }
-        if types.len() > 1 {
-            notes.push(format!(
-                "{card}: mdevctl defines {} types there ({}); KubeVirt's semantics give a card one type: a card that carries several is left alone, an empty one gets one of them (the round-robin decides which)",
-                types.len(),
-                types.join(", ")
-            ));
-        }
-        for t in &types {
-            let n = ds.iter().filter(|d| d.mdev_type == *t).count();
-            match find_type(models, card, t) {
-                Some((m, opt)) => {
-                    c.add_type(m, opt);
-                    if let Some(max) = opt.per_gpu.filter(|max| *max as usize != n) {
-                        notes.push(format!(
-                            "{card}: mdevctl defines {n} {t}; hostdev fills the card ({max}), as KubeVirt does: the number of devices cannot be set"
-                        ));
-                    }
-                }
-                None => {
+    }
+    if types.len() > 1 {
+        notes.push(format!(
+            "{card}: mdevctl defines {} types there ({}); KubeVirt's semantics give a card one type: a card that carries several is left alone, an empty one gets one of them (the round-robin decides which)",
+            types.len(),
+            types.join(", ")
+        ));
+    }
+    for t in &types {
+        let n = ds.iter().filter(|d| d.mdev_type == *t).count();
+        match find_type(models, card, t) {
+            Some((m, opt)) => {
+                c.add_type(m, opt);
+                if let Some(max) = opt.per_gpu.filter(|max| *max as usize != n) {
                     notes.push(format!(
-                        "{card}: type {t} (mdevctl) is not offered on this host now; written as is"
+                        "{card}: mdevctl defines {n} {t}; hostdev fills the card ({max}), as KubeVirt does: the number of devices cannot be set"
                     ));
-                    let model = Model::lone(
-                        card,
-                        inv.pci_device(card).map(|d| d.vendor_device()),
-                        Framework::MdevPf,
-                    );
-                    let opt = TypeOption {
-                        id: t.to_string(),
-                        name: None,
-                        framebuffer_mib: None,
-                        per_gpu: None,
-                        gpus: 1,
-                    };
-                    c.add_type(&model, &opt);
                 }
+            }
+            None => {
+                notes.push(format!(
+                    "{card}: type {t} (mdevctl) is not offered on this host now; written as is"
+                ));
+                let model = Model::lone(
+                    card,
+                    inv.pci_device(card).map(|d| d.vendor_device()),
+                    Framework::MdevPf,
+                );
+                let opt = TypeOption {
+                    id: t.to_string(),
+                    name: None,
+                    framebuffer_mib: None,
+                    per_gpu: None,
+                    gpus: 1,
+                };
+                c.add_type(&model, &opt);
             }
         }
     }
+}
+
+/// What a definition says that KubeVirt's configuration cannot: a manual start,
+/// per-device attributes.
+fn unsaid_notes(defs: &[MdevctlDef]) -> Vec<String> {
+    let mut notes = Vec::new();
     for d in defs {
         if d.start != "auto" {
             notes.push(format!(
@@ -268,6 +317,12 @@ pub fn from_mdevctl(
             ));
         }
     }
+    notes
+}
+
+/// How the UUIDs will differ from mdevctl's, per parent and type.
+fn uuid_notes(defs: &[MdevctlDef], node: &str) -> Vec<String> {
+    let mut notes = Vec::new();
     // UUIDs: mdevs of a desired type are kept while they exist; new ones are hostdev's
     let mut by_parent: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for d in defs {
@@ -286,5 +341,5 @@ pub fn from_mdevctl(
             ours.join(", ")
         ));
     }
-    (c, notes)
+    notes
 }

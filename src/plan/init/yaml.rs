@@ -61,6 +61,15 @@ pub fn render(c: &Choices) -> String {
         "# The fields below are those of a KubeVirt CR's spec.configuration: paste them there to\n\
          # give a cluster the same devices. Check with `hostdev plan`, then run `hostdev apply`.\n",
     );
+    mediated_devices(&mut o, c);
+    permitted_host_devices(&mut o, c);
+    passthrough_addresses(&mut o, c);
+    o
+}
+
+/// `mediatedDevicesConfiguration`: the desired types (global, or for the node selector),
+/// or a comment that there are none.
+fn mediated_devices(o: &mut String, c: &Choices) {
     if c.types.is_empty() {
         o.push_str(
             "\n# No mediatedDevicesConfiguration: hostdev neither creates nor removes mdevs or vGPUs.\n",
@@ -75,7 +84,7 @@ pub fn render(c: &Choices) -> String {
         let (indent, head) = match &c.node {
             Some(sel) => {
                 o.push_str("  nodeMediatedDeviceTypes:\n");
-                selector_lines(&mut o, "  ", sel);
+                selector_lines(o, "  ", sel);
                 ("    ", "    mediatedDeviceTypes:\n")
             }
             None => ("  ", "  mediatedDeviceTypes:\n"),
@@ -89,6 +98,11 @@ pub fn render(c: &Choices) -> String {
             ));
         }
     }
+}
+
+/// `permittedHostDevices`: the PCI models and mdev types the device plugins hand out
+/// (with a comment on vendor-VFIO VFs when such a type is chosen).
+fn permitted_host_devices(o: &mut String, c: &Choices) {
     let mdevs: Vec<&(String, String)> = c.types.iter().filter_map(|t| t.mdev.as_ref()).collect();
     if c.vendor_vfio {
         o.push_str(
@@ -126,6 +140,11 @@ pub fn render(c: &Choices) -> String {
             }
         }
     }
+}
+
+/// hostdev's own section: `passthroughAddresses` (or `nodePassthroughAddresses`), when
+/// passthrough GPUs of a model with vGPU types are chosen.
+fn passthrough_addresses(o: &mut String, c: &Choices) {
     if !c.addresses.is_empty() {
         let list = c
             .addresses
@@ -141,11 +160,10 @@ pub fn render(c: &Choices) -> String {
         match &c.node {
             Some(sel) => {
                 o.push_str("  nodePassthroughAddresses:\n");
-                selector_lines(&mut o, "  ", sel);
+                selector_lines(o, "  ", sel);
                 o.push_str(&format!("    addresses: [{list}]\n"));
             }
             None => o.push_str(&format!("  passthroughAddresses: [{list}]\n")),
         }
     }
-    o
 }

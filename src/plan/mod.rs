@@ -2,8 +2,9 @@
 //! change ([`mdev`], the KubeVirt round-robin planner, which builds the plan [`document`])
 //! or to what the device plugins would hand out ([`env`]), saved plans read back for
 //! `apply --plan` ([`saved`]), and the [`teardown`] and [`bind`] planners, and the state
-//! file they read ([`state`]). The planners do no I/O; [`saved`] and [`state`] read (and
-//! `state` writes) their files.
+//! file they read ([`state`]); and the pure parts of `list-types` ([`types`]), `init`
+//! ([`init`]), `status` and `devices` ([`status`]) and `--provider nvidia` ([`nvidia`]).
+//! The planners do no I/O; [`saved`] and [`state`] read (and `state` writes) their files.
 pub mod bind;
 pub mod document;
 pub mod env;

@@ -143,7 +143,7 @@ fn choose(
     from_flags: bool,
 ) -> Result<Option<Choices>> {
     let mut choices = if args.from_host {
-        let (c, notes) = pi::from_host(inv, models);
+        let (c, notes) = pi::existing::from_host(inv, models);
         if c.is_empty() {
             return Err(fail(
                 Code::NotFound,
@@ -154,7 +154,7 @@ fn choose(
         c
     } else if let Some(dir) = &args.from_mdevctl {
         let (defs, shown) = mdevctl::read_mdevctl(ctx, dir.as_deref())?;
-        let (mut c, notes) = pi::from_mdevctl(&defs, inv, models, &preview_node.name);
+        let (mut c, notes) = pi::existing::from_mdevctl(&defs, inv, models, &preview_node.name);
         c.origin.push(format!(
             "From the {} mdevctl definitions under {shown}.",
             defs.len()
@@ -186,7 +186,7 @@ fn validated(
     preview_node: &Node,
     inv: &Inventory,
 ) -> Result<(String, Plan)> {
-    let text = pi::render(choices);
+    let text = pi::yaml::render(choices);
     let source = config::Source::File(path.to_path_buf());
     let cfg = config::parse(&text, &source)
         .context("hostdev init produced a configuration its own loader refuses (a bug)")?;
@@ -257,7 +257,7 @@ fn vgpu_capable(models: &[Model], vd: &str) -> bool {
 fn check_resource(r: &str) -> std::result::Result<(), String> {
     let yaml = format!(
         "permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: \"10DE:0000\"\n    resourceName: {}\n",
-        pi::scalar(r)
+        pi::yaml::scalar(r)
     );
     config::parse(&yaml, &config::Source::Stdin)
         .map(drop)

@@ -99,8 +99,8 @@ impl Destroy {
             Destroy::Unbind,
             Destroy::SriovDisable,
         ]
-            .into_iter()
-            .find(|d| d.action() == action)
+        .into_iter()
+        .find(|d| d.action() == action)
     }
 }
 

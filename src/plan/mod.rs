@@ -1,9 +1,12 @@
 //! Stage 2, deciding: pure functions from (configuration, node, inventory) to what should
-//! change ([`mdev`], the KubeVirt round-robin planner) or to what the device plugins would
-//! hand out ([`env`]), saved plans read back for `apply --plan` ([`saved`]), and the
-//! [`teardown`] and [`bind`] planners, and the state file they read ([`state`]). The
-//! planners do no I/O; [`saved`] and [`state`] read (and `state` writes) their files.
+//! change ([`mdev`], the KubeVirt round-robin planner, which builds the plan [`document`])
+//! or to what the device plugins would hand out ([`env`]), saved plans read back for
+//! `apply --plan` ([`saved`]), and the [`teardown`] and [`bind`] planners, and the state
+//! file they read ([`state`]); and the pure parts of `list-types` ([`types`]), `init`
+//! ([`init`]), `status` and `devices` ([`status`]) and `--provider nvidia` ([`nvidia`]).
+//! The planners do no I/O; [`saved`] and [`state`] read (and `state` writes) their files.
 pub mod bind;
+pub mod document;
 pub mod env;
 pub mod init;
 pub mod mdev;
@@ -14,4 +17,5 @@ pub mod status;
 pub mod teardown;
 pub mod types;
 
+pub use document::*;
 pub use mdev::*;

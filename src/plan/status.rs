@@ -236,8 +236,19 @@ fn card_of(inv: &Inventory, parent: &str) -> String {
 
 /// Instances per (card, type) now, and after the plan's actions.
 pub fn mdev_rows(plan: &Plan, inv: &Inventory) -> Vec<MdevRow> {
-    let mut rows: BTreeMap<(String, String), MdevRow> = BTreeMap::new();
-    let mut deltas: Vec<(String, String, Option<String>, i64, i64)> = Vec::new();
+    let mut deltas = host_deltas(inv);
+    deltas.extend(plan_deltas(plan, inv));
+    rows_of(deltas)
+}
+
+/// One count towards a (card, type) row: card, type ID, type name if known, instances
+/// present, instances wanted.
+type Delta = (String, String, Option<String>, i64, i64);
+
+/// What the host has now: one present and wanted instance per mdev of a readable type and
+/// per configured vendor-VFIO VF.
+fn host_deltas(inv: &Inventory) -> Vec<Delta> {
+    let mut deltas: Vec<Delta> = Vec::new();
     for m in &inv.mdevs {
         let Some(t) = &m.type_id else { continue };
         deltas.push((
@@ -254,6 +265,13 @@ pub fn mdev_rows(plan: &Plan, inv: &Inventory) -> Vec<MdevRow> {
             deltas.push((card, nv.current_vgpu_type.to_string(), None, 1, 1));
         }
     }
+    deltas
+}
+
+/// What the plan changes: its actions, the undesired instances it leaves alone because
+/// they are in use, and (for their names) the types its cards are given.
+fn plan_deltas(plan: &Plan, inv: &Inventory) -> Vec<Delta> {
+    let mut deltas: Vec<Delta> = Vec::new();
     for a in &plan.actions {
         let (card, type_id, name) = match a {
             Action::Remove(m) | Action::Create(m) => (
@@ -302,6 +320,12 @@ pub fn mdev_rows(plan: &Plan, inv: &Inventory) -> Vec<MdevRow> {
             deltas.push((c.address.clone(), t.clone(), Some(n.clone()), 0, 0));
         }
     }
+    deltas
+}
+
+/// The rows of the (card, type) pairs the host or the plan has instances of, summed.
+fn rows_of(deltas: Vec<Delta>) -> Vec<MdevRow> {
+    let mut rows: BTreeMap<(String, String), MdevRow> = BTreeMap::new();
     /// Per (card, type): name, present, wanted, seen in the host or the plan.
     #[derive(Default)]
     struct Acc {
@@ -375,6 +399,36 @@ pub fn report(
             iommu.failing.join(", ")
         ));
     }
+    problems.extend(drift_problems(plan, &parents));
+    for p in &plan.problems {
+        problems.push(format!("{}: {}", p.address, p.message));
+    }
+    problems.extend(conflicts.iter().cloned());
+    problems.extend(resource_problems(&resources));
+    StatusDoc {
+        schema: SCHEMA,
+        node: plan.node.name.clone(),
+        provider,
+        healthy: problems.is_empty(),
+        mdev: MdevStatus {
+            handling: plan.mdev_handling,
+            desired_types: plan.desired_types.clone(),
+            matches,
+            pending_actions: plan.actions.len(),
+            blocked: plan.blocked.len(),
+            not_ready: plan.problems.len(),
+            parents,
+        },
+        resources,
+        iommu,
+        problems,
+    }
+}
+
+/// The drift the report names: each (card, type) row whose count is not the wanted one,
+/// each unwanted instance in use, and otherwise the plan's pending actions.
+fn drift_problems(plan: &Plan, parents: &[MdevRow]) -> Vec<String> {
+    let mut problems = Vec::new();
     let mut drift = 0;
     for r in parents.iter().filter(|r| r.present != r.wanted) {
         drift += 1;
@@ -417,11 +471,14 @@ pub fn report(
             plan.actions.len()
         ));
     }
-    for p in &plan.problems {
-        problems.push(format!("{}: {}", p.address, p.message));
-    }
-    problems.extend(conflicts.iter().cloned());
-    for r in &resources {
+    problems
+}
+
+/// The resources' problems: one that hands out nothing, a matching device that is not
+/// usable (unbound, no IOMMU group), and each device's own problems.
+fn resource_problems(resources: &[ResourceStatus]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for r in resources {
         if r.devices.is_empty() && !r.external {
             problems.push(format!(
                 "{} hands out no device: nothing usable matches {} (`hostdev env -v` says why)",
@@ -452,24 +509,7 @@ pub fn report(
             }
         }
     }
-    StatusDoc {
-        schema: SCHEMA,
-        node: plan.node.name.clone(),
-        provider,
-        healthy: problems.is_empty(),
-        mdev: MdevStatus {
-            handling: plan.mdev_handling,
-            desired_types: plan.desired_types.clone(),
-            matches,
-            pending_actions: plan.actions.len(),
-            blocked: plan.blocked.len(),
-            not_ready: plan.problems.len(),
-            parents,
-        },
-        resources,
-        iommu,
-        problems,
-    }
+    problems
 }
 
 /// `hostdev devices`: which devices, in which order.

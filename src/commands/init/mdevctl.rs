@@ -10,7 +10,8 @@ use anyhow::{Context as _, Result};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::is_mdev_uuid;
-use crate::plan::init::{self as pi, MdevctlDef};
+use crate::plan::init::existing::MdevctlDef;
+use crate::plan::init::{self as pi};
 
 /// The largest mdevctl definition read (they are a few hundred bytes).
 const MDEVCTL_MAX: usize = 64 << 10;
@@ -112,7 +113,7 @@ fn read_definition(
         )
     })?;
     let text = String::from_utf8_lossy(&bytes);
-    let def = pi::parse_mdevctl(parent, uuid, &text).map_err(|e| {
+    let def = pi::existing::parse_mdevctl(parent, uuid, &text).map_err(|e| {
         fail(
             Code::Config,
             format!("--from-mdevctl: {shown}/{parent}/{uuid}: {e}"),

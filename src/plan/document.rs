@@ -1,0 +1,432 @@
+//! The plan document: the model every layer shares (`Plan`, its rows, its `Action`s and
+//! what is `Blocked`), and its JSON shape (`"schema": "hostdev/v1"`). The planner
+//! (`plan::mdev`) builds it, `plan::saved` reads it back, exec carries it out and render
+//! prints it; this file only defines it and does not decide, read or write anything.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Node;
+
+pub const SCHEMA: &str = "hostdev/v1";
+
+/// `enabled`, `disabled` (`enabled: false`) or `not-configured` (no section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MdevHandling {
+    /// A saved plan without the field was made with mdev handling on.
+    #[default]
+    Enabled,
+    Disabled,
+    NotConfigured,
+}
+
+/// The document's `"schema": "hostdev/v1"`: written as [`SCHEMA`], and only that is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Schema;
+
+impl Serialize for Schema {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(SCHEMA)
+    }
+}
+
+impl<'de> Deserialize<'de> for Schema {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == SCHEMA {
+            Ok(Schema)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "schema is {s:?}, this hostdev reads {SCHEMA:?}"
+            )))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub schema: Schema,
+    pub node: Node,
+    #[serde(default)]
+    pub mdev_handling: MdevHandling,
+    #[serde(default)]
+    pub desired_types: Vec<String>,
+    /// One row per mdev parent (each VF of an SR-IOV GPU is a row of its own).
+    pub parents: Vec<ParentPlan>,
+    pub actions: Vec<Action>,
+    #[serde(default)]
+    pub blocked: Vec<Blocked>,
+    /// One row per card of the round-robin (see the module documentation of `plan::mdev`).
+    #[serde(default)]
+    pub cards: Vec<CardPlan>,
+    /// GPUs that cannot take vGPUs until a precondition is fixed (only with desired types).
+    #[serde(default)]
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Create,
+    TopUp,
+    Keep,
+    Unsupported,
+    Unassigned,
+    Blocked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Create => "create",
+            Status::TopUp => "top-up",
+            Status::Keep => "keep",
+            Status::Unsupported => "unsupported",
+            Status::Unassigned => "unassigned",
+            Status::Blocked => "blocked",
+        }
+    }
+}
+
+/// `create`: required in a saved plan, a count or `null` (unknown before the removals
+/// run); a missing field must not read as "unknown".
+fn required_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    Option::<u32>::deserialize(d)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ParentPlan {
+    pub address: String,
+    #[serde(rename = "type", default)]
+    pub type_id: Option<String>,
+    #[serde(default)]
+    pub type_name: Option<String>,
+    /// mdevs of the assigned type that stay.
+    #[serde(default)]
+    pub existing: u32,
+    /// Instances to create; `null` when it cannot be known before removals run.
+    #[serde(deserialize_with = "required_count")]
+    pub create: Option<u32>,
+    /// mdevs removed from this parent.
+    #[serde(default)]
+    pub remove: u32,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CardKind {
+    /// One mdev parent: a PCI function (mdev on the PF) or a virtual device.
+    MdevParent,
+    /// A physical GPU whose SR-IOV virtual functions are mdev parents.
+    MdevVfGpu,
+    /// A physical GPU whose virtual functions take a type via `nvidia/current_vgpu_type`.
+    VendorVfioGpu,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CardPlan {
+    /// The parent's name, or the physical function's address for a GPU card.
+    pub address: String,
+    pub kind: CardKind,
+    #[serde(rename = "type", default)]
+    pub type_id: Option<String>,
+    #[serde(default)]
+    pub type_name: Option<String>,
+    /// Instances (mdevs, or configured VFs) of the assigned type that stay.
+    #[serde(default)]
+    pub existing: u32,
+    /// Instances to create; `null` when it cannot be known before removals run.
+    #[serde(deserialize_with = "required_count")]
+    pub create: Option<u32>,
+    /// `create` is the number of free VFs that list the type as creatable now: the
+    /// vendor-VFIO interface publishes no maximum, and `apply` stops on a GPU when the
+    /// type is no longer creatable (capacity reached).
+    #[serde(default)]
+    pub create_is_upper_bound: bool,
+    /// Instances removed (mdevs, or VFs whose type is cleared).
+    #[serde(default)]
+    pub remove: u32,
+    pub status: Status,
+    /// GPU cards: the number of VFs, and of those free after the removals.
+    #[serde(default)]
+    pub vfs: Option<u32>,
+    #[serde(default)]
+    pub free_vfs: Option<u32>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Problem {
+    pub address: String,
+    pub message: String,
+}
+
+/// What an action does, without its data (for counting and messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    /// Remove an mdev (`remove` ← `1`).
+    Remove,
+    /// Create an mdev (`create` ← UUID).
+    Create,
+    /// Give a free vendor-VFIO VF a vGPU type (`nvidia/current_vgpu_type` ← ID).
+    SetVgpuType,
+    /// Destroy a vendor-VFIO VF's vGPU (`nvidia/current_vgpu_type` ← `0`).
+    ClearVgpuType,
+}
+
+impl ActionKind {
+    /// The `action` tag of the JSON documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Remove => "remove",
+            ActionKind::Create => "create",
+            ActionKind::SetVgpuType => "set-vgpu-type",
+            ActionKind::ClearVgpuType => "clear-vgpu-type",
+        }
+    }
+
+    /// Removals (and vGPU type clears) run before creations (and vGPU type sets).
+    pub fn is_removal(self) -> bool {
+        matches!(self, ActionKind::Remove | ActionKind::ClearVgpuType)
+    }
+}
+
+/// An mdev to remove or create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MdevAction {
+    /// The mdev's UUID (lower case).
+    pub uuid: String,
+    /// The mdev parent.
+    pub parent: String,
+    /// The physical GPU of a VF mdev parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<String>,
+    /// The type ID, e.g. `nvidia-222`.
+    #[serde(rename = "type")]
+    pub type_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+}
+
+/// A vendor-VFIO virtual function whose vGPU type is set or cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VfAction {
+    /// The virtual function.
+    pub address: String,
+    /// Its physical GPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<String>,
+    /// The numeric vGPU type ID (written as a string, e.g. `"1145"`).
+    #[serde(rename = "type", with = "vgpu_id")]
+    pub type_id: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+}
+
+/// One write the plan makes (JSON: `{"action": "remove", ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    Remove(MdevAction),
+    Create(MdevAction),
+    SetVgpuType(VfAction),
+    ClearVgpuType(VfAction),
+}
+
+impl Action {
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Remove(_) => ActionKind::Remove,
+            Action::Create(_) => ActionKind::Create,
+            Action::SetVgpuType(_) => ActionKind::SetVgpuType,
+            Action::ClearVgpuType(_) => ActionKind::ClearVgpuType,
+        }
+    }
+
+    /// The mdev of a remove/create action.
+    pub fn mdev(&self) -> Option<&MdevAction> {
+        match self {
+            Action::Remove(m) | Action::Create(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The virtual function of a set/clear-vgpu-type action.
+    pub fn vf(&self) -> Option<&VfAction> {
+        match self {
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The mdev's UUID of a remove/create action.
+    pub fn uuid(&self) -> Option<&str> {
+        self.mdev().map(|m| m.uuid.as_str())
+    }
+
+    /// The mdev parent of a remove/create action.
+    pub fn parent(&self) -> Option<&str> {
+        self.mdev().map(|m| m.parent.as_str())
+    }
+
+    /// The physical GPU, if the action names one.
+    pub fn gpu(&self) -> Option<&str> {
+        match self {
+            Action::Remove(m) | Action::Create(m) => m.gpu.as_deref(),
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v) => v.gpu.as_deref(),
+        }
+    }
+
+    /// `<uuid> (<type> on <parent>)`, or `<VF> (vGPU type <id>)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::Remove(m) | Action::Create(m) => {
+                format!("{} ({} on {})", m.uuid, m.type_id, m.parent)
+            }
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v) => {
+                format!("{} (vGPU type {})", v.address, v.type_id)
+            }
+        }
+    }
+}
+
+/// A numeric vGPU type ID, written as a string as sysfs shows it (`"1145"`).
+mod vgpu_id {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &u32, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(id)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(|_| {
+            serde::de::Error::custom(format!("vGPU type {s:?} is not a numeric type ID"))
+        })
+    }
+}
+
+/// Something the plan leaves alone because a process holds it open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Blocked {
+    /// An mdev that would be removed.
+    Mdev {
+        uuid: String,
+        parent: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gpu: Option<String>,
+        #[serde(rename = "type")]
+        type_id: String,
+        reason: String,
+    },
+    /// A vendor-VFIO virtual function whose type would be cleared.
+    Vf {
+        address: String,
+        /// Its physical GPU.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gpu: Option<String>,
+        #[serde(rename = "type", with = "vgpu_id")]
+        type_id: u32,
+        reason: String,
+    },
+}
+
+impl Blocked {
+    /// The blocked counterpart of a removal action.
+    pub fn of(a: &Action, reason: String) -> Blocked {
+        match a {
+            Action::Remove(m) | Action::Create(m) => Blocked::Mdev {
+                uuid: m.uuid.clone(),
+                parent: m.parent.clone(),
+                gpu: m.gpu.clone(),
+                type_id: m.type_id.clone(),
+                reason,
+            },
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v) => Blocked::Vf {
+                address: v.address.clone(),
+                gpu: v.gpu.clone(),
+                type_id: v.type_id,
+                reason,
+            },
+        }
+    }
+
+    /// The UUID of a blocked mdev.
+    pub fn uuid(&self) -> Option<&str> {
+        match self {
+            Blocked::Mdev { uuid, .. } => Some(uuid),
+            Blocked::Vf { .. } => None,
+        }
+    }
+
+    /// The mdev parent of a blocked mdev.
+    pub fn parent(&self) -> Option<&str> {
+        match self {
+            Blocked::Mdev { parent, .. } => Some(parent),
+            Blocked::Vf { .. } => None,
+        }
+    }
+
+    pub fn gpu(&self) -> Option<&str> {
+        match self {
+            Blocked::Mdev { gpu, .. } | Blocked::Vf { gpu, .. } => gpu.as_deref(),
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            Blocked::Mdev { reason, .. } | Blocked::Vf { reason, .. } => reason,
+        }
+    }
+
+    pub fn reason_mut(&mut self) -> &mut String {
+        match self {
+            Blocked::Mdev { reason, .. } | Blocked::Vf { reason, .. } => reason,
+        }
+    }
+
+    /// `<uuid> (<type> on <parent>)`, or `<VF> (vGPU type <id>)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Blocked::Mdev {
+                uuid,
+                parent,
+                type_id,
+                ..
+            } => format!("{uuid} ({type_id} on {parent})"),
+            Blocked::Vf {
+                address, type_id, ..
+            } => format!("{address} (vGPU type {type_id})"),
+        }
+    }
+}
+
+impl Plan {
+    pub fn is_noop(&self) -> bool {
+        self.actions.is_empty()
+            && !self
+                .parents
+                .iter()
+                .any(|p| p.create.is_none() && p.status == Status::Create)
+            && !self
+                .cards
+                .iter()
+                .any(|c| c.create.is_none() && c.status == Status::Create)
+    }
+
+    pub fn count(&self, kind: ActionKind) -> usize {
+        self.actions.iter().filter(|a| a.kind() == kind).count()
+    }
+
+    /// The actions of one kind, in plan order.
+    pub fn of_kind(&self, kind: ActionKind) -> Vec<Action> {
+        self.actions
+            .iter()
+            .filter(|a| a.kind() == kind)
+            .cloned()
+            .collect()
+    }
+}

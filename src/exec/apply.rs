@@ -41,6 +41,9 @@ pub struct Executor<'a> {
     /// Workers for the creations of a batch: one physical GPU each at a time (`--jobs`;
     /// 1 keeps every write on this thread).
     pub jobs: usize,
+    /// How long enabling one GPU's VFs may take: retries and the wait for their vGPU
+    /// types (`--vf-timeout`).
+    pub vf_timeout: std::time::Duration,
     pub outcome: Outcome,
     halt: Option<Halt>,
     /// The state changed since it was last written.
@@ -67,6 +70,7 @@ impl<'a> Executor<'a> {
             state,
             stop,
             jobs: 1,
+            vf_timeout: VF_TIMEOUT,
             outcome: Outcome::default(),
             halt: None,
             unsaved: false,
@@ -425,6 +429,7 @@ impl<'a> Executor<'a> {
             Action::ClearVgpuType(v) | Action::SetVgpuType(v) => {
                 self.state.drop_vgpu_vf(&v.address)
             }
+            Action::EnableVfs(s) | Action::DisableVfs(s) => self.state.drop_sriov(&s.address),
         };
     }
 
@@ -455,17 +460,12 @@ type Finished = Mutex<Option<(Journal, Outcome, Option<Halt>)>>;
 
 /// `actions` split by physical GPU, in the order the plan names the GPUs.
 fn by_gpu(actions: &[Action]) -> Vec<Vec<Action>> {
-    let mut groups: Vec<(String, Vec<Action>)> = Vec::new();
+    let mut groups: Vec<(&str, Vec<Action>)> = Vec::new();
     for a in actions {
-        let gpu = match a {
-            Action::Remove(m) | Action::Create(m) => m.gpu.as_ref().unwrap_or(&m.parent),
-            Action::ClearVgpuType(v) | Action::SetVgpuType(v) => {
-                v.gpu.as_ref().unwrap_or(&v.address)
-            }
-        };
-        match groups.iter_mut().find(|(g, _)| g == gpu) {
+        let gpu = a.gpu_key();
+        match groups.iter_mut().find(|(g, _)| *g == gpu) {
             Some((_, list)) => list.push(a.clone()),
-            None => groups.push((gpu.clone(), vec![a.clone()])),
+            None => groups.push((gpu, vec![a.clone()])),
         }
     }
     groups.into_iter().map(|(_, list)| list).collect()
@@ -476,6 +476,7 @@ fn record_key(a: &Action) -> &str {
     match a {
         Action::Remove(m) | Action::Create(m) => &m.uuid,
         Action::ClearVgpuType(v) | Action::SetVgpuType(v) => &v.address,
+        Action::EnableVfs(s) | Action::DisableVfs(s) => &s.address,
     }
 }
 
@@ -521,6 +522,9 @@ impl Stuck {
                 self.parents.insert(m.parent.clone());
             }
             Action::ClearVgpuType(v) | Action::SetVgpuType(v) => self.gpus.extend(v.gpu.clone()),
+            Action::EnableVfs(s) | Action::DisableVfs(s) => {
+                self.gpus.insert(s.address.clone());
+            }
         }
     }
 
@@ -530,6 +534,9 @@ impl Stuck {
                 self.parents.insert(parent.clone());
             }
             Blocked::Vf { gpu, .. } => self.gpus.extend(gpu.clone()),
+            Blocked::Vfs { address, .. } => {
+                self.gpus.insert(address.clone());
+            }
         }
     }
 
@@ -739,6 +746,8 @@ fn differences(host: &dyn Seen, outcome: &Outcome) -> Vec<String> {
             }
             Action::SetVgpuType(v) => verify_vf(host, v, v.type_id),
             Action::ClearVgpuType(v) => verify_vf(host, v, 0),
+            // enabling waited for the VFs (and failed when they did not come)
+            Action::EnableVfs(_) | Action::DisableVfs(_) => None,
             Action::Create(m) => match host.mdev(&m.uuid) {
                 None => Some(format!(
                     "mdev {} ({} on {}) was created but is not on the host",
@@ -785,7 +794,9 @@ fn verify_vf(host: &dyn Seen, v: &VfAction, want: u32) -> Option<String> {
 }
 
 mod job;
+mod sriov;
 pub use job::{ApplyJob, PlanSource, MAX_JOBS};
+pub use sriov::{TRANSIENT, VF_TIMEOUT};
 
 #[cfg(test)]
 mod tests;

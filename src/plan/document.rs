@@ -174,6 +174,10 @@ pub enum ActionKind {
     SetVgpuType,
     /// Destroy a vendor-VFIO VF's vGPU (`nvidia/current_vgpu_type` ← `0`).
     ClearVgpuType,
+    /// Enable a GPU's SR-IOV virtual functions (`sriov_numvfs` ← count).
+    EnableVfs,
+    /// Disable them (`sriov_numvfs` ← `0`: every VF goes).
+    DisableVfs,
 }
 
 impl ActionKind {
@@ -184,12 +188,19 @@ impl ActionKind {
             ActionKind::Create => "create",
             ActionKind::SetVgpuType => "set-vgpu-type",
             ActionKind::ClearVgpuType => "clear-vgpu-type",
+            ActionKind::EnableVfs => "enable-vfs",
+            ActionKind::DisableVfs => "disable-vfs",
         }
     }
 
     /// Removals (and vGPU type clears) run before creations (and vGPU type sets).
     pub fn is_removal(self) -> bool {
         matches!(self, ActionKind::Remove | ActionKind::ClearVgpuType)
+    }
+
+    /// Enabling or disabling a GPU's VFs: run between the removals and the creations.
+    pub fn is_sriov(self) -> bool {
+        matches!(self, ActionKind::EnableVfs | ActionKind::DisableVfs)
     }
 }
 
@@ -225,6 +236,18 @@ pub struct VfAction {
     pub type_name: Option<String>,
 }
 
+/// A GPU's SR-IOV virtual functions to enable or disable (`sriov_numvfs`), as the
+/// configuration's `hostdev.virtualFunctions` asks (docs/nvidia.md "Virtual functions").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SriovAction {
+    /// The physical GPU.
+    pub address: String,
+    /// VFs enabled when the plan was made (`sriov_numvfs`).
+    pub from: u32,
+    /// VFs it will have (0 to disable).
+    pub count: u32,
+}
+
 /// One write the plan makes (JSON: `{"action": "remove", ...}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
@@ -233,6 +256,8 @@ pub enum Action {
     Create(MdevAction),
     SetVgpuType(VfAction),
     ClearVgpuType(VfAction),
+    EnableVfs(SriovAction),
+    DisableVfs(SriovAction),
 }
 
 impl Action {
@@ -242,6 +267,8 @@ impl Action {
             Action::Create(_) => ActionKind::Create,
             Action::SetVgpuType(_) => ActionKind::SetVgpuType,
             Action::ClearVgpuType(_) => ActionKind::ClearVgpuType,
+            Action::EnableVfs(_) => ActionKind::EnableVfs,
+            Action::DisableVfs(_) => ActionKind::DisableVfs,
         }
     }
 
@@ -276,10 +303,23 @@ impl Action {
         match self {
             Action::Remove(m) | Action::Create(m) => m.gpu.as_deref(),
             Action::SetVgpuType(v) | Action::ClearVgpuType(v) => v.gpu.as_deref(),
+            Action::EnableVfs(s) | Action::DisableVfs(s) => Some(&s.address),
         }
     }
 
-    /// `<uuid> (<type> on <parent>)`, or `<VF> (vGPU type <id>)`.
+    /// The physical GPU the action belongs to: its own, else the device it writes to
+    /// (one worker per GPU).
+    pub fn gpu_key(&self) -> &str {
+        match self {
+            Action::Remove(m) | Action::Create(m) => m.gpu.as_deref().unwrap_or(&m.parent),
+            Action::SetVgpuType(v) | Action::ClearVgpuType(v) => {
+                v.gpu.as_deref().unwrap_or(&v.address)
+            }
+            Action::EnableVfs(s) | Action::DisableVfs(s) => &s.address,
+        }
+    }
+
+    /// `<uuid> (<type> on <parent>)`, `<VF> (vGPU type <id>)`, or `<GPU> (N VFs)`.
     pub fn describe(&self) -> String {
         match self {
             Action::Remove(m) | Action::Create(m) => {
@@ -287,6 +327,9 @@ impl Action {
             }
             Action::SetVgpuType(v) | Action::ClearVgpuType(v) => {
                 format!("{} (vGPU type {})", v.address, v.type_id)
+            }
+            Action::EnableVfs(s) | Action::DisableVfs(s) => {
+                format!("{} ({} VFs)", s.address, s.count.max(s.from))
             }
         }
     }
@@ -332,6 +375,13 @@ pub enum Blocked {
         type_id: u32,
         reason: String,
     },
+    /// A GPU whose VFs would be disabled (a count changed) while one is in use.
+    Vfs {
+        address: String,
+        /// Its VFs enabled now.
+        numvfs: u32,
+        reason: String,
+    },
 }
 
 impl Blocked {
@@ -351,6 +401,11 @@ impl Blocked {
                 type_id: v.type_id,
                 reason,
             },
+            Action::EnableVfs(s) | Action::DisableVfs(s) => Blocked::Vfs {
+                address: s.address.clone(),
+                numvfs: s.from,
+                reason,
+            },
         }
     }
 
@@ -358,7 +413,7 @@ impl Blocked {
     pub fn uuid(&self) -> Option<&str> {
         match self {
             Blocked::Mdev { uuid, .. } => Some(uuid),
-            Blocked::Vf { .. } => None,
+            Blocked::Vf { .. } | Blocked::Vfs { .. } => None,
         }
     }
 
@@ -366,25 +421,30 @@ impl Blocked {
     pub fn parent(&self) -> Option<&str> {
         match self {
             Blocked::Mdev { parent, .. } => Some(parent),
-            Blocked::Vf { .. } => None,
+            Blocked::Vf { .. } | Blocked::Vfs { .. } => None,
         }
     }
 
     pub fn gpu(&self) -> Option<&str> {
         match self {
             Blocked::Mdev { gpu, .. } | Blocked::Vf { gpu, .. } => gpu.as_deref(),
+            Blocked::Vfs { address, .. } => Some(address),
         }
     }
 
     pub fn reason(&self) -> &str {
         match self {
-            Blocked::Mdev { reason, .. } | Blocked::Vf { reason, .. } => reason,
+            Blocked::Mdev { reason, .. }
+            | Blocked::Vf { reason, .. }
+            | Blocked::Vfs { reason, .. } => reason,
         }
     }
 
     pub fn reason_mut(&mut self) -> &mut String {
         match self {
-            Blocked::Mdev { reason, .. } | Blocked::Vf { reason, .. } => reason,
+            Blocked::Mdev { reason, .. }
+            | Blocked::Vf { reason, .. }
+            | Blocked::Vfs { reason, .. } => reason,
         }
     }
 
@@ -400,6 +460,9 @@ impl Blocked {
             Blocked::Vf {
                 address, type_id, ..
             } => format!("{address} (vGPU type {type_id})"),
+            Blocked::Vfs {
+                address, numvfs, ..
+            } => format!("{address} ({numvfs} VFs)"),
         }
     }
 }

@@ -199,6 +199,11 @@ fn validate(plan: &mut Plan) -> Result<(), String> {
                     )));
                 }
             }
+            Action::EnableVfs(s) | Action::DisableVfs(s) => {
+                if !component_ok(&s.address) {
+                    return Err(at(format!("GPU address {:?} is not valid", s.address)));
+                }
+            }
         }
     }
     for b in &mut plan.blocked {

@@ -272,7 +272,7 @@ fn host_deltas(inv: &Inventory) -> Vec<Delta> {
 /// they are in use, and (for their names) the types its cards are given.
 fn plan_deltas(plan: &Plan, inv: &Inventory) -> Vec<Delta> {
     let mut deltas: Vec<Delta> = Vec::new();
-    for a in &plan.actions {
+    for a in plan.actions.iter().filter(|a| !a.kind().is_sriov()) {
         let (card, type_id, name) = match a {
             Action::Remove(m) | Action::Create(m) => (
                 m.gpu.clone().unwrap_or_else(|| card_of(inv, &m.parent)),
@@ -284,10 +284,13 @@ fn plan_deltas(plan: &Plan, inv: &Inventory) -> Vec<Delta> {
                 v.type_id.to_string(),
                 v.type_name.clone(),
             ),
+            // VFs to enable or disable change no vGPU count (filtered out above)
+            Action::EnableVfs(_) | Action::DisableVfs(_) => continue,
         };
         let w = match a.kind() {
             ActionKind::Create | ActionKind::SetVgpuType => 1,
             ActionKind::Remove | ActionKind::ClearVgpuType => -1,
+            ActionKind::EnableVfs | ActionKind::DisableVfs => 0,
         };
         deltas.push((card, type_id, name, 0, w));
     }
@@ -312,6 +315,7 @@ fn plan_deltas(plan: &Plan, inv: &Inventory) -> Vec<Delta> {
                 gpu.clone().unwrap_or_else(|| address.clone()),
                 type_id.to_string(),
             ),
+            Blocked::Vfs { .. } => continue,
         };
         deltas.push((card, type_id, None, 0, -1));
     }
@@ -460,6 +464,11 @@ fn drift_problems(plan: &Plan, parents: &[MdevRow]) -> Vec<String> {
                 reason,
                 ..
             } => (format!("mdev {uuid} ({type_id}) on {parent}"), reason),
+            Blocked::Vfs {
+                address,
+                numvfs,
+                reason,
+            } => (format!("the {numvfs} VFs of {address}"), reason),
         };
         problems.push(format!(
             "drift: {what} is not wanted but cannot be removed: {reason}"

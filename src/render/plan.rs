@@ -127,6 +127,8 @@ fn plan_actions(out: &mut dyn Write, plan: &Plan) -> Result<()> {
     for (kind, title) in [
         (ActionKind::Remove, "remove {} mdev{}:"),
         (ActionKind::ClearVgpuType, "clear the vGPU type of {} VF{}:"),
+        (ActionKind::DisableVfs, "disable the VFs of {} GPU{}:"),
+        (ActionKind::EnableVfs, "enable the VFs of {} GPU{}:"),
         (ActionKind::Create, "create {} mdev{}:"),
         (ActionKind::SetVgpuType, "set the vGPU type of {} VF{}:"),
     ] {
@@ -151,6 +153,16 @@ fn plan_actions(out: &mut dyn Write, plan: &Plan) -> Result<()> {
                     v.address,
                     v.type_id,
                     v.type_name.as_deref().unwrap_or("-")
+                )?,
+                Action::EnableVfs(s) => writeln!(
+                    out,
+                    "  enable {} VFs on {} (sriov_numvfs {} -> {}); its vGPUs are planned once they offer their types",
+                    s.count, s.address, s.from, s.count
+                )?,
+                Action::DisableVfs(s) => writeln!(
+                    out,
+                    "  disable the {} VFs of {} (sriov_numvfs {} -> 0)",
+                    s.from, s.address, s.from
                 )?,
             }
         }
@@ -179,6 +191,11 @@ fn plan_blocked(out: &mut dyn Write, plan: &Plan) -> Result<()> {
                 reason,
                 ..
             } => writeln!(out, "  {uuid}  {parent}  {type_id}  {reason}")?,
+            Blocked::Vfs {
+                address,
+                numvfs,
+                reason,
+            } => writeln!(out, "  {address}  {numvfs} VFs  {reason}")?,
         }
     }
     Ok(())

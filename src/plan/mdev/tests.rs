@@ -615,6 +615,7 @@ fn created_on(p: &Plan) -> Vec<String> {
         .map(|a| match a {
             Action::Remove(m) | Action::Create(m) => m.parent.clone(),
             Action::SetVgpuType(v) | Action::ClearVgpuType(v) => v.address.clone(),
+            Action::EnableVfs(s) | Action::DisableVfs(s) => s.address.clone(),
         })
         .collect()
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use nix::libc;
 
-use super::apply::Executor;
+use super::Executor;
 use crate::exec::journal::{now_rfc3339, Destroy};
 use crate::host::live;
 use crate::outcome::{Halt, NotDone};

@@ -9,7 +9,8 @@
 # create_delay_ms (one mdev create takes that long). Then what hostdev does today: VFs
 # enabled by hand on both PFs as sriov-manage -e does, plan/apply of two desired types of
 # different sizes (KubeVirt's round-robin over cards: one type per GPU), a timed apply,
-# re-apply converged, env, teardown.
+# re-apply converged, env, teardown. Last, mode vfio: the delayed nvidia/ directory, a
+# delayed current_vgpu_type write, and rmmod while a VF's registration is pending.
 P1=0000:04:00.0
 P2=0000:05:00.0
 C=/tests/files/nvsim-a40-two-types.yaml    # [nvidia-558 A40-8Q (max 6), nvidia-557 A40-4Q (max 12)]
@@ -166,3 +167,29 @@ assert_write_ok "$PCI/$P2/sriov_numvfs" 0
 kill $MGR 2>/dev/null || true
 rmmod nvsim
 for pf in $P1 $P2; do assert_file_eq "$PCI/$pf/vendor" 0x8086; done
+
+step "mode vfio (L40S): ready_delay_ms delays the VF's nvidia/, create_delay_ms a current_vgpu_type write"
+modprobe nvsim mode=vfio ready_delay_ms=1500 create_delay_ms=200
+assert_file_eq "$PCI/$P1/device" 0x26b9
+assert_file_eq "$PCI/$P2/device" 0x26b9
+assert_write_ok "$PCI/$P1/sriov_numvfs" 1
+assert_eq nvidia "$(pci_driver 0000:04:10.0)" "driver of 0000:04:10.0"
+assert_missing "$PCI/0000:04:10.0/nvidia"
+wait_exists 10 "$PCI/0000:04:10.0/nvidia/current_vgpu_type"
+note "nvidia/ appeared after $WAITED s"
+assert_contains "$(cat "$PCI/0000:04:10.0/nvidia/creatable_vgpu_types")" "1152  : NVIDIA L40S-8Q"
+T=$(now)
+assert_write_ok "$PCI/0000:04:10.0/nvidia/current_vgpu_type" 1152
+assert_secs_ge 0.2 "$(since "$T")" "current_vgpu_type=1152"
+assert_file_eq "$PCI/0000:04:10.0/nvidia/current_vgpu_type" 1152
+assert_write_ok "$PCI/0000:04:10.0/nvidia/current_vgpu_type" 0
+
+step "rmmod while the second GPU's VF is still pending (its work is cancelled) and the first has a VF"
+assert_write_ok "$PCI/$P2/sriov_numvfs" 1
+assert_missing "$PCI/0000:05:10.0/nvidia"
+rmmod nvsim
+assert_missing "$PCI/0000:05:10.0"
+for pf in $P1 $P2; do assert_file_eq "$PCI/$pf/vendor" 0x8086; done
+sleep 2
+assert_not_contains "$(dmesg)" "BUG:"
+assert_not_contains "$(dmesg)" "WARNING:"

@@ -788,6 +788,7 @@ static int nvsim_probe_vf(struct pci_dev *pdev)
 	}
 	if (sim_mode == M_VFIO) {
 		struct nvsim_vfio_vf *vf;
+		unsigned int ms = READ_ONCE(ready_delay_ms);
 
 		become_nvidia(pdev);
 		vf = vfio_alloc_device(nvsim_vfio_vf, core.vdev, &pdev->dev, &nvsim_vfio_ops);
@@ -805,8 +806,9 @@ static int nvsim_probe_vf(struct pci_dev *pdev)
 			vfio_put_device(&vf->core.vdev);
 			goto restore;
 		}
-		if (READ_ONCE(ready_delay_ms)) {
-			schedule_delayed_work(&vf->ready, msecs_to_jiffies(READ_ONCE(ready_delay_ms)));
+		if (ms) {
+			/* vfio-dev exists now; nvidia/ appears later (the driver probes async) */
+			schedule_delayed_work(&vf->ready, msecs_to_jiffies(ms));
 			return 0;
 		}
 		ret = sysfs_create_group(&pdev->dev.kobj, &nvsim_vf_group);

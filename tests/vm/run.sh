@@ -80,7 +80,7 @@ fi
 IGB=0; grep -q '^# *vm-igb\b' "$CASE" && IGB=1
 GQEMU=0; grep -q '^# *vm-qemu\b' "$CASE" && GQEMU=1
 IOMMUFD=0; grep -q '^# *vm-iommufd\b' "$CASE" && IOMMUFD=1
-NVSIM=0; grep -q '^# *vm-nvsim\b' "$CASE" && { NVSIM=1; IGB=1; }
+NVSIM=0; grep -q '^# *vm-nvsim\([^-]\|$\)' "$CASE" && { NVSIM=1; IGB=1; }
 # igb PFs: one, or two (two simulated GPUs) with "# vm-nvsim-gpus: 2"
 IGBS=$IGB
 hdr_gpus=$(sed -n 's/^# *vm-nvsim-gpus: *\([0-9][0-9]*\).*/\1/p' "$CASE" | head -1)
@@ -165,7 +165,6 @@ case_name=$(basename "$CASE" .sh)
     printf 'VM_KVER=%q\n' "$KVER"
     printf 'VM_IOMMUFD=%q\n' "$IOMMUFD"
     printf 'VM_ACCEL=%q\n' "$ACCEL"
-    printf 'VM_IGBS=%q\n' "$IGBS"
     printf 'VM_IOMMU=%q\n' "$([ $NO_IOMMU = 1 ] && echo none || echo intel)"
 } > "$S/tests/env"
 (cd "$S" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 > "$WORK/run.cpio")

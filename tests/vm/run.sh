@@ -23,6 +23,8 @@
 #   # vm-iommufd                      boot the modules rebuilt with iommufd + the vfio cdev
 #   # vm-nvsim                        the igb PF without igb/igbvf, for the simulated NVIDIA
 #                                     driver (the case runs `modprobe nvsim mode=pf|vf|vfio`)
+#   # vm-nvsim-gpus: 2               with vm-nvsim: a second igb PF on its own root port
+#                                     (00:0a.0 -> 05:00.0), so nvsim makes two GPUs
 #
 # Environment: HOSTDEV_VM_CACHE (default /var/cache/hostdev-vm), HOSTDEV_VM_KERNEL
 # (default 6.1), HOSTDEV_VM_ACCEL=tcg|kvm (default tcg: software emulation; kvm only where
@@ -44,7 +46,7 @@ KEEP=0
 CASE=""
 SERIES=${HOSTDEV_VM_KERNEL:-6.1}
 
-usage() { sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 64; }
+usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 64; }
 die() { printf 'vm-run: ERROR: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -78,7 +80,14 @@ fi
 IGB=0; grep -q '^# *vm-igb\b' "$CASE" && IGB=1
 GQEMU=0; grep -q '^# *vm-qemu\b' "$CASE" && GQEMU=1
 IOMMUFD=0; grep -q '^# *vm-iommufd\b' "$CASE" && IOMMUFD=1
-NVSIM=0; grep -q '^# *vm-nvsim\b' "$CASE" && { NVSIM=1; IGB=1; }
+NVSIM=0; grep -q '^# *vm-nvsim\([^-]\|$\)' "$CASE" && { NVSIM=1; IGB=1; }
+# igb PFs: one, or two (two simulated GPUs) with "# vm-nvsim-gpus: 2"
+IGBS=$IGB
+hdr_gpus=$(sed -n 's/^# *vm-nvsim-gpus: *\([0-9][0-9]*\).*/\1/p' "$CASE" | head -1)
+if [ -n "$hdr_gpus" ]; then
+    [ $NVSIM = 1 ] || die "case $(basename "$CASE"): # vm-nvsim-gpus needs # vm-nvsim"
+    case $hdr_gpus in 1|2) IGBS=$hdr_gpus;; *) die "case $(basename "$CASE"): # vm-nvsim-gpus: $hdr_gpus (1 or 2)";; esac
+fi
 
 ENVF=$CACHE/$SERIES.env
 [ -f "$ENVF" ] || die "the VM cache is not set up for kernel $SERIES: run tests/vm/setup.sh $SERIES (as root) first"
@@ -173,6 +182,7 @@ fi
 #   00:08.0 root port -> 02:00.0 pcie-pci-bridge -> 03:01.0 edu, 03:02.0 e1000 (one group)
 #   with # vm-igb: 00:09.0 root port -> 04:00.0 igb 8086:10c9 (SR-IOV PF, 7 VFs possible;
 #   VFs 8086:10ca at 04:10.0, 04:10.2, ... once sriov_numvfs is written)
+#   with # vm-nvsim-gpus: 2 also 00:0a.0 root port -> 05:00.0 igb (VFs 05:10.0, 05:10.2, ...)
 # NICs hang on a hub with no host side; no option ROMs.
 MACHINE=(-machine q35,kernel-irqchip=split)
 IOMMU=(-device intel-iommu,intremap=on,caching-mode=on)
@@ -194,6 +204,10 @@ DEVICES=(
 [ $IGB = 0 ] || DEVICES+=(
     -device pcie-root-port,id=rp3,chassis=3,addr=09.0
     -netdev hubport,id=n5,hubid=0 -device igb,netdev=n5,bus=rp3,romfile=
+)
+[ $IGBS -lt 2 ] || DEVICES+=(
+    -device pcie-root-port,id=rp4,chassis=4,addr=0a.0
+    -netdev hubport,id=n6,hubid=0 -device igb,netdev=n6,bus=rp4,romfile=
 )
 # default: as in the sysfs dump; a case's own intel_iommu=/iommu= replaces the default
 IOMMU_ARGS="intel_iommu=on iommu=pt"

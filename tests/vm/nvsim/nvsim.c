@@ -31,10 +31,41 @@
  * nvidia/{vgpu_params,placement_id}; it can be opened (group + VFIO_GROUP_GET_DEVICE_FD)
  * and removing it while open blocks in vfio_unregister_group_dev() as for the real driver.
  *
+ * The field's timing (module parameters, all 0 by default = no delay, no failure; the three
+ * delays can also be changed at run time in /sys/module/nvsim/parameters/):
+ *
+ *   enable_delay_ms    sriov_configure(n > 0) sleeps this long (msleep_interruptible)
+ *                      before it enables the VFs: NVIDIA's enablement takes seconds per GPU.
+ *                      The PF's device lock is held meanwhile (as the kernel holds it around
+ *                      every sriov_configure), so a second write to the same PF waits; other
+ *                      GPUs are not held up.
+ *   ready_delay_ms     the VFs exist (bound to "nvidia") as soon as sriov_numvfs returns,
+ *                      but their vGPU interface appears only this long later, from delayed
+ *                      work (the real driver probes VFs asynchronously): mode vf, the VF's
+ *                      mdev parent registration (mdev_supported_types, /sys/class/mdev_bus);
+ *                      mode vfio, the VF's nvidia/ directory (creatable_vgpu_types,
+ *                      current_vgpu_type, ...). Removing a VF (sriov_numvfs=0, rmmod)
+ *                      cancels pending work, or waits for a running one, before it tears
+ *                      down what the work registered.
+ *   create_delay_ms    each vGPU creation sleeps this long (msleep_interruptible) before it
+ *                      takes its place on the GPU: an mdev create (modes pf, vf: in the mdev
+ *                      probe, so the create write returns only after it) or a non-zero
+ *                      current_vgpu_type write (mode vfio). Frees are not delayed. No lock
+ *                      of the GPU is held while sleeping: creations on other VFs and GPUs
+ *                      run in parallel.
+ *   enable_fail_ms,    during the first enable_fail_ms after the module was loaded,
+ *   enable_fail_errno  sriov_configure(n > 0) fails at once with -enable_fail_errno (default
+ *                      11, EAGAIN: "Resource temporarily unavailable") and enables nothing:
+ *                      the driver is still starting (the boot race of the field). Disabling
+ *                      (n = 0) is never refused for this. Read-only after load.
+ *
+ * Two GPUs: every igb PF in the VM becomes one GPU of the same mode (tests/vm case header
+ * "# vm-nvsim-gpus: 2" gives the VM a second igb on its own root port).
+ *
  * NOT MODELLED: MIG-backed types and GPU instances, heterogeneous (mixed-size) mode,
  * vgpu_params/placement_id semantics (stored, not interpreted), the vGPU manager daemons
- * (nvidia-vgpud/nvidia-vgpu-mgr) and GSP/firmware timing (types appear at probe, not
- * seconds later), the wedged-VF hazard after a killed QEMU, vfio-pci refusing the VFs
+ * (nvidia-vgpud/nvidia-vgpu-mgr) and GSP/firmware timing beyond the parameters above (by
+ * default types appear at probe, not seconds later), the wedged-VF hazard after a killed QEMU, vfio-pci refusing the VFs
  * (-EINVAL), NVIDIA's exact errno values (undocumented: the ones above are ours), and any
  * device behaviour behind the vfio regions (an mdev has none; a VF is the igb VF).
  * Where NVIDIA's driver disagrees with this file, NVIDIA's driver is right: fix this
@@ -50,10 +81,44 @@
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/atomic.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/workqueue.h>
 
 static char *mode = "pf";
 module_param(mode, charp, 0444);
 MODULE_PARM_DESC(mode, "generation to simulate: pf (T4-like), vf (A40-like), vfio (L40S-like)");
+
+static unsigned int enable_delay_ms;
+module_param(enable_delay_ms, uint, 0644);
+MODULE_PARM_DESC(enable_delay_ms, "sriov_configure sleeps this long before enabling VFs (ms, default 0)");
+
+static unsigned int ready_delay_ms;
+module_param(ready_delay_ms, uint, 0644);
+MODULE_PARM_DESC(ready_delay_ms, "a new VF's vGPU interface (mdev parent / nvidia/ directory) appears this long after the VF (ms, default 0)");
+
+static unsigned int create_delay_ms;
+module_param(create_delay_ms, uint, 0644);
+MODULE_PARM_DESC(create_delay_ms, "each vGPU creation (mdev create, current_vgpu_type write) sleeps this long (ms, default 0)");
+
+static unsigned int enable_fail_ms;
+module_param(enable_fail_ms, uint, 0444);
+MODULE_PARM_DESC(enable_fail_ms, "enabling VFs fails during this long after module load (ms, default 0)");
+
+static unsigned int enable_fail_errno = EAGAIN;
+module_param(enable_fail_errno, uint, 0444);
+MODULE_PARM_DESC(enable_fail_errno, "the errno of that failure (default 11, EAGAIN)");
+
+static unsigned long loaded_at;	/* jiffies at module load */
+
+/* sleep for a delay parameter (0: not at all); a signal ends the sleep early */
+static void nvsim_delay(const unsigned int *param)
+{
+	unsigned int ms = READ_ONCE(*param);
+
+	if (ms)
+		msleep_interruptible(ms);
+}
 
 enum nvsim_mode { M_PF, M_VF, M_VFIO };
 static enum nvsim_mode sim_mode;
@@ -148,7 +213,15 @@ struct nvsim_parent {
 	unsigned int vgpus;	/* vGPUs on this parent */
 	struct nvsim_mtype *mtypes;
 	struct mdev_type **ptrs;
-	u16 orig_vendor, orig_device;
+};
+
+/* mode vf: one VF; its mdev parent is registered at probe, or ready_delay_ms later */
+struct nvsim_vf {
+	struct delayed_work ready;
+	struct nvsim_gpu *gpu;
+	struct pci_dev *pdev;
+	struct nvsim_parent *p;	/* NULL until registered */
+	u16 orig_device;
 	u32 orig_class;
 };
 
@@ -171,6 +244,8 @@ struct nvsim_vfio_vf {
 	char params[NVSIM_PARAMS_LEN];
 	u16 orig_device;
 	u32 orig_class;
+	struct delayed_work ready;	/* creates nvidia/ (ready_delay_ms) */
+	bool has_group;			/* nvidia/ exists */
 };
 
 static struct pci_driver nvsim_pci_driver;
@@ -322,6 +397,7 @@ static int nvsim_mdev_probe(struct mdev_device *mdev)
 	struct nvsim_vgpu *vg;
 	int ret;
 
+	nvsim_delay(&create_delay_ms);	/* the field's creation time (create_delay_ms) */
 	mutex_lock(&gpu->lock);
 	/* a VF holds one vGPU; the GPU follows the equal-size rule and max_instance */
 	if ((sim_mode == M_VF && p->vgpus) || !gpu_can_take(gpu, mt->vt)) {
@@ -594,6 +670,8 @@ static ssize_t current_vgpu_type_store(struct device *dev, struct device_attribu
 	ret = kstrtouint(buf, 0, &id);
 	if (ret)
 		return -EINVAL;
+	if (id)
+		nvsim_delay(&create_delay_ms);	/* creation time; freeing is quick */
 	mutex_lock(&vf->gpu->lock);
 	if (id == 0) {
 		if (vf->cur && vf->open) {
@@ -641,6 +719,34 @@ static struct nvsim_gpu *gpu_of_vf(struct pci_dev *vf)
 	return pci_get_drvdata(pf);
 }
 
+/* mode vf, delayed work: the VF becomes an mdev parent (ready_delay_ms after its probe) */
+static void nvsim_vf_ready(struct work_struct *work)
+{
+	struct nvsim_vf *vf = container_of(to_delayed_work(work), struct nvsim_vf, ready);
+	struct nvsim_parent *p = parent_register(vf->gpu, vf->pdev);
+
+	if (IS_ERR(p)) {
+		pci_warn(vf->pdev, "nvsim: mdev parent registration failed (%ld)\n", PTR_ERR(p));
+		return;
+	}
+	vf->p = p;
+}
+
+/* mode vfio, delayed work: the VF's nvidia/ directory appears (ready_delay_ms after probe) */
+static void nvsim_vfio_vf_ready(struct work_struct *work)
+{
+	struct nvsim_vfio_vf *vf = container_of(to_delayed_work(work), struct nvsim_vfio_vf,
+						ready);
+	struct device *dev = &vf->core.pdev->dev;
+	int ret = sysfs_create_group(&dev->kobj, &nvsim_vf_group);
+
+	if (ret) {
+		dev_warn(dev, "nvsim: nvidia/ not created (%d)\n", ret);
+		return;
+	}
+	vf->has_group = true;
+}
+
 static int nvsim_probe_vf(struct pci_dev *pdev)
 {
 	struct nvsim_gpu *gpu = gpu_of_vf(pdev);
@@ -651,21 +757,38 @@ static int nvsim_probe_vf(struct pci_dev *pdev)
 	if (!gpu)
 		return -ENODEV;
 	if (sim_mode == M_VF) {
+		struct nvsim_vf *vf;
 		struct nvsim_parent *p;
+		unsigned int ms = READ_ONCE(ready_delay_ms);
 
+		vf = kzalloc(sizeof(*vf), GFP_KERNEL);
+		if (!vf)
+			return -ENOMEM;
 		become_nvidia(pdev);
+		vf->gpu = gpu;
+		vf->pdev = pdev;
+		vf->orig_device = odev;
+		vf->orig_class = oclass;
+		INIT_DELAYED_WORK(&vf->ready, nvsim_vf_ready);
+		if (ms) {
+			/* the VF is bound now; its types appear later (the driver probes async) */
+			pci_set_drvdata(pdev, vf);
+			schedule_delayed_work(&vf->ready, msecs_to_jiffies(ms));
+			return 0;
+		}
 		p = parent_register(gpu, pdev);
 		if (IS_ERR(p)) {
 			vf_restore_ids(pdev, odev, oclass);
+			kfree(vf);
 			return PTR_ERR(p);
 		}
-		p->orig_device = odev;
-		p->orig_class = oclass;
-		pci_set_drvdata(pdev, p);
+		vf->p = p;
+		pci_set_drvdata(pdev, vf);
 		return 0;
 	}
 	if (sim_mode == M_VFIO) {
 		struct nvsim_vfio_vf *vf;
+		unsigned int ms = READ_ONCE(ready_delay_ms);
 
 		become_nvidia(pdev);
 		vf = vfio_alloc_device(nvsim_vfio_vf, core.vdev, &pdev->dev, &nvsim_vfio_ops);
@@ -676,11 +799,17 @@ static int nvsim_probe_vf(struct pci_dev *pdev)
 		vf->gpu = gpu;
 		vf->orig_device = odev;
 		vf->orig_class = oclass;
+		INIT_DELAYED_WORK(&vf->ready, nvsim_vfio_vf_ready);
 		dev_set_drvdata(&pdev->dev, &vf->core);
 		ret = vfio_pci_core_register_device(&vf->core);
 		if (ret) {
 			vfio_put_device(&vf->core.vdev);
 			goto restore;
+		}
+		if (ms) {
+			/* vfio-dev exists now; nvidia/ appears later (the driver probes async) */
+			schedule_delayed_work(&vf->ready, msecs_to_jiffies(ms));
+			return 0;
 		}
 		ret = sysfs_create_group(&pdev->dev.kobj, &nvsim_vf_group);
 		if (ret) {
@@ -688,6 +817,7 @@ static int nvsim_probe_vf(struct pci_dev *pdev)
 			vfio_put_device(&vf->core.vdev);
 			goto restore;
 		}
+		vf->has_group = true;
 		return 0;
 restore:
 		dev_set_drvdata(&pdev->dev, NULL);
@@ -700,18 +830,23 @@ restore:
 static void nvsim_remove_vf(struct pci_dev *pdev)
 {
 	if (sim_mode == M_VF) {
-		struct nvsim_parent *p = pci_get_drvdata(pdev);
-		u16 odev = p->orig_device;	/* p is freed by parent_unregister() */
-		u32 oclass = p->orig_class;
+		struct nvsim_vf *vf = pci_get_drvdata(pdev);
 
-		parent_unregister(p);
-		vf_restore_ids(pdev, odev, oclass);
+		/* a pending registration is cancelled, a running one finishes first */
+		cancel_delayed_work_sync(&vf->ready);
+		if (vf->p)
+			parent_unregister(vf->p);
+		vf_restore_ids(pdev, vf->orig_device, vf->orig_class);
+		pci_set_drvdata(pdev, NULL);
+		kfree(vf);
 	} else if (sim_mode == M_VFIO) {
 		struct nvsim_vfio_vf *vf = vfio_vf_of(&pdev->dev);
 		u16 odev = vf->orig_device;
 		u32 oclass = vf->orig_class;
 
-		sysfs_remove_group(&pdev->dev.kobj, &nvsim_vf_group);
+		cancel_delayed_work_sync(&vf->ready);
+		if (vf->has_group)
+			sysfs_remove_group(&pdev->dev.kobj, &nvsim_vf_group);
 		mutex_lock(&vf->gpu->lock);
 		if (vf->cur)
 			gpu_give_back(vf->gpu);
@@ -786,6 +921,7 @@ static void nvsim_remove(struct pci_dev *pdev)
 static int nvsim_sriov_configure(struct pci_dev *pdev, int nr_virtfn)
 {
 	struct nvsim_gpu *gpu = pci_get_drvdata(pdev);
+	unsigned int err;
 	int ret;
 
 	if (nr_virtfn == 0) {
@@ -798,6 +934,14 @@ static int nvsim_sriov_configure(struct pci_dev *pdev, int nr_virtfn)
 		pci_disable_sriov(pdev);
 		return 0;
 	}
+	/* enable_fail_ms: the driver is still starting after load; nothing is enabled */
+	if (enable_fail_ms && time_before(jiffies, loaded_at + msecs_to_jiffies(enable_fail_ms))) {
+		err = enable_fail_errno && enable_fail_errno < MAX_ERRNO ? enable_fail_errno : EAGAIN;
+		pci_info(pdev, "nvsim: still starting (enable_fail_ms=%u): enabling %d VFs fails (-%u)\n",
+			 enable_fail_ms, nr_virtfn, err);
+		return -(int)err;
+	}
+	nvsim_delay(&enable_delay_ms);	/* enablement takes seconds per GPU */
 	ret = pci_enable_sriov(pdev, nr_virtfn);
 	return ret ? ret : nr_virtfn;
 }
@@ -824,6 +968,7 @@ static int __init nvsim_init(void)
 {
 	int ret;
 
+	loaded_at = jiffies;
 	if (!strcmp(mode, "pf")) {
 		sim_mode = M_PF;
 		types = t4_types;

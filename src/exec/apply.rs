@@ -564,14 +564,34 @@ impl Stuck {
 }
 
 /// Run the removals (mdevs, then vGPU type clears) of a plan; true when one was made.
+/// Then the GPUs' VF counts: disabling (a count that changes), then enabling (one worker
+/// per GPU, each waiting until its VFs offer vGPU types). True when a write was made: the
+/// creations are then planned again against the host as it is now.
 fn removals(exec: &mut Executor, plan: &Plan, remove: Vec<Action>) -> Result<bool> {
     exec.remove(&remove)?;
     exec.clear_vgpu(&plan.of_kind(ActionKind::ClearVgpuType))?;
-    Ok(exec.outcome.count(ActionKind::Remove) + exec.outcome.count(ActionKind::ClearVgpuType) > 0)
+    exec.disable_vfs(&plan.of_kind(ActionKind::DisableVfs))?;
+    exec.enable_vfs(&plan.of_kind(ActionKind::EnableVfs));
+    Ok([
+        ActionKind::Remove,
+        ActionKind::ClearVgpuType,
+        ActionKind::DisableVfs,
+        ActionKind::EnableVfs,
+    ]
+    .into_iter()
+    .any(|k| exec.outcome.count(k) > 0))
 }
 
-/// Run a plan: removals, then (after a real removal) re-read the host and plan the
-/// creations again with the same planner, then creations. In-use mdevs the plan already
+/// The creations (mdevs, vGPU types) among `actions`.
+fn creations_of(actions: impl IntoIterator<Item = Action>) -> Vec<Action> {
+    actions
+        .into_iter()
+        .filter(|a| !a.kind().is_removal() && !a.kind().is_sriov())
+        .collect()
+}
+
+/// Run a plan: removals and VF counts, then (after a real write) re-read the host and
+/// plan the creations again with the same planner, then creations. In-use mdevs the plan already
 /// blocked are reported as in use.
 pub fn execute(
     exec: &mut Executor,
@@ -593,20 +613,9 @@ pub fn execute(
             .filter(|a| a.kind().is_removal())
             .for_each(|a| stuck.add_action(a));
         again.blocked.iter().for_each(|b| stuck.add_blocked(b));
-        stuck.filter(
-            &mut exec.outcome,
-            again
-                .actions
-                .into_iter()
-                .filter(|a| !a.kind().is_removal())
-                .collect(),
-        )
+        stuck.filter(&mut exec.outcome, creations_of(again.actions))
     } else {
-        plan.actions
-            .iter()
-            .filter(|a| !a.kind().is_removal())
-            .cloned()
-            .collect()
+        creations_of(plan.actions.iter().cloned())
     };
     creations_in_order(exec, &creations);
     Ok(())
@@ -640,12 +649,7 @@ pub fn execute_saved(exec: &mut Executor, plan: &Plan, inv: &Inventory) -> Resul
         }
     }
     removals(exec, plan, remove)?;
-    let creations: Vec<Action> = plan
-        .actions
-        .iter()
-        .filter(|a| !a.kind().is_removal())
-        .cloned()
-        .collect();
+    let creations = creations_of(plan.actions.iter().cloned());
     if exec.halted() {
         creations_in_order(exec, &creations);
         return Ok(());

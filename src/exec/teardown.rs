@@ -87,6 +87,12 @@ impl TeardownJob {
             State::drop_vgpu_vf,
             "VF(s) from the state file that no longer carry a vGPU type",
         );
+        forget(
+            exec,
+            &p.stale_sriov,
+            State::drop_sriov,
+            "GPU(s) from the state file whose VF count hostdev no longer set (left as they are)",
+        );
         // Already gone (e.g. after a reboot): forget them, nothing to write.
         forget(
             exec,
@@ -171,7 +177,8 @@ impl Job for TeardownJob {
     }
 
     fn show(&self, out: &mut dyn Write, dry_run: bool) -> Result<()> {
-        let targets = &self.plan.remove;
+        let (sriov, targets): (Vec<&Action>, Vec<&Action>) =
+            self.plan.remove.iter().partition(|a| a.kind().is_sriov());
         if !targets.is_empty() {
             writeln!(
                 out,
@@ -179,12 +186,26 @@ impl Job for TeardownJob {
                 targets.len(),
                 if self.scope.all { " (--all)" } else { "" }
             )?;
-            for a in targets {
+            for a in &targets {
                 writeln!(out, "  {}", a.describe())?;
             }
             writeln!(out)?;
         }
-        announce_dry_run(out, dry_run && (!targets.is_empty() || self.vfio_pending()))
+        if !sriov.is_empty() {
+            writeln!(
+                out,
+                "{} GPU(s) whose VFs hostdev enabled, to disable (sriov_numvfs <- 0):",
+                sriov.len()
+            )?;
+            for a in &sriov {
+                writeln!(out, "  {}", a.describe())?;
+            }
+            writeln!(out)?;
+        }
+        announce_dry_run(
+            out,
+            dry_run && (!self.plan.remove.is_empty() || self.vfio_pending()),
+        )
     }
 
     fn refresh(&mut self, ctx: &Context) -> Result<()> {
@@ -209,14 +230,17 @@ impl Job for TeardownJob {
     fn execute(&mut self, _ctx: &Context, exec: &mut Executor, _out: &mut dyn Write) -> Result<()> {
         self.drop_stale(exec);
         exec.outcome.in_use = self.plan.in_use.clone();
-        let (vfs, mdevs): (Vec<Action>, Vec<Action>) = self
+        let (sriov, removals): (Vec<Action>, Vec<Action>) = self
             .plan
             .remove
             .iter()
             .cloned()
-            .partition(|a| a.vf().is_some());
+            .partition(|a| a.kind().is_sriov());
+        let (vfs, mdevs): (Vec<Action>, Vec<Action>) =
+            removals.into_iter().partition(|a| a.vf().is_some());
         exec.remove(&mdevs)?;
         exec.clear_vgpu(&vfs)?;
+        exec.disable_vfs(&sriov)?;
         if self.scope.vfio {
             self.results = restore_all(exec, &self.inv, &self.plan.vfio);
         }

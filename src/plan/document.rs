@@ -328,9 +328,8 @@ impl Action {
             Action::SetVgpuType(v) | Action::ClearVgpuType(v) => {
                 format!("{} (vGPU type {})", v.address, v.type_id)
             }
-            Action::EnableVfs(s) | Action::DisableVfs(s) => {
-                format!("{} ({} VFs)", s.address, s.count.max(s.from))
-            }
+            Action::EnableVfs(s) => format!("{} VFs on {}", s.count, s.address),
+            Action::DisableVfs(s) => format!("the {} VFs of {}", s.from, s.address),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::host::inventory::{Inventory, VFIO_PCI};
 use crate::plan::state::{State, VfioRecord};
-use crate::plan::{Action, Blocked, MdevAction, VfAction};
+use crate::plan::{Action, Blocked, MdevAction, SriovAction, VfAction};
 
 /// Which parts to tear down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl Restore {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TeardownPlan {
-    /// Removals (mdevs) and vGPU type clears (VFs), in that order.
+    /// Removals (mdevs), vGPU type clears (VFs), then VFs to disable, in that order.
     pub remove: Vec<Action>,
     /// Left alone: held open by a process.
     pub in_use: Vec<Blocked>,
@@ -49,6 +49,8 @@ pub struct TeardownPlan {
     pub stale_mdevs: Vec<String>,
     /// State records of VFs that no longer carry a vGPU type (dropped).
     pub stale_vfs: Vec<String>,
+    /// State records of GPUs whose VF count is no longer the one hostdev enabled (dropped).
+    pub stale_sriov: Vec<String>,
     /// One entry per recorded vfio binding (empty without the vfio part).
     pub vfio: Vec<Restore>,
     pub scope: Option<Scope>,
@@ -71,6 +73,7 @@ impl TeardownPlan {
     pub fn records_only(&self) -> bool {
         !self.stale_mdevs.is_empty()
             || !self.stale_vfs.is_empty()
+            || !self.stale_sriov.is_empty()
             || self
                 .vfio
                 .iter()
@@ -87,6 +90,7 @@ pub fn plan(state: &State, inv: &Inventory, scope: Scope) -> TeardownPlan {
     if scope.mdevs {
         mdevs(&mut p, state, inv, scope.all);
         vgpu_vfs(&mut p, state, inv, scope.all);
+        sriov(&mut p, state, inv);
     }
     if scope.vfio {
         p.vfio = state.vfio.iter().map(|r| restore(r, inv)).collect();
@@ -167,6 +171,25 @@ fn vgpu_vfs(p: &mut TeardownPlan, state: &State, inv: &Inventory, all: bool) {
             p.in_use
                 .push(Blocked::of(&action, crate::host::tree::in_use_by(&holders)));
         }
+    }
+}
+
+/// GPUs whose VFs hostdev enabled: disabled again (`sriov_numvfs` ← 0) after the mdevs
+/// and vGPU types above are gone — the executor checks right before the write that no VF
+/// is in use or still carries a vGPU. A GPU whose count is no longer the one hostdev
+/// wrote (0: already disabled, or changed by someone else) is not touched; its record goes.
+fn sriov(p: &mut TeardownPlan, state: &State, inv: &Inventory) {
+    for r in &state.sriov {
+        let now = inv.pci_device(&r.address).and_then(|d| d.sriov_numvfs);
+        if now != Some(r.numvfs) {
+            p.stale_sriov.push(r.address.clone());
+            continue;
+        }
+        p.remove.push(Action::DisableVfs(SriovAction {
+            address: r.address.clone(),
+            from: r.numvfs,
+            count: 0,
+        }));
     }
 }
 

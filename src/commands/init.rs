@@ -116,8 +116,8 @@ pub fn run(ctx: &Context, args: &InitArgs, out: &mut dyn Write) -> Result<Code> 
 
     // validated by the loader every command uses, as the file it will be
     let text = pi::render(&choices);
-    let source = config::Source::File(path.clone());
-    let cfg = config::parse(&text, &source)
+    let source = config::load::Source::File(path.clone());
+    let cfg = config::load::parse(&text, &source)
         .context("hostdev init produced a configuration its own loader refuses (a bug)")?;
     let plan = crate::plan::plan(&cfg, &preview_node, &inv);
     if args.from_host && !plan.is_noop() {
@@ -175,14 +175,14 @@ pub fn run(ctx: &Context, args: &InitArgs, out: &mut dyn Write) -> Result<Code> 
 /// The file at `path` now, or `None` when there is none.
 fn existing(ctx: &Context, path: &Path) -> Result<Option<String>> {
     let read = if ctx.config_given() {
-        match crate::host::root::read_user_file(path, config::CONFIG_MAX) {
+        match crate::host::root::read_user_file(path, config::load::CONFIG_MAX) {
             Ok(b) => Some(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
         }
     } else {
         ctx.root
-            .read_own_file(path, config::CONFIG_MAX)
+            .read_own_file(path, config::load::CONFIG_MAX)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
     };
     Ok(read.map(|b| String::from_utf8_lossy(&b).into_owned()))
@@ -233,7 +233,7 @@ fn from_args(args: &InitArgs, inv: &Inventory, models: &[Model]) -> Result<Choic
             Some((d, r)) => (d.trim(), Some(r.trim().to_string())),
             None => (p.trim(), None),
         };
-        let (vd, addresses) = match crate::config::pci_address(dev) {
+        let (vd, addresses) = match crate::config::names::pci_address(dev) {
             Ok(addr) => {
                 let d = inv.pci_device(&addr).ok_or_else(|| {
                     fail(
@@ -245,7 +245,7 @@ fn from_args(args: &InitArgs, inv: &Inventory, models: &[Model]) -> Result<Choic
             }
             Err(Some(why)) => return Err(fail(Code::Usage, format!("--passthrough {p}: {why}"))),
             Err(None) => {
-                let sel = config::PciSelector::parse(dev).map_err(|e| {
+                let sel = config::model::PciSelector::parse(dev).map_err(|e| {
                     fail(
                         Code::Usage,
                         format!("--passthrough {p}: {e} (expected VENDOR:DEVICE such as 10de:1eb8, or a PCI address, optionally =RESOURCE)"),
@@ -333,7 +333,7 @@ fn check_resource(r: &str) -> std::result::Result<(), String> {
         "permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: \"10DE:0000\"\n    resourceName: {}\n",
         pi::scalar(r)
     );
-    config::parse(&yaml, &config::Source::Stdin)
+    config::load::parse(&yaml, &config::load::Source::Stdin)
         .map(drop)
         .map_err(|e| {
             let s = e.to_string();

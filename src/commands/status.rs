@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 
 use crate::cli::{Output, Provider, StatusArgs, StatusFormat};
-use crate::config::Config;
+use crate::config::model::Config;
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::{self, Inventory};

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::config::normalize;
+use crate::config::model::normalize;
 use crate::host::root::{parent_component, AttrDir, Root};
 
 /// NVIDIA's PCI vendor ID, as the inventory spells it.
@@ -303,9 +303,12 @@ pub enum Scope {
 
 impl Scope {
     /// What `plan` needs for this configuration and node.
-    pub fn for_plan(config: &crate::config::Config, node: &crate::config::Node) -> Scope {
+    pub fn for_plan(
+        config: &crate::config::model::Config,
+        node: &crate::config::node::Node,
+    ) -> Scope {
         match config.desired_for(node) {
-            crate::config::Desired::Types(desired) => Scope::Plan {
+            crate::config::selectors::Desired::Types(desired) => Scope::Plan {
                 desired,
                 external: config.external_mdev_selectors(),
             },

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::is_pci_address;
+use crate::config::names::is_pci_address;
 use crate::host::root::Root;
 
 /// Modules VFIO passthrough needs, in load order (as `sys/module` names them).

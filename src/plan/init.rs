@@ -347,7 +347,7 @@ pub fn resolve_type<'a>(
              shows none: no vGPU host driver loaded, or its types are not published yet)"
         ));
     }
-    let norm = config::normalize(wanted);
+    let norm = config::model::normalize(wanted);
     let pick = |eq: &dyn Fn(&str, &str) -> bool| -> Vec<(&Model, &TypeOption)> {
         let mut v: Vec<(&Model, &TypeOption)> = all
             .iter()
@@ -356,7 +356,7 @@ pub fn resolve_type<'a>(
                 eq(&t.id, wanted.trim())
                     || t.name
                         .as_deref()
-                        .is_some_and(|n| eq(&config::normalize(n), &norm))
+                        .is_some_and(|n| eq(&config::model::normalize(n), &norm))
             })
             .collect();
         // the same type on several models is one choice only if they agree on its ID
@@ -1057,11 +1057,11 @@ mod tests {
         c.add_pci("10de:1eb8", "nvidia.com/T4".into(), "x".into());
         c.add_address("0000:3b:00.0");
         let text = render(&c);
-        let cfg = config::parse(&text, &config::Source::Stdin).unwrap();
-        let node = config::Node::new("node1", &[]);
+        let cfg = config::load::parse(&text, &config::load::Source::Stdin).unwrap();
+        let node = config::node::Node::new("node1", &[]);
         assert_eq!(
             cfg.desired_for(&node),
-            config::Desired::Types(vec!["1152".into()])
+            config::selectors::Desired::Types(vec!["1152".into()])
         );
         assert_eq!(cfg.passthrough_for(&node), ["0000:3b:00.0"]);
         assert_eq!(cfg.permitted.mediated_devices[0].mdev_name_selector.0, "no");

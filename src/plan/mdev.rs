@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::config::{normalize, Config, Desired, Node};
+use crate::config::{model::normalize, model::Config, node::Node, selectors::Desired};
 use crate::host::inventory::{Inventory, Mdev, MdevType, Parent, ParentKind, PciDevice};
 use crate::host::vgpu;
 
@@ -1407,7 +1407,7 @@ fn single<T: PartialEq>(mut types: impl Iterator<Item = Option<T>>) -> Option<T>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{parse, Source};
+    use crate::config::{load::parse, load::Source};
     use crate::host::inventory::{Holder, Mdev, NvidiaVf, ParentKind, PciDevice};
 
     /// (id, name, max) of the T4 types the documentation's examples use.

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::config::Node;
+use crate::config::node::Node;
 use crate::error::{fail, Code};
 use crate::host::root::Root;
 use crate::plan::{Action, ActionKind, MdevAction, Plan, SCHEMA};

@@ -7,7 +7,8 @@ use anyhow::Result;
 use crate::cli::{GlobalArgs, Output};
 use crate::config::{self, model::Config, node::Node};
 use crate::error::{fail, Code};
-use crate::host::root::{read_user_file, Root};
+use crate::host::root::read::read_user_file;
+use crate::host::root::Root;
 
 pub struct Context {
     pub root: Root,

@@ -175,7 +175,7 @@ pub fn run(ctx: &Context, args: &InitArgs, out: &mut dyn Write) -> Result<Code> 
 /// The file at `path` now, or `None` when there is none.
 fn existing(ctx: &Context, path: &Path) -> Result<Option<String>> {
     let read = if ctx.config_given() {
-        match crate::host::root::read_user_file(path, config::load::CONFIG_MAX) {
+        match crate::host::root::read::read_user_file(path, config::load::CONFIG_MAX) {
             Ok(b) => Some(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
@@ -402,7 +402,7 @@ fn read_mdevctl(ctx: &Context, dir: Option<&Path>) -> Result<(Vec<MdevctlDef>, S
             let bytes = if under_root {
                 ctx.root.read_own(&file, MDEVCTL_MAX)
             } else {
-                crate::host::root::read_user_file(&file, MDEVCTL_MAX)
+                crate::host::root::read::read_user_file(&file, MDEVCTL_MAX)
             }
             .map_err(|e| {
                 fail(

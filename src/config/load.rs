@@ -129,7 +129,7 @@ const TOP_FIELDS: &[&str] = &[
 pub const CONFIG_MAX: usize = 1 << 20;
 
 /// Read and validate the configuration, reading the file with `read` (`Context::load_config`
-/// passes the root's read for the default configuration, `host::root::read_user_file` for
+/// passes the root's read for the default configuration, `host::root::read::read_user_file` for
 /// `-f FILE`, where `path` `-` reads stdin). At most [`CONFIG_MAX`] bytes; a FIFO, a device
 /// or a directory is refused without blocking.
 pub fn load_with(

@@ -11,7 +11,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::config::model::normalize;
-use crate::host::root::{parent_component, AttrDir, Root};
+use crate::host::root::dir::AttrDir;
+use crate::host::root::{parent_component, Root};
 
 /// NVIDIA's PCI vendor ID, as the inventory spells it.
 pub const NVIDIA_VENDOR: &str = "10de";

@@ -73,7 +73,7 @@ pub fn run(ctx: &Context, args: &InitArgs, out: &mut dyn Write) -> Result<Code> 
     }
 
     let inv = Inventory::scan(&ctx.root)?;
-    let pci_ids = inventory::read_pci_ids(&ctx.root)?.map(|(_, text)| text);
+    let pci_ids = inventory::pci::read_pci_ids(&ctx.root)?.map(|(_, text)| text);
     let models = pi::models(&inv, pci_ids.as_deref());
     let preview_node = ctx.node().unwrap_or_else(|_| ctx.node_named("this-node"));
 

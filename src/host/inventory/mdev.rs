@@ -73,6 +73,8 @@ impl TypeReads<'_> {
     }
 }
 
+/// The mdev parents, their types read as far as `scope` needs (`in_use`: the type IDs of
+/// existing mdevs, whose names are always read): pass 1 lists, pass 2 reads.
 pub(super) fn scan_parents(
     fs: &Root,
     pci: &[PciDevice],
@@ -80,8 +82,17 @@ pub(super) fn scan_parents(
     in_use: &BTreeSet<String>,
 ) -> Result<Vec<Parent>> {
     let base = fs.mdev_parents();
+    let listed = list_parents(fs, &base)?;
+    let reads = type_reads(scope, &listed, in_use);
+    read_parents(fs, pci, &listed, &reads, &base)
+}
+
+/// Pass 1: each parent under `base` with the IDs of its types (listings only); an entry
+/// that is not a parent directory, or a type that is not a directory, is skipped with a
+/// warning.
+fn list_parents<'a>(fs: &'a Root, base: &Path) -> Result<Vec<Listed<'a>>> {
     let mut listed = Vec::new();
-    for name in fs.list_dirs(&base).with_context(|| ctx(fs, &base))? {
+    for name in fs.list_dirs(base).with_context(|| ctx(fs, base))? {
         let types_dir = base.join(&name).join("mdev_supported_types");
         let dir = match fs.dir(&types_dir) {
             Ok(d) => Some(d),
@@ -110,6 +121,16 @@ pub(super) fn scan_parents(
         }
         listed.push(Listed { name, ids, dir });
     }
+    Ok(listed)
+}
+
+/// What pass 2 reads for `scope`: every type's name only when some desired entry (or
+/// external selector) names no type ID that was listed.
+fn type_reads<'a>(
+    scope: &'a Scope,
+    listed: &[Listed],
+    in_use: &'a BTreeSet<String>,
+) -> TypeReads<'a> {
     let all_names = match scope {
         Scope::All => true,
         Scope::Offers { desired } => {
@@ -135,12 +156,22 @@ pub(super) fn scan_parents(
             desired.iter().map(|d| normalize(d)).collect()
         }
     };
-    let reads = TypeReads {
+    TypeReads {
         scope,
         desired_norm,
         all_names,
         in_use,
-    };
+    }
+}
+
+/// Pass 2: each listed parent read, in order; by a few threads when there are many.
+fn read_parents(
+    fs: &Root,
+    pci: &[PciDevice],
+    listed: &[Listed],
+    reads: &TypeReads,
+    base: &Path,
+) -> Result<Vec<Parent>> {
     // Reading thousands of small type attributes is bound by syscalls, not by the disk:
     // a large host (8 GPUs x 32 VFs x 25 types) is read by a few threads, in order.
     let workers = std::thread::available_parallelism()
@@ -150,7 +181,7 @@ pub(super) fn scan_parents(
     if workers < 2 || listed.len() < 32 {
         return listed
             .iter()
-            .map(|l| read_parent(fs, pci, l, &reads))
+            .map(|l| read_parent(fs, pci, l, reads))
             .collect();
     }
     let chunk = listed.len().div_ceil(workers);
@@ -158,7 +189,6 @@ pub(super) fn scan_parents(
         let handles: Vec<_> = listed
             .chunks(chunk)
             .map(|part| {
-                let reads = &reads;
                 scope.spawn(move || {
                     part.iter()
                         .map(|l| read_parent(fs, pci, l, reads))
@@ -168,9 +198,9 @@ pub(super) fn scan_parents(
             .collect();
         let mut out = Vec::with_capacity(listed.len());
         for h in handles {
-            let part = h.join().map_err(|_| {
-                anyhow::anyhow!("a thread reading {} panicked", fs.display(&base))
-            })??;
+            let part = h
+                .join()
+                .map_err(|_| anyhow::anyhow!("a thread reading {} panicked", fs.display(base)))??;
             out.extend(part);
         }
         Ok(out)
@@ -247,6 +277,36 @@ fn read_type(
         return Ok(Some(t));
     }
     let path_of = |name: &str| fs.display(&types.path().join(attr(name)));
+    let Some(available) = read_available_instances(fs, types, id)? else {
+        return Ok(None);
+    };
+    t.available_instances = available;
+    t.description = opt("description")?;
+    t.max_instances = match t.description.as_deref().and_then(max_instance) {
+        Some(n) if n > u64::from(MAX_INSTANCES) => {
+            return Err(malformed_count(
+                &format!("{} (max_instance)", path_of("description")),
+                &n.to_string(),
+            ))
+        }
+        n => n.map(|n| n as u32),
+    };
+    if t.name.is_none() && !reads.all_names {
+        t.name = opt("name")?;
+    }
+    // shown by list-types only; the planner never looks at it
+    if matches!(reads.scope, Scope::All) {
+        t.device_api = opt("device_api")?;
+    }
+    t.partial = false;
+    Ok(Some(t))
+}
+
+/// The type `id`'s `available_instances`, as the kernel prints it and at most
+/// [`MAX_INSTANCES`]; `None` (with a warning) when the entry is not a type directory.
+fn read_available_instances(fs: &Root, types: &AttrDir, id: &str) -> Result<Option<u32>> {
+    let attr = |name: &str| format!("{id}/{name}");
+    let path_of = |name: &str| fs.display(&types.path().join(attr(name)));
     let raw = match types.read_opt(&attr("available_instances")) {
         Ok(Some(raw)) => raw,
         Ok(None) if !types_dir_is_dir(types, id) => {
@@ -274,34 +334,13 @@ fn read_type(
             snippet(&raw)
         ));
     }
-    t.available_instances = match count.parse::<u32>() {
-        Ok(n) if n <= MAX_INSTANCES => n,
-        _ => {
-            return Err(malformed_count(
-                &path_of("available_instances"),
-                &snippet(count),
-            ))
-        }
-    };
-    t.description = opt("description")?;
-    t.max_instances = match t.description.as_deref().and_then(max_instance) {
-        Some(n) if n > u64::from(MAX_INSTANCES) => {
-            return Err(malformed_count(
-                &format!("{} (max_instance)", path_of("description")),
-                &n.to_string(),
-            ))
-        }
-        n => n.map(|n| n as u32),
-    };
-    if t.name.is_none() && !reads.all_names {
-        t.name = opt("name")?;
+    match count.parse::<u32>() {
+        Ok(n) if n <= MAX_INSTANCES => Ok(Some(n)),
+        _ => Err(malformed_count(
+            &path_of("available_instances"),
+            &snippet(count),
+        )),
     }
-    // shown by list-types only; the planner never looks at it
-    if matches!(reads.scope, Scope::All) {
-        t.device_api = opt("device_api")?;
-    }
-    t.partial = false;
-    Ok(Some(t))
 }
 
 fn types_dir_is_dir(types: &AttrDir, id: &str) -> bool {

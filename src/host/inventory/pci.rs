@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::{ctx, is_pci_function, vfio_cdevs, NvidiaVf, PciDevice, Scope};
+use crate::host::root::dir::AttrDir;
 use crate::host::root::Root;
 
 /// `0x10de` → `10de`.
@@ -40,75 +41,107 @@ pub(super) fn scan_pci(fs: &Root, scope: &Scope) -> Result<Vec<PciDevice>> {
             }
             Err(e) => return Err(e.into()),
         };
-        let req = |attr: &str| -> Result<String> { Ok(attrs.read(attr)?) };
-        let opt = |attr: &str| -> Result<Option<String>> { Ok(attrs.read_opt(attr)?) };
-        let link = |attr: &str| -> Result<Option<String>> {
-            attrs
-                .link_name(attr)
-                .with_context(|| ctx(fs, &dir.join(attr)))
-        };
-        // an attribute only the full scan reads
-        let full = |attr: &str| -> Result<Option<String>> {
-            if all {
-                opt(attr)
-            } else {
-                Ok(None)
-            }
-        };
-        let num = |attr: &str| -> Result<Option<u32>> {
-            Ok(opt(attr)?.and_then(|s| s.trim().parse().ok()))
-        };
-        let physfn = link("physfn")?;
-        // a virtual function has no SR-IOV capability of its own: no sriov_* files
-        let is_vf = physfn.is_some();
-        let sriov = |attr: &str| -> Result<Option<u32>> {
-            if is_vf {
-                Ok(None)
-            } else {
-                num(attr)
-            }
-        };
-        let mut virtfns = Vec::new();
-        let mut cdevs = Vec::new();
-        let mut has_nvidia = false;
-        for (name, _) in attrs.entries().with_context(|| ctx(fs, &dir))? {
-            if name.starts_with("virtfn") {
-                if let Some(vf) = link(&name)? {
-                    virtfns.push(vf);
-                }
-            } else if name == "vfio-dev" {
-                cdevs = vfio_cdevs(&attrs)?;
-            } else if name == "nvidia" {
-                has_nvidia = true;
-            }
-        }
-        virtfns.sort();
-        let nvidia = if has_nvidia {
-            read_nvidia(fs, &dir.join("nvidia"))?
-        } else {
-            None
-        };
-        out.push(PciDevice {
-            vendor: hex_id(&req("vendor")?),
-            device: hex_id(&req("device")?),
-            subsystem_vendor: full("subsystem_vendor")?.map(|s| hex_id(&s)),
-            subsystem_device: full("subsystem_device")?.map(|s| hex_id(&s)),
-            class: hex_id(&req("class")?),
-            driver: link("driver")?,
-            driver_override: full("driver_override")?.filter(|s| s != "(null)" && !s.is_empty()),
-            iommu_group: link("iommu_group")?,
-            numa_node: full("numa_node")?.and_then(|s| s.trim().parse().ok()),
-            physfn,
-            virtfns,
-            sriov_totalvfs: sriov("sriov_totalvfs")?,
-            sriov_numvfs: sriov("sriov_numvfs")?,
-            cdevs,
-            nvidia,
-            nvidia_dir: has_nvidia,
-            address,
-        });
+        out.push(read_device(fs, &attrs, &dir, address, all)?);
     }
     Ok(out)
+}
+
+/// One PCI function `address`, read through its open directory `attrs` (at `dir`); the
+/// attributes only the full scan reads when `all`.
+fn read_device(
+    fs: &Root,
+    attrs: &AttrDir,
+    dir: &Path,
+    address: String,
+    all: bool,
+) -> Result<PciDevice> {
+    let req = |attr: &str| -> Result<String> { Ok(attrs.read(attr)?) };
+    let opt = |attr: &str| -> Result<Option<String>> { Ok(attrs.read_opt(attr)?) };
+    let link = |attr: &str| -> Result<Option<String>> {
+        attrs
+            .link_name(attr)
+            .with_context(|| ctx(fs, &dir.join(attr)))
+    };
+    // an attribute only the full scan reads
+    let full = |attr: &str| -> Result<Option<String>> {
+        if all {
+            opt(attr)
+        } else {
+            Ok(None)
+        }
+    };
+    let num =
+        |attr: &str| -> Result<Option<u32>> { Ok(opt(attr)?.and_then(|s| s.trim().parse().ok())) };
+    let physfn = link("physfn")?;
+    // a virtual function has no SR-IOV capability of its own: no sriov_* files
+    let is_vf = physfn.is_some();
+    let sriov = |attr: &str| -> Result<Option<u32>> {
+        if is_vf {
+            Ok(None)
+        } else {
+            num(attr)
+        }
+    };
+    let listing = read_listing(fs, attrs, dir)?;
+    let nvidia = if listing.has_nvidia {
+        read_nvidia(fs, &dir.join("nvidia"))?
+    } else {
+        None
+    };
+    Ok(PciDevice {
+        vendor: hex_id(&req("vendor")?),
+        device: hex_id(&req("device")?),
+        subsystem_vendor: full("subsystem_vendor")?.map(|s| hex_id(&s)),
+        subsystem_device: full("subsystem_device")?.map(|s| hex_id(&s)),
+        class: hex_id(&req("class")?),
+        driver: link("driver")?,
+        driver_override: full("driver_override")?.filter(|s| s != "(null)" && !s.is_empty()),
+        iommu_group: link("iommu_group")?,
+        numa_node: full("numa_node")?.and_then(|s| s.trim().parse().ok()),
+        physfn,
+        virtfns: listing.virtfns,
+        sriov_totalvfs: sriov("sriov_totalvfs")?,
+        sriov_numvfs: sriov("sriov_numvfs")?,
+        cdevs: listing.cdevs,
+        nvidia,
+        nvidia_dir: listing.has_nvidia,
+        address,
+    })
+}
+
+/// What a PCI device directory's listing shows: its VFs (`virtfn*` links, sorted), its
+/// vfio cdevs, and whether it has NVIDIA's vendor-VFIO `nvidia` directory.
+struct Listing {
+    virtfns: Vec<String>,
+    cdevs: Vec<String>,
+    has_nvidia: bool,
+}
+
+/// One pass over the device directory `attrs` (at `dir`): see [`Listing`].
+fn read_listing(fs: &Root, attrs: &AttrDir, dir: &Path) -> Result<Listing> {
+    let mut virtfns = Vec::new();
+    let mut cdevs = Vec::new();
+    let mut has_nvidia = false;
+    for (name, _) in attrs.entries().with_context(|| ctx(fs, dir))? {
+        if name.starts_with("virtfn") {
+            if let Some(vf) = attrs
+                .link_name(&name)
+                .with_context(|| ctx(fs, &dir.join(&name)))?
+            {
+                virtfns.push(vf);
+            }
+        } else if name == "vfio-dev" {
+            cdevs = vfio_cdevs(attrs)?;
+        } else if name == "nvidia" {
+            has_nvidia = true;
+        }
+    }
+    virtfns.sort();
+    Ok(Listing {
+        virtfns,
+        cdevs,
+        has_nvidia,
+    })
 }
 
 fn read_nvidia(fs: &Root, dir: &Path) -> Result<Option<NvidiaVf>> {

@@ -119,24 +119,49 @@ impl HostFacts {
         let mut f = HostFacts::default();
 
         if let Some(cpuinfo) = read("proc/cpuinfo") {
-            for line in cpuinfo.lines() {
-                let Some((k, v)) = line.split_once(':') else {
-                    continue;
-                };
-                match k.trim() {
-                    "vendor_id" if f.cpu_vendor_id.is_none() => {
-                        f.cpu_vendor_id = Some(v.trim().to_string())
-                    }
-                    "flags" if f.cpu_flags.is_empty() => {
-                        f.cpu_flags = v.split_whitespace().map(str::to_string).collect()
-                    }
-                    _ => {}
-                }
-            }
+            f.parse_cpuinfo(&cpuinfo);
         }
         f.dev_kvm = exists("dev/kvm");
         f.acpi_dmar = exists("sys/firmware/acpi/tables/DMAR");
         f.acpi_ivrs = exists("sys/firmware/acpi/tables/IVRS");
+        f.read_iommu(fs);
+        f.cmdline = read("proc/cmdline");
+        for m in VFIO_MODULES {
+            f.modules
+                .insert(m.to_string(), exists(&format!("sys/module/{m}")));
+        }
+        f.allow_unsafe_interrupts =
+            read("sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts")
+                .map(|s| flag(&s));
+        f.noiommu_mode =
+            read("sys/module/vfio/parameters/enable_unsafe_noiommu_mode").map(|s| flag(&s));
+        f.dev_vfio_vfio = exists("dev/vfio/vfio");
+        f.read_boot(fs);
+        f
+    }
+
+    /// The CPU's vendor and flags: the first `vendor_id` and `flags` lines of `/proc/cpuinfo`.
+    fn parse_cpuinfo(&mut self, cpuinfo: &str) {
+        for line in cpuinfo.lines() {
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
+            match k.trim() {
+                "vendor_id" if self.cpu_vendor_id.is_none() => {
+                    self.cpu_vendor_id = Some(v.trim().to_string())
+                }
+                "flags" if self.cpu_flags.is_empty() => {
+                    self.cpu_flags = v.split_whitespace().map(str::to_string).collect()
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The IOMMU units (with Intel's `ecap`) and the type of each IOMMU group that holds a
+    /// PCI device.
+    fn read_iommu(&mut self, fs: &Root) {
+        let f = self;
         let class_iommu = fs.iommu_units();
         f.iommu_units = fs.list(&class_iommu).unwrap_or_default();
         for unit in &f.iommu_units {
@@ -163,17 +188,13 @@ impl HostFacts {
                 .unwrap_or_else(|| "?".into());
             f.group_types.insert(g, ty);
         }
-        f.cmdline = read("proc/cmdline");
-        for m in VFIO_MODULES {
-            f.modules
-                .insert(m.to_string(), exists(&format!("sys/module/{m}")));
-        }
-        f.allow_unsafe_interrupts =
-            read("sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts")
-                .map(|s| flag(&s));
-        f.noiommu_mode =
-            read("sys/module/vfio/parameters/enable_unsafe_noiommu_mode").map(|s| flag(&s));
-        f.dev_vfio_vfio = exists("dev/vfio/vfio");
+    }
+
+    /// The distribution (`os-release`), GRUB's kernel arguments and the boot loader.
+    fn read_boot(&mut self, fs: &Root) {
+        let read = |rel: &str| fs.read_opt(&fs.path(rel)).ok().flatten();
+        let exists = |rel: &str| fs.exists(&fs.path(rel));
+        let f = self;
         f.os = read("etc/os-release")
             .or_else(|| read("usr/lib/os-release"))
             .map(|s| OsRelease::parse(&s))
@@ -196,7 +217,6 @@ impl HostFacts {
         } else {
             BootLoader::Unknown
         });
-        f
     }
 
     pub fn cpu_vendor(&self) -> Vendor {
@@ -381,13 +401,30 @@ fn modules_remedy(missing: &[&str]) -> String {
     )
 }
 
+/// One check of `iommu check`: its verdict on the facts, `None` when it does not apply.
+type CheckFn = fn(&HostFacts) -> Option<Check>;
+
+/// Every check, in the fixed order `iommu check` and `status` print them.
+const CHECKS: &[CheckFn] = &[
+    |f| Some(cpu_virtualization_check(f)),
+    |f| Some(kvm_device_check(f)),
+    |f| Some(acpi_table_check(f)),
+    |f| Some(kernel_enabled_check(f)),
+    |f| Some(cmdline_check(f, f.iommu_vendor(), kernel_args(f))),
+    |f| Some(vfio_modules_check(f)),
+    |f| Some(interrupt_remapping_check(f)),
+    |f| Some(domain_type_check(f)),
+    |f| Some(vfio_container_check(f)),
+    noiommu_mode_check,
+];
+
 /// Every check, in a fixed order.
 pub fn checks(f: &HostFacts) -> Vec<Check> {
-    let vendor = f.iommu_vendor();
-    let args = kernel_args(f);
-    let mut out = Vec::new();
+    CHECKS.iter().filter_map(|c| c(f)).collect()
+}
 
-    // CPU virtualization
+/// `cpu.virtualization`: the CPU flags name VT-x (`vmx`) or AMD-V (`svm`).
+fn cpu_virtualization_check(f: &HostFacts) -> Check {
     let virt = if f.cpu_flags.iter().any(|x| x == "vmx") {
         Some("Intel VT-x (vmx)")
     } else if f.cpu_flags.iter().any(|x| x == "svm") {
@@ -395,7 +432,7 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
     } else {
         None
     };
-    out.push(match (virt, f.cpu_flags.is_empty()) {
+    match (virt, f.cpu_flags.is_empty()) {
         (Some(v), _) => check("cpu.virtualization", CheckStatus::Pass, v),
         (None, true) => check(
             "cpu.virtualization",
@@ -416,10 +453,12 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
                 "enable hardware virtualization (VT-x/AMD-V) in the firmware setup, then reboot"
             }
         }),
-    });
+    }
+}
 
-    // /dev/kvm
-    out.push(if f.dev_kvm {
+/// `kvm.device`: `/dev/kvm` exists.
+fn kvm_device_check(f: &HostFacts) -> Check {
+    if f.dev_kvm {
         check("kvm.device", CheckStatus::Pass, "/dev/kvm present")
     } else {
         let module = match f.cpu_vendor() {
@@ -435,10 +474,12 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
             "`sudo modprobe {module}` (needs CPU virtualization enabled in the firmware); \
                  `dmesg | grep -i kvm` tells why it does not load"
         ))
-    });
+    }
+}
 
-    // ACPI DMAR / IVRS
-    out.push(match (f.acpi_dmar, f.acpi_ivrs) {
+/// `iommu.acpi-table`: the firmware announces an IOMMU (ACPI DMAR or IVRS).
+fn acpi_table_check(f: &HostFacts) -> Check {
+    match (f.acpi_dmar, f.acpi_ivrs) {
         (true, _) => check("iommu.acpi-table", CheckStatus::Pass, "ACPI DMAR table present (Intel VT-d)"),
         (false, true) => check("iommu.acpi-table", CheckStatus::Pass, "ACPI IVRS table present (AMD-Vi)"),
         (false, false) => check(
@@ -446,19 +487,23 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
             CheckStatus::Fail,
             "no ACPI DMAR or IVRS table: the firmware does not announce an IOMMU",
         )
-        .remedy(match vendor {
+        .remedy(match f.iommu_vendor() {
             Vendor::Amd => "enable \"IOMMU\" / \"AMD-Vi\" in the firmware setup, then reboot",
             _ => "enable \"VT-d\" (Intel Virtualization Technology for Directed I/O) in the firmware setup, then reboot",
         }),
-    });
+    }
+}
 
-    // IOMMU enabled in the kernel
+/// `iommu.kernel-enabled`: the kernel runs with an IOMMU (IOMMU groups with PCI devices).
+fn kernel_enabled_check(f: &HostFacts) -> Check {
+    let vendor = f.iommu_vendor();
+    let args = kernel_args(f);
     let firmware_first = if !f.acpi_dmar && !f.acpi_ivrs {
         "first enable the IOMMU in the firmware setup (see iommu.acpi-table); then "
     } else {
         ""
     };
-    out.push(if f.iommu_enabled() {
+    if f.iommu_enabled() {
         check(
             "iommu.kernel-enabled",
             CheckStatus::Pass,
@@ -482,7 +527,10 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
             _ => format!("{firmware_first}{}", boot_loader_howto(f, args)),
         };
         let howto = match off_switch(f) {
-            Some(off) => format!("{firmware_first}replace `{off}` with `{args}`. {}", boot_loader_howto(f, args)),
+            Some(off) => format!(
+                "{firmware_first}replace `{off}` with `{args}`. {}",
+                boot_loader_howto(f, args)
+            ),
             None => howto,
         };
         check(
@@ -491,17 +539,17 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
             "no IOMMU groups under /sys/kernel/iommu_groups: the kernel runs without an IOMMU",
         )
         .remedy(howto)
-    });
+    }
+}
 
-    out.push(cmdline_check(f, vendor, args));
-
-    // modules
+/// `vfio.modules`: every module of [`VFIO_MODULES`] is loaded.
+fn vfio_modules_check(f: &HostFacts) -> Check {
     let missing: Vec<&str> = VFIO_MODULES
         .iter()
         .copied()
         .filter(|m| !f.modules.get(*m).copied().unwrap_or(false))
         .collect();
-    out.push(if missing.is_empty() {
+    if missing.is_empty() {
         check(
             "vfio.modules",
             CheckStatus::Pass,
@@ -514,14 +562,13 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
             format!("not loaded: {}", missing.join(", ")),
         )
         .remedy(modules_remedy(&missing))
-    });
+    }
+}
 
-    out.push(interrupt_remapping_check(f));
-    out.push(domain_type_check(f));
-
-    // /dev/vfio/vfio
+/// `vfio.container`: `/dev/vfio/vfio` exists.
+fn vfio_container_check(f: &HostFacts) -> Check {
     let vfio_loaded = f.modules.get("vfio").copied().unwrap_or(false);
-    out.push(match (f.dev_vfio_vfio, vfio_loaded) {
+    match (f.dev_vfio_vfio, vfio_loaded) {
         (true, _) => check("vfio.container", CheckStatus::Pass, "/dev/vfio/vfio present"),
         (false, false) => check(
             "vfio.container",
@@ -538,20 +585,19 @@ pub fn checks(f: &HostFacts) -> Vec<Check> {
             "the kernel lacks the legacy container (CONFIG_VFIO_CONTAINER or iommufd's \
              CONFIG_IOMMUFD_VFIO_CONTAINER); use a distribution kernel, or check that devtmpfs/udev created /dev/vfio",
         ),
-    });
-
-    // no-IOMMU mode
-    if f.noiommu_mode == Some(true) {
-        out.push(
-            check(
-                "vfio.noiommu-mode",
-                CheckStatus::Warn,
-                "vfio.enable_unsafe_noiommu_mode=Y: devices without IOMMU protection can be opened",
-            )
-            .remedy("remove `vfio.enable_unsafe_noiommu_mode=1` from the kernel command line and from /etc/modprobe.d, then reboot"),
-        );
     }
-    out
+}
+
+/// `vfio.noiommu-mode`, only when vfio's unsafe no-IOMMU mode is on.
+fn noiommu_mode_check(f: &HostFacts) -> Option<Check> {
+    (f.noiommu_mode == Some(true)).then(|| {
+        check(
+            "vfio.noiommu-mode",
+            CheckStatus::Warn,
+            "vfio.enable_unsafe_noiommu_mode=Y: devices without IOMMU protection can be opened",
+        )
+        .remedy("remove `vfio.enable_unsafe_noiommu_mode=1` from the kernel command line and from /etc/modprobe.d, then reboot")
+    })
 }
 
 fn cmdline_check(f: &HostFacts, vendor: Vendor, args: &str) -> Check {

@@ -121,7 +121,7 @@ pub fn build(ctx: &Context, provider: Provider) -> Result<StatusDoc> {
     for s in &env.skipped {
         log::debug!("{s}");
     }
-    let checks = iommu::checks(&HostFacts::read(&ctx.root));
+    let checks = iommu::check::checks(&HostFacts::read(&ctx.root));
     let conflicts: Vec<String> = crate::plan::bind::conflicts(&config, &node, &inv)
         .iter()
         .map(ToString::to_string)

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{self, PciSelector, HOSTNAME_LABEL};
+use crate::config::{self, model::PciSelector, names::HOSTNAME_LABEL};
 use crate::plan::bind::DeviceArg;
 
 #[derive(Debug, Parser)]
@@ -95,10 +95,10 @@ pub fn parse_label(s: &str) -> Result<(String, String), String> {
             "{HOSTNAME_LABEL} is always the node name and cannot be overridden: use --node-name instead"
         )),
         Some((k, v)) => {
-            if let Some(why) = config::label_key_error(k) {
+            if let Some(why) = config::names::label_key_error(k) {
                 return Err(why);
             }
-            if let Some(why) = config::label_value_error(v) {
+            if let Some(why) = config::names::label_value_error(v) {
                 return Err(why);
             }
             Ok((k.to_string(), v.to_string()))
@@ -108,9 +108,9 @@ pub fn parse_label(s: &str) -> Result<(String, String), String> {
 }
 
 /// A DEVICE argument of `bind vfio`: a PCI address (`0000:65:00.0` or `65:00.0`, see
-/// [`config::pci_address`]) or a `vendor:device` selector.
+/// [`config::names::pci_address`]) or a `vendor:device` selector.
 pub fn device_arg(s: &str) -> Result<DeviceArg, String> {
-    match config::pci_address(s) {
+    match config::names::pci_address(s) {
         Ok(a) => Ok(DeviceArg::Address(a)),
         Err(Some(why)) => Err(why),
         Err(None) => PciSelector::parse(s).map(DeviceArg::Selector).map_err(|_| {

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::cli::{GlobalArgs, Output};
-use crate::config::{self, Config, Node};
+use crate::config::{self, model::Config, node::Node};
 use crate::error::{fail, Code};
-use crate::host::root::{read_user_file, Root};
+use crate::host::root::read::read_user_file;
+use crate::host::root::Root;
 
 pub struct Context {
     pub root: Root,
@@ -57,10 +58,12 @@ impl Context {
     pub fn load_config(&self) -> Result<Config> {
         let cfg = match &self.config_path {
             // `-f FILE` (or `-` for stdin) is the user's file, outside the root
-            Some(p) => config::load_with(p, &|p| read_user_file(p, config::CONFIG_MAX))?,
+            Some(p) => {
+                config::load::load_with(p, &|p| read_user_file(p, config::load::CONFIG_MAX))?
+            }
             // the default configuration lives under the root: read it inside the root
-            None => config::load_with(&self.config_path(), &|p| {
-                self.root.read_own(p, config::CONFIG_MAX)
+            None => config::load::load_with(&self.config_path(), &|p| {
+                self.root.read_own(p, config::load::CONFIG_MAX)
             })?,
         };
         for w in &cfg.warnings {
@@ -95,7 +98,7 @@ impl Context {
         let mut sel: std::collections::BTreeMap<String, String> =
             self.labels.iter().cloned().collect();
         if let Some(n) = &self.node_name {
-            sel.insert(crate::config::HOSTNAME_LABEL.to_string(), n.clone());
+            sel.insert(crate::config::names::HOSTNAME_LABEL.to_string(), n.clone());
         }
         Some(sel)
     }

@@ -1,5 +1,5 @@
-//! The configuration loader (src/config.rs): bytes as read from `-f FILE` through
-//! `config::load_with` (UTF-8 check, depth check over libyaml's events, YAML → the four
+//! The configuration loader (src/config/load.rs): bytes as read from `-f FILE` through
+//! `config::load::load_with` (UTF-8 check, depth check over libyaml's events, YAML → the four
 //! shapes, validation). Invariants: no panic; every error is an invalid configuration
 //! (exit 65); a valid configuration gives each node a duplicate-free desired list and
 //! reads the same on a second parse.
@@ -8,13 +8,13 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use hostdev::config::{self, Desired, Node};
+use hostdev::config::{self, node::Node, selectors::Desired};
 use hostdev::error::{exit_code, Code};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let path = Path::new("fuzz/config.yaml");
-    match config::load_with(path, &|_| Ok(data.to_vec())) {
+    match config::load::load_with(path, &|_| Ok(data.to_vec())) {
         Err(e) => assert_eq!(exit_code(&e), Code::Config, "{e:#}"),
         Ok(cfg) => {
             for node in [
@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
             }
             let _ = cfg.external_mdev_selectors();
             // Deterministic: the same text reads the same again.
-            let again = config::load_with(path, &|_| Ok(data.to_vec()))
+            let again = config::load::load_with(path, &|_| Ok(data.to_vec()))
                 .expect("a configuration that parsed once parses again");
             assert_eq!(format!("{cfg:?}"), format!("{again:?}"));
         }

@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let types = inventory::parse_creatable(text);
+    let types = inventory::pci::parse_creatable(text);
     assert!(types.len() <= text.lines().count());
     for (_, name) in &types {
         assert_eq!(name.trim(), name);

@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Some(n) = inventory::max_instance(text) {
+    if let Some(n) = inventory::mdev::max_instance(text) {
         assert!(text.contains("max_instance="), "{n} from {text:?}");
     }
 });

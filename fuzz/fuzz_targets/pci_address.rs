@@ -1,10 +1,10 @@
 //! PCI address arguments (src/config/names.rs, `pci_address`: `0000:65:00.0` or `65:00.0`).
 //! Invariants: no panic; an accepted address is the kernel's spelling (12 characters,
-//! lower case, with the domain: `config::is_pci_address`), device ≤ 1f, function ≤ 7, and
+//! lower case, with the domain: `config::names::is_pci_address`), device ≤ 1f, function ≤ 7, and
 //! accepted again unchanged.
 #![no_main]
 
-use hostdev::config::{is_pci_address, pci_address};
+use hostdev::config::{names::is_pci_address, names::pci_address};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

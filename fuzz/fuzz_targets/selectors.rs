@@ -1,5 +1,5 @@
 //! Selectors: `pciVendorSelector` (`PciSelector::parse`), `--label KEY=VALUE`
-//! (`cli::parse_label`), KubeVirt's name normalization (`config::normalize`), and a
+//! (`cli::parse_label`), KubeVirt's name normalization (`config::model::normalize`), and a
 //! `nodeSelector` label pair read through the configuration loader. The input is split at
 //! its first NUL: before it the selector text, after it the label value. Invariants: no
 //! panic; a PCI selector prints back as itself; normalization is idempotent; a nodeSelector
@@ -7,7 +7,7 @@
 #![no_main]
 
 use hostdev::cli::parse_label;
-use hostdev::config::{self, Desired, Node, PciSelector, Source};
+use hostdev::config::{self, load::Source, model::PciSelector, node::Node, selectors::Desired};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -21,8 +21,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(sel.to_string(), key.to_ascii_lowercase());
     }
 
-    let n = config::normalize(key);
-    assert_eq!(config::normalize(&n), n, "{key:?}");
+    let n = config::model::normalize(key);
+    assert_eq!(config::model::normalize(&n), n, "{key:?}");
 
     if let Ok((k, v)) = parse_label(key) {
         assert!(!k.is_empty());
@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
     let yaml = format!(
         "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-1]\n  nodeMediatedDeviceTypes:\n  - nodeSelector: {{{k}: {v}}}\n    mediatedDeviceTypes: [nvidia-2]\n"
     );
-    let Ok(cfg) = config::parse(&yaml, &Source::Stdin) else {
+    let Ok(cfg) = config::load::parse(&yaml, &Source::Stdin) else {
         return;
     };
     let Some(m) = &cfg.mdev else {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::ApplyArgs;
-use crate::config::{Config, Desired, Node};
+use crate::config::{model::Config, node::Node, selectors::Desired};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::exec::apply::{ApplyJob, PlanSource, MAX_JOBS};

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::Result;
 
 use crate::cli::BindVfioArgs;
-use crate::config::{Config, Node};
+use crate::config::{model::Config, node::Node};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::exec::bind::BindJob;
@@ -138,7 +138,11 @@ fn vf_hint_address(ctx: &Context, inv: &Inventory, addr: &str) -> String {
 
 /// A selector that matches no device but is the VF device ID (`sriov_vf_device`) of an
 /// SR-IOV PF with VFs still to enable.
-fn vf_hint_selector(ctx: &Context, inv: &Inventory, sel: &crate::config::PciSelector) -> String {
+fn vf_hint_selector(
+    ctx: &Context,
+    inv: &Inventory,
+    sel: &crate::config::model::PciSelector,
+) -> String {
     let fs = &ctx.root;
     hint::vf_hint(inv, fs, |pf, _| {
         pf.vendor == sel.vendor

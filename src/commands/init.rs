@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 
 use crate::cli::{InitArgs, Output};
-use crate::config::{self, Node};
+use crate::config::{self, node::Node};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::{self, Inventory};
@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: &InitArgs, out: &mut dyn Write) -> Result<Code> 
     let old = old_file(ctx, args, &path)?;
 
     let inv = Inventory::scan(&ctx.root)?;
-    let pci_ids = inventory::read_pci_ids(&ctx.root)?.map(|(_, text)| text);
+    let pci_ids = inventory::pci::read_pci_ids(&ctx.root)?.map(|(_, text)| text);
     let models = pi::models(&inv, pci_ids.as_deref());
     let preview_node = ctx.node().unwrap_or_else(|_| ctx.node_named("this-node"));
 
@@ -187,8 +187,8 @@ fn validated(
     inv: &Inventory,
 ) -> Result<(String, Plan)> {
     let text = pi::yaml::render(choices);
-    let source = config::Source::File(path.to_path_buf());
-    let cfg = config::parse(&text, &source)
+    let source = config::load::Source::File(path.to_path_buf());
+    let cfg = config::load::parse(&text, &source)
         .context("hostdev init produced a configuration its own loader refuses (a bug)")?;
     let plan = crate::plan::plan(&cfg, preview_node, inv);
     if args.from_host && !plan.is_noop() {
@@ -220,14 +220,14 @@ fn confirm_plan(plan: &Plan, preview_node: &Node, shown: &str, yes: bool) -> Res
 /// The file at `path` now, or `None` when there is none.
 fn existing(ctx: &Context, path: &Path) -> Result<Option<String>> {
     let read = if ctx.config_given() {
-        match crate::host::root::read_user_file(path, config::CONFIG_MAX) {
+        match crate::host::root::read::read_user_file(path, config::load::CONFIG_MAX) {
             Ok(b) => Some(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
         }
     } else {
         ctx.root
-            .read_own_file(path, config::CONFIG_MAX)
+            .read_own_file(path, config::load::CONFIG_MAX)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
     };
     Ok(read.map(|b| String::from_utf8_lossy(&b).into_owned()))
@@ -259,7 +259,7 @@ fn check_resource(r: &str) -> std::result::Result<(), String> {
         "permittedHostDevices:\n  pciHostDevices:\n  - pciVendorSelector: \"10DE:0000\"\n    resourceName: {}\n",
         pi::yaml::scalar(r)
     );
-    config::parse(&yaml, &config::Source::Stdin)
+    config::load::parse(&yaml, &config::load::Source::Stdin)
         .map(drop)
         .map_err(|e| {
             let s = e.to_string();

@@ -7,7 +7,8 @@ use crate::cli::{IommuCheckArgs, IommuGroupsArgs, Output};
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::Inventory;
-use crate::host::iommu::{self, BootLoader, CheckStatus, HostFacts};
+use crate::host::iommu::check::CheckStatus;
+use crate::host::iommu::{self, BootLoader, HostFacts};
 use crate::plan::SCHEMA;
 use crate::render;
 use crate::render::iommu::{CheckDoc, GroupDevice, GroupDoc, GroupsDoc, Summary};
@@ -15,7 +16,7 @@ use anyhow::Result;
 
 pub fn check(ctx: &Context, _args: &IommuCheckArgs, out: &mut dyn Write) -> Result<Code> {
     let facts = HostFacts::read(&ctx.root);
-    let checks = iommu::checks(&facts);
+    let checks = iommu::check::checks(&facts);
     let mut summary = Summary::default();
     for c in &checks {
         *match c.status {

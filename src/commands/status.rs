@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 
 use crate::cli::{Output, Provider, StatusArgs, StatusFormat};
-use crate::config::Config;
+use crate::config::model::Config;
 use crate::context::Context;
 use crate::error::{fail, Code};
 use crate::host::inventory::{self, Inventory};
@@ -29,7 +29,7 @@ pub fn resources(
         Provider::Kubevirt => env::discover(config, inv, include_external),
         Provider::Nvidia => crate::plan::nvidia::discover(inv, nvidia_names(ctx, inv)?.as_deref()),
     };
-    let missing = |paths: &[String]| inventory::missing_dev_nodes(&ctx.root, paths);
+    let missing = |paths: &[String]| inventory::holders::missing_dev_nodes(&ctx.root, paths);
     let res = status::assess(&env, inv, &missing);
     Ok((env, res))
 }
@@ -37,7 +37,7 @@ pub fn resources(
 /// The PCI ID database for `--provider nvidia`, or `None` (said once on stderr, with an
 /// example named after a device ID of this host).
 pub fn nvidia_names(ctx: &Context, inv: &Inventory) -> Result<Option<String>> {
-    match inventory::read_pci_ids(&ctx.root)? {
+    match inventory::pci::read_pci_ids(&ctx.root)? {
         Some((path, text)) => {
             log::debug!("device names from {path}");
             Ok(Some(text))
@@ -121,7 +121,7 @@ pub fn build(ctx: &Context, provider: Provider) -> Result<StatusDoc> {
     for s in &env.skipped {
         log::debug!("{s}");
     }
-    let checks = iommu::checks(&HostFacts::read(&ctx.root));
+    let checks = iommu::check::checks(&HostFacts::read(&ctx.root));
     let conflicts: Vec<String> = crate::plan::bind::conflicts(&config, &node, &inv)
         .iter()
         .map(ToString::to_string)

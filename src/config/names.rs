@@ -1,5 +1,6 @@
 //! Name rules shared by the command line and the configuration: the PCI address as the
-//! kernel spells it, and the label that is always the node name.
+//! kernel spells it, the label that is always the node name, and Kubernetes' syntax of a
+//! label key and value (`--label` and a `nodeSelector` obey the same rules).
 
 /// The label every node carries, always equal to the node name (KubeVirt's nodes have it).
 pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
@@ -40,6 +41,55 @@ pub fn pci_address(s: &str) -> Result<String, Option<String>> {
         )));
     }
     Ok(full)
+}
+/// Kubernetes' name part of a label key and a label value: at most 63 characters, letters,
+/// digits, `-`, `_` and `.`, beginning and ending with a letter or digit.
+fn is_label_name(s: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_alphanumeric();
+    s.len() <= 63
+        && s.starts_with(alnum)
+        && s.ends_with(alnum)
+        && s.chars().all(|c| alnum(c) || "-_.".contains(c))
+}
+
+/// A DNS subdomain (RFC 1123) as Kubernetes checks a label key's prefix: at most 253
+/// characters, dot-separated parts of lower-case letters, digits and `-`, each beginning
+/// and ending with a letter or digit.
+fn is_dns_subdomain(s: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    s.len() <= 253
+        && s.split('.').all(|part| {
+            part.starts_with(alnum)
+                && part.ends_with(alnum)
+                && part.chars().all(|c| alnum(c) || c == '-')
+        })
+}
+
+/// Why `k` is not a Kubernetes label key (`[prefix/]name`: the name as
+/// [`is_label_name`], the optional prefix a DNS subdomain); `None` when it is one.
+pub fn label_key_error(k: &str) -> Option<String> {
+    let ok = match k.split_once('/') {
+        Some((prefix, name)) => is_dns_subdomain(prefix) && is_label_name(name),
+        None => is_label_name(k),
+    };
+    (!ok).then(|| {
+        format!(
+            "{k:?} is not a Kubernetes label key: expected [PREFIX/]NAME, NAME at most 63 \
+             letters, digits, '-', '_' or '.' beginning and ending with a letter or digit, \
+             PREFIX a DNS subdomain (e.g. kubernetes.io/hostname, topology.kubernetes.io/zone)"
+        )
+    })
+}
+
+/// Why `v` is not a Kubernetes label value (empty, or as [`is_label_name`]); `None` when
+/// it is one.
+pub fn label_value_error(v: &str) -> Option<String> {
+    (!v.is_empty() && !is_label_name(v)).then(|| {
+        format!(
+            "{v:?} is not a Kubernetes label value: expected at most 63 letters, digits, \
+             '-', '_' or '.' beginning and ending with a letter or digit (or \"\")"
+        )
+    })
 }
 
 #[cfg(test)]

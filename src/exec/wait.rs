@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::config::normalize;
+use crate::config::model::normalize;
 use crate::exec::interrupt;
 use crate::host::inventory::{Inventory, PciDevice, Scope};
 use crate::host::root::Root;

@@ -22,7 +22,7 @@ fn holders_of_dir(fs: &Root, dir: &Path) -> Result<Vec<Holder>> {
         ),
         Err(_) => (None, Vec::new()),
     };
-    inventory::holders_now(fs, &device_paths(group.as_deref(), &cdevs))
+    inventory::holders::holders_now(fs, &device_paths(group.as_deref(), &cdevs))
 }
 
 /// Who holds mdev `uuid` open now.
@@ -73,7 +73,7 @@ pub fn creatable_vgpu_types(fs: &Root, vf: &str) -> Vec<(u32, String)> {
     fs.read_opt(&fs.vgpu_attr(vf, "creatable_vgpu_types"))
         .ok()
         .flatten()
-        .map(|s| inventory::parse_creatable(&s))
+        .map(|s| inventory::pci::parse_creatable(&s))
         .unwrap_or_default()
 }
 

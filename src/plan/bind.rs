@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::config::{Config, Desired, Node, PciSelector};
+use crate::config::{model::Config, model::PciSelector, node::Node, selectors::Desired};
 use crate::host::inventory::{Inventory, PciDevice, VFIO_PCI};
 
 /// A DEVICE argument: an address or a `vendor:device` selector (the command line parses

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Node;
+use crate::config::node::Node;
 
 pub const SCHEMA: &str = "hostdev/v1";
 

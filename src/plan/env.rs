@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::{normalize, Config};
+use crate::config::{model::normalize, model::Config};
 use crate::host::inventory::{Inventory, PciDevice};
 
 /// KubeVirt's `PCIResourcePrefix`.
@@ -410,7 +410,7 @@ fn empty_warning(v: &EnvVar, inv: &Inventory) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{parse, Source};
+    use crate::config::{load::parse, load::Source};
     use crate::host::inventory::{Mdev, NvidiaVf};
 
     #[test]

@@ -355,7 +355,7 @@ pub fn resolve_type<'a>(
              shows none: no vGPU host driver loaded, or its types are not published yet)"
         ));
     }
-    let norm = config::normalize(wanted);
+    let norm = config::model::normalize(wanted);
     let pick = |eq: &dyn Fn(&str, &str) -> bool| -> Vec<(&Model, &TypeOption)> {
         let mut v: Vec<(&Model, &TypeOption)> = all
             .iter()
@@ -364,7 +364,7 @@ pub fn resolve_type<'a>(
                 eq(&t.id, wanted.trim())
                     || t.name
                         .as_deref()
-                        .is_some_and(|n| eq(&config::normalize(n), &norm))
+                        .is_some_and(|n| eq(&config::model::normalize(n), &norm))
             })
             .collect();
         // the same type on several models is one choice only if they agree on its ID

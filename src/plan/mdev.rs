@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
 
-use crate::config::{normalize, Config, Desired, Node};
+use crate::config::{model::normalize, model::Config, node::Node, selectors::Desired};
 use crate::host::inventory::{Inventory, Mdev, MdevType, Parent, ParentKind, PciDevice};
 use crate::host::vgpu;
 use crate::plan::document::{

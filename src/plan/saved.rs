@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::config::Node;
+use crate::config::node::Node;
 use crate::error::{fail, Code};
 use crate::host::root::Root;
 use crate::plan::{Action, ActionKind, MdevAction, Plan, SCHEMA};
@@ -24,7 +24,7 @@ pub fn read(path: &Path) -> Result<(String, String)> {
     } else {
         path.display().to_string()
     };
-    let bytes = match crate::host::root::read_user_file(path, PLAN_MAX) {
+    let bytes = match crate::host::root::read::read_user_file(path, PLAN_MAX) {
         Ok(b) => b,
         Err(e) if crate::error::is_too_large(&e) => {
             return Err(fail(Code::Config, format!("the plan {shown} is {e}")))

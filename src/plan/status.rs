@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::host::inventory::{device_paths, Holder, Inventory};
-use crate::host::iommu::{Check, CheckStatus};
+use crate::host::iommu::check::{Check, CheckStatus};
 use crate::plan::env::{Env, EnvDevice, EnvVar, Kind, Unavailable};
 use crate::plan::{Action, ActionKind, Blocked, MdevHandling, Plan, SCHEMA};
 

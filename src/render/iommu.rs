@@ -18,7 +18,7 @@ pub struct CheckDoc {
     pub iommu_vendor: Vendor,
     pub boot_loader: BootLoader,
     pub distribution: Option<String>,
-    pub checks: Vec<iommu::Check>,
+    pub checks: Vec<iommu::check::Check>,
     pub summary: Summary,
 }
 
@@ -40,7 +40,8 @@ pub fn check_table(out: &mut dyn Write, doc: &CheckDoc) -> Result<()> {
         ]);
     }
     write_table(out, &t)?;
-    let remedies: Vec<&iommu::Check> = doc.checks.iter().filter(|c| c.remedy.is_some()).collect();
+    let remedies: Vec<&iommu::check::Check> =
+        doc.checks.iter().filter(|c| c.remedy.is_some()).collect();
     if !remedies.is_empty() {
         writeln!(out, "\nremedies:")?;
         for c in remedies {

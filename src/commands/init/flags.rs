@@ -77,7 +77,7 @@ fn passthrough_devices(
     models: &[Model],
     typed: &[String],
 ) -> Result<(String, Vec<String>)> {
-    match crate::config::pci_address(dev) {
+    match crate::config::names::pci_address(dev) {
         Ok(addr) => {
             let d = inv.pci_device(&addr).ok_or_else(|| {
                 fail(
@@ -101,7 +101,7 @@ fn selector_devices(
     models: &[Model],
     typed: &[String],
 ) -> Result<(String, Vec<String>)> {
-    let sel = config::PciSelector::parse(dev).map_err(|e| {
+    let sel = config::model::PciSelector::parse(dev).map_err(|e| {
         fail(
             Code::Usage,
             format!("--passthrough {p}: {e} (expected VENDOR:DEVICE such as 10de:1eb8, or a PCI address, optionally =RESOURCE)"),

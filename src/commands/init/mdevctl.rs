@@ -104,7 +104,7 @@ fn read_definition(
     let bytes = if under_root {
         ctx.root.read_own(&file, MDEVCTL_MAX)
     } else {
-        crate::host::root::read_user_file(&file, MDEVCTL_MAX)
+        crate::host::root::read::read_user_file(&file, MDEVCTL_MAX)
     }
     .map_err(|e| {
         fail(

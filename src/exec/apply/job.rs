@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{execute, execute_saved, Executor, Outcome};
 use crate::cli::Output;
-use crate::config::{Config, Node};
+use crate::config::{model::Config, node::Node};
 use crate::context::Context;
 use crate::error::Code;
 use crate::exec::journal::WriteRecord;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::*;
-use crate::config::{parse, Node, Source};
+use crate::config::{load::parse, load::Source, node::Node};
 use crate::exec::journal::Kernel;
 use crate::plan::plan;
 
@@ -308,7 +308,7 @@ fn host(scenario: &str) -> Host {
 
 const NODE: &str = "node1";
 
-fn cfg(yaml: &str) -> crate::config::Config {
+fn cfg(yaml: &str) -> crate::config::model::Config {
     parse(yaml, &Source::Stdin).unwrap()
 }
 

@@ -1,6 +1,10 @@
 //! Unit tests of the root: confinement, bounded reads, file kinds, listings.
+use super::dir::AttrDir;
 use super::*;
 use crate::error::is_too_large;
+use std::ffi::OsStr;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 
 fn root() -> (tempfile::TempDir, Root, PathBuf) {

@@ -110,11 +110,11 @@ fn the_file_parses_with_the_loader() {
     c.add_pci("10de:1eb8", "nvidia.com/T4".into(), "x".into());
     c.add_address("0000:3b:00.0");
     let text = render(&c);
-    let cfg = config::parse(&text, &config::Source::Stdin).unwrap();
-    let node = config::Node::new("node1", &[]);
+    let cfg = config::load::parse(&text, &config::load::Source::Stdin).unwrap();
+    let node = config::node::Node::new("node1", &[]);
     assert_eq!(
         cfg.desired_for(&node),
-        config::Desired::Types(vec!["1152".into()])
+        config::selectors::Desired::Types(vec!["1152".into()])
     );
     assert_eq!(cfg.passthrough_for(&node), ["0000:3b:00.0"]);
     assert_eq!(cfg.permitted.mediated_devices[0].mdev_name_selector.0, "no");

@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::{parse, Source};
+use crate::config::load::{parse, Source};
 use crate::host::inventory::{Holder, Mdev, NvidiaVf, ParentKind, PciDevice};
 use crate::plan::document::*;
 

@@ -213,7 +213,7 @@ _hostdev() {
             return 0
             ;;
         hostdev__subcmd__apply)
-            opts="-y -o -v -q -f -h --yes --dry-run --lock-timeout --plan --wait-for-parents --jobs --root --output --verbose --quiet --node-name --label --config --help"
+            opts="-y -o -v -q -f -h --yes --dry-run --lock-timeout --plan --wait-for-parents --jobs --vf-timeout --root --output --verbose --quiet --node-name --label --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,6 +243,10 @@ _hostdev() {
                     return 0
                     ;;
                 --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vf-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -84,6 +84,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand --plan 'Apply exactly the actions of a saved plan (`hostdev plan -o json > FILE`; `-` reads stdin) instead of computing a new one; no re-plan after its removals. Refused (exit 65) when it was made for another node or leaves a creation count unknown; exit 66 when a parent it names is not on this host'
             cand --wait-for-parents 'At boot: first wait up to SECONDS for the mdev parents (every GPU bound to nvidia offers mdev types, and a parent offers a desired type), polling every 0.5 s; on timeout, continue with the parents that exist and warn [default: 0, no wait]'
             cand --jobs 'Work on at most N physical GPUs at once: one worker per GPU creates its vGPUs (and enables its VFs), each GPU''s writes in plan order; 1 makes every write in turn [default: one worker per GPU]'
+            cand --vf-timeout 'How long enabling one GPU''s virtual functions (`hostdev.virtualFunctions`) may take: retries while its driver is starting, then the wait until every VF offers vGPU types'
             cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
             cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
             cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'

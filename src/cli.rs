@@ -302,6 +302,12 @@ pub struct ApplyArgs {
     /// [default: one worker per GPU]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
+
+    /// How long enabling one GPU's virtual functions (`hostdev.virtualFunctions`) may take:
+    /// retries while its driver is starting, then the wait until every VF offers vGPU types
+    #[arg(long, value_name = "SECONDS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub vf_timeout: u64,
 }
 
 #[derive(Debug, Args)]

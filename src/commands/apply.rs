@@ -47,6 +47,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs, out: &mut dyn Write) -> Result<Code>
     };
     let mut job = ApplyJob::new(the_plan, source, inv, args.mutate.dry_run);
     job.jobs = jobs(args);
+    job.vf_timeout = Duration::from_secs(args.vf_timeout);
     match lock {
         Some(lock) => pipeline::run_locked(ctx, &args.mutate, &mut job, out, lock),
         None => pipeline::run(ctx, &args.mutate, &mut job, out),
@@ -81,6 +82,7 @@ fn run_saved(ctx: &Context, args: &ApplyArgs, path: &Path, out: &mut dyn Write) 
         args.mutate.dry_run,
     );
     job.jobs = jobs(args);
+    job.vf_timeout = Duration::from_secs(args.vf_timeout);
     pipeline::run(ctx, &args.mutate, &mut job, out)
 }
 

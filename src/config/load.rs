@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::depth;
 use super::model::{
     yaml11_bool_opt, Config, HostdevExtensions, LabelKey, LabelValue, MdevConfig, NodeAddresses,
-    NodeTypes, PciAddress, PermittedHostDevices, TypeName,
+    NodeTypes, NodeVfs, PciAddress, PermittedHostDevices, TypeName, VfCount,
 };
 use crate::error::{fail, Code};
 
@@ -73,6 +73,16 @@ struct RawHostdev {
     passthrough_addresses: Vec<PciAddress>,
     #[serde(default)]
     node_passthrough_addresses: Vec<RawNodeAddresses>,
+    virtual_functions: Option<VfCount>,
+    #[serde(default)]
+    node_virtual_functions: Vec<RawNodeVfs>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawNodeVfs {
+    node_selector: Option<BTreeMap<LabelKey, LabelValue>>,
+    virtual_functions: VfCount,
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,6 +237,20 @@ fn extensions(raw: RawHostdev) -> HostdevExtensions {
                     .map(|(k, v)| (k.0, v.0))
                     .collect(),
                 addresses: n.addresses.into_iter().map(|a| a.0).collect(),
+            })
+            .collect(),
+        vfs: raw.virtual_functions,
+        node_vfs: raw
+            .node_virtual_functions
+            .into_iter()
+            .map(|n| NodeVfs {
+                node_selector: n
+                    .node_selector
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.0, v.0))
+                    .collect(),
+                vfs: n.virtual_functions,
             })
             .collect(),
     }

@@ -47,6 +47,51 @@ pub struct HostdevExtensions {
     pub passthrough: Vec<String>,
     /// `nodePassthroughAddresses`: per node, by label selector.
     pub node_passthrough: Vec<NodeAddresses>,
+    /// `virtualFunctions`: enable the SR-IOV VFs of vGPU GPUs on every node (unless a
+    /// matching node entry says otherwise).
+    pub vfs: Option<VfCount>,
+    /// `nodeVirtualFunctions`: per node, by label selector.
+    pub node_vfs: Vec<NodeVfs>,
+}
+
+/// How many SR-IOV virtual functions hostdev enables on each vGPU GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VfCount {
+    /// `all`: `sriov_totalvfs`.
+    All,
+    /// A count (at least 1).
+    Count(u32),
+}
+
+impl<'de> Deserialize<'de> for VfCount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Count(u64),
+            Word(String),
+        }
+        let bad = |what: String| {
+            de::Error::custom(format!(
+                "{what} is not a number of virtual functions: expected `all` or a count from 1 to 65535"
+            ))
+        };
+        match Raw::deserialize(d)? {
+            Raw::Word(w) if w == "all" => Ok(VfCount::All),
+            Raw::Word(w) => Err(bad(format!("{w:?}"))),
+            Raw::Count(n) => match u32::try_from(n) {
+                Ok(n) if (1..=65535).contains(&n) => Ok(VfCount::Count(n)),
+                _ => Err(bad(n.to_string())),
+            },
+        }
+    }
+}
+
+/// One `nodeVirtualFunctions` entry.
+#[derive(Debug, Clone)]
+pub struct NodeVfs {
+    pub node_selector: BTreeMap<String, String>,
+    pub vfs: VfCount,
 }
 
 /// One `nodePassthroughAddresses` entry.

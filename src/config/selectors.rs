@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::model::{normalize, Config};
+use super::model::{normalize, Config, VfCount};
 use super::node::Node;
 
 impl Node {
@@ -75,6 +75,17 @@ impl Config {
             out = self.hostdev.passthrough.iter().cloned().collect();
         }
         out.into_iter().collect()
+    }
+
+    /// How many VFs hostdev enables on this node's vGPU GPUs: the first matching
+    /// `nodeVirtualFunctions` entry, else `virtualFunctions`; `None`: hostdev enables none.
+    pub fn vfs_for(&self, node: &Node) -> Option<VfCount> {
+        self.hostdev
+            .node_vfs
+            .iter()
+            .find(|e| node.matches(&e.node_selector))
+            .map(|e| e.vfs)
+            .or(self.hostdev.vfs)
     }
 
     /// Normalized `mdevNameSelector`s of external providers: their mdevs are never removed.

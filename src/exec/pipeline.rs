@@ -65,10 +65,8 @@ pub trait Job {
     fn expected_writes(&self) -> Option<u64> {
         None
     }
-    /// How many GPUs the executor may work on at once (`apply --jobs`).
-    fn jobs(&self) -> usize {
-        1
-    }
+    /// Set the executor's knobs from the command line (`apply --jobs`, `--vf-timeout`).
+    fn tune(&self, _exec: &mut Executor) {}
     /// Differences between the host read again and what was done.
     fn verify(&self, ctx: &Context, outcome: &Outcome) -> Result<Vec<String>> {
         Ok(apply::verify(&Inventory::scan(&ctx.root)?, outcome))
@@ -136,7 +134,7 @@ fn carry_out(
     let mut state = State::load(&ctx.root)?;
     let stop = interrupt::requested;
     let mut exec = Executor::new(&mut session.journal, &mut state, &stop);
-    exec.jobs = job.jobs();
+    job.tune(&mut exec);
     let executed = job.execute(ctx, &mut exec, out);
     let mut outcome = exec.outcome;
     session.journal.finish_progress();

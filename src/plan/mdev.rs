@@ -244,7 +244,41 @@ pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
     // Step D: creations, with deterministic UUIDs that skip any already on the host.
     creations(&cards, node, inv, &removed, &mut plan);
     plan.cards = cards.iter().map(card_row).collect();
+    virtual_functions(config, node, inv, &kept, &mut plan);
     plan
+}
+
+/// Step E (a hostdev extension): the GPUs whose VFs `hostdev.virtualFunctions` has hostdev
+/// enable go between the removals and the creations; a GPU whose VFs will be enabled no
+/// longer has the problem of having none, and gets no creations now (its vGPUs are
+/// planned once its new VFs exist).
+fn virtual_functions(
+    config: &Config,
+    node: &Node,
+    inv: &Inventory,
+    kept: &[String],
+    plan: &mut Plan,
+) {
+    let vfs = crate::plan::sriov::plan(config.vfs_for(node), kept, inv);
+    let enabled: Vec<&str> = vfs
+        .actions
+        .iter()
+        .filter(|a| a.kind() == crate::plan::document::ActionKind::EnableVfs)
+        .map(|a| a.gpu_key())
+        .collect();
+    plan.problems
+        .retain(|p| !enabled.contains(&p.address.as_str()));
+    // a GPU whose count changes loses its VFs first: nothing is created on them now
+    plan.actions
+        .retain(|a| a.kind().is_removal() || !enabled.contains(&a.gpu_key()));
+    plan.problems.extend(vfs.problems);
+    plan.blocked.extend(vfs.blocked);
+    let at = plan
+        .actions
+        .iter()
+        .position(|a| !a.kind().is_removal())
+        .unwrap_or(plan.actions.len());
+    plan.actions.splice(at..at, vfs.actions);
 }
 
 /// The plan before any step: its header (node, mdev handling, desired types) and no rows.

@@ -12,6 +12,7 @@ pub mod init;
 pub mod mdev;
 pub mod nvidia;
 pub mod saved;
+pub mod sriov;
 pub mod state;
 pub mod status;
 pub mod teardown;

@@ -10,7 +10,7 @@
 //! count only through 0), unless a VF is in use or carries a vGPU: then it is left as it
 //! is ([`Blocked::Vfs`], named).
 
-use crate::config::VfCount;
+use crate::config::model::VfCount;
 use crate::host::inventory::{Inventory, PciDevice, NVIDIA_VENDOR};
 use crate::host::tree::in_use_by;
 use crate::host::vgpu::is_turing_or_older;
@@ -40,10 +40,6 @@ pub fn takes_vfs(d: &PciDevice) -> bool {
 pub fn plan(want: Option<VfCount>, passthrough: &[String], inv: &Inventory) -> Vfs {
     let mut out = Vfs::default();
     let Some(want) = want else { return out };
-    if !inv.vgpu_manager_running {
-        // enabling would only make VFs without vGPU types; `plan` names the missing manager
-        return out;
-    }
     let mut enables = Vec::new();
     for d in inv.pci.iter().filter(|d| takes_vfs(d)) {
         if passthrough.contains(&d.address) {
@@ -75,7 +71,10 @@ pub fn plan(want: Option<VfCount>, passthrough: &[String], inv: &Inventory) -> V
             count,
         });
         if now == 0 {
-            enables.push(enable);
+            // without the vGPU manager the VFs would offer no types: `plan` names it
+            if inv.vgpu_manager_running {
+                enables.push(enable);
+            }
             continue;
         }
         match vfs_in_use(inv, &d.address) {

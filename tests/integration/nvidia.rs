@@ -426,3 +426,184 @@ fn the_pci_ids_warning_names_a_device_id_of_this_host() {
     );
     assert!(!r.stderr.contains("1eb8"), "{}", r.stderr);
 }
+
+/// `hostdev.virtualFunctions` on a copy of `fixture`, and the node's plan.
+fn vf_plan(fixture: &str, hostdev: &str, args: &[&str]) -> Run {
+    let host = Host::copy(fixture);
+    let config = std::fs::read_to_string(host.config()).unwrap();
+    std::fs::write(host.config(), format!("{config}hostdev:\n{hostdev}")).unwrap();
+    host.on_node("node1", args)
+}
+
+/// Issue 23 item 1: VFs as desired state. An A40 with none enabled gets a typed action in
+/// the text plan, the JSON plan and the dry run (which writes nothing); `plan
+/// --detailed-exitcode` counts it as a pending change (2), not as a GPU not ready (3).
+#[test]
+fn virtual_functions_are_planned_as_typed_actions() {
+    let text = vf_plan("a40-novfs", "  virtualFunctions: all\n", &["plan"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.contains(
+            "enable the VFs of 1 GPU:\n  enable 32 VFs on 0000:41:00.0 (sriov_numvfs 0 -> 32)"
+        ),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        !text.stdout.contains("sriov-manage -e"),
+        "the problem is gone: {}",
+        text.stdout
+    );
+    let doc = json(
+        &vf_plan(
+            "a40-novfs",
+            "  virtualFunctions: all\n",
+            &["plan", "-o", "json"],
+        )
+        .stdout,
+    );
+    assert_eq!(
+        doc["actions"][0],
+        serde_json::json!({"action": "enable-vfs", "address": "0000:41:00.0", "from": 0, "count": 32})
+    );
+    let r = vf_plan(
+        "a40-novfs",
+        "  virtualFunctions: 8\n",
+        &["plan", "--detailed-exitcode"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let dry = vf_plan(
+        "a40-novfs",
+        "  virtualFunctions: all\n",
+        &["apply", "--dry-run"],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout
+            .contains("echo 32 > /sys/bus/pci/devices/0000:41:00.0/sriov_numvfs"),
+        "{}",
+        dry.stdout
+    );
+    // without the extension: the problem and exit 3, as before
+    let r = on_fixture(
+        "a40-novfs",
+        &["--node-name", "node1", "plan", "--detailed-exitcode"],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+}
+
+/// The T4 trap: a Turing GPU advertises 16 VFs but hosts its vGPUs on the physical
+/// function; hostdev never touches its `sriov_numvfs`. Nor a device kept for passthrough,
+/// nor a GPU whose VFs are already enabled at the count asked.
+#[test]
+fn virtual_functions_leave_turing_passthrough_and_enabled_gpus_alone() {
+    for (fx, hostdev) in [
+        ("t4-novgpud", "  virtualFunctions: all\n"),
+        ("t4-3x", "  virtualFunctions: all\n"),
+        (
+            "a40-novfs",
+            "  virtualFunctions: all\n  passthroughAddresses: [\"0000:41:00.0\"]\n",
+        ),
+        ("a40-sriov", "  virtualFunctions: all\n"),
+    ] {
+        let doc = json(&vf_plan(fx, hostdev, &["plan", "-o", "json"]).stdout);
+        let acts = doc["actions"].as_array().unwrap();
+        assert!(
+            acts.iter()
+                .all(|a| !a["action"].as_str().unwrap().contains("vfs")),
+            "{fx}: {acts:?}"
+        );
+    }
+}
+
+/// A count the GPU cannot have is a problem naming both numbers; a count that changes
+/// disables every VF first, so it is refused while a VF carries a vGPU (named), and
+/// planned as disable-then-enable when every VF is free.
+#[test]
+fn virtual_function_counts_are_checked() {
+    let r = vf_plan("a40-novfs", "  virtualFunctions: 64\n", &["plan"]);
+    assert!(
+        r.stdout
+            .contains("hostdev.virtualFunctions asks 64 VFs, but 0000:41:00.0 supports 32"),
+        "{}",
+        r.stdout
+    );
+    let busy = vf_plan("t4-undesired", "", &["plan"]); // no SR-IOV GPU: nothing
+    assert_eq!(busy.code, 0, "{}", busy.stderr);
+    let doc = json(
+        &vf_plan(
+            "a40-sriov",
+            "  virtualFunctions: 16\n",
+            &["plan", "-o", "json"],
+        )
+        .stdout,
+    );
+    let kinds: Vec<&str> = doc["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .filter(|k| k.contains("vfs"))
+        .collect();
+    // every VF of a40-sriov is free: disable, then enable, and nothing created meanwhile
+    assert_eq!(kinds, ["disable-vfs", "enable-vfs"]);
+    assert_eq!(
+        doc["actions"].as_array().unwrap().len(),
+        2,
+        "{}",
+        doc["actions"]
+    );
+    // a2-sriov: three VFs carry an A2-4Q mdev: the change is refused, named
+    let r = vf_plan(
+        "a2-sriov",
+        "  virtualFunctions: 8\n",
+        &["plan", "-o", "json"],
+    );
+    let doc = json(&r.stdout);
+    let blocked: Vec<&Value> = doc["blocked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b.get("numvfs").is_some())
+        .collect();
+    assert!(!blocked.is_empty(), "{}", r.stdout);
+    let why = blocked[0]["reason"].as_str().unwrap();
+    assert!(
+        why.contains("changing the count disables every VF first")
+            && why.contains("VF 0000:41:00.4 carries mdev 00000000-0000-4000-8000-000000000041"),
+        "{why}"
+    );
+}
+
+/// Bad values of the extension are configuration errors (exit 65) naming the field.
+#[test]
+fn virtual_functions_values_are_validated() {
+    for (bad, says) in [
+        (
+            "  virtualFunctions: 0\n",
+            "0 is not a number of virtual functions",
+        ),
+        (
+            "  virtualFunctions: some\n",
+            "\"some\" is not a number of virtual functions",
+        ),
+        (
+            "  nodeVirtualFunctions:\n  - virtualFunctions: all\n    nodeSelectr: {}\n",
+            "unknown field `nodeSelectr`",
+        ),
+    ] {
+        let r = vf_plan("a40-novfs", bad, &["plan"]);
+        assert_eq!(r.code, 65, "{bad}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{bad}: {}", r.stderr);
+    }
+    let node = vf_plan(
+        "a40-novfs",
+        "  virtualFunctions: all\n  nodeVirtualFunctions:\n  - nodeSelector: {kubernetes.io/hostname: node1}\n    virtualFunctions: 4\n",
+        &["plan", "-o", "json"],
+    );
+    assert_eq!(
+        json(&node.stdout)["actions"][0]["count"],
+        4,
+        "the node entry wins"
+    );
+}

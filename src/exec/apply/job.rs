@@ -56,6 +56,8 @@ pub struct ApplyJob<'a> {
     dry_run: bool,
     /// GPUs worked on at once (`--jobs`).
     pub jobs: usize,
+    /// How long enabling one GPU's VFs may take (`--vf-timeout`).
+    pub vf_timeout: std::time::Duration,
 }
 
 impl<'a> ApplyJob<'a> {
@@ -66,6 +68,7 @@ impl<'a> ApplyJob<'a> {
             inv,
             dry_run,
             jobs: MAX_JOBS,
+            vf_timeout: super::VF_TIMEOUT,
         }
     }
 
@@ -154,8 +157,9 @@ impl<'a> ApplyJob<'a> {
 pub const MAX_JOBS: usize = 64;
 
 impl Job for ApplyJob<'_> {
-    fn jobs(&self) -> usize {
-        self.jobs
+    fn tune(&self, exec: &mut Executor) {
+        exec.jobs = self.jobs;
+        exec.vf_timeout = self.vf_timeout;
     }
 
     fn expected_writes(&self) -> Option<u64> {

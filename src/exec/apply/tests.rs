@@ -31,6 +31,29 @@ pub fn copy_tree(src: &Path, dst: &Path) {
     }
 }
 
+/// Lay `src` over `dst`: what `dst` lacks is copied; files both have are left as they are.
+fn overlay(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).unwrap();
+    for e in fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let (s, d) = (e.path(), dst.join(e.file_name()));
+        let ft = fs::symlink_metadata(&s).unwrap().file_type();
+        if fs::symlink_metadata(&d).is_ok() {
+            if ft.is_dir() {
+                overlay(&s, &d);
+            }
+            continue;
+        }
+        if ft.is_symlink() {
+            symlink(fs::read_link(&s).unwrap(), &d).unwrap();
+        } else if ft.is_dir() {
+            copy_tree(&s, &d);
+        } else {
+            fs::copy(&s, &d).unwrap();
+        }
+    }
+}
+
 type Hook = Arc<Mutex<Option<Box<dyn FnMut(usize) + Send>>>>;
 
 #[derive(Clone, Default)]
@@ -41,6 +64,11 @@ struct Faults {
     after: Hook,
     /// Called before every write, outside the model's lock (workers meet here).
     gate: Arc<Mutex<Option<Gate>>>,
+    /// (path suffix, errno, times): the first `times` writes to a matching path fail.
+    first: Arc<Mutex<Vec<(String, i32, usize)>>>,
+    /// The fixture whose tree a PF's `sriov_numvfs` write brings (its VFs, their mdev
+    /// types and links): the model's SR-IOV.
+    vfs_from: Arc<Mutex<Option<&'static str>>>,
 }
 
 type Gate = Arc<dyn Fn(&Path) + Send + Sync>;
@@ -89,6 +117,36 @@ impl Model {
                             .unwrap_or(false)
                     })
             })
+    }
+
+    /// `sriov_numvfs` ← N brings the VFs of the fixture named in `vfs_from` (its whole
+    /// tree is laid over this one); ← 0 removes every VF (device, links, mdev parent).
+    fn sriov(&mut self, path: &Path, value: &str) -> io::Result<()> {
+        let pf = fs::canonicalize(path.parent().unwrap())?;
+        if value.trim() == "0" {
+            for e in fs::read_dir(&pf)?.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !name.starts_with("virtfn") {
+                    continue;
+                }
+                let vf = fs::canonicalize(e.path())?;
+                let addr = vf.file_name().unwrap().to_owned();
+                fs::remove_dir_all(&vf)?;
+                for dir in ["sys/bus/pci/devices", "sys/class/mdev_bus"] {
+                    let _ = fs::remove_file(self.root.join(dir).join(&addr));
+                }
+                fs::remove_file(e.path())?;
+            }
+            return fs::write(path, "0\n");
+        }
+        let Some(from) = *self.faults.vfs_from.lock().unwrap() else {
+            return Err(err(nix::libc::ENOENT));
+        };
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(from);
+        overlay(&src, &self.root);
+        fs::write(path, format!("{}\n", value.trim()))
     }
 
     fn create(&mut self, path: &Path, uuid: &str) -> io::Result<()> {
@@ -205,11 +263,23 @@ impl Kernel for Model {
             .iter()
             .find(|(suffix, _)| shown.ends_with(suffix.as_str()))
             .map(|(_, e)| *e);
-        let r = match injected {
+        let first = self
+            .faults
+            .first
+            .lock()
+            .unwrap()
+            .iter_mut()
+            .find(|(suffix, _, n)| *n > 0 && shown.ends_with(suffix.as_str()))
+            .map(|(_, e, n)| {
+                *n -= 1;
+                *e
+            });
+        let r = match injected.or(first) {
             Some(e) => Err(err(e)),
             None => match path.file_name().and_then(|n| n.to_str()) {
                 Some("create") => self.create(path, value),
                 Some("remove") => self.remove(path),
+                Some("sriov_numvfs") => self.sriov(path, value),
                 _ => fs::write(path, value),
             },
         };
@@ -229,6 +299,7 @@ struct Host {
     /// Workers for the creations (`apply --jobs`); the model forks when above 1.
     jobs: usize,
     forks: bool,
+    vf_timeout: std::time::Duration,
 }
 
 impl Host {
@@ -265,6 +336,7 @@ impl Host {
         let mut state = State::load(&self.fs).unwrap();
         let mut exec = Executor::new(&mut journal, &mut state, stop);
         exec.jobs = self.jobs;
+        exec.vf_timeout = self.vf_timeout;
         run(&mut exec).unwrap();
         let mut outcome = exec.outcome;
         outcome.differences = verify(&Inventory::scan(&self.fs).unwrap(), &outcome);
@@ -303,6 +375,7 @@ fn host(scenario: &str) -> Host {
         faults: Faults::default(),
         jobs: 1,
         forks: false,
+        vf_timeout: std::time::Duration::from_secs(5),
     }
 }
 
@@ -972,4 +1045,188 @@ fn every_worker_stops_before_its_next_write() {
         "{:?}",
         o.not_done
     );
+}
+
+/// The A40 of `a40-novfs` (no VF enabled) with the node's configuration asking for its
+/// VFs and A40-8Q vGPUs.
+const A40_ENABLE: &str = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-558]\nhostdev:\n  virtualFunctions: all\n";
+
+fn a40_novfs() -> Host {
+    let h = host("a40-novfs");
+    *h.faults.vfs_from.lock().unwrap() = Some("a40-sriov");
+    h
+}
+
+/// Issue 23 items 1–2: one apply enables the VFs (`sriov_numvfs` ← 32, recorded in the
+/// state file before the write), waits until they offer their types, plans their vGPUs
+/// and creates them; a second plan has nothing to do.
+#[test]
+fn apply_enables_the_vfs_then_plans_and_creates_their_vgpus() {
+    let h = a40_novfs();
+    let p = replan(&h, A40_ENABLE);
+    assert_eq!(
+        p.actions,
+        vec![Action::EnableVfs(crate::plan::SriovAction {
+            address: "0000:41:00.0".into(),
+            from: 0,
+            count: 32
+        })]
+    );
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let (o, writes, _) = apply_once(&h, A40_ENABLE, &never);
+    assert!(o.complete(), "{o:#?}");
+    assert!(o.replanned);
+    assert_eq!(writes[0].1, "32");
+    assert!(
+        writes[0].0.ends_with("0000:41:00.0/sriov_numvfs"),
+        "{:?}",
+        writes[0]
+    );
+    assert_eq!(o.count(ActionKind::EnableVfs), 1);
+    assert_eq!(o.count(ActionKind::Create), 6, "A40-8Q: max_instance 6");
+    let state = State::load(&h.fs).unwrap();
+    assert_eq!(state.sriov.len(), 1);
+    assert_eq!(state.sriov[0].numvfs, 32);
+    assert!(replan(&h, A40_ENABLE).is_noop());
+}
+
+/// A driver still starting answers EAGAIN: the write is tried again (each attempt in the
+/// audit log) until it succeeds.
+#[test]
+fn a_transient_failure_is_tried_again() {
+    let h = a40_novfs();
+    h.faults
+        .first
+        .lock()
+        .unwrap()
+        .push(("sriov_numvfs".into(), nix::libc::EAGAIN, 2));
+    let (o, writes, _) = apply_once(&h, A40_ENABLE, &never);
+    assert!(o.complete(), "{o:#?}");
+    let tries: Vec<_> = writes
+        .iter()
+        .filter(|w| w.0.ends_with("sriov_numvfs"))
+        .collect();
+    assert_eq!(tries.len(), 3, "two refused, one made");
+    assert_eq!(o.count(ActionKind::Create), 6);
+    let audit = fs::read_to_string(h.root.join(crate::exec::journal::AUDIT_LOG)).unwrap();
+    assert_eq!(audit.matches("Resource temporarily unavailable").count(), 2);
+}
+
+/// A failure that outlasts `--vf-timeout`: the GPU is reported failed with the kernel's
+/// error and the timeout, no vGPU is attempted, and the state file keeps no record.
+#[test]
+fn a_failure_outlasting_the_timeout_leaves_nothing_recorded() {
+    let mut h = a40_novfs();
+    h.vf_timeout = std::time::Duration::from_millis(600);
+    h.faults
+        .errors
+        .lock()
+        .unwrap()
+        .push(("sriov_numvfs".into(), nix::libc::EAGAIN));
+    let (o, _, _) = apply_once(&h, A40_ENABLE, &never);
+    assert_eq!(o.failed.len(), 1, "{o:#?}");
+    let why = &o.failed[0].reason;
+    assert!(
+        why.contains("Resource temporarily unavailable") && why.contains("--vf-timeout"),
+        "{why}"
+    );
+    assert_eq!(o.count(ActionKind::Create), 0);
+    assert!(State::load(&h.fs).unwrap().sriov.is_empty());
+}
+
+/// An error that is not transient (ERANGE: more VFs than the device has) fails at once.
+#[test]
+fn a_lasting_error_is_not_tried_again() {
+    let h = a40_novfs();
+    h.faults
+        .errors
+        .lock()
+        .unwrap()
+        .push(("sriov_numvfs".into(), nix::libc::ERANGE));
+    let (o, writes, _) = apply_once(&h, A40_ENABLE, &never);
+    assert_eq!(writes.len(), 1);
+    assert_eq!(o.failed.len(), 1);
+    assert!(State::load(&h.fs).unwrap().sriov.is_empty());
+}
+
+/// VFs that appear but never offer vGPU types: failed after the timeout, naming what is
+/// missing; the record stays (the VFs exist: teardown disables them).
+#[test]
+fn vfs_that_never_get_ready_fail_after_the_timeout_and_stay_recorded() {
+    let mut h = a40_novfs();
+    h.vf_timeout = std::time::Duration::from_millis(500);
+    *h.faults.vfs_from.lock().unwrap() = Some("a40-novfs");
+    let (o, _, _) = apply_once(&h, A40_ENABLE, &never);
+    assert_eq!(o.failed.len(), 1, "{o:#?}");
+    assert!(
+        o.failed[0].reason.contains("not ready for vGPUs"),
+        "{}",
+        o.failed[0].reason
+    );
+    assert_eq!(State::load(&h.fs).unwrap().sriov.len(), 1);
+}
+
+/// Teardown disables the VFs hostdev enabled, after removing the vGPUs on them; a VF a
+/// process holds keeps the GPU enabled, named, its record kept.
+#[test]
+fn teardown_disables_the_vfs_hostdev_enabled_unless_one_is_in_use() {
+    let h = a40_novfs();
+    let (o, _, _) = apply_once(&h, A40_ENABLE, &never);
+    assert!(o.complete(), "{o:#?}");
+    let teardown = |h: &Host| {
+        let state = State::load(&h.fs).unwrap();
+        let inv = Inventory::scan(&h.fs).unwrap();
+        let p = crate::plan::teardown::plan(
+            &state,
+            &inv,
+            crate::plan::teardown::Scope {
+                mdevs: true,
+                vfio: false,
+                all: false,
+            },
+        );
+        h.run(&never, |exec| {
+            exec.remove(
+                &p.remove
+                    .iter()
+                    .filter(|a| a.kind() == ActionKind::Remove)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )?;
+            exec.disable_vfs(
+                &p.remove
+                    .iter()
+                    .filter(|a| a.kind().is_sriov())
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
+        })
+    };
+    // a VM holds VF 0000:41:00.4 open (its vfio group)
+    let g = fs::read_link(h.root.join("sys/bus/pci/devices/0000:41:00.4/iommu_group")).unwrap();
+    let g = g.file_name().unwrap().to_string_lossy().into_owned();
+    fs::create_dir_all(h.root.join("proc/4343/fd")).unwrap();
+    fs::write(h.root.join("proc/4343/comm"), "qemu-system-x86\n").unwrap();
+    symlink(format!("/dev/vfio/{g}"), h.root.join("proc/4343/fd/30")).unwrap();
+    let (o, _) = teardown(&h);
+    assert_eq!(o.not_done.len(), 1, "{o:#?}");
+    assert!(
+        o.not_done[0].reason.contains("pid 4343 (qemu-system-x86)"),
+        "{}",
+        o.not_done[0].reason
+    );
+    assert_eq!(
+        fs::read_to_string(h.root.join("sys/bus/pci/devices/0000:41:00.0/sriov_numvfs"))
+            .unwrap()
+            .trim(),
+        "32"
+    );
+    assert_eq!(State::load(&h.fs).unwrap().sriov.len(), 1);
+    // released: disabled, forgotten
+    fs::remove_dir_all(h.root.join("proc/4343")).unwrap();
+    let (o, writes) = teardown(&h);
+    assert!(o.complete(), "{o:#?}");
+    assert_eq!(writes.last().unwrap().1, "0");
+    assert!(State::load(&h.fs).unwrap().sriov.is_empty());
+    assert!(!h.root.join("sys/bus/pci/devices/0000:41:00.4").exists());
 }

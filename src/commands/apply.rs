@@ -114,6 +114,7 @@ fn wait_for_parents(ctx: &Context, config: &Config, node: &Node, seconds: u64) -
     let outcome = wait::wait_for_parents(
         &ctx.root,
         &desired,
+        config.vfs_for(node).is_some(),
         Duration::from_secs(seconds),
         wait::POLL,
     )?;

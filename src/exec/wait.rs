@@ -24,6 +24,7 @@ use crate::config::model::normalize;
 use crate::exec::interrupt;
 use crate::host::inventory::{Inventory, PciDevice, Scope};
 use crate::host::root::Root;
+use crate::plan::sriov::takes_vfs;
 
 /// The default poll interval.
 pub const POLL: Duration = Duration::from_millis(500);
@@ -108,6 +109,7 @@ impl Probe {
 pub fn wait_for_parents(
     fs: &Root,
     desired: &[String],
+    enables_vfs: bool,
     timeout: Duration,
     poll: Duration,
 ) -> Result<WaitOutcome> {
@@ -120,7 +122,7 @@ pub fn wait_for_parents(
     let mut slept = false;
     loop {
         // a device appearing while it is read (VFs being enabled) fails one look, not the wait
-        let p = match probe(fs, desired) {
+        let p = match probe(fs, desired, enables_vfs) {
             Ok(p) => p,
             Err(e) if start.elapsed() < timeout => {
                 log::debug!("mdev parents not readable yet: {e:#}");
@@ -155,8 +157,10 @@ pub fn wait_for_parents(
 }
 
 /// Read the parents and the NVIDIA GPUs once, through the inventory's [`Scope::Offers`]
-/// view (type IDs and the names needed to match, no counts, no `/proc`).
-pub fn probe(fs: &Root, desired: &[String]) -> Result<Probe> {
+/// view (type IDs and the names needed to match, no counts, no `/proc`). With
+/// `enables_vfs` (the configuration's `hostdev.virtualFunctions`), a GPU whose VFs hostdev
+/// will enable is not waited for here: `apply` enables them and waits for their types.
+pub fn probe(fs: &Root, desired: &[String], enables_vfs: bool) -> Result<Probe> {
     let inv = Inventory::scan_for(
         fs,
         &Scope::Offers {
@@ -181,7 +185,8 @@ pub fn probe(fs: &Root, desired: &[String]) -> Result<Probe> {
         if !is_nvidia_display(d) || d.physfn.is_some() {
             continue;
         }
-        if nvidia_settled(&inv, d, &parents) {
+        let enabled_later = enables_vfs && takes_vfs(d) && d.sriov_numvfs.unwrap_or(0) == 0;
+        if enabled_later || nvidia_settled(&inv, d, &parents) {
             out.settled.push(d.address.clone());
         } else {
             out.pending.push(d.address.clone());
@@ -309,7 +314,8 @@ mod tests {
     #[test]
     fn nothing_desired_needs_no_wait() {
         let h = Host::new();
-        let out = wait_for_parents(&h.sysfs(), &[], Duration::from_secs(5), POLL).expect("wait");
+        let out =
+            wait_for_parents(&h.sysfs(), &[], false, Duration::from_secs(5), POLL).expect("wait");
         assert_eq!(out, WaitOutcome::NotNeeded);
     }
 
@@ -322,6 +328,7 @@ mod tests {
         let out = wait_for_parents(
             &h.sysfs(),
             &desired(&["nvidia-228"]),
+            false,
             Duration::from_secs(5),
             Duration::from_millis(20),
         )
@@ -359,6 +366,7 @@ mod tests {
         let out = wait_for_parents(
             &h.sysfs(),
             &desired(&["GRID T4-1B"]),
+            false,
             Duration::from_secs(10),
             Duration::from_millis(20),
         )
@@ -385,6 +393,7 @@ mod tests {
         let out = wait_for_parents(
             &h.sysfs(),
             &d,
+            false,
             Duration::from_millis(200),
             Duration::from_millis(20),
         )
@@ -419,19 +428,19 @@ mod tests {
         let d = desired(&["nvidia-558"]);
         let a40: &[(&str, &str)] = &[("nvidia-558", "NVIDIA A40-8Q")];
         // No types on the PF and no VFs yet: pending (sriov-manage has not run).
-        let p = probe(&h.sysfs(), &d).expect("probe");
+        let p = probe(&h.sysfs(), &d, false).expect("probe");
         assert_eq!(p.pending, ["0000:41:00.0"]);
         assert!(!p.ready());
         // VFs enabled, one registered, one still probing: still pending.
         h.vf("0000:41:00.0", 0, "0000:41:00.4", "nvidia");
         h.vf("0000:41:00.0", 1, "0000:41:00.5", "nvidia");
         h.parent("0000:41:00.4", a40);
-        let p = probe(&h.sysfs(), &d).expect("probe");
+        let p = probe(&h.sysfs(), &d, false).expect("probe");
         assert_eq!(p.pending, ["0000:41:00.0"]);
         assert_eq!(p.offering, ["0000:41:00.4"]);
         // All VFs registered: ready (the VFs themselves are not counted as GPUs).
         h.parent("0000:41:00.5", a40);
-        let p = probe(&h.sysfs(), &d).expect("probe");
+        let p = probe(&h.sysfs(), &d, false).expect("probe");
         assert_eq!(p.pending, Vec::<String>::new());
         assert_eq!(p.settled, ["0000:41:00.0"]);
         assert!(p.ready());
@@ -443,7 +452,7 @@ mod tests {
         h.pci("0000:c1:00.0", "0x030200", "nvidia");
         h.vf("0000:c1:00.0", 0, "0000:c1:00.4", "nvidia");
         fs::create_dir_all(h.dev_dir("0000:c1:00.4").join("nvidia")).expect("mkdir");
-        let p = probe(&h.sysfs(), &desired(&["nvidia-222"])).expect("probe");
+        let p = probe(&h.sysfs(), &desired(&["nvidia-222"]), false).expect("probe");
         assert_eq!(p.settled, ["0000:c1:00.0"]);
         assert!(p.offering.is_empty());
         assert!(p.ready(), "waiting would not make mdevs appear: {p:?}");
@@ -454,15 +463,15 @@ mod tests {
         let h = Host::new();
         h.pci("0000:00:02.0", "0x030000", "i915");
         let d = desired(&["i915-GVTg_V5_4"]);
-        assert!(!probe(&h.sysfs(), &d).expect("probe").ready());
+        assert!(!probe(&h.sysfs(), &d, false).expect("probe").ready());
         h.parent("0000:00:02.0", &[("i915-GVTg_V5_8", "")]);
         assert!(
-            !probe(&h.sysfs(), &d).expect("probe").ready(),
+            !probe(&h.sysfs(), &d, false).expect("probe").ready(),
             "only an undesired type"
         );
         let types = h.dev_dir("0000:00:02.0").join("mdev_supported_types");
         fs::create_dir_all(types.join("i915-GVTg_V5_4")).expect("mkdir");
-        assert!(probe(&h.sysfs(), &d).expect("probe").ready());
+        assert!(probe(&h.sysfs(), &d, false).expect("probe").ready());
     }
 
     #[test]
@@ -474,8 +483,21 @@ mod tests {
             ("gvtg", "i915-GVTg_V5_4"),
             ("env-vendor-vfio", "nvidia-222"),
         ] {
-            let p = probe(&Root::new(repo.join(name)), &desired(&[want])).expect("probe");
+            let p = probe(&Root::new(repo.join(name)), &desired(&[want]), false).expect("probe");
             assert!(p.ready(), "{name}: {p:?}");
         }
+    }
+
+    /// Issue 23 item 5: at boot with `hostdev.virtualFunctions`, an A40 with no VF enabled
+    /// is not waited for (hostdev enables its VFs and waits for their types itself); without
+    /// the extension it is, as before (its VFs would have to come from sriov-manage).
+    #[test]
+    fn gpus_whose_vfs_hostdev_enables_are_not_waited_for() {
+        let a40 = Root::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/a40-novfs"));
+        let d = desired(&["nvidia-558"]);
+        let before = probe(&a40, &d, false).expect("probe");
+        assert_eq!(before.pending, vec!["0000:41:00.0".to_string()]);
+        let with = probe(&a40, &d, true).expect("probe");
+        assert!(with.pending.is_empty() && with.ready(), "{with:?}");
     }
 }

@@ -30,6 +30,7 @@ pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
         }
     )?;
     vgpu_lines(out, o, dry_run)?;
+    vf_lines(out, o, dry_run)?;
     if !o.gone.is_empty() {
         writeln!(out, "already gone:")?;
         for a in &o.gone {
@@ -93,6 +94,30 @@ fn vgpu_lines(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
             gpus.into_iter().collect::<Vec<_>>().join(", "),
             o.capacity_reached.len()
         )?;
+    }
+    Ok(())
+}
+
+/// The GPUs whose SR-IOV VFs were enabled or disabled, one line each (only when there were).
+fn vf_lines(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
+    for a in &o.done {
+        let line = match a {
+            crate::plan::Action::EnableVfs(s) if dry_run => {
+                format!("would enable {} VF(s) on {}", s.count, s.address)
+            }
+            crate::plan::Action::EnableVfs(s) => format!(
+                "enabled {} VF(s) on {}: they offer their vGPU types",
+                s.count, s.address
+            ),
+            crate::plan::Action::DisableVfs(s) if dry_run => {
+                format!("would disable the {} VF(s) of {}", s.from, s.address)
+            }
+            crate::plan::Action::DisableVfs(s) => {
+                format!("disabled the {} VF(s) of {}", s.from, s.address)
+            }
+            _ => continue,
+        };
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }

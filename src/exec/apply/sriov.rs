@@ -148,9 +148,16 @@ impl Executor<'_> {
                 Ok(()) => return Ok(()),
                 Err(e) => e,
             };
-            // enabled meanwhile by someone else (sriov-manage at boot): what was wanted
-            if live::sriov_numvfs(&fs, &s.address) == Some(s.count) {
-                return Ok(());
+            // enabled meanwhile by someone else (sriov-manage at boot): what was wanted, or
+            // another count, which only a disable could change (the kernel's EBUSY)
+            match live::sriov_numvfs(&fs, &s.address) {
+                Some(n) if n == s.count => return Ok(()),
+                Some(n) if n > 0 => {
+                    return Err(format!(
+                        "{e}: {n} VFs were enabled meanwhile by someone else; left as they are"
+                    ))
+                }
+                _ => {}
             }
             let transient = e
                 .source

@@ -1230,3 +1230,32 @@ fn teardown_disables_the_vfs_hostdev_enabled_unless_one_is_in_use() {
     assert!(State::load(&h.fs).unwrap().sriov.is_empty());
     assert!(!h.root.join("sys/bus/pci/devices/0000:41:00.4").exists());
 }
+
+/// VFs someone else enabled with another count between the plan and the write: the kernel
+/// answers EBUSY, and that is not waited out as a driver still starting — the GPU fails at
+/// once, naming the count found, and is not recorded.
+#[test]
+fn vfs_enabled_meanwhile_with_another_count_fail_at_once() {
+    let h = a40_novfs();
+    let numvfs = h.root.join("sys/bus/pci/devices/0000:41:00.0/sriov_numvfs");
+    let n2 = numvfs.clone();
+    *h.faults.gate.lock().unwrap() = Some(Arc::new(move |p: &Path| {
+        if p.ends_with("sriov_numvfs") {
+            fs::write(&n2, "8\n").unwrap();
+        }
+    }));
+    h.faults
+        .errors
+        .lock()
+        .unwrap()
+        .push(("sriov_numvfs".into(), nix::libc::EBUSY));
+    let (o, writes, _) = apply_once(&h, A40_ENABLE, &never);
+    assert_eq!(writes.len(), 1, "not tried again");
+    assert_eq!(o.failed.len(), 1, "{o:#?}");
+    assert!(
+        o.failed[0].reason.contains("8 VFs were enabled meanwhile"),
+        "{}",
+        o.failed[0].reason
+    );
+    assert!(State::load(&h.fs).unwrap().sriov.is_empty());
+}

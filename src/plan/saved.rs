@@ -300,6 +300,21 @@ pub fn check_host(fs: &Root, plan: &Plan, shown: &str) -> Result<()> {
             ));
         }
     }
+    for gpu in plan.actions.iter().filter_map(|a| match a {
+        Action::EnableVfs(s) | Action::DisableVfs(s) => Some(&s.address),
+        _ => None,
+    }) {
+        let numvfs = fs.pci_device(gpu).join("sriov_numvfs");
+        if !fs.exists(&numvfs) {
+            return Err(fail(
+                Code::NotFound,
+                format!(
+                    "plan {shown} names GPU {gpu}, which is not an SR-IOV device on this host ({} does not exist); re-run `hostdev plan`",
+                    fs.display(&numvfs)
+                ),
+            ));
+        }
+    }
     for a in plan.actions.iter().filter_map(|a| match a {
         Action::Create(m) => Some(m),
         _ => None,

@@ -607,3 +607,33 @@ fn virtual_functions_values_are_validated() {
         "the node entry wins"
     );
 }
+
+/// A saved plan carries the VF actions as they are: `apply --plan` on the host it was made
+/// for writes `sriov_numvfs` (here a fixture: the VFs never come, so it fails after
+/// `--vf-timeout`, recorded); on a host without that GPU it is refused (66) before any write.
+#[test]
+fn saved_plans_carry_the_vf_actions() {
+    let host = Host::copy("a40-novfs");
+    let config = std::fs::read_to_string(host.config()).unwrap();
+    std::fs::write(
+        host.config(),
+        format!("{config}hostdev:\n  virtualFunctions: 4\n"),
+    )
+    .unwrap();
+    let saved = host.on_node("node1", &["plan", "-o", "json"]);
+    let file = host.path("plan.json");
+    std::fs::write(&file, &saved.stdout).unwrap();
+    let f = file.to_str().unwrap();
+    let dry = host.on_node("node1", &["apply", "--plan", f, "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout
+            .contains("echo 4 > /sys/bus/pci/devices/0000:41:00.0/sriov_numvfs"),
+        "{}",
+        dry.stdout
+    );
+    let other = Host::copy("t4-1x");
+    let r = other.on_node("node1", &["apply", "--plan", f, "--yes"]);
+    assert_eq!(r.code, 66, "{}", r.stderr);
+    assert!(r.stderr.contains("names GPU 0000:41:00.0"), "{}", r.stderr);
+}

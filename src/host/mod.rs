@@ -6,9 +6,9 @@
 //! Nothing here writes to the host except through [`root::Root::write`], which only the
 //! journal calls.
 pub mod inventory;
-pub mod iommu;
-pub mod live;
+pub(crate) mod iommu;
+pub(crate) mod live;
 pub mod root;
-pub mod tree;
-pub mod usage;
-pub mod vgpu;
+pub(crate) mod tree;
+pub(crate) mod usage;
+pub(crate) mod vgpu;

@@ -75,7 +75,7 @@ pub(crate) struct OsRelease {
 }
 
 impl OsRelease {
-    pub fn parse(text: &str) -> OsRelease {
+    pub(crate) fn parse(text: &str) -> OsRelease {
         let mut os = OsRelease::default();
         for line in text.lines() {
             let Some((k, v)) = line.split_once('=') else {

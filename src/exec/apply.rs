@@ -1,6 +1,7 @@
 //! Executing mdev changes: removals (with an in-use re-check right before each write),
-//! then creations (a parent that fails is skipped for that type), each through the
-//! [`Journal`]; [`verify`] compares the re-read host with what was done. Stops cleanly
+//! then the GPUs' SR-IOV VF counts (disables, then enables: [`sriov`]), then creations
+//! (planned again after any of those writes; a parent that fails is skipped for that
+//! type), each through the [`Journal`]; [`verify`] compares the re-read host with what was done. Stops cleanly
 //! between writes when asked to, and before the next host write once the state file or
 //! the audit log cannot be written (what was done is reported).
 //! NVIDIA vendor-VFIO virtual functions take the same road: their type is cleared with

@@ -1,9 +1,10 @@
 //! SIGINT/SIGTERM/SIGHUP during a mutating run: the handler only records the signal; the
 //! executor checks it between writes, so the write in flight completes and is recorded,
 //! then the run stops cleanly and reports what was and was not done (exit 1: "incomplete").
-//! Every wait (the run lock, `apply --wait-for-parents`) sleeps in slices of at most
-//! [`SLICE`] through [`sleep`], so it ends well within a second of a signal, with exit 1
-//! and "nothing was changed" ([`interrupted_while`]).
+//! Every wait before the host is changed (the run lock, `apply --wait-for-parents`) sleeps
+//! in slices of at most [`SLICE`] through [`sleep`], so it ends well within a second of a
+//! signal, with exit 1 and "nothing was changed" ([`interrupted_while`]); `apply`'s wait
+//! for enabled VFs (`exec::apply::sriov`) watches the same signal between its polls.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};

@@ -1,8 +1,12 @@
 //! The one write helper for mutating commands. Every change to the host goes through
-//! [`Journal::write`]: in a dry run the write is recorded and printed (as a shell line,
-//! `echo VALUE > /sys/...`, with the path as the host sees it) and not made; in a real run
-//! it is made through the [`Kernel`], recorded, and appended as one JSON line to
-//! `<root>/var/log/hostdev/audit.jsonl`. Tests inspect [`Journal::writes`].
+//! [`Journal::write`], [`Journal::destroy`] (a removal, a vGPU-type clear, an unbind or a
+//! VF disable: only with a fresh proof, [`Destroy`]) or [`Journal::load_module`]: in a
+//! dry run the write is recorded and printed (as a shell line, `echo VALUE > /sys/...`,
+//! with the path as the host sees it) and not made; in a real run it is made through the
+//! [`Kernel`], recorded, and appended as one JSON line to
+//! `<root>/var/log/hostdev/audit.jsonl`. A worker's journal ([`Journal::worker`]) writes
+//! at once; its lines are held and absorbed back in plan order. The records ([`Journal::writes`]) feed the run's
+//! report and the tests.
 
 use std::fmt;
 use std::io::{self, Write};

@@ -1,6 +1,6 @@
 //! `teardown` as a pipeline [`Job`]: remove what the teardown planner chose (mdevs, vGPU
-//! types), drop state records of what is already gone, and return recorded vfio bindings
-//! to their original drivers.
+//! types, then the VFs hostdev enabled), drop state records of what is already gone, and
+//! return recorded vfio bindings to their original drivers.
 
 use std::io::Write;
 

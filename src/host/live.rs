@@ -1,8 +1,11 @@
 //! The few facts re-read right before a write, when the snapshot taken at the start of a
 //! run may be stale (a narrow, named view of the host next to [`Inventory`](super::inventory::Inventory)):
-//! who holds a device open now (the in-use re-check before every destructive write), whether
-//! an mdev is still there, a PCI device's driver now, a vendor-VFIO VF's vGPU type and
-//! creatable types now, and the SR-IOV routing of a PF. Every read goes through the root.
+//! who holds a device open now, whether an mdev is still there (and its type), a PCI
+//! device's driver now, whether a driver is loaded, a vendor-VFIO VF's vGPU type and
+//! creatable types now, and a PF's SR-IOV state (routing, `sriov_numvfs`, its VFs, whether
+//! they offer vGPU types yet). It alone makes the proof every destructive write needs
+//! ([`Unheld`]: [`unheld_mdev`], [`unheld_pci`], [`unbindable`], [`vfs_free`]), found
+//! right before the write. Every read goes through the root.
 
 use std::path::Path;
 

@@ -14,8 +14,8 @@
 //! This file holds the steps (removals, round-robin, creations), the cards and the type
 //! matcher; each card kind's state after the removals is `mdev/parents.rs` (a single mdev
 //! parent, a GPU whose VFs are mdev parents) or `mdev/vendor.rs` (vendor-VFIO GPUs), the
-//! rows when mdev handling is off `mdev/hands_off.rs`, and the document it returns
-//! `plan/document.rs`.
+//! rows when mdev handling is off `mdev/hands_off.rs`, the VF counts it adds to the plan
+//! `plan/sriov.rs`, and the document it returns `plan/document.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 

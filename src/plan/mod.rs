@@ -1,5 +1,6 @@
 //! Stage 2, deciding: pure functions from (configuration, node, inventory) to what should
-//! change ([`mdev`], the KubeVirt round-robin planner, which builds the plan [`document`])
+//! change ([`mdev`], the KubeVirt round-robin planner, which builds the plan [`document`],
+//! with the GPUs' VF counts from [`sriov`])
 //! or to what the device plugins would hand out ([`env`]), saved plans read back for
 //! `apply --plan` ([`saved`]), and the [`teardown`] and [`bind`] planners, and the state
 //! file they read ([`state`]); and the pure parts of `list-types` ([`types`]), `init`

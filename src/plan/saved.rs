@@ -1,8 +1,8 @@
 //! Saved plans (`hostdev plan -o json > plan.json`, then `hostdev apply --plan plan.json`):
 //! read the document back, and check it before anything is touched: a `hostdev/v1` plan
-//! document ([`parse`], exit 65), made for this node ([`check_node`], exit 65), with every
-//! creation count known (exit 65), naming only parents and types that exist under the
-//! root ([`check_host`], exit 66). Values that end up in sysfs paths are validated here,
+//! document ([`parse`], exit 65), made for this node with every creation count known
+//! ([`check_node_and_counts`], exit 65), naming only parents and types that exist under
+//! the root ([`check_host`], exit 66). Values that end up in sysfs paths are validated here,
 //! so a crafted plan cannot write outside `/sys/class/mdev_bus/<parent>/...` or
 //! `/sys/bus/mdev/devices/<uuid>/`.
 

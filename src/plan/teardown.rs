@@ -1,7 +1,8 @@
 //! The `teardown` planner: from the state file (what hostdev created) and the inventory,
 //! the mdevs to remove and the vGPU types to clear (`--all`: every one not in use), the
-//! ones left alone because a process holds them, the records of things already gone, and
-//! what becomes of each vfio binding hostdev recorded. Pure: reads nothing.
+//! ones left alone because a process holds them, the GPUs whose VFs hostdev enabled to
+//! disable again, the records of things already gone, and what becomes of each vfio
+//! binding hostdev recorded. Pure: reads nothing.
 
 use crate::host::inventory::{Inventory, VFIO_PCI};
 use crate::plan::state::{State, VfioRecord};

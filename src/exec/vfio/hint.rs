@@ -1,6 +1,7 @@
 //! What to say when a `bind vfio` DEVICE argument names no device: the SR-IOV PFs that
 //! would have it as a virtual function once more VFs are enabled, and the `sriov_numvfs`
-//! write that enables them. Read-only: hostdev never writes `sriov_numvfs`.
+//! write that enables them. Read-only: `bind vfio` never enables VFs (only `apply` does, for
+//! `hostdev.virtualFunctions`: `exec::apply::sriov`).
 
 use std::path::PathBuf;
 

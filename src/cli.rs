@@ -28,7 +28,7 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written
     #[arg(long, env = "HOSTDEV_ROOT", default_value = "/", global = true, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
 
     /// Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)
     #[arg(short, long, value_enum, default_value_t = OutputArg::Table, global = true)]
@@ -44,20 +44,20 @@ pub struct GlobalArgs {
 
     /// Node identity for nodeSelector matching [default: the host name]
     #[arg(long, global = true, value_name = "NAME")]
-    pub node_name: Option<String>,
+    pub(crate) node_name: Option<String>,
 
     /// Extra node label KEY=VALUE for nodeSelector matching (repeatable; not
     /// kubernetes.io/hostname, which is always the node name)
     #[arg(long = "label", global = true, value_name = "KEY=VALUE", value_parser = parse_label)]
-    pub labels: Vec<(String, String)>,
+    pub(crate) labels: Vec<(String, String)>,
 
     /// Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]
     #[arg(short = 'f', long = "config", global = true, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     Table,
     Json,
     Yaml,
@@ -76,7 +76,7 @@ pub enum OutputArg {
 
 impl OutputArg {
     /// The output format; `-` prints a file, which is not a table, JSON or YAML document.
-    pub fn format(self) -> Output {
+    pub(crate) fn format(self) -> Output {
         match self {
             OutputArg::Table | OutputArg::Stdout => Output::Table,
             OutputArg::Json => Output::Json,
@@ -109,7 +109,7 @@ pub fn parse_label(s: &str) -> Result<(String, String), String> {
 
 /// A DEVICE argument of `bind vfio`: a PCI address (`0000:65:00.0` or `65:00.0`, see
 /// [`config::names::pci_address`]) or a `vendor:device` selector.
-pub fn device_arg(s: &str) -> Result<DeviceArg, String> {
+pub(crate) fn device_arg(s: &str) -> Result<DeviceArg, String> {
     match config::names::pci_address(s) {
         Ok(a) => Ok(DeviceArg::Address(a)),
         Err(Some(why)) => Err(why),
@@ -214,15 +214,15 @@ pub struct BindVfioArgs {
     /// PCI address (`0000:65:00.0` or `65:00.0`) or `vendor:device` selector (every match);
     /// none on a terminal: choose from a list
     #[arg(value_name = "DEVICE", conflicts_with = "from_config", value_parser = device_arg)]
-    pub devices: Vec<DeviceArg>,
+    pub(crate) devices: Vec<DeviceArg>,
     /// Bind the devices of the non-external permittedHostDevices.pciHostDevices selectors
     #[arg(long)]
-    pub from_config: bool,
+    pub(crate) from_config: bool,
     /// Also bind every other endpoint of the devices' IOMMU groups
     #[arg(long)]
-    pub with_group: bool,
+    pub(crate) with_group: bool,
     #[command(flatten)]
-    pub mutate: MutateArgs,
+    pub(crate) mutate: MutateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -250,17 +250,17 @@ pub struct TreeArgs {
     /// Only this PCI device and what lives under it (`0000:61:00.0` or `61:00.0`); default:
     /// every GPU, mdev parent, SR-IOV PF with VFs enabled and vfio-pci device
     #[arg(value_name = "DEVICE")]
-    pub device: Option<String>,
+    pub(crate) device: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct IommuGroupsArgs {
     /// Only groups that contain a GPU (PCI class 0300 or 0302)
     #[arg(long)]
-    pub gpu: bool,
+    pub(crate) gpu: bool,
     /// Only the group of this PCI device (`0000:65:00.0` or `65:00.0`)
     #[arg(long, value_name = "ADDR")]
-    pub device: Option<String>,
+    pub(crate) device: Option<String>,
 }
 
 /// Options shared by every command that changes the host.
@@ -268,7 +268,7 @@ pub struct IommuGroupsArgs {
 pub struct MutateArgs {
     /// Proceed without asking (required when stdin is not a terminal)
     #[arg(short = 'y', long)]
-    pub yes: bool,
+    pub(crate) yes: bool,
 
     /// Print exactly the writes (path and value) that would be made, and make none
     #[arg(long, conflicts_with = "yes")]
@@ -276,56 +276,56 @@ pub struct MutateArgs {
 
     /// Seconds to wait for another hostdev run to release the lock
     #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub lock_timeout: u64,
+    pub(crate) lock_timeout: u64,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
-    pub mutate: MutateArgs,
+    pub(crate) mutate: MutateArgs,
 
     /// Apply exactly the actions of a saved plan (`hostdev plan -o json > FILE`; `-` reads
     /// stdin) instead of computing a new one; no re-plan after its removals. Refused (exit
     /// 65) when it was made for another node or leaves a creation count unknown; exit 66
     /// when a parent it names is not on this host
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
-    pub plan: Option<PathBuf>,
+    pub(crate) plan: Option<PathBuf>,
 
     /// At boot: first wait up to SECONDS for the mdev parents (every GPU bound to nvidia
     /// offers mdev types, and a parent offers a desired type), polling every 0.5 s; on
     /// timeout, continue with the parents that exist and warn [default: 0, no wait]
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
-    pub wait_for_parents: u64,
+    pub(crate) wait_for_parents: u64,
 
     /// Work on at most N physical GPUs at once: one worker per GPU creates its vGPUs (and
     /// enables its VFs), each GPU's writes in plan order; 1 makes every write in turn
     /// [default: one worker per GPU]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub jobs: Option<u16>,
+    pub(crate) jobs: Option<u16>,
 
     /// How long enabling one GPU's virtual functions (`hostdev.virtualFunctions`) may take:
     /// retries while its driver is starting, then the wait until every VF offers vGPU types
     #[arg(long, value_name = "SECONDS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub vf_timeout: u64,
+    pub(crate) vf_timeout: u64,
 }
 
 #[derive(Debug, Args)]
 pub struct TeardownArgs {
     #[command(flatten)]
-    pub mutate: MutateArgs,
+    pub(crate) mutate: MutateArgs,
 
     /// Also remove every other mdev that is not in use, not only those hostdev created
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
 
     /// Only tear down mdevs
     #[arg(long)]
-    pub mdevs: bool,
+    pub(crate) mdevs: bool,
 
     /// Only return vfio-bound devices to their original drivers
     #[arg(long, conflicts_with = "mdevs")]
-    pub vfio: bool,
+    pub(crate) vfio: bool,
 }
 
 #[derive(Debug, Args)]
@@ -336,7 +336,7 @@ pub struct PlanArgs {
     /// Exit 0 when the host already matches the configuration, 2 when changes are pending,
     /// 3 when nothing can be done until a GPU is ready for vGPUs
     #[arg(long)]
-    pub detailed_exitcode: bool,
+    pub(crate) detailed_exitcode: bool,
 }
 
 #[derive(Debug, Args)]
@@ -352,22 +352,22 @@ pub struct EnvArgs {
     /// --env-file), `json` (a hostdev/v1 document with the devices), `shell` (quoted export
     /// lines), `nul` (NAME=value entries each ended by NUL, like `env -0`) [default: env]
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<EnvFormat>,
+    pub(crate) format: Option<EnvFormat>,
 
     /// Also print entries with `externalResourceProvider: true` (`"external": true` in JSON,
     /// a note on stderr in the other formats)
     #[arg(long)]
-    pub include_external: bool,
+    pub(crate) include_external: bool,
 
     /// Whose discovery names the variables: `kubevirt` (permittedHostDevices) or `nvidia`
     /// (what NVIDIA's kubevirt-gpu-device-plugin would set, without a configuration)
     #[arg(long, value_enum, default_value_t = Provider::Kubevirt)]
-    pub provider: Provider,
+    pub(crate) provider: Provider,
 }
 
 /// Whose discovery names the resources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum Provider {
+pub(crate) enum Provider {
     /// KubeVirt's device plugins for permittedHostDevices (the configuration)
     #[default]
     Kubevirt,
@@ -391,21 +391,21 @@ pub struct StatusArgs {
     /// format: hostdev_plan_pending_actions, hostdev_mdevs, hostdev_mdevs_wanted,
     /// hostdev_device_healthy, hostdev_device_in_use, hostdev_iommu_ready, ...)
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<StatusFormat>,
+    pub(crate) format: Option<StatusFormat>,
 
     /// Write the Prometheus metrics to PATH atomically (a temporary file in the same
     /// directory, then rename), for node_exporter's textfile collector
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
-    pub textfile: Option<PathBuf>,
+    pub(crate) textfile: Option<PathBuf>,
 
     /// Whose discovery names the resources: `kubevirt` (permittedHostDevices) or `nvidia`
     /// (what NVIDIA's kubevirt-gpu-device-plugin would advertise)
     #[arg(long, value_enum, default_value_t = Provider::Kubevirt)]
-    pub provider: Provider,
+    pub(crate) provider: Provider,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StatusFormat {
+pub(crate) enum StatusFormat {
     Table,
     Json,
     Yaml,
@@ -426,31 +426,31 @@ would set for exactly these devices), `libvirt` (one <hostdev> element per devic
 pub struct DevicesArgs {
     /// Resource names (e.g. nvidia.com/TU104GL_Tesla_T4) [default: every non-external resource]
     #[arg(value_name = "RESOURCE")]
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
 
     /// Only devices that are healthy and not held open
     #[arg(long)]
-    pub free: bool,
+    pub(crate) free: bool,
 
     /// At most N devices; fewer than N is an error
     #[arg(short = 'n', long = "count", value_name = "N")]
-    pub count: Option<usize>,
+    pub(crate) count: Option<usize>,
 
     /// Devices on this NUMA node first
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
-    pub numa_node: Option<i32>,
+    pub(crate) numa_node: Option<i32>,
 
     /// Output format [default: table]
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<DevicesFormat>,
+    pub(crate) format: Option<DevicesFormat>,
 
     /// Whose discovery names the resources (as for `status`)
     #[arg(long, value_enum, default_value_t = Provider::Kubevirt)]
-    pub provider: Provider,
+    pub(crate) provider: Provider,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DevicesFormat {
+pub(crate) enum DevicesFormat {
     Table,
     Json,
     Env,
@@ -459,7 +459,7 @@ pub enum DevicesFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EnvFormat {
+pub(crate) enum EnvFormat {
     Env,
     Json,
     Shell,
@@ -481,34 +481,34 @@ pub struct InitArgs {
     /// KubeVirt's round-robin: `"GRID T4-2Q"`, `nvidia-231`, `"NVIDIA L40S-12Q"`. An unknown
     /// or ambiguous name is a usage error that lists the candidates
     #[arg(long = "type", value_name = "TYPE")]
-    pub types: Vec<String>,
+    pub(crate) types: Vec<String>,
 
     /// Permit devices for passthrough (repeatable): `VENDOR:DEVICE` (the model) or a PCI
     /// address (that GPU only, named in hostdev.passthroughAddresses), each with an
     /// optional `=RESOURCE` name [default: the vendor's domain and pci.ids' device name,
     /// e.g. nvidia.com/TU104GL_TESLA_T4]
     #[arg(long, value_name = "DEVICE[=RESOURCE]")]
-    pub passthrough: Vec<String>,
+    pub(crate) passthrough: Vec<String>,
 
     /// Write the configuration that keeps the mdevs, vGPU types and vfio-pci devices the
     /// host has now
     #[arg(long, conflicts_with_all = ["types", "passthrough", "from_mdevctl"])]
-    pub from_host: bool,
+    pub(crate) from_host: bool,
 
     /// Write the equivalent of mdevctl's persistent definitions (DIR/<parent>/<uuid>;
     /// DIR defaults to <root>/etc/mdevctl.d); what KubeVirt's semantics cannot express is
     /// listed on stderr
     #[arg(long, value_name = "DIR", num_args = 0..=1, value_hint = clap::ValueHint::DirPath,
           conflicts_with_all = ["types", "passthrough"])]
-    pub from_mdevctl: Option<Option<PathBuf>>,
+    pub(crate) from_mdevctl: Option<Option<PathBuf>>,
 
     /// Replace an existing file (its diff is shown first)
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 
     /// Do not ask for confirmation on a terminal before writing (flags and --from-* never ask)
     #[arg(short = 'y', long)]
-    pub yes: bool,
+    pub(crate) yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -521,7 +521,7 @@ The bash script also completes the PCI addresses under <root>/sys/bus/pci/device
 pub struct CompletionsArgs {
     /// The shell to generate the script for
     #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+    pub(crate) shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -533,7 +533,7 @@ With --dir, hostdev.8 and one page per subcommand (hostdev-plan.8, ...) are writ
 pub struct ManArgs {
     /// Write hostdev.8 and one page per subcommand (hostdev-<command>.8) into DIR, creating it
     #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
-    pub dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

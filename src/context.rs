@@ -12,11 +12,10 @@ use crate::host::root::Root;
 
 pub struct Context {
     pub root: Root,
-    pub output: Output,
+    pub(crate) output: Output,
     /// `-o -`: print the file (`init`) on stdout instead of writing it.
-    pub print_file: bool,
-    pub verbose: u8,
-    pub quiet: bool,
+    pub(crate) print_file: bool,
+    pub(crate) quiet: bool,
     node_name: Option<String>,
     labels: Vec<(String, String)>,
     config_path: Option<PathBuf>,
@@ -34,7 +33,6 @@ impl Context {
             root: Root::new(&g.root),
             output: g.output.format(),
             print_file: g.output == crate::cli::OutputArg::Stdout,
-            verbose: g.verbose,
             quiet: g.quiet,
             node_name: g.node_name.clone(),
             labels: g.labels.clone(),
@@ -43,19 +41,19 @@ impl Context {
     }
 
     /// The configuration path: `-f`, else `<root>/etc/hostdev/config.yaml`.
-    pub fn config_path(&self) -> PathBuf {
+    pub(crate) fn config_path(&self) -> PathBuf {
         self.config_path
             .clone()
             .unwrap_or_else(|| self.root.default_config())
     }
 
     /// Whether the configuration was named with `-f` (not the default path).
-    pub fn config_given(&self) -> bool {
+    pub(crate) fn config_given(&self) -> bool {
         self.config_path.is_some()
     }
 
     /// Load and validate the configuration; warnings go to stderr.
-    pub fn load_config(&self) -> Result<Config> {
+    pub(crate) fn load_config(&self) -> Result<Config> {
         let cfg = match &self.config_path {
             // `-f FILE` (or `-` for stdin) is the user's file, outside the root
             Some(p) => {
@@ -73,7 +71,7 @@ impl Context {
     }
 
     /// The node identity: `--node-name`, else the host name under the root.
-    pub fn node(&self) -> Result<Node> {
+    pub(crate) fn node(&self) -> Result<Node> {
         let name = match &self.node_name {
             Some(n) => n.clone(),
             None => self.host_name()?,
@@ -85,13 +83,13 @@ impl Context {
     }
 
     /// The node identity with `name` when the host's name cannot be told (`init`'s preview).
-    pub fn node_named(&self, name: &str) -> Node {
+    pub(crate) fn node_named(&self, name: &str) -> Node {
         Node::new(self.node_name.as_deref().unwrap_or(name), &self.labels)
     }
 
     /// The node selector `--node-name` and `--label` spell (`init` writes node-specific
     /// sections with it); `None` when neither is given.
-    pub fn node_selector(&self) -> Option<std::collections::BTreeMap<String, String>> {
+    pub(crate) fn node_selector(&self) -> Option<std::collections::BTreeMap<String, String>> {
         if self.node_name.is_none() && self.labels.is_empty() {
             return None;
         }

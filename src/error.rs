@@ -48,7 +48,7 @@ impl Code {
     }
 
     /// `0` when everything succeeded, else [`Code::Failure`].
-    pub fn failure_if(failed: bool) -> Code {
+    pub(crate) fn failure_if(failed: bool) -> Code {
         if failed {
             Code::Failure
         } else {
@@ -57,7 +57,7 @@ impl Code {
     }
 
     /// A few words, for the one-line list of `--help`.
-    pub fn short(self) -> &'static str {
+    pub(crate) fn short(self) -> &'static str {
         match self {
             Code::Ok => "success",
             Code::Failure => "failed or incomplete",
@@ -97,7 +97,7 @@ impl Code {
     }
 
     /// `Exit codes: 0 success, 1 failed or incomplete, …` for `--help`.
-    pub fn help_line() -> String {
+    pub(crate) fn help_line() -> String {
         let items: Vec<String> = Code::ALL
             .iter()
             .map(|c| format!("{} {}", c.as_i32(), c.short()))
@@ -108,9 +108,9 @@ impl Code {
 
 /// An error that ends the command with a specific exit code.
 #[derive(Debug)]
-pub struct Fail {
-    pub code: Code,
-    pub message: String,
+pub(crate) struct Fail {
+    pub(crate) code: Code,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for Fail {
@@ -141,8 +141,8 @@ pub fn exit_code(err: &anyhow::Error) -> Code {
 
 /// The error of a file larger than its limit (see [`is_too_large`]).
 #[derive(Debug)]
-pub struct TooLarge {
-    pub limit: usize,
+pub(crate) struct TooLarge {
+    pub(crate) limit: usize,
 }
 
 impl std::fmt::Display for TooLarge {
@@ -154,12 +154,12 @@ impl std::fmt::Display for TooLarge {
 impl std::error::Error for TooLarge {}
 
 /// Whether `e` is a [`TooLarge`] error.
-pub fn is_too_large(e: &std::io::Error) -> bool {
+pub(crate) fn is_too_large(e: &std::io::Error) -> bool {
     e.get_ref().is_some_and(|r| r.is::<TooLarge>())
 }
 
 /// `1 MiB`, `4096 bytes`.
-pub fn human_size(n: usize) -> String {
+pub(crate) fn human_size(n: usize) -> String {
     if n >= 1 << 20 && n % (1 << 20) == 0 {
         format!("{} MiB", n >> 20)
     } else {

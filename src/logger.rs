@@ -58,7 +58,7 @@ impl Log for Stderr {
 static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 /// The bar now on screen (`None`: it was taken off), so that messages suspend it.
-pub fn show_bar(bar: Option<ProgressBar>) {
+pub(crate) fn show_bar(bar: Option<ProgressBar>) {
     if let Ok(mut shown) = BAR.lock() {
         *shown = bar;
     }
@@ -75,7 +75,7 @@ fn suspend<F: FnOnce()>(f: F) {
 
 /// Escape every control character except newline and tab (`\e` for ESC, `\xNN`/`\u{NN}`
 /// otherwise), so text from the host cannot move the cursor or recolour the terminal.
-pub fn escape_controls(s: &str) -> String {
+pub(crate) fn escape_controls(s: &str) -> String {
     if !s.chars().any(is_escaped) {
         return s.to_string();
     }
@@ -99,7 +99,7 @@ pub fn escape_controls(s: &str) -> String {
 /// controls (U+202A..U+202E, U+2066..U+2069, U+200E/U+200F, U+061C), which make a
 /// terminal show text in another order than it is, zero-width characters, the BOM and the
 /// tag characters.
-pub fn is_escaped(c: char) -> bool {
+pub(crate) fn is_escaped(c: char) -> bool {
     c != '\n' && c != '\t' && (c.is_control() || is_format(c))
 }
 

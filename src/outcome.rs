@@ -13,34 +13,34 @@ use crate::plan::{Action, ActionKind, Blocked};
 #[derive(Debug, Clone, Serialize)]
 pub struct NotDone {
     #[serde(flatten)]
-    pub action: Action,
-    pub reason: String,
+    pub(crate) action: Action,
+    pub(crate) reason: String,
 }
 
 /// What a run did and did not do.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
     /// Writes that succeeded (in a dry run: that would be made).
-    pub done: Vec<Action>,
+    pub(crate) done: Vec<Action>,
     /// Writes the kernel refused (reason: the write error).
     pub failed: Vec<NotDone>,
     /// Actions not attempted: skipped after a failure on the same parent, interrupted, or
     /// stopped because the run could not be recorded.
     pub not_done: Vec<NotDone>,
     /// mdevs and vGPU VFs left alone because a process holds them open.
-    pub in_use: Vec<Blocked>,
+    pub(crate) in_use: Vec<Blocked>,
     /// mdevs already gone when their removal came up.
-    pub gone: Vec<Action>,
+    pub(crate) gone: Vec<Action>,
     /// Differences between the re-read host with what was done.
-    pub differences: Vec<String>,
+    pub(crate) differences: Vec<String>,
     /// Problems recording the run (state file, audit log).
-    pub errors: Vec<String>,
-    pub interrupted: bool,
+    pub(crate) errors: Vec<String>,
+    pub(crate) interrupted: bool,
     /// Creations were planned again after the removals.
-    pub replanned: bool,
+    pub(crate) replanned: bool,
     /// A saved plan was applied: exactly its actions, no re-plan after the removals.
     #[serde(skip)]
-    pub saved_plan: bool,
+    pub(crate) saved_plan: bool,
     /// vGPU types not set because the GPU no longer lists the type as creatable: its
     /// capacity is reached (the plan's count was an upper bound). Not an error.
     pub capacity_reached: Vec<Action>,
@@ -57,7 +57,7 @@ impl Outcome {
     }
 
     /// Take in what a worker did (one GPU's share of a batch), after what is here.
-    pub fn absorb(&mut self, o: Outcome) {
+    pub(crate) fn absorb(&mut self, o: Outcome) {
         self.done.extend(o.done);
         self.failed.extend(o.failed);
         self.not_done.extend(o.not_done);
@@ -87,7 +87,7 @@ impl Outcome {
 
 /// Why the executor stopped before the end of its list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Halt {
+pub(crate) enum Halt {
     /// SIGINT/SIGTERM.
     Interrupted,
     /// The state file could not be written: a further write could not be undone by
@@ -98,7 +98,7 @@ pub enum Halt {
 }
 
 impl Halt {
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             Halt::Interrupted => "interrupted before this write",
             Halt::StateUnwritable => {
@@ -113,7 +113,7 @@ impl Halt {
 
 /// What happened to one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceOutcome {
+pub(crate) enum DeviceOutcome {
     Bound,
     AlreadyBound,
     WouldBind,
@@ -127,7 +127,7 @@ pub enum DeviceOutcome {
 
 /// Why a device was skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Skip {
+pub(crate) enum Skip {
     /// The run stopped before this device (a signal, or the run could not be recorded).
     Stopped(Halt),
     /// The recorded device is gone: its record is dropped.
@@ -140,7 +140,7 @@ pub enum Skip {
 
 impl DeviceOutcome {
     /// The `result` token of the JSON document and the table.
-    pub fn result(&self) -> &'static str {
+    pub(crate) fn result(&self) -> &'static str {
         match self {
             DeviceOutcome::Bound => "bound",
             DeviceOutcome::AlreadyBound => "already-bound",
@@ -153,7 +153,7 @@ impl DeviceOutcome {
         }
     }
 
-    pub fn detail(&self) -> Option<String> {
+    pub(crate) fn detail(&self) -> Option<String> {
         match self {
             DeviceOutcome::Failed(e) => Some(e.clone()),
             DeviceOutcome::Refused(r) => Some(r.to_string()),
@@ -176,7 +176,7 @@ impl DeviceOutcome {
     }
 
     /// The device stays on vfio-pci although a teardown meant to return it.
-    pub fn left_bound(&self) -> bool {
+    pub(crate) fn left_bound(&self) -> bool {
         matches!(
             self,
             DeviceOutcome::Failed(_)
@@ -188,16 +188,16 @@ impl DeviceOutcome {
 
 /// One device and what happened to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceResult {
-    pub address: String,
-    pub vendor_device: String,
-    pub original_driver: Option<String>,
-    pub outcome: DeviceOutcome,
+pub(crate) struct DeviceResult {
+    pub(crate) address: String,
+    pub(crate) vendor_device: String,
+    pub(crate) original_driver: Option<String>,
+    pub(crate) outcome: DeviceOutcome,
 }
 
 impl DeviceResult {
     /// A result for a device of the inventory (`original_driver`: its driver now).
-    pub fn of(inv: &Inventory, address: &str, outcome: DeviceOutcome) -> DeviceResult {
+    pub(crate) fn of(inv: &Inventory, address: &str, outcome: DeviceOutcome) -> DeviceResult {
         let d = inv.pci_device(address);
         DeviceResult {
             address: address.to_string(),

@@ -79,7 +79,7 @@ fn node_for(ctx: &Context, cfg: &Config) -> Result<Node> {
 
 /// Warn about every device the configuration both permits for passthrough and gives vGPUs
 /// (`plan`, `iommu groups`; `status` lists them as problems).
-pub fn warn_conflicts(ctx: &Context, cfg: &Config, inv: &Inventory) {
+pub(crate) fn warn_conflicts(ctx: &Context, cfg: &Config, inv: &Inventory) {
     let Ok(node) = node_for(ctx, cfg) else { return };
     for c in bind::conflicts(cfg, &node, inv) {
         log::warn!("{}: {c}", ctx.config_path().display());
@@ -88,7 +88,7 @@ pub fn warn_conflicts(ctx: &Context, cfg: &Config, inv: &Inventory) {
 
 /// `iommu groups`: the conflicts of the configuration, when there is one (its absence or
 /// an error in it is not this command's business).
-pub fn warn_conflicts_if_configured(ctx: &Context, inv: &Inventory) {
+pub(crate) fn warn_conflicts_if_configured(ctx: &Context, inv: &Inventory) {
     if !ctx.config_given() && !ctx.root.exists(&ctx.config_path()) {
         return;
     }

@@ -18,7 +18,7 @@ pub fn run(args: &CompletionsArgs, out: &mut dyn Write) -> Result<Code> {
 }
 
 /// The complete script for `shell`, exactly as committed under `completions/`.
-pub fn script(shell: Shell) -> Result<Vec<u8>> {
+pub(crate) fn script(shell: Shell) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "hostdev", &mut buf);
     if shell == Shell::Bash {

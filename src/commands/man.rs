@@ -46,15 +46,15 @@ fn write_pages(pages: &[Page], dir: &Path) -> Result<()> {
 
 /// One generated man page.
 #[derive(Debug, Clone)]
-pub struct Page {
+pub(crate) struct Page {
     /// `hostdev.8`, `hostdev-plan.8`, `hostdev-iommu-check.8`, ...
-    pub file_name: String,
-    pub text: Vec<u8>,
+    pub(crate) file_name: String,
+    pub(crate) text: Vec<u8>,
 }
 
 /// Every page, in section 8 (hostdev is a root tool, installed in /usr/sbin): hostdev.8
 /// first, then one per (nested) subcommand in the order clap lists them.
-pub fn pages() -> Result<Vec<Page>> {
+pub(crate) fn pages() -> Result<Vec<Page>> {
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
     let mut pages = Vec::new();

@@ -16,7 +16,7 @@ pub mod tree;
 
 /// A PCI address argument (`0000:65:00.0` or `65:00.0`), canonical; `what` names it in the
 /// usage error (64), e.g. `--device` or `DEVICE`.
-pub fn pci_arg(what: &str, a: &str) -> anyhow::Result<String> {
+pub(crate) fn pci_arg(what: &str, a: &str) -> anyhow::Result<String> {
     crate::config::names::pci_address(a).map_err(|why| {
         crate::error::fail(
             crate::error::Code::Usage,

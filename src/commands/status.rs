@@ -18,7 +18,7 @@ use crate::render;
 
 /// The resources of `provider` on this host, with the health of every device: the same
 /// discovery `hostdev env` uses.
-pub fn resources(
+pub(crate) fn resources(
     ctx: &Context,
     provider: Provider,
     config: &Config,
@@ -36,7 +36,7 @@ pub fn resources(
 
 /// The PCI ID database for `--provider nvidia`, or `None` (said once on stderr, with an
 /// example named after a device ID of this host).
-pub fn nvidia_names(ctx: &Context, inv: &Inventory) -> Result<Option<String>> {
+pub(crate) fn nvidia_names(ctx: &Context, inv: &Inventory) -> Result<Option<String>> {
     match inventory::pci::read_pci_ids(&ctx.root)? {
         Some((path, text)) => {
             log::debug!("device names from {path}");
@@ -58,7 +58,7 @@ pub fn nvidia_names(ctx: &Context, inv: &Inventory) -> Result<Option<String>> {
 /// The configuration; with `--provider nvidia` a missing default configuration is an
 /// empty one (hosts running NVIDIA's plugin may have none). A file named with `-f` must
 /// exist (exit 66), whatever the provider.
-pub fn load_config(ctx: &Context, provider: Provider) -> Result<Config> {
+pub(crate) fn load_config(ctx: &Context, provider: Provider) -> Result<Config> {
     if provider == Provider::Nvidia && !ctx.config_given() && !ctx.root.exists(&ctx.config_path()) {
         log::info!(
             "no configuration at {}: no mdev configuration to compare with",
@@ -106,7 +106,7 @@ fn name(f: StatusFormat) -> &'static str {
     }
 }
 
-pub fn build(ctx: &Context, provider: Provider) -> Result<StatusDoc> {
+pub(crate) fn build(ctx: &Context, provider: Provider) -> Result<StatusDoc> {
     let config = load_config(ctx, provider)?;
     let node = ctx.node()?;
     let inv = Inventory::scan(&ctx.root)?;
@@ -176,12 +176,12 @@ pub fn run(ctx: &Context, args: &StatusArgs, out: &mut dyn Write) -> Result<Code
 /// name hostdev owns, `.NAME.hostdev-PID.tmp`, created with `O_CREAT | O_EXCL | O_NOFOLLOW`:
 /// when that name is taken (another program's file, a symlink) the next of a few
 /// numbered names is tried, and only a file this run created is ever removed.
-pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     write_file_atomically(path, data, "--textfile")
 }
 
 /// [`write_atomically`], its messages naming the file after `what` (`--textfile`, `init`).
-pub fn write_file_atomically(path: &Path, data: &[u8], what: &str) -> Result<()> {
+pub(crate) fn write_file_atomically(path: &Path, data: &[u8], what: &str) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

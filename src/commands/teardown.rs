@@ -1,5 +1,6 @@
-//! `hostdev teardown`: remove the mdevs hostdev created (from the state file; `--all`:
-//! every mdev not in use) and return vfio-bound devices to their original drivers.
+//! `hostdev teardown`: remove the mdevs and clear the vGPU types hostdev created (from the
+//! state file; `--all`: every one not in use), disable the VFs hostdev enabled, and return
+//! vfio-bound devices to their original drivers.
 
 use std::io::Write;
 

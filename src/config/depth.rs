@@ -11,12 +11,12 @@ use std::mem::MaybeUninit;
 use libyaml_rs as sys;
 
 /// Deeper nesting than this is refused. KubeVirt's configuration is about ten levels deep.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Where (0-based line and column) the nesting first exceeds [`MAX_DEPTH`]; `None` when it
 /// never does, or when the text is not valid YAML before that point (the deserializer then
 /// reports the syntax error itself).
-pub fn too_deep(text: &str) -> Option<(usize, usize)> {
+pub(crate) fn too_deep(text: &str) -> Option<(usize, usize)> {
     let mut parser = MaybeUninit::<sys::yaml_parser_t>::uninit();
     let parser = parser.as_mut_ptr();
     // SAFETY: the parser is initialized before use and deleted on every path below; the

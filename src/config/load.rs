@@ -136,7 +136,7 @@ const TOP_FIELDS: &[&str] = &[
 
 /// The largest configuration hostdev reads: 1 MiB, far above any real one (a config
 /// listing every NVIDIA type of every GPU is under 100 KiB).
-pub const CONFIG_MAX: usize = 1 << 20;
+pub(crate) const CONFIG_MAX: usize = 1 << 20;
 
 /// Read and validate the configuration, reading the file with `read` (`Context::load_config`
 /// passes the root's read for the default configuration, `host::root::read::read_user_file` for
@@ -215,7 +215,6 @@ pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
     check_resource_names(&permitted, prefix, text, source)?;
 
     Ok(Config {
-        source: Some(source.to_string()),
         mdev,
         permitted,
         hostdev,

@@ -15,48 +15,47 @@ use super::names::{label_key_error, label_value_error, pci_address};
 /// The validated configuration.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
-    pub source: Option<String>,
     pub mdev: Option<MdevConfig>,
-    pub permitted: PermittedHostDevices,
+    pub(crate) permitted: PermittedHostDevices,
     /// hostdev's own extensions (the top-level `hostdev:` section; KubeVirt has none).
-    pub hostdev: HostdevExtensions,
+    pub(crate) hostdev: HostdevExtensions,
     /// Non-fatal findings (deprecated spellings), printed on stderr by the caller.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// `mediatedDevicesConfiguration`, with the deprecated spelling already resolved.
 #[derive(Debug, Clone, Default)]
 pub struct MdevConfig {
-    pub enabled: bool,
-    pub types: Vec<String>,
+    pub(crate) enabled: bool,
+    pub(crate) types: Vec<String>,
     pub node_types: Vec<NodeTypes>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct NodeTypes {
     pub node_selector: BTreeMap<String, String>,
-    pub types: Vec<String>,
+    pub(crate) types: Vec<String>,
 }
 
 /// The top-level `hostdev:` section: what KubeVirt's CR cannot say
 /// (docs/kubevirt-differences.md).
 #[derive(Debug, Clone, Default)]
-pub struct HostdevExtensions {
+pub(crate) struct HostdevExtensions {
     /// `passthroughAddresses`: devices for passthrough on every node (unless a matching
     /// node entry names its own).
-    pub passthrough: Vec<String>,
+    pub(crate) passthrough: Vec<String>,
     /// `nodePassthroughAddresses`: per node, by label selector.
-    pub node_passthrough: Vec<NodeAddresses>,
+    pub(crate) node_passthrough: Vec<NodeAddresses>,
     /// `virtualFunctions`: enable the SR-IOV VFs of vGPU GPUs on every node (unless a
     /// matching node entry says otherwise).
-    pub vfs: Option<VfCount>,
+    pub(crate) vfs: Option<VfCount>,
     /// `nodeVirtualFunctions`: per node, by label selector.
-    pub node_vfs: Vec<NodeVfs>,
+    pub(crate) node_vfs: Vec<NodeVfs>,
 }
 
 /// How many SR-IOV virtual functions hostdev enables on each vGPU GPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VfCount {
+pub(crate) enum VfCount {
     /// `all`: `sriov_totalvfs`.
     All,
     /// A count (at least 1).
@@ -89,53 +88,55 @@ impl<'de> Deserialize<'de> for VfCount {
 
 /// One `nodeVirtualFunctions` entry.
 #[derive(Debug, Clone)]
-pub struct NodeVfs {
-    pub node_selector: BTreeMap<String, String>,
-    pub vfs: VfCount,
+pub(crate) struct NodeVfs {
+    pub(crate) node_selector: BTreeMap<String, String>,
+    pub(crate) vfs: VfCount,
 }
 
 /// One `nodePassthroughAddresses` entry.
 #[derive(Debug, Clone, Default)]
-pub struct NodeAddresses {
-    pub node_selector: BTreeMap<String, String>,
-    pub addresses: Vec<String>,
+pub(crate) struct NodeAddresses {
+    pub(crate) node_selector: BTreeMap<String, String>,
+    pub(crate) addresses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PermittedHostDevices {
+pub(crate) struct PermittedHostDevices {
     #[serde(default)]
-    pub pci_host_devices: Vec<PciHostDevice>,
+    pub(crate) pci_host_devices: Vec<PciHostDevice>,
     #[serde(default)]
-    pub mediated_devices: Vec<MediatedHostDevice>,
-    /// Accepted for compatibility with KubeVirt CRs; hostdev does nothing with USB devices.
+    pub(crate) mediated_devices: Vec<MediatedHostDevice>,
+    /// Accepted for compatibility with KubeVirt CRs; hostdev does nothing with USB devices
+    /// (parsed, never read).
     #[serde(default)]
-    pub usb: Option<yaml_serde::Value>,
+    #[allow(dead_code)]
+    pub(crate) usb: Option<yaml_serde::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PciHostDevice {
-    pub pci_vendor_selector: PciSelector,
-    pub resource_name: ResourceName,
+pub(crate) struct PciHostDevice {
+    pub(crate) pci_vendor_selector: PciSelector,
+    pub(crate) resource_name: ResourceName,
     #[serde(default, deserialize_with = "yaml11_bool")]
-    pub external_resource_provider: bool,
+    pub(crate) external_resource_provider: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MediatedHostDevice {
-    pub mdev_name_selector: MdevNameSelector,
-    pub resource_name: ResourceName,
+pub(crate) struct MediatedHostDevice {
+    pub(crate) mdev_name_selector: MdevNameSelector,
+    pub(crate) resource_name: ResourceName,
     #[serde(default, deserialize_with = "yaml11_bool")]
-    pub external_resource_provider: bool,
+    pub(crate) external_resource_provider: bool,
 }
 
 /// `vvvv:dddd`, hexadecimal, stored lower-case (KubeVirt matches case-insensitively).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PciSelector {
-    pub vendor: String,
-    pub device: String,
+    pub(crate) vendor: String,
+    pub(crate) device: String,
 }
 
 impl PciSelector {
@@ -203,7 +204,7 @@ pub(super) fn yaml11_bool_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<
 
 /// A KubeVirt resource name, `domain/name`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ResourceName(pub String);
+pub(crate) struct ResourceName(pub String);
 
 impl<'de> Deserialize<'de> for ResourceName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -228,7 +229,7 @@ impl<'de> Deserialize<'de> for ResourceName {
 
 /// An mdev type name selector (matched after KubeVirt's normalization).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MdevNameSelector(pub String);
+pub(crate) struct MdevNameSelector(pub String);
 
 impl<'de> Deserialize<'de> for MdevNameSelector {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -245,7 +246,7 @@ impl<'de> Deserialize<'de> for MdevNameSelector {
 /// A desired mdev type (ID such as `nvidia-222`, or a type name). It becomes a sysfs
 /// directory name, so anything that could escape that directory is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TypeName(pub String);
+pub(crate) struct TypeName(pub String);
 
 impl<'de> Deserialize<'de> for TypeName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -286,7 +287,7 @@ fn strict_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 
 /// A label key in a nodeSelector (Kubernetes label syntax, see [`label_key_error`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct LabelKey(pub String);
+pub(crate) struct LabelKey(pub String);
 
 impl<'de> Deserialize<'de> for LabelKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -302,7 +303,7 @@ impl<'de> Deserialize<'de> for LabelKey {
 
 /// A label value in a nodeSelector (Kubernetes label syntax, see [`label_value_error`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct LabelValue(pub String);
+pub(crate) struct LabelValue(pub String);
 
 impl<'de> Deserialize<'de> for LabelValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -318,7 +319,7 @@ impl<'de> Deserialize<'de> for LabelValue {
 
 /// A PCI address in the configuration (`0000:3b:00.0`, or `3b:00.0`), stored canonical.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PciAddress(pub String);
+pub(crate) struct PciAddress(pub String);
 
 impl<'de> Deserialize<'de> for PciAddress {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -3,7 +3,7 @@
 //! label key and value (`--label` and a `nodeSelector` obey the same rules).
 
 /// The label every node carries, always equal to the node name (KubeVirt's nodes have it).
-pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+pub(crate) const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 
 /// `DDDD:BB:DD.F`.
 pub fn is_pci_address(s: &str) -> bool {
@@ -67,7 +67,7 @@ fn is_dns_subdomain(s: &str) -> bool {
 
 /// Why `k` is not a Kubernetes label key (`[prefix/]name`: the name as
 /// [`is_label_name`], the optional prefix a DNS subdomain); `None` when it is one.
-pub fn label_key_error(k: &str) -> Option<String> {
+pub(crate) fn label_key_error(k: &str) -> Option<String> {
     let ok = match k.split_once('/') {
         Some((prefix, name)) => is_dns_subdomain(prefix) && is_label_name(name),
         None => is_label_name(k),
@@ -83,7 +83,7 @@ pub fn label_key_error(k: &str) -> Option<String> {
 
 /// Why `v` is not a Kubernetes label value (empty, or as [`is_label_name`]); `None` when
 /// it is one.
-pub fn label_value_error(v: &str) -> Option<String> {
+pub(crate) fn label_value_error(v: &str) -> Option<String> {
     (!v.is_empty() && !is_label_name(v)).then(|| {
         format!(
             "{v:?} is not a Kubernetes label value: expected at most 63 letters, digits, \

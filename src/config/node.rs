@@ -11,9 +11,9 @@ use super::names::HOSTNAME_LABEL;
 /// The node identity used for `nodeSelector` matching.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Node {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub labels: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
 }
 
 impl Node {

@@ -63,7 +63,7 @@ impl Config {
 
     /// The addresses this node keeps for passthrough (`hostdev.nodePassthroughAddresses`
     /// of every matching entry; if none match, `hostdev.passthroughAddresses`), ascending.
-    pub fn passthrough_for(&self, node: &Node) -> Vec<String> {
+    pub(crate) fn passthrough_for(&self, node: &Node) -> Vec<String> {
         let mut out: std::collections::BTreeSet<String> = self
             .hostdev
             .node_passthrough
@@ -79,7 +79,7 @@ impl Config {
 
     /// How many VFs hostdev enables on this node's vGPU GPUs: the first matching
     /// `nodeVirtualFunctions` entry, else `virtualFunctions`; `None`: hostdev enables none.
-    pub fn vfs_for(&self, node: &Node) -> Option<VfCount> {
+    pub(crate) fn vfs_for(&self, node: &Node) -> Option<VfCount> {
         self.hostdev
             .node_vfs
             .iter()

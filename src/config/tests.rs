@@ -1,3 +1,6 @@
+//! Unit tests of the configuration: the accepted shapes, strict validation and its
+//! file:line:column errors, deprecated spellings, node selectors and external providers.
+
 use std::path::Path;
 
 use super::load::{load_with, parse, Source};

@@ -1,6 +1,7 @@
 //! Executing mdev changes: removals (with an in-use re-check right before each write),
-//! then creations (a parent that fails is skipped for that type), each through the
-//! [`Journal`]; [`verify`] compares the re-read host with what was done. Stops cleanly
+//! then the GPUs' SR-IOV VF counts (disables, then enables: [`sriov`]), then creations
+//! (planned again after any of those writes; a parent that fails is skipped for that
+//! type), each through the [`Journal`]; [`verify`] compares the re-read host with what was done. Stops cleanly
 //! between writes when asked to, and before the next host write once the state file or
 //! the audit log cannot be written (what was done is reported).
 //! NVIDIA vendor-VFIO virtual functions take the same road: their type is cleared with
@@ -30,36 +31,36 @@ use crate::plan::state::{MdevRecord, State, VgpuVfRecord};
 use crate::plan::{Action, ActionKind, Blocked, MdevAction, Plan, VfAction};
 
 /// The stop flag an executor checks between writes; shared with its workers.
-pub type Stop<'a> = &'a (dyn Fn() -> bool + Sync);
+pub(crate) type Stop<'a> = &'a (dyn Fn() -> bool + Sync);
 
 /// One executor run: the journal, the state it keeps current, and the stop flag.
 pub struct Executor<'a> {
-    pub journal: &'a mut Journal,
-    pub state: &'a mut State,
+    pub(crate) journal: &'a mut Journal,
+    pub(crate) state: &'a mut State,
     /// Checked between writes (SIGINT/SIGTERM in production).
-    pub stop: Stop<'a>,
+    pub(crate) stop: Stop<'a>,
     /// Workers for the creations of a batch: one physical GPU each at a time (`--jobs`;
     /// 1 keeps every write on this thread).
-    pub jobs: usize,
+    pub(crate) jobs: usize,
     /// How long enabling one GPU's VFs may take: retries and the wait for their vGPU
     /// types (`--vf-timeout`).
-    pub vf_timeout: std::time::Duration,
+    pub(crate) vf_timeout: std::time::Duration,
     pub outcome: Outcome,
     halt: Option<Halt>,
     /// The state changed since it was last written.
     unsaved: bool,
 }
 
-pub fn remove_path(fs: &Root, uuid: &str) -> PathBuf {
+pub(crate) fn remove_path(fs: &Root, uuid: &str) -> PathBuf {
     fs.mdev_remove(uuid)
 }
 
 /// `nvidia/<attr>` of a vendor-VFIO virtual function.
-pub fn vgpu_path(fs: &Root, vf: &str, attr: &str) -> PathBuf {
+pub(crate) fn vgpu_path(fs: &Root, vf: &str, attr: &str) -> PathBuf {
     fs.vgpu_attr(vf, attr)
 }
 
-pub fn create_path(fs: &Root, parent: &str, type_id: &str) -> PathBuf {
+pub(crate) fn create_path(fs: &Root, parent: &str, type_id: &str) -> PathBuf {
     fs.mdev_create(parent, type_id)
 }
 
@@ -82,13 +83,13 @@ impl<'a> Executor<'a> {
     }
 
     /// Whether the run has stopped (and will make no further write).
-    pub fn halted(&self) -> bool {
+    pub(crate) fn halted(&self) -> bool {
         self.halt.is_some()
     }
 
     /// Whether to stop before the next write, and why: a signal arrived, or the state
     /// file or audit log could not be written.
-    pub fn should_stop(&mut self) -> Option<Halt> {
+    pub(crate) fn should_stop(&mut self) -> Option<Halt> {
         if self.halt.is_none() {
             if (self.stop)() {
                 self.halt = Some(Halt::Interrupted);
@@ -116,7 +117,7 @@ impl<'a> Executor<'a> {
 
     /// Write the state file now (records changed by the caller); false when that failed,
     /// and the run stops before its next write.
-    pub fn save_state(&mut self) -> bool {
+    pub(crate) fn save_state(&mut self) -> bool {
         self.unsaved = true;
         self.save();
         !matches!(self.halt, Some(Halt::StateUnwritable))
@@ -124,7 +125,7 @@ impl<'a> Executor<'a> {
 
     /// Remove mdevs, never one that a process holds open (re-checked right before each
     /// write, since removing an open mdev blocks in the kernel).
-    pub fn remove(&mut self, actions: &[Action]) -> Result<()> {
+    pub(crate) fn remove(&mut self, actions: &[Action]) -> Result<()> {
         let fs = self.fs();
         for (i, a) in actions.iter().enumerate() {
             if self.stopping(&actions[i..]) {
@@ -156,7 +157,7 @@ impl<'a> Executor<'a> {
 
     /// Create mdevs; after a failure on a parent, its remaining creations of that type
     /// are skipped and the rest of the list continues.
-    pub fn create(&mut self, actions: &[Action]) {
+    pub(crate) fn create(&mut self, actions: &[Action]) {
         if !self.record_ahead(actions) {
             return;
         }
@@ -191,7 +192,7 @@ impl<'a> Executor<'a> {
 
     /// Destroy the vGPU of vendor-VFIO VFs (`current_vgpu_type` ← `0`), never one a
     /// process holds open (re-checked right before each write).
-    pub fn clear_vgpu(&mut self, actions: &[Action]) -> Result<()> {
+    pub(crate) fn clear_vgpu(&mut self, actions: &[Action]) -> Result<()> {
         let fs = self.fs();
         for (i, a) in actions.iter().enumerate() {
             if self.stopping(&actions[i..]) {
@@ -593,7 +594,7 @@ fn creations_of(actions: impl IntoIterator<Item = Action>) -> Vec<Action> {
 /// Run a plan: removals and VF counts, then (after a real write) re-read the host and
 /// plan the creations again with the same planner, then creations. In-use mdevs the plan already
 /// blocked are reported as in use.
-pub fn execute(
+pub(crate) fn execute(
     exec: &mut Executor,
     plan: &Plan,
     replan: &mut dyn FnMut() -> Result<Plan>,
@@ -638,7 +639,7 @@ fn creations_in_order(exec: &mut Executor, creations: &[Action]) {
 /// gets none of its planned creations, as in [`execute`]. Everything else the host has
 /// changed since the plan was made shows up as the kernel's own error on the write
 /// (`ENOSPC`, `EEXIST`, ...).
-pub fn execute_saved(exec: &mut Executor, plan: &Plan, inv: &Inventory) -> Result<()> {
+pub(crate) fn execute_saved(exec: &mut Executor, plan: &Plan, inv: &Inventory) -> Result<()> {
     exec.outcome.saved_plan = true;
     exec.outcome.in_use.extend(plan.blocked.iter().cloned());
     let mut remove = Vec::new();
@@ -721,13 +722,13 @@ impl Seen for Touched<'_> {
 
 /// Compare the re-read host with what was done: every created mdev present on its parent
 /// with its type, every removed one gone, every VF carrying the type it was given.
-pub fn verify(inv: &Inventory, outcome: &Outcome) -> Vec<String> {
+pub(crate) fn verify(inv: &Inventory, outcome: &Outcome) -> Vec<String> {
     differences(inv, outcome)
 }
 
 /// [`verify`], reading back only the mdevs and VFs the run wrote to (`apply`: a run that
 /// touched two GPUs of eight does not read the other six again).
-pub fn verify_touched(fs: &Root, outcome: &Outcome) -> Vec<String> {
+pub(crate) fn verify_touched(fs: &Root, outcome: &Outcome) -> Vec<String> {
     differences(&Touched(fs), outcome)
 }
 
@@ -799,8 +800,8 @@ fn verify_vf(host: &dyn Seen, v: &VfAction, want: u32) -> Option<String> {
 
 mod job;
 mod sriov;
-pub use job::{ApplyJob, PlanSource, MAX_JOBS};
-pub use sriov::{TRANSIENT, VF_TIMEOUT};
+pub(crate) use job::{ApplyJob, PlanSource, MAX_JOBS};
+pub(crate) use sriov::VF_TIMEOUT;
 
 #[cfg(test)]
 mod tests;

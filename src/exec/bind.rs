@@ -29,7 +29,7 @@ struct BindDoc<'a> {
     writes: &'a [WriteRecord],
 }
 
-pub struct BindJob {
+pub(crate) struct BindJob {
     selected: Vec<String>,
     with_group: bool,
     dry_run: bool,
@@ -44,7 +44,7 @@ fn plan_on(ctx: &Context, inv: &Inventory, selected: &[String], with_group: bool
 }
 
 impl BindJob {
-    pub fn new(
+    pub(crate) fn new(
         ctx: &Context,
         inv: Inventory,
         selected: Vec<String>,

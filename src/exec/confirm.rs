@@ -11,12 +11,12 @@ use anyhow::Result;
 use crate::error::{fail, Code};
 
 /// Whether to proceed. `prompt` is a question such as "apply 3 changes to this host?".
-pub fn confirm(prompt: &str, yes: bool) -> Result<bool> {
+pub(crate) fn confirm(prompt: &str, yes: bool) -> Result<bool> {
     confirm_with(prompt, yes, std::io::stdin().is_terminal())
 }
 
 /// [`confirm`] with the terminal test made explicit (for tests).
-pub fn confirm_with(prompt: &str, yes: bool, terminal: bool) -> Result<bool> {
+pub(crate) fn confirm_with(prompt: &str, yes: bool, terminal: bool) -> Result<bool> {
     if yes {
         return Ok(true);
     }

@@ -1,9 +1,10 @@
 //! SIGINT/SIGTERM/SIGHUP during a mutating run: the handler only records the signal; the
 //! executor checks it between writes, so the write in flight completes and is recorded,
 //! then the run stops cleanly and reports what was and was not done (exit 1: "incomplete").
-//! Every wait (the run lock, `apply --wait-for-parents`) sleeps in slices of at most
-//! [`SLICE`] through [`sleep`], so it ends well within a second of a signal, with exit 1
-//! and "nothing was changed" ([`interrupted_while`]).
+//! Every wait before the host is changed (the run lock, `apply --wait-for-parents`) sleeps
+//! in slices of at most [`SLICE`] through [`sleep`], so it ends well within a second of a
+//! signal, with exit 1 and "nothing was changed" ([`interrupted_while`]); `apply`'s wait
+//! for enabled VFs (`exec::apply::sriov`) watches the same signal between its polls.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
@@ -14,10 +15,10 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal
 use crate::error::{fail, Code};
 
 /// The signals that stop a run cleanly: Ctrl-C, `kill`/`systemctl stop`, a closed terminal.
-pub const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+pub(crate) const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
 /// The longest a wait sleeps before looking at the flag again.
-pub const SLICE: Duration = Duration::from_millis(100);
+pub(crate) const SLICE: Duration = Duration::from_millis(100);
 
 /// The number of the first signal received; 0 while none arrived.
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -28,7 +29,7 @@ extern "C" fn on_signal(sig: nix::libc::c_int) {
 }
 
 /// Install the handler for SIGINT, SIGTERM and SIGHUP (idempotent).
-pub fn install() -> Result<()> {
+pub(crate) fn install() -> Result<()> {
     let action = SigAction::new(
         SigHandler::Handler(on_signal),
         SaFlags::SA_RESTART,
@@ -43,25 +44,20 @@ pub fn install() -> Result<()> {
 }
 
 /// True once SIGINT, SIGTERM or SIGHUP arrived.
-pub fn requested() -> bool {
+pub(crate) fn requested() -> bool {
     SIGNAL.load(Ordering::SeqCst) != 0
 }
 
 /// The signal that arrived (`SIGINT`, ...), if any.
-pub fn signal() -> Option<Signal> {
+pub(crate) fn signal() -> Option<Signal> {
     match SIGNAL.load(Ordering::SeqCst) {
         0 => None,
         n => Some(Signal::try_from(n).unwrap_or(Signal::SIGTERM)),
     }
 }
 
-/// For tests: simulate (as SIGINT) or clear an interrupt.
-pub fn set(v: bool) {
-    SIGNAL.store(if v { Signal::SIGINT as i32 } else { 0 }, Ordering::SeqCst);
-}
-
 /// Sleep for `d`, in slices of at most [`SLICE`]; false (early) once a signal arrived.
-pub fn sleep(d: Duration) -> bool {
+pub(crate) fn sleep(d: Duration) -> bool {
     sleep_unless(d, requested)
 }
 
@@ -85,7 +81,7 @@ fn sleep_unless(d: Duration, stop: impl Fn() -> bool) -> bool {
 
 /// The error that ends a run interrupted before its first write: exit 1, naming the
 /// signal and what it was waiting for, and saying that nothing was changed.
-pub fn interrupted_while(what: &str) -> anyhow::Error {
+pub(crate) fn interrupted_while(what: &str) -> anyhow::Error {
     fail(Code::Failure, interrupted_message(signal(), what))
 }
 

@@ -1,8 +1,12 @@
 //! The one write helper for mutating commands. Every change to the host goes through
-//! [`Journal::write`]: in a dry run the write is recorded and printed (as a shell line,
-//! `echo VALUE > /sys/...`, with the path as the host sees it) and not made; in a real run
-//! it is made through the [`Kernel`], recorded, and appended as one JSON line to
-//! `<root>/var/log/hostdev/audit.jsonl`. Tests inspect [`Journal::writes`].
+//! [`Journal::write`], [`Journal::destroy`] (a removal, a vGPU-type clear, an unbind or a
+//! VF disable: only with a fresh proof, [`Destroy`]) or [`Journal::load_module`]: in a
+//! dry run the write is recorded and printed (as a shell line, `echo VALUE > /sys/...`,
+//! with the path as the host sees it) and not made; in a real run it is made through the
+//! [`Kernel`], recorded, and appended as one JSON line to
+//! `<root>/var/log/hostdev/audit.jsonl`. A worker's journal ([`Journal::worker`]) writes
+//! at once; its lines are held and absorbed back in plan order. The records ([`Journal::writes`]) feed the run's
+//! report and the tests.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -18,12 +22,9 @@ use crate::host::live::Unheld;
 use crate::host::root::Root;
 use nix::fcntl::OFlag;
 
-/// Relative location of the audit log.
-pub use crate::host::root::AUDIT_LOG;
-
 /// Where writes go. Production writes through [`Root::write`]; tests plug in a model of
 /// the kernel that reacts to writes.
-pub trait Kernel: Send {
+pub(crate) trait Kernel: Send {
     fn write(&mut self, path: &Path, value: &str) -> io::Result<()>;
 
     /// A second handle on the same kernel for a worker thread ([`Journal::worker`]), when
@@ -70,7 +71,7 @@ impl Kernel for Root {
 /// The writes that destroy something a VM may be using. [`Journal::destroy`] makes them,
 /// only with a fresh [`Unheld`] proof; [`Journal::write`] refuses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Destroy {
+pub(crate) enum Destroy {
     /// `remove` ← 1 of an mdev.
     MdevRemove,
     /// `nvidia/current_vgpu_type` ← 0 of a vendor-VFIO VF.
@@ -83,7 +84,7 @@ pub enum Destroy {
 
 impl Destroy {
     /// The audit log's action token.
-    pub fn action(self) -> &'static str {
+    pub(crate) fn action(self) -> &'static str {
         match self {
             Destroy::MdevRemove => "mdev.remove",
             Destroy::VgpuClear => "vgpu.clear",
@@ -106,10 +107,10 @@ impl Destroy {
 
 /// A failed write: path, value and the kernel's error.
 #[derive(Debug)]
-pub struct WriteError {
-    pub path: String,
-    pub value: String,
-    pub source: io::Error,
+pub(crate) struct WriteError {
+    pub(crate) path: String,
+    pub(crate) value: String,
+    pub(crate) source: io::Error,
 }
 
 impl fmt::Display for WriteError {
@@ -127,14 +128,14 @@ impl std::error::Error for WriteError {}
 /// One write, made or (in a dry run) only planned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WriteRecord {
-    pub action: String,
+    pub(crate) action: String,
     /// The path as the host sees it (`/sys/...`).
-    pub path: String,
-    pub value: String,
+    pub(crate) path: String,
+    pub(crate) value: String,
     /// `ok`, `error` or `dry-run`.
-    pub result: String,
+    pub(crate) result: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -150,10 +151,10 @@ struct AuditLine<'a> {
 }
 
 pub struct Journal {
-    pub root: Root,
-    pub dry_run: bool,
+    pub(crate) root: Root,
+    pub(crate) dry_run: bool,
     /// The audit log (real runs only).
-    pub audit: Option<PathBuf>,
+    pub(crate) audit: Option<PathBuf>,
     kernel: Box<dyn Kernel>,
     echo: Box<dyn Write + Send>,
     writes: Vec<WriteRecord>,
@@ -203,7 +204,7 @@ impl Journal {
 
     /// A journal with an explicit kernel and dry-run sink (tests). A real run checks that
     /// the audit log can be opened before anything is changed.
-    pub fn with_kernel(
+    pub(crate) fn with_kernel(
         root: &Root,
         dry_run: bool,
         kernel: Box<dyn Kernel>,
@@ -233,7 +234,7 @@ impl Journal {
     /// fork of the kernel at once, while its audit-log and dry-run lines are held until
     /// [`Journal::absorb`], so both stay in plan order whatever the order of the writes.
     /// `None` when the kernel cannot be forked (the run stays on one thread).
-    pub fn worker(&self) -> Option<Journal> {
+    pub(crate) fn worker(&self) -> Option<Journal> {
         let kernel = self.kernel.fork()?;
         let held = Held::default();
         Some(Journal {
@@ -251,7 +252,7 @@ impl Journal {
 
     /// Take in a worker's journal: its writes, audit-log lines and dry-run lines are
     /// appended after this journal's own.
-    pub fn absorb(&mut self, worker: Journal) {
+    pub(crate) fn absorb(&mut self, worker: Journal) {
         let Journal { writes, held, .. } = worker;
         let Some(held) = held else { return };
         if let Ok(echo) = held.echo.lock() {
@@ -265,7 +266,7 @@ impl Journal {
 
     /// Write `value` to `path` (an absolute path under the root), as action `what`
     /// (a stable token such as `mdev.create`).
-    pub fn write(&mut self, path: &Path, value: &str, what: &str) -> Result<(), WriteError> {
+    pub(crate) fn write(&mut self, path: &Path, value: &str, what: &str) -> Result<(), WriteError> {
         if Destroy::of(what).is_some() {
             return Err(WriteError {
                 path: self.root.display(path),
@@ -280,7 +281,7 @@ impl Journal {
 
     /// A destructive write ([`Destroy`]), allowed by `proof`, found right before it (see
     /// [`crate::host::live::unheld_mdev`] and its siblings); the proof is spent.
-    pub fn destroy(
+    pub(crate) fn destroy(
         &mut self,
         proof: Unheld,
         kind: Destroy,
@@ -341,7 +342,7 @@ impl Journal {
     /// the command is printed and recorded; in a real run it is run (on the real root) and
     /// recorded in the audit log like a write — `ok`, `error`, or `skipped` under a fake
     /// root, which has no kernel to load it into.
-    pub fn load_module(&mut self, name: &str) -> Result<(), WriteError> {
+    pub(crate) fn load_module(&mut self, name: &str) -> Result<(), WriteError> {
         let mut record = WriteRecord {
             action: "module.load".into(),
             path: "modprobe".into(),
@@ -375,20 +376,20 @@ impl Journal {
     /// write does not undo the change it records (that is made and reported); the run
     /// stops before its next write, as for a state file that cannot be written
     /// (docs: "apply, teardown and saved plans").
-    pub fn audit_error(&self) -> Option<&str> {
+    pub(crate) fn audit_error(&self) -> Option<&str> {
         self.audit_error.as_deref()
     }
 
     /// Show a progress bar while writing (a real run on a terminal; `expected` writes when
     /// the job knows how many).
-    pub fn show_progress(&mut self, expected: Option<u64>) {
+    pub(crate) fn show_progress(&mut self, expected: Option<u64>) {
         if !self.dry_run {
             self.progress = Some(Arc::new(Mutex::new(Progress::new(expected))));
         }
     }
 
     /// Take the bar off the screen before the summary.
-    pub fn finish_progress(&mut self) {
+    pub(crate) fn finish_progress(&mut self) {
         if let Some(p) = self.progress.take() {
             if let Ok(mut p) = p.lock() {
                 p.finish();
@@ -468,7 +469,7 @@ fn open_audit(fs: &Root, path: &Path) -> Result<()> {
 }
 
 /// Quote for a POSIX shell when needed.
-pub fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.:/,+=@%".contains(c));
@@ -480,7 +481,7 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// Now, as RFC 3339 UTC with seconds (`2024-05-01T12:34:56Z`).
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -489,7 +490,7 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Seconds since the epoch → RFC 3339 UTC (civil-from-days, proleptic Gregorian).
-pub fn rfc3339(secs: u64) -> String {
+pub(crate) fn rfc3339(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;
@@ -512,6 +513,7 @@ pub fn rfc3339(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::root::AUDIT_LOG;
     #[derive(Clone, Default)]
     struct Buf(Arc<Mutex<Vec<u8>>>);
     impl Write for Buf {

@@ -15,13 +15,10 @@ use crate::error::{fail, Code};
 use crate::exec::interrupt;
 use crate::host::root::{not_regular, Root};
 
-/// Relative location of the lock file.
-pub use crate::host::root::LOCK_FILE;
-
 /// Held while a mutating command runs.
-pub struct RunLock {
+pub(crate) struct RunLock {
     _lock: Flock<File>,
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 impl std::fmt::Debug for RunLock {
@@ -33,7 +30,7 @@ impl std::fmt::Debug for RunLock {
 /// Take the lock, waiting up to `timeout`; a run that cannot get it fails with exit 75
 /// naming the holder's pid. SIGINT/SIGTERM/SIGHUP end the wait within [`interrupt::SLICE`]
 /// (exit 1, nothing changed); a timeout too large to represent waits without limit.
-pub fn acquire(fs: &Root, timeout: Duration) -> Result<RunLock> {
+pub(crate) fn acquire(fs: &Root, timeout: Duration) -> Result<RunLock> {
     let path = fs.lock_file();
     interrupt::install()?;
     let deadline = Instant::now().checked_add(timeout);
@@ -110,7 +107,7 @@ fn open(fs: &Root, path: &Path) -> Result<File> {
 
 /// The pid written by the current holder, if readable: a regular file opened as the lock
 /// is (no symlink followed, without blocking), of which at most 32 bytes are read.
-pub fn holder_pid(fs: &Root, path: &Path) -> Option<u32> {
+pub(crate) fn holder_pid(fs: &Root, path: &Path) -> Option<u32> {
     let bytes = fs.read_own_file(path, 32).ok()??;
     std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
 }
@@ -119,6 +116,7 @@ pub fn holder_pid(fs: &Root, path: &Path) -> Option<u32> {
 mod tests {
     use super::*;
     use crate::error::exit_code;
+    use crate::host::root::LOCK_FILE;
 
     #[test]
     fn second_lock_times_out_with_holder_pid() {

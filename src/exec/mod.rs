@@ -6,15 +6,15 @@
 //! boot-time wait for mdev parents ([`wait`]). What a run did is `crate::outcome`; what was
 //! changed, `crate::plan::state`.
 pub mod apply;
-pub mod bind;
-pub mod confirm;
-pub mod interrupt;
+pub(crate) mod bind;
+pub(crate) mod confirm;
+pub(crate) mod interrupt;
 pub mod journal;
-pub mod lock;
-pub mod mutate;
-pub mod pipeline;
+pub(crate) mod lock;
+pub(crate) mod mutate;
+pub(crate) mod pipeline;
 pub mod privilege;
-pub mod progress;
-pub mod teardown;
-pub mod vfio;
-pub mod wait;
+pub(crate) mod progress;
+pub(crate) mod teardown;
+pub(crate) mod vfio;
+pub(crate) mod wait;

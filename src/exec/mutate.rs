@@ -17,14 +17,15 @@ use crate::exec::lock::{self, RunLock};
 use crate::exec::{interrupt, privilege};
 
 /// A mutating run in progress: holds the lock (real runs) until dropped.
-pub struct Session {
-    pub lock: Option<RunLock>,
-    pub journal: Journal,
+pub(crate) struct Session {
+    /// Held, never read: dropping the session releases the lock.
+    _lock: Option<RunLock>,
+    pub(crate) journal: Journal,
 }
 
 /// Check privileges and install the SIGINT/SIGTERM/SIGHUP handler. A dry run changes
 /// nothing at all, so it needs neither root nor the handler.
-pub fn prepare(ctx: &Context, args: &MutateArgs, command: &str) -> Result<()> {
+pub(crate) fn prepare(ctx: &Context, args: &MutateArgs, command: &str) -> Result<()> {
     if !args.dry_run {
         privilege::require_root(&ctx.root, command)?;
         interrupt::install()?;
@@ -34,7 +35,7 @@ pub fn prepare(ctx: &Context, args: &MutateArgs, command: &str) -> Result<()> {
 
 /// Take the lock and open the journal (real runs: the audit log must open). A dry run
 /// takes no lock and opens no audit log.
-pub fn begin(ctx: &Context, args: &MutateArgs) -> Result<Session> {
+pub(crate) fn begin(ctx: &Context, args: &MutateArgs) -> Result<Session> {
     let lock = if args.dry_run {
         None
     } else {
@@ -44,12 +45,12 @@ pub fn begin(ctx: &Context, args: &MutateArgs) -> Result<Session> {
 }
 
 /// Take the run lock (exit 75 after `--lock-timeout`).
-pub fn lock(ctx: &Context, args: &MutateArgs) -> Result<RunLock> {
+pub(crate) fn lock(ctx: &Context, args: &MutateArgs) -> Result<RunLock> {
     lock::acquire(&ctx.root, Duration::from_secs(args.lock_timeout))
 }
 
 /// Open the journal of a run that holds `lock` (none in a dry run).
-pub fn open(ctx: &Context, args: &MutateArgs, lock: Option<RunLock>) -> Result<Session> {
+pub(crate) fn open(ctx: &Context, args: &MutateArgs, lock: Option<RunLock>) -> Result<Session> {
     // Dry-run lines are the table-mode output; JSON/YAML documents carry the writes instead.
     let echo: Box<dyn std::io::Write + Send> = if ctx.output == crate::cli::Output::Table {
         // Paths and values come from the host: escaped like every table-mode line.
@@ -58,5 +59,8 @@ pub fn open(ctx: &Context, args: &MutateArgs, lock: Option<RunLock>) -> Result<S
         Box::new(std::io::sink())
     };
     let journal = Journal::with_kernel(&ctx.root, args.dry_run, Box::new(ctx.root.clone()), echo)?;
-    Ok(Session { lock, journal })
+    Ok(Session {
+        _lock: lock,
+        journal,
+    })
 }

@@ -34,7 +34,7 @@ use crate::plan::Blocked;
 
 /// What a job has to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Work {
+pub(crate) enum Work {
     /// Nothing: report without taking the lock.
     Nothing,
     /// Only records to tidy (state file) or in-use items to report: no prompt.
@@ -44,14 +44,14 @@ pub enum Work {
 }
 
 /// A finished (or dry) run, for the report.
-pub struct Run<'a> {
-    pub outcome: &'a Outcome,
-    pub writes: &'a [WriteRecord],
-    pub dry_run: bool,
+pub(crate) struct Run<'a> {
+    pub(crate) outcome: &'a Outcome,
+    pub(crate) writes: &'a [WriteRecord],
+    pub(crate) dry_run: bool,
 }
 
 /// One kind of change carried out by [`run`].
-pub trait Job {
+pub(crate) trait Job {
     fn work(&self) -> Work;
     /// Table mode, before the prompt: what will be done (and, in a dry run, the line
     /// announcing the writes).
@@ -76,7 +76,7 @@ pub trait Job {
 }
 
 /// Carry out a job (see the module documentation for the steps).
-pub fn run(
+pub(crate) fn run(
     ctx: &Context,
     args: &MutateArgs,
     job: &mut dyn Job,
@@ -87,7 +87,7 @@ pub fn run(
 
 /// Carry out a job planned under `lock` (`apply --yes`: nothing to confirm, so the lock
 /// was taken before the host was read): no second read of the host before the writes.
-pub fn run_locked(
+pub(crate) fn run_locked(
     ctx: &Context,
     args: &MutateArgs,
     job: &mut dyn Job,
@@ -159,7 +159,7 @@ fn show_progress(ctx: &Context) -> bool {
 }
 
 /// The line that ends [`Job::show`] in a dry run: the writes listed after it were not made.
-pub fn announce_dry_run(out: &mut dyn Write, dry_run: bool) -> Result<()> {
+pub(crate) fn announce_dry_run(out: &mut dyn Write, dry_run: bool) -> Result<()> {
     if dry_run {
         writeln!(out, "dry run: these writes would be made (none were):")?;
     }
@@ -167,7 +167,7 @@ pub fn announce_dry_run(out: &mut dyn Write, dry_run: bool) -> Result<()> {
 }
 
 /// The error for a plan that changed between showing it and taking the lock.
-pub fn changed_meanwhile(command: &str) -> anyhow::Error {
+pub(crate) fn changed_meanwhile(command: &str) -> anyhow::Error {
     fail(
         Code::Failure,
         format!(
@@ -179,7 +179,7 @@ pub fn changed_meanwhile(command: &str) -> anyhow::Error {
 
 /// The closing diagnostic and the exit code of an mdev/vGPU run: 0 when everything was
 /// done, else 1.
-pub fn finish(command: &str, o: &Outcome) -> Code {
+pub(crate) fn finish(command: &str, o: &Outcome) -> Code {
     if o.complete() {
         return Code::Ok;
     }
@@ -219,7 +219,7 @@ pub fn finish(command: &str, o: &Outcome) -> Code {
     Code::Failure
 }
 
-pub fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {

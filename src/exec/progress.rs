@@ -9,10 +9,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::logger::{escape_controls, show_bar};
 
 /// Runs with more writes than this show a bar.
-pub const HANDFUL: u64 = 5;
+pub(crate) const HANDFUL: u64 = 5;
 
 /// Counts the writes of a run and draws the bar once there are more than [`HANDFUL`].
-pub struct Progress {
+pub(crate) struct Progress {
     /// Writes the run is expected to make, when the job knows.
     expected: Option<u64>,
     done: u64,
@@ -20,7 +20,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(expected: Option<u64>) -> Progress {
+    pub(crate) fn new(expected: Option<u64>) -> Progress {
         Progress {
             expected,
             done: 0,
@@ -29,7 +29,7 @@ impl Progress {
     }
 
     /// One more write, to `path` (shown beside the bar, control characters escaped).
-    pub fn step(&mut self, path: &str) {
+    pub(crate) fn step(&mut self, path: &str) {
         self.done += 1;
         let large = self.expected.is_some_and(|n| n > HANDFUL) || self.done > HANDFUL;
         if self.bar.is_none() && large {
@@ -60,7 +60,7 @@ impl Progress {
     }
 
     /// Take the bar off the screen (the summary follows).
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
             show_bar(None);

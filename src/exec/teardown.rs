@@ -1,6 +1,6 @@
 //! `teardown` as a pipeline [`Job`]: remove what the teardown planner chose (mdevs, vGPU
-//! types), drop state records of what is already gone, and return recorded vfio bindings
-//! to their original drivers.
+//! types, then the VFs hostdev enabled), drop state records of what is already gone, and
+//! return recorded vfio bindings to their original drivers.
 
 use std::io::Write;
 
@@ -35,15 +35,15 @@ struct TeardownDoc<'a> {
 
 /// The vfio part of a teardown.
 #[derive(Debug, Default, Serialize)]
-pub struct VfioTeardown {
+pub(crate) struct VfioTeardown {
     /// Devices recorded in the state's `vfio` section that were not returned.
-    pub left_bound: Vec<String>,
-    pub note: Option<String>,
+    pub(crate) left_bound: Vec<String>,
+    pub(crate) note: Option<String>,
     /// Recorded devices looked at (restored, skipped or failed).
-    pub handled: usize,
+    pub(crate) handled: usize,
 }
 
-pub struct TeardownJob {
+pub(crate) struct TeardownJob {
     plan: TeardownPlan,
     scope: Scope,
     /// `--vfio` was given: the vfio note is always printed.
@@ -54,7 +54,7 @@ pub struct TeardownJob {
 }
 
 impl TeardownJob {
-    pub fn new(
+    pub(crate) fn new(
         state: &State,
         inv: Inventory,
         scope: Scope,

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 
 use crate::host::root::Root;
 
-pub mod bind;
-pub mod hint;
-pub mod restore;
+pub(crate) mod bind;
+pub(crate) mod hint;
+pub(crate) mod restore;
 
 /// The sysfs directory of PCI device `addr`.
 fn dev_dir(fs: &Root, addr: &str) -> PathBuf {

@@ -27,10 +27,10 @@ use crate::host::root::Root;
 use crate::plan::sriov::takes_vfs;
 
 /// The default poll interval.
-pub const POLL: Duration = Duration::from_millis(500);
+pub(crate) const POLL: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WaitOutcome {
+pub(crate) enum WaitOutcome {
     /// Nothing desired: nothing to wait for.
     NotNeeded,
     /// The host was ready after `waited` (zero when it was at the first look).
@@ -51,7 +51,7 @@ pub enum WaitOutcome {
 
 impl WaitOutcome {
     /// A one-line account for stderr (a warning on timeout, a note otherwise).
-    pub fn message(&self, desired: &[String]) -> String {
+    pub(crate) fn message(&self, desired: &[String]) -> String {
         match self {
             WaitOutcome::NotNeeded => "no mdev types desired: not waiting for mdev parents".into(),
             WaitOutcome::Ready { waited, offering } => format!(
@@ -90,23 +90,23 @@ impl WaitOutcome {
 
 /// One look at the host.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Probe {
+pub(crate) struct Probe {
     /// Parents offering at least one desired type, ascending.
-    pub offering: Vec<String>,
+    pub(crate) offering: Vec<String>,
     /// NVIDIA GPUs bound to `nvidia` that offer no types yet (condition 1), ascending.
-    pub pending: Vec<String>,
+    pub(crate) pending: Vec<String>,
     /// NVIDIA GPUs whose types are registered (or that use vendor-specific VFIO).
-    pub settled: Vec<String>,
+    pub(crate) settled: Vec<String>,
 }
 
 impl Probe {
-    pub fn ready(&self) -> bool {
+    pub(crate) fn ready(&self) -> bool {
         self.pending.is_empty() && (!self.offering.is_empty() || !self.settled.is_empty())
     }
 }
 
 /// Poll `probe` every `poll` until the host is ready or `timeout` has passed.
-pub fn wait_for_parents(
+pub(crate) fn wait_for_parents(
     fs: &Root,
     desired: &[String],
     enables_vfs: bool,
@@ -160,7 +160,7 @@ pub fn wait_for_parents(
 /// view (type IDs and the names needed to match, no counts, no `/proc`). With
 /// `enables_vfs` (the configuration's `hostdev.virtualFunctions`), a GPU whose VFs hostdev
 /// will enable is not waited for here: `apply` enables them and waits for their types.
-pub fn probe(fs: &Root, desired: &[String], enables_vfs: bool) -> Result<Probe> {
+pub(crate) fn probe(fs: &Root, desired: &[String], enables_vfs: bool) -> Result<Probe> {
     let inv = Inventory::scan_for(
         fs,
         &Scope::Offers {

@@ -16,21 +16,21 @@ use serde::Serialize;
 use crate::host::root::dir::AttrDir;
 use crate::host::root::Root;
 
-pub mod holders;
+pub(crate) mod holders;
 pub mod mdev;
 pub mod pci;
 mod scan;
 
 /// NVIDIA's PCI vendor ID, as the inventory spells it.
-pub const NVIDIA_VENDOR: &str = "10de";
+pub(crate) const NVIDIA_VENDOR: &str = "10de";
 
 /// The `comm` of NVIDIA's vGPU manager daemon.
-pub const VGPU_MANAGER_COMM: &str = "nvidia-vgpu-mgr";
+pub(crate) const VGPU_MANAGER_COMM: &str = "nvidia-vgpu-mgr";
 
 /// A name the kernel gives an mdev: its UUID, hyphenated and lower-case (`%pUl`), e.g.
 /// `00000000-0000-4000-8000-000000000001`. The scan takes only such entries of
 /// `/sys/bus/mdev/devices`, so a UUID handed to libvirt or QEMU is never more than that.
-pub fn is_mdev_uuid(s: &str) -> bool {
+pub(crate) fn is_mdev_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, &c)| match i {
@@ -43,7 +43,7 @@ pub fn is_mdev_uuid(s: &str) -> bool {
 /// lower-case hex digits: VMD domains start at `10000`), bus, device (at most `1f`) and
 /// function (0 to 7), e.g. `0000:3b:00.0`. The scan takes only such entries of
 /// `/sys/bus/pci/devices`.
-pub fn is_pci_function(s: &str) -> bool {
+pub(crate) fn is_pci_function(s: &str) -> bool {
     let hex = |p: &str| p.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
     let mut parts = s.split(':');
     let (Some(domain), Some(bus), Some(rest), None) =
@@ -65,19 +65,19 @@ pub fn is_pci_function(s: &str) -> bool {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Inventory {
+pub(crate) struct Inventory {
     /// mdev parents by name (PCI address, or a virtual device name such as `mtty`), ascending.
-    pub parents: Vec<Parent>,
+    pub(crate) parents: Vec<Parent>,
     /// Existing mdevs, ascending by UUID.
-    pub mdevs: Vec<Mdev>,
+    pub(crate) mdevs: Vec<Mdev>,
     /// PCI devices by address, ascending.
-    pub pci: Vec<PciDevice>,
+    pub(crate) pci: Vec<PciDevice>,
     /// Processes holding `/dev/vfio/...` open, keyed by the device path they hold.
-    pub holders: BTreeMap<String, Vec<Holder>>,
+    pub(crate) holders: BTreeMap<String, Vec<Holder>>,
     /// Processes whose open files could not be inspected (not root).
-    pub uninspected_processes: usize,
+    pub(crate) uninspected_processes: usize,
     /// An `nvidia-vgpu-mgr` process runs (looked for only when an NVIDIA device is on `nvidia`).
-    pub vgpu_manager_running: bool,
+    pub(crate) vgpu_manager_running: bool,
     /// The positions in `mdevs` of each parent's mdevs, built on first use (see
     /// [`Inventory::mdevs_of`]); an inventory is not changed once scanned.
     #[serde(skip)]
@@ -86,7 +86,7 @@ pub struct Inventory {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum ParentKind {
+pub(crate) enum ParentKind {
     /// A PCI physical function (or a PCI device without SR-IOV).
     Pci,
     /// An SR-IOV virtual function.
@@ -96,82 +96,82 @@ pub enum ParentKind {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Parent {
-    pub name: String,
-    pub kind: ParentKind,
+pub(crate) struct Parent {
+    pub(crate) name: String,
+    pub(crate) kind: ParentKind,
     /// For a virtual function: its physical function's address.
-    pub physfn: Option<String>,
-    pub types: Vec<MdevType>,
+    pub(crate) physfn: Option<String>,
+    pub(crate) types: Vec<MdevType>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct MdevType {
+pub(crate) struct MdevType {
     /// The directory name, e.g. `nvidia-222`.
-    pub id: String,
+    pub(crate) id: String,
     /// The `name` file; Intel GVT-g types have none.
-    pub name: Option<String>,
-    pub available_instances: u32,
-    pub device_api: Option<String>,
-    pub description: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) available_instances: u32,
+    pub(crate) device_api: Option<String>,
+    pub(crate) description: Option<String>,
     /// The driver's published maximum (`max_instance=N` in NVIDIA's description).
-    pub max_instances: Option<u32>,
+    pub(crate) max_instances: Option<u32>,
     /// Only the ID (and maybe the name) was read (see [`Scope::Plan`]); with
     /// `Scope::Plan`, `device_api` is never read.
     #[serde(skip)]
-    pub partial: bool,
+    pub(crate) partial: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Mdev {
-    pub uuid: String,
-    pub parent: String,
+pub(crate) struct Mdev {
+    pub(crate) uuid: String,
+    pub(crate) parent: String,
     /// `None` when the `mdev_type` link cannot be read (KubeVirt then never removes it).
-    pub type_id: Option<String>,
-    pub type_name: Option<String>,
-    pub iommu_group: Option<String>,
+    pub(crate) type_id: Option<String>,
+    pub(crate) type_name: Option<String>,
+    pub(crate) iommu_group: Option<String>,
     /// vfio device character devices (`vfio-dev/vfioN` with a `dev` number; iommufd).
-    pub cdevs: Vec<String>,
+    pub(crate) cdevs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct PciDevice {
-    pub address: String,
+pub(crate) struct PciDevice {
+    pub(crate) address: String,
     /// Lower-case hex without `0x`, e.g. `10de`.
-    pub vendor: String,
-    pub device: String,
-    pub subsystem_vendor: Option<String>,
-    pub subsystem_device: Option<String>,
+    pub(crate) vendor: String,
+    pub(crate) device: String,
+    pub(crate) subsystem_vendor: Option<String>,
+    pub(crate) subsystem_device: Option<String>,
     /// e.g. `030200`.
-    pub class: String,
-    pub driver: Option<String>,
-    pub driver_override: Option<String>,
-    pub iommu_group: Option<String>,
-    pub numa_node: Option<i32>,
-    pub physfn: Option<String>,
-    pub virtfns: Vec<String>,
-    pub sriov_totalvfs: Option<u32>,
-    pub sriov_numvfs: Option<u32>,
+    pub(crate) class: String,
+    pub(crate) driver: Option<String>,
+    pub(crate) driver_override: Option<String>,
+    pub(crate) iommu_group: Option<String>,
+    pub(crate) numa_node: Option<i32>,
+    pub(crate) physfn: Option<String>,
+    pub(crate) virtfns: Vec<String>,
+    pub(crate) sriov_totalvfs: Option<u32>,
+    pub(crate) sriov_numvfs: Option<u32>,
     /// `vfio-dev/vfioN` entries with a `dev` number (iommufd cdevs).
-    pub cdevs: Vec<String>,
+    pub(crate) cdevs: Vec<String>,
     /// NVIDIA vendor-specific VFIO (`nvidia/` directory on a VF).
-    pub nvidia: Option<NvidiaVf>,
+    pub(crate) nvidia: Option<NvidiaVf>,
     /// The device has an `nvidia/` directory (even one without attributes yet).
     #[serde(skip)]
-    pub nvidia_dir: bool,
+    pub(crate) nvidia_dir: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct NvidiaVf {
+pub(crate) struct NvidiaVf {
     /// `current_vgpu_type`; 0 means none.
-    pub current_vgpu_type: u32,
+    pub(crate) current_vgpu_type: u32,
     /// `creatable_vgpu_types`: (ID, name) pairs, header dropped.
-    pub creatable: Vec<(u32, String)>,
+    pub(crate) creatable: Vec<(u32, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Holder {
-    pub pid: u32,
-    pub command: String,
+pub(crate) struct Holder {
+    pub(crate) pid: u32,
+    pub(crate) command: String,
 }
 
 impl std::fmt::Display for Holder {
@@ -182,36 +182,36 @@ impl std::fmt::Display for Holder {
 
 impl NvidiaVf {
     /// Carries a vGPU, or can create one now.
-    pub fn is_vgpu_capable(&self) -> bool {
+    pub(crate) fn is_vgpu_capable(&self) -> bool {
         self.current_vgpu_type != 0 || !self.creatable.is_empty()
     }
 
     /// Whether type `id` is listed in `creatable_vgpu_types`.
-    pub fn can_create(&self, id: u32) -> bool {
+    pub(crate) fn can_create(&self, id: u32) -> bool {
         self.creatable.iter().any(|(i, _)| *i == id)
     }
 }
 
 impl PciDevice {
-    pub fn vendor_device(&self) -> String {
+    pub(crate) fn vendor_device(&self) -> String {
         format!("{}:{}", self.vendor, self.device)
     }
 
-    pub fn is_bridge(&self) -> bool {
+    pub(crate) fn is_bridge(&self) -> bool {
         self.class.starts_with("0604")
     }
 }
 
 /// The kernel's VFIO driver for PCI devices: what `bind vfio` binds to.
-pub const VFIO_PCI: &str = "vfio-pci";
+pub(crate) const VFIO_PCI: &str = "vfio-pci";
 
 /// Drivers that leave a device free for passthrough (an unbound endpoint is free too).
-pub const PASSTHROUGH_DRIVERS: [&str; 2] = ["vfio-pci", "pci-stub"];
+pub(crate) const PASSTHROUGH_DRIVERS: [&str; 2] = ["vfio-pci", "pci-stub"];
 
 impl PciDevice {
     /// Free for a VM: bound to vfio-pci or pci-stub, unbound, or an NVIDIA vendor-VFIO VF
     /// (its `nvidia` driver registers it with VFIO itself).
-    pub fn is_passthrough_ready(&self) -> bool {
+    pub(crate) fn is_passthrough_ready(&self) -> bool {
         match self.driver.as_deref() {
             None => true,
             Some(d) => PASSTHROUGH_DRIVERS.contains(&d) || self.nvidia.is_some(),
@@ -219,22 +219,22 @@ impl PciDevice {
     }
 
     /// Display and 3D controllers (classes 0300 and 0302).
-    pub fn is_gpu(&self) -> bool {
+    pub(crate) fn is_gpu(&self) -> bool {
         self.class.starts_with("0300") || self.class.starts_with("0302")
     }
 }
 
 /// One IOMMU group and its PCI devices (ascending by address).
 #[derive(Debug, Clone)]
-pub struct IommuGroup<'a> {
-    pub id: String,
-    pub devices: Vec<&'a PciDevice>,
+pub(crate) struct IommuGroup<'a> {
+    pub(crate) id: String,
+    pub(crate) devices: Vec<&'a PciDevice>,
 }
 
 impl IommuGroup<'_> {
     /// Endpoints still on a host driver: they make the group unusable for passthrough
     /// (bridges are ignored: they need no driver and vfio tolerates pcieport).
-    pub fn blockers(&self) -> Vec<&PciDevice> {
+    pub(crate) fn blockers(&self) -> Vec<&PciDevice> {
         self.devices
             .iter()
             .copied()
@@ -242,12 +242,12 @@ impl IommuGroup<'_> {
             .collect()
     }
 
-    pub fn viable(&self) -> bool {
+    pub(crate) fn viable(&self) -> bool {
         self.blockers().is_empty()
     }
 
     /// The endpoints (non-bridges) of the group.
-    pub fn endpoints(&self) -> Vec<&PciDevice> {
+    pub(crate) fn endpoints(&self) -> Vec<&PciDevice> {
         self.devices
             .iter()
             .copied()
@@ -258,7 +258,7 @@ impl IommuGroup<'_> {
 
 impl Mdev {
     /// The `/dev` paths through which a process can hold this mdev.
-    pub fn device_paths(&self) -> Vec<String> {
+    pub(crate) fn device_paths(&self) -> Vec<String> {
         device_paths(self.iommu_group.as_deref(), &self.cdevs)
     }
 }
@@ -279,7 +279,7 @@ pub(crate) fn vfio_cdevs(dir: &AttrDir) -> std::io::Result<Vec<String>> {
 }
 
 /// `/dev/vfio/<group>` and `/dev/vfio/devices/<cdev>` for a device.
-pub fn device_paths(group: Option<&str>, cdevs: &[String]) -> Vec<String> {
+pub(crate) fn device_paths(group: Option<&str>, cdevs: &[String]) -> Vec<String> {
     let mut v: Vec<String> = group
         .map(|g| format!("/dev/vfio/{g}"))
         .into_iter()
@@ -292,7 +292,7 @@ pub fn device_paths(group: Option<&str>, cdevs: &[String]) -> Vec<String> {
 /// read everything; `plan` lists every type but reads names, counts and descriptions only
 /// where the plan looks (see docs/architecture.md, "one reader").
 #[derive(Debug, Clone, Default)]
-pub enum Scope {
+pub(crate) enum Scope {
     #[default]
     All,
     /// The IDs of all types; the `name` of every type only when some desired entry is not
@@ -312,7 +312,7 @@ pub enum Scope {
 
 impl Scope {
     /// What `plan` needs for this configuration and node.
-    pub fn for_plan(
+    pub(crate) fn for_plan(
         config: &crate::config::model::Config,
         node: &crate::config::node::Node,
     ) -> Scope {
@@ -332,7 +332,7 @@ impl Scope {
 impl Inventory {
     /// The mdevs on `parent`, ascending by UUID: a look-up, not a scan of every mdev (the
     /// planner asks once per VF).
-    pub fn mdevs_of<'a>(&'a self, parent: &str) -> impl Iterator<Item = &'a Mdev> + 'a {
+    pub(crate) fn mdevs_of<'a>(&'a self, parent: &str) -> impl Iterator<Item = &'a Mdev> + 'a {
         let index = self.by_parent.get_or_init(|| {
             let mut m: BTreeMap<String, Vec<usize>> = BTreeMap::new();
             for (i, x) in self.mdevs.iter().enumerate() {
@@ -349,7 +349,7 @@ impl Inventory {
     }
 
     /// The parent named `name` (a binary search: the scan lists parents in order).
-    pub fn parent(&self, name: &str) -> Option<&Parent> {
+    pub(crate) fn parent(&self, name: &str) -> Option<&Parent> {
         match self.parents.binary_search_by(|p| p.name.as_str().cmp(name)) {
             Ok(i) => Some(&self.parents[i]),
             // a hand-built inventory (tests) may not be sorted
@@ -357,7 +357,7 @@ impl Inventory {
         }
     }
 
-    pub fn pci_device(&self, address: &str) -> Option<&PciDevice> {
+    pub(crate) fn pci_device(&self, address: &str) -> Option<&PciDevice> {
         self.pci
             .binary_search_by(|d| d.address.as_str().cmp(address))
             .ok()
@@ -365,7 +365,7 @@ impl Inventory {
     }
 
     /// The IOMMU groups of PCI devices, in numeric order (mdev groups are not listed).
-    pub fn iommu_groups(&self) -> Vec<IommuGroup<'_>> {
+    pub(crate) fn iommu_groups(&self) -> Vec<IommuGroup<'_>> {
         let mut groups: BTreeMap<(u64, String), Vec<&PciDevice>> = BTreeMap::new();
         for d in &self.pci {
             if let Some(g) = &d.iommu_group {
@@ -380,13 +380,13 @@ impl Inventory {
     }
 
     /// The group a PCI device belongs to.
-    pub fn group_of(&self, address: &str) -> Option<IommuGroup<'_>> {
+    pub(crate) fn group_of(&self, address: &str) -> Option<IommuGroup<'_>> {
         let g = self.pci_device(address)?.iommu_group.as_deref()?;
         self.iommu_groups().into_iter().find(|x| x.id == g)
     }
 
     /// Who holds any of these `/dev` paths open.
-    pub fn holders_of(&self, paths: &[String]) -> Vec<Holder> {
+    pub(crate) fn holders_of(&self, paths: &[String]) -> Vec<Holder> {
         let mut v: Vec<Holder> = paths
             .iter()
             .filter_map(|p| self.holders.get(p))

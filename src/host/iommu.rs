@@ -10,17 +10,17 @@ use serde::Serialize;
 use crate::config::names::is_pci_address;
 use crate::host::root::Root;
 
-pub mod check;
+pub(crate) mod check;
 
 /// Modules VFIO passthrough needs, in load order (as `sys/module` names them).
-pub const VFIO_MODULES: [&str; 3] = ["vfio", "vfio_pci", "vfio_iommu_type1"];
+pub(crate) const VFIO_MODULES: [&str; 3] = ["vfio", "vfio_pci", "vfio_iommu_type1"];
 
 /// Where `modules-load.d` persists the VFIO modules.
-pub const MODULES_LOAD_FILE: &str = "/etc/modules-load.d/vfio.conf";
+pub(crate) const MODULES_LOAD_FILE: &str = "/etc/modules-load.d/vfio.conf";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Vendor {
+pub(crate) enum Vendor {
     Intel,
     Amd,
     Unknown,
@@ -28,7 +28,7 @@ pub enum Vendor {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum BootLoader {
+pub(crate) enum BootLoader {
     /// Pop!_OS: kernelstub manages the systemd-boot entries.
     Kernelstub,
     /// systemd-boot with `/etc/kernel/cmdline` (kernel-install).
@@ -39,43 +39,43 @@ pub enum BootLoader {
 
 /// Everything the checks look at, read once.
 #[derive(Debug, Clone, Default)]
-pub struct HostFacts {
+pub(crate) struct HostFacts {
     /// `vendor_id` of the first CPU in `proc/cpuinfo`.
-    pub cpu_vendor_id: Option<String>,
+    pub(crate) cpu_vendor_id: Option<String>,
     /// The CPU flags of the first CPU.
-    pub cpu_flags: Vec<String>,
-    pub dev_kvm: bool,
-    pub acpi_dmar: bool,
-    pub acpi_ivrs: bool,
+    pub(crate) cpu_flags: Vec<String>,
+    pub(crate) dev_kvm: bool,
+    pub(crate) acpi_dmar: bool,
+    pub(crate) acpi_ivrs: bool,
     /// `sys/class/iommu` entries (`dmar0`, `ivhd0`, ...).
-    pub iommu_units: Vec<String>,
+    pub(crate) iommu_units: Vec<String>,
     /// `ecap` of each Intel remapping unit (`dmarN/intel-iommu/ecap`), where readable.
-    pub intel_ecap: BTreeMap<String, u64>,
+    pub(crate) intel_ecap: BTreeMap<String, u64>,
     /// `type` of every IOMMU group that holds a PCI device, by group number.
-    pub group_types: BTreeMap<String, String>,
-    pub cmdline: Option<String>,
+    pub(crate) group_types: BTreeMap<String, String>,
+    pub(crate) cmdline: Option<String>,
     /// Which of [`VFIO_MODULES`] are present under `sys/module`.
-    pub modules: BTreeMap<String, bool>,
+    pub(crate) modules: BTreeMap<String, bool>,
     /// `vfio_iommu_type1.allow_unsafe_interrupts`.
-    pub allow_unsafe_interrupts: Option<bool>,
+    pub(crate) allow_unsafe_interrupts: Option<bool>,
     /// `vfio.enable_unsafe_noiommu_mode`.
-    pub noiommu_mode: Option<bool>,
-    pub dev_vfio_vfio: bool,
-    pub os: OsRelease,
-    pub boot_loader: Option<BootLoader>,
+    pub(crate) noiommu_mode: Option<bool>,
+    pub(crate) dev_vfio_vfio: bool,
+    pub(crate) os: OsRelease,
+    pub(crate) boot_loader: Option<BootLoader>,
     /// `GRUB_CMDLINE_LINUX` from `etc/default/grub`.
-    pub grub_cmdline: Option<String>,
+    pub(crate) grub_cmdline: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct OsRelease {
-    pub id: Option<String>,
-    pub id_like: Vec<String>,
-    pub pretty_name: Option<String>,
+pub(crate) struct OsRelease {
+    pub(crate) id: Option<String>,
+    pub(crate) id_like: Vec<String>,
+    pub(crate) pretty_name: Option<String>,
 }
 
 impl OsRelease {
-    pub fn parse(text: &str) -> OsRelease {
+    pub(crate) fn parse(text: &str) -> OsRelease {
         let mut os = OsRelease::default();
         for line in text.lines() {
             let Some((k, v)) = line.split_once('=') else {
@@ -101,11 +101,11 @@ impl OsRelease {
             .any(|i| ids.contains(&i.as_str()))
     }
 
-    pub fn is_debian_like(&self) -> bool {
+    pub(crate) fn is_debian_like(&self) -> bool {
         self.is_any(&["debian", "ubuntu"])
     }
 
-    pub fn is_redhat_or_suse_like(&self) -> bool {
+    pub(crate) fn is_redhat_or_suse_like(&self) -> bool {
         self.is_any(&["rhel", "fedora", "centos", "suse", "opensuse", "sles"])
     }
 }
@@ -116,7 +116,7 @@ fn flag(b: &str) -> bool {
 
 impl HostFacts {
     /// Read the facts under the root. Missing files are facts too (absent), never errors.
-    pub fn read(fs: &Root) -> HostFacts {
+    pub(crate) fn read(fs: &Root) -> HostFacts {
         let read = |rel: &str| fs.read_opt(&fs.path(rel)).ok().flatten();
         let exists = |rel: &str| fs.exists(&fs.path(rel));
         let mut f = HostFacts::default();
@@ -222,7 +222,7 @@ impl HostFacts {
         });
     }
 
-    pub fn cpu_vendor(&self) -> Vendor {
+    pub(crate) fn cpu_vendor(&self) -> Vendor {
         match self.cpu_vendor_id.as_deref() {
             Some("GenuineIntel") => Vendor::Intel,
             Some("AuthenticAMD") | Some("HygonGenuine") => Vendor::Amd,
@@ -231,7 +231,7 @@ impl HostFacts {
     }
 
     /// The IOMMU's vendor: from the ACPI table the firmware publishes, else the CPU's.
-    pub fn iommu_vendor(&self) -> Vendor {
+    pub(crate) fn iommu_vendor(&self) -> Vendor {
         if self.acpi_dmar || self.iommu_units.iter().any(|u| u.starts_with("dmar")) {
             Vendor::Intel
         } else if self.acpi_ivrs || self.iommu_units.iter().any(|u| u.starts_with("ivhd")) {
@@ -242,7 +242,7 @@ impl HostFacts {
     }
 
     /// The value of `key=` on the kernel command line (the last one wins, as in the kernel).
-    pub fn cmdline_value(&self, key: &str) -> Option<String> {
+    pub(crate) fn cmdline_value(&self, key: &str) -> Option<String> {
         self.cmdline.as_deref().and_then(|c| {
             c.split_whitespace()
                 .rev()
@@ -250,7 +250,7 @@ impl HostFacts {
         })
     }
 
-    pub fn iommu_enabled(&self) -> bool {
+    pub(crate) fn iommu_enabled(&self) -> bool {
         !self.group_types.is_empty()
     }
 }

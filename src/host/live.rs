@@ -1,8 +1,11 @@
 //! The few facts re-read right before a write, when the snapshot taken at the start of a
 //! run may be stale (a narrow, named view of the host next to [`Inventory`](super::inventory::Inventory)):
-//! who holds a device open now (the in-use re-check before every destructive write), whether
-//! an mdev is still there, a PCI device's driver now, a vendor-VFIO VF's vGPU type and
-//! creatable types now, and the SR-IOV routing of a PF. Every read goes through the root.
+//! who holds a device open now, whether an mdev is still there (and its type), a PCI
+//! device's driver now, whether a driver is loaded, a vendor-VFIO VF's vGPU type and
+//! creatable types now, and a PF's SR-IOV state (routing, `sriov_numvfs`, its VFs, whether
+//! they offer vGPU types yet). It alone makes the proof every destructive write needs
+//! ([`Unheld`]: [`unheld_mdev`], [`unheld_pci`], [`unbindable`], [`vfs_free`]), found
+//! right before the write. Every read goes through the root.
 
 use std::path::Path;
 
@@ -26,23 +29,23 @@ fn holders_of_dir(fs: &Root, dir: &Path) -> Result<Vec<Holder>> {
 }
 
 /// Who holds mdev `uuid` open now.
-pub fn mdev_holders(fs: &Root, uuid: &str) -> Result<Vec<Holder>> {
+pub(crate) fn mdev_holders(fs: &Root, uuid: &str) -> Result<Vec<Holder>> {
     holders_of_dir(fs, &fs.mdev(uuid))
 }
 
 /// Who holds PCI function `address` open now.
-pub fn pci_holders(fs: &Root, address: &str) -> Result<Vec<Holder>> {
+pub(crate) fn pci_holders(fs: &Root, address: &str) -> Result<Vec<Holder>> {
     holders_of_dir(fs, &fs.pci_device(address))
 }
 
 /// Whether mdev `uuid` exists now.
-pub fn mdev_exists(fs: &Root, uuid: &str) -> bool {
+pub(crate) fn mdev_exists(fs: &Root, uuid: &str) -> bool {
     fs.exists(&fs.mdev(uuid))
 }
 
 /// mdev `uuid` now: `None` when it is not on the host, else its parent (the directory
 /// it lives in) and its type (the `mdev_type` link; `None` when unreadable).
-pub fn mdev_identity(fs: &Root, uuid: &str) -> Option<(String, Option<String>)> {
+pub(crate) fn mdev_identity(fs: &Root, uuid: &str) -> Option<(String, Option<String>)> {
     let dir = fs.resolve(&fs.mdev(uuid))?;
     let parent = dir.parent()?.file_name()?.to_str()?.to_string();
     let type_id = fs
@@ -53,7 +56,7 @@ pub fn mdev_identity(fs: &Root, uuid: &str) -> Option<(String, Option<String>)> 
 }
 
 /// The driver PCI function `address` is bound to now (`None`: none, or unreadable).
-pub fn pci_driver(fs: &Root, address: &str) -> Option<String> {
+pub(crate) fn pci_driver(fs: &Root, address: &str) -> Option<String> {
     fs.link_name(&fs.pci_device(address).join("driver"))
         .ok()
         .flatten()
@@ -61,7 +64,7 @@ pub fn pci_driver(fs: &Root, address: &str) -> Option<String> {
 
 /// A vendor-VFIO VF's `nvidia/current_vgpu_type` now (`None`: unreadable, e.g. the VF is
 /// gone).
-pub fn current_vgpu_type(fs: &Root, vf: &str) -> Option<u32> {
+pub(crate) fn current_vgpu_type(fs: &Root, vf: &str) -> Option<u32> {
     fs.read_opt(&fs.vgpu_attr(vf, "current_vgpu_type"))
         .ok()
         .flatten()
@@ -69,7 +72,7 @@ pub fn current_vgpu_type(fs: &Root, vf: &str) -> Option<u32> {
 }
 
 /// The types a vendor-VFIO VF lists as creatable now (none when unreadable).
-pub fn creatable_vgpu_types(fs: &Root, vf: &str) -> Vec<(u32, String)> {
+pub(crate) fn creatable_vgpu_types(fs: &Root, vf: &str) -> Vec<(u32, String)> {
     fs.read_opt(&fs.vgpu_attr(vf, "creatable_vgpu_types"))
         .ok()
         .flatten()
@@ -78,7 +81,7 @@ pub fn creatable_vgpu_types(fs: &Root, vf: &str) -> Vec<(u32, String)> {
 }
 
 /// A PF's `sriov_offset` and `sriov_stride` (`None` when either is unreadable).
-pub fn sriov_routing(fs: &Root, pf: &str) -> Option<(u32, u32)> {
+pub(crate) fn sriov_routing(fs: &Root, pf: &str) -> Option<(u32, u32)> {
     let num = |f: &str| -> Option<u32> {
         fs.read_opt(&fs.pci_device(pf).join(f))
             .ok()
@@ -91,12 +94,12 @@ pub fn sriov_routing(fs: &Root, pf: &str) -> Option<(u32, u32)> {
 }
 
 /// Whether the PCI driver `name` is registered now (its directory under `bus/pci/drivers`).
-pub fn driver_loaded(fs: &Root, name: &str) -> bool {
+pub(crate) fn driver_loaded(fs: &Root, name: &str) -> bool {
     fs.exists(&fs.pci_driver(name))
 }
 
 /// A PF's `sriov_vf_device`: the device ID its VFs will have (`None` when unreadable).
-pub fn sriov_vf_device(fs: &Root, pf: &str) -> Option<String> {
+pub(crate) fn sriov_vf_device(fs: &Root, pf: &str) -> Option<String> {
     fs.read_opt(&fs.pci_device(pf).join("sriov_vf_device"))
         .ok()
         .flatten()
@@ -104,7 +107,7 @@ pub fn sriov_vf_device(fs: &Root, pf: &str) -> Option<String> {
 }
 
 /// A PF's `sriov_numvfs` now (`None`: unreadable, or not an SR-IOV device).
-pub fn sriov_numvfs(fs: &Root, pf: &str) -> Option<u32> {
+pub(crate) fn sriov_numvfs(fs: &Root, pf: &str) -> Option<u32> {
     fs.read_opt(&fs.pci_device(pf).join("sriov_numvfs"))
         .ok()
         .flatten()
@@ -112,7 +115,7 @@ pub fn sriov_numvfs(fs: &Root, pf: &str) -> Option<u32> {
 }
 
 /// The VFs of `pf` now: the targets of its `virtfnN` links, in N order.
-pub fn virtfns(fs: &Root, pf: &str) -> Vec<String> {
+pub(crate) fn virtfns(fs: &Root, pf: &str) -> Vec<String> {
     let mut vfs: Vec<(u32, String)> = fs
         .read_links(&fs.pci_device(pf))
         .unwrap_or_default()
@@ -129,7 +132,7 @@ pub fn virtfns(fs: &Root, pf: &str) -> Vec<String> {
 /// Whether VF `vf` offers vGPU types now: it is an mdev parent with types, or it has
 /// NVIDIA's vendor-VFIO `nvidia/creatable_vgpu_types` with at least one type (or a vGPU
 /// type already set).
-pub fn vf_offers_vgpus(fs: &Root, vf: &str) -> bool {
+pub(crate) fn vf_offers_vgpus(fs: &Root, vf: &str) -> bool {
     !fs.list(&fs.mdev_types(vf)).unwrap_or_default().is_empty()
         || !creatable_vgpu_types(fs, vf).is_empty()
         || current_vgpu_type(fs, vf).is_some_and(|t| t > 0)
@@ -137,7 +140,7 @@ pub fn vf_offers_vgpus(fs: &Root, vf: &str) -> bool {
 
 /// Whether `count` VFs of `pf` exist now and each offers vGPU types (the driver sets a
 /// VF up some time after it appears); else what is still missing, in words.
-pub fn vfs_ready(fs: &Root, pf: &str, count: u32) -> std::result::Result<(), String> {
+pub(crate) fn vfs_ready(fs: &Root, pf: &str, count: u32) -> std::result::Result<(), String> {
     let numvfs = sriov_numvfs(fs, pf).unwrap_or(0);
     let vfs = virtfns(fs, pf);
     if numvfs < count || (vfs.len() as u64) < u64::from(count) {
@@ -184,20 +187,20 @@ fn dependents_now(fs: &Root, address: &str) -> (u32, Vec<String>) {
 /// be issued on the strength of an older snapshot.
 #[derive(Debug)]
 #[must_use = "a proof is spent by the destructive write it allows"]
-pub struct Unheld {
+pub(crate) struct Unheld {
     device: String,
 }
 
 impl Unheld {
     /// The device it was found for (an mdev UUID or a PCI address).
-    pub fn device(&self) -> &str {
+    pub(crate) fn device(&self) -> &str {
         &self.device
     }
 }
 
 /// Why a device may not be destroyed now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Busy {
+pub(crate) enum Busy {
     /// These processes hold it open.
     Held(Vec<Holder>),
     /// Something lives under it (an unbind would destroy it): what, in words.
@@ -224,19 +227,19 @@ fn proof(device: &str, holders: Vec<Holder>) -> std::result::Result<Unheld, Busy
 }
 
 /// Nothing holds mdev `uuid` open now: it may be removed.
-pub fn unheld_mdev(fs: &Root, uuid: &str) -> Result<std::result::Result<Unheld, Busy>> {
+pub(crate) fn unheld_mdev(fs: &Root, uuid: &str) -> Result<std::result::Result<Unheld, Busy>> {
     Ok(proof(uuid, mdev_holders(fs, uuid)?))
 }
 
 /// Nothing holds PCI function `address` open now: its vGPU type may be cleared, or (on
 /// vfio-pci) it may be unbound.
-pub fn unheld_pci(fs: &Root, address: &str) -> Result<std::result::Result<Unheld, Busy>> {
+pub(crate) fn unheld_pci(fs: &Root, address: &str) -> Result<std::result::Result<Unheld, Busy>> {
     Ok(proof(address, pci_holders(fs, address)?))
 }
 
 /// The VFs of `pf` may be disabled now (`sriov_numvfs` ← 0 destroys every VF, and every
 /// vGPU on them): no VF is held open, carries an mdev or has a vGPU type set.
-pub fn vfs_free(fs: &Root, pf: &str) -> Result<std::result::Result<Unheld, Busy>> {
+pub(crate) fn vfs_free(fs: &Root, pf: &str) -> Result<std::result::Result<Unheld, Busy>> {
     let mut carried = Vec::new();
     for vf in virtfns(fs, pf) {
         let holders = pci_holders(fs, &vf)?;
@@ -268,7 +271,7 @@ pub fn vfs_free(fs: &Root, pf: &str) -> Result<std::result::Result<Unheld, Busy>
 
 /// PCI function `address` may be unbound from its driver now: nothing holds it open, no
 /// SR-IOV VF is enabled under it and no mdev is its child.
-pub fn unbindable(fs: &Root, address: &str) -> Result<std::result::Result<Unheld, Busy>> {
+pub(crate) fn unbindable(fs: &Root, address: &str) -> Result<std::result::Result<Unheld, Busy>> {
     let (numvfs, mdevs) = dependents_now(fs, address);
     if numvfs > 0 || !mdevs.is_empty() {
         let mut parts = Vec::new();

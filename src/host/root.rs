@@ -23,33 +23,33 @@ use nix::errno::Errno;
 use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, Mode, SFlag};
 
-pub mod dir;
-pub mod read;
+pub(crate) mod dir;
+pub(crate) mod read;
 mod write;
 
 /// Relative locations under the root (the literal "sys" paths live here only).
-pub const MDEV_BUS_CLASS: &str = "sys/class/mdev_bus";
-pub const MDEV_DEVICES: &str = "sys/bus/mdev/devices";
-pub const PCI_DEVICES: &str = "sys/bus/pci/devices";
-pub const PCI_DRIVERS: &str = "sys/bus/pci/drivers";
-pub const IOMMU_GROUPS: &str = "sys/kernel/iommu_groups";
-pub const CLASS_IOMMU: &str = "sys/class/iommu";
-pub const PCI_DRIVERS_PROBE: &str = "sys/bus/pci/drivers_probe";
-pub const CLASS_GRAPHICS: &str = "sys/class/graphics";
-pub const SYS_BLOCK: &str = "sys/block";
-pub const PROC: &str = "proc";
+pub(crate) const MDEV_BUS_CLASS: &str = "sys/class/mdev_bus";
+pub(crate) const MDEV_DEVICES: &str = "sys/bus/mdev/devices";
+pub(crate) const PCI_DEVICES: &str = "sys/bus/pci/devices";
+pub(crate) const PCI_DRIVERS: &str = "sys/bus/pci/drivers";
+pub(crate) const IOMMU_GROUPS: &str = "sys/kernel/iommu_groups";
+pub(crate) const CLASS_IOMMU: &str = "sys/class/iommu";
+pub(crate) const PCI_DRIVERS_PROBE: &str = "sys/bus/pci/drivers_probe";
+pub(crate) const CLASS_GRAPHICS: &str = "sys/class/graphics";
+pub(crate) const SYS_BLOCK: &str = "sys/block";
+pub(crate) const PROC: &str = "proc";
 /// hostdev's own files.
-pub const LOCK_FILE: &str = "run/hostdev/lock";
-pub const STATE_FILE: &str = "run/hostdev/state.json";
-pub const AUDIT_LOG: &str = "var/log/hostdev/audit.jsonl";
-pub const DEFAULT_CONFIG: &str = "etc/hostdev/config.yaml";
+pub(crate) const LOCK_FILE: &str = "run/hostdev/lock";
+pub(crate) const STATE_FILE: &str = "run/hostdev/state.json";
+pub(crate) const AUDIT_LOG: &str = "var/log/hostdev/audit.jsonl";
+pub(crate) const DEFAULT_CONFIG: &str = "etc/hostdev/config.yaml";
 /// mdevctl's persistent definitions (`<parent>/<uuid>`, JSON), read by `init --from-mdevctl`.
-pub const MDEVCTL_DIR: &str = "etc/mdevctl.d";
+pub(crate) const MDEVCTL_DIR: &str = "etc/mdevctl.d";
 
 /// A sysfs attribute is at most a page; one more byte tells an oversized file apart.
-pub const PAGE: usize = 4096;
+pub(crate) const PAGE: usize = 4096;
 /// Any other text file read from the host (`/proc/cpuinfo`, `/proc/mounts`, `etc/*`).
-pub const TEXT_MAX: usize = 1 << 20;
+pub(crate) const TEXT_MAX: usize = 1 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Root {
@@ -116,9 +116,9 @@ fn kind_name(mode: SFlag) -> &'static str {
 
 /// The error of a file that is not a regular file (see [`not_regular`]).
 #[derive(Debug)]
-pub struct NotRegular {
+pub(crate) struct NotRegular {
     /// `FIFO`, `directory`, `character device`, ...
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
 }
 
 impl std::fmt::Display for NotRegular {
@@ -130,7 +130,7 @@ impl std::fmt::Display for NotRegular {
 impl std::error::Error for NotRegular {}
 
 /// The kind of file, when `e` says it is not a regular file.
-pub fn not_regular(e: &io::Error) -> Option<&'static str> {
+pub(crate) fn not_regular(e: &io::Error) -> Option<&'static str> {
     e.get_ref()
         .and_then(|r| r.downcast_ref::<NotRegular>())
         .map(|n| n.kind)
@@ -169,12 +169,12 @@ impl Root {
         }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// True when the root is the real `/` (privilege checks apply).
-    pub fn is_real_root(&self) -> bool {
+    pub(crate) fn is_real_root(&self) -> bool {
         self.root
             .canonicalize()
             .map(|p| p == Path::new("/"))
@@ -182,14 +182,14 @@ impl Root {
     }
 
     /// `<root>/<rel>`; `rel` is relative (a leading `/` is ignored).
-    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+    pub(crate) fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
         let rel = rel.as_ref();
         let rel = rel.strip_prefix("/").unwrap_or(rel);
         self.root.join(rel)
     }
 
     /// The path as the host sees it (`/sys/...`), for messages and audit records.
-    pub fn display(&self, path: &Path) -> String {
+    pub(crate) fn display(&self, path: &Path) -> String {
         match path.strip_prefix(&self.root) {
             Ok(rel) => format!("/{}", rel.display()),
             Err(_) => path.display().to_string(),
@@ -199,147 +199,147 @@ impl Root {
     // ---- named paths: the only place a path under the root is spelled ---------------
 
     /// `sys/class/mdev_bus`: one entry per mdev parent.
-    pub fn mdev_parents(&self) -> PathBuf {
+    pub(crate) fn mdev_parents(&self) -> PathBuf {
         self.path(MDEV_BUS_CLASS)
     }
 
     /// One mdev parent (a link to its device directory).
-    pub fn mdev_parent(&self, parent: &str) -> PathBuf {
+    pub(crate) fn mdev_parent(&self, parent: &str) -> PathBuf {
         self.mdev_parents().join(parent)
     }
 
     /// `sys/class/mdev_bus/<parent>/mdev_supported_types`.
-    pub fn mdev_types(&self, parent: &str) -> PathBuf {
+    pub(crate) fn mdev_types(&self, parent: &str) -> PathBuf {
         self.mdev_parent(parent).join("mdev_supported_types")
     }
 
     /// One type directory of a parent.
-    pub fn mdev_type(&self, parent: &str, type_id: &str) -> PathBuf {
+    pub(crate) fn mdev_type(&self, parent: &str, type_id: &str) -> PathBuf {
         self.mdev_types(parent).join(type_id)
     }
 
     /// The `create` file of a parent's type.
-    pub fn mdev_create(&self, parent: &str, type_id: &str) -> PathBuf {
+    pub(crate) fn mdev_create(&self, parent: &str, type_id: &str) -> PathBuf {
         self.mdev_type(parent, type_id).join("create")
     }
 
     /// `sys/bus/mdev/devices`: one link per mdev.
-    pub fn mdevs(&self) -> PathBuf {
+    pub(crate) fn mdevs(&self) -> PathBuf {
         self.path(MDEV_DEVICES)
     }
 
     /// One mdev's directory (a link to it).
-    pub fn mdev(&self, uuid: &str) -> PathBuf {
+    pub(crate) fn mdev(&self, uuid: &str) -> PathBuf {
         self.mdevs().join(uuid)
     }
 
     /// The `remove` file of an mdev.
-    pub fn mdev_remove(&self, uuid: &str) -> PathBuf {
+    pub(crate) fn mdev_remove(&self, uuid: &str) -> PathBuf {
         self.mdev(uuid).join("remove")
     }
 
     /// `sys/bus/pci/devices`.
-    pub fn pci_devices(&self) -> PathBuf {
+    pub(crate) fn pci_devices(&self) -> PathBuf {
         self.path(PCI_DEVICES)
     }
 
     /// One PCI device's directory.
-    pub fn pci_device(&self, address: &str) -> PathBuf {
+    pub(crate) fn pci_device(&self, address: &str) -> PathBuf {
         self.pci_devices().join(address)
     }
 
     /// The `nvidia` directory of an NVIDIA vendor-VFIO virtual function.
-    pub fn vgpu_dir(&self, vf: &str) -> PathBuf {
+    pub(crate) fn vgpu_dir(&self, vf: &str) -> PathBuf {
         self.pci_device(vf).join("nvidia")
     }
 
     /// `nvidia/<attr>` of an NVIDIA vendor-VFIO virtual function.
-    pub fn vgpu_attr(&self, vf: &str, attr: &str) -> PathBuf {
+    pub(crate) fn vgpu_attr(&self, vf: &str, attr: &str) -> PathBuf {
         self.vgpu_dir(vf).join(attr)
     }
 
     /// `sys/bus/pci/drivers`.
-    pub fn pci_drivers(&self) -> PathBuf {
+    pub(crate) fn pci_drivers(&self) -> PathBuf {
         self.path(PCI_DRIVERS)
     }
 
     /// One PCI driver's directory.
-    pub fn pci_driver(&self, name: &str) -> PathBuf {
+    pub(crate) fn pci_driver(&self, name: &str) -> PathBuf {
         self.pci_drivers().join(name)
     }
 
     /// `sys/bus/pci/drivers_probe`.
-    pub fn drivers_probe(&self) -> PathBuf {
+    pub(crate) fn drivers_probe(&self) -> PathBuf {
         self.path(PCI_DRIVERS_PROBE)
     }
 
     /// `sys/kernel/iommu_groups`.
-    pub fn iommu_groups(&self) -> PathBuf {
+    pub(crate) fn iommu_groups(&self) -> PathBuf {
         self.path(IOMMU_GROUPS)
     }
 
     /// `sys/class/iommu`.
-    pub fn iommu_units(&self) -> PathBuf {
+    pub(crate) fn iommu_units(&self) -> PathBuf {
         self.path(CLASS_IOMMU)
     }
 
     /// `sys/class/graphics/<fb>`.
-    pub fn framebuffer(&self, fb: &str) -> PathBuf {
+    pub(crate) fn framebuffer(&self, fb: &str) -> PathBuf {
         self.path(CLASS_GRAPHICS).join(fb)
     }
 
     /// `sys/block/<dev>`.
-    pub fn block_device(&self, dev: &str) -> PathBuf {
+    pub(crate) fn block_device(&self, dev: &str) -> PathBuf {
         self.path(SYS_BLOCK).join(dev)
     }
 
     /// `proc`.
-    pub fn proc_dir(&self) -> PathBuf {
+    pub(crate) fn proc_dir(&self) -> PathBuf {
         self.path(PROC)
     }
 
     /// `proc/<rel>` (`mounts`, `net/route`, `<pid>/comm`, ...).
-    pub fn proc_file(&self, rel: &str) -> PathBuf {
+    pub(crate) fn proc_file(&self, rel: &str) -> PathBuf {
         self.proc_dir().join(rel)
     }
 
     /// hostdev's run lock.
-    pub fn lock_file(&self) -> PathBuf {
+    pub(crate) fn lock_file(&self) -> PathBuf {
         self.path(LOCK_FILE)
     }
 
     /// hostdev's state file.
-    pub fn state_file(&self) -> PathBuf {
+    pub(crate) fn state_file(&self) -> PathBuf {
         self.path(STATE_FILE)
     }
 
     /// hostdev's audit log.
-    pub fn audit_log(&self) -> PathBuf {
+    pub(crate) fn audit_log(&self) -> PathBuf {
         self.path(AUDIT_LOG)
     }
 
     /// The default configuration.
-    pub fn default_config(&self) -> PathBuf {
+    pub(crate) fn default_config(&self) -> PathBuf {
         self.path(DEFAULT_CONFIG)
     }
 
     /// mdevctl's persistent definitions, `etc/mdevctl.d`.
-    pub fn mdevctl_dir(&self) -> PathBuf {
+    pub(crate) fn mdevctl_dir(&self) -> PathBuf {
         self.path(MDEVCTL_DIR)
     }
 
     /// One mdevctl definition, `etc/mdevctl.d/<parent>/<uuid>`.
-    pub fn mdevctl_definition(&self, parent: &str, uuid: &str) -> PathBuf {
+    pub(crate) fn mdevctl_definition(&self, parent: &str, uuid: &str) -> PathBuf {
         self.mdevctl_dir().join(parent).join(uuid)
     }
 
     /// A device node the inventory names (`/dev/vfio/12`, `/dev/vfio/devices/vfio0`).
-    pub fn device_node(&self, node: &str) -> PathBuf {
+    pub(crate) fn device_node(&self, node: &str) -> PathBuf {
         self.path(node.trim_start_matches('/'))
     }
 
     /// Where the host's name is read, in order: the kernel's, then `/etc/hostname`.
-    pub fn hostname_files(&self) -> [PathBuf; 2] {
+    pub(crate) fn hostname_files(&self) -> [PathBuf; 2] {
         [
             self.proc_file("sys/kernel/hostname"),
             self.path("etc/hostname"),
@@ -377,7 +377,7 @@ impl Root {
     }
 
     /// Open `path` (spelled under the root) resolved inside the root; errors name the path.
-    pub fn open(&self, path: &Path, flags: OFlag, mode: Mode) -> io::Result<OwnedFd> {
+    pub(crate) fn open(&self, path: &Path, flags: OFlag, mode: Mode) -> io::Result<OwnedFd> {
         self.open_raw(path, flags, mode)
             .map_err(|e| annotate(e, path))
     }
@@ -394,14 +394,14 @@ impl Root {
     }
 
     /// Whether something (a file, directory or symlink, even dangling) is at `path`.
-    pub fn exists(&self, path: &Path) -> bool {
+    pub(crate) fn exists(&self, path: &Path) -> bool {
         self.open(path, OFlag::O_PATH | OFlag::O_NOFOLLOW, Mode::empty())
             .is_ok()
     }
 
     /// The path `path` resolves to inside the root, as the host sees it (`/sys/devices/…`);
     /// `None` if it does not resolve.
-    pub fn resolve(&self, path: &Path) -> Option<PathBuf> {
+    pub(crate) fn resolve(&self, path: &Path) -> Option<PathBuf> {
         let fd = self.open(path, OFlag::O_PATH, Mode::empty()).ok()?;
         let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
         let base = self.root.canonicalize().ok()?;
@@ -411,7 +411,7 @@ impl Root {
 }
 
 /// The last normal component of a path, as a string.
-pub fn last_component(p: &Path) -> Option<String> {
+pub(crate) fn last_component(p: &Path) -> Option<String> {
     p.components().rev().find_map(|c| match c {
         Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
         _ => None,
@@ -419,7 +419,7 @@ pub fn last_component(p: &Path) -> Option<String> {
 }
 
 /// The second-to-last normal component (the parent device of an mdev link target).
-pub fn parent_component(p: &Path) -> Option<String> {
+pub(crate) fn parent_component(p: &Path) -> Option<String> {
     let mut it = p.components().rev().filter_map(|c| match c {
         Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
         _ => None,

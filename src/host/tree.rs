@@ -8,47 +8,42 @@ use crate::host::inventory::{device_paths, Holder, Inventory, Mdev, PciDevice};
 
 /// An mdev under a device, and who holds it open.
 #[derive(Debug, Clone)]
-pub struct MdevNode<'a> {
-    pub mdev: &'a Mdev,
-    pub holders: Vec<Holder>,
+pub(crate) struct MdevNode<'a> {
+    pub(crate) mdev: &'a Mdev,
+    pub(crate) holders: Vec<Holder>,
 }
 
 /// An enabled virtual function under a PF: its vGPU type (vendor-VFIO), its mdevs, and who
 /// holds the VF open.
 #[derive(Debug, Clone)]
-pub struct VfNode<'a> {
-    pub vf: &'a PciDevice,
+pub(crate) struct VfNode<'a> {
+    pub(crate) vf: &'a PciDevice,
     /// `nvidia/current_vgpu_type` when it is set (not 0).
-    pub vgpu_type: Option<u32>,
-    pub mdevs: Vec<MdevNode<'a>>,
-    pub holders: Vec<Holder>,
+    pub(crate) vgpu_type: Option<u32>,
+    pub(crate) mdevs: Vec<MdevNode<'a>>,
+    pub(crate) holders: Vec<Holder>,
 }
 
 /// Everything under one PCI device.
 #[derive(Debug, Clone, Default)]
-pub struct Dependents<'a> {
+pub(crate) struct Dependents<'a> {
     /// mdevs whose parent is the device itself, ascending by UUID.
-    pub mdevs: Vec<MdevNode<'a>>,
+    pub(crate) mdevs: Vec<MdevNode<'a>>,
     /// Its enabled SR-IOV virtual functions (`sriov_numvfs` > 0), ascending.
-    pub vfs: Vec<VfNode<'a>>,
+    pub(crate) vfs: Vec<VfNode<'a>>,
     /// `sriov_numvfs` as read (VFs enabled, even where a VF's directory could not be read).
-    pub numvfs: u32,
+    pub(crate) numvfs: u32,
 }
 
 impl Dependents<'_> {
-    /// Nothing lives under the device: unbinding its driver destroys nothing.
-    pub fn is_empty(&self) -> bool {
-        self.mdevs.is_empty() && self.vfs.is_empty() && self.numvfs == 0
-    }
-
     /// One phrase per mdev: `UUID (TYPE, held by pid N (qemu))`.
-    pub fn mdev_phrases(&self) -> Vec<String> {
+    pub(crate) fn mdev_phrases(&self) -> Vec<String> {
         self.mdevs.iter().map(mdev_phrase).collect()
     }
 
     /// One phrase per VF that carries something (a vGPU type, mdevs, a holder):
     /// `0000:04:10.0 (vGPU type 1234, held by pid N (qemu))`; then `N idle` for the rest.
-    pub fn vf_phrases(&self) -> Vec<String> {
+    pub(crate) fn vf_phrases(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut idle = 0;
         for v in &self.vfs {
@@ -98,7 +93,7 @@ fn mdev_phrase(m: &MdevNode<'_>) -> String {
 }
 
 /// `pid 4242 (qemu-system-x86), pid 7 (x)`: the one spelling of who holds a device.
-pub fn holder_list(holders: &[Holder]) -> String {
+pub(crate) fn holder_list(holders: &[Holder]) -> String {
     holders
         .iter()
         .map(Holder::to_string)
@@ -107,12 +102,12 @@ pub fn holder_list(holders: &[Holder]) -> String {
 }
 
 /// `in use by pid 4242 (qemu-system-x86)`.
-pub fn in_use_by(holders: &[Holder]) -> String {
+pub(crate) fn in_use_by(holders: &[Holder]) -> String {
     format!("in use by {}", holder_list(holders))
 }
 
 /// `held by pid 4242 (qemu-system-x86), pid 7 (x)`.
-pub fn held_by(holders: &[Holder]) -> String {
+pub(crate) fn held_by(holders: &[Holder]) -> String {
     format!("held by {}", holder_list(holders))
 }
 
@@ -127,17 +122,17 @@ fn mdev_nodes<'a>(inv: &'a Inventory, parent: &str) -> Vec<MdevNode<'a>> {
 
 impl Inventory {
     /// Who holds PCI function `d` open (its `/dev/vfio/<group>` or vfio cdev).
-    pub fn pci_holders(&self, d: &PciDevice) -> Vec<Holder> {
+    pub(crate) fn pci_holders(&self, d: &PciDevice) -> Vec<Holder> {
         self.holders_of(&device_paths(d.iommu_group.as_deref(), &d.cdevs))
     }
 
     /// Who holds mdev `m` open.
-    pub fn mdev_holders(&self, m: &Mdev) -> Vec<Holder> {
+    pub(crate) fn mdev_holders(&self, m: &Mdev) -> Vec<Holder> {
         self.holders_of(&device_paths(m.iommu_group.as_deref(), &m.cdevs))
     }
 
     /// What lives under PCI device `address` (nothing for an unknown address).
-    pub fn dependents(&self, address: &str) -> Dependents<'_> {
+    pub(crate) fn dependents(&self, address: &str) -> Dependents<'_> {
         let Some(d) = self.pci_device(address) else {
             return Dependents::default();
         };

@@ -10,7 +10,7 @@ use crate::host::inventory::{Inventory, PciDevice};
 use crate::host::root::Root;
 
 /// Why the host itself needs this device, if it does.
-pub fn host_use(fs: &Root, inv: &Inventory, dev: &PciDevice) -> Option<String> {
+pub(crate) fn host_use(fs: &Root, inv: &Inventory, dev: &PciDevice) -> Option<String> {
     let dir = fs.pci_device(&dev.address);
     // the boot VGA device with an active framebuffer or connected display
     if fs.read_opt(&dir.join("boot_vga")).ok().flatten().as_deref() == Some("1") {

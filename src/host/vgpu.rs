@@ -10,11 +10,11 @@ use serde::Serialize;
 use crate::host::inventory::{Inventory, ParentKind, PciDevice, NVIDIA_VENDOR};
 
 /// NVIDIA's tool that enables and disables a GPU's virtual functions.
-pub const SRIOV_MANAGE: &str = "/usr/lib/nvidia/sriov-manage";
+pub(crate) const SRIOV_MANAGE: &str = "/usr/lib/nvidia/sriov-manage";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Framework {
+pub(crate) enum Framework {
     /// mdev types on the physical function (Maxwell to Turing; Intel GVT-g).
     MdevPf,
     /// mdev types on the SR-IOV virtual functions, one instance per VF (Ampere and newer).
@@ -26,7 +26,7 @@ pub enum Framework {
 }
 
 impl Framework {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Framework::MdevPf => "mdev-pf",
             Framework::MdevVf => "mdev-vf",
@@ -38,25 +38,25 @@ impl Framework {
 
 /// One physical GPU and how it offers vGPUs.
 #[derive(Debug, Clone, Serialize)]
-pub struct Gpu {
-    pub address: String,
-    pub vendor_device: String,
-    pub driver: Option<String>,
-    pub framework: Framework,
-    pub sriov_totalvfs: Option<u32>,
-    pub sriov_numvfs: Option<u32>,
+pub(crate) struct Gpu {
+    pub(crate) address: String,
+    pub(crate) vendor_device: String,
+    pub(crate) driver: Option<String>,
+    pub(crate) framework: Framework,
+    pub(crate) sriov_totalvfs: Option<u32>,
+    pub(crate) sriov_numvfs: Option<u32>,
     /// The VFs that carry its vGPUs (mdev parents for `mdev-vf`, `nvidia/` VFs for
     /// `vendor-vfio`), ascending.
-    pub vfs: Vec<String>,
+    pub(crate) vfs: Vec<String>,
     /// A missing precondition and its fix; `None` when the GPU is ready or is not meant
     /// for vGPUs.
-    pub problem: Option<String>,
+    pub(crate) problem: Option<String>,
 }
 
 /// Every physical GPU of the host, ascending by address: PCI functions that are mdev
 /// parents, that own VF mdev parents or vendor-VFIO VFs, or that are NVIDIA display or 3D
 /// controllers (which then report framework `none`).
-pub fn gpus(inv: &Inventory) -> Vec<Gpu> {
+pub(crate) fn gpus(inv: &Inventory) -> Vec<Gpu> {
     let mut out = Vec::new();
     for d in inv.pci.iter().filter(|d| d.physfn.is_none()) {
         let own_parent = inv
@@ -110,7 +110,7 @@ pub fn gpus(inv: &Inventory) -> Vec<Gpu> {
 }
 
 /// The VFs of `pf` that have NVIDIA's vendor-VFIO `nvidia/` directory, ascending.
-pub fn vendor_vfs<'a>(inv: &'a Inventory, pf: &str) -> Vec<&'a PciDevice> {
+pub(crate) fn vendor_vfs<'a>(inv: &'a Inventory, pf: &str) -> Vec<&'a PciDevice> {
     inv.pci
         .iter()
         .filter(|v| v.physfn.as_deref() == Some(pf) && v.nvidia.is_some())
@@ -178,7 +178,7 @@ fn precondition(inv: &Inventory, d: &PciDevice, vendor_vfs: &[&PciDevice]) -> Op
 /// with GA100; 0x22xx and up are GA10x, Hopper, Ada, Blackwell). These host vGPUs as mdevs
 /// on the physical function only, even when they advertise SR-IOV (the T4:
 /// `sriov_totalvfs` 16).
-pub fn is_turing_or_older(d: &PciDevice) -> bool {
+pub(crate) fn is_turing_or_older(d: &PciDevice) -> bool {
     d.vendor == NVIDIA_VENDOR
         && u16::from_str_radix(&d.device, 16).is_ok_and(|id| id < 0x2000 || id >> 8 == 0x21)
 }
@@ -186,7 +186,7 @@ pub fn is_turing_or_older(d: &PciDevice) -> bool {
 /// The names of vendor-VFIO vGPU type IDs, per `vendor:device`, gathered from every VF's
 /// `creatable_vgpu_types`. A type that no VF can create any more (e.g. on a full card) has
 /// no name here and is shown by its ID.
-pub fn vendor_type_names(inv: &Inventory) -> BTreeMap<String, BTreeMap<u32, String>> {
+pub(crate) fn vendor_type_names(inv: &Inventory) -> BTreeMap<String, BTreeMap<u32, String>> {
     let mut names: BTreeMap<String, BTreeMap<u32, String>> = BTreeMap::new();
     for d in &inv.pci {
         if let Some(n) = &d.nvidia {
@@ -214,7 +214,7 @@ const GPU_MEMORY_GIB: &[(&str, u32)] = &[
 ];
 
 /// A type's framebuffer in MiB: `framebuffer=4096M` in an NVIDIA mdev type's description.
-pub fn framebuffer_mib(description: &str) -> Option<u64> {
+pub(crate) fn framebuffer_mib(description: &str) -> Option<u64> {
     description
         .split([',', '\n'])
         .filter_map(|kv| kv.trim().strip_prefix("framebuffer="))
@@ -225,7 +225,7 @@ pub fn framebuffer_mib(description: &str) -> Option<u64> {
 /// `-` part (`NVIDIA L40S-8Q` → 8, `NVIDIA RTX Pro 6000 Blackwell DC-3Q` → 3). `None` for
 /// MIG-backed types (`NVIDIA H200X-1-18C`: their count follows the MIG layout) and names
 /// without a size.
-pub fn vendor_type_gib(name: &str) -> Option<u32> {
+pub(crate) fn vendor_type_gib(name: &str) -> Option<u32> {
     let (head, last) = name.rsplit_once('-')?;
     let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if head.rsplit_once('-').is_some_and(|(_, s)| numeric(s)) {
@@ -242,15 +242,15 @@ pub fn vendor_type_gib(name: &str) -> Option<u32> {
 /// `creatable_vgpu_types` publishes no maximum, so the maximum of a type is the GPU's
 /// memory over the type's framebuffer (equal-size mode), at most one per VF.
 #[derive(Debug, Clone, Copy)]
-pub struct VendorLimits {
-    pub memory_gib: Option<u32>,
-    pub vfs: Option<u32>,
+pub(crate) struct VendorLimits {
+    pub(crate) memory_gib: Option<u32>,
+    pub(crate) vfs: Option<u32>,
 }
 
 impl VendorLimits {
     /// The limits of physical GPU `pf`: its memory from the largest type an empty GPU of the
     /// same model lists, else from [`GPU_MEMORY_GIB`].
-    pub fn of(inv: &Inventory, pf: &PciDevice) -> Self {
+    pub(crate) fn of(inv: &Inventory, pf: &PciDevice) -> Self {
         let model = pf.vendor_device();
         let listed = inv
             .pci
@@ -281,7 +281,7 @@ impl VendorLimits {
     }
 
     /// The most vGPUs of the type named `name` one GPU holds; `None` when unknown.
-    pub fn max_instances(&self, name: Option<&str>) -> Option<u32> {
+    pub(crate) fn max_instances(&self, name: Option<&str>) -> Option<u32> {
         let per = self.memory_gib? / name.and_then(vendor_type_gib)?;
         Some(self.vfs.map_or(per, |v| per.min(v)))
     }
@@ -289,7 +289,7 @@ impl VendorLimits {
     /// How many more vGPUs of the type named `name` the GPU holds: its maximum minus the
     /// vGPUs of the same size already on it (`present`: their type names; an unnamed one
     /// counts as the same size). `None` when the maximum is unknown.
-    pub fn room(&self, name: Option<&str>, present: &[Option<&str>]) -> Option<u32> {
+    pub(crate) fn room(&self, name: Option<&str>, present: &[Option<&str>]) -> Option<u32> {
         let max = self.max_instances(name)?;
         let size = name.and_then(vendor_type_gib);
         let same = present

@@ -13,24 +13,24 @@ use crate::host::inventory::{Inventory, PciDevice, VFIO_PCI};
 /// A DEVICE argument: an address or a `vendor:device` selector (the command line parses
 /// it, `cli::device_arg`; `--from-config` makes selectors of the configuration's).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceArg {
+pub(crate) enum DeviceArg {
     Address(String),
     Selector(PciSelector),
 }
 
 /// What the DEVICE arguments or configuration selectors name on this host.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Matching addresses, ascending.
-    pub addresses: Vec<String>,
+    pub(crate) addresses: Vec<String>,
     /// Addresses named that are not on this host.
-    pub missing_addresses: Vec<String>,
+    pub(crate) missing_addresses: Vec<String>,
     /// Selectors that match no device on this host.
-    pub unmatched: Vec<PciSelector>,
+    pub(crate) unmatched: Vec<PciSelector>,
 }
 
 /// The addresses the arguments name (ascending), and those that name nothing.
-pub fn select(inv: &Inventory, args: &[DeviceArg]) -> Selection {
+pub(crate) fn select(inv: &Inventory, args: &[DeviceArg]) -> Selection {
     let mut out = BTreeSet::new();
     let mut sel = Selection::default();
     for a in args {
@@ -64,7 +64,7 @@ pub fn select(inv: &Inventory, args: &[DeviceArg]) -> Selection {
 
 /// Why a device is not bound.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     NvidiaVendorVf,
     Bridge,
     /// It is the parent of these mdevs (one phrase each: UUID, type, holders): unbinding
@@ -128,25 +128,25 @@ impl std::fmt::Display for Refusal {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct BindPlan {
+pub(crate) struct BindPlan {
     /// Devices to bind, ascending.
-    pub bind: Vec<String>,
+    pub(crate) bind: Vec<String>,
     /// Already on vfio-pci.
-    pub already: Vec<String>,
+    pub(crate) already: Vec<String>,
     /// Nothing is changed while this is not empty.
     #[serde(skip)]
-    pub refused: Vec<(String, Refusal)>,
+    pub(crate) refused: Vec<(String, Refusal)>,
 }
 
 /// NVIDIA vendor-specific VFIO virtual functions: `nvidia` registers them with VFIO itself;
 /// vfio-pci's probe returns -EINVAL and a rebind breaks them until an SR-IOV cycle.
-pub fn is_nvidia_vendor_vf(d: &PciDevice) -> bool {
+pub(crate) fn is_nvidia_vendor_vf(d: &PciDevice) -> bool {
     d.nvidia.is_some() || (d.driver.as_deref() == Some("nvidia") && d.physfn.is_some())
 }
 
 /// Decide what `bind vfio` does with the selected devices. `host_use` says why the host
 /// itself needs a device, if it does.
-pub fn plan(
+pub(crate) fn plan(
     inv: &Inventory,
     selected: &[String],
     with_group: bool,
@@ -215,7 +215,7 @@ fn refusal(
 
 /// Why unbinding `address` from its driver would destroy what lives under it (the host
 /// tree: its mdevs, its enabled VFs and their vGPUs), or `None` when nothing does.
-pub fn destroys(inv: &Inventory, address: &str) -> Option<Refusal> {
+pub(crate) fn destroys(inv: &Inventory, address: &str) -> Option<Refusal> {
     let deps = inv.dependents(address);
     if deps.numvfs > 0 || !deps.vfs.is_empty() {
         return Some(Refusal::HasVfs {
@@ -233,15 +233,15 @@ pub fn destroys(inv: &Inventory, address: &str) -> Option<Refusal> {
 /// A device that `pciHostDevices` permits for passthrough while the node's mdev
 /// configuration would give it vGPUs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
-    pub address: String,
-    pub vendor_device: String,
+pub(crate) struct Conflict {
+    pub(crate) address: String,
+    pub(crate) vendor_device: String,
     /// The desired types it (or its VFs) offers, as the configuration names them; empty
     /// when its vGPU types are not published yet (see `not_ready`).
-    pub types: Vec<String>,
+    pub(crate) types: Vec<String>,
     /// A vGPU-capable GPU whose types cannot be seen yet (VFs not enabled, vGPU manager
     /// not started): it may take a desired type once they are.
-    pub not_ready: bool,
+    pub(crate) not_ready: bool,
 }
 
 impl std::fmt::Display for Conflict {
@@ -267,7 +267,7 @@ impl std::fmt::Display for Conflict {
 /// Which desired entries `address` offers: as an mdev parent, through its VFs' mdev types,
 /// or through its vendor-VFIO VFs' creatable types (matched as the planner matches: by ID
 /// or normalized name).
-pub fn offered(inv: &Inventory, address: &str, desired: &[String]) -> Vec<String> {
+pub(crate) fn offered(inv: &Inventory, address: &str, desired: &[String]) -> Vec<String> {
     let m = crate::plan::mdev::Matcher::new(desired, Vec::new());
     let mut found = BTreeSet::new();
     for p in inv
@@ -296,7 +296,7 @@ pub fn offered(inv: &Inventory, address: &str, desired: &[String]) -> Vec<String
 }
 
 /// The non-external `pciHostDevices` selectors, as DEVICE arguments.
-pub fn permitted_selectors(cfg: &Config) -> Vec<DeviceArg> {
+pub(crate) fn permitted_selectors(cfg: &Config) -> Vec<DeviceArg> {
     cfg.permitted
         .pci_host_devices
         .iter()
@@ -324,7 +324,7 @@ fn kept_for_passthrough(
 /// configuration would give vGPUs, except those the configuration keeps for passthrough
 /// (`hostdev.passthroughAddresses`, which for a model it names decides for every device of
 /// that model). Ascending by address.
-pub fn conflicts(cfg: &Config, node: &Node, inv: &Inventory) -> Vec<Conflict> {
+pub(crate) fn conflicts(cfg: &Config, node: &Node, inv: &Inventory) -> Vec<Conflict> {
     let Desired::Types(desired) = cfg.desired_for(node) else {
         return Vec::new();
     };
@@ -359,7 +359,7 @@ pub fn conflicts(cfg: &Config, node: &Node, inv: &Inventory) -> Vec<Conflict> {
 /// live (the host tree), devices the configuration gives vGPUs ([`conflicts`]), and the
 /// devices of a model with addresses in `hostdev.passthroughAddresses` that are not named
 /// there (they are for vGPUs). Returns (address, reason), ascending.
-pub fn from_config_skips(
+pub(crate) fn from_config_skips(
     cfg: &Config,
     node: &Node,
     inv: &Inventory,

@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::node::Node;
 
-pub const SCHEMA: &str = "hostdev/v1";
+pub(crate) const SCHEMA: &str = "hostdev/v1";
 
 /// `enabled`, `disabled` (`enabled: false`) or `not-configured` (no section).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum MdevHandling {
+pub(crate) enum MdevHandling {
     /// A saved plan without the field was made with mdev handling on.
     #[default]
     Enabled,
@@ -22,7 +22,7 @@ pub enum MdevHandling {
 
 /// The document's `"schema": "hostdev/v1"`: written as [`SCHEMA`], and only that is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Schema;
+pub(crate) struct Schema;
 
 impl Serialize for Schema {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -45,12 +45,12 @@ impl<'de> Deserialize<'de> for Schema {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
-    pub schema: Schema,
+    pub(crate) schema: Schema,
     pub node: Node,
     #[serde(default)]
-    pub mdev_handling: MdevHandling,
+    pub(crate) mdev_handling: MdevHandling,
     #[serde(default)]
-    pub desired_types: Vec<String>,
+    pub(crate) desired_types: Vec<String>,
     /// One row per mdev parent (each VF of an SR-IOV GPU is a row of its own).
     pub parents: Vec<ParentPlan>,
     pub actions: Vec<Action>,
@@ -58,15 +58,15 @@ pub struct Plan {
     pub blocked: Vec<Blocked>,
     /// One row per card of the round-robin (see the module documentation of `plan::mdev`).
     #[serde(default)]
-    pub cards: Vec<CardPlan>,
+    pub(crate) cards: Vec<CardPlan>,
     /// GPUs that cannot take vGPUs until a precondition is fixed (only with desired types).
     #[serde(default)]
-    pub problems: Vec<Problem>,
+    pub(crate) problems: Vec<Problem>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub(crate) enum Status {
     Create,
     TopUp,
     Keep,
@@ -76,7 +76,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Create => "create",
             Status::TopUp => "top-up",
@@ -96,26 +96,26 @@ fn required_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>,
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ParentPlan {
-    pub address: String,
+    pub(crate) address: String,
     #[serde(rename = "type", default)]
-    pub type_id: Option<String>,
+    pub(crate) type_id: Option<String>,
     #[serde(default)]
-    pub type_name: Option<String>,
+    pub(crate) type_name: Option<String>,
     /// mdevs of the assigned type that stay.
     #[serde(default)]
-    pub existing: u32,
+    pub(crate) existing: u32,
     /// Instances to create; `null` when it cannot be known before removals run.
     #[serde(deserialize_with = "required_count")]
-    pub create: Option<u32>,
+    pub(crate) create: Option<u32>,
     /// mdevs removed from this parent.
     #[serde(default)]
-    pub remove: u32,
-    pub status: Status,
+    pub(crate) remove: u32,
+    pub(crate) status: Status,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum CardKind {
+pub(crate) enum CardKind {
     /// One mdev parent: a PCI function (mdev on the PF) or a virtual device.
     MdevParent,
     /// A physical GPU whose SR-IOV virtual functions are mdev parents.
@@ -125,42 +125,42 @@ pub enum CardKind {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CardPlan {
+pub(crate) struct CardPlan {
     /// The parent's name, or the physical function's address for a GPU card.
-    pub address: String,
-    pub kind: CardKind,
+    pub(crate) address: String,
+    pub(crate) kind: CardKind,
     #[serde(rename = "type", default)]
-    pub type_id: Option<String>,
+    pub(crate) type_id: Option<String>,
     #[serde(default)]
-    pub type_name: Option<String>,
+    pub(crate) type_name: Option<String>,
     /// Instances (mdevs, or configured VFs) of the assigned type that stay.
     #[serde(default)]
-    pub existing: u32,
+    pub(crate) existing: u32,
     /// Instances to create; `null` when it cannot be known before removals run.
     #[serde(deserialize_with = "required_count")]
-    pub create: Option<u32>,
+    pub(crate) create: Option<u32>,
     /// `create` is the number of free VFs that list the type as creatable now: the
     /// vendor-VFIO interface publishes no maximum, and `apply` stops on a GPU when the
     /// type is no longer creatable (capacity reached).
     #[serde(default)]
-    pub create_is_upper_bound: bool,
+    pub(crate) create_is_upper_bound: bool,
     /// Instances removed (mdevs, or VFs whose type is cleared).
     #[serde(default)]
-    pub remove: u32,
-    pub status: Status,
+    pub(crate) remove: u32,
+    pub(crate) status: Status,
     /// GPU cards: the number of VFs, and of those free after the removals.
     #[serde(default)]
-    pub vfs: Option<u32>,
+    pub(crate) vfs: Option<u32>,
     #[serde(default)]
-    pub free_vfs: Option<u32>,
+    pub(crate) free_vfs: Option<u32>,
     #[serde(default)]
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Problem {
-    pub address: String,
-    pub message: String,
+pub(crate) struct Problem {
+    pub(crate) address: String,
+    pub(crate) message: String,
 }
 
 /// What an action does, without its data (for counting and messages).
@@ -182,7 +182,7 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// The `action` tag of the JSON documents.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ActionKind::Remove => "remove",
             ActionKind::Create => "create",
@@ -194,12 +194,12 @@ impl ActionKind {
     }
 
     /// Removals (and vGPU type clears) run before creations (and vGPU type sets).
-    pub fn is_removal(self) -> bool {
+    pub(crate) fn is_removal(self) -> bool {
         matches!(self, ActionKind::Remove | ActionKind::ClearVgpuType)
     }
 
     /// Enabling or disabling a GPU's VFs: run between the removals and the creations.
-    pub fn is_sriov(self) -> bool {
+    pub(crate) fn is_sriov(self) -> bool {
         matches!(self, ActionKind::EnableVfs | ActionKind::DisableVfs)
     }
 }
@@ -213,12 +213,12 @@ pub struct MdevAction {
     pub parent: String,
     /// The physical GPU of a VF mdev parent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gpu: Option<String>,
+    pub(crate) gpu: Option<String>,
     /// The type ID, e.g. `nvidia-222`.
     #[serde(rename = "type")]
     pub type_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub type_name: Option<String>,
+    pub(crate) type_name: Option<String>,
 }
 
 /// A vendor-VFIO virtual function whose vGPU type is set or cleared.
@@ -228,12 +228,12 @@ pub struct VfAction {
     pub address: String,
     /// Its physical GPU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gpu: Option<String>,
+    pub(crate) gpu: Option<String>,
     /// The numeric vGPU type ID (written as a string, e.g. `"1145"`).
     #[serde(rename = "type", with = "vgpu_id")]
-    pub type_id: u32,
+    pub(crate) type_id: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub type_name: Option<String>,
+    pub(crate) type_name: Option<String>,
 }
 
 /// A GPU's SR-IOV virtual functions to enable or disable (`sriov_numvfs`), as the
@@ -241,11 +241,11 @@ pub struct VfAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SriovAction {
     /// The physical GPU.
-    pub address: String,
+    pub(crate) address: String,
     /// VFs enabled when the plan was made (`sriov_numvfs`).
-    pub from: u32,
+    pub(crate) from: u32,
     /// VFs it will have (0 to disable).
-    pub count: u32,
+    pub(crate) count: u32,
 }
 
 /// One write the plan makes (JSON: `{"action": "remove", ...}`).
@@ -261,7 +261,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn kind(&self) -> ActionKind {
+    pub(crate) fn kind(&self) -> ActionKind {
         match self {
             Action::Remove(_) => ActionKind::Remove,
             Action::Create(_) => ActionKind::Create,
@@ -273,7 +273,7 @@ impl Action {
     }
 
     /// The mdev of a remove/create action.
-    pub fn mdev(&self) -> Option<&MdevAction> {
+    pub(crate) fn mdev(&self) -> Option<&MdevAction> {
         match self {
             Action::Remove(m) | Action::Create(m) => Some(m),
             _ => None,
@@ -289,17 +289,19 @@ impl Action {
     }
 
     /// The mdev's UUID of a remove/create action.
-    pub fn uuid(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn uuid(&self) -> Option<&str> {
         self.mdev().map(|m| m.uuid.as_str())
     }
 
     /// The mdev parent of a remove/create action.
-    pub fn parent(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn parent(&self) -> Option<&str> {
         self.mdev().map(|m| m.parent.as_str())
     }
 
     /// The physical GPU, if the action names one.
-    pub fn gpu(&self) -> Option<&str> {
+    pub(crate) fn gpu(&self) -> Option<&str> {
         match self {
             Action::Remove(m) | Action::Create(m) => m.gpu.as_deref(),
             Action::SetVgpuType(v) | Action::ClearVgpuType(v) => v.gpu.as_deref(),
@@ -309,7 +311,7 @@ impl Action {
 
     /// The physical GPU the action belongs to: its own, else the device it writes to
     /// (one worker per GPU).
-    pub fn gpu_key(&self) -> &str {
+    pub(crate) fn gpu_key(&self) -> &str {
         match self {
             Action::Remove(m) | Action::Create(m) => m.gpu.as_deref().unwrap_or(&m.parent),
             Action::SetVgpuType(v) | Action::ClearVgpuType(v) => {
@@ -320,7 +322,7 @@ impl Action {
     }
 
     /// `<uuid> (<type> on <parent>)`, `<VF> (vGPU type <id>)`, or `<GPU> (N VFs)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Action::Remove(m) | Action::Create(m) => {
                 format!("{} ({} on {})", m.uuid, m.type_id, m.parent)
@@ -338,11 +340,11 @@ impl Action {
 mod vgpu_id {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(id: &u32, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(id: &u32, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(id)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(|_| {
             serde::de::Error::custom(format!("vGPU type {s:?} is not a numeric type ID"))
@@ -385,7 +387,7 @@ pub enum Blocked {
 
 impl Blocked {
     /// The blocked counterpart of a removal action.
-    pub fn of(a: &Action, reason: String) -> Blocked {
+    pub(crate) fn of(a: &Action, reason: String) -> Blocked {
         match a {
             Action::Remove(m) | Action::Create(m) => Blocked::Mdev {
                 uuid: m.uuid.clone(),
@@ -409,7 +411,8 @@ impl Blocked {
     }
 
     /// The UUID of a blocked mdev.
-    pub fn uuid(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn uuid(&self) -> Option<&str> {
         match self {
             Blocked::Mdev { uuid, .. } => Some(uuid),
             Blocked::Vf { .. } | Blocked::Vfs { .. } => None,
@@ -417,21 +420,14 @@ impl Blocked {
     }
 
     /// The mdev parent of a blocked mdev.
-    pub fn parent(&self) -> Option<&str> {
+    pub(crate) fn parent(&self) -> Option<&str> {
         match self {
             Blocked::Mdev { parent, .. } => Some(parent),
             Blocked::Vf { .. } | Blocked::Vfs { .. } => None,
         }
     }
 
-    pub fn gpu(&self) -> Option<&str> {
-        match self {
-            Blocked::Mdev { gpu, .. } | Blocked::Vf { gpu, .. } => gpu.as_deref(),
-            Blocked::Vfs { address, .. } => Some(address),
-        }
-    }
-
-    pub fn reason(&self) -> &str {
+    pub(crate) fn reason(&self) -> &str {
         match self {
             Blocked::Mdev { reason, .. }
             | Blocked::Vf { reason, .. }
@@ -439,7 +435,7 @@ impl Blocked {
         }
     }
 
-    pub fn reason_mut(&mut self) -> &mut String {
+    pub(crate) fn reason_mut(&mut self) -> &mut String {
         match self {
             Blocked::Mdev { reason, .. }
             | Blocked::Vf { reason, .. }
@@ -448,7 +444,7 @@ impl Blocked {
     }
 
     /// `<uuid> (<type> on <parent>)`, or `<VF> (vGPU type <id>)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Blocked::Mdev {
                 uuid,
@@ -467,7 +463,7 @@ impl Blocked {
 }
 
 impl Plan {
-    pub fn is_noop(&self) -> bool {
+    pub(crate) fn is_noop(&self) -> bool {
         self.actions.is_empty()
             && !self
                 .parents
@@ -479,12 +475,12 @@ impl Plan {
                 .any(|c| c.create.is_none() && c.status == Status::Create)
     }
 
-    pub fn count(&self, kind: ActionKind) -> usize {
+    pub(crate) fn count(&self, kind: ActionKind) -> usize {
         self.actions.iter().filter(|a| a.kind() == kind).count()
     }
 
     /// The actions of one kind, in plan order.
-    pub fn of_kind(&self, kind: ActionKind) -> Vec<Action> {
+    pub(crate) fn of_kind(&self, kind: ActionKind) -> Vec<Action> {
         self.actions
             .iter()
             .filter(|a| a.kind() == kind)

@@ -11,13 +11,13 @@ use crate::config::{model::normalize, model::Config};
 use crate::host::inventory::{Inventory, PciDevice};
 
 /// KubeVirt's `PCIResourcePrefix`.
-pub const PCI_PREFIX: &str = "PCI_RESOURCE";
+pub(crate) const PCI_PREFIX: &str = "PCI_RESOURCE";
 /// KubeVirt's `MDevResourcePrefix`.
-pub const MDEV_PREFIX: &str = "MDEV_PCI_RESOURCE";
+pub(crate) const MDEV_PREFIX: &str = "MDEV_PCI_RESOURCE";
 
 /// KubeVirt's `ResourceNameToEnvVar`, exactly: the resource name upper-cased, only `/`
 /// and `.` replaced by `_`, behind the prefix and an `_`. Everything else (`-`) is kept.
-pub fn resource_name_to_env_var(prefix: &str, resource_name: &str) -> String {
+pub(crate) fn resource_name_to_env_var(prefix: &str, resource_name: &str) -> String {
     // Go's strings.ToUpper on the ASCII resource names KubeVirt accepts.
     let upper = resource_name.to_ascii_uppercase().replace(['/', '.'], "_");
     format!("{prefix}_{upper}")
@@ -25,40 +25,40 @@ pub fn resource_name_to_env_var(prefix: &str, resource_name: &str) -> String {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     Pci,
     Mdev,
 }
 
 /// One device behind a variable: a PCI function (`address`) or an mdev (`uuid` + `parent`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EnvDevice {
+pub(crate) struct EnvDevice {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
+    pub(crate) address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub uuid: Option<String>,
+    pub(crate) uuid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
+    pub(crate) parent: Option<String>,
     /// The mdev type ID (mdevs only).
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
+    pub(crate) type_id: Option<String>,
     /// The PCI driver (PCI devices only): `vfio-pci`, or `nvidia` for a vendor-VFIO VF.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
-    pub iommu_group: String,
+    pub(crate) driver: Option<String>,
+    pub(crate) iommu_group: String,
     /// As the kernel reports it (`-1`: no NUMA affinity); null when unknown.
-    pub numa_node: Option<i32>,
+    pub(crate) numa_node: Option<i32>,
     /// The device nodes a VM opens for this device that exist on this host:
     /// `/dev/vfio/<group>` and, with the vfio cdev (iommufd), `/dev/vfio/devices/vfioN` --
     /// only where the node exists (a kernel without iommufd lists `vfio-dev/vfioN` in sysfs
     /// but creates no node). Filled in by `hostdev env`, which can look at `/dev`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub device_nodes: Vec<String>,
+    pub(crate) device_nodes: Vec<String>,
 }
 
 impl EnvDevice {
     /// The value KubeVirt puts in the variable: the PCI address or the mdev UUID.
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         self.address
             .as_deref()
             .or(self.uuid.as_deref())
@@ -68,41 +68,41 @@ impl EnvDevice {
 
 /// One environment variable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EnvVar {
-    pub name: String,
+pub(crate) struct EnvVar {
+    pub(crate) name: String,
     /// Device IDs comma-joined in address/UUID order (KubeVirt's value format).
-    pub value: String,
-    pub resource_name: String,
-    pub kind: Kind,
+    pub(crate) value: String,
+    pub(crate) resource_name: String,
+    pub(crate) kind: Kind,
     /// From an `externalResourceProvider: true` entry (only with `--include-external`).
-    pub external: bool,
+    pub(crate) external: bool,
     /// The selectors (as written) that feed this variable.
-    pub selectors: Vec<String>,
-    pub devices: Vec<EnvDevice>,
+    pub(crate) selectors: Vec<String>,
+    pub(crate) devices: Vec<EnvDevice>,
 }
 
 /// The result of discovery: the variables plus what the caller should tell the user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Env {
-    pub vars: Vec<EnvVar>,
+pub(crate) struct Env {
+    pub(crate) vars: Vec<EnvVar>,
     /// Warnings (stderr unless `-q`).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// Devices a selector matched but KubeVirt would skip, and why (stderr with `-v`).
-    pub skipped: Vec<String>,
+    pub(crate) skipped: Vec<String>,
     /// The PCI devices among `skipped`, as records (for `status`).
-    pub unavailable: Vec<Unavailable>,
+    pub(crate) unavailable: Vec<Unavailable>,
 }
 
 /// A PCI device a selector matched that the resource does not hand out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Unavailable {
+pub(crate) struct Unavailable {
     #[serde(skip)]
-    pub resource_name: String,
-    pub address: String,
-    pub vendor_device: String,
-    pub driver: Option<String>,
+    pub(crate) resource_name: String,
+    pub(crate) address: String,
+    pub(crate) vendor_device: String,
+    pub(crate) driver: Option<String>,
     /// Why: `unbound`, `other-driver`, `no-vgpu-profile` or `no-iommu-group`.
-    pub reason: &'static str,
+    pub(crate) reason: &'static str,
 }
 
 /// One `permittedHostDevices` entry.
@@ -123,7 +123,7 @@ type SelectorMap<'e, 'a> = BTreeMap<(Kind, &'e str), &'e Entry<'a>>;
 /// Discover the variables for every non-external permitted entry (and the external ones
 /// with `include_external`). Variables come in configuration order, PCI entries first;
 /// several selectors naming one resource feed one variable.
-pub fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env {
+pub(crate) fn discover(config: &Config, inv: &Inventory, include_external: bool) -> Env {
     let entries = permitted_entries(config, include_external);
     let mut env = Env::default();
     let maps = selector_maps(&entries, &mut env.warnings);
@@ -370,7 +370,7 @@ fn prefix(kind: Kind) -> &'static str {
 
 /// KubeVirt's `shouldPermitNvidia`: an SR-IOV vGPU VF on NVIDIA's vendor-specific VFIO
 /// (driver `nvidia`, not a PF, a vGPU profile set in `nvidia/current_vgpu_type`).
-pub fn nvidia_vgpu_vf(dev: &PciDevice) -> bool {
+pub(crate) fn nvidia_vgpu_vf(dev: &PciDevice) -> bool {
     dev.driver.as_deref() == Some("nvidia")
         && dev.sriov_totalvfs.is_none()
         && dev

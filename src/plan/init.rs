@@ -11,30 +11,30 @@ use crate::host::inventory::{Inventory, NVIDIA_VENDOR};
 use crate::host::vgpu::{self, Framework};
 use crate::plan::types::{GpuDoc, TypesDoc};
 
-pub mod existing;
-pub mod yaml;
+pub(crate) mod existing;
+pub(crate) mod yaml;
 
 /// One vGPU (or mdev) type a model offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TypeOption {
+pub(crate) struct TypeOption {
     /// The type ID (`nvidia-222`; vendor-VFIO: the numeric ID, `1152`).
-    pub id: String,
-    pub name: Option<String>,
-    pub framebuffer_mib: Option<u64>,
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) framebuffer_mib: Option<u64>,
     /// The most instances one GPU holds; `None` when unknown.
-    pub per_gpu: Option<u32>,
+    pub(crate) per_gpu: Option<u32>,
     /// How many GPUs of the model offer it.
-    pub gpus: u32,
+    pub(crate) gpus: u32,
 }
 
 impl TypeOption {
     /// Instances on this host: per GPU times the GPUs that offer it.
-    pub fn total(&self) -> Option<u32> {
+    pub(crate) fn total(&self) -> Option<u32> {
         self.per_gpu.map(|n| n.saturating_mul(self.gpus))
     }
 
     /// `GRID T4-2Q (nvidia-231)`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match &self.name {
             Some(n) => format!("{n} ({})", self.id),
             None => self.id.clone(),
@@ -42,7 +42,7 @@ impl TypeOption {
     }
 
     /// `2048 MiB, 8 per GPU, 24 on this host`.
-    pub fn facts(&self) -> String {
+    pub(crate) fn facts(&self) -> String {
         let fb = self
             .framebuffer_mib
             .map_or("framebuffer ?".to_string(), |m| format!("{m} MiB"));
@@ -57,26 +57,26 @@ impl TypeOption {
 
 /// One GPU (physical function) of a model, with what passthrough needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GpuInfo {
-    pub address: String,
-    pub driver: Option<String>,
+pub(crate) struct GpuInfo {
+    pub(crate) address: String,
+    pub(crate) driver: Option<String>,
     /// Its IOMMU group, the other endpoints and whether it can be passed through.
-    pub group: String,
+    pub(crate) group: String,
 }
 
 /// The GPUs of one model (`vendor:device`) that offer vGPUs the same way.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Model {
-    pub vendor_device: String,
-    pub framework: Framework,
+pub(crate) struct Model {
+    pub(crate) vendor_device: String,
+    pub(crate) framework: Framework,
     /// pci.ids' name of the device (`TU104GL [Tesla T4]`), when known.
-    pub description: Option<String>,
-    pub gpus: Vec<GpuInfo>,
-    pub types: Vec<TypeOption>,
+    pub(crate) description: Option<String>,
+    pub(crate) gpus: Vec<GpuInfo>,
+    pub(crate) types: Vec<TypeOption>,
     /// The first GPU's missing precondition (types not published, VFs not enabled).
-    pub problem: Option<String>,
+    pub(crate) problem: Option<String>,
     /// The resource name KubeVirt's device plugins would serve it under for passthrough.
-    pub resource: String,
+    pub(crate) resource: String,
 }
 
 impl Model {
@@ -99,7 +99,7 @@ impl Model {
     }
 
     /// `10de:1eb8 TU104GL [Tesla T4], 3 GPUs (mdev-pf)`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         let name = self
             .description
             .as_deref()
@@ -112,11 +112,6 @@ impl Model {
             if n == 1 { "" } else { "s" },
             self.framework.as_str()
         )
-    }
-
-    /// The selector for `pciVendorSelector`: `10DE:1EB8`.
-    pub fn selector(&self) -> String {
-        self.vendor_device.to_ascii_uppercase()
     }
 }
 
@@ -139,7 +134,7 @@ fn resource_part(s: &str) -> String {
 
 /// The passthrough resource name of a model: the vendor's domain, then pci.ids' device name
 /// as NVIDIA's device plugin spells it (`nvidia.com/TU104GL_TESLA_T4`), else the device ID.
-pub fn pci_resource(vendor: &str, device: &str, pci_ids: Option<&str>) -> String {
+pub(crate) fn pci_resource(vendor: &str, device: &str, pci_ids: Option<&str>) -> String {
     let name = pci_ids
         .and_then(|ids| crate::plan::nvidia::device_name_of(ids, vendor, device))
         .map(|n| resource_part(&n))
@@ -150,14 +145,14 @@ pub fn pci_resource(vendor: &str, device: &str, pci_ids: Option<&str>) -> String
 
 /// The mdev resource name of a type: the vendor's domain, then the type's name with each
 /// whitespace run as `_` (`nvidia.com/GRID_T4-2Q`, as NVIDIA's plugin names vGPUs).
-pub fn mdev_resource(vendor: &str, type_name: &str) -> String {
+pub(crate) fn mdev_resource(vendor: &str, type_name: &str) -> String {
     let name = resource_part(&crate::plan::nvidia::vgpu_name(type_name.trim()));
     let name = if name.is_empty() { "mdev".into() } else { name };
     format!("{}/{name}", vendor_domain(vendor))
 }
 
 /// pci.ids' description of `vendor:device` (the raw text), for labels.
-pub fn pci_ids_description(pci_ids: &str, vendor: &str, device: &str) -> Option<String> {
+pub(crate) fn pci_ids_description(pci_ids: &str, vendor: &str, device: &str) -> Option<String> {
     let mut lines = pci_ids.lines();
     lines.by_ref().find(|l| l.starts_with(vendor))?;
     let prefix = format!("\t{device}");
@@ -178,7 +173,7 @@ pub fn pci_ids_description(pci_ids: &str, vendor: &str, device: &str) -> Option<
 }
 
 /// What the IOMMU group of `address` means for passing it through.
-pub fn group_note(inv: &Inventory, address: &str) -> String {
+pub(crate) fn group_note(inv: &Inventory, address: &str) -> String {
     let Some(g) = inv.group_of(address) else {
         return "no IOMMU group (is the IOMMU on? `hostdev iommu check`): cannot be passed through"
             .into();
@@ -220,7 +215,7 @@ pub fn group_note(inv: &Inventory, address: &str) -> String {
 /// The host's GPUs grouped by model and vGPU framework, each with the types it offers
 /// (`list-types`' data), in address order of their first GPU. `pci_ids`: the text of
 /// pci.ids, for names.
-pub fn models(inv: &Inventory, pci_ids: Option<&str>) -> Vec<Model> {
+pub(crate) fn models(inv: &Inventory, pci_ids: Option<&str>) -> Vec<Model> {
     let doc = crate::plan::types::types_doc(inv);
     let mut out: Vec<Model> = Vec::new();
     for g in &doc.gpus {
@@ -331,7 +326,7 @@ fn offered_types(g: &GpuDoc, doc: &TypesDoc, inv: &Inventory) -> Vec<TypeOption>
 
 /// The desired-list entry of a type: its ID on mdev GPUs, its name on vendor-VFIO GPUs
 /// (whose numeric IDs are NVIDIA's and the docs name them so), the ID when it has no name.
-pub fn entry_of(model: &Model, t: &TypeOption) -> String {
+pub(crate) fn entry_of(model: &Model, t: &TypeOption) -> String {
     match (&model.framework, &t.name) {
         (Framework::VendorVfio, Some(n)) => n.clone(),
         _ => t.id.clone(),
@@ -341,7 +336,7 @@ pub fn entry_of(model: &Model, t: &TypeOption) -> String {
 /// Resolve `--type` (a name or an ID) among the models' types: an ID, or a name equal after
 /// KubeVirt's normalization (spaces as `_`), case-sensitive first, then ignoring case.
 /// `Err`: the message, naming the candidates.
-pub fn resolve_type<'a>(
+pub(crate) fn resolve_type<'a>(
     models: &'a [Model],
     wanted: &str,
 ) -> Result<(&'a Model, &'a TypeOption), String> {
@@ -427,44 +422,44 @@ fn candidates(list: &[&(&Model, &TypeOption)]) -> String {
 
 /// One desired type.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChosenType {
+pub(crate) struct ChosenType {
     /// The desired-list entry (an ID, or a vendor-VFIO name).
-    pub entry: String,
+    pub(crate) entry: String,
     /// What it is, for the comment beside it.
-    pub comment: String,
+    pub(crate) comment: String,
     /// `(mdevNameSelector, resourceName)` for `permittedHostDevices.mediatedDevices`;
     /// `None` for vendor-VFIO types (their VFs are PCI devices, see the comment written).
-    pub mdev: Option<(String, String)>,
+    pub(crate) mdev: Option<(String, String)>,
 }
 
 /// One model permitted for passthrough.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChosenPci {
+pub(crate) struct ChosenPci {
     /// `10DE:1EB8`.
-    pub selector: String,
-    pub resource: String,
-    pub comment: String,
+    pub(crate) selector: String,
+    pub(crate) resource: String,
+    pub(crate) comment: String,
 }
 
 /// Everything the file says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Choices {
-    pub types: Vec<ChosenType>,
-    pub pci: Vec<ChosenPci>,
+pub(crate) struct Choices {
+    pub(crate) types: Vec<ChosenType>,
+    pub(crate) pci: Vec<ChosenPci>,
     /// `hostdev.passthroughAddresses`: passthrough GPUs of models that also have vGPU types.
-    pub addresses: Vec<String>,
+    pub(crate) addresses: Vec<String>,
     /// A node selector: write the node-specific sections (`nodeMediatedDeviceTypes`,
     /// `nodePassthroughAddresses`) instead of the global ones.
-    pub node: Option<BTreeMap<String, String>>,
+    pub(crate) node: Option<BTreeMap<String, String>>,
     /// Comment lines for the file's head: where the choices came from.
-    pub origin: Vec<String>,
+    pub(crate) origin: Vec<String>,
     /// A vendor-VFIO type was chosen (a comment says how to expose its VFs).
-    pub vendor_vfio: bool,
+    pub(crate) vendor_vfio: bool,
 }
 
 impl Choices {
     /// Add a type (once).
-    pub fn add_type(&mut self, model: &Model, t: &TypeOption) {
+    pub(crate) fn add_type(&mut self, model: &Model, t: &TypeOption) {
         let entry = entry_of(model, t);
         if self.types.iter().any(|c| c.entry == entry) {
             return;
@@ -501,7 +496,7 @@ impl Choices {
     }
 
     /// Permit `model` for passthrough (once); `resource` overrides the derived name.
-    pub fn add_pci(&mut self, model_vd: &str, resource: String, comment: String) {
+    pub(crate) fn add_pci(&mut self, model_vd: &str, resource: String, comment: String) {
         let selector = model_vd.to_ascii_uppercase();
         if self.pci.iter().any(|p| p.selector == selector) {
             return;
@@ -514,7 +509,7 @@ impl Choices {
     }
 
     /// Name `address` in `passthroughAddresses` (once, ascending).
-    pub fn add_address(&mut self, address: &str) {
+    pub(crate) fn add_address(&mut self, address: &str) {
         if !self.addresses.iter().any(|a| a == address) {
             self.addresses.push(address.to_string());
             self.addresses.sort();
@@ -522,7 +517,7 @@ impl Choices {
     }
 
     /// Nothing chosen at all.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.types.is_empty() && self.pci.is_empty()
     }
 }

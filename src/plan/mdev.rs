@@ -14,8 +14,8 @@
 //! This file holds the steps (removals, round-robin, creations), the cards and the type
 //! matcher; each card kind's state after the removals is `mdev/parents.rs` (a single mdev
 //! parent, a GPU whose VFs are mdev parents) or `mdev/vendor.rs` (vendor-VFIO GPUs), the
-//! rows when mdev handling is off `mdev/hands_off.rs`, and the document it returns
-//! `plan/document.rs`.
+//! rows when mdev handling is off `mdev/hands_off.rs`, the VF counts it adds to the plan
+//! `plan/sriov.rs`, and the document it returns `plan/document.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,10 +34,10 @@ mod parents;
 mod vendor;
 
 /// The fixed namespace of hostdev's mdev UUIDs (UUIDv5 over node, parent, type, index).
-pub const UUID_NAMESPACE: Uuid = Uuid::from_u128(0x8f0c5e3a_6b1d_4c52_9a7e_2d4f1b6c9e10);
+pub(crate) const UUID_NAMESPACE: Uuid = Uuid::from_u128(0x8f0c5e3a_6b1d_4c52_9a7e_2d4f1b6c9e10);
 
 /// The deterministic UUID of the `index`-th instance of `type_id` on `parent` for `node`.
-pub fn mdev_uuid(node: &str, parent: &str, type_id: &str, index: u32) -> Uuid {
+pub(crate) fn mdev_uuid(node: &str, parent: &str, type_id: &str, index: u32) -> Uuid {
     Uuid::new_v5(
         &UUID_NAMESPACE,
         format!("{node}/{parent}/{type_id}/{index}").as_bytes(),
@@ -207,7 +207,7 @@ fn cards(inv: &Inventory) -> Vec<Card<'_>> {
 }
 
 /// Compute the plan. Pure: reads nothing but its arguments.
-pub fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
+pub(crate) fn plan(config: &Config, node: &Node, inv: &Inventory) -> Plan {
     let (mut plan, list) = empty_plan(config, node);
     let names = vgpu::vendor_type_names(inv);
     let Some(list) = list else {

@@ -19,7 +19,7 @@ use crate::host::inventory::{Inventory, NVIDIA_VENDOR};
 use crate::plan::env::{Env, EnvDevice, EnvVar, Kind, Unavailable, MDEV_PREFIX, PCI_PREFIX};
 
 /// The drivers NVIDIA's plugin accepts for passthrough.
-pub const NVIDIA_PLUGIN_DRIVERS: [&str; 2] = ["vfio-pci", "nvgrace_gpu_vfio_pci"];
+pub(crate) const NVIDIA_PLUGIN_DRIVERS: [&str; 2] = ["vfio-pci", "nvgrace_gpu_vfio_pci"];
 
 /// Go's `\s`: `[\t\n\f\r ]`.
 fn is_go_space(c: char) -> bool {
@@ -52,7 +52,7 @@ pub fn device_name(pci_ids: &str, device_id: &str) -> Option<String> {
 
 /// As [`device_name`], for a device of any vendor (`hostdev init` names passthrough
 /// resources this way).
-pub fn device_name_of(pci_ids: &str, vendor: &str, device_id: &str) -> Option<String> {
+pub(crate) fn device_name_of(pci_ids: &str, vendor: &str, device_id: &str) -> Option<String> {
     let mut lines = pci_ids.lines();
     // locateVendor: the line that starts with the vendor ID.
     lines.by_ref().find(|l| l.starts_with(vendor))?;
@@ -83,7 +83,7 @@ pub fn device_name_of(pci_ids: &str, vendor: &str, device_id: &str) -> Option<St
 }
 
 /// The plugin's `readVgpuIDFromFile`: the type name, newlines trimmed, whitespace runs as `_`.
-pub fn vgpu_name(type_name: &str) -> String {
+pub(crate) fn vgpu_name(type_name: &str) -> String {
     collapse_whitespace(type_name.trim_matches('\n'))
 }
 
@@ -113,7 +113,7 @@ type Groups = BTreeMap<String, Group>;
 
 /// Discover what the plugin would advertise. `pci_ids` is the text of pci.ids (`None`:
 /// not installed, every GPU named by its device ID).
-pub fn discover(inv: &Inventory, pci_ids: Option<&str>) -> Env {
+pub(crate) fn discover(inv: &Inventory, pci_ids: Option<&str>) -> Env {
     let mut env = Env::default();
     let gpus = passthrough_gpus(inv, pci_ids, &mut env);
     unusable_functions(inv, &gpus, &mut env);
@@ -129,7 +129,7 @@ pub fn discover(inv: &Inventory, pci_ids: Option<&str>) -> Env {
 
 /// The device ID a resource of this host would be named after without pci.ids (for the
 /// warning's example): an NVIDIA function on a passthrough driver, else any NVIDIA function.
-pub fn example_device_id(inv: &Inventory) -> Option<&str> {
+pub(crate) fn example_device_id(inv: &Inventory) -> Option<&str> {
     let nvidia = || inv.pci.iter().filter(|d| d.vendor == NVIDIA_VENDOR);
     nvidia()
         .find(|d| on_passthrough_driver(d.driver.as_deref()))

@@ -1,8 +1,8 @@
 //! Saved plans (`hostdev plan -o json > plan.json`, then `hostdev apply --plan plan.json`):
 //! read the document back, and check it before anything is touched: a `hostdev/v1` plan
-//! document ([`parse`], exit 65), made for this node ([`check_node`], exit 65), with every
-//! creation count known (exit 65), naming only parents and types that exist under the
-//! root ([`check_host`], exit 66). Values that end up in sysfs paths are validated here,
+//! document ([`parse`], exit 65), made for this node with every creation count known
+//! ([`check_node_and_counts`], exit 65), naming only parents and types that exist under
+//! the root ([`check_host`], exit 66). Values that end up in sysfs paths are validated here,
 //! so a crafted plan cannot write outside `/sys/class/mdev_bus/<parent>/...` or
 //! `/sys/bus/mdev/devices/<uuid>/`.
 
@@ -17,7 +17,7 @@ use crate::host::root::Root;
 use crate::plan::{Action, ActionKind, MdevAction, Plan, SCHEMA};
 
 /// Read a saved plan from `path` (`-`: stdin). Exit 66 when it cannot be read.
-pub fn read(path: &Path) -> Result<(String, String)> {
+pub(crate) fn read(path: &Path) -> Result<(String, String)> {
     let stdin = path == Path::new("-");
     let shown = if stdin {
         "stdin".to_string()
@@ -69,7 +69,7 @@ pub fn read(path: &Path) -> Result<(String, String)> {
 }
 
 /// The largest saved plan hostdev reads: 16 MiB (a plan of 10,000 actions is ~3 MiB).
-pub const PLAN_MAX: usize = 16 << 20;
+pub(crate) const PLAN_MAX: usize = 16 << 20;
 
 fn bad(shown: &str, what: impl std::fmt::Display) -> anyhow::Error {
     fail(
@@ -231,7 +231,7 @@ fn check_mdev(m: &mut MdevAction) -> Result<(), String> {
 
 /// The plan must have been made for this node (its UUIDs and nodeSelector matching
 /// depend on the node name), and must not leave creation counts to a re-plan.
-pub fn check_node_and_counts(plan: &Plan, node: &Node, shown: &str) -> Result<()> {
+pub(crate) fn check_node_and_counts(plan: &Plan, node: &Node, shown: &str) -> Result<()> {
     if plan.node.name != node.name {
         return Err(fail(
             Code::Config,
@@ -266,7 +266,7 @@ pub fn check_node_and_counts(plan: &Plan, node: &Node, shown: &str) -> Result<()
 
 /// Every parent the plan names must exist under the root, and every type it creates
 /// must exist on its parent (exit 66 naming it).
-pub fn check_host(fs: &Root, plan: &Plan, shown: &str) -> Result<()> {
+pub(crate) fn check_host(fs: &Root, plan: &Plan, shown: &str) -> Result<()> {
     let parents = plan.parents.iter().map(|p| p.address.as_str()).chain(
         plan.actions
             .iter()

@@ -18,16 +18,16 @@ use crate::plan::{Action, Blocked, Problem, SriovAction};
 
 /// What the node's `virtualFunctions` asks of the host's GPUs.
 #[derive(Debug, Default)]
-pub struct Vfs {
+pub(crate) struct Vfs {
     /// Disables (count changes) first, then enables, each in address order.
-    pub actions: Vec<Action>,
-    pub blocked: Vec<Blocked>,
-    pub problems: Vec<Problem>,
+    pub(crate) actions: Vec<Action>,
+    pub(crate) blocked: Vec<Blocked>,
+    pub(crate) problems: Vec<Problem>,
 }
 
 /// Whether hostdev may enable the VFs of `d`: an NVIDIA GPU (display or 3D class) of a
 /// generation whose vGPUs live on VFs, with SR-IOV, on the `nvidia` driver.
-pub fn takes_vfs(d: &PciDevice) -> bool {
+pub(crate) fn takes_vfs(d: &PciDevice) -> bool {
     d.physfn.is_none()
         && d.vendor == NVIDIA_VENDOR
         && d.class.starts_with("03")
@@ -37,7 +37,7 @@ pub fn takes_vfs(d: &PciDevice) -> bool {
 }
 
 /// The VF actions for `want` on the GPUs not named in `passthrough`.
-pub fn plan(want: Option<VfCount>, passthrough: &[String], inv: &Inventory) -> Vfs {
+pub(crate) fn plan(want: Option<VfCount>, passthrough: &[String], inv: &Inventory) -> Vfs {
     let mut out = Vfs::default();
     let Some(want) = want else { return out };
     let mut enables = Vec::new();

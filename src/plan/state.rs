@@ -12,74 +12,71 @@ use serde::{Deserialize, Serialize};
 use crate::host::root::Root;
 use crate::plan::SCHEMA;
 
-/// Relative location of the state file.
-pub use crate::host::root::STATE_FILE;
-
 /// Fields a newer hostdev wrote that this one does not know: kept, and written back.
-pub type Unknown = serde_json::Map<String, serde_json::Value>;
+pub(crate) type Unknown = serde_json::Map<String, serde_json::Value>;
 
 /// The largest state file hostdev reads (a record is ~150 bytes: 100,000 records fit).
-pub const STATE_MAX: usize = 16 << 20;
+pub(crate) const STATE_MAX: usize = 16 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
-    pub schema: String,
+    pub(crate) schema: String,
     #[serde(default)]
-    pub mdevs: Vec<MdevRecord>,
+    pub(crate) mdevs: Vec<MdevRecord>,
     #[serde(default)]
-    pub vfio: Vec<VfioRecord>,
+    pub(crate) vfio: Vec<VfioRecord>,
     #[serde(default)]
-    pub vgpu_vfs: Vec<VgpuVfRecord>,
+    pub(crate) vgpu_vfs: Vec<VgpuVfRecord>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sriov: Vec<SriovRecord>,
+    pub(crate) sriov: Vec<SriovRecord>,
     #[serde(flatten)]
-    pub unknown: Unknown,
+    pub(crate) unknown: Unknown,
 }
 
 /// A GPU whose SR-IOV virtual functions hostdev enabled (`sriov_numvfs` was 0): teardown
 /// disables them again (`sriov_numvfs` ← 0) once no VF is in use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SriovRecord {
+pub(crate) struct SriovRecord {
     /// The physical GPU.
-    pub address: String,
+    pub(crate) address: String,
     /// The VFs enabled.
-    pub numvfs: u32,
-    pub enabled_at: String,
+    pub(crate) numvfs: u32,
+    pub(crate) enabled_at: String,
     #[serde(flatten, default)]
-    pub unknown: Unknown,
+    pub(crate) unknown: Unknown,
 }
 
 /// An mdev hostdev created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MdevRecord {
-    pub uuid: String,
-    pub parent: String,
+pub(crate) struct MdevRecord {
+    pub(crate) uuid: String,
+    pub(crate) parent: String,
     #[serde(rename = "type")]
-    pub type_id: String,
-    pub created_at: String,
+    pub(crate) type_id: String,
+    pub(crate) created_at: String,
     #[serde(flatten, default)]
-    pub unknown: Unknown,
+    pub(crate) unknown: Unknown,
 }
 
 /// A PCI device hostdev bound to vfio-pci, with what to restore.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VfioRecord {
-    pub address: String,
-    pub original_driver: Option<String>,
-    pub original_override: Option<String>,
-    pub bound_at: String,
+pub(crate) struct VfioRecord {
+    pub(crate) address: String,
+    pub(crate) original_driver: Option<String>,
+    pub(crate) original_override: Option<String>,
+    pub(crate) bound_at: String,
     #[serde(flatten, default)]
-    pub unknown: Unknown,
+    pub(crate) unknown: Unknown,
 }
 
 /// An NVIDIA vendor-VFIO virtual function hostdev configured with a vGPU type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VgpuVfRecord {
-    pub address: String,
-    pub type_id: u32,
-    pub configured_at: String,
+pub(crate) struct VgpuVfRecord {
+    pub(crate) address: String,
+    pub(crate) type_id: u32,
+    pub(crate) configured_at: String,
     #[serde(flatten, default)]
-    pub unknown: Unknown,
+    pub(crate) unknown: Unknown,
 }
 
 impl Default for State {
@@ -97,13 +94,13 @@ impl Default for State {
 
 impl State {
     /// The state file's path under the root.
-    pub fn path(fs: &Root) -> PathBuf {
+    pub(crate) fn path(fs: &Root) -> PathBuf {
         fs.state_file()
     }
 
     /// Read the state; a missing file is an empty state, a corrupt one an error naming
     /// the path and the fix.
-    pub fn load(fs: &Root) -> Result<State> {
+    pub(crate) fn load(fs: &Root) -> Result<State> {
         let path = State::path(fs);
         let shown = fs.display(&path);
         let bytes = match fs.read_own_file(&path, STATE_MAX) {
@@ -145,7 +142,7 @@ impl State {
     }
 
     /// Write the state atomically (mode 0644).
-    pub fn save(&self, fs: &Root) -> Result<()> {
+    pub(crate) fn save(&self, fs: &Root) -> Result<()> {
         let path = State::path(fs);
         let shown = fs.display(&path);
         let json = self.to_json()?;
@@ -154,7 +151,8 @@ impl State {
     }
 
     /// Record a created mdev (replacing an older record of the same UUID).
-    pub fn add_mdev(&mut self, rec: MdevRecord) {
+    #[cfg(test)]
+    pub(crate) fn add_mdev(&mut self, rec: MdevRecord) {
         self.mdevs.retain(|m| m.uuid != rec.uuid);
         self.mdevs.push(rec);
         self.mdevs.sort_by(|a, b| a.uuid.cmp(&b.uuid));
@@ -162,7 +160,7 @@ impl State {
 
     /// Record created mdevs (replacing older records of the same UUIDs): one sort for
     /// the batch.
-    pub fn add_mdevs(&mut self, recs: Vec<MdevRecord>) {
+    pub(crate) fn add_mdevs(&mut self, recs: Vec<MdevRecord>) {
         if recs.is_empty() {
             return;
         }
@@ -174,7 +172,7 @@ impl State {
 
     /// Record vendor-VFIO VFs hostdev gave a vGPU type (replacing older records): one
     /// sort for the batch.
-    pub fn add_vgpu_vfs(&mut self, recs: Vec<VgpuVfRecord>) {
+    pub(crate) fn add_vgpu_vfs(&mut self, recs: Vec<VgpuVfRecord>) {
         if recs.is_empty() {
             return;
         }
@@ -186,35 +184,35 @@ impl State {
     }
 
     /// Record a GPU whose VFs hostdev enables (replacing an older record).
-    pub fn add_sriov(&mut self, rec: SriovRecord) {
+    pub(crate) fn add_sriov(&mut self, rec: SriovRecord) {
         self.sriov.retain(|r| r.address != rec.address);
         self.sriov.push(rec);
         self.sriov.sort_by(|a, b| a.address.cmp(&b.address));
     }
 
     /// Forget a GPU's enabled VFs (disabled again, not enabled after all, or gone).
-    pub fn drop_sriov(&mut self, address: &str) -> bool {
+    pub(crate) fn drop_sriov(&mut self, address: &str) -> bool {
         let n = self.sriov.len();
         self.sriov.retain(|r| r.address != address);
         n != self.sriov.len()
     }
 
     /// Forget a vendor-VFIO VF (its type cleared, or gone).
-    pub fn drop_vgpu_vf(&mut self, address: &str) -> bool {
+    pub(crate) fn drop_vgpu_vf(&mut self, address: &str) -> bool {
         let n = self.vgpu_vfs.len();
         self.vgpu_vfs.retain(|v| v.address != address);
         n != self.vgpu_vfs.len()
     }
 
     /// Forget a vfio binding (returned, or the device gone or moved).
-    pub fn drop_vfio(&mut self, address: &str) -> bool {
+    pub(crate) fn drop_vfio(&mut self, address: &str) -> bool {
         let n = self.vfio.len();
         self.vfio.retain(|v| v.address != address);
         n != self.vfio.len()
     }
 
     /// Forget an mdev (removed, or gone).
-    pub fn drop_mdev(&mut self, uuid: &str) -> bool {
+    pub(crate) fn drop_mdev(&mut self, uuid: &str) -> bool {
         let n = self.mdevs.len();
         self.mdevs.retain(|m| m.uuid != uuid);
         n != self.mdevs.len()

@@ -15,126 +15,126 @@ use crate::plan::{Action, ActionKind, Blocked, MdevHandling, Plan, SCHEMA};
 
 /// One device a resource hands out, with its health.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeviceStatus {
-    pub resource: String,
-    pub kind: Kind,
+pub(crate) struct DeviceStatus {
+    pub(crate) resource: String,
+    pub(crate) kind: Kind,
     /// The PCI address (PCI devices).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
+    pub(crate) address: Option<String>,
     /// The mdev UUID (mdevs).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub uuid: Option<String>,
+    pub(crate) uuid: Option<String>,
     /// The mdev's parent device (mdevs).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
+    pub(crate) parent: Option<String>,
     /// The mdev type ID (mdevs).
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    pub iommu_group: String,
+    pub(crate) type_id: Option<String>,
+    pub(crate) iommu_group: String,
     /// As the kernel reports it (`-1`: no NUMA affinity); null when unknown.
-    pub numa_node: Option<i32>,
+    pub(crate) numa_node: Option<i32>,
     /// The PCI driver (PCI devices).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
+    pub(crate) driver: Option<String>,
     /// The resource comes from an `externalResourceProvider: true` entry.
-    pub external: bool,
+    pub(crate) external: bool,
     /// IOMMU group viable and every `/dev/vfio` node present.
-    pub healthy: bool,
+    pub(crate) healthy: bool,
     /// What makes it unhealthy, one sentence each.
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
     /// The `/dev/vfio` nodes a VM opens for it.
-    pub device_nodes: Vec<String>,
-    pub in_use: bool,
+    pub(crate) device_nodes: Vec<String>,
+    pub(crate) in_use: bool,
     /// Who holds it open.
-    pub holders: Vec<Holder>,
+    pub(crate) holders: Vec<Holder>,
 }
 
 impl DeviceStatus {
     /// The PCI address or the mdev UUID.
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         self.address
             .as_deref()
             .or(self.uuid.as_deref())
             .unwrap_or_default()
     }
 
-    pub fn is_free(&self) -> bool {
+    pub(crate) fn is_free(&self) -> bool {
         self.healthy && !self.in_use
     }
 }
 
 /// One permitted resource.
 #[derive(Debug, Clone, Serialize)]
-pub struct ResourceStatus {
-    pub resource_name: String,
-    pub kind: Kind,
-    pub external: bool,
+pub(crate) struct ResourceStatus {
+    pub(crate) resource_name: String,
+    pub(crate) kind: Kind,
+    pub(crate) external: bool,
     /// The environment variable KubeVirt's (or NVIDIA's) plugin sets for it.
-    pub variable: String,
-    pub selectors: Vec<String>,
-    pub devices: Vec<DeviceStatus>,
+    pub(crate) variable: String,
+    pub(crate) selectors: Vec<String>,
+    pub(crate) devices: Vec<DeviceStatus>,
     /// PCI devices a selector matches that the resource does not hand out.
-    pub not_available: Vec<Unavailable>,
+    pub(crate) not_available: Vec<Unavailable>,
 }
 
 /// Instances of one type on one card: present now, and after `apply`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MdevRow {
+pub(crate) struct MdevRow {
     /// The mdev parent, or the physical GPU for SR-IOV and vendor-VFIO GPUs.
-    pub parent: String,
+    pub(crate) parent: String,
     #[serde(rename = "type")]
-    pub type_id: String,
-    pub type_name: Option<String>,
-    pub present: u32,
-    pub wanted: u32,
+    pub(crate) type_id: String,
+    pub(crate) type_name: Option<String>,
+    pub(crate) present: u32,
+    pub(crate) wanted: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct MdevStatus {
+pub(crate) struct MdevStatus {
     /// `enabled`, `disabled` or `not-configured`, as in `hostdev plan`.
-    pub handling: MdevHandling,
-    pub desired_types: Vec<String>,
+    pub(crate) handling: MdevHandling,
+    pub(crate) desired_types: Vec<String>,
     /// The plan is empty: nothing to create, remove or unblock.
-    pub matches: bool,
+    pub(crate) matches: bool,
     /// Actions `hostdev apply` would take now.
-    pub pending_actions: usize,
+    pub(crate) pending_actions: usize,
     /// Undesired mdevs left alone because they are in use.
-    pub blocked: usize,
+    pub(crate) blocked: usize,
     /// GPUs not ready for vGPUs (the plan's problems: VFs not enabled, types not
     /// published): the configuration cannot be reached until they are.
-    pub not_ready: usize,
-    pub parents: Vec<MdevRow>,
+    pub(crate) not_ready: usize,
+    pub(crate) parents: Vec<MdevRow>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct IommuStatus {
+pub(crate) struct IommuStatus {
     /// No `iommu check` failed.
-    pub ready: bool,
-    pub pass: usize,
-    pub warn: usize,
-    pub fail: usize,
-    pub skip: usize,
-    pub failing: Vec<String>,
+    pub(crate) ready: bool,
+    pub(crate) pass: usize,
+    pub(crate) warn: usize,
+    pub(crate) fail: usize,
+    pub(crate) skip: usize,
+    pub(crate) failing: Vec<String>,
 }
 
 /// The `status` document.
 #[derive(Debug, Clone, Serialize)]
-pub struct StatusDoc {
-    pub schema: &'static str,
-    pub node: String,
+pub(crate) struct StatusDoc {
+    pub(crate) schema: &'static str,
+    pub(crate) node: String,
     /// `kubevirt` or `nvidia`: whose discovery names the resources.
-    pub provider: &'static str,
+    pub(crate) provider: &'static str,
     /// Every device healthy and the host matches the configuration.
-    pub healthy: bool,
-    pub mdev: MdevStatus,
-    pub resources: Vec<ResourceStatus>,
-    pub iommu: IommuStatus,
+    pub(crate) healthy: bool,
+    pub(crate) mdev: MdevStatus,
+    pub(crate) resources: Vec<ResourceStatus>,
+    pub(crate) iommu: IommuStatus,
     /// What is wrong, one sentence each (also on stderr).
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
 }
 
 /// The health of every device behind the discovered variables.
-pub fn assess(
+pub(crate) fn assess(
     env: &Env,
     inv: &Inventory,
     missing: &dyn Fn(&[String]) -> Vec<String>,
@@ -235,7 +235,7 @@ fn card_of(inv: &Inventory, parent: &str) -> String {
 }
 
 /// Instances per (card, type) now, and after the plan's actions.
-pub fn mdev_rows(plan: &Plan, inv: &Inventory) -> Vec<MdevRow> {
+pub(crate) fn mdev_rows(plan: &Plan, inv: &Inventory) -> Vec<MdevRow> {
     let mut deltas = host_deltas(inv);
     deltas.extend(plan_deltas(plan, inv));
     rows_of(deltas)
@@ -367,7 +367,7 @@ fn rows_of(deltas: Vec<Delta>) -> Vec<MdevRow> {
 }
 
 /// Counts and failing IDs of `iommu check`.
-pub fn iommu_status(checks: &[Check]) -> IommuStatus {
+pub(crate) fn iommu_status(checks: &[Check]) -> IommuStatus {
     let count = |s: CheckStatus| checks.iter().filter(|c| c.status == s).count();
     let failing: Vec<String> = checks
         .iter()
@@ -385,7 +385,7 @@ pub fn iommu_status(checks: &[Check]) -> IommuStatus {
 }
 
 /// Put the report together and list its problems.
-pub fn report(
+pub(crate) fn report(
     plan: &Plan,
     provider: &'static str,
     resources: Vec<ResourceStatus>,
@@ -523,16 +523,19 @@ fn resource_problems(resources: &[ResourceStatus]) -> Vec<String> {
 
 /// `hostdev devices`: which devices, in which order.
 #[derive(Debug, Clone, Default)]
-pub struct DeviceQuery {
-    pub free: bool,
-    pub count: Option<usize>,
-    pub numa_node: Option<i32>,
+pub(crate) struct DeviceQuery {
+    pub(crate) free: bool,
+    pub(crate) count: Option<usize>,
+    pub(crate) numa_node: Option<i32>,
 }
 
 /// The devices of `resources` (ascending address/UUID; with a NUMA node, that node's
 /// first), only free ones with `free`, at most `count`. `Err` carries how many qualified
 /// when fewer than `count` do.
-pub fn select(resources: &[ResourceStatus], sel: &DeviceQuery) -> Result<Vec<DeviceStatus>, usize> {
+pub(crate) fn select(
+    resources: &[ResourceStatus],
+    sel: &DeviceQuery,
+) -> Result<Vec<DeviceStatus>, usize> {
     let mut v: Vec<DeviceStatus> = resources
         .iter()
         .flat_map(|r| r.devices.iter().cloned())
@@ -553,7 +556,7 @@ pub fn select(resources: &[ResourceStatus], sel: &DeviceQuery) -> Result<Vec<Dev
 
 /// The variables the device plugins' Allocate would set for exactly these devices: one
 /// per resource that has a selected device, values in ascending address/UUID order.
-pub fn allocate_env(resources: &[ResourceStatus], devices: &[DeviceStatus]) -> Vec<EnvVar> {
+pub(crate) fn allocate_env(resources: &[ResourceStatus], devices: &[DeviceStatus]) -> Vec<EnvVar> {
     let mut out = Vec::new();
     for r in resources {
         let mut ids: Vec<&str> = devices

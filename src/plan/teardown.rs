@@ -1,7 +1,8 @@
 //! The `teardown` planner: from the state file (what hostdev created) and the inventory,
 //! the mdevs to remove and the vGPU types to clear (`--all`: every one not in use), the
-//! ones left alone because a process holds them, the records of things already gone, and
-//! what becomes of each vfio binding hostdev recorded. Pure: reads nothing.
+//! ones left alone because a process holds them, the GPUs whose VFs hostdev enabled to
+//! disable again, the records of things already gone, and what becomes of each vfio
+//! binding hostdev recorded. Pure: reads nothing.
 
 use crate::host::inventory::{Inventory, VFIO_PCI};
 use crate::plan::state::{State, VfioRecord};
@@ -9,16 +10,16 @@ use crate::plan::{Action, Blocked, MdevAction, SriovAction, VfAction};
 
 /// Which parts to tear down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scope {
-    pub mdevs: bool,
-    pub vfio: bool,
+pub(crate) struct Scope {
+    pub(crate) mdevs: bool,
+    pub(crate) vfio: bool,
     /// Every removable mdev and configured VF, not only hostdev's.
-    pub all: bool,
+    pub(crate) all: bool,
 }
 
 /// What happens to one recorded vfio binding.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Restore {
+pub(crate) enum Restore {
     /// Return it to its original driver.
     Return(VfioRecord),
     /// The device is gone: the record is dropped.
@@ -30,7 +31,7 @@ pub enum Restore {
 }
 
 impl Restore {
-    pub fn record(&self) -> &VfioRecord {
+    pub(crate) fn record(&self) -> &VfioRecord {
         match self {
             Restore::Return(r) | Restore::Gone(r) | Restore::Moved(r, _) | Restore::InUse(r, _) => {
                 r
@@ -40,37 +41,25 @@ impl Restore {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TeardownPlan {
+pub(crate) struct TeardownPlan {
     /// Removals (mdevs), vGPU type clears (VFs), then VFs to disable, in that order.
-    pub remove: Vec<Action>,
+    pub(crate) remove: Vec<Action>,
     /// Left alone: held open by a process.
-    pub in_use: Vec<Blocked>,
+    pub(crate) in_use: Vec<Blocked>,
     /// State records of mdevs no longer on the host (dropped, nothing to write).
-    pub stale_mdevs: Vec<String>,
+    pub(crate) stale_mdevs: Vec<String>,
     /// State records of VFs that no longer carry a vGPU type (dropped).
-    pub stale_vfs: Vec<String>,
+    pub(crate) stale_vfs: Vec<String>,
     /// State records of GPUs whose VF count is no longer the one hostdev enabled (dropped).
-    pub stale_sriov: Vec<String>,
+    pub(crate) stale_sriov: Vec<String>,
     /// One entry per recorded vfio binding (empty without the vfio part).
-    pub vfio: Vec<Restore>,
-    pub scope: Option<Scope>,
+    pub(crate) vfio: Vec<Restore>,
+    pub(crate) scope: Option<Scope>,
 }
 
 impl TeardownPlan {
-    /// Host writes to confirm: removals, clears, and vfio bindings to return.
-    pub fn writes(&self) -> bool {
-        !self.remove.is_empty() || self.vfio_returns() > 0
-    }
-
-    pub fn vfio_returns(&self) -> usize {
-        self.vfio
-            .iter()
-            .filter(|r| matches!(r, Restore::Return(_)))
-            .count()
-    }
-
     /// Only state records to drop, or nothing at all.
-    pub fn records_only(&self) -> bool {
+    pub(crate) fn records_only(&self) -> bool {
         !self.stale_mdevs.is_empty()
             || !self.stale_vfs.is_empty()
             || !self.stale_sriov.is_empty()
@@ -82,7 +71,7 @@ impl TeardownPlan {
 }
 
 /// Plan a teardown.
-pub fn plan(state: &State, inv: &Inventory, scope: Scope) -> TeardownPlan {
+pub(crate) fn plan(state: &State, inv: &Inventory, scope: Scope) -> TeardownPlan {
     let mut p = TeardownPlan {
         scope: Some(scope),
         ..TeardownPlan::default()

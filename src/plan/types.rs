@@ -9,92 +9,92 @@ use crate::host::vgpu::{self, Framework};
 use crate::plan::SCHEMA;
 
 #[derive(Serialize)]
-pub struct TypesDoc {
-    pub schema: &'static str,
-    pub parents: Vec<ParentDoc>,
+pub(crate) struct TypesDoc {
+    pub(crate) schema: &'static str,
+    pub(crate) parents: Vec<ParentDoc>,
     /// The physical GPUs and the vGPU framework of each.
-    pub gpus: Vec<GpuDoc>,
+    pub(crate) gpus: Vec<GpuDoc>,
 }
 
 #[derive(Serialize)]
-pub struct GpuDoc {
-    pub address: String,
-    pub vendor_device: String,
-    pub driver: Option<String>,
-    pub framework: Framework,
-    pub sriov_totalvfs: Option<u32>,
-    pub sriov_numvfs: Option<u32>,
+pub(crate) struct GpuDoc {
+    pub(crate) address: String,
+    pub(crate) vendor_device: String,
+    pub(crate) driver: Option<String>,
+    pub(crate) framework: Framework,
+    pub(crate) sriov_totalvfs: Option<u32>,
+    pub(crate) sriov_numvfs: Option<u32>,
     /// The VFs that carry its vGPUs (`mdev-vf`: the mdev parents; `vendor-vfio`: every VF).
-    pub vfs: Vec<GpuVfDoc>,
+    pub(crate) vfs: Vec<GpuVfDoc>,
     /// `vendor-vfio`: the vGPU types its VFs can create now or carry.
-    pub vgpu_types: Vec<VendorTypeDoc>,
+    pub(crate) vgpu_types: Vec<VendorTypeDoc>,
     /// A missing precondition and its fix.
-    pub problem: Option<String>,
+    pub(crate) problem: Option<String>,
     /// SR-IOV GPUs (`mdev-vf`, `vendor-vfio`): per type, what the GPU can still hold.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub capacity: Vec<CapacityDoc>,
+    pub(crate) capacity: Vec<CapacityDoc>,
 }
 
 /// What one SR-IOV GPU can still hold of a type: the free VFs that offer it, bounded by the
 /// type's maximum per GPU minus the vGPUs of that size already on the GPU (the figure
 /// `plan` uses).
 #[derive(Serialize)]
-pub struct CapacityDoc {
+pub(crate) struct CapacityDoc {
     #[serde(rename = "type")]
-    pub type_id: String,
-    pub name: Option<String>,
+    pub(crate) type_id: String,
+    pub(crate) name: Option<String>,
     /// Per physical GPU: `max_instance` of the mdev type's description, or (vendor-VFIO)
     /// the GPU's memory over the type's size; `null` when unknown.
-    pub max_instances: Option<u32>,
+    pub(crate) max_instances: Option<u32>,
     /// vGPUs of this type on the GPU.
-    pub existing_instances: u32,
+    pub(crate) existing_instances: u32,
     /// How many more the GPU can hold now.
-    pub available_instances: u32,
+    pub(crate) available_instances: u32,
 }
 
 #[derive(Serialize)]
-pub struct GpuVfDoc {
-    pub address: String,
+pub(crate) struct GpuVfDoc {
+    pub(crate) address: String,
     /// `vendor-vfio`: `nvidia/current_vgpu_type` (0: none).
-    pub current_vgpu_type: Option<u32>,
+    pub(crate) current_vgpu_type: Option<u32>,
     /// Its name, when some VF still lists the type as creatable; otherwise `null`.
-    pub current_type_name: Option<String>,
+    pub(crate) current_type_name: Option<String>,
     /// Who holds the VF open (`pid N (comm)`), if anyone.
-    pub in_use_by: Option<String>,
+    pub(crate) in_use_by: Option<String>,
 }
 
 #[derive(Serialize)]
-pub struct VendorTypeDoc {
-    pub id: u32,
-    pub name: Option<String>,
+pub(crate) struct VendorTypeDoc {
+    pub(crate) id: u32,
+    pub(crate) name: Option<String>,
     /// Free VFs that list it in `creatable_vgpu_types`.
-    pub creatable_on: u32,
+    pub(crate) creatable_on: u32,
     /// VFs whose `current_vgpu_type` is this type.
-    pub existing_instances: u32,
+    pub(crate) existing_instances: u32,
 }
 
 #[derive(Serialize)]
-pub struct ParentDoc {
-    pub address: String,
-    pub kind: ParentKind,
-    pub physfn: Option<String>,
-    pub vendor_device: Option<String>,
-    pub driver: Option<String>,
-    pub types: Vec<TypeDoc>,
+pub(crate) struct ParentDoc {
+    pub(crate) address: String,
+    pub(crate) kind: ParentKind,
+    pub(crate) physfn: Option<String>,
+    pub(crate) vendor_device: Option<String>,
+    pub(crate) driver: Option<String>,
+    pub(crate) types: Vec<TypeDoc>,
 }
 
 #[derive(Serialize)]
-pub struct TypeDoc {
-    pub id: String,
-    pub name: Option<String>,
-    pub available_instances: u32,
-    pub max_instances: Option<u32>,
-    pub device_api: Option<String>,
-    pub description: Option<String>,
-    pub existing_instances: u32,
+pub(crate) struct TypeDoc {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) available_instances: u32,
+    pub(crate) max_instances: Option<u32>,
+    pub(crate) device_api: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) existing_instances: u32,
 }
 
-pub fn types_doc(inv: &Inventory) -> TypesDoc {
+pub(crate) fn types_doc(inv: &Inventory) -> TypesDoc {
     let names = vgpu::vendor_type_names(inv);
     // existing mdevs per (parent, type), counted once (not once per type: 100k types)
     let mut existing: std::collections::BTreeMap<(&str, &str), u32> = Default::default();

@@ -12,10 +12,10 @@ use crate::plan::env::EnvVar;
 
 /// The `env --format json` document.
 #[derive(Serialize)]
-pub struct EnvDoc<'a> {
-    pub schema: &'static str,
-    pub include_external: bool,
-    pub variables: &'a [EnvVar],
+pub(crate) struct EnvDoc<'a> {
+    pub(crate) schema: &'static str,
+    pub(crate) include_external: bool,
+    pub(crate) variables: &'a [EnvVar],
 }
 
 /// Characters a value may hold in `NAME=value` lines without quoting: systemd's
@@ -27,7 +27,7 @@ fn env_file_safe(s: &str) -> bool {
 }
 
 /// A name a POSIX shell accepts in `export`: `[A-Za-z_][A-Za-z0-9_]*`.
-pub fn is_shell_identifier(name: &str) -> bool {
+pub(crate) fn is_shell_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
@@ -37,7 +37,7 @@ pub fn is_shell_identifier(name: &str) -> bool {
 
 /// `NAME=value` lines. Anything that could be misread is refused, naming the variable,
 /// and then nothing is written (every line is checked first).
-pub fn env_lines(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
+pub(crate) fn env_lines(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
     let mut text = String::new();
     for v in vars {
         let name_ok = !v.name.is_empty() && env_file_safe(&v.name) && !v.name.contains('=');
@@ -58,7 +58,7 @@ pub fn env_lines(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
 
 /// `NAME=value` entries each ended by NUL (like `env -0`); nothing is written when one
 /// cannot be.
-pub fn env_nul(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
+pub(crate) fn env_nul(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
     let mut text = String::new();
     for v in vars {
         if v.name.is_empty() || v.name.contains(['=', '\0']) || v.value.contains('\0') {
@@ -78,7 +78,7 @@ pub fn env_nul(out: &mut dyn Write, vars: &[EnvVar]) -> Result<()> {
 
 /// `export NAME='value'` lines for the variables whose names are shell identifiers;
 /// returns the names that were skipped.
-pub fn env_shell(out: &mut dyn Write, vars: &[EnvVar]) -> Result<Vec<String>> {
+pub(crate) fn env_shell(out: &mut dyn Write, vars: &[EnvVar]) -> Result<Vec<String>> {
     let mut skipped = Vec::new();
     for v in vars {
         if !is_shell_identifier(&v.name) {

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 /// A table cell: control and format characters escaped as on stderr (`\e`, `\x07`,
 /// `\u{202e}`, ...), and newline and tab too, so a cell stays on its line and in its column.
-pub fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     if !s
         .chars()
         .any(|c| c == '\n' || c == '\t' || crate::logger::is_escaped(c))

@@ -12,25 +12,25 @@ use super::{table, write_table};
 use crate::host::iommu::{self, BootLoader, Vendor};
 
 #[derive(Serialize)]
-pub struct CheckDoc {
-    pub schema: &'static str,
-    pub cpu_vendor: Vendor,
-    pub iommu_vendor: Vendor,
-    pub boot_loader: BootLoader,
-    pub distribution: Option<String>,
-    pub checks: Vec<iommu::check::Check>,
-    pub summary: Summary,
+pub(crate) struct CheckDoc {
+    pub(crate) schema: &'static str,
+    pub(crate) cpu_vendor: Vendor,
+    pub(crate) iommu_vendor: Vendor,
+    pub(crate) boot_loader: BootLoader,
+    pub(crate) distribution: Option<String>,
+    pub(crate) checks: Vec<iommu::check::Check>,
+    pub(crate) summary: Summary,
 }
 
 #[derive(Serialize, Default)]
-pub struct Summary {
-    pub pass: usize,
-    pub warn: usize,
-    pub fail: usize,
-    pub skip: usize,
+pub(crate) struct Summary {
+    pub(crate) pass: usize,
+    pub(crate) warn: usize,
+    pub(crate) fail: usize,
+    pub(crate) skip: usize,
 }
 
-pub fn check_table(out: &mut dyn Write, doc: &CheckDoc) -> Result<()> {
+pub(crate) fn check_table(out: &mut dyn Write, doc: &CheckDoc) -> Result<()> {
     let mut t = table(&["CHECK", "STATUS", "DETAIL"]);
     for c in &doc.checks {
         t.add_row(vec![
@@ -64,42 +64,42 @@ pub fn check_table(out: &mut dyn Write, doc: &CheckDoc) -> Result<()> {
 }
 
 #[derive(Serialize)]
-pub struct GroupsDoc {
-    pub schema: &'static str,
-    pub groups: Vec<GroupDoc>,
+pub(crate) struct GroupsDoc {
+    pub(crate) schema: &'static str,
+    pub(crate) groups: Vec<GroupDoc>,
 }
 
 #[derive(Serialize)]
-pub struct GroupDoc {
-    pub group: String,
+pub(crate) struct GroupDoc {
+    pub(crate) group: String,
     /// The group's default domain type (`DMA`, `DMA-FQ`, `identity`).
     #[serde(rename = "type")]
-    pub domain_type: Option<String>,
-    pub viable: bool,
+    pub(crate) domain_type: Option<String>,
+    pub(crate) viable: bool,
     /// Endpoints on a host driver, which make the group not viable.
-    pub blockers: Vec<String>,
-    pub devices: Vec<GroupDevice>,
+    pub(crate) blockers: Vec<String>,
+    pub(crate) devices: Vec<GroupDevice>,
 }
 
 #[derive(Serialize)]
-pub struct GroupDevice {
-    pub address: String,
-    pub vendor_device: String,
-    pub class: String,
-    pub driver: Option<String>,
-    pub bridge: bool,
+pub(crate) struct GroupDevice {
+    pub(crate) address: String,
+    pub(crate) vendor_device: String,
+    pub(crate) class: String,
+    pub(crate) driver: Option<String>,
+    pub(crate) bridge: bool,
     /// SR-IOV: the PF of a virtual function.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub physfn: Option<String>,
+    pub(crate) physfn: Option<String>,
     /// SR-IOV: on a physical function, how many VFs are enabled (`sriov_numvfs`) of how
     /// many it supports (`sriov_totalvfs`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sriov_numvfs: Option<u32>,
+    pub(crate) sriov_numvfs: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sriov_totalvfs: Option<u32>,
+    pub(crate) sriov_totalvfs: Option<u32>,
 }
 
-pub fn groups_table(out: &mut dyn Write, doc: &GroupsDoc) -> Result<()> {
+pub(crate) fn groups_table(out: &mut dyn Write, doc: &GroupsDoc) -> Result<()> {
     let mut t = table(&["GROUP", "TYPE", "VIABLE", "DEVICE", "ID", "CLASS", "DRIVER"]);
     for g in &doc.groups {
         for (i, d) in g.devices.iter().enumerate() {

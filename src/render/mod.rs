@@ -13,17 +13,17 @@ use serde::Serialize;
 use crate::cli::Output;
 
 pub mod diff;
-pub mod env;
+pub(crate) mod env;
 pub mod escape;
-pub mod iommu;
-pub mod plan;
-pub mod run;
-pub mod status;
-pub mod tree;
-pub mod types;
+pub(crate) mod iommu;
+pub(crate) mod plan;
+pub(crate) mod run;
+pub(crate) mod status;
+pub(crate) mod tree;
+pub(crate) mod types;
 
 /// Write a document as pretty JSON or YAML (stable field order, trailing newline).
-pub fn document<T: Serialize>(out: &mut dyn Write, format: Output, doc: &T) -> Result<()> {
+pub(crate) fn document<T: Serialize>(out: &mut dyn Write, format: Output, doc: &T) -> Result<()> {
     match format {
         Output::Json | Output::Table => {
             serde_json::to_writer_pretty(&mut *out, doc)?;
@@ -35,7 +35,7 @@ pub fn document<T: Serialize>(out: &mut dyn Write, format: Output, doc: &T) -> R
 }
 
 /// A borderless, kubectl-like table with a header row.
-pub fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::NOTHING)
         .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
@@ -46,7 +46,7 @@ pub fn table(header: &[&str]) -> Table {
 /// Print a table without the padding comfy-table puts at the start and end of lines.
 /// Every cell is escaped ([`escape::cell`]): host data cannot move the cursor, colour the
 /// terminal or start a new row.
-pub fn write_table(out: &mut dyn Write, t: &Table) -> Result<()> {
+pub(crate) fn write_table(out: &mut dyn Write, t: &Table) -> Result<()> {
     let cells = |row: &comfy_table::Row| -> Vec<String> {
         row.cell_iter()
             .map(|c| escape::cell(&c.content()))

@@ -9,7 +9,7 @@ use anyhow::Result;
 use super::{escape, table, write_table};
 use crate::plan::{Action, ActionKind, Blocked, CardKind, MdevHandling, Plan};
 
-pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
+pub(crate) fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
     plan_header(out, plan)?;
     if plan.cards.is_empty() {
         writeln!(out, "no mdev parents or vGPU-capable GPUs on this host")?;
@@ -38,7 +38,7 @@ pub fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
 }
 
 /// The cards whose creations are counted only after the removals run (their addresses).
-pub fn sized_after_removals(plan: &Plan) -> Vec<&str> {
+pub(crate) fn sized_after_removals(plan: &Plan) -> Vec<&str> {
     plan.cards
         .iter()
         .filter(|p| p.create.is_none())

@@ -11,7 +11,7 @@ use crate::outcome::Outcome;
 use crate::plan::ActionKind;
 
 /// What was and was not done, on stdout.
-pub fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
+pub(crate) fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
     let verb = if dry_run { "would remove" } else { "removed" };
     let verb2 = if dry_run { "would create" } else { "created" };
     writeln!(
@@ -123,7 +123,7 @@ fn vf_lines(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result<()> {
 }
 
 /// One row per device: address, ID, original driver, result, detail.
-pub fn device_table(out: &mut dyn Write, results: &[DeviceResult]) -> Result<()> {
+pub(crate) fn device_table(out: &mut dyn Write, results: &[DeviceResult]) -> Result<()> {
     let mut t = super::table(&["DEVICE", "ID", "DRIVER", "RESULT", "DETAIL"]);
     for r in results {
         t.add_row(vec![

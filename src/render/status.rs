@@ -50,7 +50,7 @@ fn health(d: &DeviceStatus) -> String {
     }
 }
 
-pub fn status_table(out: &mut dyn Write, doc: &StatusDoc) -> Result<()> {
+pub(crate) fn status_table(out: &mut dyn Write, doc: &StatusDoc) -> Result<()> {
     writeln!(
         out,
         "node: {}  provider: {}",
@@ -220,7 +220,7 @@ fn family(out: &mut String, name: &str, help: &str) {
 }
 
 /// The metrics in Prometheus' text exposition format (every series a gauge).
-pub fn prometheus(doc: &StatusDoc, now_seconds: f64) -> String {
+pub(crate) fn prometheus(doc: &StatusDoc, now_seconds: f64) -> String {
     let mut o = String::new();
     plan_metrics(&mut o, doc);
     resource_metrics(&mut o, doc);
@@ -380,7 +380,7 @@ fn device_family(
 
 // ---- devices ---------------------------------------------------------------------
 
-pub fn devices_table(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
+pub(crate) fn devices_table(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
     let mut t = table(&[
         "RESOURCE",
         "KIND",
@@ -409,10 +409,10 @@ pub fn devices_table(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()
 
 /// The `devices --format json` document.
 #[derive(Serialize)]
-pub struct DevicesDoc<'a> {
-    pub schema: &'static str,
-    pub provider: &'static str,
-    pub devices: &'a [DeviceStatus],
+pub(crate) struct DevicesDoc<'a> {
+    pub(crate) schema: &'static str,
+    pub(crate) provider: &'static str,
+    pub(crate) devices: &'a [DeviceStatus],
 }
 
 /// `0000:3b:00.0` → (`0x0000`, `0x3b`, `0x00`, `0x0`); `None` unless `a` is a PCI address
@@ -470,7 +470,7 @@ fn not_a_device(d: &DeviceStatus, format: &str) -> anyhow::Error {
 /// Every value is checked and escaped, and the whole text is built before any of it is
 /// written: a device that is not a PCI address or an mdev UUID fails the run with
 /// nothing on stdout.
-pub fn libvirt(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
+pub(crate) fn libvirt(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
     let mut o = String::new();
     for d in devices {
         match d.kind {
@@ -508,7 +508,7 @@ pub fn libvirt(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
 /// one device per line. Output for a shell's word splitting (`$(hostdev devices ...)`):
 /// only a checked PCI address or mdev UUID goes into a word (no blank, quote, `,` or
 /// `=` can), and nothing is written unless every device passes.
-pub fn qemu(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
+pub(crate) fn qemu(out: &mut dyn Write, devices: &[DeviceStatus]) -> Result<()> {
     let mut o = String::new();
     for d in devices {
         let (option, ok) = match d.kind {

@@ -15,41 +15,41 @@ use crate::host::vgpu;
 use crate::plan::SCHEMA;
 
 #[derive(Debug, Serialize)]
-pub struct TreeDoc {
-    pub schema: &'static str,
-    pub devices: Vec<DeviceNode>,
+pub(crate) struct TreeDoc {
+    pub(crate) schema: &'static str,
+    pub(crate) devices: Vec<DeviceNode>,
 }
 
 /// A PCI function and what lives under it.
 #[derive(Debug, Serialize)]
-pub struct DeviceNode {
-    pub address: String,
-    pub vendor_device: String,
-    pub driver: Option<String>,
-    pub iommu_group: Option<String>,
+pub(crate) struct DeviceNode {
+    pub(crate) address: String,
+    pub(crate) vendor_device: String,
+    pub(crate) driver: Option<String>,
+    pub(crate) iommu_group: Option<String>,
     /// Its vGPU framework, for a physical GPU (`mdev-pf`, `mdev-vf`, `vendor-vfio`, `none`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub framework: Option<&'static str>,
+    pub(crate) framework: Option<&'static str>,
     /// `sriov_numvfs`, for an SR-IOV physical function.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sriov_numvfs: Option<u32>,
+    pub(crate) sriov_numvfs: Option<u32>,
     /// The vGPU type set on a vendor-VFIO VF (`nvidia/current_vgpu_type`), and its name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vgpu_type: Option<u32>,
+    pub(crate) vgpu_type: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vgpu_type_name: Option<String>,
-    pub holders: Vec<Holder>,
-    pub mdevs: Vec<MdevDoc>,
-    pub vfs: Vec<DeviceNode>,
+    pub(crate) vgpu_type_name: Option<String>,
+    pub(crate) holders: Vec<Holder>,
+    pub(crate) mdevs: Vec<MdevDoc>,
+    pub(crate) vfs: Vec<DeviceNode>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct MdevDoc {
-    pub uuid: String,
-    pub type_id: Option<String>,
-    pub type_name: Option<String>,
-    pub iommu_group: Option<String>,
-    pub holders: Vec<Holder>,
+pub(crate) struct MdevDoc {
+    pub(crate) uuid: String,
+    pub(crate) type_id: Option<String>,
+    pub(crate) type_name: Option<String>,
+    pub(crate) iommu_group: Option<String>,
+    pub(crate) holders: Vec<Holder>,
 }
 
 fn mdev_doc(m: &MdevNode<'_>) -> MdevDoc {
@@ -73,7 +73,7 @@ fn listed(inv: &Inventory, d: &PciDevice) -> bool {
 }
 
 /// The tree of the whole host (`only`: `None`), or of one PCI function.
-pub fn tree_doc(inv: &Inventory, only: Option<&str>) -> TreeDoc {
+pub(crate) fn tree_doc(inv: &Inventory, only: Option<&str>) -> TreeDoc {
     let frameworks: Vec<vgpu::Gpu> = vgpu::gpus(inv);
     let names = vgpu::vendor_type_names(inv);
     let node = |d: &PciDevice| -> DeviceNode {
@@ -215,7 +215,7 @@ fn rows(out: &mut Vec<Row>, d: &DeviceNode, prefix: &str, indent: &str) {
 }
 
 /// The tree as text: one line per device, its children indented under it.
-pub fn tree_table(out: &mut dyn Write, doc: &TreeDoc) -> Result<()> {
+pub(crate) fn tree_table(out: &mut dyn Write, doc: &TreeDoc) -> Result<()> {
     let mut all = vec![Row {
         name: "DEVICE".into(),
         what: "WHAT".into(),

@@ -16,7 +16,7 @@ use crate::plan::types::{GpuDoc, ParentDoc, TypeDoc, TypesDoc};
 /// folded into one row per type under the GPU (EXISTING summed over its VFs, AVAILABLE
 /// what the GPU can still hold: [`CapacityDoc`](crate::plan::types::CapacityDoc)), and a
 /// vendor-VFIO GPU shows its numeric types. Then the GPUs and their framework.
-pub fn types_table(out: &mut dyn Write, doc: &TypesDoc) -> Result<()> {
+pub(crate) fn types_table(out: &mut dyn Write, doc: &TypesDoc) -> Result<()> {
     let mut rows = parent_type_rows(doc);
     rows.extend(gpu_type_rows(doc));
     rows.sort_by(|a, b| a.0.cmp(&b.0));

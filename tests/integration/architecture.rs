@@ -93,6 +93,162 @@ fn only_main_and_the_logger_print() {
     );
 }
 
+/// Private by default: every `pub` item of `src/` (an item, a field, a `pub mod`, a `pub
+/// use`; `pub(crate)` and `pub(super)` are not `pub`) is listed under its file in
+/// docs/architecture.md's "## Public surface", and everything listed there is `pub`. So an
+/// item cannot become public unnoticed, and the list cannot go stale. Names as the list
+/// writes them: `item`, `Type::item` (in `impl Type`), `Type.field` (of `struct Type`),
+/// `module::*` (a glob re-export).
+#[test]
+fn the_public_surface_is_listed() {
+    let src = std::env::var_os("HOSTDEV_ARCH_SRC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("src"));
+    let mut public = BTreeSet::new();
+    for (file, text) in rust_files(&src) {
+        for name in pub_items(&strip(&text)) {
+            public.insert((format!("src/{file}"), name));
+        }
+    }
+    assert!(!public.is_empty(), "no pub items under {}", src.display());
+    let doc = std::fs::read_to_string(repo().join("docs/architecture.md")).unwrap();
+    let listed = listed_surface(&doc);
+    assert!(
+        !listed.is_empty(),
+        "docs/architecture.md has no \"## Public surface\" list"
+    );
+    let show = |set: Vec<&(String, String)>| -> String {
+        set.iter().map(|(f, n)| format!("\n  {f}: `{n}`")).collect()
+    };
+    let unlisted = show(public.difference(&listed).collect());
+    let stale = show(listed.difference(&public).collect());
+    assert!(
+        unlisted.is_empty() && stale.is_empty(),
+        "docs/architecture.md (\"## Public surface\") and the pub items of src/ disagree.\n\
+         pub, not listed (make it pub(crate), or list it with the reason an outside crate \
+         needs it):{unlisted}\nlisted, not pub:{stale}"
+    );
+}
+
+/// The `pub` items of one file's code (comments and strings stripped), named as the
+/// "## Public surface" list names them.
+fn pub_items(code: &str) -> Vec<String> {
+    // Longest first: `const fn` before `const`.
+    const KINDS: &[&str] = &[
+        "const fn",
+        "async fn",
+        "unsafe fn",
+        "fn",
+        "struct",
+        "enum",
+        "const",
+        "static",
+        "type",
+        "trait",
+        "mod",
+        "use",
+    ];
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut out = Vec::new();
+    let mut owner = String::new(); // the type of the `impl` block the line is in
+    let mut strukt = String::new(); // the struct whose fields the line may declare
+    for line in code.lines() {
+        let indented = line.starts_with(char::is_whitespace);
+        let t = line.trim_start();
+        if !indented {
+            if let Some(rest) = t.strip_prefix("impl") {
+                // `impl<'a, T> Type<'a> {`: skip the generics, take the type.
+                let mut depth = 0;
+                let rest = rest.trim_start_matches(|c| match c {
+                    '<' => {
+                        depth += 1;
+                        true
+                    }
+                    '>' => {
+                        depth -= 1;
+                        true
+                    }
+                    _ => depth > 0,
+                });
+                owner = ident(rest);
+            } else if !t.is_empty() && !t.starts_with('#') && !t.starts_with('}') {
+                owner.clear();
+            }
+        }
+        let unvis = t
+            .strip_prefix("pub(crate) ")
+            .or_else(|| t.strip_prefix("pub(super) "))
+            .or_else(|| t.strip_prefix("pub "))
+            .unwrap_or(t);
+        if let Some(rest) = unvis.strip_prefix("struct ") {
+            strukt = ident(rest);
+        }
+        let Some(rest) = t.strip_prefix("pub ") else {
+            continue;
+        };
+        let kind = KINDS
+            .iter()
+            .find(|k| rest.strip_prefix(**k).is_some_and(|r| r.starts_with(' ')));
+        let name = match kind {
+            Some(&"use") => rest["use".len()..].trim().trim_end_matches(';').to_string(),
+            Some(k) => {
+                let name = ident(&rest[k.len()..]);
+                let member = !matches!(*k, "struct" | "enum" | "trait" | "mod" | "type");
+                if indented && member && !owner.is_empty() {
+                    format!("{owner}::{name}")
+                } else {
+                    name
+                }
+            }
+            // A field: `pub name: Type,`.
+            None if rest
+                .split_once(':')
+                .is_some_and(|(n, _)| ident(n) == n.trim()) =>
+            {
+                format!("{strukt}.{}", ident(rest))
+            }
+            // Anything else public (`pub extern crate`, …) is named by its line.
+            None => rest.trim().to_string(),
+        };
+        out.push(name);
+    }
+    out
+}
+
+/// The names listed under "## Public surface": one bullet per file,
+/// `` - `src/FILE`: `name`, `name` — why ``, as (file, name).
+fn listed_surface(doc: &str) -> BTreeSet<(String, String)> {
+    let mut section = String::new();
+    let mut inside = false;
+    for line in doc.lines() {
+        if line.starts_with("## ") {
+            inside = line.trim() == "## Public surface";
+            continue;
+        }
+        if inside {
+            section.push_str(line);
+            section.push('\n');
+        }
+    }
+    let mut out = BTreeSet::new();
+    for bullet in section.split("\n- ").skip(1) {
+        let names = bullet.split(" — ").next().unwrap_or_default();
+        let mut ticked = names.split('`').skip(1).step_by(2);
+        let Some(file) = ticked.next().filter(|f| f.starts_with("src/")) else {
+            continue;
+        };
+        for name in ticked {
+            out.insert((file.to_string(), name.to_string()));
+        }
+    }
+    out
+}
+
 #[test]
 fn imports_run_downward() {
     let src = std::env::var_os("HOSTDEV_ARCH_SRC")

@@ -37,7 +37,7 @@ struct ApplyDoc<'a> {
 }
 
 /// Where the plan came from.
-pub enum PlanSource<'a> {
+pub(crate) enum PlanSource<'a> {
     /// Computed from the configuration (`shown`: how to name it).
     Config {
         shown: String,
@@ -48,20 +48,20 @@ pub enum PlanSource<'a> {
     Saved { shown: String },
 }
 
-pub struct ApplyJob<'a> {
-    pub plan: Plan,
+pub(crate) struct ApplyJob<'a> {
+    pub(crate) plan: Plan,
     source: PlanSource<'a>,
     /// The host the plan was made against (re-read under the lock).
     inv: Inventory,
     dry_run: bool,
     /// GPUs worked on at once (`--jobs`).
-    pub jobs: usize,
+    pub(crate) jobs: usize,
     /// How long enabling one GPU's VFs may take (`--vf-timeout`).
-    pub vf_timeout: std::time::Duration,
+    pub(crate) vf_timeout: std::time::Duration,
 }
 
 impl<'a> ApplyJob<'a> {
-    pub fn new(plan: Plan, source: PlanSource<'a>, inv: Inventory, dry_run: bool) -> Self {
+    pub(crate) fn new(plan: Plan, source: PlanSource<'a>, inv: Inventory, dry_run: bool) -> Self {
         ApplyJob {
             plan,
             source,
@@ -154,7 +154,7 @@ impl<'a> ApplyJob<'a> {
 }
 
 /// Workers when `--jobs` is not given: one per GPU, up to the option's own limit.
-pub const MAX_JOBS: usize = 64;
+pub(crate) const MAX_JOBS: usize = 64;
 
 impl Job for ApplyJob<'_> {
     fn tune(&self, exec: &mut Executor) {

@@ -27,7 +27,7 @@ use crate::plan::{Action, SriovAction};
 /// device is busy; `ENODEV`, `ETIMEDOUT` and `EINTR` what a device still coming up gives.
 /// Everything else (`ENOENT`: no driver with SR-IOV support; `ERANGE`: more VFs than the
 /// device has; `EINVAL`, `EIO`, `ENOMEM`, `ENOSPC`) fails the GPU at once.
-pub const TRANSIENT: &[i32] = &[
+pub(crate) const TRANSIENT: &[i32] = &[
     libc::EAGAIN,
     libc::EBUSY,
     libc::ENODEV,
@@ -44,14 +44,14 @@ const POLL: Duration = Duration::from_millis(100);
 const SLICE: Duration = Duration::from_millis(50);
 
 /// The default of `apply --vf-timeout`: how long one GPU's enabling may take.
-pub const VF_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const VF_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Executor<'_> {
     /// Enable the VFs of GPUs (one worker per GPU): record each ahead, write
     /// `sriov_numvfs`, retry while the driver is starting, wait until the VFs offer vGPU
     /// types. A GPU whose VFs did not come is forgotten again; one whose VFs came but did
     /// not get ready stays recorded (they exist: `teardown` disables them).
-    pub fn enable_vfs(&mut self, actions: &[Action]) {
+    pub(crate) fn enable_vfs(&mut self, actions: &[Action]) {
         if actions.is_empty() || !self.record_sriov_ahead(actions) {
             return;
         }
@@ -227,7 +227,7 @@ impl Executor<'_> {
     /// Disable the VFs of GPUs (`sriov_numvfs` ← 0), each only with a proof, found right
     /// before the write, that no VF is held open or carries a vGPU. A GPU in use is left
     /// enabled, named, its record kept.
-    pub fn disable_vfs(&mut self, actions: &[Action]) -> Result<()> {
+    pub(crate) fn disable_vfs(&mut self, actions: &[Action]) -> Result<()> {
         let fs = self.fs();
         for (i, a) in actions.iter().enumerate() {
             if self.stopping(&actions[i..]) {

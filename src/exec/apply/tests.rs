@@ -15,7 +15,7 @@ use crate::config::{load::parse, load::Source, node::Node};
 use crate::exec::journal::Kernel;
 use crate::plan::plan;
 
-pub fn copy_tree(src: &Path, dst: &Path) {
+pub(crate) fn copy_tree(src: &Path, dst: &Path) {
     fs::create_dir_all(dst).unwrap();
     for e in fs::read_dir(src).unwrap() {
         let e = e.unwrap();
@@ -448,7 +448,7 @@ fn apply_removes_replans_creates_verifies_and_converges() {
     let (o2, writes2, _) = apply_once(&h, T4_222, &never);
     assert!(writes2.is_empty());
     assert!(o2.complete());
-    let audit = fs::read_to_string(h.root.join(crate::exec::journal::AUDIT_LOG)).unwrap();
+    let audit = fs::read_to_string(h.root.join(crate::host::root::AUDIT_LOG)).unwrap();
     assert_eq!(audit.lines().count(), 36);
 }
 
@@ -864,7 +864,7 @@ fn records_of_failed_creations_are_dropped_after_the_batch() {
 #[test]
 fn audit_log_that_cannot_be_written_stops_before_the_next_host_write() {
     let h = host("t4-2x");
-    let audit = h.root.join(crate::exec::journal::AUDIT_LOG);
+    let audit = h.root.join(crate::host::root::AUDIT_LOG);
     *h.faults.after.lock().unwrap() = Some(Box::new(move |n| {
         if n == 1 {
             fs::remove_file(&audit).unwrap();
@@ -1005,7 +1005,7 @@ fn a_worker_per_gpu_writes_at_once_and_reports_in_plan_order() {
     assert_eq!(w2, w1, "writes in plan order");
     assert_eq!(o2.done.len(), p.actions.len());
     let audit = |h: &Host| -> Vec<String> {
-        fs::read_to_string(h.root.join(crate::exec::journal::AUDIT_LOG))
+        fs::read_to_string(h.root.join(crate::host::root::AUDIT_LOG))
             .unwrap()
             .lines()
             .map(|l| {
@@ -1108,7 +1108,7 @@ fn a_transient_failure_is_tried_again() {
         .collect();
     assert_eq!(tries.len(), 3, "two refused, one made");
     assert_eq!(o.count(ActionKind::Create), 6);
-    let audit = fs::read_to_string(h.root.join(crate::exec::journal::AUDIT_LOG)).unwrap();
+    let audit = fs::read_to_string(h.root.join(crate::host::root::AUDIT_LOG)).unwrap();
     assert_eq!(audit.matches("Resource temporarily unavailable").count(), 2);
 }
 

@@ -21,7 +21,11 @@ use crate::plan::state::{State, VfioRecord};
 /// device that then stays on its driver is dropped again, and `teardown` drops records of
 /// devices not on vfio-pci); the run stops before the next device once a signal arrived
 /// or the run cannot be recorded.
-pub fn bind_all(exec: &mut Executor, inv: &Inventory, addresses: &[String]) -> Vec<DeviceResult> {
+pub(crate) fn bind_all(
+    exec: &mut Executor,
+    inv: &Inventory,
+    addresses: &[String],
+) -> Vec<DeviceResult> {
     let fs = exec.journal.root.clone();
     let mut results = Vec::new();
     for a in addresses {
@@ -66,7 +70,7 @@ pub fn bind_all(exec: &mut Executor, inv: &Inventory, addresses: &[String]) -> V
 }
 
 /// Record a binding (replacing an older record of the same device, keeping its original).
-pub fn record(state: &mut State, dev: &PciDevice) {
+pub(crate) fn record(state: &mut State, dev: &PciDevice) {
     if state.vfio.iter().any(|r| r.address == dev.address) {
         return;
     }
@@ -83,7 +87,7 @@ pub fn record(state: &mut State, dev: &PciDevice) {
 /// Bind one device: driver_override ← vfio-pci, unbind from its driver, drivers_probe ←
 /// address, then verify the `driver` link. On a failed verification the override is
 /// cleared and the device re-probed, so it returns to its own driver.
-pub fn bind_one(journal: &mut Journal, fs: &Root, dev: &PciDevice) -> Result<(), String> {
+pub(crate) fn bind_one(journal: &mut Journal, fs: &Root, dev: &PciDevice) -> Result<(), String> {
     let a = &dev.address;
     let dir = dev_dir(fs, a);
     let probe = fs.drivers_probe();

@@ -1,6 +1,7 @@
 //! What to say when a `bind vfio` DEVICE argument names no device: the SR-IOV PFs that
 //! would have it as a virtual function once more VFs are enabled, and the `sriov_numvfs`
-//! write that enables them. Read-only: hostdev never writes `sriov_numvfs`.
+//! write that enables them. Read-only: `bind vfio` never enables VFs (only `apply` does, for
+//! `hostdev.virtualFunctions`: `exec::apply::sriov`).
 
 use std::path::PathBuf;
 
@@ -9,13 +10,13 @@ use crate::host::live;
 use crate::host::root::Root;
 
 /// The sysfs directory of PCI device `pf` (an SR-IOV PF here).
-pub fn pf_dir(fs: &Root, pf: &PciDevice) -> PathBuf {
+pub(crate) fn pf_dir(fs: &Root, pf: &PciDevice) -> PathBuf {
     fs.pci_devices().join(&pf.address)
 }
 
 /// The address VF `index` of this SR-IOV PF has (or would have once enabled): the PF's
 /// routing ID + `sriov_offset` + index × `sriov_stride`, as the PCI core computes it.
-pub fn vf_address(fs: &Root, pf: &PciDevice, index: u32) -> Option<String> {
+pub(crate) fn vf_address(fs: &Root, pf: &PciDevice, index: u32) -> Option<String> {
     let (offset, stride) = live::sriov_routing(fs, &pf.address)?;
     let (domain, rest) = pf.address.split_once(':')?;
     let (bus, devfn) = rest.split_once(':')?;
@@ -35,7 +36,11 @@ pub fn vf_address(fs: &Root, pf: &PciDevice, index: u32) -> Option<String> {
 /// When a DEVICE argument names no device: the SR-IOV PFs that would have it as a virtual
 /// function (`wanted(pf, vf_index)`) once more VFs are enabled. hostdev never changes
 /// `sriov_numvfs`; it says where the administrator (or `sriov-manage`) does.
-pub fn vf_hint(inv: &Inventory, fs: &Root, wanted: impl Fn(&PciDevice, u32) -> bool) -> String {
+pub(crate) fn vf_hint(
+    inv: &Inventory,
+    fs: &Root,
+    wanted: impl Fn(&PciDevice, u32) -> bool,
+) -> String {
     let mut hints = Vec::new();
     for pf in inv.pci.iter().filter(|d| d.physfn.is_none()) {
         let total = pf.sriov_totalvfs.unwrap_or(0);

@@ -16,7 +16,11 @@ use crate::plan::teardown::Restore;
 /// The vfio part of `teardown`: every recorded device the plan returns goes back to its
 /// original driver; records of devices gone or moved are dropped; devices in use are
 /// skipped. One result per record; the state is written once at the end.
-pub fn restore_all(exec: &mut Executor, inv: &Inventory, plan: &[Restore]) -> Vec<DeviceResult> {
+pub(crate) fn restore_all(
+    exec: &mut Executor,
+    inv: &Inventory,
+    plan: &[Restore],
+) -> Vec<DeviceResult> {
     let fs = exec.journal.root.clone();
     let dry_run = exec.journal.dry_run;
     let mut results = Vec::new();
@@ -67,7 +71,7 @@ pub fn restore_all(exec: &mut Executor, inv: &Inventory, plan: &[Restore]) -> Ve
 
 /// Why a device was not returned to its driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RestoreError {
+pub(crate) enum RestoreError {
     /// Held open (by whom) right before the unbind: left on vfio-pci, nothing written.
     InUse(String),
     /// A write failed, or the device did not end up on its driver.
@@ -76,7 +80,11 @@ pub enum RestoreError {
 
 /// Return one recorded device to its original driver: clear `driver_override` (or restore
 /// the original one), unbind from vfio-pci, drivers_probe, verify.
-pub fn restore_one(journal: &mut Journal, fs: &Root, rec: &VfioRecord) -> Result<(), RestoreError> {
+pub(crate) fn restore_one(
+    journal: &mut Journal,
+    fs: &Root,
+    rec: &VfioRecord,
+) -> Result<(), RestoreError> {
     let a = &rec.address;
     let dir = dev_dir(fs, a);
     let probe = fs.drivers_probe();

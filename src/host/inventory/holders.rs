@@ -27,7 +27,7 @@ pub(super) fn process_running(fs: &Root, comm: &str) -> bool {
 
 /// Who holds any of these `/dev` paths open right now (a fresh scan of `<root>/proc`),
 /// for the re-check immediately before a remove or unbind.
-pub fn holders_now(fs: &Root, paths: &[String]) -> Result<Vec<Holder>> {
+pub(crate) fn holders_now(fs: &Root, paths: &[String]) -> Result<Vec<Holder>> {
     let (holders, _) = scan_holders(fs)?;
     let inv = Inventory {
         holders,
@@ -80,7 +80,7 @@ pub(super) fn scan_holders(fs: &Root) -> Result<(BTreeMap<String, Vec<Holder>>, 
 
 /// The `/dev` nodes among `paths` (`/dev/vfio/<group>`, `/dev/vfio/devices/vfioN`) that do
 /// not exist under the root: a device whose node is missing cannot be opened by a VM.
-pub fn missing_dev_nodes(fs: &Root, paths: &[String]) -> Vec<String> {
+pub(crate) fn missing_dev_nodes(fs: &Root, paths: &[String]) -> Vec<String> {
     paths
         .iter()
         .filter(|p| !fs.exists(&fs.path(p.as_str())))

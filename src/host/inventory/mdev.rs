@@ -19,7 +19,7 @@ use crate::host::root::{parent_component, Root};
 /// instance needs its own framebuffer slice or VF). 4096 leaves two orders of magnitude
 /// of headroom while keeping a plan's actions (one per instance) to a few MB: a larger
 /// count is a malformed host, never an allocation.
-pub const MAX_INSTANCES: u32 = 4096;
+pub(crate) const MAX_INSTANCES: u32 = 4096;
 
 /// The IDs of each parent's types (pass 1 of the parent scan: listings only), with the
 /// open `mdev_supported_types` directory they are read through in pass 2.

@@ -173,15 +173,15 @@ pub fn parse_creatable(s: &str) -> Vec<(u32, String)> {
 
 /// Where distributions install the PCI ID database (Debian's `pci.ids` package uses the
 /// first, Fedora's `hwdata` the second), relative to the root.
-pub const PCI_IDS_PATHS: [&str; 2] = ["usr/share/misc/pci.ids", "usr/share/hwdata/pci.ids"];
+pub(crate) const PCI_IDS_PATHS: [&str; 2] = ["usr/share/misc/pci.ids", "usr/share/hwdata/pci.ids"];
 
 /// The largest PCI ID database read (today's is about 1.3 MiB).
-pub const PCI_IDS_MAX: usize = 16 << 20;
+pub(crate) const PCI_IDS_MAX: usize = 16 << 20;
 
 /// The PCI ID database under the root: the first of [`PCI_IDS_PATHS`] that exists, as
 /// (the path the host sees, its text); `None` when there is none. Not UTF-8 bytes are
 /// replaced (the file is ASCII; a few vendor names are Latin-1 in old copies).
-pub fn read_pci_ids(fs: &Root) -> Result<Option<(String, String)>> {
+pub(crate) fn read_pci_ids(fs: &Root) -> Result<Option<(String, String)>> {
     for rel in PCI_IDS_PATHS {
         let p = fs.path(rel);
         match fs.read_own(&p, PCI_IDS_MAX) {

@@ -15,12 +15,12 @@ use crate::host::root::Root;
 
 impl Inventory {
     /// Read the whole snapshot.
-    pub fn scan(fs: &Root) -> Result<Inventory> {
+    pub(crate) fn scan(fs: &Root) -> Result<Inventory> {
         Inventory::scan_for(fs, &Scope::All)
     }
 
     /// Read the snapshot, the types only as far as `scope` needs.
-    pub fn scan_for(fs: &Root, scope: &Scope) -> Result<Inventory> {
+    pub(crate) fn scan_for(fs: &Root, scope: &Scope) -> Result<Inventory> {
         let pci = scan_pci(fs, scope)?;
         let mut mdevs = scan_mdevs(fs)?;
         let in_use: BTreeSet<String> = mdevs.iter().filter_map(|m| m.type_id.clone()).collect();

@@ -11,7 +11,7 @@ use super::{BootLoader, HostFacts, OsRelease, Vendor, MODULES_LOAD_FILE, VFIO_MO
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum CheckStatus {
+pub(crate) enum CheckStatus {
     Pass,
     Skip,
     Warn,
@@ -19,7 +19,7 @@ pub enum CheckStatus {
 }
 
 impl CheckStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CheckStatus::Pass => "PASS",
             CheckStatus::Warn => "WARN",
@@ -30,14 +30,14 @@ impl CheckStatus {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     /// Stable ID, e.g. `iommu.kernel-enabled`.
-    pub id: &'static str,
-    pub status: CheckStatus,
+    pub(crate) id: &'static str,
+    pub(crate) status: CheckStatus,
     /// What was found.
-    pub detail: String,
+    pub(crate) detail: String,
     /// For WARN/FAIL: what to do, exactly.
-    pub remedy: Option<String>,
+    pub(crate) remedy: Option<String>,
 }
 
 fn check(id: &'static str, status: CheckStatus, detail: impl Into<String>) -> Check {
@@ -57,7 +57,7 @@ impl Check {
 }
 
 /// The kernel arguments to add for this IOMMU vendor.
-pub fn kernel_args(f: &HostFacts) -> &'static str {
+pub(crate) fn kernel_args(f: &HostFacts) -> &'static str {
     match f.iommu_vendor() {
         Vendor::Amd => "iommu=pt",
         _ => "intel_iommu=on iommu=pt",
@@ -65,7 +65,7 @@ pub fn kernel_args(f: &HostFacts) -> &'static str {
 }
 
 /// How to make kernel arguments permanent with the boot loader found under the root.
-pub fn boot_loader_howto(f: &HostFacts, args: &str) -> String {
+pub(crate) fn boot_loader_howto(f: &HostFacts, args: &str) -> String {
     match f.boot_loader.clone().unwrap_or(BootLoader::Unknown) {
         BootLoader::Kernelstub => {
             format!("kernelstub (Pop!_OS): `sudo kernelstub -a \"{args}\"`, then reboot")
@@ -95,7 +95,7 @@ pub fn boot_loader_howto(f: &HostFacts, args: &str) -> String {
 }
 
 /// `current` with every IOMMU switch replaced by `args`.
-pub fn merge_args(current: &str, args: &str) -> String {
+pub(crate) fn merge_args(current: &str, args: &str) -> String {
     let keys = ["intel_iommu=", "amd_iommu=", "iommu="];
     let mut words: Vec<&str> = current
         .split_whitespace()
@@ -168,7 +168,7 @@ const CHECKS: &[CheckFn] = &[
 ];
 
 /// Every check, in a fixed order.
-pub fn checks(f: &HostFacts) -> Vec<Check> {
+pub(crate) fn checks(f: &HostFacts) -> Vec<Check> {
     CHECKS.iter().filter_map(|c| c(f)).collect()
 }
 

@@ -1,3 +1,6 @@
+//! Unit tests of `iommu check`: the checks on hand-made [`HostFacts`] (Intel and AMD) and
+//! their remedies for the boot loader found (GRUB, kernelstub).
+
 use super::check::{checks, Check, CheckStatus};
 use super::*;
 

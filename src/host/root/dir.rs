@@ -20,7 +20,7 @@ use super::{annotate, errno_at, how, is_not_found, last_component, open2, Root, 
 impl Root {
     /// The names in a directory, sorted byte-wise, dot-files skipped; a missing directory
     /// is empty. A name that is not UTF-8 is skipped with a warning.
-    pub fn list(&self, path: &Path) -> io::Result<Vec<String>> {
+    pub(crate) fn list(&self, path: &Path) -> io::Result<Vec<String>> {
         self.log("list", path);
         let fd = match self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()) {
             Ok(fd) => fd,
@@ -32,7 +32,7 @@ impl Root {
 
     /// The names of the real subdirectories (not symlinks to directories) of a directory,
     /// sorted; a missing directory is empty.
-    pub fn subdirs(&self, path: &Path) -> io::Result<Vec<String>> {
+    pub(crate) fn subdirs(&self, path: &Path) -> io::Result<Vec<String>> {
         self.log("list", path);
         let fd = match self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()) {
             Ok(fd) => fd,
@@ -59,7 +59,7 @@ impl Root {
     /// The targets of the symlinks in a directory (`/proc/PID/fd`), read with `readlinkat`
     /// from one descriptor of the directory: the links are read, never followed.
     /// Entries that are not symlinks (or vanish meanwhile) are left out.
-    pub fn read_links(&self, path: &Path) -> io::Result<Vec<(String, PathBuf)>> {
+    pub(crate) fn read_links(&self, path: &Path) -> io::Result<Vec<(String, PathBuf)>> {
         self.log("readlinks", path);
         let fd = self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
         let dirfd = fd.try_clone().map_err(|e| annotate(e, path))?;
@@ -73,7 +73,7 @@ impl Root {
     }
 
     /// The entries of a directory with their kinds (see [`Root::list`]).
-    pub fn entries(&self, path: &Path) -> io::Result<Vec<(String, EntryKind)>> {
+    pub(crate) fn entries(&self, path: &Path) -> io::Result<Vec<(String, EntryKind)>> {
         self.log("list", path);
         let fd = match self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()) {
             Ok(fd) => fd,
@@ -86,7 +86,7 @@ impl Root {
     /// The names of a directory's entries that may be directories; any other entry (a
     /// stray file where the kernel puts only directories or links to them) is skipped
     /// with a warning naming it.
-    pub fn list_dirs(&self, path: &Path) -> io::Result<Vec<String>> {
+    pub(crate) fn list_dirs(&self, path: &Path) -> io::Result<Vec<String>> {
         Ok(self
             .entries(path)?
             .into_iter()
@@ -106,7 +106,7 @@ impl Root {
 
     /// Open a directory to read several of its attributes, links and entries cheaply
     /// (one path walk).
-    pub fn dir(&self, path: &Path) -> io::Result<AttrDir<'_>> {
+    pub(crate) fn dir(&self, path: &Path) -> io::Result<AttrDir<'_>> {
         let fd = self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
         Ok(AttrDir {
             fs: self,
@@ -129,7 +129,7 @@ fn list_fd(fd: OwnedFd, path: &Path, shown: &str) -> io::Result<Vec<String>> {
 /// What a directory entry is, as the listing tells (`d_type`; `Unknown` when the
 /// filesystem does not say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     Dir,
     Symlink,
     File,
@@ -139,7 +139,7 @@ pub enum EntryKind {
 
 impl EntryKind {
     /// Could be a directory (a directory, a symlink to one, or not known).
-    pub fn may_be_dir(self) -> bool {
+    pub(crate) fn may_be_dir(self) -> bool {
         matches!(
             self,
             EntryKind::Dir | EntryKind::Symlink | EntryKind::Unknown
@@ -192,7 +192,7 @@ fn read_entries(
 /// of small sysfs files does not walk the same long path thousands of times. A name is
 /// resolved beneath the directory (`RESOLVE_BENEATH`); one whose symlinks leave it is
 /// resolved again from the root, inside the root.
-pub struct AttrDir<'a> {
+pub(crate) struct AttrDir<'a> {
     fs: &'a Root,
     fd: OwnedFd,
     path: PathBuf,
@@ -201,7 +201,7 @@ pub struct AttrDir<'a> {
 }
 
 impl AttrDir<'_> {
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -224,7 +224,7 @@ impl AttrDir<'_> {
     }
 
     /// The entries of the directory itself (see [`Root::entries`]).
-    pub fn entries(&self) -> io::Result<Vec<(String, EntryKind)>> {
+    pub(crate) fn entries(&self) -> io::Result<Vec<(String, EntryKind)>> {
         self.fs.log("list", &self.path);
         // rewind after an earlier listing, so that this one sees everything
         if self.listed.swap(true, Ordering::Relaxed) {
@@ -236,13 +236,13 @@ impl AttrDir<'_> {
 
     /// The last component of the target of the symlink `name` in this directory; `None`
     /// if missing or not a symlink. `name` is one component: nothing is followed.
-    pub fn link_name(&self, name: &str) -> io::Result<Option<String>> {
+    pub(crate) fn link_name(&self, name: &str) -> io::Result<Option<String>> {
         Ok(self.read_link(name)?.and_then(|t| last_component(&t)))
     }
 
     /// The raw target of the symlink `name` in this directory (one component: nothing is
     /// followed; a longer name is resolved inside the root).
-    pub fn read_link(&self, name: &str) -> io::Result<Option<PathBuf>> {
+    pub(crate) fn read_link(&self, name: &str) -> io::Result<Option<PathBuf>> {
         if name.contains('/') {
             return self.fs.read_link(&self.path.join(name));
         }
@@ -254,19 +254,9 @@ impl AttrDir<'_> {
         }
     }
 
-    /// An entry of this directory opened as a directory itself (resolved inside the root).
-    pub fn subdir(&self, name: &str) -> io::Result<AttrDir<'_>> {
-        Ok(AttrDir {
-            fs: self.fs,
-            fd: self.open_at(name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?,
-            path: self.path.join(name),
-            listed: AtomicBool::new(false),
-        })
-    }
-
     /// Read an optional attribute (at most a page, trailing newlines removed); a missing
     /// file is `None`.
-    pub fn read_opt(&self, name: &str) -> io::Result<Option<String>> {
+    pub(crate) fn read_opt(&self, name: &str) -> io::Result<Option<String>> {
         let path = self.path.join(name);
         self.fs.log("read", &path);
         let fd = match self.open_read(name) {
@@ -278,7 +268,7 @@ impl AttrDir<'_> {
     }
 
     /// Read a required attribute; a missing file is an error naming its path.
-    pub fn read(&self, name: &str) -> io::Result<String> {
+    pub(crate) fn read(&self, name: &str) -> io::Result<String> {
         self.read_opt(name)?.ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
@@ -291,7 +281,7 @@ impl AttrDir<'_> {
     }
 
     /// The names in a subdirectory (see [`Root::list`]); a missing one is empty.
-    pub fn list(&self, name: &str) -> io::Result<Vec<String>> {
+    pub(crate) fn list(&self, name: &str) -> io::Result<Vec<String>> {
         let path = self.path.join(name);
         self.fs.log("list", &path);
         match self.open_at(name, OFlag::O_RDONLY | OFlag::O_DIRECTORY) {

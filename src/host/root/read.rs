@@ -21,7 +21,7 @@ use crate::error::TooLarge;
 
 /// Read at most `limit` bytes of an open regular file; a larger file is an error naming
 /// the path and the limit, never echoing the content.
-pub fn read_bounded(fd: OwnedFd, path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+pub(crate) fn read_bounded(fd: OwnedFd, path: &Path, limit: usize) -> io::Result<Vec<u8>> {
     let mut file = File::from(fd);
     // The file type is checked only when the first read does not settle it: a short read
     // with data is what a regular file (and every sysfs attribute) gives, and nothing
@@ -94,7 +94,7 @@ pub fn read_bounded(fd: OwnedFd, path: &Path, limit: usize) -> io::Result<Vec<u8
 /// Read a user-named file (`-f FILE`, a saved plan; `-` is stdin): a regular file of at most
 /// `limit` bytes, opened without blocking on a FIFO. Errors do not name the path (the
 /// caller does); an oversized input is a [`TooLarge`] error.
-pub fn read_user_file(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+pub(crate) fn read_user_file(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut buf = Vec::new();
         io::stdin()
@@ -141,7 +141,7 @@ pub(super) fn text(buf: Vec<u8>, path: &Path) -> io::Result<String> {
 
 impl Root {
     /// Read a file with an explicit size limit, trailing newline(s) removed.
-    pub fn read_limited(&self, path: &Path, limit: usize) -> io::Result<String> {
+    pub(crate) fn read_limited(&self, path: &Path, limit: usize) -> io::Result<String> {
         self.log("read", path);
         let fd = self.open_read(path)?;
         text(read_bounded(fd, path, limit)?, path)
@@ -156,12 +156,12 @@ impl Root {
     }
 
     /// Read an attribute, trailing newline(s) removed. Errors name the path.
-    pub fn read(&self, path: &Path) -> io::Result<String> {
+    pub(crate) fn read(&self, path: &Path) -> io::Result<String> {
         self.read_limited(path, self.limit_for(path))
     }
 
     /// Read an optional attribute: a missing file is `None`, any other error is returned.
-    pub fn read_opt(&self, path: &Path) -> io::Result<Option<String>> {
+    pub(crate) fn read_opt(&self, path: &Path) -> io::Result<Option<String>> {
         match self.read(path) {
             Ok(s) => Ok(Some(s)),
             Err(e) if is_not_found(&e) => Ok(None),
@@ -171,7 +171,7 @@ impl Root {
 
     /// The raw target of a symlink; `None` if it does not exist or is not a symlink. The
     /// directory holding it is resolved inside the root; the link itself is not followed.
-    pub fn read_link(&self, path: &Path) -> io::Result<Option<PathBuf>> {
+    pub(crate) fn read_link(&self, path: &Path) -> io::Result<Option<PathBuf>> {
         self.log("readlink", path);
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return Ok(None);
@@ -189,7 +189,7 @@ impl Root {
     }
 
     /// The last component of a symlink's target (a driver name, a group number, a type ID).
-    pub fn link_name(&self, path: &Path) -> io::Result<Option<String>> {
+    pub(crate) fn link_name(&self, path: &Path) -> io::Result<Option<String>> {
         Ok(self.read_link(path)?.and_then(|t| last_component(&t)))
     }
 
@@ -197,7 +197,7 @@ impl Root {
     /// `pci.ids`)
     /// resolved inside the root, at most `limit` bytes (more is a [`TooLarge`] error).
     /// Errors do not name the path (the caller does).
-    pub fn read_own(&self, path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+    pub(crate) fn read_own(&self, path: &Path, limit: usize) -> io::Result<Vec<u8>> {
         let fd = self.open_raw(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK, Mode::empty())?;
         check_regular(&fd)?;
         read_to_limit(File::from(fd), limit)

@@ -21,7 +21,7 @@ impl Root {
     /// Write `value` to an existing regular file (an attribute). Never creates a file: a
     /// misspelled attribute is reported as missing, not silently created. A fixture file
     /// (not sysfs) is truncated to the value, as `echo VALUE > attr` would.
-    pub fn write(&self, path: &Path, value: &str) -> io::Result<()> {
+    pub(crate) fn write(&self, path: &Path, value: &str) -> io::Result<()> {
         self.log("write", path);
         let fd = self.open_raw(path, OFlag::O_WRONLY | OFlag::O_NONBLOCK, Mode::empty())?;
         check_regular(&fd)?;
@@ -36,7 +36,7 @@ impl Root {
 
     /// Create the directory `path` and its missing parents, each resolved inside the root
     /// (mode 0755). An existing non-directory is an error.
-    pub fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+    pub(crate) fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         let rel = self.rel(path)?.to_path_buf();
         let root = self.rootfd()?;
         let mut done = PathBuf::new();
@@ -152,7 +152,7 @@ impl Root {
     /// hostdev's own use (the lock, the audit log). Neither the file nor hostdev's
     /// directory holding it may be a symlink (see [`Root::own_dir`]); a FIFO, a device or
     /// a directory is refused. Errors name the path as the host sees it.
-    pub fn open_own(&self, path: &Path, flags: OFlag, mode: u32) -> io::Result<File> {
+    pub(crate) fn open_own(&self, path: &Path, flags: OFlag, mode: u32) -> io::Result<File> {
         let Some((dirfd, name)) = self.own_parent(path, true)? else {
             return Err(io::Error::from(io::ErrorKind::NotFound));
         };
@@ -178,7 +178,7 @@ impl Root {
     /// [`Root::open_own`] opens it (no symlink followed, only a regular file), at most
     /// `limit` bytes (more is a [`TooLarge`] error). `None`: the file or its directory is
     /// missing.
-    pub fn read_own_file(&self, path: &Path, limit: usize) -> io::Result<Option<Vec<u8>>> {
+    pub(crate) fn read_own_file(&self, path: &Path, limit: usize) -> io::Result<Option<Vec<u8>>> {
         let Some((dirfd, name)) = self.own_parent(path, false)? else {
             return Ok(None);
         };
@@ -203,7 +203,7 @@ impl Root {
     /// temporary file in the same directory (hostdev's own, opened as [`Root::open_own`]
     /// opens it, created if missing), fsync, then `renameat` over the target. A symlink at
     /// `path` is refused naming it (it would be replaced, not followed).
-    pub fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    pub(crate) fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
         let Some((dirfd, name)) = self.own_parent(path, true)? else {
             return Err(io::Error::from(io::ErrorKind::NotFound));
         };

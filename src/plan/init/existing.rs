@@ -34,7 +34,7 @@ fn find_type<'a>(
 /// What the host has now, for `--from-host`: the types of its mdevs and configured
 /// vendor-VFIO VFs (cards in address order), and its devices on vfio-pci. Messages for
 /// stderr in the second value.
-pub fn from_host(inv: &Inventory, models: &[Model]) -> (Choices, Vec<String>) {
+pub(crate) fn from_host(inv: &Inventory, models: &[Model]) -> (Choices, Vec<String>) {
     let mut c = Choices::default();
     let mut notes = Vec::new();
     let cards = types_by_card(inv, &mut notes);
@@ -170,18 +170,18 @@ fn addresses_of(inv: &Inventory, vd: &str) -> Vec<String> {
 
 /// One mdevctl persistent definition (`/etc/mdevctl.d/<parent>/<uuid>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MdevctlDef {
-    pub parent: String,
-    pub uuid: String,
-    pub mdev_type: String,
+pub(crate) struct MdevctlDef {
+    pub(crate) parent: String,
+    pub(crate) uuid: String,
+    pub(crate) mdev_type: String,
     /// `auto` or `manual`.
-    pub start: String,
+    pub(crate) start: String,
     /// Per-device attributes (`[{"name": "value"}, ...]`), as `name=value`.
-    pub attrs: Vec<String>,
+    pub(crate) attrs: Vec<String>,
 }
 
 /// Parse one definition (mdevctl's JSON: `mdev_type`, `start`, `attrs`).
-pub fn parse_mdevctl(parent: &str, uuid: &str, text: &str) -> Result<MdevctlDef, String> {
+pub(crate) fn parse_mdevctl(parent: &str, uuid: &str, text: &str) -> Result<MdevctlDef, String> {
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("not mdevctl's JSON: {e}"))?;
     let mdev_type = v
@@ -221,7 +221,7 @@ pub fn parse_mdevctl(parent: &str, uuid: &str, text: &str) -> Result<MdevctlDef,
 /// mdevctl's definitions as choices, for `--from-mdevctl`: the types in the order of their
 /// cards' addresses, and on stderr what KubeVirt's semantics cannot say (two types on a
 /// card, manual start, attributes, counts) and how the UUIDs will differ.
-pub fn from_mdevctl(
+pub(crate) fn from_mdevctl(
     defs: &[MdevctlDef],
     inv: &Inventory,
     models: &[Model],

@@ -1,3 +1,6 @@
+//! Unit tests of `init`'s pure part: YAML scalars, types resolved by ID or name, mdevctl's
+//! definitions read into choices, and the generated file read back by the loader.
+
 use super::existing::*;
 use super::yaml::*;
 use super::*;

@@ -9,7 +9,7 @@ use crate::plan::env::{resource_name_to_env_var, MDEV_PREFIX, PCI_PREFIX};
 
 /// A YAML scalar: plain when that is unambiguous (`GRID T4-2Q`, `nvidia-231`), otherwise
 /// double-quoted with JSON's escapes (which YAML's double-quoted style reads alike).
-pub fn scalar(s: &str) -> String {
+pub(crate) fn scalar(s: &str) -> String {
     let plain = s.starts_with(|c: char| c.is_ascii_alphabetic())
         && !s.ends_with(' ')
         && s.chars()
@@ -30,7 +30,7 @@ fn quoted(s: &str) -> String {
 }
 
 /// Text for a comment: one line, no control or format characters.
-pub fn comment(s: &str) -> String {
+pub(crate) fn comment(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c == '\n' || c == '\t' || crate::logger::is_escaped(c) {
@@ -51,7 +51,7 @@ fn selector_lines(out: &mut String, indent: &str, sel: &BTreeMap<String, String>
 
 /// The configuration file for `choices`: KubeVirt's `configuration` fields at the top
 /// (shape 4 of docs/configuration.md) and hostdev's own section, with comments.
-pub fn render(c: &Choices) -> String {
+pub(crate) fn render(c: &Choices) -> String {
     let mut o = String::new();
     o.push_str("# hostdev configuration (docs/configuration.md), written by `hostdev init`.\n");
     for line in &c.origin {

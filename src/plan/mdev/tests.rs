@@ -1,3 +1,6 @@
+//! Unit tests of the planner on hand-made inventories: the round-robin, top-ups, in-use
+//! protection, deterministic UUIDs, GPUs whose VFs are mdev parents, vendor-VFIO GPUs.
+
 use super::*;
 use crate::config::load::{parse, Source};
 use crate::host::inventory::{Holder, Mdev, NvidiaVf, ParentKind, PciDevice};

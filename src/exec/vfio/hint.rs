@@ -56,7 +56,7 @@ pub(crate) fn vf_hint(
             hints.push(format!(
                 ": it would be virtual function {i} (virtfn{i}) of the SR-IOV PF {} ({}, driver {}), which has \
                  {enabled} of {total} VFs enabled; the PF's driver creates VFs when sriov_numvfs is written \
-                 (as root: `{how}`; NVIDIA GPUs: `{} -e {}`); hostdev never changes sriov_numvfs",
+                 (as root: `{how}`; NVIDIA GPUs: `{} -e {}`); `bind vfio` never changes sriov_numvfs",
                 pf.address,
                 pf.vendor_device(),
                 pf.driver.as_deref().unwrap_or("none"),

@@ -18,7 +18,7 @@ printf '%s\n' "$ERR"
 assert_contains "$ERR" "no PCI device $VF0"
 assert_contains "$ERR" "virtual function 0 (virtfn0) of the SR-IOV PF $PF (8086:10c9, driver igb), which has 0 of 7 VFs enabled"
 assert_contains "$ERR" "echo 1 > /sys/bus/pci/devices/$PF/sriov_numvfs"
-assert_contains "$ERR" "hostdev never changes sriov_numvfs"
+assert_contains "$ERR" "bind vfio\` never changes sriov_numvfs"
 assert_exit 66 hostdev bind vfio --yes 8086:10ca
 assert_contains "$ERR" "no PCI device matches 8086:10ca"
 assert_contains "$ERR" "SR-IOV PF $PF (8086:10c9, driver igb), which has 0 of 7 VFs enabled"

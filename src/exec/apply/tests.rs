@@ -1134,6 +1134,33 @@ fn a_failure_outlasting_the_timeout_leaves_nothing_recorded() {
     assert!(State::load(&h.fs).unwrap().sriov.is_empty());
 }
 
+/// Found in the VM (case 66-nvsim-enable-vfs, two GPUs): `--vf-timeout` reached only the
+/// executor itself; the worker of each GPU enabled its VFs with the default 120 s.
+#[test]
+fn every_gpu_worker_takes_the_vf_timeout() {
+    let mut h = host("a40-novfs");
+    h.jobs = 2;
+    h.forks = true;
+    h.vf_timeout = std::time::Duration::from_millis(700);
+    let enable = |address: &str| {
+        Action::EnableVfs(crate::plan::SriovAction {
+            address: address.into(),
+            from: 0,
+            count: 8,
+        })
+    };
+    let actions = vec![enable("0000:41:00.0"), enable("0000:81:00.0")];
+    let seen = Mutex::new(Vec::new());
+    h.run(&never, |exec| {
+        exec.per_gpu(&actions, &|e, _| seen.lock().unwrap().push(e.vf_timeout));
+        Ok(())
+    });
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![std::time::Duration::from_millis(700); 2]
+    );
+}
+
 /// An error that is not transient (ERANGE: more VFs than the device has) fails at once.
 #[test]
 fn a_lasting_error_is_not_tried_again() {

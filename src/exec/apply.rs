@@ -309,6 +309,7 @@ impl<'a> Executor<'a> {
         let done: Vec<Finished> = groups.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let stop = self.stop;
+        let vf_timeout = self.vf_timeout;
         std::thread::scope(|s| {
             for _ in 0..self.jobs.min(groups.len()) {
                 s.spawn(|| loop {
@@ -319,6 +320,7 @@ impl<'a> Executor<'a> {
                     };
                     let mut state = State::default();
                     let mut worker = Executor::new(&mut journal, &mut state, stop);
+                    worker.vf_timeout = vf_timeout;
                     work(&mut worker, group);
                     let (outcome, halt) = (worker.outcome, worker.halt);
                     if let Ok(mut d) = done[i].lock() {

@@ -219,7 +219,14 @@ impl Job for TeardownJob {
                 .cloned()
                 .collect()
         };
-        if again.remove != self.plan.remove || returns(&again) != returns(&self.plan) {
+        // Doing less than was confirmed is safe: what dropped out is now held (a VM
+        // opened it while the prompt waited: left alone and named in the report) or gone.
+        // Anything not confirmed is refused.
+        let within = |now: &[Action], shown: &[Action]| now.iter().all(|a| shown.contains(a));
+        let shown = returns(&self.plan);
+        if !within(&again.remove, &self.plan.remove)
+            || !returns(&again).iter().all(|r| shown.contains(r))
+        {
             return Err(changed_meanwhile("teardown"));
         }
         self.plan = again;
@@ -297,5 +304,72 @@ impl Job for TeardownJob {
             return Ok(Code::Failure);
         }
         Ok(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::root::Root;
+    use crate::plan::state::VfioRecord;
+    use clap::Parser;
+
+    /// Issue 21 item 1, as the VM found it (case 22-bind-vfio, an interactive `teardown
+    /// --vfio` whose device a process opens while the prompt waits): the re-plan under the
+    /// lock is a subset of the confirmed one, so teardown goes on and leaves the device on
+    /// vfio-pci, naming the holder, instead of refusing with "the host changed" and no name.
+    #[test]
+    fn a_device_opened_while_the_prompt_waits_is_left_alone_and_named() {
+        let d = tempfile::tempdir().unwrap();
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/host-intel");
+        assert!(std::process::Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", fixture.display()))
+            .arg(d.path())
+            .status()
+            .unwrap()
+            .success());
+        let fs = Root::new(d.path());
+        let inv = Inventory::scan(&fs).unwrap();
+        let t4 = inv.pci_device("0000:5e:00.0").unwrap().clone();
+        let mut state = State::default();
+        state.vfio.push(VfioRecord {
+            address: t4.address.clone(),
+            original_driver: Some("nouveau".into()),
+            original_override: None,
+            bound_at: "2024-01-01T00:00:00Z".into(),
+            unknown: Default::default(),
+        });
+        state.save(&fs).unwrap();
+        let scope = Scope {
+            mdevs: false,
+            vfio: true,
+            all: false,
+        };
+        let mut job = TeardownJob::new(&state, inv, scope, true, false);
+        assert!(
+            matches!(job.plan.vfio[0], Restore::Return(_)),
+            "{:?}",
+            job.plan.vfio
+        );
+        // the prompt waits; a VM opens the device's group
+        let g = t4.iommu_group.clone().unwrap();
+        std::fs::create_dir_all(d.path().join("proc/4343/fd")).unwrap();
+        std::fs::write(d.path().join("proc/4343/comm"), "qemu-system-x86\n").unwrap();
+        std::os::unix::fs::symlink(format!("/dev/vfio/{g}"), d.path().join("proc/4343/fd/30"))
+            .unwrap();
+        let cli = crate::cli::Cli::try_parse_from([
+            "hostdev".as_ref(),
+            "--root".as_ref(),
+            d.path().as_os_str(),
+            "teardown".as_ref(),
+        ])
+        .unwrap();
+        let ctx = Context::new(&cli.global).unwrap();
+        job.refresh(&ctx).unwrap();
+        match &job.plan.vfio[0] {
+            Restore::InUse(_, who) => assert!(who.contains("pid 4343 (qemu-system-x86)"), "{who}"),
+            other => panic!("expected in use, got {other:?}"),
+        }
     }
 }

@@ -100,7 +100,8 @@ pub(crate) fn plan(want: Option<VfCount>, passthrough: &[String], inv: &Inventor
     out
 }
 
-/// What uses a VF of `pf`, in words: a process holding it or its mdev, an mdev, or a
+/// What uses a VF of `pf`, in words: first a process holding a VF or one of its mdevs
+/// (named with its pid: the VM that keeps the count from changing), then an mdev, then a
 /// vGPU type set; `None` when every VF is free.
 fn vfs_in_use(inv: &Inventory, pf: &str) -> Option<String> {
     let d = inv.dependents(pf);
@@ -109,6 +110,16 @@ fn vfs_in_use(inv: &Inventory, pf: &str) -> Option<String> {
         if !vf.holders.is_empty() {
             return Some(format!("VF {at} is {}", in_use_by(&vf.holders)));
         }
+        if let Some(m) = vf.mdevs.iter().find(|m| !m.holders.is_empty()) {
+            return Some(format!(
+                "VF {at} carries mdev {}, {}",
+                m.mdev.uuid,
+                in_use_by(&m.holders)
+            ));
+        }
+    }
+    for vf in &d.vfs {
+        let at = &vf.vf.address;
         if let Some(m) = vf.mdevs.first() {
             return Some(format!("VF {at} carries mdev {}", m.mdev.uuid));
         }

@@ -575,6 +575,41 @@ fn virtual_function_counts_are_checked() {
     );
 }
 
+/// A count change blocked by a vGPU a VM holds open names the VF and the holder's pid,
+/// even when an idle vGPU sits on an earlier VF (found in the VM: case
+/// 66-nvsim-enable-vfs named only the first VF's idle mdev).
+#[test]
+fn virtual_function_count_change_names_the_holder_of_a_vgpu() {
+    let host = Host::copy("a2-sriov");
+    // mdev ...42 (on VF 0000:41:00.5, IOMMU group 39) held by a VM; ...41 on .4 is idle
+    std::fs::write(host.new_path("proc/4242/comm"), "qemu-system-x86\n").unwrap();
+    std::fs::write(host.new_path("proc/4242/cmdline"), "qemu-system-x86_64\0").unwrap();
+    std::os::unix::fs::symlink("/dev/vfio/39", host.new_path("proc/4242/fd/28")).unwrap();
+    let config = std::fs::read_to_string(host.config()).unwrap();
+    std::fs::write(
+        host.config(),
+        format!("{config}hostdev:\n  virtualFunctions: 8\n"),
+    )
+    .unwrap();
+    let r = host.on_node("node1", &["plan", "-o", "json"]);
+    let doc = json(&r.stdout);
+    let why = doc["blocked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b.get("numvfs").is_some())
+        .and_then(|b| b["reason"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        why.contains(
+            "VF 0000:41:00.5 carries mdev 00000000-0000-4000-8000-000000000042, in use by pid 4242 (qemu-system-x86)"
+        ),
+        "{why}\n{}",
+        r.stdout
+    );
+}
+
 /// Bad values of the extension are configuration errors (exit 65) naming the field.
 #[test]
 fn virtual_functions_values_are_validated() {

@@ -106,9 +106,10 @@ for f in "$QEMU" "$VMLINUZ" "$BASE"; do [ -e "$f" ] || die "missing $f: run test
 [ $GQEMU = 0 ] || [ -e "$GUEST_QEMU" ] || die "missing $GUEST_QEMU: run tests/vm/setup.sh $SERIES"
 command -v cpio >/dev/null || die "cpio not installed: run tests/vm/setup.sh"
 
-# vmtool: tiny static helper, rebuilt when its source changes
-VMTOOL=$CACHE/vmtool
-if [ ! -x "$VMTOOL" ] || [ "$HERE/guest/vmtool.c" -nt "$VMTOOL" ]; then
+# vmtool: tiny static helper, one binary per version of its source (worktrees with
+# different vmtool.c share the cache)
+VMTOOL=$CACHE/vmtool-$(sha256sum "$HERE/guest/vmtool.c" | cut -c1-16)
+if [ ! -x "$VMTOOL" ]; then
     # parallel runs may build it at the same time: each in its own file, renamed atomically
     gcc -O2 -static -o "$VMTOOL.tmp.$$" "$HERE/guest/vmtool.c" \
         || die "cannot build guest/vmtool.c statically (gcc and libc6-dev needed: run tests/vm/setup.sh)"

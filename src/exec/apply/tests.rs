@@ -888,6 +888,45 @@ fn audit_log_that_cannot_be_written_stops_before_the_next_host_write() {
     assert_eq!(State::load(&h.fs).unwrap().mdevs.len(), 1);
 }
 
+/// Found in the VM (case 66-nvsim-enable-vfs, mode vfio): teardown clears the vGPU types of
+/// a GPU whose VFs hostdev enabled, then disables its VFs; the cleared VFs are gone, which
+/// is no difference (it was reported as "reads nothing", exit 1). A cleared VF that is
+/// gone while its GPU was not disabled still is one.
+#[test]
+fn vf_cleared_then_disabled_with_its_gpu_is_no_difference() {
+    let h = host("l40s-vfio");
+    let clear = |vf: &str| {
+        Action::ClearVgpuType(VfAction {
+            address: vf.into(),
+            gpu: Some("0000:61:00.0".into()),
+            type_id: 1152,
+            type_name: None,
+        })
+    };
+    let disable = Action::DisableVfs(crate::plan::SriovAction {
+        address: "0000:61:00.0".into(),
+        from: 8,
+        count: 0,
+    });
+    let inv = Inventory::scan(&h.fs).unwrap();
+    let gone = "0000:61:07.7"; // not on the host: as after sriov_numvfs <- 0
+    let outcome = Outcome {
+        done: vec![clear(gone), disable],
+        ..Default::default()
+    };
+    assert_eq!(verify(&inv, &outcome), Vec::<String>::new());
+    let outcome = Outcome {
+        done: vec![clear(gone)],
+        ..Default::default()
+    };
+    assert_eq!(
+        verify(&inv, &outcome),
+        vec![format!(
+            "VF {gone} should carry vGPU type 0 but reads nothing (no nvidia/current_vgpu_type)"
+        )]
+    );
+}
+
 #[test]
 fn vf_cleared_then_set_in_one_run_is_verified_against_its_last_write() {
     // a type change on a vendor-VFIO GPU: the VF is cleared, the GPU re-planned, and the
@@ -1132,6 +1171,33 @@ fn a_failure_outlasting_the_timeout_leaves_nothing_recorded() {
     );
     assert_eq!(o.count(ActionKind::Create), 0);
     assert!(State::load(&h.fs).unwrap().sriov.is_empty());
+}
+
+/// Found in the VM (case 66-nvsim-enable-vfs, two GPUs): `--vf-timeout` reached only the
+/// executor itself; the worker of each GPU enabled its VFs with the default 120 s.
+#[test]
+fn every_gpu_worker_takes_the_vf_timeout() {
+    let mut h = host("a40-novfs");
+    h.jobs = 2;
+    h.forks = true;
+    h.vf_timeout = std::time::Duration::from_millis(700);
+    let enable = |address: &str| {
+        Action::EnableVfs(crate::plan::SriovAction {
+            address: address.into(),
+            from: 0,
+            count: 8,
+        })
+    };
+    let actions = vec![enable("0000:41:00.0"), enable("0000:81:00.0")];
+    let seen = Mutex::new(Vec::new());
+    h.run(&never, |exec| {
+        exec.per_gpu(&actions, &|e, _| seen.lock().unwrap().push(e.vf_timeout));
+        Ok(())
+    });
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![std::time::Duration::from_millis(700); 2]
+    );
 }
 
 /// An error that is not transient (ERANGE: more VFs than the device has) fails at once.

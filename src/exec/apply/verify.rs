@@ -66,10 +66,26 @@ fn differences(host: &dyn Seen, outcome: &Outcome) -> Vec<String> {
             last_vf_write.insert(v.address.as_str(), i);
         }
     }
+    // a VF cleared and then destroyed with its GPU's VFs (teardown disables what hostdev
+    // enabled): gone, with no type to read back
+    let disabled: Vec<&str> = outcome
+        .done
+        .iter()
+        .filter_map(|a| match a {
+            Action::DisableVfs(s) => Some(s.address.as_str()),
+            _ => None,
+        })
+        .collect();
     for (i, a) in outcome.done.iter().enumerate() {
         let diff = match a {
             Action::SetVgpuType(v) | Action::ClearVgpuType(v)
                 if last_vf_write.get(v.address.as_str()) != Some(&i) =>
+            {
+                None
+            }
+            Action::ClearVgpuType(v)
+                if v.gpu.as_deref().is_some_and(|g| disabled.contains(&g))
+                    && host.vgpu_type(&v.address).is_none() =>
             {
                 None
             }

@@ -34,3 +34,39 @@ else
     note "teardown --vfio not wired in this build (exit $RC)"
     exit 1
 fi
+
+# Issue 21 item 1: a process that opens the device after the plan was made (here: while the
+# prompt waits) is left alone and named. busybox has no `script`: `vmtool pty` runs
+# teardown on a pseudo-terminal (its stdin, stdout and stderr), so it asks; the feeder waits
+# for the prompt, starts a holder of /dev/vfio/<group>, then answers y.
+step "interactive teardown --vfio: a holder that appears while the prompt waits is left alone, named"
+assert_exit 0 hostdev bind vfio --yes $A
+assert_eq vfio-pci "$(pci_driver $A)" "driver of $A"
+G=$(iommu_group "$PCI/$A")
+rm -f /tmp/td.out /tmp/td.holder /tmp/.vm-hold
+RC=0
+(
+    i=0
+    until grep -q 'y/N' /tmp/td.out 2>/dev/null; do
+        [ $i -lt 300 ] || { echo "no prompt within 30 s" > /tmp/td.holder; exit 1; }
+        sleep 0.1; i=$((i + 1))
+    done
+    vmtool hold "/dev/vfio/$G" </dev/null >/tmp/.vm-hold 2>&1 &
+    echo $! > /tmp/td.holder
+    i=0; until grep -q held /tmp/.vm-hold 2>/dev/null; do [ $i -lt 50 ] || break; sleep 0.1; i=$((i + 1)); done
+    printf y
+) | vmtool pty hostdev teardown --vfio > /tmp/td.out || RC=$?
+ESC=$(printf '\033')
+OUT=$(tr -d '\r' < /tmp/td.out | sed "s/$ESC\[[0-9;?]*[A-Za-z]//g")    # the terminal's CRs and escapes
+printf '%s\n' "$OUT" | sed 's/^/  pty| /'
+HP=$(cat /tmp/td.holder)
+case $HP in *[!0-9]*|"") fail "no holder started: $HP";; esac
+note "holder: pid $HP, /dev/vfio/$G"
+grep -q held /tmp/.vm-hold || fail "the holder did not open /dev/vfio/$G: $(cat /tmp/.vm-hold)"
+assert_eq 1 "$RC" "exit of the interactive teardown --vfio"
+assert_contains "$OUT" "pid $HP (vmtool)" "teardown output"
+assert_eq vfio-pci "$(pci_driver $A)" "driver of $A (left on vfio-pci)"
+assert_contains "$(cat /run/hostdev/state.json)" '"original_driver": "e1000e"' "state file (still recorded)"
+release "$HP"
+assert_exit 0 hostdev teardown --vfio --yes
+assert_eq e1000e "$(pci_driver $A)" "driver of $A"

@@ -7,6 +7,11 @@
  *                             group to the container, set the type1 IOMMU, get DEV's device
  *                             fd (VFIO_GROUP_GET_DEVICE_FD: an mdev UUID or a PCI address),
  *                             print "held", then sleep until killed -- what a VM does
+ *   vmtool pty CMD [ARG...]   run CMD on a new pseudo-terminal (its stdin, stdout and
+ *                             stderr; busybox has no `script`): what vmtool reads on its
+ *                             stdin goes to the terminal, what CMD prints comes out on
+ *                             vmtool's stdout (with the terminal's \r\n and echo); exits
+ *                             with CMD's status (128+N if killed by signal N)
  *
  * On success prints nothing (hold prints "held") and exits 0. On failure prints
  * "ERRNO_NAME: strerror" (e.g. "ENOSPC: No space left on device") and the failing
@@ -19,7 +24,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
+#include <pty.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <linux/vfio.h>
 
 static int fail(const char *what, const char *path) {
@@ -63,6 +72,34 @@ int main(int argc, char **argv) {
         printf("held\n"); fflush(stdout);
         for (;;) pause();
     }
-    fprintf(stderr, "usage: vmtool write PATH VALUE | open PATH | hold PATH | vfio-hold GROUP DEV\n");
+    if (argc >= 3 && !strcmp(argv[1], "pty")) {
+        int m;
+        pid_t pid = forkpty(&m, NULL, NULL, NULL);
+        if (pid < 0) return fail("forkpty", argv[2]);
+        if (pid == 0) {
+            execvp(argv[2], argv + 2);
+            fail("exec", argv[2]);
+            _exit(127);
+        }
+        struct pollfd p[2] = { { .fd = m, .events = POLLIN }, { .fd = 0, .events = POLLIN } };
+        char buf[4096];
+        for (;;) {
+            if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; break; }
+            if (p[0].revents) {
+                ssize_t n = read(m, buf, sizeof buf);
+                if (n <= 0) break;          /* EIO: the terminal's last holder has gone */
+                if (write(1, buf, (size_t)n) < 0) break;
+            }
+            if (p[1].revents) {
+                ssize_t n = read(0, buf, sizeof buf);
+                if (n <= 0) p[1].fd = -1;   /* stdin at its end: stop reading it, keep the terminal */
+                else if (write(m, buf, (size_t)n) < 0) break;
+            }
+        }
+        int st;
+        if (waitpid(pid, &st, 0) < 0) return fail("waitpid", argv[2]);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    fprintf(stderr, "usage: vmtool write PATH VALUE | open PATH | hold PATH | vfio-hold GROUP DEV | pty CMD [ARG...]\n");
     return 64;
 }

@@ -193,17 +193,20 @@ pub(crate) fn finish(command: &str, o: &Outcome) -> Code {
     if !o.not_done.is_empty() {
         parts.push(format!("{} change(s) not done", o.not_done.len()));
     }
-    let vfs = o
-        .in_use
-        .iter()
-        .filter(|b| matches!(b, Blocked::Vf { .. }))
-        .count();
-    let mdevs = o.in_use.len() - vfs;
+    let count = |f: fn(&Blocked) -> bool| o.in_use.iter().filter(|b| f(b)).count();
+    let vfs = count(|b| matches!(b, Blocked::Vf { .. }));
+    let gpus = count(|b| matches!(b, Blocked::Vfs { .. }));
+    let mdevs = o.in_use.len() - vfs - gpus;
     if mdevs > 0 {
         parts.push(format!("{mdevs} mdev(s) in use left alone"));
     }
     if vfs > 0 {
         parts.push(format!("{vfs} vGPU VF(s) in use left alone"));
+    }
+    if gpus > 0 {
+        parts.push(format!(
+            "{gpus} GPU(s) keep their VF count (a VF is in use)"
+        ));
     }
     if !o.differences.is_empty() {
         parts.push(format!(

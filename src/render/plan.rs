@@ -11,7 +11,9 @@ use crate::plan::{Action, ActionKind, Blocked, CardKind, MdevHandling, Plan};
 
 pub(crate) fn plan_table(out: &mut dyn Write, plan: &Plan) -> Result<()> {
     plan_header(out, plan)?;
-    if plan.cards.is_empty() {
+    if plan.cards.is_empty() && plan.count(ActionKind::EnableVfs) > 0 {
+        writeln!(out, "no mdev parents yet: the GPUs' VFs are enabled first")?;
+    } else if plan.cards.is_empty() {
         writeln!(out, "no mdev parents or vGPU-capable GPUs on this host")?;
     } else {
         writeln!(out)?;

@@ -19,7 +19,9 @@ pub(crate) fn summary(out: &mut dyn Write, o: &Outcome, dry_run: bool) -> Result
         "{verb} {} mdev(s), {verb2} {} mdev(s){}",
         o.count(ActionKind::Remove),
         o.count(ActionKind::Create),
-        if o.replanned {
+        if o.replanned && o.done.iter().any(|a| a.kind().is_sriov()) {
+            " (creations planned again once the VFs offered their types)"
+        } else if o.replanned {
             " (creations re-planned after the removals)"
         } else if o.saved_plan
             && o.count(ActionKind::Remove) + o.count(ActionKind::ClearVgpuType) > 0

@@ -3,9 +3,10 @@
 //!
 //! Enabling is written ahead to the state file (so `teardown` disables only what hostdev
 //! enabled), retries what a driver that is still starting answers ([`TRANSIENT`]) with a
-//! doubling pause, then waits until every VF offers its vGPU types
-//! ([`live::vfs_ready`]) — all within the run's `--vf-timeout`, polling every 0.1 s and
-//! ending at once on SIGINT/SIGTERM. Each GPU is enabled on a worker of its own.
+//! doubling pause within the run's `--vf-timeout`, then waits until every VF offers its
+//! vGPU types ([`live::vfs_ready`]) — again up to `--vf-timeout` from the moment the write
+//! returned (the kernel enables one GPU's VFs at a time, host-wide) — polling every 0.1 s
+//! and ending at once on SIGINT/SIGTERM. Each GPU is enabled on a worker of its own.
 //! Disabling destroys every VF and its vGPU: it needs a fresh proof that none is in use
 //! ([`live::vfs_free`]), found right before the write.
 
@@ -97,6 +98,10 @@ impl Executor<'_> {
             self.outcome.done.push(a.clone());
             return;
         }
+        // the kernel makes one VF enablement at a time, host-wide (a write may wait for
+        // another GPU's): the wait for the VFs' types gets its own --vf-timeout, from the
+        // moment this GPU's write returned
+        let deadline = Instant::now() + self.vf_timeout;
         let fs = self.fs();
         loop {
             match live::vfs_ready(&fs, &s.address, s.count) {

@@ -5,12 +5,14 @@
 #         4 simulated NVIDIA A40s (tests/vm/nvsim, mode vf, create_delay_ms=100: every vGPU
 #         creation sleeps 100 ms in the driver), VFs enabled by the script as
 #         `sriov-manage -e` does, a config that fills every GPU (A40-8Q: 6 per GPU), a
-#         teardown after every apply. Table: N, sequential s, parallel s, ratio (medians).
+#         teardown after every apply. Table: N, sequential s, parallel s, ratio (medians),
+#         `hostdev plan` before the applies, the same apply again with nothing left to do,
+#         and the best ratio that plan time allows: (plan + 6d) / (plan + 6Nd).
 #         Targets: ratio <= 0.6 at N=2, <= 0.35 at N=4, <= 1.0 (+10 % noise) at N=1.
 #   raw:  the kernel's mdev samples (mtty, mdpy, mbochs), 20 mdevs (mtty-2 x12, mdpy-vga x4,
 #         mbochs-large x4): `hostdev apply --yes` vs the same 20 `echo UUID > .../create`
 #         writes from a shell loop (the lines `apply --dry-run` prints; removed again) vs one
-#         `hostdev plan`. Target: apply <= raw + 1.3 x plan (medians).
+#         `hostdev plan` (and the apply again, converged). Target: apply <= raw + 1.3 x plan.
 #
 #   bench/vm-apply.sh [-k SERIES] [-r ROUNDS] [-d DELAY_MS] [-g "1 2 4"] [--no-build]
 #                     [--only gpus|raw] [--keep-logs DIR]
@@ -40,7 +42,7 @@ BUILD=1
 ONLY=""
 LOGS=""
 
-usage() { sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 64; }
+usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 64; }
 die() { printf 'vm-apply: ERROR: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -137,13 +139,17 @@ for n in $GPUS; do
         done
     done
     assert_exit 0 hostdev list-types
-    printf '%s\n' "$OUT" | grep '^0000:0[4-7]:00.0' || true
+    printf '%s\n' "$OUT" | grep -E '^0000:0[4-7]:00\.0 +10de' || true
     want=$((6 * n))
     plan_creates "$C" "$want"
     r=1
     while [ $r -le "$ROUNDS" ]; do
         # alternate the order, so that neither mode always runs first
         if [ $((r % 2)) = 1 ]; then order="seq par"; else order="par seq"; fi
+        # the part both modes share: reading the host and planning (nothing exists yet)
+        timed hostdev plan -f "$C"
+        case $RC in 0|2) ;; *) cat /tmp/out /tmp/err; fail "plan exited $RC";; esac
+        echo "BENCH-GPUS $n plan $r $SECS"
         for mode in $order; do
             if [ $mode = seq ]; then timed hostdev apply -f "$C" --yes --jobs 1
             else timed hostdev apply -f "$C" --yes; fi
@@ -151,6 +157,11 @@ for n in $GPUS; do
             grep -q "created $want mdev(s)" /tmp/out || { cat /tmp/out; fail "apply ($mode) did not create $want mdevs"; }
             assert_eq "$want" "$(mdev_count)" "mdevs after apply ($mode)"
             echo "BENCH-GPUS $n $mode $r $SECS"
+            # the fixed part: the same apply once more, with nothing left to write
+            if [ $mode = seq ]; then timed hostdev apply -f "$C" --yes --jobs 1
+            else timed hostdev apply -f "$C" --yes; fi
+            [ "$RC" = 0 ] || { cat /tmp/out /tmp/err; fail "the converged apply exited $RC"; }
+            echo "BENCH-GPUS $n noop $r $SECS"
             assert_exit 0 hostdev teardown --yes
             assert_eq 0 "$(mdev_count)" "mdevs after teardown"
         done
@@ -196,6 +207,12 @@ while [ $r -le "$ROUNDS" ]; do
                 timed hostdev apply -f "$C" --yes
                 [ "$RC" = 0 ] || { cat /tmp/out /tmp/err; fail "apply exited $RC"; }
                 assert_eq 20 "$(mdev_count)" "mdevs after apply"
+                _apply=$SECS
+                # the fixed part: the same apply once more, with nothing left to write
+                timed hostdev apply -f "$C" --yes
+                [ "$RC" = 0 ] || { cat /tmp/out /tmp/err; fail "the converged apply exited $RC"; }
+                echo "BENCH-RAW noop $r $SECS"
+                SECS=$_apply
                 assert_exit 0 hostdev teardown --yes;;
             raw)
                 timed raw_create
@@ -234,17 +251,21 @@ if [ "$ONLY" != raw ]; then
     L=$LOGS/gpus.log
     echo
     echo "apply on N simulated A40s (nvsim vf, create_delay_ms=$DELAY, A40-8Q x6 per GPU), kernel $(kver "$L"), medians of $ROUNDS"
-    printf '| %2s | %6s | %14s | %12s | %5s | %-8s |\n' N vGPUs "sequential s" "parallel s" ratio target
-    printf '|%s|%s|%s|%s|%s|%s|\n' ---: -------: ---------------: -------------: ------: ----------
+    printf '| %2s | %5s | %12s | %10s | %5s | %-13s | %6s | %13s | %10s |\n' N vGPUs "sequential s" "parallel s" ratio target "plan s" "no-op apply s" "best ratio"
+    printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---: ------: -------------: -----------: ------: --------------- -------: --------------: -----------:
     for n in $GPUS; do
         s=$(tr -d '\r' < "$L" | awk -v n="$n" '$1 == "BENCH-GPUS" && $2 == n && $3 == "seq" { print $5 }' | median)
         p=$(tr -d '\r' < "$L" | awk -v n="$n" '$1 == "BENCH-GPUS" && $2 == n && $3 == "par" { print $5 }' | median)
+        f=$(tr -d '\r' < "$L" | awk -v n="$n" '$1 == "BENCH-GPUS" && $2 == n && $3 == "noop" { print $5 }' | median)
+        q=$(tr -d '\r' < "$L" | awk -v n="$n" '$1 == "BENCH-GPUS" && $2 == n && $3 == "plan" { print $5 }' | median)
+        # the best ratio possible with that plan time and the driver's sleeps alone
+        best=$(awk -v q="$q" -v n="$n" -v d="$DELAY" 'BEGIN { printf "%.2f", (q + 6 * d / 1000) / (q + 6 * n * d / 1000) }')
         ratio=$(awk -v s="$s" -v p="$p" 'BEGIN { printf "%.2f", p / s }')
         case $n in 1) lim=1.10;; 2) lim=0.60;; 4) lim=0.35;; *) lim="";; esac
         if [ -z "$lim" ]; then verdict="-"
         elif ok "$ratio" "$lim"; then verdict="<=$lim ok"
         else verdict="<=$lim MISSED"; FAILED=1; fi
-        printf '| %2s | %6s | %14s | %12s | %5s | %-8s |\n' "$n" $((6 * n)) "$s" "$p" "$ratio" "$verdict"
+        printf '| %2s | %5s | %12s | %10s | %5s | %-13s | %6s | %13s | %10s |\n' "$n" $((6 * n)) "$s" "$p" "$ratio" "$verdict" "$q" "$f" "$best"
     done
     echo "per round (s): $(tr -d '\r' < "$L" | awk '$1 == "BENCH-GPUS" { printf "%sN%s/%s#%s=%s", sep, $2, $3, $4, $5; sep = " " }')"
 fi
@@ -260,8 +281,14 @@ if [ "$ONLY" != gpus ]; then
     echo "apply --yes vs raw writes (mdev samples, 20 mdevs), kernel $(kver "$L"), medians of $ROUNDS"
     printf '| %-34s | %7s | %s |\n' what "wall s" rounds
     printf '|%s|%s|%s|\n' ------------------------------------ --------: --------
-    for k in apply raw plan; do
-        case $k in apply) label='`hostdev apply --yes`'; v=$a;; raw) label='20 `echo UUID > …/create` (shell)'; v=$w;; plan) label='one `hostdev plan`'; v=$p;; esac
+    f=$(tr -d '\r' < "$L" | awk '$1 == "BENCH-RAW" && $2 == "noop" { print $4 }' | median)
+    for k in apply raw plan noop; do
+        case $k in
+            apply) label='`hostdev apply --yes`'; v=$a;;
+            raw) label='20 `echo UUID > …/create` (shell)'; v=$w;;
+            plan) label='one `hostdev plan`'; v=$p;;
+            noop) label='`apply --yes`, nothing to do'; v=$f;;
+        esac
         printf '| %-34s | %7s | %s |\n' "$label" "$v" "$(tr -d '\r' < "$L" | awk -v k="$k" '$1 == "BENCH-RAW" && $2 == k { printf "%s%s", sep, $4; sep = " " }')"
     done
     if ok "$a" "$lim"; then

@@ -253,8 +253,8 @@ if [ "$ONLY" != raw ]; then
     L=$LOGS/gpus.log
     echo
     echo "apply on N simulated A40s (nvsim vf, create_delay_ms=$DELAY, A40-8Q x6 per GPU), kernel $(kver "$L"), medians of $ROUNDS"
-    printf '| %2s | %5s | %12s | %10s | %5s | %11s | %-13s | %6s | %13s | %10s |\n' N vGPUs "sequential s" "parallel s" ratio "paired ratio" target "plan s" "no-op apply s" "best ratio"
-    printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---: ------: -------------: -----------: ------: ------------: --------------- -------: --------------: -----------:
+    printf '| %2s | %5s | %12s | %10s | %5s | %12s | %-13s | %6s | %13s | %10s |\n' N vGPUs "sequential s" "parallel s" ratio "paired ratio" target "plan s" "no-op apply s" "best ratio"
+    printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---: ------: -------------: -----------: ------: -------------: --------------- -------: --------------: -----------:
     for n in $GPUS; do
         s=$(tr -d '\r' < "$L" | awk -v n="$n" '$1 == "BENCH-GPUS" && $2 == n && $3 == "seq" { print $5 }' | median)
         p=$(tr -d '\r' < "$L" | awk -v n="$n" '$1 == "BENCH-GPUS" && $2 == n && $3 == "par" { print $5 }' | median)

@@ -24,7 +24,8 @@
 #   # vm-nvsim                        the igb PF without igb/igbvf, for the simulated NVIDIA
 #                                     driver (the case runs `modprobe nvsim mode=pf|vf|vfio`)
 #   # vm-nvsim-gpus: 2               with vm-nvsim: a second igb PF on its own root port
-#                                     (00:0a.0 -> 05:00.0), so nvsim makes two GPUs
+#                                     (00:0a.0 -> 05:00.0), so nvsim makes two GPUs; 4: also
+#                                     00:0b.0 -> 06:00.0 and 00:0c.0 -> 07:00.0 (bench/)
 #
 # Environment: HOSTDEV_VM_CACHE (default /var/cache/hostdev-vm), HOSTDEV_VM_KERNEL
 # (default 6.1), HOSTDEV_VM_ACCEL=tcg|kvm (default tcg: software emulation; kvm only where
@@ -46,7 +47,7 @@ KEEP=0
 CASE=""
 SERIES=${HOSTDEV_VM_KERNEL:-6.1}
 
-usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 64; }
+usage() { sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 64; }
 die() { printf 'vm-run: ERROR: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -81,12 +82,12 @@ IGB=0; grep -q '^# *vm-igb\b' "$CASE" && IGB=1
 GQEMU=0; grep -q '^# *vm-qemu\b' "$CASE" && GQEMU=1
 IOMMUFD=0; grep -q '^# *vm-iommufd\b' "$CASE" && IOMMUFD=1
 NVSIM=0; grep -q '^# *vm-nvsim\([^-]\|$\)' "$CASE" && { NVSIM=1; IGB=1; }
-# igb PFs: one, or two (two simulated GPUs) with "# vm-nvsim-gpus: 2"
+# igb PFs: one, or two/four (simulated GPUs) with "# vm-nvsim-gpus: 2" / "4"
 IGBS=$IGB
 hdr_gpus=$(sed -n 's/^# *vm-nvsim-gpus: *\([0-9][0-9]*\).*/\1/p' "$CASE" | head -1)
 if [ -n "$hdr_gpus" ]; then
     [ $NVSIM = 1 ] || die "case $(basename "$CASE"): # vm-nvsim-gpus needs # vm-nvsim"
-    case $hdr_gpus in 1|2) IGBS=$hdr_gpus;; *) die "case $(basename "$CASE"): # vm-nvsim-gpus: $hdr_gpus (1 or 2)";; esac
+    case $hdr_gpus in 1|2|4) IGBS=$hdr_gpus;; *) die "case $(basename "$CASE"): # vm-nvsim-gpus: $hdr_gpus (1, 2 or 4)";; esac
 fi
 
 ENVF=$CACHE/$SERIES.env
@@ -184,6 +185,7 @@ fi
 #   with # vm-igb: 00:09.0 root port -> 04:00.0 igb 8086:10c9 (SR-IOV PF, 7 VFs possible;
 #   VFs 8086:10ca at 04:10.0, 04:10.2, ... once sriov_numvfs is written)
 #   with # vm-nvsim-gpus: 2 also 00:0a.0 root port -> 05:00.0 igb (VFs 05:10.0, 05:10.2, ...)
+#   with # vm-nvsim-gpus: 4 also 00:0b.0 -> 06:00.0 and 00:0c.0 -> 07:00.0 (igb)
 # NICs hang on a hub with no host side; no option ROMs.
 MACHINE=(-machine q35,kernel-irqchip=split)
 IOMMU=(-device intel-iommu,intremap=on,caching-mode=on)
@@ -209,6 +211,12 @@ DEVICES=(
 [ $IGBS -lt 2 ] || DEVICES+=(
     -device pcie-root-port,id=rp4,chassis=4,addr=0a.0
     -netdev hubport,id=n6,hubid=0 -device igb,netdev=n6,bus=rp4,romfile=
+)
+[ $IGBS -lt 4 ] || DEVICES+=(
+    -device pcie-root-port,id=rp5,chassis=5,addr=0b.0
+    -netdev hubport,id=n7,hubid=0 -device igb,netdev=n7,bus=rp5,romfile=
+    -device pcie-root-port,id=rp6,chassis=6,addr=0c.0
+    -netdev hubport,id=n8,hubid=0 -device igb,netdev=n8,bus=rp6,romfile=
 )
 # default: as in the sysfs dump; a case's own intel_iommu=/iommu= replaces the default
 IOMMU_ARGS="intel_iommu=on iommu=pt"

@@ -348,6 +348,15 @@ impl Inventory {
             .filter_map(|&i| self.mdevs.get(i))
     }
 
+    /// The card an mdev parent belongs to: the physical function of a VF parent, else
+    /// the parent itself (a PF, or a virtual device such as `mtty`).
+    pub(crate) fn card_of(&self, parent: &str) -> String {
+        self.parent(parent)
+            .and_then(|p| p.physfn.clone())
+            .or_else(|| self.pci_device(parent).and_then(|d| d.physfn.clone()))
+            .unwrap_or_else(|| parent.to_string())
+    }
+
     /// The parent named `name` (a binary search: the scan lists parents in order).
     pub(crate) fn parent(&self, name: &str) -> Option<&Parent> {
         match self.parents.binary_search_by(|p| p.name.as_str().cmp(name)) {

@@ -227,13 +227,6 @@ fn assess_device(
     }
 }
 
-/// The card an mdev parent belongs to: its physical function for a VF, else itself.
-fn card_of(inv: &Inventory, parent: &str) -> String {
-    inv.pci_device(parent)
-        .and_then(|d| d.physfn.clone())
-        .unwrap_or_else(|| parent.to_string())
-}
-
 /// Instances per (card, type) now, and after the plan's actions.
 pub(crate) fn mdev_rows(plan: &Plan, inv: &Inventory) -> Vec<MdevRow> {
     let mut deltas = host_deltas(inv);
@@ -251,13 +244,7 @@ fn host_deltas(inv: &Inventory) -> Vec<Delta> {
     let mut deltas: Vec<Delta> = Vec::new();
     for m in &inv.mdevs {
         let Some(t) = &m.type_id else { continue };
-        deltas.push((
-            card_of(inv, &m.parent),
-            t.clone(),
-            m.type_name.clone(),
-            1,
-            1,
-        ));
+        deltas.push((inv.card_of(&m.parent), t.clone(), m.type_name.clone(), 1, 1));
     }
     for d in &inv.pci {
         if let Some(nv) = d.nvidia.as_ref().filter(|n| n.current_vgpu_type != 0) {
@@ -275,7 +262,7 @@ fn plan_deltas(plan: &Plan, inv: &Inventory) -> Vec<Delta> {
     for a in plan.actions.iter().filter(|a| !a.kind().is_sriov()) {
         let (card, type_id, name) = match a {
             Action::Remove(m) | Action::Create(m) => (
-                m.gpu.clone().unwrap_or_else(|| card_of(inv, &m.parent)),
+                m.gpu.clone().unwrap_or_else(|| inv.card_of(&m.parent)),
                 m.type_id.clone(),
                 m.type_name.clone(),
             ),
@@ -303,7 +290,7 @@ fn plan_deltas(plan: &Plan, inv: &Inventory) -> Vec<Delta> {
                 type_id,
                 ..
             } => (
-                gpu.clone().unwrap_or_else(|| card_of(inv, parent)),
+                gpu.clone().unwrap_or_else(|| inv.card_of(parent)),
                 type_id.clone(),
             ),
             Blocked::Vf {

@@ -41,8 +41,6 @@ const FIRST_RETRY: Duration = Duration::from_millis(250);
 const LAST_RETRY: Duration = Duration::from_secs(4);
 /// How often the VFs are looked at while they are set up.
 const POLL: Duration = Duration::from_millis(100);
-/// The slice a pause is slept in, so a stop request is seen at once.
-const SLICE: Duration = Duration::from_millis(50);
 
 /// The default of `apply --vf-timeout`: how long one GPU's enabling may take.
 pub(crate) const VF_TIMEOUT: Duration = Duration::from_secs(120);
@@ -200,7 +198,7 @@ impl Executor<'_> {
             if now >= end {
                 return true;
             }
-            std::thread::sleep(SLICE.min(end - now));
+            std::thread::sleep(crate::exec::interrupt::SLICE.min(end - now));
         }
     }
 

@@ -10,14 +10,6 @@ use super::{pci_resource, Choices, Model, TypeOption};
 use crate::host::inventory::Inventory;
 use crate::host::vgpu::{self, Framework};
 
-/// The card an mdev parent belongs to: its physical GPU for a VF parent, else itself.
-fn card_of(inv: &Inventory, parent: &str) -> String {
-    inv.parent(parent)
-        .and_then(|p| p.physfn.clone())
-        .or_else(|| inv.pci_device(parent).and_then(|d| d.physfn.clone()))
-        .unwrap_or_else(|| parent.to_string())
-}
-
 /// The model and type offering `type_id` on the card `card`, if the host lists it.
 fn find_type<'a>(
     models: &'a [Model],
@@ -75,7 +67,7 @@ fn types_by_card(
             ));
             continue;
         };
-        let v = cards.entry(card_of(inv, &m.parent)).or_default();
+        let v = cards.entry(inv.card_of(&m.parent)).or_default();
         if !v.iter().any(|(id, _)| id == t) {
             v.push((t.clone(), m.type_name.clone()));
         }
@@ -231,7 +223,7 @@ pub(crate) fn from_mdevctl(
     let mut notes = Vec::new();
     let mut cards: BTreeMap<String, Vec<&MdevctlDef>> = BTreeMap::new();
     for d in defs {
-        cards.entry(card_of(inv, &d.parent)).or_default().push(d);
+        cards.entry(inv.card_of(&d.parent)).or_default().push(d);
     }
     for (card, ds) in &cards {
         add_mdevctl_card(&mut c, &mut notes, inv, models, card, ds);

@@ -410,6 +410,13 @@ fn own_files_never_follow_a_link_inside_the_root() {
         let before = h.host.snapshot_of_host();
         let r = h.run(&["--node-name", "node1", "apply", "--yes"]);
         r.assert_stderr(1, &format!("/{rel} is a symlink; hostdev never follows"));
+        // one line of words, not a run of spaces where the source broke the line
+        assert!(
+            r.stderr
+                .contains("for its own files (run lock, state file, audit log): remove the link"),
+            "{}",
+            r.stderr
+        );
         assert_eq!(
             std::fs::read_to_string(h.root.join("etc/victim")).unwrap(),
             "keep\n",

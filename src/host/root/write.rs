@@ -122,7 +122,9 @@ impl Root {
             Errno::ELOOP => io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "{shown} is a symlink; hostdev never follows a symlink for its own files                      (run lock, state file, audit log): remove the link (a real {what} is                      created in its place) and run again"
+                    "{shown} is a symlink; hostdev never follows a symlink for its own files \
+                     (run lock, state file, audit log): remove the link (a real {what} is \
+                     created in its place) and run again"
                 ),
             ),
             Errno::ENOTDIR => io::Error::new(

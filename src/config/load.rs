@@ -222,6 +222,14 @@ pub fn parse(text: &str, source: &Source) -> anyhow::Result<Config> {
     })
 }
 
+/// A validated `nodeSelector` as plain strings (an absent one selects every node).
+fn labels(raw: Option<BTreeMap<LabelKey, LabelValue>>) -> BTreeMap<String, String> {
+    raw.unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.0, v.0))
+        .collect()
+}
+
 fn extensions(raw: RawHostdev) -> HostdevExtensions {
     HostdevExtensions {
         passthrough: raw.passthrough_addresses.into_iter().map(|a| a.0).collect(),
@@ -229,12 +237,7 @@ fn extensions(raw: RawHostdev) -> HostdevExtensions {
             .node_passthrough_addresses
             .into_iter()
             .map(|n| NodeAddresses {
-                node_selector: n
-                    .node_selector
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k.0, v.0))
-                    .collect(),
+                node_selector: labels(n.node_selector),
                 addresses: n.addresses.into_iter().map(|a| a.0).collect(),
             })
             .collect(),
@@ -243,12 +246,7 @@ fn extensions(raw: RawHostdev) -> HostdevExtensions {
             .node_virtual_functions
             .into_iter()
             .map(|n| NodeVfs {
-                node_selector: n
-                    .node_selector
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k.0, v.0))
-                    .collect(),
+                node_selector: labels(n.node_selector),
                 vfs: n.virtual_functions,
             })
             .collect(),
@@ -377,12 +375,7 @@ fn mdev_config(m: RawMdevConfig, prefix: &str, warnings: &mut Vec<String>) -> Md
         .into_iter()
         .enumerate()
         .map(|(i, n)| NodeTypes {
-            node_selector: n
-                .node_selector
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k.0, v.0))
-                .collect(),
+            node_selector: labels(n.node_selector),
             types: pick(
                 n.current,
                 n.deprecated,

@@ -27,7 +27,7 @@ use crate::host::inventory::Inventory;
 use crate::host::live;
 use crate::host::root::Root;
 use crate::outcome::{Halt, NotDone, Outcome};
-use crate::plan::state::{MdevRecord, State, VgpuVfRecord};
+use crate::plan::state::{MdevRecord, SriovRecord, State, VgpuVfRecord};
 use crate::plan::{Action, ActionKind, Blocked, MdevAction, Plan, VfAction};
 
 /// The stop flag an executor checks between writes; shared with its workers.
@@ -375,7 +375,7 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Record a batch of creations in the state file before any of them is made. When
+    /// Record a batch of creations (or of GPUs whose VFs are enabled) in the state file before any of them is made. When
     /// that fails, nothing of the batch is attempted.
     fn record_ahead(&mut self, actions: &[Action]) -> bool {
         if self.journal.dry_run || actions.is_empty() {
@@ -388,6 +388,12 @@ impl<'a> Executor<'a> {
             match a {
                 Action::Create(m) => mdevs.push(mdev_record(m, &now)),
                 Action::SetVgpuType(v) => vfs.push(vf_record(v, &now)),
+                Action::EnableVfs(s) => self.state.add_sriov(SriovRecord {
+                    address: s.address.clone(),
+                    numvfs: s.count,
+                    enabled_at: now.clone(),
+                    unknown: Default::default(),
+                }),
                 _ => {}
             }
         }

@@ -16,10 +16,9 @@ use anyhow::Result;
 use nix::libc;
 
 use super::Executor;
-use crate::exec::journal::{now_rfc3339, Destroy};
+use crate::exec::journal::Destroy;
 use crate::host::live;
 use crate::outcome::{Halt, NotDone};
-use crate::plan::state::SriovRecord;
 use crate::plan::{Action, SriovAction};
 
 /// What a driver that is still starting answers to `sriov_numvfs` (the field's boot race:
@@ -51,7 +50,7 @@ impl Executor<'_> {
     /// types. A GPU whose VFs did not come is forgotten again; one whose VFs came but did
     /// not get ready stays recorded (they exist: `teardown` disables them).
     pub(crate) fn enable_vfs(&mut self, actions: &[Action]) {
-        if actions.is_empty() || !self.record_sriov_ahead(actions) {
+        if actions.is_empty() || !self.record_ahead(actions) {
             return;
         }
         self.per_gpu(actions, &|e, a| e.enable_writes(a));
@@ -62,11 +61,10 @@ impl Executor<'_> {
         for a in actions {
             if let Action::EnableVfs(s) = a {
                 if live::sriov_numvfs(&fs, &s.address) != Some(s.count) {
-                    self.state.drop_sriov(&s.address);
+                    self.drop_record(a);
                 }
             }
         }
-        self.unsaved = true;
         self.save();
     }
 
@@ -202,31 +200,6 @@ impl Executor<'_> {
         }
     }
 
-    /// Record the GPUs about to get VFs before any is enabled.
-    fn record_sriov_ahead(&mut self, actions: &[Action]) -> bool {
-        if self.journal.dry_run {
-            return true;
-        }
-        let now = now_rfc3339();
-        for a in actions {
-            if let Action::EnableVfs(s) = a {
-                self.state.add_sriov(SriovRecord {
-                    address: s.address.clone(),
-                    numvfs: s.count,
-                    enabled_at: now.clone(),
-                    unknown: Default::default(),
-                });
-            }
-        }
-        self.unsaved = true;
-        self.save();
-        if self.halted() {
-            self.stopping(actions);
-            return false;
-        }
-        true
-    }
-
     /// Disable the VFs of GPUs (`sriov_numvfs` ← 0), each only with a proof, found right
     /// before the write, that no VF is held open or carries a vGPU. A GPU in use is left
     /// enabled, named, its record kept.
@@ -239,8 +212,7 @@ impl Executor<'_> {
             let Action::DisableVfs(s) = a else { continue };
             if live::sriov_numvfs(&fs, &s.address) == Some(0) {
                 self.outcome.gone.push(a.clone());
-                self.state.drop_sriov(&s.address);
-                self.unsaved = true;
+                self.forget(a);
                 continue;
             }
             let proof = match live::vfs_free(&fs, &s.address)? {
@@ -263,9 +235,8 @@ impl Executor<'_> {
             let done = self
                 .journal
                 .destroy(proof, Destroy::SriovDisable, &path, "0");
-            if self.record(a, done) && !self.journal.dry_run {
-                self.state.drop_sriov(&s.address);
-                self.unsaved = true;
+            if self.record(a, done) {
+                self.forget(a);
             }
         }
         self.save();

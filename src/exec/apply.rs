@@ -375,8 +375,8 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Record a batch of creations (or of GPUs whose VFs are enabled) in the state file before any of them is made. When
-    /// that fails, nothing of the batch is attempted.
+    /// Record a batch of creations (or of GPUs whose VFs are enabled) in the state file
+    /// before any of them is made. When that fails, nothing of the batch is attempted.
     fn record_ahead(&mut self, actions: &[Action]) -> bool {
         if self.journal.dry_run || actions.is_empty() {
             return true;

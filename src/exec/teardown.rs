@@ -310,7 +310,6 @@ impl Job for TeardownJob {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::root::Root;
     use crate::plan::state::VfioRecord;
     use clap::Parser;
 
@@ -320,16 +319,7 @@ mod tests {
     /// vfio-pci, naming the holder, instead of refusing with "the host changed" and no name.
     #[test]
     fn a_device_opened_while_the_prompt_waits_is_left_alone_and_named() {
-        let d = tempfile::tempdir().unwrap();
-        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/host-intel");
-        assert!(std::process::Command::new("cp")
-            .arg("-a")
-            .arg(format!("{}/.", fixture.display()))
-            .arg(d.path())
-            .status()
-            .unwrap()
-            .success());
-        let fs = Root::new(d.path());
+        let (d, fs) = crate::host::testing::fixture("host-intel");
         let inv = Inventory::scan(&fs).unwrap();
         let t4 = inv.pci_device("0000:5e:00.0").unwrap().clone();
         let mut state = State::default();
@@ -354,10 +344,7 @@ mod tests {
         );
         // the prompt waits; a VM opens the device's group
         let g = t4.iommu_group.clone().unwrap();
-        std::fs::create_dir_all(d.path().join("proc/4343/fd")).unwrap();
-        std::fs::write(d.path().join("proc/4343/comm"), "qemu-system-x86\n").unwrap();
-        std::os::unix::fs::symlink(format!("/dev/vfio/{g}"), d.path().join("proc/4343/fd/30"))
-            .unwrap();
+        crate::host::testing::hold_group(d.path(), 4343, "qemu-system-x86", &g);
         let cli = crate::cli::Cli::try_parse_from([
             "hostdev".as_ref(),
             "--root".as_ref(),

@@ -9,6 +9,8 @@ pub mod inventory;
 pub(crate) mod iommu;
 pub(crate) mod live;
 pub mod root;
+#[cfg(test)]
+pub(crate) mod testing;
 pub(crate) mod tree;
 pub(crate) mod usage;
 pub(crate) mod vgpu;

@@ -13,23 +13,8 @@ use std::sync::{Arc, Mutex};
 use super::*;
 use crate::config::{load::parse, load::Source, node::Node};
 use crate::exec::journal::Kernel;
+use crate::host::testing::copy_tree;
 use crate::plan::plan;
-
-pub(crate) fn copy_tree(src: &Path, dst: &Path) {
-    fs::create_dir_all(dst).unwrap();
-    for e in fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let (s, d) = (e.path(), dst.join(e.file_name()));
-        let ft = fs::symlink_metadata(&s).unwrap().file_type();
-        if ft.is_symlink() {
-            symlink(fs::read_link(&s).unwrap(), &d).unwrap();
-        } else if ft.is_dir() {
-            copy_tree(&s, &d);
-        } else {
-            fs::copy(&s, &d).unwrap();
-        }
-    }
-}
 
 /// Lay `src` over `dst`: what `dst` lacks is copied; files both have are left as they are.
 fn overlay(src: &Path, dst: &Path) {
@@ -1271,9 +1256,7 @@ fn teardown_disables_the_vfs_hostdev_enabled_unless_one_is_in_use() {
     // a VM holds VF 0000:41:00.4 open (its vfio group)
     let g = fs::read_link(h.root.join("sys/bus/pci/devices/0000:41:00.4/iommu_group")).unwrap();
     let g = g.file_name().unwrap().to_string_lossy().into_owned();
-    fs::create_dir_all(h.root.join("proc/4343/fd")).unwrap();
-    fs::write(h.root.join("proc/4343/comm"), "qemu-system-x86\n").unwrap();
-    symlink(format!("/dev/vfio/{g}"), h.root.join("proc/4343/fd/30")).unwrap();
+    crate::host::testing::hold_group(&h.root, 4343, "qemu-system-x86", &g);
     let (o, _) = teardown(&h);
     assert_eq!(o.not_done.len(), 1, "{o:#?}");
     assert!(

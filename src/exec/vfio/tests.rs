@@ -91,32 +91,8 @@ impl Kernel for Model {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        let ft = e.file_type().unwrap();
-        if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
-        } else if ft.is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
 fn host(name: &str) -> (tempfile::TempDir, Root) {
-    let d = tempfile::tempdir().unwrap();
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
-            .join(name),
-        d.path(),
-    );
-    let fs = Root::new(d.path());
-    (d, fs)
+    crate::host::testing::fixture(name)
 }
 
 fn plan_bind(fs: &Root, inv: &Inventory, sel: &[String], with_group: bool) -> BindPlan {
@@ -302,9 +278,7 @@ fn restore_rechecks_right_before_the_unbind() {
     );
     // between the plan and the write, a VM opens the group
     let g = t4.iommu_group.clone().unwrap();
-    std::fs::create_dir_all(d.path().join("proc/4343/fd")).unwrap();
-    std::fs::write(d.path().join("proc/4343/comm"), "qemu-system-x86\n").unwrap();
-    std::os::unix::fs::symlink(format!("/dev/vfio/{g}"), d.path().join("proc/4343/fd/30")).unwrap();
+    crate::host::testing::hold_group(d.path(), 4343, "qemu-system-x86", &g);
     let mut j = journal(&fs, true);
     let stop = || false;
     let mut exec = Executor::new(&mut j, &mut state, &stop);

@@ -7,7 +7,7 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 use nix::errno::Errno;
@@ -19,8 +19,8 @@ use super::{check_regular, errno_at, how, is_not_found, open2, Root, NO_LINKS, R
 
 impl Root {
     /// Write `value` to an existing regular file (an attribute). Never creates a file: a
-    /// misspelled attribute is reported as missing, not silently created. A fixture file
-    /// (not sysfs) is truncated to the value, as `echo VALUE > attr` would.
+    /// misspelled attribute is reported as missing, not silently created. One `write(2)` of
+    /// the value, as sysfs takes it (a simulated host answers it the same way: hostdev-sim).
     pub(crate) fn write(&self, path: &Path, value: &str) -> io::Result<()> {
         self.log("write", path);
         let fd = self.open_raw(path, OFlag::O_WRONLY | OFlag::O_NONBLOCK, Mode::empty())?;
@@ -28,9 +28,6 @@ impl Root {
         let mut f = File::from(fd);
         f.write_all(value.as_bytes())?;
         f.flush()?;
-        if !on_sysfs(&f) {
-            f.set_len(value.len() as u64)?;
-        }
         Ok(())
     }
 
@@ -257,11 +254,4 @@ impl Root {
             );
         })
     }
-}
-
-/// Whether an open file lives on sysfs (where truncation means nothing).
-fn on_sysfs(f: &File) -> bool {
-    nix::sys::statfs::fstatfs(f.as_fd())
-        .map(|s| s.filesystem_type() == nix::sys::statfs::SYSFS_MAGIC)
-        .unwrap_or(false)
 }

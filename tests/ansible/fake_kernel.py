@@ -15,8 +15,8 @@ create (.../<parent>/mdev_supported_types/<type>/create, holding a UUID): the md
   vGPU, so an occupied VF reads 0 everywhere and a free VF reads 1 for each type of F MB
   with n < max_instance, else 0. Types whose description has no framebuffer=/max_instance=
   (not NVIDIA's) keep the plain count: the created type drops by one, the others read 0.
-  Creating a type the rule forbids is not refused here (the kernel's mdev core checks
-  available_instances before the driver; hostdev reads it first).
+  Creating a type the rule forbids is not refused here (hostdev reads available_instances
+  first; nvsim, in the VM suite, fails such a create with ENOSPC).
 remove (.../<uuid>/remove): the reverse, recomputed by the same rule (the last vGPU gone, every
   type reads its max_instance again).
 unbind (/sys/bus/pci/drivers/<driver>/unbind, holding an address): the device leaves the

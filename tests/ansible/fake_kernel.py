@@ -6,10 +6,19 @@ hostdev) with the path hostdev just closed; the tree root is $HOSTDEV_FAKE_KERNE
 create (.../<parent>/mdev_supported_types/<type>/create, holding a UUID): the mdev directory
   under the parent with its links (mdev_type, iommu_group, driver, subsystem), its entries in
   the type's devices/, /sys/bus/mdev/devices and the driver, a new emulated IOMMU group, and
-  available_instances: the type's count drops by one and, as NVIDIA's vGPU manager does
-  (one type per GPU), every other type of that parent reads 0.
-remove (.../<uuid>/remove): the reverse; when the parent's last mdev goes, the other types
-  read their max_instance again.
+  available_instances of every type on the GPU, by NVIDIA's equal-size rule (docs/nvidia.md,
+  "Which vGPU types can share a GPU"): the GPU's vGPUs (n, all of F MB) fix its size; a type
+  of F MB (any series: T4-1Q, T4-1B and T4-1A share a GPU) reads its max_instance minus n
+  (not below 0), a type of another size reads 0, and with n = 0 every type reads its
+  max_instance. The GPU is the parent itself (Turing and older: the PF), or, when the parent
+  is an SR-IOV VF (Ampere: `physfn`), all the VF parents of its PF: there each VF holds one
+  vGPU, so an occupied VF reads 0 everywhere and a free VF reads 1 for each type of F MB
+  with n < max_instance, else 0. Types whose description has no framebuffer=/max_instance=
+  (not NVIDIA's) keep the plain count: the created type drops by one, the others read 0.
+  Creating a type the rule forbids is not refused here (hostdev reads available_instances
+  first; nvsim, in the VM suite, fails such a create with ENOSPC).
+remove (.../<uuid>/remove): the reverse, recomputed by the same rule (the last vGPU gone, every
+  type reads its max_instance again).
 unbind (/sys/bus/pci/drivers/<driver>/unbind, holding an address): the device leaves the
   driver (the driver it had first is remembered as the one its ID table matches).
 drivers_probe (/sys/bus/pci/drivers_probe, holding an address): a device without a driver
@@ -51,6 +60,65 @@ def max_instance(type_dir):
         return None
 
 
+def framebuffer(type_dir):
+    try:
+        with open(os.path.join(type_dir, "description")) as f:
+            m = re.search(r"framebuffer=(\d+)M", f.read())
+        return int(m.group(1)) if m else None
+    except OSError:
+        return None
+
+
+def type_dirs(parent):
+    d = os.path.join(parent, "mdev_supported_types")
+    if not os.path.isdir(d):
+        return []
+    return [os.path.join(d, t) for t in sorted(os.listdir(d)) if os.path.isdir(os.path.join(d, t))]
+
+
+def instances(type_dir):
+    d = os.path.join(type_dir, "devices")
+    return [n for n in os.listdir(d) if not n.startswith(".")] if os.path.isdir(d) else []
+
+
+def gpu_parents(parent):
+    """The mdev parents of the parent's physical GPU: all the VFs of its PF (`physfn`) that
+    are mdev parents, or the parent alone."""
+    physfn = os.path.join(parent, "physfn")
+    if not os.path.lexists(physfn):
+        return [parent], False
+    pf = os.path.realpath(physfn)
+    vfs = sorted(os.path.realpath(os.path.join(pf, n)) for n in os.listdir(pf)
+                 if n.startswith("virtfn"))
+    return [v for v in vfs if type_dirs(v)], True
+
+
+def equal_size(parent):
+    """Rewrite available_instances of every type on the parent's GPU by the equal-size rule
+    (module docstring). False, writing nothing, when a type is not NVIDIA-described."""
+    parents, sriov = gpu_parents(parent)
+    all_types = [t for p in parents for t in type_dirs(p)]
+    if not all_types or any(framebuffer(t) is None or max_instance(t) is None for t in all_types):
+        return False
+    used = [(framebuffer(t), len(instances(t))) for t in all_types if instances(t)]
+    n = sum(c for _fb, c in used)
+    size = used[0][0] if used else None
+    for p in parents:
+        occupied = any(instances(t) for t in type_dirs(p))
+        for t in type_dirs(p):
+            m = max_instance(t)
+            if n == 0:
+                a = 1 if sriov else m
+            elif framebuffer(t) != size or (sriov and occupied):
+                a = 0
+            elif sriov:
+                a = 1 if n < m else 0
+            else:
+                a = max(m - n, 0)
+            write(os.path.join(t, "available_instances"), "%d\n" % a)
+    return True
+
+
 def mdev_driver():
     d = os.path.join(root, "sys/bus/mdev/drivers")
     names = sorted(n for n in os.listdir(d) if not n.startswith("."))
@@ -89,12 +157,13 @@ def create(path):
     write(os.path.join(gp, "type"), "unknown\n")
     write(os.path.join(gp, "reserved_regions"), "")
     write(os.path.join(root, "dev/vfio", str(group)), "")
-    avail = os.path.join(type_dir, "available_instances")
-    write(avail, "%d\n" % max(read_int(avail) - 1, 0))
-    for other in os.listdir(os.path.dirname(type_dir)):
-        od = os.path.join(os.path.dirname(type_dir), other)
-        if od != type_dir and os.path.isdir(od):
-            write(os.path.join(od, "available_instances"), "0\n")
+    if not equal_size(parent):
+        avail = os.path.join(type_dir, "available_instances")
+        write(avail, "%d\n" % max(read_int(avail) - 1, 0))
+        for other in os.listdir(os.path.dirname(type_dir)):
+            od = os.path.join(os.path.dirname(type_dir), other)
+            if od != type_dir and os.path.isdir(od):
+                write(os.path.join(od, "available_instances"), "0\n")
 
 
 def remove(path):
@@ -111,6 +180,8 @@ def remove(path):
             os.remove(link)
     shutil.rmtree(gp, ignore_errors=True)
     shutil.rmtree(mp)
+    if equal_size(os.path.dirname(os.path.dirname(type_dir))):
+        return
     avail = os.path.join(type_dir, "available_instances")
     write(avail, "%d\n" % (read_int(avail) + 1))
     types = os.path.dirname(type_dir)

@@ -23,9 +23,12 @@
  *         current_vgpu_type <- a creatable ID assigns it (EINVAL if not creatable now,
  *         EBUSY if the VF already has a type), <- 0 frees it (EBUSY while the VF is open).
  *
- * Equal-size rule (all modes): the first vGPU fixes the GPU's framebuffer size; types of
- * other sizes then read available_instances 0 (are no longer listed as creatable) and
- * creating one fails (mdev: ENOSPC); the GPU holds at most the type's max_instance vGPUs.
+ * Equal-size rule (all modes; docs/nvidia.md "Which vGPU types can share a GPU"): the first
+ * vGPU fixes the GPU's framebuffer size; types of that size stay creatable whatever their
+ * series (A2-4C, A2-4Q and A2-4A share a GPU), types of other sizes then read
+ * available_instances 0 (are no longer listed as creatable) and creating one fails (mdev:
+ * ENOSPC; vfio: EINVAL); the GPU holds at most the type's max_instance vGPUs. Mode vf: a
+ * VF's figure depends on its sibling VFs' vGPUs (one count per GPU).
  * Every mdev instance is a vfio device (vfio_register_emulated_iommu_dev, as the kernel's
  * samples/vfio-mdev/mtty.c) bound to the mdev driver "nvidia-vgpu-vfio" with
  * nvidia/{vgpu_params,placement_id}; it can be opened (group + VFIO_GROUP_GET_DEVICE_FD)

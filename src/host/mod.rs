@@ -6,6 +6,7 @@
 //! Nothing here writes to the host except through [`root::Root::write`], which only the
 //! journal calls.
 pub mod inventory;
+pub(crate) mod capture;
 pub(crate) mod iommu;
 pub(crate) mod live;
 pub mod root;

@@ -346,7 +346,10 @@ impl Capture {
         }
         self.dir(dir)?;
         for l in MDEV_LINKS {
-            self.link(fs, &dir.join(l))?;
+            // the mdev bus's driver directory, so that the link resolves in the capture
+            if let Some(to) = self.link(fs, &dir.join(l))?.filter(|_| *l == "driver") {
+                self.dir(&to)?;
+            }
         }
         self.file(fs, &dir.join("remove"), How::Presence)?;
         if fs.exists(&fs.path(dir.join("vfio-dev"))) {

@@ -72,6 +72,12 @@ fn a_capture_replays_identically() {
         let r = capture(&src, &cap);
         assert_eq!(r.code, 0, "{name}: {}", r.stderr);
         assert_eq!(tree_snapshot(&src), before, "{name}: capture changed its root");
+        // every sysfs link that resolves on the host resolves in the capture
+        for (p, v) in tree_snapshot(&cap) {
+            if v.starts_with("-> ") && p.starts_with("sys") && src.join(&p).exists() {
+                assert!(cap.join(&p).exists(), "{name}: {p} {v} dangles in the capture");
+            }
+        }
         // a fixture without a host name is run with --node-name
         let node = !src.join("proc/sys/kernel/hostname").exists()
             && !src.join("etc/hostname").exists();

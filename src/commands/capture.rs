@@ -108,7 +108,12 @@ fn write_tree(dir: &Path, cap: &Capture, shown: &str) -> Result<()> {
     }
     for (rel, node) in &cap.nodes {
         let path = dir.join(rel);
-        let what = || format!("writing {shown}/{}", escape_controls(&rel.display().to_string()));
+        let what = || {
+            format!(
+                "writing {shown}/{}",
+                escape_controls(&rel.display().to_string())
+            )
+        };
         match node {
             Node::Dir => fs::DirBuilder::new()
                 .mode(0o755)

@@ -621,7 +621,15 @@ mod tests {
 
     #[test]
     fn binary_attributes_are_never_read() {
-        for n in ["config", "rom", "vpd", "resource", "resource0", "resource1_wc", "mem"] {
+        for n in [
+            "config",
+            "rom",
+            "vpd",
+            "resource",
+            "resource0",
+            "resource1_wc",
+            "mem",
+        ] {
             assert!(never_read(n), "{n}");
         }
         for n in ["vendor", "class", "current_vgpu_type", "numa_node"] {
@@ -631,7 +639,8 @@ mod tests {
 
     #[test]
     fn cpuinfo_keeps_the_first_vendor_and_flags_lines() {
-        let text = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: X\nflags\t\t: vmx sse\n\
+        let text =
+            "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: X\nflags\t\t: vmx sse\n\
                     processor\t: 1\nvendor_id\t: GenuineIntel\nflags\t\t: vmx sse\n";
         assert_eq!(
             cpuinfo_lines(text),

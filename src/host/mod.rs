@@ -5,8 +5,8 @@
 //! the facts re-read right before a write ([`live`]).
 //! Nothing here writes to the host except through [`root::Root::write`], which only the
 //! journal calls.
-pub mod inventory;
 pub(crate) mod capture;
+pub mod inventory;
 pub(crate) mod iommu;
 pub(crate) mod live;
 pub mod root;

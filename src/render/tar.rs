@@ -141,15 +141,54 @@ mod tests {
         assert_eq!(r, b"9 path=a\n");
         let long = "x".repeat(95);
         let r = pax_record("path", &long);
-        assert_eq!(r.len(), String::from_utf8(r.clone()).unwrap()[..3].parse().unwrap());
+        assert_eq!(
+            r.len(),
+            String::from_utf8(r.clone()).unwrap()[..3]
+                .parse::<usize>()
+                .unwrap()
+        );
     }
 
     #[test]
     fn long_names_split_at_a_slash() {
         let p = format!("{}/{}", "a".repeat(120), "b".repeat(90));
-        assert_eq!(split_name(&p).map(|(a, b)| (a.len(), b.len())), Some((120, 90)));
+        assert_eq!(
+            split_name(&p).map(|(a, b)| (a.len(), b.len())),
+            Some((120, 90))
+        );
         assert_eq!(split_name(&"c".repeat(101)), None);
         assert_eq!(split_name("short"), Some(("", "short")));
+    }
+
+    #[test]
+    fn tar_extracts_long_names_and_link_targets_through_pax() {
+        let mut cap = Capture::default();
+        let long = format!("sys/{}/{}", "d".repeat(160), "f".repeat(110));
+        let target = format!("../{}", "t".repeat(150));
+        cap.put(Path::new(&long), Node::File(b"1\n".to_vec()))
+            .unwrap();
+        cap.put(Path::new("sys/link"), Node::Link(target.clone().into()))
+            .unwrap();
+        let mut bytes = Vec::new();
+        write(&mut bytes, &cap).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let tar = tmp.path().join("t.tar");
+        std::fs::write(&tar, &bytes).unwrap();
+        let x = tmp.path().join("x");
+        std::fs::create_dir(&x).unwrap();
+        let ok = std::process::Command::new("tar")
+            .arg("-xf")
+            .arg(&tar)
+            .arg("-C")
+            .arg(&x)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        assert_eq!(std::fs::read_to_string(x.join(&long)).unwrap(), "1\n");
+        assert_eq!(
+            std::fs::read_link(x.join("sys/link")).unwrap(),
+            Path::new(&target)
+        );
     }
 
     #[test]

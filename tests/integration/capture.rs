@@ -71,16 +71,23 @@ fn a_capture_replays_identically() {
         let cap = tmp.path().join("cap");
         let r = capture(&src, &cap);
         assert_eq!(r.code, 0, "{name}: {}", r.stderr);
-        assert_eq!(tree_snapshot(&src), before, "{name}: capture changed its root");
+        assert_eq!(
+            tree_snapshot(&src),
+            before,
+            "{name}: capture changed its root"
+        );
         // every sysfs link that resolves on the host resolves in the capture
         for (p, v) in tree_snapshot(&cap) {
             if v.starts_with("-> ") && p.starts_with("sys") && src.join(&p).exists() {
-                assert!(cap.join(&p).exists(), "{name}: {p} {v} dangles in the capture");
+                assert!(
+                    cap.join(&p).exists(),
+                    "{name}: {p} {v} dangles in the capture"
+                );
             }
         }
         // a fixture without a host name is run with --node-name
-        let node = !src.join("proc/sys/kernel/hostname").exists()
-            && !src.join("etc/hostname").exists();
+        let node =
+            !src.join("proc/sys/kernel/hostname").exists() && !src.join("etc/hostname").exists();
         // outside both roots, so that messages naming it read the same
         let config = tmp.path().join("config.yaml");
         std::fs::copy(src.join("config.yaml"), &config).unwrap();

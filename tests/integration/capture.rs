@@ -224,3 +224,71 @@ fn huge_files_are_not_copied_whole() {
     // the rest is there
     assert!(cap.join("sys/bus/pci/devices/0000:5e:00.0").exists());
 }
+
+/// A pseudo-terminal's slave side, for a stdout that is a terminal; `None` where the
+/// machine has no ptys.
+fn terminal() -> Option<(std::fs::File, std::fs::File)> {
+    use nix::libc;
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls on a descriptor this function owns; ptsname_r writes at
+    // most buf.len() bytes.
+    unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        if m < 0 {
+            return None;
+        }
+        let master = std::fs::File::from_raw_fd(m);
+        if libc::grantpt(m) != 0 || libc::unlockpt(m) != 0 {
+            return None;
+        }
+        let mut buf = [0 as libc::c_char; 128];
+        if libc::ptsname_r(m, buf.as_mut_ptr(), buf.len()) != 0 {
+            return None;
+        }
+        let name = std::ffi::CStr::from_ptr(buf.as_ptr()).to_str().ok()?;
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(name)
+            .ok()?;
+        Some((master, slave))
+    }
+}
+
+#[test]
+fn refuses_a_tar_on_a_terminal() {
+    let Some((_master, slave)) = terminal() else {
+        return; // no pseudo-terminals here
+    };
+    let err = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Cmd::default()
+        .arg("--root")
+        .arg(fixture("t4-3x"))
+        .args(["capture", "--out", "-"])
+        .command()
+        .stdin(Stdio::null())
+        .stdout(slave)
+        .stderr(err.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    // a tar written into a terminal nobody reads would block: fail instead of hanging
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("capture --out - wrote into the terminal");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr: std::fs::read(err.path()).unwrap(),
+    };
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard output is a terminal"));
+}

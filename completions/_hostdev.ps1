@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation')
             [CompletionResult]::new('tree', 'tree', [CompletionResultType]::ParameterValue, 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)')
+            [CompletionResult]::new('capture', 'capture', [CompletionResultType]::ParameterValue, 'Copy the part of the host hostdev reads (mdev parents, types and mdevs, the PCI devices, drivers and IOMMU groups, NVIDIA''s vendor-VFIO files, the /proc and /etc facts) into a fixture tree or a tar on stdout, to attach to a bug report and replay with --root (read-only; never config space, BARs, ROM, VPD or device memory)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a configuration file for this host: ask on a terminal (the GPUs by model, their vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from what the host has now (--from-host) or from mdevctl''s definitions (--from-mdevctl); the file is validated, shown as a plan, and written atomically (never over an existing file without --force)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the hostdev(8) man page, or write every page into a directory')
@@ -327,6 +328,23 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'hostdev;capture' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write: a directory that does not exist or is empty, or `-` for a tar stream on standard output (not a terminal)')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)')
+            [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'Node identity for nodeSelector matching [default: the host name]')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-vv logs every sysfs path read or written)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-vv logs every sysfs path read or written)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'hostdev;init' {
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'vGPU (mdev) type to configure, by name or type ID, repeatable, in the order of KubeVirt''s round-robin: `"GRID T4-2Q"`, `nvidia-231`, `"NVIDIA L40S-12Q"`. An unknown or ambiguous name is a usage error that lists the candidates')
             [CompletionResult]::new('--passthrough', '--passthrough', [CompletionResultType]::ParameterName, 'Permit devices for passthrough (repeatable): `VENDOR:DEVICE` (the model) or a PCI address (that GPU only, named in hostdev.passthroughAddresses), each with an optional `=RESOURCE` name [default: the vendor''s domain and pci.ids'' device name, e.g. nvidia.com/TU104GL_TESLA_T4]')
@@ -394,6 +412,7 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation')
             [CompletionResult]::new('tree', 'tree', [CompletionResultType]::ParameterValue, 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)')
+            [CompletionResult]::new('capture', 'capture', [CompletionResultType]::ParameterValue, 'Copy the part of the host hostdev reads (mdev parents, types and mdevs, the PCI devices, drivers and IOMMU groups, NVIDIA''s vendor-VFIO files, the /proc and /etc facts) into a fixture tree or a tar on stdout, to attach to a bug report and replay with --root (read-only; never config space, BARs, ROM, VPD or device memory)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a configuration file for this host: ask on a terminal (the GPUs by model, their vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from what the host has now (--from-host) or from mdevctl''s definitions (--from-mdevctl); the file is validated, shown as a plan, and written atomically (never over an existing file without --force)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the hostdev(8) man page, or write every page into a directory')
@@ -440,6 +459,9 @@ Register-ArgumentCompleter -Native -CommandName 'hostdev' -ScriptBlock {
             break
         }
         'hostdev;help;tree' {
+            break
+        }
+        'hostdev;help;capture' {
             break
         }
         'hostdev;help;init' {

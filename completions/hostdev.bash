@@ -22,6 +22,9 @@ _hostdev() {
             hostdev,bind)
                 cmd="hostdev__subcmd__bind"
                 ;;
+            hostdev,capture)
+                cmd="hostdev__subcmd__capture"
+                ;;
             hostdev,completions)
                 cmd="hostdev__subcmd__completions"
                 ;;
@@ -75,6 +78,9 @@ _hostdev() {
                 ;;
             hostdev__subcmd__help,bind)
                 cmd="hostdev__subcmd__help__subcmd__bind"
+                ;;
+            hostdev__subcmd__help,capture)
+                cmd="hostdev__subcmd__help__subcmd__capture"
                 ;;
             hostdev__subcmd__help,completions)
                 cmd="hostdev__subcmd__help__subcmd__completions"
@@ -146,7 +152,7 @@ _hostdev() {
 
     case "${cmd}" in
         hostdev)
-            opts="-o -v -q -f -h -V --root --output --verbose --quiet --node-name --label --config --help --version list-types plan apply teardown env iommu bind status devices tree init completions man help"
+            opts="-o -v -q -f -h -V --root --output --verbose --quiet --node-name --label --config --help --version list-types plan apply teardown env iommu bind status devices tree capture init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -490,6 +496,77 @@ _hostdev() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hostdev__subcmd__capture)
+            opts="-o -v -q -f -h --out --root --output --verbose --quiet --node-name --label --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --node-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -f)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hostdev__subcmd__completions)
             opts="-o -v -q -f -h --root --output --verbose --quiet --node-name --label --config --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -720,7 +797,7 @@ _hostdev() {
             return 0
             ;;
         hostdev__subcmd__help)
-            opts="list-types plan apply teardown env iommu bind status devices tree init completions man help"
+            opts="list-types plan apply teardown env iommu bind status devices tree capture init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -764,6 +841,20 @@ _hostdev() {
         hostdev__subcmd__help__subcmd__bind__subcmd__vfio)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hostdev__subcmd__help__subcmd__capture)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -43,6 +43,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand status 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
             cand devices 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
             cand tree 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)'
+            cand capture 'Copy the part of the host hostdev reads (mdev parents, types and mdevs, the PCI devices, drivers and IOMMU groups, NVIDIA''s vendor-VFIO files, the /proc and /etc facts) into a fixture tree or a tar on stdout, to attach to a bug report and replay with --root (read-only; never config space, BARs, ROM, VPD or device memory)'
             cand init 'Write a configuration file for this host: ask on a terminal (the GPUs by model, their vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from what the host has now (--from-host) or from mdevctl''s definitions (--from-mdevctl); the file is validated, shown as a plan, and written atomically (never over an existing file without --force)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the hostdev(8) man page, or write every page into a directory'
@@ -303,6 +304,22 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'hostdev;capture'= {
+            cand --out 'Where to write: a directory that does not exist or is empty, or `-` for a tar stream on standard output (not a terminal)'
+            cand --root 'Filesystem root under which sys/, proc/, dev/, run/ and var/ are read and written'
+            cand -o 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --output 'Output format of data on stdout (`init`: `-o -` prints the file instead of writing it)'
+            cand --node-name 'Node identity for nodeSelector matching [default: the host name]'
+            cand --label 'Extra node label KEY=VALUE for nodeSelector matching (repeatable; not kubernetes.io/hostname, which is always the node name)'
+            cand -f 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand --config 'Configuration file; `-` reads stdin [default: <root>/etc/hostdev/config.yaml]'
+            cand -v 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand --verbose 'More diagnostics on stderr (-vv logs every sysfs path read or written)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'hostdev;init'= {
             cand --type 'vGPU (mdev) type to configure, by name or type ID, repeatable, in the order of KubeVirt''s round-robin: `"GRID T4-2Q"`, `nvidia-231`, `"NVIDIA L40S-12Q"`. An unknown or ambiguous name is a usage error that lists the candidates'
             cand --passthrough 'Permit devices for passthrough (repeatable): `VENDOR:DEVICE` (the model) or a PCI address (that GPU only, named in hostdev.passthroughAddresses), each with an optional `=RESOURCE` name [default: the vendor''s domain and pci.ids'' device name, e.g. nvidia.com/TU104GL_TESLA_T4]'
@@ -367,6 +384,7 @@ set edit:completion:arg-completer[hostdev] = {|@words|
             cand status 'Health and drift, read-only: the mdev configuration against the plan, every permitted device (IOMMU group, /dev/vfio nodes, holder) and `iommu check`; exit 0 when every device is healthy and the host matches the configuration, else 1 with one stderr line per problem. `--format prometheus` / `--textfile` for node_exporter'
             cand devices 'The devices of the permitted resources (healthy or not, free or in use), for libvirt, QEMU or a script; a read-only snapshot, not a reservation'
             cand tree 'What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types and the processes holding them (read-only; what `bind vfio` asks before an unbind)'
+            cand capture 'Copy the part of the host hostdev reads (mdev parents, types and mdevs, the PCI devices, drivers and IOMMU groups, NVIDIA''s vendor-VFIO files, the /proc and /etc facts) into a fixture tree or a tar on stdout, to attach to a bug report and replay with --root (read-only; never config space, BARs, ROM, VPD or device memory)'
             cand init 'Write a configuration file for this host: ask on a terminal (the GPUs by model, their vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from what the host has now (--from-host) or from mdevctl''s definitions (--from-mdevctl); the file is validated, shown as a plan, and written atomically (never over an existing file without --force)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the hostdev(8) man page, or write every page into a directory'
@@ -400,6 +418,8 @@ set edit:completion:arg-completer[hostdev] = {|@words|
         &'hostdev;help;devices'= {
         }
         &'hostdev;help;tree'= {
+        }
+        &'hostdev;help;capture'= {
         }
         &'hostdev;help;init'= {
         }

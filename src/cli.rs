@@ -151,6 +151,11 @@ pub enum Command {
     /// What lives under each device, as a tree: SR-IOV virtual functions, mdevs, vGPU types
     /// and the processes holding them (read-only; what `bind vfio` asks before an unbind)
     Tree(TreeArgs),
+    /// Copy the part of the host hostdev reads (mdev parents, types and mdevs, the PCI
+    /// devices, drivers and IOMMU groups, NVIDIA's vendor-VFIO files, the /proc and /etc
+    /// facts) into a fixture tree or a tar on stdout, to attach to a bug report and replay
+    /// with --root (read-only; never config space, BARs, ROM, VPD or device memory)
+    Capture(CaptureArgs),
     /// Write a configuration file for this host: ask on a terminal (the GPUs by model, their
     /// vGPU types, passthrough), or take the choices from flags (--type, --passthrough), from
     /// what the host has now (--from-host) or from mdevctl's definitions (--from-mdevctl);
@@ -171,6 +176,8 @@ impl Cli {
         self.global.output == OutputArg::Table
             && match &self.command {
                 Command::Env(_) | Command::Completions(_) | Command::Man(_) => false,
+                // a tar stream, or nothing
+                Command::Capture(_) => false,
                 // a YAML file (its host text already made safe) and its diff
                 Command::Init(_) => false,
                 Command::Status(a) => matches!(a.format, None | Some(StatusFormat::Table)),
@@ -251,6 +258,14 @@ pub struct TreeArgs {
     /// every GPU, mdev parent, SR-IOV PF with VFs enabled and vfio-pci device
     #[arg(value_name = "DEVICE")]
     pub(crate) device: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Where to write: a directory that does not exist or is empty, or `-` for a tar stream
+    /// on standard output (not a terminal)
+    #[arg(long, value_name = "DIR|-")]
+    pub(crate) out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -82,6 +82,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Code> {
                 Command::Status(a) => commands::status::run(&ctx, a, out),
                 Command::Devices(a) => commands::devices::run(&ctx, a, out),
                 Command::Tree(a) => commands::tree::run(&ctx, a, out),
+                Command::Capture(a) => commands::capture::run(&ctx, a, out),
                 Command::Init(a) => commands::init::run(&ctx, a, out),
                 Command::Bind(a) => match &a.command {
                     BindCommand::Vfio(a) => commands::bind::vfio(&ctx, a, out),

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod bind;
+pub mod capture;
 pub mod completions;
 pub mod devices;
 pub mod env;

@@ -5,6 +5,7 @@
 //! the facts re-read right before a write ([`live`]).
 //! Nothing here writes to the host except through [`root::Root::write`], which only the
 //! journal calls.
+pub(crate) mod capture;
 pub mod inventory;
 pub(crate) mod iommu;
 pub(crate) mod live;

@@ -19,6 +19,7 @@ pub(crate) mod iommu;
 pub(crate) mod plan;
 pub(crate) mod run;
 pub(crate) mod status;
+pub(crate) mod tar;
 pub(crate) mod tree;
 pub(crate) mod types;
 

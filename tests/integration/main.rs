@@ -11,6 +11,7 @@ mod apply;
 mod architecture;
 mod boot;
 mod bounds;
+mod capture;
 mod docs;
 mod env;
 mod generated;

@@ -356,3 +356,11 @@ pub fn ensure_file_contents(rel: &str, contents: &[u8], regen_cmd: &str) {
         "{rel} {what}\nit must equal what the binary generates. Regenerate with: {regen_cmd}\n(then review and commit the diff)"
     );
 }
+
+/// Every path, link target and file content under `root` (as [`Host::snapshot`]).
+pub fn tree_snapshot(root: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}

@@ -203,3 +203,14 @@ impl Root {
         read_to_limit(File::from(fd), limit)
     }
 }
+
+impl Root {
+    /// The raw bytes of a regular file, at most `limit` (more is a [`TooLarge`] error that
+    /// does not show the content), opened without blocking; for `capture`, which copies
+    /// attributes byte for byte.
+    pub(crate) fn read_raw(&self, path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+        self.log("read", path);
+        let fd = self.open_read(path)?;
+        read_bounded(fd, path, limit)
+    }
+}

@@ -61,7 +61,8 @@ for pair in t4-1x:01-t4-1x host-gpu-audio:01-host-gpu-audio t4-1x:02-t4-1x l40s-
     t4-2x:04-t4-2x t4-undesired:05-t4-undesired host-gpu-audio:05-host-gpu-audio host-gpu-audio:06-host-gpu-audio \
     t4-1x:07-t4-1x host-gpu-audio:07-host-gpu-audio a40-novfs:07-a40-novfs; do
     mp="$work/${pair#*:}"
-    pid="$("$sim" serve "fixtures/${pair%%:*}" "$mp" --background)" || die "hostdev-sim serve fixtures/${pair%%:*} $mp failed"
+    pid="$("$sim" serve "fixtures/${pair%%:*}" "$mp" --background 2>>"$tmp/sim.log")" ||
+        die "hostdev-sim serve fixtures/${pair%%:*} $mp failed: $(cat "$tmp/sim.log")"
     mounts+=("$mp") servers+=("$pid")
 done
 say "${#mounts[@]} simulated hosts (hostdev-sim serve) under $work"

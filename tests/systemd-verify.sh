@@ -10,7 +10,12 @@
 #    ExecStart= without a `-` prefix), with MANPATH at the staged man pages so that the
 #    Documentation=man:... entries are checked too; any diagnostic fails the step;
 # 4. checks every ExecStart= executable, and runs each ExecStart= command line (plus
-#    --dry-run) against a copy of a fixture to catch flags the binary does not accept.
+#    --dry-run) against a copy of a fixture to catch flags the binary does not accept;
+# 5. scores the hardening with `systemd-analyze security`;
+# 6. runs the units' commands in tests/unit-sandbox.sh's reproduction of their sandboxes on
+#    simulated hosts (hostdev-sim serve: fixtures behind FUSE mounts whose writes the model
+#    of the kernel answers; hostdev-sim is taken from beside the hostdev binary, or
+#    HOSTDEV_SIM_BIN), and compares with unsandboxed runs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo="$PWD"
@@ -33,6 +38,9 @@ if [[ -z $bin ]]; then
     done
 fi
 [[ -n $bin && -x $bin ]] || die "no hostdev binary: cargo build --release --locked (or set HOSTDEV_BIN)"
+sim="${HOSTDEV_SIM_BIN:-$(dirname "$bin")/hostdev-sim}"
+[[ -x $sim ]] || die "no hostdev-sim binary at $sim: cargo build --release --locked -p hostdev-sim (or set HOSTDEV_SIM_BIN)"
+sim="$(realpath "$sim")"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -136,50 +144,44 @@ for pair in hostdev.service:5.0 hostdev-status.service:3.5; do
     say "ok: systemd-analyze security $u: $score (at most $max)"
 done
 
-# 6. The sandboxes still let the units do their work: each unit's commands run on a copy of
-#    fixtures/t4-undesired-idle unsandboxed and in tests/unit-sandbox.sh's reproduction of
-#    the unit's sandbox, and must do the same. The real /proc is bound at ROOT/proc, where a
-#    process of another user (nobody) holds /dev/vfio/15 (mdev ...0002's group) open: the
-#    in-use check must still see it through the sandbox. The kernel's reaction to hostdev's
-#    writes (fake_kernel.py) runs outside the sandbox, as the kernel does, reached through
-#    a FIFO. Then broken variants of the units must fail the comparison.
+# 6. The sandboxes still let the units do their work: each unit's commands run on a simulated
+#    host (fixtures/t4-undesired-idle served by `hostdev-sim serve`: hostdev's writes are
+#    answered by the model of the kernel, which runs outside the sandbox, as the kernel does)
+#    unsandboxed and in tests/unit-sandbox.sh's reproduction of the unit's sandbox, and must
+#    do the same. The real /proc is bound at ROOT/proc, where a process of another user
+#    (nobody) holds /dev/vfio/15 (mdev ...0002's group) open: the in-use check must still see
+#    it through the sandbox. Then broken variants of the units must fail the comparison.
 sw="$(mktemp -d /var/lib/hostdev-unit-sandbox.XXXXXX)" # not below /tmp: PrivateTmp= covers it
-holder="" kernel=""
-cleanup() {
-    [[ -n $kernel ]] && kill "$kernel" 2>/dev/null
+holder=""
+cleanup() { # the /proc binds and the FUSE mounts (deepest first; each server then exits), then the rest
     [[ -n $holder ]] && kill "$holder" 2>/dev/null
     for m in $(awk -v d="$sw/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r); do umount -l "$m"; done
+    if [[ -f $tmp/servers ]]; then
+        while read -r pid; do
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill "$pid" 2>/dev/null || true
+        done <"$tmp/servers"
+    fi
     rm -rf "$tmp" "$sw"
 }
 trap cleanup EXIT
 cp "$bin" "$sw/hostdev"
-gcc -O2 -shared -fPIC -o "$sw/fake-kernel.so" tests/ansible/fake-kernel.c -ldl
-mkfifo "$sw/req" "$sw/ack"
-cat >"$sw/relay" <<'SH'
-#!/bin/sh
-# fake-kernel.so runs this after a write, inside the sandbox; the kernel stand-in runs outside.
-printf '%s\n%s\n' "$HOSTDEV_FAKE_KERNEL_ROOT" "$1" >"${0%/*}/req"
-read -r _ <"${0%/*}/ack"
-SH
-chmod 0755 "$sw/relay"
-(while { read -r r && read -r p; } <"$sw/req"; do
-    HOSTDEV_FAKE_KERNEL_ROOT="$r" python3 tests/ansible/fake_kernel.py "$p" >&2 || true
-    echo done >"$sw/ack"
-done) &
-kernel=$!
 unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /dev && mkdir /dev/vfio && : >/dev/vfio/15 &&
     exec setpriv --reuid=65534 --regid=65534 --clear-groups sleep 900 </dev/vfio/15' &
 holder=$!
 for _ in $(seq 50); do [[ $(readlink "/proc/$holder/fd/0" 2>/dev/null) == /dev/vfio/15 ]] && break; sleep 0.1; done
 [[ $(readlink "/proc/$holder/fd/0") == /dev/vfio/15 ]] || die "the holder of /dev/vfio/15 did not start"
 
-new_root() { # DIR: a fixture copy with the configuration, the real /proc, the metrics directory
-    mkdir -p "$1"
-    cp -a fixtures/t4-undesired-idle/. "$1/"
-    mkdir -p "$1/etc/hostdev" "$1/proc"
-    cp fixtures/t4-undesired-idle/config.yaml "$1/etc/hostdev/config.yaml"
-    echo node1 >"$1/etc/hostname"
-    rm -rf "${1:?}/proc"/*
+new_root() { # DIR: a simulated host at DIR (a fixture with the configuration, served from DIR.src), the real /proc, the metrics directory
+    local src="$1.src"
+    mkdir -p "$src"
+    cp -a fixtures/t4-undesired-idle/. "$src/"
+    mkdir -p "$src/etc/hostdev" "$src/proc"
+    cp fixtures/t4-undesired-idle/config.yaml "$src/etc/hostdev/config.yaml"
+    echo node1 >"$src/etc/hostname"
+    rm -rf "${src:?}/proc"/*
+    "$sim" serve "$src" "$1" --in-place --background >>"$tmp/servers" 2>>"$tmp/sim.log" ||
+        die "hostdev-sim serve $src $1 failed: $(cat "$tmp/sim.log")"
     mount --bind /proc "$1/proc"
 }
 run_unit() { # UNIT ROOT sandbox|plain: the unit's ExecStartPre=/ExecStart= lines on ROOT; prints the exit codes
@@ -193,8 +195,7 @@ run_unit() { # UNIT ROOT sandbox|plain: the unit's ExecStartPre=/ExecStart= line
         if [[ $how == plain || $cmd == +* ]]; then
             HOSTDEV_ROOT="$r" "${argv[@]}"
         else
-            HOSTDEV_ROOT="$r" LD_PRELOAD="$sw/fake-kernel.so" HOSTDEV_FAKE_KERNEL="$sw/relay" \
-                HOSTDEV_FAKE_KERNEL_ROOT="$r" bash tests/unit-sandbox.sh "$unit" "$r" -- "${argv[@]}"
+            HOSTDEV_ROOT="$r" bash tests/unit-sandbox.sh "$unit" "$r" -- "${argv[@]}"
         fi
         rc=$?
         set -e
@@ -204,8 +205,7 @@ run_unit() { # UNIT ROOT sandbox|plain: the unit's ExecStartPre=/ExecStart= line
 }
 plain_run() { # UNIT NAME: the unsandboxed reference run
     new_root "$sw/$2"
-    HOSTDEV_FAKE_KERNEL_ROOT="$sw/$2" LD_PRELOAD="$sw/fake-kernel.so" HOSTDEV_FAKE_KERNEL="$sw/relay" \
-        run_unit "$1" "$sw/$2" plain
+    run_unit "$1" "$sw/$2" plain
 }
 same_work() { # UNIT REFERENCE NAME: run UNIT sandboxed on a new root NAME; 0 when it did what REFERENCE did
     local unit="$1" ref="$2" r="$sw/$3" codes

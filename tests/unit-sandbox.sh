@@ -35,8 +35,9 @@
 # device cgroup of PrivateDevices=/DeviceAllow=; ProtectClock= and ProtectKernelLogs= only
 # as the capabilities they drop. Any other sandbox setting in the unit fails the script, so
 # that a new one is either reproduced here or named in this list.
-# Limits: the fixture's sysfs is a plain directory tree, so the kernel's reaction to a write
-# (an mdev appearing) is emulated by the caller outside the sandbox, as the kernel is; and
+# Limits: ROOT is a simulated host (tests/systemd-verify.sh serves a fixture there with
+# `hostdev-sim serve`), so the kernel's reaction to a write (an mdev appearing) comes from
+# the model behind the FUSE mount, outside the sandbox, as the kernel's does; and
 # `modprobe` is never run against a fake root (hostdev only says it would load vfio-pci).
 set -euo pipefail
 

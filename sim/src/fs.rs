@@ -84,13 +84,7 @@ impl SimFs {
 
     fn attr(&mut self, rel: &Path) -> std::io::Result<FileAttr> {
         let m = fs::symlink_metadata(self.backing(rel))?;
-        let kind = if m.file_type().is_symlink() {
-            FileType::Symlink
-        } else if m.is_dir() {
-            FileType::Directory
-        } else {
-            FileType::RegularFile
-        };
+        let kind = kind_of(m.file_type());
         let t = |s: i64| UNIX_EPOCH + Duration::from_secs(s.max(0) as u64);
         Ok(FileAttr {
             ino: self.ino(rel),
@@ -152,6 +146,22 @@ fn hidden(dir: &Path, name: &OsStr) -> bool {
 /// Whether `rel` is sysfs (answered by the model).
 fn on_sys(rel: &Path) -> bool {
     rel.starts_with("sys")
+}
+
+/// What the mount shows for a backing entry: a FIFO stays a FIFO (the kernel then serves
+/// its opens and data itself, never this server, so a reader waiting for a writer blocks
+/// nobody else); sockets and device nodes (which no fixture has) show as plain files.
+fn kind_of(t: fs::FileType) -> FileType {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_symlink() {
+        FileType::Symlink
+    } else if t.is_dir() {
+        FileType::Directory
+    } else if t.is_fifo() {
+        FileType::NamedPipe
+    } else {
+        FileType::RegularFile
+    }
 }
 
 fn code(e: &std::io::Error) -> i32 {
@@ -248,6 +258,40 @@ impl Filesystem for SimFs {
         match fs::create_dir(&b)
             .and_then(|()| fs::set_permissions(&b, fs::Permissions::from_mode(mode & 0o7777)))
         {
+            Ok(()) => self.entry(&p, reply),
+            Err(e) => reply.error(code(&e)),
+        }
+    }
+
+    /// FIFOs only (mkfifo), outside `sys/`: a host's state or lock file can be one, and
+    /// hostdev must refuse it; device nodes and sockets are EPERM (the mount is nodev).
+    fn mknod(
+        &mut self,
+        _req: &Request<'_>,
+        parent: u64,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        _rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        let Some(p) = self.child(parent, name) else {
+            return reply.error(libc::EACCES);
+        };
+        if on_sys(&p) || mode & libc::S_IFMT != libc::S_IFIFO {
+            return reply.error(libc::EPERM);
+        }
+        let r = std::ffi::CString::new(self.backing(&p).into_os_string().into_encoded_bytes())
+            .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))
+            .and_then(|c| {
+                // SAFETY: a valid C string; mkfifo has no other preconditions.
+                if unsafe { libc::mkfifo(c.as_ptr(), (mode & 0o7777) as libc::mode_t) } == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        match r {
             Ok(()) => self.entry(&p, reply),
             Err(e) => reply.error(code(&e)),
         }
@@ -439,11 +483,7 @@ impl Filesystem for SimFs {
             .flatten()
             .filter(|e| !hidden(&p, &e.file_name()))
             .map(|e| {
-                let k = match e.file_type() {
-                    Ok(t) if t.is_symlink() => FileType::Symlink,
-                    Ok(t) if t.is_dir() => FileType::Directory,
-                    _ => FileType::RegularFile,
-                };
+                let k = e.file_type().map_or(FileType::RegularFile, kind_of);
                 (e.file_name().to_string_lossy().into_owned(), k)
             })
             .collect();

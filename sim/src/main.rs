@@ -102,7 +102,10 @@ fn background_serve(
     if in_place {
         cmd.arg("--in-place");
     }
-    cmd.stdin(std::process::Stdio::null());
+    // The server keeps only stderr (its messages): with our stdout, `pid=$(hostdev-sim
+    // serve --background ...)` would wait for the server to exit.
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
     let mut child = cmd.spawn().context("starting the server")?;
     let start = Instant::now();
     while start.elapsed() < READY_WAIT {

@@ -5,10 +5,13 @@
 # localhost (connection local) against copies of the fixtures, one ansible-playbook run per
 # play in plays/ (their PLAY RECAP lines are the transcript), then `ansible-test sanity` on
 # the collection (the checks that need no containers or extra Python versions).
-# The fixture copies react to mdev create/remove writes as the kernel would, through
-# fake-kernel.c preloaded into hostdev (see there).
+# Each host the plays work on is a fixture served by hostdev-sim (sim/, `hostdev-sim serve
+# FIXTURE MOUNT --background`): a private copy behind a FUSE mount whose every sysfs write is
+# answered by the model of the kernel (mdevs appear and go, drivers bind, the kernel's
+# errno on a refusal). The mounts are taken down on exit, also on failure.
 #
 #   HOSTDEV_BIN=target/release/hostdev bash tests/ansible/run.sh     # run by tests/packaging.sh
+#   (hostdev-sim is taken from beside HOSTDEV_BIN, or HOSTDEV_SIM_BIN)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 repo="$PWD"
@@ -23,6 +26,9 @@ say() { printf 'ansible: %s\n' "$*"; }
 die() { printf 'ansible: FAIL: %s\n' "$*" >&2; exit 1; }
 
 [[ -x $bin ]] || die "no hostdev binary at $bin (cargo build --release --locked, or HOSTDEV_BIN)"
+sim="${HOSTDEV_SIM_BIN:-$(dirname "$bin")/hostdev-sim}"
+[[ -x $sim ]] || die "no hostdev-sim binary at $sim (cargo build --release --locked -p hostdev-sim, or HOSTDEV_SIM_BIN)"
+sim="$(realpath "$sim")"
 if [[ ! -x $venv/bin/ansible-playbook ]]; then
     say "python3 -m venv $venv; pip install ansible-core==$ANSIBLE_CORE_VERSION (once)"
     rm -rf "$venv"
@@ -34,30 +40,39 @@ version="$("$venv/bin/ansible" --version)"
 say "${version%%$'\n'*}"
 
 tmp="$(mktemp -d /tmp/hostdev-ansible.XXXXXX)"
-trap 'rm -rf "$tmp"' EXIT
+mounts=() servers=()
+cleanup() { # every mount down (its server then exits and removes its copy), then the rest
+    local i
+    for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+        "$sim" stop "${mounts[i]}" 2>/dev/null || true
+    done
+    for pid in "${servers[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill "$pid" 2>/dev/null || true
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 chmod 0755 "$tmp"
-gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o "$tmp/fake-kernel.so" tests/ansible/fake-kernel.c -ldl
 
 work="$tmp/work"
 mkdir -p "$work"
-copy() { cp -a "fixtures/$1/." "$work/$2/"; }
 for pair in t4-1x:01-t4-1x host-gpu-audio:01-host-gpu-audio t4-1x:02-t4-1x l40s-full:02-l40s-full \
     t4-2x:04-t4-2x t4-undesired:05-t4-undesired host-gpu-audio:05-host-gpu-audio host-gpu-audio:06-host-gpu-audio \
     t4-1x:07-t4-1x host-gpu-audio:07-host-gpu-audio a40-novfs:07-a40-novfs; do
-    mkdir -p "$work/${pair#*:}"
-    copy "${pair%%:*}" "${pair#*:}"
+    mp="$work/${pair#*:}"
+    pid="$("$sim" serve "fixtures/${pair%%:*}" "$mp" --background 2>>"$tmp/sim.log")" ||
+        die "hostdev-sim serve fixtures/${pair%%:*} $mp failed: $(cat "$tmp/sim.log")"
+    mounts+=("$mp") servers+=("$pid")
 done
+say "${#mounts[@]} simulated hosts (hostdev-sim serve) under $work"
 
 cat >"$tmp/vars.json" <<JSON
 {
   "work": "$work",
   "hostdev_bin": "$bin",
   "digest": "$repo/tests/ansible/tree-digest.sh",
-  "ansible_python_interpreter": "$python",
-  "fake_kernel_env": {
-    "LD_PRELOAD": "$tmp/fake-kernel.so",
-    "HOSTDEV_FAKE_KERNEL": "$repo/tests/ansible/fake_kernel.py"
-  }
+  "ansible_python_interpreter": "$python"
 }
 JSON
 

@@ -217,7 +217,9 @@ impl Runner {
     /// A runner on the host at `root`: the real kernel when it is `/`, else a simulated host
     /// (a mount of `hostdev-sim serve`). `kind`: run only the files for this host kind.
     pub fn new(root: &Path, kind: Option<&str>) -> Runner {
-        let real = fs::canonicalize(root).map(|p| p == Path::new("/")).unwrap_or(false);
+        let real = fs::canonicalize(root)
+            .map(|p| p == Path::new("/"))
+            .unwrap_or(false);
         Runner {
             root: root.to_path_buf(),
             real,
@@ -235,11 +237,17 @@ impl Runner {
 
     /// Run every scenario of `file` (unless its host is not the one asked for).
     pub fn run_file(&mut self, file: &Path, report: &mut Report) -> Result<()> {
-        let text = fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let text =
+            fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         let parsed: File =
             yaml_serde::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
         if !KINDS.contains(&parsed.host.as_str()) {
-            bail!("{}: host {:?} is none of {}", file.display(), parsed.host, KINDS.join(", "));
+            bail!(
+                "{}: host {:?} is none of {}",
+                file.display(),
+                parsed.host,
+                KINDS.join(", ")
+            );
         }
         if self.kind.as_deref().is_some_and(|k| k != parsed.host) {
             return Ok(());
@@ -247,7 +255,10 @@ impl Runner {
         let mut vars = host_vars(&parsed.host);
         vars.extend(parsed.vars.clone());
         vars.extend(self.cli_vars.clone());
-        let fname = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let fname = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         report.files += 1;
         for sc in &parsed.scenarios {
             report.scenarios += 1;
@@ -286,7 +297,12 @@ impl Runner {
         self.root.join(p.trim_start_matches('/'))
     }
 
-    fn step(&mut self, s: &Step, vars: &BTreeMap<String, String>, miss: &mut dyn FnMut(String, String, String)) {
+    fn step(
+        &mut self,
+        s: &Step,
+        vars: &BTreeMap<String, String>,
+        miss: &mut dyn FnMut(String, String, String),
+    ) {
         let x = |t: &str| subst(t, vars);
         if let Some(w) = &s.write {
             let path = x(&w.path);
@@ -311,17 +327,26 @@ impl Runner {
             if let Some((what, rx)) = pending {
                 let got = match rx.recv_timeout(RELEASE_WAIT) {
                     Ok(r) => outcome(r),
-                    Err(_) => format!("still blocked {} s after the release", RELEASE_WAIT.as_secs()),
+                    Err(_) => format!(
+                        "still blocked {} s after the release",
+                        RELEASE_WAIT.as_secs()
+                    ),
                 };
                 if got != "ok" {
-                    miss(format!("{what} (pending), after the release"), "ok".into(), got);
+                    miss(
+                        format!("{what} (pending), after the release"),
+                        "ok".into(),
+                        got,
+                    );
                 }
             }
         } else if let Some(f) = &s.expect_file {
             let path = x(&f.path);
             let want = x(&scalar(&f.value));
             let got = match fs::read(self.host(&path)) {
-                Ok(b) => String::from_utf8_lossy(&b).trim_end_matches('\n').to_string(),
+                Ok(b) => String::from_utf8_lossy(&b)
+                    .trim_end_matches('\n')
+                    .to_string(),
                 Err(e) => format!("<{}>", errno_name(e.raw_os_error().unwrap_or(libc::EIO))),
             };
             if got != want.trim_end_matches('\n') {
@@ -598,12 +623,16 @@ mod tests {
     fn subst_replaces_known_names_only() {
         let mut v = BTreeMap::new();
         v.insert("PF".to_string(), "0000:04:00.0".to_string());
-        assert_eq!(subst("$PCI/$PF/x ${PF}y $$ $NOPE", &v), "$PCI/0000:04:00.0/x 0000:04:00.0y $$ $NOPE");
+        assert_eq!(
+            subst("$PCI/$PF/x ${PF}y $$ $NOPE", &v),
+            "$PCI/0000:04:00.0/x 0000:04:00.0y $$ $NOPE"
+        );
     }
 
     #[test]
     fn steps_parse_and_reject_two_actions() {
-        let v: Value = yaml_serde::from_str("{write: {path: /a, value: 1}, expect: EINVAL}").unwrap();
+        let v: Value =
+            yaml_serde::from_str("{write: {path: /a, value: 1}, expect: EINVAL}").unwrap();
         assert!(parse_step(&v).is_ok());
         let v: Value = yaml_serde::from_str("{write: {path: /a, value: 1}, hold: x}").unwrap();
         assert!(parse_step(&v).is_err());

@@ -30,7 +30,9 @@ fn run_kind(kind: &str) -> Report {
     let mut runner = Runner::new(&mnt, Some(kind));
     let mut report = Report::default();
     for f in scenario_files() {
-        runner.run_file(&f, &mut report).expect("a well-formed scenario file");
+        runner
+            .run_file(&f, &mut report)
+            .expect("a well-formed scenario file");
     }
     drop(served);
     let _ = std::fs::remove_dir(&mnt);
@@ -60,7 +62,10 @@ fn check(kind: &str) {
 #[test]
 fn every_kind_has_a_fixture() {
     for k in KINDS {
-        assert!(repo().join("fixtures").join(format!("vm-{k}")).is_dir(), "fixtures/vm-{k}");
+        assert!(
+            repo().join("fixtures").join(format!("vm-{k}")).is_dir(),
+            "fixtures/vm-{k}"
+        );
     }
 }
 

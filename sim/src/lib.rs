@@ -10,6 +10,7 @@ mod mdev;
 pub mod model;
 mod nvidia;
 mod pci;
+pub mod scenario;
 pub mod serve;
 pub mod tree;
 

@@ -5,6 +5,7 @@
 //! hostdev-sim stop MOUNTPOINT
 //! hostdev-sim hold MOUNTPOINT DEVICE      # a simulated VM opens DEVICE (PCI address or mdev UUID); prints its pid
 //! hostdev-sim release MOUNTPOINT PID
+//! hostdev-sim scenarios [--root DIR] [--host KIND] [--var NAME=VALUE] FILE...   # tests/model/*.yaml
 //! ```
 
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 
+use hostdev_sim::scenario;
 use hostdev_sim::serve::{self, Options};
 use hostdev_sim::Model;
 
@@ -47,6 +49,24 @@ enum Cmd {
     Hold { mountpoint: PathBuf, device: String },
     /// The simulated process PID exits
     Release { mountpoint: PathBuf, pid: u32 },
+    /// Perform the scenario files (tests/model/*.yaml) on the host at DIR and report every
+    /// step whose outcome differs (exit 1 if any)
+    Scenarios {
+        /// The host: / (the real kernel) or a mount of `hostdev-sim serve`
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+        /// Only the files for this host kind (samples, nvsim-pf, nvsim-vf, nvsim-vfio, igb-sriov)
+        #[arg(long)]
+        host: Option<String>,
+        /// A variable for the scenarios (overrides the host kind's)
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        /// Print each scenario's name as it runs
+        #[arg(short, long)]
+        verbose: bool,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// How long `serve --background` waits for the mount.
@@ -87,7 +107,55 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Release { mountpoint, pid } => Ok(Model::new(&mountpoint).release(pid)?),
+        Cmd::Scenarios {
+            root,
+            host,
+            vars,
+            verbose,
+            files,
+        } => scenarios(&root, host.as_deref(), &vars, verbose, &files),
     }
+}
+
+fn scenarios(
+    root: &std::path::Path,
+    host: Option<&str>,
+    vars: &[String],
+    verbose: bool,
+    files: &[PathBuf],
+) -> Result<()> {
+    if let Some(h) = host {
+        if !scenario::KINDS.contains(&h) {
+            bail!("--host {h}: not one of {}", scenario::KINDS.join(", "));
+        }
+    }
+    let mut runner = scenario::Runner::new(root, host);
+    runner.verbose = verbose;
+    for v in vars {
+        let Some((k, val)) = v.split_once('=') else {
+            bail!("--var {v}: NAME=VALUE");
+        };
+        runner.var(k, val);
+    }
+    let mut report = scenario::Report::default();
+    for f in files {
+        runner.run_file(f, &mut report)?;
+    }
+    for m in &report.mismatches {
+        println!("{m}");
+    }
+    println!(
+        "hostdev-sim scenarios: {} file(s), {} scenario(s), {} step(s) on {}: {} mismatch(es)",
+        report.files,
+        report.scenarios,
+        report.steps,
+        root.display(),
+        report.mismatches.len()
+    );
+    if !report.mismatches.is_empty() {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 /// Start `hostdev-sim serve` again as a child and wait until its mount is live.

@@ -14,7 +14,8 @@
 //!     time (mtty 24 ports, 1 or 2 each; mbochs 64 units, 1/4/16; mdpy 4). Beyond it:
 //!     ENOSPC (mtty, mbochs: their probe fails) or EUSERS (mdev core's own count: mdpy
 //!     and the rest).
-//! - `remove` ← 1 of an open mdev blocks (vfio_unregister_group_dev); ← 0 does nothing;
+//! - `remove` ← 1 of an open mdev blocks (vfio_unregister_group_dev), the mdev already gone
+//!   from `/sys/bus/mdev/devices` and its type's `devices/` meanwhile; ← 0 does nothing;
 //!   anything that is not a number is EINVAL.
 
 use std::collections::BTreeMap;
@@ -66,10 +67,23 @@ impl Model {
             Some(0) => return Ok(()),
             Some(_) => {}
         }
-        self.unheld(dir)?;
         let uuid = last(dir);
         let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
         let type_id = self.t.link_name(&dir.join("mdev_type")).unwrap_or_default();
+        if let Err(held) = self.unheld(dir) {
+            // the mdev core takes it out of its type's devices/ and off the bus (device_del)
+            // before the vfio driver's remove waits for the holders: a remove that blocks
+            // already hides the mdev from /sys/bus/mdev/devices
+            self.t.remove(&Path::new("sys/bus/mdev/devices").join(&uuid))?;
+            self.t.remove(
+                &parent
+                    .join("mdev_supported_types")
+                    .join(&type_id)
+                    .join("devices")
+                    .join(&uuid),
+            )?;
+            return Err(held);
+        }
         let driver = self.t.link_name(&dir.join("driver"));
         let group = self.t.link_name(&dir.join("iommu_group"));
         for n in self.t.names(&dir.join("vfio-dev")) {

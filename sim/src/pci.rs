@@ -18,7 +18,8 @@
 //!   vGPUs are on the PF: the T4), EBUSY to change a non-zero count. ← 0 removes the VFs:
 //!   NVIDIA refuses (EBUSY) while one carries a vGPU or is open; other drivers block while
 //!   one is open. VFs appear at `sriov_offset`/`sriov_stride` with their links and IOMMU
-//!   groups, bound to the PF's driver when `sriov_drivers_autoprobe` is 1, with what
+//!   groups, bound to their VF driver (igb's VFs to igbvf, ixgbe's to ixgbevf, i40e's and
+//!   ice's to iavf, NVIDIA's to nvidia; `.hostdev-sim/vf-driver`: `PF driver` lines) when `sriov_drivers_autoprobe` is 1, with what
 //!   `.hostdev-sim/vf-template/<PF>/` holds (their vGPU types), which the model keeps from
 //!   the VFs it removes.
 
@@ -409,9 +410,10 @@ impl Model {
                     "0x00000000fee00000 0x00000000feefffff msi\n",
                 )?;
             }
-            let _ = self.memo_set("native", &vaddr, if autoprobe { driver } else { "-" });
+            let vf_driver = self.vf_driver(&addr, driver);
+            let _ = self.memo_set("native", &vaddr, if autoprobe { &vf_driver } else { "-" });
             if autoprobe {
-                self.attach(&vf, &vaddr, driver)?;
+                self.attach(&vf, &vaddr, &vf_driver)?;
             }
             if self.t.exists(&tpl) {
                 self.t.copy(&tpl, &vf)?;
@@ -431,6 +433,22 @@ impl Model {
             }
         }
         Ok(())
+    }
+
+    /// The driver whose ID table matches the VFs of PF `addr` (on `pf_driver`): the one
+    /// `.hostdev-sim/vf-driver` names for it, else the NIC drivers' VF drivers (igb: igbvf,
+    /// ixgbe: ixgbevf, i40e/ice: iavf), else the PF's own (NVIDIA: nvidia, mlx5_core).
+    fn vf_driver(&self, addr: &str, pf_driver: &str) -> String {
+        if let Some(d) = self.memo_get("vf-driver", addr) {
+            return d;
+        }
+        match pf_driver {
+            "igb" => "igbvf",
+            "ixgbe" => "ixgbevf",
+            "i40e" | "ice" => "iavf",
+            d => d,
+        }
+        .to_string()
     }
 
     /// A VF's PCI attributes, taken from its PF.

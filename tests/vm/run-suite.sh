@@ -73,7 +73,7 @@ else
     command -v cargo >/dev/null || unavailable "cargo not found (or set HOSTDEV_BIN)"
     echo "vm-suite: cargo build --release --locked"
     tb=$(date +%s.%N)
-    (cd "$REPO" && cargo build --release --locked --bin hostdev) \
+    (cd "$REPO" && cargo build --release --locked --bin hostdev && cargo build --release --locked -p hostdev-sim) \
         || { echo "vm-suite: ERROR: cargo build failed" >&2; echo "vm-suite: 0 passed, 1 failed"; exit 1; }
     BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/hostdev
     echo "vm-suite: built $BIN in $(since "$tb") s"

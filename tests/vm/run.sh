@@ -23,6 +23,9 @@
 #   # vm-iommufd                      boot the modules rebuilt with iommufd + the vfio cdev
 #   # vm-nvsim                        the igb PF without igb/igbvf, for the simulated NVIDIA
 #                                     driver (the case runs `modprobe nvsim mode=pf|vf|vfio`)
+#   # vm-sim                         put hostdev-sim (HOSTDEV_SIM_BIN, default next to --binary)
+#                                     and the model's scenarios (tests/model/*.yaml, at
+#                                     /tests/model/) into the guest
 #   # vm-nvsim-gpus: 2               with vm-nvsim: a second igb PF on its own root port
 #                                     (00:0a.0 -> 05:00.0), so nvsim makes two GPUs; 4: also
 #                                     00:0b.0 -> 06:00.0 and 00:0c.0 -> 07:00.0 (bench/)
@@ -79,6 +82,7 @@ if [ -n "$hdr_kernels" ]; then
     case " $hdr_kernels " in *" $SERIES "*) ;; *) die "case $(basename "$CASE") runs only on kernel(s) $hdr_kernels, not $SERIES";; esac
 fi
 IGB=0; grep -q '^# *vm-igb\b' "$CASE" && IGB=1
+SIM=0; grep -q '^# *vm-sim\b' "$CASE" && SIM=1
 GQEMU=0; grep -q '^# *vm-qemu\b' "$CASE" && GQEMU=1
 IOMMUFD=0; grep -q '^# *vm-iommufd\b' "$CASE" && IOMMUFD=1
 NVSIM=0; grep -q '^# *vm-nvsim\([^-]\|$\)' "$CASE" && { NVSIM=1; IGB=1; }
@@ -153,6 +157,18 @@ if [ -n "$BINARY" ]; then
         mkdir -p "$S$(dirname "$lib")"
         cp -L "$lib" "$S$lib"
     done
+fi
+if [ $SIM = 1 ]; then
+    SIM_BIN=${HOSTDEV_SIM_BIN:-$(dirname "${BINARY:-.}")/hostdev-sim}
+    [ -x "$SIM_BIN" ] || die "case $(basename "$CASE") needs hostdev-sim: set HOSTDEV_SIM_BIN or build it next to --binary ($SIM_BIN)"
+    install -m 0755 "$SIM_BIN" "$S/usr/local/bin/hostdev-sim"
+    { ldd "$SIM_BIN" 2>/dev/null || true; } | awk '/=> \//{print $3} /^\t\//{print $1}' | while read -r lib; do
+        [ -n "$lib" ] && [ ! -e "$S$lib" ] || continue
+        mkdir -p "$S$(dirname "$lib")"
+        cp -L "$lib" "$S$lib"
+    done
+    mkdir -p "$S/tests/model"
+    cp "$HERE/../model/"*.yaml "$S/tests/model/"
 fi
 GUEST_MODULES="vfio vfio_pci vfio_iommu_type1 mdev e1000e e1000 igb igbvf virtio_pci virtio_rng mtty mdpy mbochs"
 [ $IOMMUFD = 0 ] || GUEST_MODULES="iommufd $GUEST_MODULES"

@@ -74,7 +74,8 @@ impl Model {
             // the mdev core takes it out of its type's devices/ and off the bus (device_del)
             // before the vfio driver's remove waits for the holders: a remove that blocks
             // already hides the mdev from /sys/bus/mdev/devices
-            self.t.remove(&Path::new("sys/bus/mdev/devices").join(&uuid))?;
+            self.t
+                .remove(&Path::new("sys/bus/mdev/devices").join(&uuid))?;
             self.t.remove(
                 &parent
                     .join("mdev_supported_types")

@@ -169,6 +169,15 @@ if [ $SIM = 1 ]; then
     done
     mkdir -p "$S/tests/model"
     cp "$HERE/../model/"*.yaml "$S/tests/model/"
+    # FUSE, for `hostdev-sim serve` in the guest: a module on 6.1 (insmod /lib/fuse.ko),
+    # built in on 6.12
+    for f in "$(dirname "$(dirname "$VMLINUZ")")/lib/modules/$KVER/kernel/fs/fuse/fuse.ko"*; do
+        case $f in
+            *.ko.xz) xz -dc "$f" > "$S/lib/fuse.ko";;
+            *.ko.zst) zstd -qdc "$f" > "$S/lib/fuse.ko";;
+            *.ko) cp "$f" "$S/lib/fuse.ko";;
+        esac
+    done
 fi
 GUEST_MODULES="vfio vfio_pci vfio_iommu_type1 mdev e1000e e1000 igb igbvf virtio_pci virtio_rng mtty mdpy mbochs"
 [ $IOMMUFD = 0 ] || GUEST_MODULES="iommufd $GUEST_MODULES"

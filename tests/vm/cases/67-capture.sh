@@ -1,9 +1,11 @@
 # vm-timeout: 240
+# vm-sim
 # hostdev capture on the real kernel (issue 22 item 6): with the mdev samples' parents, an
 # mdev held open and the IOMMU on, `capture --out DIR` copies what hostdev reads, never
 # config space, BARs, ROM or VPD; plan, list-types, iommu check, iommu groups, tree, env
 # and status read the same on the capture (`--root DIR`) as on the live host; the tar on
-# stdout (`--out -`) extracts to the same tree; a non-empty --out is refused (64).
+# stdout (`--out -`) extracts to the same tree; a non-empty --out is refused (64); the
+# capture, served by hostdev-sim (FUSE in the guest), plans the same and takes an apply.
 C=/tests/files/apply-node-override.yaml
 
 step "an mdev exists and a process holds it open"
@@ -51,6 +53,31 @@ same status -f "$C"
 assert_exists "/tmp/cap/proc/$HOLD_PID/comm"
 assert_contains "$(ls -l /tmp/cap/proc/$HOLD_PID/fd)" "/dev/vfio/$G"
 assert_exists "/tmp/cap/dev/vfio/$G"
+
+step "the capture served through hostdev-sim reads the same, and takes an apply"
+[ -e /lib/fuse.ko ] && { insmod /lib/fuse.ko || fail "insmod fuse"; }
+[ -e /dev/fuse ] || mknod /dev/fuse c 10 229
+SIMPID=$(hostdev-sim serve /tmp/cap /tmp/sim --background) || fail "hostdev-sim serve /tmp/cap failed"
+note "hostdev-sim serves /tmp/cap at /tmp/sim (pid $SIMPID)"
+on_sim() {
+    _live=$(hostdev "$@" 2>&1; echo "exit $?")
+    _sim=$(hostdev --root /tmp/sim "$@" 2>&1; echo "exit $?")
+    [ "$_live" = "$_sim" ] || fail "hostdev $*: differs on the served capture
+--- live:
+$_live
+--- served:
+$_sim"
+    note "ok: hostdev $* reads the same on the served capture"
+}
+on_sim plan -f "$C"
+on_sim list-types -o json
+on_sim iommu groups
+on_sim status -f "$C"
+LIVE_BEFORE=$(ls /sys/bus/mdev/devices | sort)
+assert_exit 0 hostdev --root /tmp/sim -f "$C" apply --yes
+assert_exit 0 hostdev --root /tmp/sim -f "$C" plan --detailed-exitcode
+assert_eq "$LIVE_BEFORE" "$(ls /sys/bus/mdev/devices | sort)" "the live host's mdevs (untouched by the apply on the served capture)"
+assert_exit 0 hostdev-sim stop /tmp/sim
 
 step "--out - writes a tar that extracts to the same tree"
 hostdev capture --out - > /tmp/cap.tar || fail "capture --out - failed"

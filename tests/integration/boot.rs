@@ -31,7 +31,7 @@ fn ready_host_does_not_wait() {
 fn timeout_warns_names_the_gpu_and_continues_with_what_exists() {
     let host = Host::copy("t4-3x");
     // The third T4 is bound to nvidia but its vGPU types are not registered (yet).
-    std::fs::remove_file(host.path("sys/class/mdev_bus/0000:86:00.0")).expect("rm");
+    std::fs::remove_file(host.backing_path("sys/class/mdev_bus/0000:86:00.0")).expect("rm");
     let start = Instant::now();
     let r = apply_dry_run(&host, "1");
     assert!(start.elapsed() >= Duration::from_secs(1));
@@ -46,7 +46,7 @@ fn timeout_warns_names_the_gpu_and_continues_with_what_exists() {
 #[test]
 fn parents_registered_during_the_wait_are_planned() {
     let host = Host::copy("t4-3x");
-    let link = host.path("sys/class/mdev_bus/0000:86:00.0");
+    let link = host.backing_path("sys/class/mdev_bus/0000:86:00.0");
     let target = std::fs::read_link(&link).expect("readlink");
     std::fs::remove_file(&link).expect("rm");
     let late = std::thread::spawn(move || {

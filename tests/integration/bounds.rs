@@ -218,8 +218,8 @@ fn odd_entries_under_sysfs_are_skipped_with_a_warning() {
     let raw = std::ffi::OsStr::from_bytes(b"nvidia-\xff");
     std::fs::create_dir(host.path(T4_TYPES).join(raw)).unwrap();
     std::fs::write(host.path(T4_TYPES).join("stray"), "x\n").unwrap();
-    std::fs::write(host.path("sys/class/mdev_bus/stray"), "x\n").unwrap();
-    std::fs::write(host.path("sys/bus/pci/devices/0000:ff:00.0"), "x\n").unwrap();
+    std::fs::write(host.backing_path("sys/class/mdev_bus/stray"), "x\n").unwrap();
+    std::fs::write(host.backing_path("sys/bus/pci/devices/0000:ff:00.0"), "x\n").unwrap();
     let r = on(&host, &["list-types", "-o", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(

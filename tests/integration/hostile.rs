@@ -20,7 +20,7 @@ struct Hostile {
 impl Hostile {
     fn new(name: &str) -> Hostile {
         let host = Host::copy(name);
-        let root = host.root().to_path_buf();
+        let root = host.backing_path("");
         let outside = host.outside().join("outside");
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(outside.join("sentinel"), format!("{SECRET}\n")).unwrap();
@@ -285,23 +285,23 @@ fn status_with_hostile_names() -> Host {
     let h = Host::copy("status");
     for name in HOSTILE_MDEVS {
         copy_tree(
-            &h.path(&format!("{GVTG_PARENT}/{GVTG_MDEV}")),
-            &h.path(&format!("{GVTG_PARENT}/{name}")),
+            &h.backing_path(&format!("{GVTG_PARENT}/{GVTG_MDEV}")),
+            &h.backing_path(&format!("{GVTG_PARENT}/{name}")),
         );
         std::os::unix::fs::symlink(
             format!("../../../devices/pci0000:00/0000:00:02.0/{name}"),
-            h.path(&format!("sys/bus/mdev/devices/{name}")),
+            h.backing_path(&format!("sys/bus/mdev/devices/{name}")),
         )
         .unwrap();
     }
     for name in HOSTILE_PCI {
         copy_tree(
-            &h.path(&format!("{T4_BRIDGE}/{T4}")),
-            &h.path(&format!("{T4_BRIDGE}/{name}")),
+            &h.backing_path(&format!("{T4_BRIDGE}/{T4}")),
+            &h.backing_path(&format!("{T4_BRIDGE}/{name}")),
         );
         std::os::unix::fs::symlink(
             format!("../../../devices/pci0000:3a/0000:3a:00.0/{name}"),
-            h.path(&format!("sys/bus/pci/devices/{name}")),
+            h.backing_path(&format!("sys/bus/pci/devices/{name}")),
         )
         .unwrap();
     }

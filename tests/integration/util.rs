@@ -199,14 +199,11 @@ impl Host {
         }
     }
 
-    /// `<backing>/<rel>`: the tree behind the mount, for a test that prepares sysfs state
+    /// `<backing>/<rel>` (`<root>/<rel>` for a bundled fixture): the tree behind the mount, for a test that prepares sysfs state
     /// by hand (writes through the mount under `sys/` are answered by the model, as on a
     /// real host; a test that sets e.g. `available_instances` writes here).
     pub fn backing_path(&self, rel: &str) -> PathBuf {
-        self.backing
-            .as_ref()
-            .expect("only a copied host has a backing")
-            .join(rel)
+        self.backing.as_ref().unwrap_or(&self.root).join(rel)
     }
 
     /// `<backing>/<rel>` with its parent directories created, for a file the test adds to

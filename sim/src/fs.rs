@@ -84,13 +84,7 @@ impl SimFs {
 
     fn attr(&mut self, rel: &Path) -> std::io::Result<FileAttr> {
         let m = fs::symlink_metadata(self.backing(rel))?;
-        let kind = if m.file_type().is_symlink() {
-            FileType::Symlink
-        } else if m.is_dir() {
-            FileType::Directory
-        } else {
-            FileType::RegularFile
-        };
+        let kind = kind_of(m.file_type());
         let t = |s: i64| UNIX_EPOCH + Duration::from_secs(s.max(0) as u64);
         Ok(FileAttr {
             ino: self.ino(rel),
@@ -105,7 +99,7 @@ impl SimFs {
             nlink: m.nlink() as u32,
             uid: m.uid(),
             gid: m.gid(),
-            rdev: 0,
+            rdev: m.rdev() as u32,
             blksize: 4096,
             flags: 0,
         })
@@ -144,6 +138,28 @@ impl SimFs {
 /// Entries the mount does not show: the model's memory at the top, git's placeholders.
 fn hidden(dir: &Path, name: &OsStr) -> bool {
     name == ".gitkeep" || (dir.as_os_str().is_empty() && name == MEMO)
+}
+
+/// What the mount shows a backing file as: FIFOs, sockets and device nodes as what they are
+/// (the kernel then opens them itself: a FIFO in the tree must block or refuse as one does,
+/// never stall the server in a read).
+fn kind_of(t: fs::FileType) -> FileType {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_symlink() {
+        FileType::Symlink
+    } else if t.is_dir() {
+        FileType::Directory
+    } else if t.is_fifo() {
+        FileType::NamedPipe
+    } else if t.is_socket() {
+        FileType::Socket
+    } else if t.is_char_device() {
+        FileType::CharDevice
+    } else if t.is_block_device() {
+        FileType::BlockDevice
+    } else {
+        FileType::RegularFile
+    }
 }
 
 /// Whether `rel` is sysfs (answered by the model).
@@ -247,6 +263,38 @@ impl Filesystem for SimFs {
         {
             Ok(()) => self.entry(&p, reply),
             Err(e) => reply.error(code(&e)),
+        }
+    }
+
+    fn mknod(
+        &mut self,
+        _req: &Request<'_>,
+        parent: u64,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        let Some(p) = self.child(parent, name) else {
+            return reply.error(libc::EACCES);
+        };
+        if on_sys(&p) {
+            return reply.error(libc::EPERM);
+        }
+        let b = self.backing(&p);
+        let r = std::ffi::CString::new(b.as_os_str().as_encoded_bytes()).map_err(|_| libc::EINVAL);
+        let r = r.and_then(|c| {
+            // SAFETY: a valid C string; mknod has no other preconditions.
+            if unsafe { libc::mknod(c.as_ptr(), mode as libc::mode_t, libc::dev_t::from(rdev)) } == 0 {
+                Ok(())
+            } else {
+                Err(code(&std::io::Error::last_os_error()))
+            }
+        });
+        match r {
+            Ok(()) => self.entry(&p, reply),
+            Err(e) => reply.error(e),
         }
     }
 
@@ -435,11 +483,7 @@ impl Filesystem for SimFs {
             .flatten()
             .filter(|e| !hidden(&p, &e.file_name()))
             .map(|e| {
-                let k = match e.file_type() {
-                    Ok(t) if t.is_symlink() => FileType::Symlink,
-                    Ok(t) if t.is_dir() => FileType::Directory,
-                    _ => FileType::RegularFile,
-                };
+                let k = e.file_type().map_or(FileType::RegularFile, kind_of);
                 (e.file_name().to_string_lossy().into_owned(), k)
             })
             .collect();

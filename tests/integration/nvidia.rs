@@ -273,7 +273,7 @@ fn apply_writes_the_type_id_to_free_vfs_and_never_touches_configured_ones() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let lines = host.audit();
     // 32 on the empty GPU, 4 next to the two 8Q (48 GB over 8 GB: 6 per GPU)
-    assert_eq!(lines.len(), 36);
+    assert_eq!(lines.len(), 36, "{}\n{}", r.stdout, r.stderr);
     assert!(lines.iter().all(|l| l["action"] == "vgpu.set"));
     assert!(!lines.iter().any(|l| {
         let p = l["path"].as_str().unwrap_or("");
@@ -335,7 +335,7 @@ fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
     for a in &sets[2..] {
         let vf = &a.vf().expect("a vGPU type action").address;
         std::fs::write(
-            host.path(&format!(
+            host.backing_path(&format!(
                 "sys/bus/pci/devices/{vf}/nvidia/creatable_vgpu_types"
             )),
             "ID    : vGPU Name\n",

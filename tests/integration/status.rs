@@ -769,7 +769,7 @@ fn nvidia_provider_device_ids_of_one_name_are_one_resource() {
     crate::util::copy_tree(&t4, &second);
     std::os::unix::fs::symlink(
         format!("../../../devices/pci0000:3a/0000:3a:00.0/{SECOND}"),
-        dir.path(&format!("sys/bus/pci/devices/{SECOND}")),
+        dir.backing_path(&format!("sys/bus/pci/devices/{SECOND}")),
     )
     .unwrap();
     std::fs::write(t4.join("device"), "0x118a\n").unwrap();

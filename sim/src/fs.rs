@@ -479,18 +479,18 @@ impl Filesystem for SimFs {
             Ok(rd) => rd,
             Err(e) => return reply.error(code(&e)),
         };
-        let mut names: Vec<(String, FileType)> = rd
+        let mut names: Vec<(std::ffi::OsString, FileType)> = rd
             .flatten()
             .filter(|e| !hidden(&p, &e.file_name()))
             .map(|e| {
                 let k = e.file_type().map_or(FileType::RegularFile, kind_of);
-                (e.file_name().to_string_lossy().into_owned(), k)
+                (e.file_name(), k)
             })
             .collect();
         names.sort_by(|a, b| a.0.cmp(&b.0));
         let mut all = vec![
-            (ino, FileType::Directory, ".".to_string()),
-            (ino, FileType::Directory, "..".to_string()),
+            (ino, FileType::Directory, std::ffi::OsString::from(".")),
+            (ino, FileType::Directory, std::ffi::OsString::from("..")),
         ];
         for (n, k) in names {
             let i = self.ino(&p.join(&n));

@@ -173,8 +173,9 @@ fn apply_writes_never_follow_links_out_of_the_root() {
             let before = h.outside_state();
             let r = h.run(&["--node-name", "node1", "apply", "--yes"]);
             let what = format!("{what} ({})", if absolute { "absolute" } else { "../" });
+            // (the exit code depends on the case: the simulated kernel makes the mdevs a
+            // run inside the root creates; only confinement is asserted)
             assert_confined(&h, &before, &r, &what);
-            assert_ne!(r.code, 0, "{what}: the fixture never converges");
         }
     }
 }

@@ -54,7 +54,11 @@ impl Scratch {
             mp.to_str().unwrap(),
             "--background",
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(is_mounted(&mp));
         String::from_utf8_lossy(&out.stdout)
             .trim()
@@ -86,7 +90,10 @@ fn alive(pid: u32) -> bool {
 fn wait_gone(pid: u32) {
     let t = Instant::now();
     while alive(pid) {
-        assert!(t.elapsed() < Duration::from_secs(20), "server {pid} still running");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "server {pid} still running"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -109,7 +116,11 @@ fn serve_background_then_stop_leaves_nothing() {
     // stopping again: nothing is mounted there
     let out = s.run(&["stop", s.mp().to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("nothing is mounted at"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing is mounted at"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -118,7 +129,11 @@ fn sigterm_and_sigint_unmount_a_foreground_serve() {
         let s = Scratch::new();
         let mut child = s
             .sim()
-            .args(["serve", fixture("t4-1x").to_str().unwrap(), s.mp().to_str().unwrap()])
+            .args([
+                "serve",
+                fixture("t4-1x").to_str().unwrap(),
+                s.mp().to_str().unwrap(),
+            ])
             .stderr(Stdio::piped())
             .spawn()
             .expect("serve");
@@ -132,7 +147,11 @@ fn sigterm_and_sigint_unmount_a_foreground_serve() {
         let st = child.wait().expect("wait");
         assert!(st.success(), "signal {sig}: {st}");
         assert!(!is_mounted(&s.mp()), "signal {sig}: still mounted");
-        assert_eq!(s.copies(), 0, "signal {sig}: the private copy was left behind");
+        assert_eq!(
+            s.copies(),
+            0,
+            "signal {sig}: the private copy was left behind"
+        );
     }
 }
 
@@ -152,8 +171,15 @@ fn a_stale_mount_of_a_killed_server_is_cleaned_up_by_the_next_serve() {
             "--background",
         ]);
         assert!(out.status.success(), "{}", stderr(&out));
-        assert!(stderr(&out).contains("cleaned up a stale mount"), "{}", stderr(&out));
-        String::from_utf8_lossy(&out.stdout).trim().parse::<u32>().expect("pid")
+        assert!(
+            stderr(&out).contains("cleaned up a stale mount"),
+            "{}",
+            stderr(&out)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<u32>()
+            .expect("pid")
     };
     assert!(s.mp().join("sys").is_dir(), "the new mount answers");
     let out = s.run(&["stop", s.mp().to_str().unwrap()]);
@@ -165,7 +191,12 @@ fn a_stale_mount_of_a_killed_server_is_cleaned_up_by_the_next_serve() {
 /// `serve` with `fixture` at `mp` fails, saying `part`, with nothing mounted at `mp`.
 fn refused(s: &Scratch, fixture: &Path, mp: &Path, env: Option<(&str, &Path)>, part: &str) {
     let mut c = s.sim();
-    c.args(["serve", fixture.to_str().unwrap(), mp.to_str().unwrap(), "--background"]);
+    c.args([
+        "serve",
+        fixture.to_str().unwrap(),
+        mp.to_str().unwrap(),
+        "--background",
+    ]);
     if let Some((k, v)) = env {
         c.env(k, v);
     }
@@ -182,7 +213,13 @@ fn bad_input_is_a_clear_error_and_nothing_is_mounted() {
     let d = s.dir.path();
     // a tree that is not a fixture (no sys/)
     std::fs::create_dir(d.join("notafixture")).unwrap();
-    refused(&s, &d.join("notafixture"), &s.mp(), None, "is not a fixture: it has no sys/");
+    refused(
+        &s,
+        &d.join("notafixture"),
+        &s.mp(),
+        None,
+        "is not a fixture: it has no sys/",
+    );
     assert!(!is_mounted(&s.mp()));
     // a file instead of a directory
     std::fs::write(d.join("file"), "x\n").unwrap();
@@ -240,7 +277,10 @@ fn refused_writes_give_the_kernels_errno() {
     assert!(e.contains("File exists"), "{e}");
     // fill the GPU: T4-2B is 8 per T4, one made
     for i in 1..8 {
-        assert_eq!(echo_into(&create, &format!("00000000-0000-4000-8000-0000000000b{i}")), None);
+        assert_eq!(
+            echo_into(&create, &format!("00000000-0000-4000-8000-0000000000b{i}")),
+            None
+        );
     }
     let e = echo_into(&create, "00000000-0000-4000-8000-0000000000c0").expect("full");
     assert!(e.contains("No space left on device"), "{e}");
@@ -292,7 +332,12 @@ fn hold_and_release_through_the_mount_are_seen_by_hostdev() {
     // teardown leaves the held mdev alone and names the holder
     let t = hd(&["teardown", "--yes", "--mdevs"]);
     let text = String::from_utf8_lossy(&t.stdout).into_owned();
-    assert!(text.contains(&format!("{uuid} (nvidia-223 on 0000:3b:00.0): in use by pid {holder} (qemu-system-x86)")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{uuid} (nvidia-223 on 0000:3b:00.0): in use by pid {holder} (qemu-system-x86)"
+        )),
+        "{text}"
+    );
     assert!(mp.join("sys/bus/mdev/devices").join(&uuid).exists());
     let out = s.run(&["release", mp.to_str().unwrap(), &holder]);
     assert!(out.status.success(), "{}", stderr(&out));

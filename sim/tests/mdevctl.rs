@@ -29,7 +29,11 @@ fn mdevctl(mp: &Path, args: &str) -> String {
         ))
         .output()
         .expect("unshare");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -37,7 +41,10 @@ fn mdevctl(mp: &Path, args: &str) -> String {
 fn mdevctl_sees_what_hostdev_created() {
     let hostdev = Path::new(env!("CARGO_BIN_EXE_hostdev-sim")).with_file_name("hostdev");
     if !have("mdevctl") || !have("unshare") || !hostdev.exists() {
-        eprintln!("skipped: needs mdevctl (apt-get install mdevctl), unshare and {}", hostdev.display());
+        eprintln!(
+            "skipped: needs mdevctl (apt-get install mdevctl), unshare and {}",
+            hostdev.display()
+        );
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -45,7 +52,10 @@ fn mdevctl_sees_what_hostdev_created() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/t4-1x");
     let served = serve(&fixture, &mp, &Options { in_place: false }).expect("serve");
     let types = mdevctl(&mp, "types");
-    assert!(types.contains("  nvidia-223\n    Available instances: 8\n"), "{types}");
+    assert!(
+        types.contains("  nvidia-223\n    Available instances: 8\n"),
+        "{types}"
+    );
     let out = Command::new(&hostdev)
         .arg("--root")
         .arg(&mp)
@@ -55,7 +65,11 @@ fn mdevctl_sees_what_hostdev_created() {
         .env_remove("HOSTDEV_ROOT")
         .output()
         .expect("hostdev");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list = mdevctl(&mp, "list");
     let made: Vec<String> = std::fs::read_dir(mp.join("sys/bus/mdev/devices"))
         .expect("mdevs")
@@ -63,11 +77,17 @@ fn mdevctl_sees_what_hostdev_created() {
         .collect();
     assert_eq!(made.len(), 8);
     for uuid in &made {
-        assert!(list.contains(&format!("{uuid} 0000:3b:00.0 nvidia-223")), "{uuid}: {list}");
+        assert!(
+            list.contains(&format!("{uuid} 0000:3b:00.0 nvidia-223")),
+            "{uuid}: {list}"
+        );
     }
     // the types with what is left, as hostdev list-types reads it
     let types = mdevctl(&mp, "types");
-    assert!(types.contains("  nvidia-223\n    Available instances: 0\n"), "{types}");
+    assert!(
+        types.contains("  nvidia-223\n    Available instances: 0\n"),
+        "{types}"
+    );
     let lt = Command::new(&hostdev)
         .arg("--root")
         .arg(&mp)
@@ -75,7 +95,10 @@ fn mdevctl_sees_what_hostdev_created() {
         .output()
         .expect("hostdev list-types");
     let lt = String::from_utf8_lossy(&lt.stdout);
-    let row = lt.lines().find(|l| l.contains("nvidia-223")).expect("nvidia-223 row");
+    let row = lt
+        .lines()
+        .find(|l| l.contains("nvidia-223"))
+        .expect("nvidia-223 row");
     assert_eq!(row.split_whitespace().nth(5), Some("0"), "{row}");
     assert_eq!(row.split_whitespace().nth(6), Some("8"), "{row}");
     drop(served);

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use hostdev_sim::{Model, Refusal};
 
 fn copy(name: &str) -> PathBuf {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name);
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name);
     let to = std::env::temp_dir().join(format!(
         "hostdev-sim-model-test.{}.{name}",
         std::process::id()
@@ -23,11 +25,18 @@ fn a_partly_full_gpu_takes_what_its_memory_holds() {
     let m = Model::new(&root);
     let set = |vf: &str, v: &str| {
         m.write(
-            Path::new(&format!("sys/bus/pci/devices/{vf}/nvidia/current_vgpu_type")),
+            Path::new(&format!(
+                "sys/bus/pci/devices/{vf}/nvidia/current_vgpu_type"
+            )),
             v.as_bytes(),
         )
     };
-    for vf in ["0000:61:00.6", "0000:61:00.7", "0000:61:01.0", "0000:61:01.1"] {
+    for vf in [
+        "0000:61:00.6",
+        "0000:61:00.7",
+        "0000:61:01.0",
+        "0000:61:01.1",
+    ] {
         assert!(set(vf, "1152\n").is_ok(), "{vf}");
     }
     assert!(matches!(

@@ -65,14 +65,22 @@ fn yes_writes_the_plan_audits_each_write_and_verifies() {
     let r = run_on(&host, &["apply", "--yes"]);
     // The simulated kernel creates the mdevs: verification finds them.
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(!r.stdout.contains("host differs from the plan"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("host differs from the plan"),
+        "{}",
+        r.stdout
+    );
     let lines = host.audit();
     assert_eq!(audited_writes(&host), expected);
     assert!(lines.iter().all(|l| l["result"] == "ok"));
     // Each create made its mdev, and the host now matches the plan.
     for l in &lines {
         let uuid = l["value"].as_str().unwrap().trim();
-        assert!(host.backing_path(&format!("sys/bus/mdev/devices/{uuid}")).exists(), "{uuid}");
+        assert!(
+            host.backing_path(&format!("sys/bus/mdev/devices/{uuid}"))
+                .exists(),
+            "{uuid}"
+        );
     }
     assert!(planned_writes(&host).is_empty());
     let state = host.state();
@@ -105,7 +113,8 @@ fn converged_host_makes_no_writes() {
     )
     .unwrap();
     // 0000:5e:00.0 would still get nvidia-230: pin its types to 0 to model a full host.
-    let types = host.backing_path("sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0/mdev_supported_types");
+    let types =
+        host.backing_path("sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0/mdev_supported_types");
     for t in std::fs::read_dir(&types).unwrap() {
         std::fs::write(t.unwrap().path().join("available_instances"), "0\n").unwrap();
     }

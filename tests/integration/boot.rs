@@ -37,7 +37,12 @@ fn timeout_warns_names_the_gpu_and_continues_with_what_exists() {
     assert!(start.elapsed() >= Duration::from_secs(1));
     // (the time said is the time waited: 1.0 s, or a little more on a busy machine)
     r.assert_stderr(0, "hostdev: warning: mdev parents not ready after 1.");
-    assert!(r.stderr.contains(" s: NVIDIA GPU(s) bound to nvidia without mdev types yet: 0000:86:00.0 ("), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(" s: NVIDIA GPU(s) bound to nvidia without mdev types yet: 0000:86:00.0 ("),
+        "{}",
+        r.stderr
+    );
     assert!(r
         .stderr
         .contains("continuing with the 2 parent(s) that offer a desired type"));

@@ -333,9 +333,13 @@ fn apply_stops_on_a_gpu_when_the_type_is_no_longer_creatable() {
     // two more 8Q vGPUs are made elsewhere meanwhile (on two other free VFs, through the
     // simulated driver): the GPU then has room for two of the four
     for vf in ["0000:61:04.2", "0000:61:04.3"] {
-        assert!(!sets.iter().any(|a| a.vf().expect("a vGPU action").address == vf));
+        assert!(!sets
+            .iter()
+            .any(|a| a.vf().expect("a vGPU action").address == vf));
         std::fs::write(
-            host.path(&format!("sys/bus/pci/devices/{vf}/nvidia/current_vgpu_type")),
+            host.path(&format!(
+                "sys/bus/pci/devices/{vf}/nvidia/current_vgpu_type"
+            )),
             "1152\n",
         )
         .expect("another vGPU made meanwhile");

@@ -206,14 +206,6 @@ impl Host {
         self.backing.as_ref().unwrap_or(&self.root).join(rel)
     }
 
-    /// `<backing>/<rel>` with its parent directories created, for a file the test adds to
-    /// the tree behind the mount (under `sys/`, where the mount refuses new files).
-    pub fn new_backing_path(&self, rel: &str) -> PathBuf {
-        let p = self.backing_path(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        p
-    }
-
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -99,7 +99,7 @@ impl SimFs {
             nlink: m.nlink() as u32,
             uid: m.uid(),
             gid: m.gid(),
-            rdev: 0,
+            rdev: m.rdev() as u32,
             blksize: 4096,
             flags: 0,
         })
@@ -141,6 +141,28 @@ impl SimFs {
 /// Entries the mount does not show: the model's memory at the top, git's placeholders.
 fn hidden(dir: &Path, name: &OsStr) -> bool {
     name == ".gitkeep" || (dir.as_os_str().is_empty() && name == MEMO)
+}
+
+/// What the mount shows a backing file as: FIFOs, sockets and device nodes as what they are
+/// (the kernel then opens them itself: a FIFO in the tree must block or refuse as one does,
+/// never stall the server in a read).
+fn kind_of(t: fs::FileType) -> FileType {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_symlink() {
+        FileType::Symlink
+    } else if t.is_dir() {
+        FileType::Directory
+    } else if t.is_fifo() {
+        FileType::NamedPipe
+    } else if t.is_socket() {
+        FileType::Socket
+    } else if t.is_char_device() {
+        FileType::CharDevice
+    } else if t.is_block_device() {
+        FileType::BlockDevice
+    } else {
+        FileType::RegularFile
+    }
 }
 
 /// Whether `rel` is sysfs (answered by the model).
@@ -479,18 +501,18 @@ impl Filesystem for SimFs {
             Ok(rd) => rd,
             Err(e) => return reply.error(code(&e)),
         };
-        let mut names: Vec<(String, FileType)> = rd
+        let mut names: Vec<(std::ffi::OsString, FileType)> = rd
             .flatten()
             .filter(|e| !hidden(&p, &e.file_name()))
             .map(|e| {
                 let k = e.file_type().map_or(FileType::RegularFile, kind_of);
-                (e.file_name().to_string_lossy().into_owned(), k)
+                (e.file_name(), k)
             })
             .collect();
         names.sort_by(|a, b| a.0.cmp(&b.0));
         let mut all = vec![
-            (ino, FileType::Directory, ".".to_string()),
-            (ino, FileType::Directory, "..".to_string()),
+            (ino, FileType::Directory, std::ffi::OsString::from(".")),
+            (ino, FileType::Directory, std::ffi::OsString::from("..")),
         ];
         for (n, k) in names {
             let i = self.ino(&p.join(&n));

@@ -158,33 +158,50 @@ fn scenarios(
     Ok(())
 }
 
-/// Start `hostdev-sim serve` again as a child and wait until its mount is live.
+/// Start `hostdev-sim serve` again as a child and wait until its mount is live (its
+/// "serving" line). The child's stdout is not ours (a caller reading the pid to its end,
+/// as `$(...)` does, would wait for the server); its stderr is passed on until then.
 fn background_serve(
     fixture: &std::path::Path,
     mountpoint: &std::path::Path,
     in_place: bool,
 ) -> Result<()> {
+    use std::io::BufRead as _;
     let exe = std::env::current_exe().context("finding hostdev-sim itself")?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("serve").arg(fixture).arg(mountpoint);
     if in_place {
         cmd.arg("--in-place");
     }
-    // The server keeps only stderr (its messages): with our stdout, `pid=$(hostdev-sim
-    // serve --background ...)` would wait for the server to exit.
     cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null());
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().context("starting the server")?;
+    let err = child.stderr.take().context("the server's stderr")?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let start = Instant::now();
     while start.elapsed() < READY_WAIT {
-        if let Some(st) = child.try_wait()? {
-            bail!("the server exited before the mount was live ({st})");
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(line) => {
+                eprintln!("{line}");
+                if line.starts_with("hostdev-sim: serving ") && serve::is_mounted(mountpoint) {
+                    println!("{}", child.id());
+                    return Ok(());
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                let st = child.wait()?;
+                bail!("the server exited before the mount was live ({st})");
+            }
         }
-        if serve::is_mounted(mountpoint) {
-            println!("{}", child.id());
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(10));
     }
     let _ = child.kill();
     bail!(

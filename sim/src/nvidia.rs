@@ -8,7 +8,8 @@
 //!   (docs/nvidia.md): none on a VF that has a type; with vGPUs of F GB on the GPU, the
 //!   types of F GB while fewer than (GPU memory / F) exist; with none, every type. The
 //!   GPU's type table (ID, name) is remembered in `.hostdev-sim/vgpu-types/<PF>` from the
-//!   first listing the model sees (a fixture whose GPU is full carries it); the GPU's
+//!   first listings the model sees, of its VFs and of the VFs of every GPU of the same
+//!   vendor/device ID (a fixture whose GPUs are all partly full carries it); the GPU's
 //!   memory is the largest type's.
 
 use std::path::Path;
@@ -68,7 +69,25 @@ impl Model {
             return Ok(parse(&text));
         }
         let mut all: Vec<(u32, String)> = Vec::new();
-        for vf in self.vfs(pf) {
+        // the GPU's own VFs, and those of every GPU of its model (a GPU that already holds
+        // vGPUs lists only the types of their size; an empty sibling lists them all)
+        let id = |d: &Path| {
+            (
+                self.t.read(&d.join("vendor")),
+                self.t.read(&d.join("device")),
+            )
+        };
+        let mine = id(pf);
+        let mut gpus = vec![pf.to_path_buf()];
+        for n in self.t.names(Path::new("sys/bus/pci/devices")) {
+            let Ok(d) = self.t.resolve(&Path::new("sys/bus/pci/devices").join(n)) else {
+                continue;
+            };
+            if d != pf && mine.1.is_some() && id(&d) == mine && !self.vfs(&d).is_empty() {
+                gpus.push(d);
+            }
+        }
+        for vf in gpus.iter().flat_map(|g| self.vfs(g)) {
             for row in parse(
                 &self
                     .t

@@ -347,3 +347,28 @@ fn read_only_attributes_take_no_write() {
         libc::ENOENT
     );
 }
+
+/// A partly full GPU lists only the types of its vGPUs' size: the model learns the GPU's
+/// memory from an empty GPU of the same model (48 GB L40S: 6 8Q, two present, 4 more fit).
+#[test]
+fn a_partly_full_gpu_takes_what_its_memory_holds() {
+    let h = host("l40s-vfio");
+    let set = |vf: &str, v: &str| {
+        h.w(
+            &format!("sys/bus/pci/devices/{vf}/nvidia/current_vgpu_type"),
+            v,
+        )
+    };
+    for vf in [
+        "0000:61:00.6",
+        "0000:61:00.7",
+        "0000:61:01.0",
+        "0000:61:01.1",
+    ] {
+        assert!(set(vf, "1152\n").is_ok(), "{vf}");
+    }
+    assert!(matches!(
+        set("0000:61:01.2", "1152\n"),
+        Err(Refusal::Errno(libc::EINVAL))
+    ));
+}

@@ -63,7 +63,7 @@ fn an_oversized_attribute_is_a_malformed_host_and_is_not_echoed() {
     let host = Host::copy("t4-2x");
     let marker = "OVERSIZED-CONTENT-";
     std::fs::write(
-        host.path(&format!("{T4_TYPE}/description")),
+        host.backing_path(&format!("{T4_TYPE}/description")),
         marker.repeat((1 << 20) / marker.len() + 1),
     )
     .unwrap();
@@ -84,7 +84,7 @@ fn an_oversized_attribute_is_a_malformed_host_and_is_not_echoed() {
 #[test]
 fn a_fifo_as_an_attribute_is_refused_without_blocking() {
     let host = Host::copy("t4-2x");
-    mkfifo(&host.path(&format!("{T4_TYPE}/available_instances")));
+    mkfifo(&host.backing_path(&format!("{T4_TYPE}/available_instances")));
     let r = on(&host, &["list-types"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
@@ -132,8 +132,8 @@ fn a_fifo_device_or_directory_as_the_config_or_a_plan_is_refused_without_blockin
 #[test]
 fn the_default_config_under_the_root_is_read_inside_it_without_blocking() {
     let host = Host::copy("t4-2x");
-    std::fs::create_dir_all(host.path("etc/hostdev")).unwrap();
-    mkfifo(&host.path("etc/hostdev/config.yaml"));
+    std::fs::create_dir_all(host.backing_path("etc/hostdev")).unwrap();
+    mkfifo(&host.backing_path("etc/hostdev/config.yaml"));
     let r = run_within(host.cmd().args(["--node-name", "node1", "plan"]), 10);
     r.assert_stderr(66, "a FIFO, not a regular file");
 }
@@ -179,7 +179,7 @@ fn oversized_config_plan_and_stdin_are_refused_at_their_limit() {
 fn an_absurd_instance_count_is_a_malformed_host_naming_the_path() {
     let host = Host::copy("t4-2x");
     std::fs::write(
-        host.path(&format!("{T4_TYPE}/available_instances")),
+        host.backing_path(&format!("{T4_TYPE}/available_instances")),
         "4294967295\n",
     )
     .unwrap();
@@ -197,7 +197,7 @@ fn an_absurd_instance_count_is_a_malformed_host_naming_the_path() {
     assert!(t0.elapsed() < Duration::from_secs(10));
     // NVIDIA's published maximum, used for a parent that is emptied first
     let host = Host::copy("t4-undesired-idle");
-    let desc = host.path(
+    let desc = host.backing_path(
         "sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0/mdev_supported_types/nvidia-222/description",
     );
     std::fs::write(&desc, "num_heads=4, max_instance=4294967295\n").unwrap();
@@ -216,10 +216,10 @@ fn odd_entries_under_sysfs_are_skipped_with_a_warning() {
     // a non-UTF-8 type directory, a stray file among the types, a stray file among the
     // parents and among the PCI devices
     let raw = std::ffi::OsStr::from_bytes(b"nvidia-\xff");
-    std::fs::create_dir(host.path(T4_TYPES).join(raw)).unwrap();
-    std::fs::write(host.path(T4_TYPES).join("stray"), "x\n").unwrap();
-    std::fs::write(host.path("sys/class/mdev_bus/stray"), "x\n").unwrap();
-    std::fs::write(host.path("sys/bus/pci/devices/0000:ff:00.0"), "x\n").unwrap();
+    std::fs::create_dir(host.backing_path(T4_TYPES).join(raw)).unwrap();
+    std::fs::write(host.backing_path(T4_TYPES).join("stray"), "x\n").unwrap();
+    std::fs::write(host.backing_path("sys/class/mdev_bus/stray"), "x\n").unwrap();
+    std::fs::write(host.backing_path("sys/bus/pci/devices/0000:ff:00.0"), "x\n").unwrap();
     let r = on(&host, &["list-types", "-o", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(

@@ -212,7 +212,7 @@ fn undesired_t4_mdevs_by_name_selector() {
 #[test]
 fn device_without_iommu_group_is_skipped_and_said_with_v() {
     let host = Host::copy("env-mixed");
-    let root = host.root();
+    let root = &host.backing_path("");
     let link = root.join("sys/bus/pci/devices/0000:3d:00.0/iommu_group");
     std::fs::remove_file(
         std::fs::canonicalize(root.join("sys/bus/pci/devices/0000:3d:00.0"))

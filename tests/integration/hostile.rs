@@ -20,7 +20,7 @@ struct Hostile {
 impl Hostile {
     fn new(name: &str) -> Hostile {
         let host = Host::copy(name);
-        let root = host.root().to_path_buf();
+        let root = host.backing_path("");
         let outside = host.outside().join("outside");
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(outside.join("sentinel"), format!("{SECRET}\n")).unwrap();
@@ -173,8 +173,9 @@ fn apply_writes_never_follow_links_out_of_the_root() {
             let before = h.outside_state();
             let r = h.run(&["--node-name", "node1", "apply", "--yes"]);
             let what = format!("{what} ({})", if absolute { "absolute" } else { "../" });
+            // (the exit code depends on the case: the simulated kernel makes the mdevs a
+            // run inside the root creates; only confinement is asserted)
             assert_confined(&h, &before, &r, &what);
-            assert_ne!(r.code, 0, "{what}: the fixture never converges");
         }
     }
 }
@@ -285,23 +286,23 @@ fn status_with_hostile_names() -> Host {
     let h = Host::copy("status");
     for name in HOSTILE_MDEVS {
         copy_tree(
-            &h.path(&format!("{GVTG_PARENT}/{GVTG_MDEV}")),
-            &h.path(&format!("{GVTG_PARENT}/{name}")),
+            &h.backing_path(&format!("{GVTG_PARENT}/{GVTG_MDEV}")),
+            &h.backing_path(&format!("{GVTG_PARENT}/{name}")),
         );
         std::os::unix::fs::symlink(
             format!("../../../devices/pci0000:00/0000:00:02.0/{name}"),
-            h.path(&format!("sys/bus/mdev/devices/{name}")),
+            h.backing_path(&format!("sys/bus/mdev/devices/{name}")),
         )
         .unwrap();
     }
     for name in HOSTILE_PCI {
         copy_tree(
-            &h.path(&format!("{T4_BRIDGE}/{T4}")),
-            &h.path(&format!("{T4_BRIDGE}/{name}")),
+            &h.backing_path(&format!("{T4_BRIDGE}/{T4}")),
+            &h.backing_path(&format!("{T4_BRIDGE}/{name}")),
         );
         std::os::unix::fs::symlink(
             format!("../../../devices/pci0000:3a/0000:3a:00.0/{name}"),
-            h.path(&format!("sys/bus/pci/devices/{name}")),
+            h.backing_path(&format!("sys/bus/pci/devices/{name}")),
         )
         .unwrap();
     }

@@ -128,7 +128,7 @@ fn bind_from_config_binds_what_matches_and_warns_for_the_rest() {
     )
     .unwrap();
     // the other T4 is on vfio-pci too (the fake tree does not react to a real bind)
-    let link = host.path("sys/bus/pci/devices/0000:3b:00.0/driver");
+    let link = host.backing_path("sys/bus/pci/devices/0000:3b:00.0/driver");
     let dir = std::fs::canonicalize(link.parent().unwrap()).unwrap();
     std::fs::remove_file(dir.join("driver")).unwrap();
     std::os::unix::fs::symlink("../../../../bus/pci/drivers/vfio-pci", dir.join("driver")).unwrap();
@@ -388,7 +388,7 @@ fn passthrough_addresses_are_validated() {
 #[test]
 fn modprobe_goes_through_the_journal() {
     let host = Host::copy("host-gpu-audio");
-    std::fs::remove_dir_all(host.path("sys/bus/pci/drivers/vfio-pci")).unwrap();
+    std::fs::remove_dir_all(host.backing_path("sys/bus/pci/drivers/vfio-pci")).unwrap();
     let r = host.run(&["bind", "vfio", "--dry-run", "0000:65:00.0", "--with-group"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();

@@ -267,7 +267,7 @@ fn init_from_mdevctl_golden_lists_what_kubevirt_cannot_say() {
     assert_eq!(desired(&plan), ["nvidia-222", "nvidia-223", "nvidia-231"]);
     // a directory named on the command line is read the same way
     let moved = host.outside().join("mdevctl.d");
-    std::fs::rename(host.path("etc/mdevctl.d"), &moved).expect("move");
+    std::fs::rename(host.backing_path("etc/mdevctl.d"), &moved).expect("move");
     let again = init_on(
         &host,
         &[

@@ -370,7 +370,7 @@ fn the_hostname_label_is_refused() {
 #[test]
 fn control_characters_from_the_host_are_escaped_in_tables() {
     let host = Host::copy("t4-1x");
-    let types = host.path("sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types");
+    let types = host.backing_path("sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types");
     std::fs::write(
         types.join("nvidia-222/name"),
         "GRID T4-1B\x1b]0;pwned\x07\r\nfake row\n",

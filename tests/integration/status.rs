@@ -183,7 +183,7 @@ fn wrong_driver_is_not_available_and_not_a_problem() {
 #[test]
 fn wrong_driver_on_every_device_leaves_the_resource_empty_a_problem() {
     let dir = Host::copy(FIXTURE);
-    let root = dir.root();
+    let root = &dir.backing_path("");
     // 0000:3d:00.0 moves to c6xx, like its sibling 0000:3f:00.0 (same depth in the tree).
     let qat = pci_dir(root, QAT);
     let target = std::fs::read_link(pci_dir(root, "0000:3f:00.0").join("driver")).unwrap();
@@ -201,7 +201,7 @@ fn wrong_driver_on_every_device_leaves_the_resource_empty_a_problem() {
 #[test]
 fn unbound_device_is_a_problem() {
     let dir = Host::copy(FIXTURE);
-    let root = dir.root();
+    let root = &dir.backing_path("");
     std::fs::remove_file(pci_dir(root, T4).join("driver")).unwrap();
     std::fs::remove_file(root.join("sys/bus/pci/drivers/vfio-pci").join(T4)).unwrap();
     let r = on(root, &["status"]);
@@ -220,7 +220,7 @@ fn unbound_device_is_a_problem() {
 #[test]
 fn non_viable_group_is_a_problem() {
     let dir = Host::copy(FIXTURE);
-    let root = dir.root();
+    let root = &dir.backing_path("");
     // 0000:3f:00.0 (c6xx) joins the T4's IOMMU group 11.
     let group = std::fs::read_link(pci_dir(root, T4).join("iommu_group")).unwrap();
     let other = pci_dir(root, "0000:3f:00.0");
@@ -242,7 +242,7 @@ fn non_viable_group_is_a_problem() {
 #[test]
 fn missing_dev_vfio_nodes_are_problems() {
     let dir = Host::copy(FIXTURE);
-    let root = dir.root();
+    let root = &dir.backing_path("");
     std::fs::remove_file(root.join("dev/vfio/17")).unwrap();
     std::fs::remove_file(root.join("dev/vfio/devices/vfio1")).unwrap();
     std::fs::remove_file(root.join("dev/vfio/21")).unwrap();
@@ -285,7 +285,7 @@ fn a_vfio_dev_entry_without_a_device_number_needs_no_cdev_node() {
     // without a `dev` number (the kernel made no character device) and there is no
     // /dev/vfio/devices/ -- the devices are healthy, their nodes are the group files alone.
     let dir = Host::copy(FIXTURE);
-    let root = dir.root();
+    let root = &dir.backing_path("");
     assert!(remove_cdev_numbers(&root.join("sys/devices")) >= 2);
     std::fs::remove_dir_all(root.join("dev/vfio/devices")).unwrap();
     let r = on(root, &["status", "-o", "json"]);
@@ -299,7 +299,7 @@ fn a_vfio_dev_entry_without_a_device_number_needs_no_cdev_node() {
     // The directory is there (other devices have cdevs) but this device's vfio-dev/vfioN
     // has no device number: no node is expected for it.
     let dir = Host::copy(FIXTURE);
-    let root = dir.root();
+    let root = &dir.backing_path("");
     let qat = pci_dir(root, QAT);
     assert_eq!(remove_cdev_numbers(&qat), 1);
     std::fs::remove_file(root.join("dev/vfio/devices/vfio1")).unwrap();
@@ -322,7 +322,7 @@ fn a_vfio_dev_entry_without_a_device_number_needs_no_cdev_node() {
 fn a_kernel_without_the_vfio_cdev_is_healthy_without_dev_vfio_devices() {
     // Debian's 6.1 and 6.12 (no iommufd): vfio-dev/vfioN in sysfs, no /dev/vfio/devices/.
     let dir = Host::copy(FIXTURE);
-    let root = dir.root();
+    let root = &dir.backing_path("");
     std::fs::remove_dir_all(root.join("dev/vfio/devices")).unwrap();
     let r = on(root, &["status"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -342,7 +342,7 @@ fn add_holder(root: &Path, pid: u32, comm: &str, node: &str) {
 #[test]
 fn in_use_is_shown_with_the_holder_and_is_not_a_problem() {
     let dir = Host::copy(FIXTURE);
-    let root = dir.root();
+    let root = &dir.backing_path("");
     add_holder(root, 4242, "qemu-system-x86", "/dev/vfio/11");
     let r = on(root, &["status"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -375,7 +375,7 @@ fn remove_gvtg_mdev(root: &Path, uuid: &str) {
 #[test]
 fn drift_after_an_mdev_is_removed_by_hand() {
     let dir = Host::copy(FIXTURE);
-    let root = dir.root();
+    let root = &dir.backing_path("");
     remove_gvtg_mdev(root, GVTG_2);
     let r = on(root, &["status"]);
     assert_eq!(r.code, 1);
@@ -396,7 +396,7 @@ fn drift_after_an_mdev_is_removed_by_hand() {
 #[test]
 fn textfile_is_written_atomically_and_stdout_stays_empty() {
     let dir = Host::copy(FIXTURE);
-    let root = dir.root();
+    let root = &dir.backing_path("");
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("hostdev.prom");
     std::fs::write(&file, "stale\n").unwrap();
@@ -496,7 +496,7 @@ fn devices_env_is_allocate_for_the_selection() {
 #[test]
 fn devices_free_excludes_held_and_unhealthy_and_n_too_many_exits_1() {
     let dir = Host::copy(FIXTURE);
-    let root = dir.root();
+    let root = &dir.backing_path("");
     add_holder(root, 4242, "qemu-system-x86", "/dev/vfio/20");
     let r = on(
         root,
@@ -723,7 +723,7 @@ fn nvidia_provider_names_from_pci_ids_every_command() {
 fn nvidia_provider_uses_the_plugins_own_test_names() {
     let dir = Host::copy(FIXTURE);
     with_pci_ids(&dir, "usr/share/misc/pci.ids", PLUGIN_TEST_PCI_IDS);
-    let t4 = pci_dir(dir.root(), T4);
+    let t4 = pci_dir(&dir.backing_path(""), T4);
     for (id, name) in [
         ("0x118a", "GK104GL_GRID_K520"),
         ("0x118d", "GK104GL_GRID_K520"),
@@ -762,14 +762,14 @@ fn nvidia_provider_uses_the_plugins_own_test_names() {
 fn nvidia_provider_device_ids_of_one_name_are_one_resource() {
     let dir = Host::copy(FIXTURE);
     with_pci_ids(&dir, "usr/share/misc/pci.ids", PLUGIN_TEST_PCI_IDS);
-    let t4 = pci_dir(dir.root(), T4);
+    let t4 = pci_dir(&dir.backing_path(""), T4);
     // a second function next to the T4 (a copy of it, in its IOMMU group)
     const SECOND: &str = "0000:3b:00.1";
     let second = t4.parent().unwrap().join(SECOND);
     crate::util::copy_tree(&t4, &second);
     std::os::unix::fs::symlink(
         format!("../../../devices/pci0000:3a/0000:3a:00.0/{SECOND}"),
-        dir.path(&format!("sys/bus/pci/devices/{SECOND}")),
+        dir.backing_path(&format!("sys/bus/pci/devices/{SECOND}")),
     )
     .unwrap();
     std::fs::write(t4.join("device"), "0x118a\n").unwrap();

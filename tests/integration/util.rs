@@ -152,11 +152,17 @@ pub fn hostdev(args: &[&str]) -> Run {
     Cmd::default().args(args).run()
 }
 
-/// A host tree to run on: a bundled fixture (read-only), or a copy of one at `<tmp>/root`
-/// (the tests may change it; `<tmp>` itself is free for files outside the root, such as
-/// saved plans). The copy is deleted when the `Host` is dropped.
+/// A host tree to run on: a bundled fixture (read-only), or a copy of one served as a
+/// simulated host (hostdev-sim: the copy at `<tmp>/backing`, mounted at `<tmp>/root`, every
+/// sysfs write answered by the model of the kernel). The tests may change it; `<tmp>` itself
+/// is free for files outside the root, such as saved plans. The mount is taken down and the
+/// copy deleted when the `Host` is dropped.
 pub struct Host {
     root: PathBuf,
+    /// The tree behind the mount (`None` for a bundled fixture).
+    backing: Option<PathBuf>,
+    // (dropped before `_tmp`: unmount, then delete)
+    _served: Option<hostdev_sim::serve::Served>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -165,19 +171,39 @@ impl Host {
     pub fn bundled(name: &str) -> Host {
         Host {
             root: fixture(name),
+            backing: None,
+            _served: None,
             _tmp: None,
         }
     }
 
-    /// A fresh copy of `fixtures/<name>` (symlinks preserved).
+    /// A fresh copy of `fixtures/<name>` (symlinks preserved), served through a hostdev-sim
+    /// mount in this process: hostdev's writes under `sys/` are answered by the model as the
+    /// kernel answers them (mdevs appear, drivers bind, refusals are errnos).
     pub fn copy(name: &str) -> Host {
         let tmp = tempfile::tempdir().expect("tempdir");
+        let backing = tmp.path().join("backing");
         let root = tmp.path().join("root");
-        copy_tree(&fixture(name), &root);
+        copy_tree(&fixture(name), &backing);
+        let served = hostdev_sim::serve::serve(
+            &backing,
+            &root,
+            &hostdev_sim::serve::Options { in_place: true },
+        )
+        .unwrap_or_else(|e| panic!("serving {}: {e:#}", backing.display()));
         Host {
             root,
+            backing: Some(backing),
+            _served: Some(served),
             _tmp: Some(tmp),
         }
+    }
+
+    /// `<backing>/<rel>` (`<root>/<rel>` for a bundled fixture): the tree behind the mount, for a test that prepares sysfs state
+    /// by hand (writes through the mount under `sys/` are answered by the model, as on a
+    /// real host; a test that sets e.g. `available_instances` writes here).
+    pub fn backing_path(&self, rel: &str) -> PathBuf {
+        self.backing.as_ref().unwrap_or(&self.root).join(rel)
     }
 
     pub fn root(&self) -> &Path {

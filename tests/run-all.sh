@@ -18,7 +18,7 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 # root only the kernel's /dev/fuse is needed (no fusermount3, so no fuse3 package); mdevctl
 # lets sim/tests/mdevctl.rs check the mdevs and types a mount shows (skipped without it).
 if ! command -v mdevctl >/dev/null && command -v apt-get >/dev/null; then
-    apt-get install -y mdevctl >/dev/null || echo "mdevctl not installable: its test is skipped"
+    { apt-get update -qq && apt-get install -y -qq mdevctl >/dev/null; } || echo "mdevctl not installable: its test is skipped"
 fi
 step "cargo build -p hostdev-sim (the simulated host)"
 cargo build --locked -p hostdev-sim
@@ -26,8 +26,8 @@ step "cargo test --workspace (unit, fixture and simulated-host tests)"
 cargo test --locked --workspace
 step "fixtures (generated identically by fixtures/mkfixture.py, kernel-shaped)"
 bash tests/fixtures-check.sh
-step "cargo build --release"
-cargo build --release --locked
+step "cargo build --release (hostdev, hostdev-sim)"
+cargo build --release --locked --workspace
 step "fuzz the parsers (tests/fuzz.sh)"
 bash tests/fuzz.sh
 step "large inputs end with their documented exit codes (bench/large-input.sh)"

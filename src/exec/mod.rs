@@ -7,6 +7,8 @@
 //! changed, `crate::plan::state`.
 pub mod apply;
 pub(crate) mod bind;
+#[cfg(test)]
+pub(crate) mod testing;
 pub(crate) mod confirm;
 pub(crate) mod interrupt;
 pub mod journal;

@@ -7,8 +7,6 @@
 //! changed, `crate::plan::state`.
 pub mod apply;
 pub(crate) mod bind;
-#[cfg(test)]
-pub(crate) mod testing;
 pub(crate) mod confirm;
 pub(crate) mod interrupt;
 pub mod journal;
@@ -18,5 +16,7 @@ pub(crate) mod pipeline;
 pub mod privilege;
 pub(crate) mod progress;
 pub(crate) mod teardown;
+#[cfg(test)]
+pub(crate) mod testing;
 pub(crate) mod vfio;
 pub(crate) mod wait;

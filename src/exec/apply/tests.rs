@@ -70,7 +70,9 @@ impl Host {
 
     /// Write through the kernel model behind hostdev's back (no faults, no hooks).
     fn write_by_hand(&self, path: &str, value: &str) {
-        SimKernel::plain(&self.root).write(&self.root.join(path), value).unwrap();
+        SimKernel::plain(&self.root)
+            .write(&self.root.join(path), value)
+            .unwrap();
     }
 }
 

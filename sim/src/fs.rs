@@ -127,10 +127,7 @@ impl SimFs {
             .map(|(p, i)| (p.clone(), *i))
             .collect();
         for (p, i) in moved {
-            let rest = p
-                .strip_prefix(from)
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
+            let rest = p.strip_prefix(from).map(Path::to_path_buf).unwrap_or_default();
             // (joining an empty path would add a trailing slash)
             let np = if rest.as_os_str().is_empty() {
                 to.to_path_buf()
@@ -355,8 +352,7 @@ impl Filesystem for SimFs {
             let mut f = File::open(self.backing(&p))?;
             f.seek(SeekFrom::Start(offset.max(0) as u64))?;
             let mut buf = Vec::new();
-            f.take(u64::from(size).min(MAX_READ))
-                .read_to_end(&mut buf)?;
+            f.take(u64::from(size).min(MAX_READ)).read_to_end(&mut buf)?;
             Ok(buf)
         })();
         match r {
@@ -493,25 +489,11 @@ impl Filesystem for SimFs {
         }
     }
 
-    fn fsync(
-        &mut self,
-        _req: &Request<'_>,
-        _ino: u64,
-        _fh: u64,
-        _datasync: bool,
-        reply: ReplyEmpty,
-    ) {
+    fn fsync(&mut self, _req: &Request<'_>, _ino: u64, _fh: u64, _datasync: bool, reply: ReplyEmpty) {
         reply.ok();
     }
 
-    fn flush(
-        &mut self,
-        _req: &Request<'_>,
-        _ino: u64,
-        _fh: u64,
-        _lock_owner: u64,
-        reply: ReplyEmpty,
-    ) {
+    fn flush(&mut self, _req: &Request<'_>, _ino: u64, _fh: u64, _lock_owner: u64, reply: ReplyEmpty) {
         reply.ok();
     }
 

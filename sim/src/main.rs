@@ -18,11 +18,7 @@ use hostdev_sim::serve::{self, Options};
 use hostdev_sim::Model;
 
 #[derive(Parser)]
-#[command(
-    name = "hostdev-sim",
-    version,
-    about = "A simulated host for hostdev: a fixture served through FUSE, every sysfs write answered by a model of the kernel"
-)]
+#[command(name = "hostdev-sim", version, about = "A simulated host for hostdev: a fixture served through FUSE, every sysfs write answered by a model of the kernel")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -78,8 +74,7 @@ fn run(cli: Cli) -> Result<()> {
             if !serve::is_mounted(&mountpoint) {
                 bail!("nothing is mounted at {}", mountpoint.display());
             }
-            serve::unmount(&mountpoint)
-                .with_context(|| format!("unmounting {}", mountpoint.display()))
+            serve::unmount(&mountpoint).with_context(|| format!("unmounting {}", mountpoint.display()))
         }
         Cmd::Hold { mountpoint, device } => {
             let pid = Model::new(&mountpoint).hold(&device)?;
@@ -91,11 +86,7 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// Start `hostdev-sim serve` again as a child and wait until its mount is live.
-fn background_serve(
-    fixture: &std::path::Path,
-    mountpoint: &std::path::Path,
-    in_place: bool,
-) -> Result<()> {
+fn background_serve(fixture: &std::path::Path, mountpoint: &std::path::Path, in_place: bool) -> Result<()> {
     let exe = std::env::current_exe().context("finding hostdev-sim itself")?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("serve").arg(fixture).arg(mountpoint);
@@ -116,11 +107,7 @@ fn background_serve(
         std::thread::sleep(Duration::from_millis(10));
     }
     let _ = child.kill();
-    bail!(
-        "the mount at {} was not live after {} s",
-        mountpoint.display(),
-        READY_WAIT.as_secs()
-    )
+    bail!("the mount at {} was not live after {} s", mountpoint.display(), READY_WAIT.as_secs())
 }
 
 fn main() -> ExitCode {

@@ -34,21 +34,13 @@ impl Model {
         if !is_uuid(&uuid) {
             return Err(errno(libc::EINVAL));
         }
-        if self
-            .t
-            .exists(&Path::new("sys/bus/mdev/devices").join(&uuid))
-        {
+        if self.t.exists(&Path::new("sys/bus/mdev/devices").join(&uuid)) {
             return Err(errno(libc::EEXIST));
         }
         let type_id = last(type_dir);
         let parent = parent_of_type(type_dir);
         let avail = self.capacity(&parent)?;
-        if avail
-            .get(&(parent.clone(), type_id.clone()))
-            .copied()
-            .unwrap_or(0)
-            == 0
-        {
+        if avail.get(&(parent.clone(), type_id.clone())).copied().unwrap_or(0) == 0 {
             return Err(errno(self.full_errno(&parent)));
         }
         self.lay_mdev(&parent, &uuid, &type_id)?;
@@ -77,8 +69,7 @@ impl Model {
             self.t.remove(&Path::new("dev/vfio/devices").join(&n))?;
         }
         self.t.remove(dir)?;
-        self.t
-            .remove(&Path::new("sys/bus/mdev/devices").join(&uuid))?;
+        self.t.remove(&Path::new("sys/bus/mdev/devices").join(&uuid))?;
         self.t.remove(
             &parent
                 .join("mdev_supported_types")
@@ -192,10 +183,7 @@ impl Model {
 
     /// What `available_instances` of every type of `parent` and its siblings reads now:
     /// (parent, type) → count.
-    fn capacity(
-        &self,
-        parent: &Path,
-    ) -> Result<BTreeMap<(PathBuf, String), u64>, crate::model::Refusal> {
+    fn capacity(&self, parent: &Path) -> Result<BTreeMap<(PathBuf, String), u64>, crate::model::Refusal> {
         let parents = self.siblings(parent);
         let mut out = BTreeMap::new();
         if self.family(parent) == "nvidia" {
@@ -207,15 +195,7 @@ impl Model {
             for p in &parents {
                 for ty in self.t.names(&p.join("mdev_supported_types")) {
                     let d = self.nv_desc(p, &ty);
-                    let n = nv_available(
-                        &d,
-                        &used
-                            .iter()
-                            .map(|(q, (_, t))| (q.clone(), self.nv_desc(q, t)))
-                            .collect::<Vec<_>>(),
-                        p,
-                        one_each,
-                    );
+                    let n = nv_available(&d, &used.iter().map(|(q, (_, t))| (q.clone(), self.nv_desc(q, t))).collect::<Vec<_>>(), p, one_each);
                     out.insert((p.clone(), ty), n);
                 }
             }
@@ -238,9 +218,7 @@ impl Model {
     pub(crate) fn refresh(&self, parent: &Path) -> Outcome {
         for ((p, ty), n) in self.capacity(parent)? {
             self.t.put(
-                &p.join("mdev_supported_types")
-                    .join(ty)
-                    .join("available_instances"),
+                &p.join("mdev_supported_types").join(ty).join("available_instances"),
                 &format!("{n}\n"),
             )?;
         }
@@ -251,12 +229,7 @@ impl Model {
     fn nv_desc(&self, parent: &Path, ty: &str) -> (u64, u64) {
         let d = self
             .t
-            .read(
-                &parent
-                    .join("mdev_supported_types")
-                    .join(ty)
-                    .join("description"),
-            )
+            .read(&parent.join("mdev_supported_types").join(ty).join("description"))
             .unwrap_or_default();
         let field = |k: &str| {
             d.split(',').find_map(|kv| {
@@ -264,10 +237,7 @@ impl Model {
                 v.trim_end_matches('M').parse::<u64>().ok()
             })
         };
-        (
-            field("framebuffer=").unwrap_or(0),
-            field("max_instance=").unwrap_or(1),
-        )
+        (field("framebuffer=").unwrap_or(0), field("max_instance=").unwrap_or(1))
     }
 
     /// The pool of a non-NVIDIA parent: remembered from the first time it was asked.
@@ -282,12 +252,7 @@ impl Model {
             .map(|t| {
                 let n = self
                     .t
-                    .num(
-                        &parent
-                            .join("mdev_supported_types")
-                            .join(t)
-                            .join("available_instances"),
-                    )
+                    .num(&parent.join("mdev_supported_types").join(t).join("available_instances"))
                     .unwrap_or(0);
                 (t.clone(), n)
             })
@@ -295,16 +260,7 @@ impl Model {
         let most = avail.values().copied().max().unwrap_or(0);
         let cost: BTreeMap<String, u64> = avail
             .iter()
-            .map(|(t, n)| {
-                (
-                    t.clone(),
-                    if *n == 0 {
-                        most.max(1)
-                    } else {
-                        (most / n).max(1)
-                    },
-                )
-            })
+            .map(|(t, n)| (t.clone(), if *n == 0 { most.max(1) } else { (most / n).max(1) }))
             .collect();
         let used: u64 = self
             .instances(parent)

@@ -68,7 +68,9 @@ pub struct Model {
 
 impl Model {
     pub fn new(root: &Path) -> Model {
-        Model { t: Tree::new(root) }
+        Model {
+            t: Tree::new(root),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -94,20 +96,9 @@ impl Model {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         match name.as_str() {
-            "create"
-            | "remove"
-            | "driver_override"
-            | "drivers_probe"
-            | "drivers_autoprobe"
-            | "bind"
-            | "unbind"
-            | "new_id"
-            | "remove_id"
-            | "sriov_numvfs"
-            | "sriov_drivers_autoprobe"
-            | "rescan"
-            | "reset"
-            | "uevent" => true,
+            "create" | "remove" | "driver_override" | "drivers_probe" | "drivers_autoprobe"
+            | "bind" | "unbind" | "new_id" | "remove_id" | "sriov_numvfs"
+            | "sriov_drivers_autoprobe" | "rescan" | "reset" | "uevent" => true,
             "current_vgpu_type" | "vgpu_params" | "placement_id" => parent == "nvidia",
             _ => parent == "parameters",
         }
@@ -130,11 +121,7 @@ impl Model {
             .unwrap_or_default();
         let dir = rel.parent().map(Path::to_path_buf).unwrap_or_default();
         match name.as_str() {
-            "create"
-                if dir
-                    .parent()
-                    .is_some_and(|p| p.ends_with("mdev_supported_types")) =>
-            {
+            "create" if dir.parent().is_some_and(|p| p.ends_with("mdev_supported_types")) => {
                 self.mdev_create(&dir, value)
             }
             "remove" if self.t.exists(&dir.join("mdev_type")) => self.mdev_remove(&dir, &text),
@@ -213,10 +200,9 @@ impl Model {
                 format!("no PCI device or mdev {device:?} on this host"),
             )
         })?;
-        let group = self
-            .t
-            .link_name(&dev.join("iommu_group"))
-            .ok_or_else(|| io::Error::other(format!("{device} has no IOMMU group to hold open")))?;
+        let group = self.t.link_name(&dev.join("iommu_group")).ok_or_else(|| {
+            io::Error::other(format!("{device} has no IOMMU group to hold open"))
+        })?;
         let taken = self.t.names(Path::new("proc"));
         let pid = (50000u32..)
             .find(|p| !taken.contains(&p.to_string()))
@@ -228,7 +214,8 @@ impl Model {
             &format!("qemu-system-x86_64\0-device\0vfio-pci,host={device}\0"),
         )?;
         fs::create_dir_all(self.t.at(&p.join("fd")))?;
-        self.t.raw_link(&p.join("fd/0"), "/dev/null")?;
+        self.t
+            .raw_link(&p.join("fd/0"), "/dev/null")?;
         self.t
             .raw_link(&p.join("fd/20"), &format!("/dev/vfio/{group}"))?;
         if let Some(n) = self.t.names(&dev.join("vfio-dev")).first() {

@@ -43,12 +43,7 @@ impl Model {
         if cur != "0" {
             return Err(errno(libc::EBUSY));
         }
-        let creatable = parse(
-            &self
-                .t
-                .read(&vf.join("nvidia/creatable_vgpu_types"))
-                .unwrap_or_default(),
-        );
+        let creatable = parse(&self.t.read(&vf.join("nvidia/creatable_vgpu_types")).unwrap_or_default());
         if !creatable.iter().any(|(i, _)| *i == id) {
             return Err(errno(libc::EINVAL));
         }
@@ -61,20 +56,13 @@ impl Model {
 
     /// The GPU's type table: remembered, or read from its VFs' listings the first time.
     fn vgpu_table(&self, pf: &Path) -> Result<Vec<(u32, String)>, crate::model::Refusal> {
-        let rel = Path::new(crate::model::MEMO)
-            .join("vgpu-types")
-            .join(last(pf));
+        let rel = Path::new(crate::model::MEMO).join("vgpu-types").join(last(pf));
         if let Some(text) = self.t.read(&rel) {
             return Ok(parse(&text));
         }
         let mut all: Vec<(u32, String)> = Vec::new();
         for vf in self.vfs(pf) {
-            for row in parse(
-                &self
-                    .t
-                    .read(&vf.join("nvidia/creatable_vgpu_types"))
-                    .unwrap_or_default(),
-            ) {
+            for row in parse(&self.t.read(&vf.join("nvidia/creatable_vgpu_types")).unwrap_or_default()) {
                 if !all.contains(&row) {
                     all.push(row);
                 }
@@ -119,15 +107,8 @@ impl Model {
             if !self.t.exists(&vf.join("nvidia")) {
                 continue;
             }
-            let mine = self
-                .t
-                .read(&vf.join("nvidia/current_vgpu_type"))
-                .unwrap_or_default();
-            let rows: &[(u32, String)] = if mine == "0" || mine.is_empty() {
-                &offered
-            } else {
-                &[]
-            };
+            let mine = self.t.read(&vf.join("nvidia/current_vgpu_type")).unwrap_or_default();
+            let rows: &[(u32, String)] = if mine == "0" || mine.is_empty() { &offered } else { &[] };
             self.t
                 .put(&vf.join("nvidia/creatable_vgpu_types"), &show(rows))?;
         }

@@ -34,9 +34,7 @@ impl Model {
     pub(crate) fn set_override(&self, dev: &Path, value: &str) -> Outcome {
         let v = value.trim_end_matches('\n');
         let shown = if v.is_empty() { "(null)" } else { v };
-        Ok(self
-            .t
-            .put(&dev.join("driver_override"), &format!("{shown}\n"))?)
+        Ok(self.t.put(&dev.join("driver_override"), &format!("{shown}\n"))?)
     }
 
     fn pci_dev(&self, addr: &str) -> Result<PathBuf, Refusal> {
@@ -126,12 +124,8 @@ impl Model {
         }
         let kept = Path::new(crate::model::MEMO).join("parents").join(addr);
         if self.native(addr, dev).as_deref() == Some(driver) && self.t.exists(&kept) {
-            std::fs::rename(
-                self.t.at(&kept),
-                self.t.at(&dev.join("mdev_supported_types")),
-            )?;
-            self.t
-                .link(&Path::new("sys/class/mdev_bus").join(addr), dev)?;
+            std::fs::rename(self.t.at(&kept), self.t.at(&dev.join("mdev_supported_types")))?;
+            self.t.link(&Path::new("sys/class/mdev_bus").join(addr), dev)?;
         }
         Ok(())
     }
@@ -162,18 +156,14 @@ impl Model {
             self.t.put(&kept.join(".keep"), "")?;
             self.t.remove(&kept)?;
             std::fs::create_dir_all(self.t.at(kept.parent().unwrap_or(Path::new(""))))?;
-            std::fs::rename(
-                self.t.at(&dev.join("mdev_supported_types")),
-                self.t.at(&kept),
-            )?;
+            std::fs::rename(self.t.at(&dev.join("mdev_supported_types")), self.t.at(&kept))?;
             self.t.remove(&Path::new("sys/class/mdev_bus").join(addr))?;
         }
         if driver == "vfio-pci" {
             self.unregister_vfio(&dev)?;
         }
         self.t.remove(&dev.join("driver"))?;
-        self.t
-            .remove(&Path::new(DRIVERS).join(&driver).join(addr))?;
+        self.t.remove(&Path::new(DRIVERS).join(&driver).join(addr))?;
         Ok(())
     }
 
@@ -236,9 +226,7 @@ impl Model {
         }
         self.t.remove(&dev.join("vfio-dev"))?;
         if let Some(g) = self.t.link_name(&dev.join("iommu_group")) {
-            let gdir = Path::new("sys/kernel/iommu_groups")
-                .join(&g)
-                .join("devices");
+            let gdir = Path::new("sys/kernel/iommu_groups").join(&g).join("devices");
             let still = self.t.names(&gdir).into_iter().any(|m| {
                 self.t
                     .resolve(&gdir.join(m))
@@ -248,8 +236,7 @@ impl Model {
             if !still {
                 self.t.remove(&Path::new("dev/vfio").join(&g))?;
                 self.t.remove(&Path::new("sys/class/vfio").join(&g))?;
-                self.t
-                    .remove(&Path::new("sys/devices/virtual/vfio").join(&g))?;
+                self.t.remove(&Path::new("sys/devices/virtual/vfio").join(&g))?;
             }
         }
         Ok(())
@@ -257,12 +244,10 @@ impl Model {
 
     /// Remove IOMMU group `g` and its VFIO nodes.
     pub(crate) fn drop_group(&self, g: &str) -> Outcome {
-        self.t
-            .remove(&Path::new("sys/kernel/iommu_groups").join(g))?;
+        self.t.remove(&Path::new("sys/kernel/iommu_groups").join(g))?;
         self.t.remove(&Path::new("dev/vfio").join(g))?;
         self.t.remove(&Path::new("sys/class/vfio").join(g))?;
-        self.t
-            .remove(&Path::new("sys/devices/virtual/vfio").join(g))?;
+        self.t.remove(&Path::new("sys/devices/virtual/vfio").join(g))?;
         Ok(())
     }
 
@@ -325,9 +310,7 @@ impl Model {
     /// Remove every VF of `pf` (keeping the first one's vGPU types as the template).
     fn remove_vfs(&self, pf: &Path) -> Outcome {
         let addr = last(pf);
-        let tpl = Path::new(crate::model::MEMO)
-            .join("vf-template")
-            .join(&addr);
+        let tpl = Path::new(crate::model::MEMO).join("vf-template").join(&addr);
         let vfs = self.vfs(pf);
         if let (Some(first), false) = (vfs.first(), self.t.exists(&tpl)) {
             self.keep_template(first, &tpl)?;
@@ -383,14 +366,12 @@ impl Model {
         let stride = self.t.num(&pf.join("sriov_stride")).unwrap_or(1);
         let vf_device = self.t.read(&pf.join("sriov_vf_device")).unwrap_or_default();
         let autoprobe = self.t.read(&pf.join("sriov_drivers_autoprobe")).as_deref() != Some("0");
-        let tpl = Path::new(crate::model::MEMO)
-            .join("vf-template")
-            .join(&addr);
+        let tpl = Path::new(crate::model::MEMO).join("vf-template").join(&addr);
         let above = pf.parent().map(Path::to_path_buf).unwrap_or_default();
-        let group_type = self.t.link_name(&pf.join("iommu_group")).and_then(|g| {
-            self.t
-                .read(&Path::new("sys/kernel/iommu_groups").join(g).join("type"))
-        });
+        let group_type = self
+            .t
+            .link_name(&pf.join("iommu_group"))
+            .and_then(|g| self.t.read(&Path::new("sys/kernel/iommu_groups").join(g).join("type")));
         for i in 0..u64::from(n) {
             let r = rid + offset + i * stride;
             let vaddr = format!("{dom}:{:02x}:{:02x}.{}", r >> 8, (r >> 3) & 0x1f, r & 7);
@@ -416,8 +397,7 @@ impl Model {
             if self.t.exists(&tpl) {
                 self.t.copy(&tpl, &vf)?;
                 if self.t.exists(&vf.join("mdev_supported_types")) {
-                    self.t
-                        .link(&Path::new("sys/class/mdev_bus").join(&vaddr), &vf)?;
+                    self.t.link(&Path::new("sys/class/mdev_bus").join(&vaddr), &vf)?;
                 }
             }
         }
@@ -437,14 +417,7 @@ impl Model {
     fn lay_vf(&self, pf: &Path, vf: &Path, vaddr: &str, vf_device: &str) -> Outcome {
         let t = &self.t;
         std::fs::create_dir_all(t.at(vf))?;
-        for a in [
-            "vendor",
-            "subsystem_vendor",
-            "subsystem_device",
-            "class",
-            "revision",
-            "numa_node",
-        ] {
+        for a in ["vendor", "subsystem_vendor", "subsystem_device", "class", "revision", "numa_node"] {
             if let Some(v) = t.read(&pf.join(a)) {
                 t.put(&vf.join(a), &format!("{v}\n"))?;
             }

@@ -116,19 +116,18 @@ const OPTIONS: [fuser::MountOption; 4] = [
 ];
 
 /// The checks, and the backing: (its path, the private copy to remove at the end).
-fn prepare(
-    fixture: &Path,
-    mountpoint: &Path,
-    opts: &Options,
-) -> Result<(PathBuf, Option<PathBuf>)> {
+fn prepare(fixture: &Path, mountpoint: &Path, opts: &Options) -> Result<(PathBuf, Option<PathBuf>)> {
     check_fixture(fixture)?;
     prepare_mountpoint(mountpoint)?;
     check_fuse()?;
     Ok(if opts.in_place {
         (fixture.to_path_buf(), None)
     } else {
-        let dir =
-            std::env::temp_dir().join(format!("hostdev-sim.{}.{}", std::process::id(), unique()));
+        let dir = std::env::temp_dir().join(format!(
+            "hostdev-sim.{}.{}",
+            std::process::id(),
+            unique()
+        ));
         crate::tree::copy_tree(fixture, &dir)
             .with_context(|| format!("copying {} to {}", fixture.display(), dir.display()))?;
         (dir.clone(), Some(dir))
@@ -144,7 +143,8 @@ fn unique() -> u64 {
 /// A fixture: a directory with `sys/` (the layout of fixtures/mkfixture.py and of
 /// `hostdev capture`).
 fn check_fixture(fixture: &Path) -> Result<()> {
-    let m = fs::metadata(fixture).with_context(|| format!("fixture {}", fixture.display()))?;
+    let m = fs::metadata(fixture)
+        .with_context(|| format!("fixture {}", fixture.display()))?;
     if !m.is_dir() {
         bail!("{} is not a directory: give a fixture tree (fixtures/NAME, or what `hostdev capture --out DIR` wrote)", fixture.display());
     }
@@ -159,8 +159,7 @@ fn check_fixture(fixture: &Path) -> Result<()> {
 fn prepare_mountpoint(mp: &Path) -> Result<()> {
     match fs::metadata(mp) {
         Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {
-            unmount(mp)
-                .with_context(|| format!("cleaning up the stale mount at {}", mp.display()))?;
+            unmount(mp).with_context(|| format!("cleaning up the stale mount at {}", mp.display()))?;
             log(&format!("cleaned up a stale mount at {}", mp.display()));
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -171,10 +170,7 @@ fn prepare_mountpoint(mp: &Path) -> Result<()> {
         Ok(_) => {}
     }
     if is_mounted(mp) {
-        bail!(
-            "mountpoint {} is in use (something is mounted there); unmount it or choose another",
-            mp.display()
-        );
+        bail!("mountpoint {} is in use (something is mounted there); unmount it or choose another", mp.display());
     }
     if fs::read_dir(mp)?.next().is_some() {
         bail!("mountpoint {} is not empty", mp.display());
@@ -204,10 +200,7 @@ pub fn is_mounted(mp: &Path) -> bool {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
+    s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
 }
 
 /// `umount -l MOUNTPOINT`.

@@ -219,10 +219,7 @@ mod tests {
             relative(Path::new("sys/bus/pci/devices"), Path::new("sys/devices/x")),
             PathBuf::from("../../../devices/x")
         );
-        assert_eq!(
-            relative(Path::new("a/b"), Path::new("a/b/c")),
-            PathBuf::from("c")
-        );
+        assert_eq!(relative(Path::new("a/b"), Path::new("a/b/c")), PathBuf::from("c"));
     }
 
     #[test]
@@ -231,11 +228,8 @@ mod tests {
         let _ = fs::remove_dir_all(&d);
         let t = Tree::new(&d);
         t.put(Path::new("sys/devices/x/attr"), "1\n").unwrap();
-        t.link(
-            Path::new("sys/bus/pci/devices/x"),
-            Path::new("sys/devices/x"),
-        )
-        .unwrap();
+        t.link(Path::new("sys/bus/pci/devices/x"), Path::new("sys/devices/x"))
+            .unwrap();
         t.raw_link(Path::new("abs"), "/sys/devices").unwrap();
         t.raw_link(Path::new("up"), "../../../..").unwrap();
         assert_eq!(
@@ -246,10 +240,7 @@ mod tests {
             t.resolve(&d.join("abs/x")).unwrap(),
             PathBuf::from("sys/devices/x")
         );
-        assert_eq!(
-            t.resolve(Path::new("up/sys")).unwrap(),
-            PathBuf::from("sys")
-        );
+        assert_eq!(t.resolve(Path::new("up/sys")).unwrap(), PathBuf::from("sys"));
         fs::remove_dir_all(&d).unwrap();
     }
 }

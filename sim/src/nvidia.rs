@@ -110,7 +110,7 @@ impl Model {
             let mine = self.t.read(&vf.join("nvidia/current_vgpu_type")).unwrap_or_default();
             let rows: &[(u32, String)] = if mine == "0" || mine.is_empty() { &offered } else { &[] };
             self.t
-                .put(&vf.join("nvidia/creatable_vgpu_types"), &show(rows))?;
+                .put(&vf.join("nvidia/creatable_vgpu_types"), &(show(rows) + "\n"))?;
         }
         Ok(())
     }
@@ -126,7 +126,8 @@ pub fn parse(text: &str) -> Vec<(u32, String)> {
         .collect()
 }
 
-/// A `creatable_vgpu_types` text (as fixtures/mkfixture.py writes it: no final newline).
+/// A `creatable_vgpu_types` text without its final newline (the attribute reads it with
+/// one, as fixtures/mkfixture.py lays it out).
 fn show(rows: &[(u32, String)]) -> String {
     let mut lines = vec![HEADER.to_string()];
     lines.extend(rows.iter().map(|(i, n)| format!("{i:<6}: {n}")));

@@ -31,6 +31,9 @@ pub(crate) struct Faults {
     pub gate: Arc<Mutex<Option<Gate>>>,
     /// (path suffix, errno, times): the first `times` writes to a matching path fail.
     pub first: Arc<Mutex<Vec<(String, i32, usize)>>>,
+    /// What the model itself refused: (path, errno), in order (injected errors are not
+    /// listed).
+    pub refused: Arc<Mutex<Vec<(String, i32)>>>,
 }
 
 /// The test kernel: [`Faults`], then [`hostdev_sim::Model::write`].
@@ -120,7 +123,14 @@ impl Kernel for SimKernel {
         std::fs::metadata(path)?; // a missing attribute: ENOENT, as the kernel
         let r = match self.injected(path) {
             Some(e) => Err(io::Error::from_raw_os_error(e)),
-            None => answer(path, self.model.write(path, value.as_bytes())),
+            None => {
+                let r = self.model.write(path, value.as_bytes());
+                if let Err(hostdev_sim::model::Refusal::Errno(e)) = &r {
+                    let shown = path.to_string_lossy().into_owned();
+                    self.faults.refused.lock().unwrap().push((shown, *e));
+                }
+                answer(path, r)
+            }
         };
         self.n += 1;
         if let Some(f) = self.faults.after.lock().unwrap().as_mut() {

@@ -17,11 +17,11 @@ use crate::exec::testing::{Faults, SimKernel};
 use crate::host::testing::copy_tree;
 use crate::plan::plan;
 
-struct Host {
+pub(super) struct Host {
     _dir: tempfile::TempDir,
-    root: PathBuf,
-    fs: Root,
-    faults: Faults,
+    pub(super) root: PathBuf,
+    pub(super) fs: Root,
+    pub(super) faults: Faults,
     /// Workers for the creations (`apply --jobs`); the model forks when above 1.
     jobs: usize,
     forks: bool,
@@ -47,7 +47,7 @@ impl Host {
 
     /// Carry out `run` with an executor over the kernel model, then verify against the
     /// host read again. Returns the outcome and the writes (path, value).
-    fn run(
+    pub(super) fn run(
         &self,
         stop: Stop,
         run: impl FnOnce(&mut Executor) -> Result<()>,
@@ -76,7 +76,7 @@ impl Host {
     }
 }
 
-fn host(scenario: &str) -> Host {
+pub(super) fn host(scenario: &str) -> Host {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -94,14 +94,18 @@ fn host(scenario: &str) -> Host {
     }
 }
 
-const NODE: &str = "node1";
+pub(super) const NODE: &str = "node1";
 
 fn cfg(yaml: &str) -> crate::config::model::Config {
     parse(yaml, &Source::Stdin).unwrap()
 }
 
 /// One apply: plan, execute with re-plan, verify. Returns the outcome and the writes.
-fn apply_once(h: &Host, yaml: &str, stop: Stop) -> (Outcome, Vec<(String, String)>, Plan) {
+pub(super) fn apply_once(
+    h: &Host,
+    yaml: &str,
+    stop: Stop,
+) -> (Outcome, Vec<(String, String)>, Plan) {
     let config = cfg(yaml);
     let node = Node::new(NODE, &[]);
     let inv = Inventory::scan(&h.fs).unwrap();
@@ -111,7 +115,7 @@ fn apply_once(h: &Host, yaml: &str, stop: Stop) -> (Outcome, Vec<(String, String
     (outcome, writes, p)
 }
 
-fn replan(h: &Host, yaml: &str) -> Plan {
+pub(super) fn replan(h: &Host, yaml: &str) -> Plan {
     plan(
         &cfg(yaml),
         &Node::new(NODE, &[]),
@@ -119,7 +123,7 @@ fn replan(h: &Host, yaml: &str) -> Plan {
     )
 }
 
-fn never() -> bool {
+pub(super) fn never() -> bool {
     false
 }
 

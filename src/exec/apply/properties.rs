@@ -15,7 +15,7 @@
 //! (e) teardown returns `sys/` to its listing before the apply (paths, link targets, file
 //!     contents), but for the pre-existing mdevs the apply removed.
 //!
-//! Bounded: 16 cases by default (PROPTEST_CASES for more); shrunk failures become named
+//! Bounded: 32 cases by default (PROPTEST_CASES for more); shrunk failures become named
 //! regression tests below.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,7 +24,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::tests::{apply_once, host, never, replan, Host, NODE};
+use super::tests::{apply_once, host_in, never, replan, Host, NODE};
 use crate::exec::journal::Kernel;
 use crate::exec::testing::SimKernel;
 use crate::host::inventory::Inventory;
@@ -224,6 +224,17 @@ fn teardown(h: &Host) -> Vec<(String, String)> {
     writes
 }
 
+/// A copy of fixture `name`, in memory when the machine has /dev/shm (a case writes
+/// thousands of files: the A40 hosts have 64 VFs).
+fn host(name: &str) -> Host {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        host_in(name, shm)
+    } else {
+        host_in(name, &std::env::temp_dir())
+    }
+}
+
 /// Check every property for one case.
 fn check(case: &Case) {
     let name = HOSTS[case.host];
@@ -356,7 +367,7 @@ fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(16);
+        .unwrap_or(32);
     ProptestConfig {
         cases,
         failure_persistence: None,

@@ -77,7 +77,12 @@ impl Host {
 }
 
 pub(super) fn host(scenario: &str) -> Host {
-    let dir = tempfile::tempdir().unwrap();
+    host_in(scenario, &std::env::temp_dir())
+}
+
+/// A private copy of fixture `scenario` in a temporary directory under `tmp`.
+pub(super) fn host_in(scenario: &str, tmp: &Path) -> Host {
+    let dir = tempfile::tempdir_in(tmp).unwrap();
     let root = dir.path().join("root");
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")

@@ -24,16 +24,16 @@ pub(crate) type Gate = Arc<dyn Fn(&Path) + Send + Sync>;
 #[derive(Clone, Default)]
 pub(crate) struct Faults {
     /// (path suffix, errno): writes to a matching path fail.
-    pub errors: Arc<Mutex<Vec<(String, i32)>>>,
+    pub(crate) errors: Arc<Mutex<Vec<(String, i32)>>>,
     /// Called after every write with the count so far (to open a device, ...).
-    pub after: Hook,
+    pub(crate) after: Hook,
     /// Called before every write, outside the model's lock (workers meet here).
-    pub gate: Arc<Mutex<Option<Gate>>>,
+    pub(crate) gate: Arc<Mutex<Option<Gate>>>,
     /// (path suffix, errno, times): the first `times` writes to a matching path fail.
-    pub first: Arc<Mutex<Vec<(String, i32, usize)>>>,
+    pub(crate) first: Arc<Mutex<Vec<(String, i32, usize)>>>,
     /// What the model itself refused: (path, errno), in order (injected errors are not
     /// listed).
-    pub refused: Arc<Mutex<Vec<(String, i32)>>>,
+    pub(crate) refused: Arc<Mutex<Vec<(String, i32)>>>,
 }
 
 /// The test kernel: [`Faults`], then [`hostdev_sim::Model::write`].

@@ -384,3 +384,40 @@ proptest! {
         check(&case);
     }
 }
+
+/// Shrunk: one type on t4-1x; teardown left an empty `sys/devices/virtual/vfio` (the
+/// model kept the class glue directory after its last group device; fixed in hostdev-sim).
+#[test]
+fn regression_t4_1x_one_type_teardown_leaves_no_vfio_glue() {
+    check(&Case {
+        host: 0,
+        types: vec![0],
+        node_types: None,
+        holds: vec![],
+    });
+}
+
+/// Shrunk: one type on l40s-vfio; the model rewrote every VF's `creatable_vgpu_types`
+/// without its final newline, so teardown changed them (fixed in hostdev-sim).
+#[test]
+fn regression_l40s_vfio_one_type_keeps_the_creatable_listings() {
+    check(&Case {
+        host: 9,
+        types: vec![0],
+        node_types: None,
+        holds: vec![],
+    });
+}
+
+/// l40s-vfio with its own VM (pid 4343 on 0000:61:00.4) and a type that is not on the
+/// host's configured VFs: the pre-existing vGPU of 0000:61:00.5 is cleared, the held one
+/// is left alone, and teardown restores the rest.
+#[test]
+fn regression_l40s_vfio_clears_the_free_vgpu_and_spares_the_held_one() {
+    check(&Case {
+        host: 9,
+        types: vec![5],
+        node_types: None,
+        holds: vec![0],
+    });
+}

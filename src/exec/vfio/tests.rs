@@ -59,13 +59,13 @@ fn journal(fs: &Root, bind: bool) -> Journal {
 /// The device at `addr` loses its IOMMU group (as with the IOMMU off for it).
 fn no_group(fs: &Root, addr: &str) {
     let dev = fs
-        .path(&format!("sys/bus/pci/devices/{addr}"))
+        .path(format!("sys/bus/pci/devices/{addr}"))
         .canonicalize()
         .unwrap();
     let g = std::fs::read_link(dev.join("iommu_group")).unwrap();
     let g = g.file_name().unwrap().to_string_lossy().into_owned();
     std::fs::remove_file(dev.join("iommu_group")).unwrap();
-    std::fs::remove_file(fs.path(&format!("sys/kernel/iommu_groups/{g}/devices/{addr}"))).unwrap();
+    std::fs::remove_file(fs.path(format!("sys/kernel/iommu_groups/{g}/devices/{addr}"))).unwrap();
 }
 
 #[test]

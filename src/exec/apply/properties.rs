@@ -421,3 +421,17 @@ fn regression_l40s_vfio_clears_the_free_vgpu_and_spares_the_held_one() {
         holds: vec![0],
     });
 }
+
+/// Shrunk: L40S-8Q on l40s-vfio, whose second GPU already has two 8Q vGPUs; its free VFs
+/// listed only the 8 GB types, from which the model took the GPU for an 8 GB one (full),
+/// so teardown left their listings empty. The fixture now carries the GPU's type table
+/// (`.hostdev-sim/vgpu-types/0000:61:00.0`).
+#[test]
+fn regression_l40s_vfio_partly_used_gpu_keeps_its_listings() {
+    check(&Case {
+        host: 9,
+        types: vec![13],
+        node_types: None,
+        holds: vec![],
+    });
+}

@@ -219,18 +219,15 @@ impl Model {
                 .flat_map(|p| self.instances(p).into_iter().map(|i| (p.clone(), i)))
                 .collect();
             let one_each = parents.len() > 1 || self.t.exists(&parent.join("physfn"));
+            // the vGPUs' sizes, read once (not once per parent and type: 64 VFs × 8 types)
+            let used: Vec<(PathBuf, (u64, u64))> = used
+                .iter()
+                .map(|(q, (_, t))| (q.clone(), self.nv_desc(q, t)))
+                .collect();
             for p in &parents {
                 for ty in self.t.names(&p.join("mdev_supported_types")) {
                     let d = self.nv_desc(p, &ty);
-                    let n = nv_available(
-                        &d,
-                        &used
-                            .iter()
-                            .map(|(q, (_, t))| (q.clone(), self.nv_desc(q, t)))
-                            .collect::<Vec<_>>(),
-                        p,
-                        one_each,
-                    );
+                    let n = nv_available(&d, &used, p, one_each);
                     out.insert((p.clone(), ty), n);
                 }
             }

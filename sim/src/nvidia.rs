@@ -147,8 +147,10 @@ impl Model {
             } else {
                 &[]
             };
-            self.t
-                .put(&vf.join("nvidia/creatable_vgpu_types"), &show(rows))?;
+            self.t.put(
+                &vf.join("nvidia/creatable_vgpu_types"),
+                &(show(rows) + "\n"),
+            )?;
         }
         Ok(())
     }
@@ -164,7 +166,8 @@ pub fn parse(text: &str) -> Vec<(u32, String)> {
         .collect()
 }
 
-/// A `creatable_vgpu_types` text (as fixtures/mkfixture.py writes it: no final newline).
+/// A `creatable_vgpu_types` text without its final newline (the attribute reads it with
+/// one, as fixtures/mkfixture.py lays it out).
 fn show(rows: &[(u32, String)]) -> String {
     let mut lines = vec![HEADER.to_string()];
     lines.extend(rows.iter().map(|(i, n)| format!("{i:<6}: {n}")));

@@ -251,7 +251,18 @@ impl Model {
                 self.t.remove(&Path::new("sys/class/vfio").join(&g))?;
                 self.t
                     .remove(&Path::new("sys/devices/virtual/vfio").join(&g))?;
+                self.drop_vfio_glue()?;
             }
+        }
+        Ok(())
+    }
+
+    /// The kernel removes the class glue directory `sys/devices/virtual/vfio` with its
+    /// last group device (cleanup_glue_dir); a host without VFIO groups has none.
+    fn drop_vfio_glue(&self) -> Outcome {
+        let glue = Path::new("sys/devices/virtual/vfio");
+        if self.t.exists(glue) && self.t.names(glue).is_empty() {
+            self.t.remove(glue)?;
         }
         Ok(())
     }
@@ -264,7 +275,7 @@ impl Model {
         self.t.remove(&Path::new("sys/class/vfio").join(g))?;
         self.t
             .remove(&Path::new("sys/devices/virtual/vfio").join(g))?;
-        Ok(())
+        self.drop_vfio_glue()
     }
 
     pub(crate) fn sriov_numvfs(&self, pf: &Path, value: &str) -> Outcome {

@@ -701,4 +701,6 @@ pub(crate) use sriov::VF_TIMEOUT;
 pub(crate) use verify::{verify, verify_touched};
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

@@ -16,5 +16,7 @@ pub(crate) mod pipeline;
 pub mod privilege;
 pub(crate) mod progress;
 pub(crate) mod teardown;
+#[cfg(test)]
+pub(crate) mod testing;
 pub(crate) mod vfio;
 pub(crate) mod wait;

@@ -1,8 +1,8 @@
-//! The executor against a small kernel model operating on a copied fixture tree: a write
-//! to `create` materialises the mdev (directory, `mdev_type` and `iommu_group` links,
-//! `sys/bus/mdev/devices/<uuid>`, `/dev/vfio/<group>`) and decrements
-//! `available_instances`; `remove` deletes it. Errors and in-use devices are injectable,
-//! and removing an in-use mdev panics (the real kernel would hang).
+//! The executor against the one model of the kernel ([`hostdev_sim::Model`], through the
+//! test kernel of [`crate::exec::testing`]) on a copied fixture tree: a write to `create`
+//! materialises the mdev under the vendor's capacity rule, `remove` deletes it,
+//! `sriov_numvfs` brings the PF's VFs (from the fixture's VF template). Errors are
+//! injectable, and a write the kernel would block (an in-use device) panics.
 
 use std::fs;
 use std::io;
@@ -13,274 +13,15 @@ use std::sync::{Arc, Mutex};
 use super::*;
 use crate::config::{load::parse, load::Source, node::Node};
 use crate::exec::journal::Kernel;
+use crate::exec::testing::{Faults, SimKernel};
 use crate::host::testing::copy_tree;
 use crate::plan::plan;
 
-/// Lay `src` over `dst`: what `dst` lacks is copied; files both have are left as they are.
-fn overlay(src: &Path, dst: &Path) {
-    fs::create_dir_all(dst).unwrap();
-    for e in fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let (s, d) = (e.path(), dst.join(e.file_name()));
-        let ft = fs::symlink_metadata(&s).unwrap().file_type();
-        if fs::symlink_metadata(&d).is_ok() {
-            if ft.is_dir() {
-                overlay(&s, &d);
-            }
-            continue;
-        }
-        if ft.is_symlink() {
-            symlink(fs::read_link(&s).unwrap(), &d).unwrap();
-        } else if ft.is_dir() {
-            copy_tree(&s, &d);
-        } else {
-            fs::copy(&s, &d).unwrap();
-        }
-    }
-}
-
-type Hook = Arc<Mutex<Option<Box<dyn FnMut(usize) + Send>>>>;
-
-#[derive(Clone, Default)]
-struct Faults {
-    /// (path suffix, errno): writes to a matching path fail.
-    errors: Arc<Mutex<Vec<(String, i32)>>>,
-    /// Called after every write with the count so far (to open a device, ...).
-    after: Hook,
-    /// Called before every write, outside the model's lock (workers meet here).
-    gate: Arc<Mutex<Option<Gate>>>,
-    /// (path suffix, errno, times): the first `times` writes to a matching path fail.
-    first: Arc<Mutex<Vec<(String, i32, usize)>>>,
-    /// The fixture whose tree a PF's `sriov_numvfs` write brings (its VFs, their mdev
-    /// types and links): the model's SR-IOV.
-    vfs_from: Arc<Mutex<Option<&'static str>>>,
-}
-
-type Gate = Arc<dyn Fn(&Path) + Send + Sync>;
-
-struct Model {
-    root: PathBuf,
-    faults: Faults,
-    n: usize,
-    /// Forks share it: the model's own changes to the tree are made one at a time.
-    tree: Arc<Mutex<()>>,
-    /// Whether a fork may be handed out (a worker per GPU).
-    forks: bool,
-}
-
-fn err(errno: i32) -> io::Error {
-    io::Error::from_raw_os_error(errno)
-}
-
-fn read_num(p: &Path) -> u32 {
-    fs::read_to_string(p).unwrap().trim().parse().unwrap()
-}
-
-impl Model {
-    fn up(depth: usize) -> String {
-        "../".repeat(depth)
-    }
-
-    fn rel(&self, p: &Path) -> PathBuf {
-        p.strip_prefix(&self.root).unwrap().to_path_buf()
-    }
-
-    fn holders(&self, group: &str) -> bool {
-        let want = format!("/dev/vfio/{group}");
-        fs::read_dir(self.root.join("proc"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|p| {
-                fs::read_dir(p.path().join("fd"))
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .any(|fd| {
-                        fs::read_link(fd.path())
-                            .map(|t| t == Path::new(&want))
-                            .unwrap_or(false)
-                    })
-            })
-    }
-
-    /// `sriov_numvfs` ← N brings the VFs of the fixture named in `vfs_from` (its whole
-    /// tree is laid over this one); ← 0 removes every VF (device, links, mdev parent).
-    fn sriov(&mut self, path: &Path, value: &str) -> io::Result<()> {
-        let pf = fs::canonicalize(path.parent().unwrap())?;
-        if value.trim() == "0" {
-            for e in fs::read_dir(&pf)?.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if !name.starts_with("virtfn") {
-                    continue;
-                }
-                let vf = fs::canonicalize(e.path())?;
-                let addr = vf.file_name().unwrap().to_owned();
-                fs::remove_dir_all(&vf)?;
-                for dir in ["sys/bus/pci/devices", "sys/class/mdev_bus"] {
-                    let _ = fs::remove_file(self.root.join(dir).join(&addr));
-                }
-                fs::remove_file(e.path())?;
-            }
-            return fs::write(path, "0\n");
-        }
-        let Some(from) = *self.faults.vfs_from.lock().unwrap() else {
-            return Err(err(nix::libc::ENOENT));
-        };
-        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
-            .join(from);
-        overlay(&src, &self.root);
-        fs::write(path, format!("{}\n", value.trim()))
-    }
-
-    fn create(&mut self, path: &Path, uuid: &str) -> io::Result<()> {
-        let type_dir = fs::canonicalize(path.parent().unwrap())?;
-        let type_id = type_dir.file_name().unwrap().to_string_lossy().into_owned();
-        let parent_dir = type_dir.parent().unwrap().parent().unwrap().to_path_buf();
-        if read_num(&type_dir.join("available_instances")) == 0 {
-            return Err(err(nix::libc::ENOSPC));
-        }
-        let link = self.root.join("sys/bus/mdev/devices").join(uuid);
-        if fs::symlink_metadata(&link).is_ok() {
-            return Err(err(nix::libc::EEXIST));
-        }
-        let dir = parent_dir.join(uuid);
-        fs::create_dir(&dir)?;
-        symlink(
-            format!("../mdev_supported_types/{type_id}"),
-            dir.join("mdev_type"),
-        )?;
-        fs::write(dir.join("remove"), "")?;
-        let groups = self.root.join("sys/kernel/iommu_groups");
-        let next = fs::read_dir(&groups)
-            .unwrap()
-            .flatten()
-            .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
-            .max()
-            .map_or(0, |m| m + 1);
-        fs::create_dir_all(groups.join(next.to_string()).join("devices"))?;
-        let rel = self.rel(&dir);
-        let depth = rel.components().count();
-        symlink(
-            format!("{}sys/kernel/iommu_groups/{next}", Self::up(depth)),
-            dir.join("iommu_group"),
-        )?;
-        fs::write(self.root.join("dev/vfio").join(next.to_string()), "")?;
-        symlink(format!("{}{}", Self::up(4), rel.display()), &link)?;
-        // One type per parent (NVIDIA's rule): the others read 0 while any mdev exists.
-        for t in fs::read_dir(type_dir.parent().unwrap())?.flatten() {
-            let avail = t.path().join("available_instances");
-            let n = if t.path() == type_dir {
-                read_num(&avail) - 1
-            } else {
-                0
-            };
-            fs::write(avail, format!("{n}\n"))?;
-        }
-        Ok(())
-    }
-
-    fn remove(&mut self, path: &Path) -> io::Result<()> {
-        let link = path.parent().unwrap();
-        let dir = fs::canonicalize(link)?;
-        let group = fs::read_link(dir.join("iommu_group"))?;
-        let group = group.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(
-            !self.holders(&group),
-            "hostdev wrote remove to an in-use mdev {} (the kernel would block)",
-            dir.display()
-        );
-        let type_dir = fs::canonicalize(dir.join("mdev_type"))?;
-        let parent_dir = dir.parent().unwrap().to_path_buf();
-        fs::remove_dir_all(&dir)?;
-        fs::remove_file(link)?;
-        let _ = fs::remove_dir_all(self.root.join("sys/kernel/iommu_groups").join(&group));
-        let left = fs::read_dir(&parent_dir)?
-            .flatten()
-            .any(|e| e.path().join("mdev_type").exists());
-        for t in fs::read_dir(type_dir.parent().unwrap())?.flatten() {
-            let avail = t.path().join("available_instances");
-            let n = if !left {
-                let d = fs::read_to_string(t.path().join("description")).unwrap_or_default();
-                d.split(", ")
-                    .find_map(|kv| kv.strip_prefix("max_instance="))
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(1)
-            } else if t.path() == type_dir {
-                read_num(&avail) + 1
-            } else {
-                0
-            };
-            fs::write(avail, format!("{n}\n"))?;
-        }
-        Ok(())
-    }
-}
-
-impl Kernel for Model {
-    fn fork(&self) -> Option<Box<dyn Kernel>> {
-        self.forks.then(|| {
-            Box::new(Model {
-                root: self.root.clone(),
-                faults: self.faults.clone(),
-                n: 0,
-                tree: self.tree.clone(),
-                forks: true,
-            }) as Box<dyn Kernel>
-        })
-    }
-
-    fn write(&mut self, path: &Path, value: &str) -> io::Result<()> {
-        let gate = self.faults.gate.lock().unwrap().clone();
-        if let Some(gate) = gate {
-            gate(path);
-        }
-        let tree = self.tree.clone();
-        let _one_at_a_time = tree.lock().unwrap();
-        fs::metadata(path)?; // a missing attribute: ENOENT, as the kernel
-        let shown = path.to_string_lossy().into_owned();
-        let injected = self
-            .faults
-            .errors
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(suffix, _)| shown.ends_with(suffix.as_str()))
-            .map(|(_, e)| *e);
-        let first = self
-            .faults
-            .first
-            .lock()
-            .unwrap()
-            .iter_mut()
-            .find(|(suffix, _, n)| *n > 0 && shown.ends_with(suffix.as_str()))
-            .map(|(_, e, n)| {
-                *n -= 1;
-                *e
-            });
-        let r = match injected.or(first) {
-            Some(e) => Err(err(e)),
-            None => match path.file_name().and_then(|n| n.to_str()) {
-                Some("create") => self.create(path, value),
-                Some("remove") => self.remove(path),
-                Some("sriov_numvfs") => self.sriov(path, value),
-                _ => fs::write(path, value),
-            },
-        };
-        self.n += 1;
-        if let Some(f) = self.faults.after.lock().unwrap().as_mut() {
-            f(self.n);
-        }
-        r
-    }
-}
-
-struct Host {
+pub(super) struct Host {
     _dir: tempfile::TempDir,
-    root: PathBuf,
-    fs: Root,
-    faults: Faults,
+    pub(super) root: PathBuf,
+    pub(super) fs: Root,
+    pub(super) faults: Faults,
     /// Workers for the creations (`apply --jobs`); the model forks when above 1.
     jobs: usize,
     forks: bool,
@@ -289,14 +30,8 @@ struct Host {
 
 impl Host {
     /// The kernel model over this host's tree, with its injected faults and hooks.
-    fn model(&self) -> Model {
-        Model {
-            root: self.root.clone(),
-            faults: self.faults.clone(),
-            n: 0,
-            tree: Arc::default(),
-            forks: self.forks,
-        }
+    fn model(&self) -> SimKernel {
+        SimKernel::new(&self.root, self.faults.clone(), self.forks)
     }
 
     /// A journal whose writes go to the kernel model.
@@ -312,7 +47,7 @@ impl Host {
 
     /// Carry out `run` with an executor over the kernel model, then verify against the
     /// host read again. Returns the outcome and the writes (path, value).
-    fn run(
+    pub(super) fn run(
         &self,
         stop: Stop,
         run: impl FnOnce(&mut Executor) -> Result<()>,
@@ -335,19 +70,19 @@ impl Host {
 
     /// Write through the kernel model behind hostdev's back (no faults, no hooks).
     fn write_by_hand(&self, path: &str, value: &str) {
-        let mut m = Model {
-            root: self.root.clone(),
-            faults: Faults::default(),
-            n: 0,
-            tree: Arc::default(),
-            forks: false,
-        };
-        m.write(&self.root.join(path), value).unwrap();
+        SimKernel::plain(&self.root)
+            .write(&self.root.join(path), value)
+            .unwrap();
     }
 }
 
-fn host(scenario: &str) -> Host {
-    let dir = tempfile::tempdir().unwrap();
+pub(super) fn host(scenario: &str) -> Host {
+    host_in(scenario, &std::env::temp_dir())
+}
+
+/// A private copy of fixture `scenario` in a temporary directory under `tmp`.
+pub(super) fn host_in(scenario: &str, tmp: &Path) -> Host {
+    let dir = tempfile::tempdir_in(tmp).unwrap();
     let root = dir.path().join("root");
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
@@ -364,14 +99,18 @@ fn host(scenario: &str) -> Host {
     }
 }
 
-const NODE: &str = "node1";
+pub(super) const NODE: &str = "node1";
 
 fn cfg(yaml: &str) -> crate::config::model::Config {
     parse(yaml, &Source::Stdin).unwrap()
 }
 
 /// One apply: plan, execute with re-plan, verify. Returns the outcome and the writes.
-fn apply_once(h: &Host, yaml: &str, stop: Stop) -> (Outcome, Vec<(String, String)>, Plan) {
+pub(super) fn apply_once(
+    h: &Host,
+    yaml: &str,
+    stop: Stop,
+) -> (Outcome, Vec<(String, String)>, Plan) {
     let config = cfg(yaml);
     let node = Node::new(NODE, &[]);
     let inv = Inventory::scan(&h.fs).unwrap();
@@ -381,7 +120,7 @@ fn apply_once(h: &Host, yaml: &str, stop: Stop) -> (Outcome, Vec<(String, String
     (outcome, writes, p)
 }
 
-fn replan(h: &Host, yaml: &str) -> Plan {
+pub(super) fn replan(h: &Host, yaml: &str) -> Plan {
     plan(
         &cfg(yaml),
         &Node::new(NODE, &[]),
@@ -389,7 +128,7 @@ fn replan(h: &Host, yaml: &str) -> Plan {
     )
 }
 
-fn never() -> bool {
+pub(super) fn never() -> bool {
     false
 }
 
@@ -536,16 +275,23 @@ fn create_eexist() {
 
 #[test]
 fn create_ebusy_and_real_enospc_from_the_model() {
-    // available_instances exceeded behind hostdev's back: the model's own ENOSPC.
+    // The card filled behind hostdev's back after its second creation (six more
+    // T4-2Q by hand, up to max_instance 8): the model's own ENOSPC.
     let h = host("t4-1x");
     let yaml = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-223]\n";
-    let avail = h.root.join(
-        "sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types/nvidia-223/available_instances",
-    );
-    let a2 = avail.clone();
+    let root = h.root.clone();
     *h.faults.after.lock().unwrap() = Some(Box::new(move |n| {
         if n == 2 {
-            fs::write(&a2, "0\n").unwrap();
+            for i in 0..6 {
+                SimKernel::plain(&root)
+                    .write(
+                        &root.join(
+                            "sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types/nvidia-223/create",
+                        ),
+                        &format!("00000000-0000-4000-8000-0000000000a{i}"),
+                    )
+                    .unwrap();
+            }
         }
     }));
     let (o, writes, _) = apply_once(&h, yaml, &never);
@@ -1075,10 +821,10 @@ fn every_worker_stops_before_its_next_write() {
 /// VFs and A40-8Q vGPUs.
 const A40_ENABLE: &str = "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [nvidia-558]\nhostdev:\n  virtualFunctions: all\n";
 
+/// The A40 with no VFs enabled; the model gives each VF it enables the types of the
+/// fixture's VF template (`.hostdev-sim/vf-template/0000:41:00.0/`, as a40-sriov's VFs).
 fn a40_novfs() -> Host {
-    let h = host("a40-novfs");
-    *h.faults.vfs_from.lock().unwrap() = Some("a40-sriov");
-    h
+    host("a40-novfs")
 }
 
 /// Issue 23 items 1–2: one apply enables the VFs (`sriov_numvfs` ← 32, recorded in the
@@ -1206,7 +952,8 @@ fn a_lasting_error_is_not_tried_again() {
 fn vfs_that_never_get_ready_fail_after_the_timeout_and_stay_recorded() {
     let mut h = a40_novfs();
     h.vf_timeout = std::time::Duration::from_millis(500);
-    *h.faults.vfs_from.lock().unwrap() = Some("a40-novfs");
+    // VFs without a template: they come up with no mdev types
+    fs::remove_dir_all(h.root.join(".hostdev-sim/vf-template")).unwrap();
     let (o, _, _) = apply_once(&h, A40_ENABLE, &never);
     assert_eq!(o.failed.len(), 1, "{o:#?}");
     assert!(

@@ -1,12 +1,12 @@
-//! Unit tests of the vfio bind and restore sequences, on fixture copies with an
-//! in-memory kernel model of PCI driver binding.
-
-use std::path::PathBuf;
+//! Unit tests of the vfio bind and restore sequences, on fixture copies whose writes go to
+//! the one model of the kernel ([`hostdev_sim::Model`], through
+//! [`crate::exec::testing::SimKernel`]).
 
 use super::bind::{bind_all, bind_one, record};
 use super::restore::restore_all;
 use crate::exec::apply::Executor;
-use crate::exec::journal::{Journal, Kernel};
+use crate::exec::journal::Journal;
+use crate::exec::testing::SimKernel;
 use crate::host::inventory::Inventory;
 use crate::host::live;
 use crate::host::root::Root;
@@ -14,82 +14,7 @@ use crate::host::usage::host_use;
 use crate::outcome::{DeviceOutcome, DeviceResult, Skip};
 use crate::plan::bind::BindPlan;
 use crate::plan::state::{State, VfioRecord};
-use std::collections::HashMap;
 use std::io;
-use std::path::Path;
-
-/// In-memory kernel model for PCI driver binding: driver links move on unbind and
-/// drivers_probe (to the override, else to the device's native driver), unless
-/// `bind_on_probe` is false (a vfio-pci probe that "succeeds" without binding, as
-/// with the IOMMU off).
-struct Model {
-    root: PathBuf,
-    bind_on_probe: bool,
-    native: HashMap<String, Option<String>>,
-}
-
-impl Model {
-    fn new(root: &Path, bind_on_probe: bool) -> Model {
-        let mut native = HashMap::new();
-        let devs = root.join(crate::host::root::PCI_DEVICES);
-        for e in std::fs::read_dir(&devs).unwrap() {
-            let a = e.unwrap().file_name().to_string_lossy().into_owned();
-            let drv = std::fs::read_link(devs.join(&a).join("driver"))
-                .ok()
-                .and_then(|t| crate::host::root::last_component(&t));
-            native.insert(a, drv);
-        }
-        Model {
-            root: root.to_path_buf(),
-            bind_on_probe,
-            native,
-        }
-    }
-}
-
-impl Kernel for Model {
-    fn write(&mut self, path: &Path, value: &str) -> io::Result<()> {
-        let rel = path.strip_prefix(&self.root).unwrap().to_path_buf();
-        let devs = self.root.join(crate::host::root::PCI_DEVICES);
-        if rel.ends_with("driver_override") {
-            let v = value.trim();
-            let v = if v.is_empty() { "(null)" } else { v };
-            return std::fs::write(path, format!("{v}\n"));
-        }
-        if rel.ends_with("driver/unbind") {
-            let link = devs.join(value).join("driver");
-            if link.symlink_metadata().is_err() {
-                return Err(io::Error::from_raw_os_error(nix::libc::ENODEV));
-            }
-            return std::fs::remove_file(link);
-        }
-        if rel == Path::new(crate::host::root::PCI_DRIVERS_PROBE) {
-            let dir = devs.join(value);
-            if !dir.exists() {
-                return Err(io::Error::from_raw_os_error(nix::libc::ENODEV));
-            }
-            if dir.join("driver").symlink_metadata().is_ok() {
-                return Ok(());
-            }
-            let ov = std::fs::read_to_string(dir.join("driver_override")).unwrap();
-            let ov = ov.trim();
-            let target = if ov != "(null)" && !ov.is_empty() {
-                self.bind_on_probe.then(|| ov.to_string())
-            } else {
-                self.native.get(value).cloned().flatten()
-            };
-            if let Some(d) = target {
-                let t = self.root.join(crate::host::root::PCI_DRIVERS).join(d);
-                std::os::unix::fs::symlink(t, dir.join("driver"))?;
-            }
-            return Ok(());
-        }
-        Err(io::Error::other(format!(
-            "model: unexpected write to {}",
-            rel.display()
-        )))
-    }
-}
 
 fn host(name: &str) -> (tempfile::TempDir, Root) {
     crate::host::testing::fixture(name)
@@ -115,14 +40,32 @@ fn restore(j: &mut Journal, inv: &Inventory, state: &mut State) -> Vec<DeviceRes
     restore_all(&mut exec, inv, &p.vfio)
 }
 
+/// A journal whose writes go to the kernel model. `bind: false` takes the IOMMU group
+/// away from 0000:19:00.0 first: vfio-pci's probe then fails and leaves it unbound, while
+/// `drivers_probe` succeeds (as the kernel does).
 fn journal(fs: &Root, bind: bool) -> Journal {
+    if !bind {
+        no_group(fs, "0000:19:00.0");
+    }
     Journal::with_kernel(
         fs,
         false,
-        Box::new(Model::new(fs.root(), bind)),
+        Box::new(SimKernel::plain(fs.root())),
         Box::new(io::sink()),
     )
     .unwrap()
+}
+
+/// The device at `addr` loses its IOMMU group (as with the IOMMU off for it).
+fn no_group(fs: &Root, addr: &str) {
+    let dev = fs
+        .path(format!("sys/bus/pci/devices/{addr}"))
+        .canonicalize()
+        .unwrap();
+    let g = std::fs::read_link(dev.join("iommu_group")).unwrap();
+    let g = g.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::remove_file(dev.join("iommu_group")).unwrap();
+    std::fs::remove_file(fs.path(format!("sys/kernel/iommu_groups/{g}/devices/{addr}"))).unwrap();
 }
 
 #[test]

@@ -170,22 +170,6 @@ fn on_sys(rel: &Path) -> bool {
     rel.starts_with("sys")
 }
 
-/// What the mount shows for a backing entry: a FIFO stays a FIFO (the kernel then serves
-/// its opens and data itself, never this server, so a reader waiting for a writer blocks
-/// nobody else); sockets and device nodes (which no fixture has) show as plain files.
-fn kind_of(t: fs::FileType) -> FileType {
-    use std::os::unix::fs::FileTypeExt;
-    if t.is_symlink() {
-        FileType::Symlink
-    } else if t.is_dir() {
-        FileType::Directory
-    } else if t.is_fifo() {
-        FileType::NamedPipe
-    } else {
-        FileType::RegularFile
-    }
-}
-
 fn code(e: &std::io::Error) -> i32 {
     e.raw_os_error().unwrap_or(libc::EIO)
 }

@@ -126,8 +126,13 @@ fn an_open_mdev_blocks_its_remove_until_released() {
         Err(Refusal::Blocked(who)) => assert!(who.contains(&format!("pid {pid}")), "{who}"),
         other => panic!("{other:?}"),
     }
+    // as device_del: off the bus while the remove waits; the directory stays
+    assert!(!h.exists(&format!("sys/bus/mdev/devices/{}", U1.trim())));
+    let dir = format!("sys/class/mdev_bus/0000:3b:00.0/{}", U1.trim());
+    assert!(h.exists(&dir));
     h.m.release(pid).unwrap();
-    h.w(&rm, "1\n").unwrap();
+    h.w(&format!("{dir}/remove"), "1\n").unwrap();
+    assert!(!h.exists(&dir));
 }
 
 #[test]

@@ -190,7 +190,8 @@ fn never_copies_config_space_rom_vpd_or_bars() {
     let secret = [0u8, 1, 2, 0xff];
     for dir in [vf, pf, &format!("{vf}/nvidia")] {
         for f in ["config", "rom", "vpd", "resource", "resource0", "mem"] {
-            std::fs::write(host.new_path(&format!("{dir}/{f}")), secret).unwrap();
+            // sysfs is the model's behind the mount: the test's files go to the tree behind it
+            std::fs::write(host.backing_path(&format!("{dir}/{f}")), secret).unwrap();
         }
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -211,7 +212,7 @@ fn never_copies_config_space_rom_vpd_or_bars() {
 fn huge_files_are_not_copied_whole() {
     let host = Host::copy("t4-3x");
     let attr = "sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0/numa_node";
-    std::fs::write(host.path(attr), "0".repeat(1 << 20)).unwrap();
+    std::fs::write(host.backing_path(attr), "0".repeat(1 << 20)).unwrap();
     std::fs::write(host.path("proc/cmdline"), "x".repeat(4 << 20)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let cap = tmp.path().join("cap");

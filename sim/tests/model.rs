@@ -377,3 +377,38 @@ fn a_partly_full_gpu_takes_what_its_memory_holds() {
         Err(Refusal::Errno(libc::EINVAL))
     ));
 }
+
+/// A VF's `creatable_vgpu_types` reads as the fixtures (and the driver) lay it out, with a
+/// final newline, after the model rewrote it: setting a vGPU type and clearing it again
+/// leaves every VF's listing as it was.
+#[test]
+fn set_then_clear_leaves_the_listings_as_they_were() {
+    let h = host("l40s-vfio");
+    let vf = |a: &str, f: &str| format!("sys/bus/pci/devices/{a}/nvidia/{f}");
+    let listing = |a: &str| fs::read_to_string(h.root.join(vf(a, "creatable_vgpu_types"))).unwrap();
+    let before = (listing("0000:41:00.4"), listing("0000:41:00.5"));
+    assert!(before.0.ends_with('\n'));
+    h.w(&vf("0000:41:00.4", "current_vgpu_type"), "1152\n")
+        .unwrap();
+    assert!(listing("0000:41:00.5").ends_with("NVIDIA L40S-8C\n"));
+    h.w(&vf("0000:41:00.4", "current_vgpu_type"), "0\n")
+        .unwrap();
+    assert_eq!((listing("0000:41:00.4"), listing("0000:41:00.5")), before);
+}
+
+/// The class glue directory `sys/devices/virtual/vfio` goes with the last VFIO group
+/// device, as the kernel's cleanup_glue_dir does: an mdev created and removed on a host
+/// without VFIO groups leaves `sys/` as it was.
+#[test]
+fn the_vfio_glue_directory_goes_with_the_last_group() {
+    let h = host("t4-1x");
+    assert!(!h.exists("sys/devices/virtual/vfio"));
+    h.w(&format!("{T4}/nvidia-223/create"), U1).unwrap();
+    assert!(
+        h.exists("sys/devices/virtual/vfio"),
+        "the mdev's group device"
+    );
+    h.w(&format!("sys/bus/mdev/devices/{}/remove", U1.trim()), "1")
+        .unwrap();
+    assert!(!h.exists("sys/devices/virtual/vfio"));
+}

@@ -170,6 +170,20 @@ await_hold() {
     fail "$2: $(cat /tmp/.vm-hold)"
 }
 release() { kill "${1:-$HOLD_PID}" 2>/dev/null || true; wait "${1:-$HOLD_PID}" 2>/dev/null || true; }
+
+# same_on ROOT ARGS...: `hostdev ARGS` reads the same (output and exit status) on the live
+# host and with `--root ROOT` (a capture, or a capture served by hostdev-sim)
+same_on() {
+    _root=$1; shift
+    _live=$(hostdev "$@" 2>&1; echo "exit $?")
+    _there=$(hostdev --root "$_root" "$@" 2>&1; echo "exit $?")
+    [ "$_live" = "$_there" ] || fail "hostdev $*: differs under --root $_root
+--- live:
+$_live
+--- --root $_root:
+$_there"
+    note "ok: hostdev $* reads the same under --root $_root ($(printf '%s\n' "$_live" | wc -l | tr -d ' ') lines)"
+}
 # bind_driver_override ADDR DRIVER : driver_override + unbind + drivers_probe (the hostdev way)
 rebind_with_override() {
     assert_write_ok "$PCI/$1/driver_override" "$2"

@@ -30,26 +30,16 @@ assert_exit 64 hostdev capture --out /tmp/cap
 assert_contains "$ERR" "not empty"
 
 step "the same output live and on the capture"
-same() {
-    _live=$(hostdev "$@" 2>&1; echo "exit $?")
-    _cap=$(hostdev --root /tmp/cap "$@" 2>&1; echo "exit $?")
-    [ "$_live" = "$_cap" ] || fail "hostdev $*: differs on the capture
---- live:
-$_live
---- capture:
-$_cap"
-    note "ok: hostdev $* reads the same ($(printf '%s\n' "$_live" | wc -l | tr -d ' ') lines)"
-}
-same plan -f "$C"
-same plan -f "$C" -o json
-same list-types
-same list-types -o json
-same iommu check
-same iommu groups
-same iommu groups -o json
-same tree
-same env -f "$C"
-same status -f "$C"
+same_on /tmp/cap plan -f "$C"
+same_on /tmp/cap plan -f "$C" -o json
+same_on /tmp/cap list-types
+same_on /tmp/cap list-types -o json
+same_on /tmp/cap iommu check
+same_on /tmp/cap iommu groups
+same_on /tmp/cap iommu groups -o json
+same_on /tmp/cap tree
+same_on /tmp/cap env -f "$C"
+same_on /tmp/cap status -f "$C"
 assert_exists "/tmp/cap/proc/$HOLD_PID/comm"
 assert_contains "$(ls -l /tmp/cap/proc/$HOLD_PID/fd)" "/dev/vfio/$G"
 assert_exists "/tmp/cap/dev/vfio/$G"
@@ -59,20 +49,10 @@ step "the capture served through hostdev-sim reads the same, and takes an apply"
 [ -e /dev/fuse ] || mknod /dev/fuse c 10 229
 SIMPID=$(hostdev-sim serve /tmp/cap /tmp/sim --background) || fail "hostdev-sim serve /tmp/cap failed"
 note "hostdev-sim serves /tmp/cap at /tmp/sim (pid $SIMPID)"
-on_sim() {
-    _live=$(hostdev "$@" 2>&1; echo "exit $?")
-    _sim=$(hostdev --root /tmp/sim "$@" 2>&1; echo "exit $?")
-    [ "$_live" = "$_sim" ] || fail "hostdev $*: differs on the served capture
---- live:
-$_live
---- served:
-$_sim"
-    note "ok: hostdev $* reads the same on the served capture"
-}
-on_sim plan -f "$C"
-on_sim list-types -o json
-on_sim iommu groups
-on_sim status -f "$C"
+same_on /tmp/sim plan -f "$C"
+same_on /tmp/sim list-types -o json
+same_on /tmp/sim iommu groups
+same_on /tmp/sim status -f "$C"
 LIVE_BEFORE=$(ls /sys/bus/mdev/devices | sort)
 assert_exit 0 hostdev --root /tmp/sim -f "$C" apply --yes
 assert_exit 0 hostdev --root /tmp/sim -f "$C" plan --detailed-exitcode

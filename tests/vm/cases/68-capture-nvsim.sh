@@ -27,24 +27,14 @@ DANGLING=$(find /tmp/cap -type l ! -path '/tmp/cap/proc/*' ! -exec test -e {} \;
 assert_eq "" "$DANGLING" "sysfs links that do not resolve inside the capture"
 
 step "the same output live and on the capture"
-same() {
-    _live=$(hostdev "$@" 2>&1; echo "exit $?")
-    _cap=$(hostdev --root /tmp/cap "$@" 2>&1; echo "exit $?")
-    [ "$_live" = "$_cap" ] || fail "hostdev $*: differs on the capture
---- live:
-$_live
---- capture:
-$_cap"
-    note "ok: hostdev $* reads the same ($(printf '%s\n' "$_live" | wc -l | tr -d ' ') lines)"
-}
-same plan -f "$C"
-same plan -f "$C2" -o json
-same list-types
-same list-types -o json
-same tree
-same iommu groups
-same status -f "$C"
-same devices -f "$C"
+same_on /tmp/cap plan -f "$C"
+same_on /tmp/cap plan -f "$C2" -o json
+same_on /tmp/cap list-types
+same_on /tmp/cap list-types -o json
+same_on /tmp/cap tree
+same_on /tmp/cap iommu groups
+same_on /tmp/cap status -f "$C"
+same_on /tmp/cap devices -f "$C"
 assert_exit 0 hostdev --root /tmp/cap tree
 printf '%s\n' "$OUT"
 assert_contains "$OUT" "pid $HOLD_PID (vmtool)"

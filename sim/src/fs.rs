@@ -176,8 +176,9 @@ fn code(e: &std::io::Error) -> i32 {
 
 impl Filesystem for SimFs {
     fn lookup(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEntry) {
-        let _g = self.lock.clone();
-        let _g = _g.lock();
+        // (a blocked write finishing on its own thread changes the tree under this lock)
+        let lock = self.lock.clone();
+        let _one_at_a_time = lock.lock();
         match self.child(parent, name) {
             Some(p) => self.entry(&p, reply),
             None => reply.error(libc::ENOENT),

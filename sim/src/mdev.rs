@@ -74,15 +74,7 @@ impl Model {
             // the mdev core takes it out of its type's devices/ and off the bus (device_del)
             // before the vfio driver's remove waits for the holders: a remove that blocks
             // already hides the mdev from /sys/bus/mdev/devices
-            self.t
-                .remove(&Path::new("sys/bus/mdev/devices").join(&uuid))?;
-            self.t.remove(
-                &parent
-                    .join("mdev_supported_types")
-                    .join(&type_id)
-                    .join("devices")
-                    .join(&uuid),
-            )?;
+            self.unlist(&parent, &type_id, &uuid)?;
             return Err(held);
         }
         let driver = self.t.link_name(&dir.join("driver"));
@@ -92,15 +84,7 @@ impl Model {
             self.t.remove(&Path::new("dev/vfio/devices").join(&n))?;
         }
         self.t.remove(dir)?;
-        self.t
-            .remove(&Path::new("sys/bus/mdev/devices").join(&uuid))?;
-        self.t.remove(
-            &parent
-                .join("mdev_supported_types")
-                .join(&type_id)
-                .join("devices")
-                .join(&uuid),
-        )?;
+        self.unlist(&parent, &type_id, &uuid)?;
         if let Some(d) = driver {
             self.t
                 .remove(&Path::new("sys/bus/mdev/drivers").join(d).join(&uuid))?;
@@ -109,6 +93,21 @@ impl Model {
             self.drop_group(&g)?;
         }
         self.refresh(&parent)
+    }
+
+    /// Take mdev `uuid` (of `type_id` on `parent`) off the mdev bus and out of its type's
+    /// `devices/` (what the mdev core's device_del does first).
+    fn unlist(&self, parent: &Path, type_id: &str, uuid: &str) -> Outcome {
+        self.t
+            .remove(&Path::new("sys/bus/mdev/devices").join(uuid))?;
+        self.t.remove(
+            &parent
+                .join("mdev_supported_types")
+                .join(type_id)
+                .join("devices")
+                .join(uuid),
+        )?;
+        Ok(())
     }
 
     /// The directory tree of a new mdev, as the kernel and fixtures/mkfixture.py lay it.
